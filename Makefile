@@ -1,0 +1,46 @@
+# caseledger task runner. `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup up demo check lint test test-unit test-integration bench bench-quick clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install caseledger with its dev tools
+
+up: $(STAMP) ## start the whole system on embedded defaults and run the demo
+	$(BIN)/caseledger up --demo
+
+check: lint test ## lint (ruff, ruff format --check, mypy strict) and run every test
+
+lint: $(STAMP) ## ruff, ruff format --check, mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(STAMP) ## every test: unit, integration (real PostgreSQL), e2e
+	$(BIN)/pytest
+
+test-unit: $(STAMP) ## the pure domain tests only
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP) ## tests against a real PostgreSQL server
+	$(BIN)/pytest tests/integration tests/e2e
+
+bench: $(STAMP) ## the full benchmark (table + bench-results/bench.json)
+	$(BIN)/caseledger bench --out bench-results/bench.json
+
+bench-quick: $(STAMP) ## the benchmark in about two minutes
+	$(BIN)/caseledger bench --quick --out bench-results/bench-quick.json
+
+clean: ## remove the virtualenv and embedded data
+	rm -rf $(VENV) .caseledger bench-results

@@ -1,0 +1,1 @@
+"""The insurance domain: aggregates, events, rules and deadlines. Pure Python: no I/O, no clock."""

@@ -1,0 +1,669 @@
+"""理赔 Claims: report → register → survey → loss assessment → documents → adjustment → review → decision
+→ settlement → payment → closure (→ reopening).
+
+The rules a claim keeps, each a named error below: the policy covers the loss date (Art. 14); missing
+documents are asked for once, in one complete list (Insurance Law Art. 22); the reviewer (核赔) is not the
+adjuster (理算); nothing is paid before approval, advance payments (Art. 25) and CTPL rescue costs aside; the
+total paid never exceeds the approved amount; a rejection carries reasons and a written notice (Art. 24).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.utils import register_topic
+from pydantic import Field
+
+from domain.base import (
+    CaseAggregate,
+    CaseCreated,
+    Context,
+    DomainError,
+    DomainEvent,
+    Fen,
+    FourEyesError,
+    PersonalStr,
+    Role,
+    require_role,
+    require_status,
+)
+from domain.cover import PolicyCover, check_loss_is_covered
+
+
+class ClaimStatus(StrEnum):
+    """Where a claim stands in its lifecycle."""
+
+    REPORTED = "reported"
+    REGISTERED = "registered"
+    SURVEYED = "surveyed"
+    ASSESSED = "assessed"
+    ADJUSTED = "adjusted"
+    REVIEWED = "reviewed"
+    DECIDED = "decided"
+    SETTLED = "settled"
+    PAID = "paid"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class ClaimOutcome(StrEnum):
+    """The decision on cover (Insurance Law Art. 23): covered, partly covered, or not covered."""
+
+    COVERED = "covered"
+    PARTIAL = "partial"
+    NOT_COVERED = "not_covered"
+
+
+class AdvanceBasis(StrEnum):
+    """The only grounds on which money is paid before approval."""
+
+    IL25_ADVANCE = "IL25"  # amount still open after 60 days: pay what can be fixed now
+    CTPL_RESCUE = "CTPL31"  # rescue costs advanced to the hospital on the police's notice
+
+
+class ClosureOutcome(StrEnum):
+    """How a claim ended."""
+
+    PAID = "paid"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    NIL = "nil"
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+class DocumentsAlreadyRequestedError(DomainError):
+    """Art. 22: missing documents are notified once, in one complete list; a second list needs new facts."""
+
+    rule = "IL22-ONE-TIME-NOTICE"
+
+
+class DocumentsStillMissingError(DomainError):
+    """Documents are complete only when every item of the requested list has been received."""
+
+    rule = "IL22-DOCUMENTS-COMPLETE"
+
+
+class ReviewerIsAdjusterError(FourEyesError):
+    """Four-eyes: the claim reviewer (核赔) is not the adjuster (理算)."""
+
+    rule = "four-eyes-claim-review"
+
+
+class ApprovedAmountExceedsCoverError(DomainError):
+    """The approved amount never exceeds the policy's sum insured."""
+
+    rule = "approved-within-cover"
+
+
+class RejectionWithoutReasonsError(DomainError):
+    """Art. 24: a rejection carries its reasons."""
+
+    rule = "IL24-REJECTION-REASONS"
+
+
+class RejectionNoticeNotSentError(DomainError):
+    """Art. 24: a rejected claim is not closed before the written rejection notice has been sent."""
+
+    rule = "IL24-REJECT-3D"
+
+
+class PaymentBeforeApprovalError(DomainError):
+    """No payment before approval (advance payments under Art. 25 and CTPL rescue costs aside)."""
+
+    rule = "no-payment-before-approval"
+
+
+class PaymentExceedsApprovedAmountError(DomainError):
+    """The total paid on a claim never exceeds the approved amount."""
+
+    rule = "paid-within-approved"
+
+
+class SettlementExceedsApprovedAmountError(DomainError):
+    """A settlement agreement is for no more than the approved amount."""
+
+    rule = "settlement-within-approved"
+
+
+class ClaimNotFullyPaidError(DomainError):
+    """A covered claim is closed as paid only when the agreed amount has been paid."""
+
+    rule = "closure-after-payment"
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+class ClaimReported(CaseCreated):
+    """接报案: a loss was reported on a policy in force; ``occurred_at`` is the loss time.
+
+    Version 2 added the reporting ``channel``; version-1 events, stored as ``claim.reported.v1``, are
+    upcast on load with the channel "unknown" (the reporters' channel was not recorded then).
+    """
+
+    TOPIC = "claim.reported.v2"
+    class_version: ClassVar[int] = 2
+
+    policy_id: UUID
+    policy_no: str
+    customer_id: str
+    reporter_name: PersonalStr
+    reporter_phone: PersonalStr
+    cause: str = Field(min_length=1)
+    description: str
+    ctpl: bool
+    sum_insured_fen: Fen
+    channel: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 had no reporting channel."""
+        state["channel"] = "unknown"
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.REPORTED
+        claim.policy_id = self.policy_id
+        claim.customer_id = self.customer_id
+        claim.ctpl = self.ctpl
+        claim.sum_insured_fen = self.sum_insured_fen
+        claim.loss_at = self.occurred_at
+
+
+# Stored version-1 rows keep their old wire name; it resolves to the same class and is upcast on load.
+register_topic("claim.reported.v1", ClaimReported)
+
+
+class ClaimRegistered(DomainEvent):
+    """立案: the claim is registered against the policy's coverages with an initial reserve."""
+
+    TOPIC = "claim.registered.v1"
+
+    claim_no: str = Field(min_length=1)
+    coverages: tuple[str, ...]
+    initial_reserve_fen: Fen
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.REGISTERED
+        claim.claim_no = self.claim_no
+
+
+class SurveyDone(DomainEvent):
+    """查勘: the surveyor inspected the loss (alias of SurveyCompleted in the catalogue)."""
+
+    TOPIC = "claim.survey-done.v1"
+
+    findings: str = Field(min_length=1)
+    liability_view: str
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.SURVEYED
+
+
+class LossAssessed(DomainEvent):
+    """定损: the loss was assessed at an amount."""
+
+    TOPIC = "claim.loss-assessed.v1"
+
+    items: tuple[str, ...]
+    amount_fen: Fen
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.ASSESSED
+        claim.assessed_fen = self.amount_fen
+
+
+class ClaimDocumentsRequested(DomainEvent):
+    """一次性告知 (Art. 22): the one complete list of missing documents was sent to the claimant."""
+
+    TOPIC = "claim.documents-requested.v1"
+
+    required_docs: tuple[str, ...] = Field(min_length=1)
+    notice_ref: str = Field(min_length=1)
+    new_facts: bool = False
+    reason: str | None = None
+
+    def apply(self, claim: Claim) -> None:
+        claim.documents_requested += 1
+        claim.outstanding_docs = claim.outstanding_docs | set(self.required_docs)
+        claim.documents_complete = False
+
+
+class ClaimDocumentReceived(DomainEvent):
+    """收单: one requested document arrived."""
+
+    TOPIC = "claim.document-received.v1"
+
+    doc_type: str = Field(min_length=1)
+
+    def apply(self, claim: Claim) -> None:
+        claim.outstanding_docs = claim.outstanding_docs - {self.doc_type}
+
+
+class ClaimDocumentsCompleted(DomainEvent):
+    """The requested documents are all in: the Art. 23 clock runs again, Art. 25 and CTPL29 start."""
+
+    TOPIC = "claim.documents-completed.v1"
+
+    def apply(self, claim: Claim) -> None:
+        claim.documents_complete = True
+
+
+class ClaimAdjusted(DomainEvent):
+    """理算: the payable amount was calculated."""
+
+    TOPIC = "claim.adjusted.v1"
+
+    proposed_amount_fen: Fen
+    deductible_fen: Fen
+    calculation: str
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.ADJUSTED
+        claim.adjuster_id = self.actor.id
+        claim.proposed_fen = self.proposed_amount_fen
+
+
+class ClaimReviewed(DomainEvent):
+    """核赔: a reviewer other than the adjuster checked the adjustment and approved an amount."""
+
+    TOPIC = "claim.reviewed.v1"
+
+    approved_amount_fen: Fen
+    comment: str = ""
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.REVIEWED
+        claim.approved_fen = self.approved_amount_fen
+
+
+class ClaimDecided(DomainEvent):
+    """The decision on cover (Art. 23): covered, partly covered or not covered, with reasons."""
+
+    TOPIC = "claim.decided.v1"
+
+    outcome: ClaimOutcome
+    reasons: tuple[str, ...] = ()
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.DECIDED
+        claim.outcome = self.outcome
+        # Each decision needs its own notice: a reopened and again rejected claim is notified again.
+        claim.rejection_notice_sent = False
+        if self.outcome is ClaimOutcome.NOT_COVERED:
+            claim.approved_fen = 0
+
+
+class RejectionNoticeSent(DomainEvent):
+    """拒赔通知书 (Art. 24): the written rejection notice, with reasons, was sent."""
+
+    TOPIC = "claim.rejection-notice-sent.v1"
+
+    reasons: tuple[str, ...] = Field(min_length=1)
+    notice_ref: str = Field(min_length=1)
+    channel: str
+
+    def apply(self, claim: Claim) -> None:
+        claim.rejection_notice_sent = True
+
+
+class SettlementAgreed(DomainEvent):
+    """达成赔付协议: the amount and payee were agreed; the 10-day payment clock (Art. 23) starts."""
+
+    TOPIC = "claim.settlement-agreed.v1"
+
+    amount_fen: Fen
+    payee_name: PersonalStr
+    payee_account: PersonalStr
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.SETTLED
+        claim.agreed_fen = self.amount_fen
+
+
+class AdvancePaymentIssued(DomainEvent):
+    """先予支付 (Art. 25) or CTPL rescue costs: money paid before the final amount is fixed."""
+
+    TOPIC = "claim.advance-payment-issued.v1"
+
+    amount_fen: Fen
+    basis: AdvanceBasis
+    reference: str = Field(min_length=1)
+
+    def apply(self, claim: Claim) -> None:
+        claim.paid_fen += self.amount_fen
+
+
+class PaymentIssued(DomainEvent):
+    """赔款支付: an indemnity payment was issued."""
+
+    TOPIC = "claim.payment-issued.v1"
+
+    amount_fen: Fen = Field(gt=0)
+    reference: str = Field(min_length=1)
+
+    def apply(self, claim: Claim) -> None:
+        claim.paid_fen += self.amount_fen
+        if claim.paid_fen >= claim.agreed_fen:
+            claim.status = ClaimStatus.PAID
+
+
+class ClaimClosed(DomainEvent):
+    """结案: the claim was closed; the closure callback (结案回访) follows."""
+
+    TOPIC = "claim.closed.v1"
+
+    outcome: ClosureOutcome
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.CLOSED
+        claim.closure = self.outcome
+
+
+class ClaimReopened(DomainEvent):
+    """A closed claim was reopened, with its reason."""
+
+    TOPIC = "claim.reopened.v1"
+
+    reason: str = Field(min_length=1)
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.REGISTERED
+        claim.closure = None
+        claim.outcome = None
+
+
+class ClaimWithdrawn(DomainEvent):
+    """The claimant withdrew the claim."""
+
+    TOPIC = "claim.withdrawn.v1"
+
+    reason: str = Field(min_length=1)
+
+    def apply(self, claim: Claim) -> None:
+        claim.status = ClaimStatus.WITHDRAWN
+
+
+# ---------------------------------------------------------------------------------------------- aggregate
+
+_OPEN = (
+    ClaimStatus.REPORTED,
+    ClaimStatus.REGISTERED,
+    ClaimStatus.SURVEYED,
+    ClaimStatus.ASSESSED,
+    ClaimStatus.ADJUSTED,
+    ClaimStatus.REVIEWED,
+)
+_HANDLERS = (Role.CLAIMS_HANDLER, Role.SUPERVISOR)
+
+
+class Claim(CaseAggregate):
+    """A claim on a policy: its lifecycle and the rules each step keeps."""
+
+    status: ClaimStatus
+    policy_id: UUID
+    customer_id: str
+    ctpl: bool
+    sum_insured_fen: int
+    loss_at: datetime | None
+    claim_no: str | None
+    outstanding_docs: frozenset[str] | set[str]
+    documents_requested: int
+    documents_complete: bool
+    assessed_fen: int
+    adjuster_id: str | None
+    proposed_fen: int
+    approved_fen: int | None
+    outcome: ClaimOutcome | None
+    rejection_notice_sent: bool
+    agreed_fen: int
+    paid_fen: int
+    closure: ClosureOutcome | None
+
+    def __init__(self) -> None:
+        # Called by the library when ClaimReported is replayed; ClaimReported.apply then sets the facts.
+        self.claim_no = None
+        self.outstanding_docs = frozenset()
+        self.documents_requested = 0
+        self.documents_complete = True
+        self.assessed_fen = 0
+        self.adjuster_id = None
+        self.proposed_fen = 0
+        self.approved_fen = None
+        self.outcome = None
+        self.rejection_notice_sent = False
+        self.agreed_fen = 0
+        self.paid_fen = 0
+        self.closure = None
+
+    @classmethod
+    def report(
+        cls,
+        ctx: Context,
+        *,
+        claim_id: UUID,
+        cover: PolicyCover,
+        loss_at: datetime,
+        reporter_name: str,
+        reporter_phone: str,
+        cause: str,
+        description: str,
+        channel: str,
+    ) -> Claim:
+        """Report a loss (接报案) on a policy whose cover includes the loss date."""
+        require_role("report claim", ctx, *_HANDLERS)
+        check_loss_is_covered(cover, loss_at)
+        return cls._open(
+            ClaimReported,
+            claim_id,
+            ctx,
+            occurred_at=loss_at,
+            policy_id=cover.policy_id,
+            policy_no=cover.policy_no,
+            customer_id=cover.customer_id,
+            reporter_name=reporter_name,
+            reporter_phone=reporter_phone,
+            cause=cause,
+            description=description,
+            ctpl=cover.ctpl,
+            sum_insured_fen=cover.sum_insured_fen,
+            channel=channel,
+        )
+
+    def register(self, ctx: Context, *, claim_no: str, coverages: tuple[str, ...], reserve_fen: int) -> None:
+        """Register the claim (立案) with its coverages and an initial reserve."""
+        require_role("register claim", ctx, *_HANDLERS)
+        require_status("register claim", self.status, ClaimStatus.REPORTED)
+        self._record(
+            ClaimRegistered, ctx, claim_no=claim_no, coverages=coverages, initial_reserve_fen=reserve_fen
+        )
+
+    def record_survey(self, ctx: Context, *, findings: str, liability_view: str) -> None:
+        """Record the surveyor's findings (查勘)."""
+        require_role("record survey", ctx, Role.SURVEYOR)
+        require_status("record survey", self.status, ClaimStatus.REGISTERED, ClaimStatus.SURVEYED)
+        self._record(SurveyDone, ctx, findings=findings, liability_view=liability_view)
+
+    def assess_loss(self, ctx: Context, *, items: tuple[str, ...], amount_fen: int) -> None:
+        """Assess the loss (定损)."""
+        require_role("assess loss", ctx, Role.SURVEYOR, Role.ADJUSTER)
+        require_status("assess loss", self.status, ClaimStatus.SURVEYED, ClaimStatus.ASSESSED)
+        self._record(LossAssessed, ctx, items=items, amount_fen=amount_fen)
+
+    def request_documents(
+        self,
+        ctx: Context,
+        *,
+        required_docs: tuple[str, ...],
+        notice_ref: str,
+        new_facts: bool = False,
+        reason: str | None = None,
+    ) -> None:
+        """Send the one complete list of missing documents (Art. 22); a second list only on new facts."""
+        require_role("request documents", ctx, *_HANDLERS)
+        require_status("request documents", self.status, *_OPEN[:5])
+        if self.documents_requested and not (new_facts and reason):
+            raise DocumentsAlreadyRequestedError(
+                "the missing documents were already notified in one list; a further request needs "
+                "new facts and a reason (Insurance Law Art. 22)"
+            )
+        self._record(
+            ClaimDocumentsRequested,
+            ctx,
+            required_docs=required_docs,
+            notice_ref=notice_ref,
+            new_facts=new_facts,
+            reason=reason,
+        )
+
+    def receive_document(self, ctx: Context, *, doc_type: str) -> None:
+        """Record one requested document as received (收单)."""
+        require_role("receive document", ctx, *_HANDLERS)
+        require_status("receive document", self.status, *_OPEN)
+        if doc_type not in self.outstanding_docs:
+            raise DocumentsStillMissingError(f"{doc_type!r} is not on the list of outstanding documents")
+        self._record(ClaimDocumentReceived, ctx, doc_type=doc_type)
+
+    def complete_documents(self, ctx: Context) -> None:
+        """Declare the documents complete: every requested item has arrived."""
+        require_role("complete documents", ctx, *_HANDLERS)
+        require_status("complete documents", self.status, *_OPEN)
+        if self.documents_complete:
+            raise DocumentsStillMissingError("no documents request is open")
+        if self.outstanding_docs:
+            missing = ", ".join(sorted(self.outstanding_docs))
+            raise DocumentsStillMissingError(f"documents still missing: {missing}")
+        self._record(ClaimDocumentsCompleted, ctx)
+
+    def adjust(
+        self, ctx: Context, *, proposed_amount_fen: int, deductible_fen: int, calculation: str
+    ) -> None:
+        """Calculate the payable amount (理算) once the documents are complete."""
+        require_role("adjust claim", ctx, Role.ADJUSTER)
+        require_status("adjust claim", self.status, ClaimStatus.ASSESSED, ClaimStatus.ADJUSTED)
+        if not self.documents_complete:
+            missing = ", ".join(sorted(self.outstanding_docs))
+            raise DocumentsStillMissingError(f"cannot adjust while documents are missing: {missing}")
+        self._record(
+            ClaimAdjusted,
+            ctx,
+            proposed_amount_fen=proposed_amount_fen,
+            deductible_fen=deductible_fen,
+            calculation=calculation,
+        )
+
+    def review(self, ctx: Context, *, approved_amount_fen: int, comment: str = "") -> None:
+        """Review the adjustment (核赔) and approve an amount; the reviewer is never the adjuster."""
+        require_role("review claim", ctx, Role.CLAIM_REVIEWER)
+        require_status("review claim", self.status, ClaimStatus.ADJUSTED)
+        if ctx.actor.id == self.adjuster_id:
+            raise ReviewerIsAdjusterError(f"{ctx.actor.id} adjusted this claim and may not review it")
+        if approved_amount_fen < self.paid_fen:
+            raise PaymentExceedsApprovedAmountError(
+                f"approving {approved_amount_fen} fen is less than the {self.paid_fen} fen already advanced"
+            )
+        if approved_amount_fen > self.sum_insured_fen:
+            raise ApprovedAmountExceedsCoverError(
+                f"approved {approved_amount_fen} fen exceeds the sum insured of {self.sum_insured_fen} fen"
+            )
+        self._record(ClaimReviewed, ctx, approved_amount_fen=approved_amount_fen, comment=comment)
+
+    def decide(self, ctx: Context, *, outcome: ClaimOutcome, reasons: tuple[str, ...] = ()) -> None:
+        """Decide on cover (Art. 23); a rejection or partial cover states its reasons."""
+        require_role("decide claim", ctx, Role.CLAIM_REVIEWER, Role.SUPERVISOR)
+        if outcome is ClaimOutcome.NOT_COVERED:
+            # A rejection may follow registration or survey directly: a clear exclusion needs no adjustment.
+            require_status("decide claim", self.status, *_OPEN)
+        else:
+            require_status("decide claim", self.status, ClaimStatus.REVIEWED)
+        if outcome is not ClaimOutcome.COVERED and not reasons:
+            raise RejectionWithoutReasonsError(f"a decision of {outcome.value} must state its reasons")
+        self._record(ClaimDecided, ctx, outcome=outcome, reasons=reasons)
+
+    def send_rejection_notice(
+        self, ctx: Context, *, reasons: tuple[str, ...], notice_ref: str, channel: str
+    ) -> None:
+        """Send the written rejection notice with reasons (Art. 24, within 3 days of the decision)."""
+        require_role("send rejection notice", ctx, *_HANDLERS)
+        require_status("send rejection notice", self.status, ClaimStatus.DECIDED)
+        if self.outcome is not ClaimOutcome.NOT_COVERED:
+            raise RejectionNoticeNotSentError("only a claim decided as not covered gets a rejection notice")
+        if not reasons:
+            raise RejectionWithoutReasonsError("a rejection notice states its reasons")
+        self._record(RejectionNoticeSent, ctx, reasons=reasons, notice_ref=notice_ref, channel=channel)
+
+    def agree_settlement(self, ctx: Context, *, amount_fen: int, payee_name: str, payee_account: str) -> None:
+        """Agree the settlement (赔付协议) for no more than the approved amount."""
+        require_role("agree settlement", ctx, *_HANDLERS)
+        require_status("agree settlement", self.status, ClaimStatus.DECIDED)
+        if self.outcome is ClaimOutcome.NOT_COVERED or self.approved_fen is None:
+            raise PaymentBeforeApprovalError("no settlement on a claim without an approved amount")
+        if amount_fen > self.approved_fen:
+            raise SettlementExceedsApprovedAmountError(
+                f"settlement of {amount_fen} fen exceeds the approved {self.approved_fen} fen"
+            )
+        self._record(
+            SettlementAgreed, ctx, amount_fen=amount_fen, payee_name=payee_name, payee_account=payee_account
+        )
+
+    def pay_advance(self, ctx: Context, *, amount_fen: int, basis: AdvanceBasis, reference: str) -> None:
+        """Pay in advance of approval, only under Art. 25 or as CTPL rescue costs."""
+        require_role("pay advance", ctx, *_HANDLERS)
+        require_status("pay advance", self.status, *_OPEN)
+        if basis is AdvanceBasis.CTPL_RESCUE and not self.ctpl:
+            raise PaymentBeforeApprovalError("rescue costs are advanced only on a CTPL claim")
+        if basis is AdvanceBasis.IL25_ADVANCE and self.documents_complete is False:
+            raise PaymentBeforeApprovalError("an Art. 25 advance follows the claim and its documents")
+        if self.paid_fen + amount_fen > self.sum_insured_fen:
+            raise PaymentExceedsApprovedAmountError("advances may not exceed the sum insured")
+        self._record(AdvancePaymentIssued, ctx, amount_fen=amount_fen, basis=basis, reference=reference)
+
+    def issue_payment(self, ctx: Context, *, amount_fen: int, reference: str) -> None:
+        """Pay the indemnity: only after approval and settlement, never beyond the approved amount."""
+        require_role("issue payment", ctx, *_HANDLERS)
+        if self.status is not ClaimStatus.SETTLED or self.approved_fen is None:
+            raise PaymentBeforeApprovalError(
+                f"no payment before approval and settlement (claim is {self.status})"
+            )
+        if self.paid_fen + amount_fen > min(self.approved_fen, self.agreed_fen):
+            raise PaymentExceedsApprovedAmountError(
+                f"paying {amount_fen} fen after {self.paid_fen} fen would exceed the agreed "
+                f"{self.agreed_fen} fen"
+            )
+        self._record(PaymentIssued, ctx, amount_fen=amount_fen, reference=reference)
+
+    def close(self, ctx: Context) -> None:
+        """Close the claim (结案): paid in full, or rejected with the notice sent."""
+        require_role("close claim", ctx, *_HANDLERS)
+        if self.status is ClaimStatus.PAID:
+            outcome = ClosureOutcome.PAID
+        elif self.status is ClaimStatus.DECIDED and self.outcome is ClaimOutcome.NOT_COVERED:
+            if not self.rejection_notice_sent:
+                raise RejectionNoticeNotSentError("the rejection notice must be sent before closing")
+            outcome = ClosureOutcome.REJECTED
+        elif self.status is ClaimStatus.SETTLED:
+            if self.paid_fen < self.agreed_fen:
+                raise ClaimNotFullyPaidError(f"paid {self.paid_fen} of the agreed {self.agreed_fen} fen")
+            outcome = ClosureOutcome.PAID  # advances already covered the agreed amount
+        elif self.status is ClaimStatus.WITHDRAWN:
+            outcome = ClosureOutcome.WITHDRAWN
+        else:
+            require_status("close claim", self.status, ClaimStatus.PAID)
+            raise AssertionError("unreachable")  # pragma: no cover
+        self._record(ClaimClosed, ctx, outcome=outcome)
+
+    def reopen(self, ctx: Context, *, reason: str) -> None:
+        """Reopen a closed claim, with the reason."""
+        require_role("reopen claim", ctx, Role.SUPERVISOR, Role.CLAIMS_HANDLER)
+        require_status("reopen claim", self.status, ClaimStatus.CLOSED)
+        self._record(ClaimReopened, ctx, reason=reason)
+
+    def withdraw(self, ctx: Context, *, reason: str) -> None:
+        """Record the claimant's withdrawal of an open claim."""
+        require_role("withdraw claim", ctx, *_HANDLERS)
+        require_status("withdraw claim", self.status, *_OPEN)
+        self._record(ClaimWithdrawn, ctx, reason=reason)

@@ -1,0 +1,1349 @@
+"""承保 Underwriting: proposal → 录单 (初审, 录入, 复核) → 投保告知 → 核保 → 承保决策 → 缮制单证
+→ 复核签章 → 收取保费 → issue → receipt (cooling-off) → in force → endorsement, cancellation, rescission,
+surrender, lapse, reinstatement, renewal, expiry.
+
+The rules a policy keeps, each a named error below: the seller's practice registration is valid and
+authorised for the product on the proposal date; verification, sealing and the decision are four-eyes; CTPL
+(交强险) is never declined, conditioned, bundled or withdrawn by the insurer, and its premium is paid in full
+before issue; every exclusion clause is explained before issue (Insurance Law Art. 17); a conditional offer
+is accepted before issue and a declined proposal is never issued; the cooling-off period is at least 15 days;
+the insurer rescinds only on a ground the law allows, and for non-disclosure only inside the Art. 16 windows.
+
+A proxy signature (代签) is a recorded fact, not a refusal: it leaves the exclusions evidence unproven and
+asks for a callback check, but does not block issue (Judicial Interpretation II Art. 3).
+
+Dates: every business date is a calendar date in Asia/Shanghai. "Today" is the command's ``recorded_at``
+read in Shanghai, never a clock. Day periods follow Civil Code Art. 201 (the start day is not counted) without
+the Art. 203 holiday roll-over; the two-year incontestability runs exactly to the anniversary instant of
+formation, as the IL16-INCONTESTABLE-2Y timer in ``domain.sla`` counts it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.base import (
+    PERSONAL,
+    SHANGHAI,
+    CaseAggregate,
+    CaseCreated,
+    Context,
+    DomainError,
+    DomainEvent,
+    Fen,
+    FourEyesError,
+    InvalidTransitionError,
+    PersonalStr,
+    Role,
+    require_role,
+    require_status,
+)
+from domain.cover import PolicyCover, PolicyNotInForceError
+
+# base.PersonalStr marks one string; a list of personal values is marked on the field itself, so that
+# DomainEvent.personal_fields() finds it too.
+_PERSONAL_SCHEMA = Field(json_schema_extra={"x-personal-data": True})
+PersonalStrs = Annotated[tuple[PersonalStr, ...], PERSONAL, _PERSONAL_SCHEMA]
+# The mark must wrap the optional type too: inside ``X | None`` the field's own metadata would lose it.
+OptionalPersonalStrs = Annotated[tuple[PersonalStr, ...] | None, PERSONAL, _PERSONAL_SCHEMA]
+
+MIN_COOLING_OFF_DAYS = 15  # Health Insurance Measures 2019; industry standard for life policies over a year
+COOLING_OFF_FEE_CAP_FEN = 1_000  # 工本费 of at most CNY 10 [K: reference §1.4, to be checked per contract]
+RESCISSION_DAYS = 30  # Art. 16 ¶3: the right lapses 30 days after the insurer learns of the ground
+INCONTESTABLE_YEARS = 2  # Art. 16 ¶3: never after two years from formation
+GRACE_DAYS = 60  # Art. 36: suspension 60 days after the due date ...
+REMINDER_DAYS = 30  # ... or 30 days after the insurer's payment demand (催告), whichever comes first
+
+
+class Line(StrEnum):
+    """The line of business: it decides which CTPL, cooling-off and rescission rules apply."""
+
+    LIFE = "life"
+    HEALTH = "health"
+    ACCIDENT = "accident"
+    MOTOR_CTPL = "motor_ctpl"
+    MOTOR_COMMERCIAL = "motor_commercial"
+    PROPERTY = "property"
+
+
+class PolicyStatus(StrEnum):
+    """Where a proposal or policy stands in its lifecycle."""
+
+    SUBMITTED = "submitted"
+    PRELIMINARY_CHECKED = "preliminary_checked"
+    DATA_ENTERED = "data_entered"
+    ENTRY_VERIFIED = "entry_verified"
+    RATED = "rated"
+    DECIDED = "decided"
+    DOCUMENTS_PREPARED = "documents_prepared"
+    DOCUMENTS_SEALED = "documents_sealed"
+    ISSUED = "issued"
+    IN_COOLING_OFF = "in_cooling_off"
+    IN_FORCE = "in_force"
+    LAPSED = "lapsed"
+    DECLINED = "declined"
+    OFFER_REJECTED = "offer_rejected"
+    WITHDRAWN = "withdrawn"
+    CANCELLED_IN_COOLING_OFF = "cancelled_in_cooling_off"
+    RESCINDED = "rescinded"
+    SURRENDERED = "surrendered"
+    EXPIRED = "expired"
+
+
+class UnderwritingDecision(StrEnum):
+    """承保决策: 正常承保, 优惠承保, 条件承保 or 拒保."""
+
+    STANDARD = "standard"
+    PREFERENTIAL = "preferential"
+    CONDITIONAL = "conditional"
+    DECLINED = "declined"
+
+
+class ExplanationMethod(StrEnum):
+    """How the exclusion clauses were explained (Art. 17: in writing or orally, evidence kept)."""
+
+    WRITTEN = "written"
+    ORAL = "oral"
+    RECORDED = "recorded"  # 双录: audio and video recording of the sale
+
+
+class WithdrawalParty(StrEnum):
+    """Who asked for a proposal to be withdrawn."""
+
+    APPLICANT = "applicant"
+    INSURER = "insurer"
+
+
+class RescissionGround(StrEnum):
+    """The grounds on which the law lets the insurer rescind (Art. 15 and the articles cited)."""
+
+    NON_DISCLOSURE_ART16 = "non_disclosure_art16"
+    FRAUD_ART27 = "fraud_art27"
+    AGE_ART32 = "age_art32"  # personal insurance only; Art. 32 applies Art. 16's windows
+    INCREASED_RISK_ART52 = "increased_risk_art52"  # property insurance only
+
+
+class SellerRegistration(BaseModel):
+    """A seller's practice registration (执业登记), looked up by the application layer for the proposal."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registration_no: str = Field(min_length=1)
+    seller_id: str = Field(min_length=1)
+    valid_from: date
+    valid_to: date
+    authorised_products: frozenset[str]
+
+    def authorises(self, product_code: str, on: date) -> bool:
+        """Whether the registration is valid on ``on`` and covers ``product_code``."""
+        return self.valid_from <= on <= self.valid_to and product_code in self.authorised_products
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+class SellerNotRegisteredError(DomainError):
+    """A proposal names a seller whose practice registration is valid and authorised for the product then."""
+
+    rule = "SALES-REGISTRATION"
+
+
+class CtplBundlingError(DomainError):
+    """CTPL Art. 13: a CTPL proposal may not be bundled with, or depend on, commercial cover."""
+
+    rule = "CTPL13-NO-BUNDLING"
+
+
+class CtplConditionalOfferError(DomainError):
+    """CTPL Art. 13: the insurer may not attach extra conditions to CTPL cover."""
+
+    rule = "CTPL13-NO-CONDITIONS"
+
+
+class CompulsoryMotorCannotBeDeclinedError(DomainError):
+    """CTPL Art. 10: the insurer may not refuse CTPL cover."""
+
+    rule = "CTPL10-MUST-ACCEPT"
+
+
+class CtplWithdrawalByInsurerError(DomainError):
+    """CTPL Art. 10: the insurer may not refuse or delay CTPL cover by withdrawing the proposal itself."""
+
+    rule = "CTPL10-NO-INSURER-WITHDRAWAL"
+
+
+class CtplPremiumNotPaidInFullError(DomainError):
+    """CTPL Art. 12: the whole CTPL premium is paid at once, before the policy is issued."""
+
+    rule = "CTPL12-PREMIUM"
+
+
+class ProposalEntryVerifierIsEntererError(FourEyesError):
+    """Four-eyes: the verifier (复核) of the proposal data is not the person who entered it (录入)."""
+
+    rule = "four-eyes-proposal-entry"
+
+
+class DocumentsSealerIsPreparerError(FourEyesError):
+    """Four-eyes: the person who checks and seals the policy documents (复核签章) did not prepare them."""
+
+    rule = "four-eyes-policy-documents"
+
+
+class UnderwriterIsSellerError(FourEyesError):
+    """Four-eyes: the underwriter who decides on a proposal is not its seller."""
+
+    rule = "four-eyes-underwriting"
+
+
+class DisclosureIncompleteError(DomainError):
+    """投保告知: every question asked is answered (only questions asked can ground an Art. 16 rescission)."""
+
+    rule = "IL16-DISCLOSURE-ANSWERED"
+
+
+class DecisionWithoutReasonsError(DomainError):
+    """A declined or conditional underwriting decision states its reasons."""
+
+    rule = "UW-DECISION-REASONS"
+
+
+class ConditionalOfferWithoutConditionsError(DomainError):
+    """A conditional decision (条件承保) states the conditions the applicant is asked to accept."""
+
+    rule = "UW-CONDITIONS-STATED"
+
+
+class ConditionalOfferNotAcceptedError(DomainError):
+    """A conditional offer is a counter-offer: the applicant accepts it before the policy is issued."""
+
+    rule = "UW-CONDITIONAL-ACCEPTED"
+
+
+class DeclinedProposalCannotBeIssuedError(DomainError):
+    """A declined proposal (拒保) is never issued."""
+
+    rule = "UW-DECLINED-NEVER-ISSUED"
+
+
+class ExclusionsNotExplainedError(DomainError):
+    """Art. 17: every exclusion clause of the product is explained and acknowledged before issue."""
+
+    rule = "IL17-EXCLUSIONS"
+
+
+class PremiumAmountMismatchError(DomainError):
+    """The premium received is exactly the quoted premium, in fen."""
+
+    rule = "premium-equals-quote"
+
+
+class PremiumAlreadyReceivedError(DomainError):
+    """The first premium is received once; a second payment is not silently accepted."""
+
+    rule = "premium-once"
+
+
+class PremiumNotReceivedError(DomainError):
+    """A policy is issued only once its premium has been received (收取保费)."""
+
+    rule = "premium-before-issue"
+
+
+class InvalidCoverPeriodError(DomainError):
+    """A cover period ends on or after the day it starts; a renewal starts after the current period."""
+
+    rule = "cover-period"
+
+
+class CoolingOffTooShortError(DomainError):
+    """The cooling-off period (犹豫期) of a life or health policy over one year is at least 15 days."""
+
+    rule = "LIFE-COOLOFF-15D"
+
+
+class CoolingOffOverError(DomainError):
+    """A cancellation with a full refund is requested inside the cooling-off period, or not at all."""
+
+    rule = "LIFE-COOLOFF"
+
+
+class CoolingOffNotOverError(DomainError):
+    """The cooling-off period ends only after its last day (24:00 Asia/Shanghai)."""
+
+    rule = "LIFE-COOLOFF-END"
+
+
+class CoolingOffFeeTooHighError(DomainError):
+    """A cooling-off cancellation refunds the premium less a fee of at most CNY 10."""
+
+    rule = "LIFE-COOLOFF-FEE"
+
+
+class BeneficiaryChangeWithoutConsentError(DomainError):
+    """Art. 41: a change of beneficiary needs the insured's consent."""
+
+    rule = "IL41-BENEFICIARY-CONSENT"
+
+
+class RescissionGroundNotAllowedError(DomainError):
+    """Art. 15: the insurer rescinds only on a ground the law allows for the line (CTPL: non-disclosure)."""
+
+    rule = "IL15-NO-RESCIND"
+
+
+class RescissionGroundNotDiscoveredError(DomainError):
+    """A rescission cites a ground whose discovery is on record, which dates the insurer's knowledge."""
+
+    rule = "IL16-GROUND-ON-RECORD"
+
+
+class InsurerKnewAtFormationError(DomainError):
+    """Art. 16 ¶6: no rescission for a non-disclosure the insurer knew of when the contract was formed."""
+
+    rule = "IL16-KNEW-AT-FORMATION"
+
+
+class RescissionWindowClosedError(DomainError):
+    """Art. 16 ¶3: the right to rescind for non-disclosure has lapsed."""
+
+    rule = "IL16-RESCISSION-WINDOW"
+
+
+class RescissionTooLateError(RescissionWindowClosedError):
+    """Art. 16 ¶3: rescission for non-disclosure within 30 days of the insurer learning of the ground."""
+
+    rule = "IL16-RESCIND-30D"
+
+
+class IncontestablePolicyError(RescissionWindowClosedError):
+    """Art. 16 ¶3: two years after formation the insurer may no longer rescind for non-disclosure."""
+
+    rule = "IL16-INCONTESTABLE-2Y"
+
+
+class GracePeriodNotOverError(DomainError):
+    """Art. 36: cover is suspended only 30 days after a payment demand or 60 days after the due date."""
+
+    rule = "IL36-GRACE"
+
+
+class CoverPeriodNotOverError(DomainError):
+    """A policy expires only after the last day of its cover period."""
+
+    rule = "expiry-after-cover"
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+class ProposalSubmitted(CaseCreated):
+    """投保: the applicant's signed proposal was submitted by a registered seller."""
+
+    TOPIC = "policy.proposal-submitted.v1"
+
+    proposal_no: str = Field(min_length=1)
+    product_code: str = Field(min_length=1)
+    line: Line
+    customer_id: str = Field(min_length=1)
+    applicant_name: PersonalStr
+    applicant_id_number: PersonalStr
+    applicant_phone: PersonalStr
+    insured_name: PersonalStr
+    beneficiary_names: PersonalStrs
+    sum_insured_fen: Fen
+    term_months: int = Field(gt=0)
+    quoted_premium_fen: Fen
+    exclusion_clause_ids: tuple[str, ...]
+    seller_id: str = Field(min_length=1)
+    seller_registration_no: str = Field(min_length=1)
+    channel: str
+    proposed_on: date
+    linked_proposal_id: UUID | None = None
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.SUBMITTED
+        policy.proposal_no = self.proposal_no
+        policy.product_code = self.product_code
+        policy.line = self.line
+        policy.customer_id = self.customer_id
+        policy.sum_insured_fen = self.sum_insured_fen
+        policy.term_months = self.term_months
+        policy.quoted_premium_fen = self.quoted_premium_fen
+        policy.exclusion_clause_ids = frozenset(self.exclusion_clause_ids)
+        policy.seller_id = self.seller_id
+
+
+class ProxySignatureDetected(DomainEvent):
+    """代签: a signature on the applicant's behalf was found; the exclusions evidence is unproven."""
+
+    TOPIC = "policy.proxy-signature-detected.v1"
+
+    document: str = Field(min_length=1)
+    evidence: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.proxy_signature_detected = True
+        policy.callback_check_required = True
+
+
+class ProposalPreliminaryChecked(DomainEvent):
+    """初审: the proposal form was checked for completeness; it passes when nothing is missing."""
+
+    TOPIC = "policy.proposal-preliminary-checked.v1"
+
+    missing_items: tuple[str, ...]
+    passed: bool
+
+    def apply(self, policy: Policy) -> None:
+        if self.passed:
+            policy.status = PolicyStatus.PRELIMINARY_CHECKED
+
+
+class ProposalDataEntered(DomainEvent):
+    """录入: the proposal's data was entered into the system."""
+
+    TOPIC = "policy.proposal-data-entered.v1"
+
+    form_ref: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.DATA_ENTERED
+        policy.data_enterer_ids = policy.data_enterer_ids | {self.actor.id}
+
+
+class ProposalEntryVerified(DomainEvent):
+    """复核: someone other than the enterer verified the entered data against the form."""
+
+    TOPIC = "policy.proposal-entry-verified.v1"
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.ENTRY_VERIFIED
+
+
+class DisclosureRecorded(DomainEvent):
+    """投保告知: the applicant's answers to the insurer's specific questions were recorded."""
+
+    TOPIC = "policy.disclosure-recorded.v1"
+
+    questions: tuple[str, ...] = Field(min_length=1)
+    answers: PersonalStrs
+    answered_by: PersonalStr
+
+    def apply(self, policy: Policy) -> None:
+        policy.disclosure_recorded = True
+
+
+class ExclusionsExplained(DomainEvent):
+    """免责条款提示说明: exclusion clauses were explained to the applicant and acknowledged (Art. 17)."""
+
+    TOPIC = "policy.exclusions-explained.v1"
+
+    clause_ids: tuple[str, ...] = Field(min_length=1)
+    method: ExplanationMethod
+    evidence_ref: str = Field(min_length=1)
+    acknowledged_by: PersonalStr
+
+    def apply(self, policy: Policy) -> None:
+        policy.explained_clause_ids = policy.explained_clause_ids | frozenset(self.clause_ids)
+
+
+class RiskRated(DomainEvent):
+    """核保: the underwriter rated and classified the risk."""
+
+    TOPIC = "policy.risk-rated.v1"
+
+    risk_class: str = Field(min_length=1)
+    factors: tuple[str, ...]
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.RATED
+        policy.risk_class = self.risk_class
+
+
+class UnderwritingDecided(DomainEvent):
+    """承保决策: standard or preferential acceptance forms the contract; conditional; or declined."""
+
+    TOPIC = "policy.underwriting-decided.v1"
+
+    decision: UnderwritingDecision
+    reasons: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+
+    def apply(self, policy: Policy) -> None:
+        policy.decision = self.decision
+        if self.decision is UnderwritingDecision.DECLINED:
+            policy.status = PolicyStatus.DECLINED
+        else:
+            policy.status = PolicyStatus.DECIDED
+        if self.decision in (UnderwritingDecision.STANDARD, UnderwritingDecision.PREFERENTIAL):
+            policy.formed_at = self.timestamp
+
+
+class ConditionalOfferAccepted(DomainEvent):
+    """The applicant accepted the conditional offer (条件承保): the contract is formed (Art. 13)."""
+
+    TOPIC = "policy.conditional-offer-accepted.v1"
+
+    accepted_by: PersonalStr
+    evidence_ref: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.offer_accepted = True
+        policy.formed_at = self.timestamp
+
+
+class ConditionalOfferRejected(DomainEvent):
+    """The applicant rejected the conditional offer; the proposal ends."""
+
+    TOPIC = "policy.conditional-offer-rejected.v1"
+
+    reason: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.OFFER_REJECTED
+
+
+class ProposalWithdrawn(DomainEvent):
+    """The proposal was withdrawn before issue, at the applicant's or the insurer's request."""
+
+    TOPIC = "policy.proposal-withdrawn.v1"
+
+    requested_by: WithdrawalParty
+    reason: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.WITHDRAWN
+
+
+class PolicyDocumentsPrepared(DomainEvent):
+    """缮制单证: the policy, its clauses and the payment notice were prepared."""
+
+    TOPIC = "policy.documents-prepared.v1"
+
+    documents: tuple[str, ...] = Field(min_length=1)
+    template_versions: tuple[str, ...]
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.DOCUMENTS_PREPARED
+        policy.documents_preparer_ids = policy.documents_preparer_ids | {self.actor.id}
+
+
+class PolicyDocumentsSealed(DomainEvent):
+    """复核签章: someone other than the preparer checked the documents and sealed them."""
+
+    TOPIC = "policy.documents-sealed.v1"
+
+    seal_ref: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.DOCUMENTS_SEALED
+
+
+class PremiumReceived(DomainEvent):
+    """收取保费: the first premium was received, before or after the decision."""
+
+    TOPIC = "policy.premium-received.v1"
+
+    amount_fen: Fen = Field(gt=0)
+    method: str = Field(min_length=1)
+    receipt_no: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.premium_received_fen += self.amount_fen
+
+
+class PolicyIssued(DomainEvent):
+    """签发 (Art. 13): the policy documents were issued with the cover period; claims may follow."""
+
+    TOPIC = "policy.issued.v1"
+
+    policy_no: str = Field(min_length=1)
+    issued_on: date
+    effective_from: date
+    effective_to: date
+    terms_version: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.ISSUED
+        policy.policy_no = self.policy_no
+        policy.issued_on = self.issued_on
+        policy.effective_from = self.effective_from
+        policy.effective_to = self.effective_to
+
+
+class PolicyReceiptAcknowledged(DomainEvent):
+    """回执: the applicant acknowledged receipt; for life and health over one year cooling-off starts."""
+
+    TOPIC = "policy.receipt-acknowledged.v1"
+
+    received_on: date
+    method: str = Field(min_length=1)
+    cooling_off_days: int | None = None
+    cooling_off_ends_on: date | None = None
+
+    def apply(self, policy: Policy) -> None:
+        policy.cooling_off_ends_on = self.cooling_off_ends_on
+        if self.cooling_off_ends_on is None:
+            policy.status = PolicyStatus.IN_FORCE
+        else:
+            policy.status = PolicyStatus.IN_COOLING_OFF
+
+
+class CoolingOffEnded(DomainEvent):
+    """The cooling-off period ended: cancellation is no longer free."""
+
+    TOPIC = "policy.cooling-off-ended.v1"
+
+    ended_on: date
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.IN_FORCE
+
+
+class PolicyCancelledInCoolingOff(DomainEvent):
+    """犹豫期退保: cancelled on a request made in the cooling-off period; premium less a fee refunded."""
+
+    TOPIC = "policy.cancelled-in-cooling-off.v1"
+
+    requested_on: date
+    refund_fen: Fen
+    fee_fen: Fen
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.CANCELLED_IN_COOLING_OFF
+
+
+class EndorsementApplied(DomainEvent):
+    """批改 / 保全: a change to the policy in force took effect."""
+
+    TOPIC = "policy.endorsement-applied.v1"
+
+    endorsement_no: str = Field(min_length=1)
+    change_type: str = Field(min_length=1)
+    description: str
+    effective_on: date
+    premium_delta_fen: int = Field(description="premium change in fen (0.01 CNY); negative is a refund")
+    sum_insured_fen: Fen | None = None
+    beneficiary_names: OptionalPersonalStrs = None
+    insured_consent_ref: str | None = None
+
+    def apply(self, policy: Policy) -> None:
+        if self.sum_insured_fen is not None:
+            policy.sum_insured_fen = self.sum_insured_fen
+
+
+class RescissionGroundDiscovered(DomainEvent):
+    """The insurer learnt of a rescission ground at ``known_at``: the Art. 16 30-day window starts."""
+
+    TOPIC = "policy.rescission-ground-discovered.v1"
+
+    ground: RescissionGround
+    known_at: datetime
+    evidence: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        # The insurer's knowledge dates from its first discovery: a later report of the same ground
+        # must not reopen a window that has already run.
+        earlier = policy.grounds_known_at.get(self.ground)
+        first = self.known_at if earlier is None else min(earlier, self.known_at)
+        policy.grounds_known_at = {**policy.grounds_known_at, self.ground: first}
+
+
+class PolicyRescinded(DomainEvent):
+    """解除: the insurer rescinded the policy on an allowed ground, with its legal basis and refund."""
+
+    TOPIC = "policy.rescinded.v1"
+
+    ground: RescissionGround
+    basis: str = Field(min_length=1)
+    refund_fen: Fen
+    notice_ref: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.RESCINDED
+
+
+class PolicySurrendered(DomainEvent):
+    """退保: the applicant surrendered the policy after cooling-off; the cash value is due within 30 days."""
+
+    TOPIC = "policy.surrendered.v1"
+
+    requested_on: date
+    cash_value_fen: Fen
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.SURRENDERED
+
+
+class PolicyLapsed(DomainEvent):
+    """效力中止 (Art. 36): an unpaid instalment suspended the cover; reinstatement is possible."""
+
+    TOPIC = "policy.lapsed.v1"
+
+    due_on: date
+    reminded_on: date | None = None
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.LAPSED
+
+
+class PolicyReinstated(DomainEvent):
+    """复效 (Art. 37): the suspended policy was reinstated by agreement once the arrears were paid."""
+
+    TOPIC = "policy.reinstated.v1"
+
+    arrears_paid_fen: Fen
+    agreement_ref: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.IN_FORCE
+
+
+class PolicyRenewed(DomainEvent):
+    """续保: the policy was renewed for a new cover period."""
+
+    TOPIC = "policy.renewed.v1"
+
+    effective_from: date
+    effective_to: date
+    premium_fen: Fen
+    terms_version: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.IN_FORCE
+        policy.effective_from = self.effective_from
+        policy.effective_to = self.effective_to
+
+
+class PolicyExpired(DomainEvent):
+    """The cover period ended without renewal."""
+
+    TOPIC = "policy.expired.v1"
+
+    expired_on: date
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.EXPIRED
+
+
+# ---------------------------------------------------------------------------------------------- aggregate
+
+_PRE_ISSUE = (
+    PolicyStatus.SUBMITTED,
+    PolicyStatus.PRELIMINARY_CHECKED,
+    PolicyStatus.DATA_ENTERED,
+    PolicyStatus.ENTRY_VERIFIED,
+    PolicyStatus.RATED,
+    PolicyStatus.DECIDED,
+    PolicyStatus.DOCUMENTS_PREPARED,
+    PolicyStatus.DOCUMENTS_SEALED,
+)
+_AFTER_DECISION = (PolicyStatus.DECIDED, PolicyStatus.DOCUMENTS_PREPARED, PolicyStatus.DOCUMENTS_SEALED)
+_IN_FORCE = (PolicyStatus.ISSUED, PolicyStatus.IN_COOLING_OFF, PolicyStatus.IN_FORCE)
+_CLERKS = (Role.UNDERWRITER, Role.SUPERVISOR)  # no clerk role in domain.base: underwriting staff do 录单
+_SALES_OR_STAFF = (Role.SELLER, Role.UNDERWRITER, Role.SUPERVISOR)
+_COOLING_OFF_LINES = frozenset({Line.LIFE, Line.HEALTH})
+_PERSONAL_LINES = frozenset({Line.LIFE, Line.HEALTH, Line.ACCIDENT})
+_WINDOWED_GROUNDS = frozenset({RescissionGround.NON_DISCLOSURE_ART16, RescissionGround.AGE_ART32})
+_BASIS = {
+    RescissionGround.NON_DISCLOSURE_ART16: "Insurance Law Art. 16",
+    RescissionGround.FRAUD_ART27: "Insurance Law Art. 27",
+    RescissionGround.AGE_ART32: "Insurance Law Art. 32",
+    RescissionGround.INCREASED_RISK_ART52: "Insurance Law Art. 52",
+}
+
+
+def allowed_rescission_grounds(line: Line) -> frozenset[RescissionGround]:
+    """The grounds on which the insurer may rescind a policy of ``line`` (Art. 15; CTPL Art. 14)."""
+    if line is Line.MOTOR_CTPL:
+        return frozenset({RescissionGround.NON_DISCLOSURE_ART16})
+    common = {RescissionGround.NON_DISCLOSURE_ART16, RescissionGround.FRAUD_ART27}
+    if line in _PERSONAL_LINES:
+        return frozenset(common | {RescissionGround.AGE_ART32})
+    return frozenset(common | {RescissionGround.INCREASED_RISK_ART52})
+
+
+class Policy(CaseAggregate):
+    """A proposal and the policy it becomes: its lifecycle and the rules each step keeps."""
+
+    status: PolicyStatus
+    proposal_no: str
+    product_code: str
+    line: Line
+    customer_id: str
+    seller_id: str
+    sum_insured_fen: int
+    term_months: int
+    quoted_premium_fen: int
+    exclusion_clause_ids: frozenset[str]
+    explained_clause_ids: frozenset[str]
+    proxy_signature_detected: bool
+    callback_check_required: bool
+    disclosure_recorded: bool
+    data_enterer_ids: frozenset[str]
+    risk_class: str | None
+    decision: UnderwritingDecision | None
+    offer_accepted: bool
+    documents_preparer_ids: frozenset[str]
+    premium_received_fen: int
+    policy_no: str | None
+    formed_at: datetime | None
+    issued_on: date | None
+    effective_from: date | None
+    effective_to: date | None
+    cooling_off_ends_on: date | None
+    grounds_known_at: dict[RescissionGround, datetime]
+
+    def __init__(self) -> None:
+        # Called by the library when ProposalSubmitted is replayed; its apply method then sets the facts.
+        self.explained_clause_ids = frozenset()
+        self.proxy_signature_detected = False
+        self.callback_check_required = False
+        self.disclosure_recorded = False
+        # Every person who entered or prepared counts: a correction by a second person does not make the
+        # first one fit to verify.
+        self.data_enterer_ids = frozenset()
+        self.risk_class = None
+        self.decision = None
+        self.offer_accepted = False
+        self.documents_preparer_ids = frozenset()
+        self.premium_received_fen = 0
+        self.policy_no = None
+        self.formed_at = None
+        self.issued_on = None
+        self.effective_from = None
+        self.effective_to = None
+        self.cooling_off_ends_on = None
+        self.grounds_known_at = {}
+
+    # ------------------------------------------------------------------------------------------ queries
+
+    @property
+    def ctpl(self) -> bool:
+        """Whether this is compulsory motor third-party liability cover (交强险)."""
+        return self.line is Line.MOTOR_CTPL
+
+    @property
+    def exclusions_explained(self) -> bool:
+        """Whether every exclusion clause of the product has been explained and acknowledged."""
+        return self.exclusion_clause_ids <= self.explained_clause_ids
+
+    @property
+    def exclusions_proven(self) -> bool:
+        """Whether the exclusions evidence would hold: explained, and no proxy signature on the file."""
+        # A proxy signature taints the applicant's "exclusions explained" declaration whenever it is found,
+        # before or after the explanation was recorded, so this is derived rather than stored.
+        return self.exclusions_explained and not self.proxy_signature_detected
+
+    @property
+    def cooling_off_applies(self) -> bool:
+        """Whether receipt starts a cooling-off period: life or health cover for more than one year."""
+        return self.line in _COOLING_OFF_LINES and self.term_months > 12
+
+    def cover(self) -> PolicyCover:
+        """The policy's cover as a claim checks it; a proposal that was never issued has none."""
+        if self.policy_no is None or self.effective_from is None or self.effective_to is None:
+            raise PolicyNotInForceError(f"proposal {self.proposal_no} has not been issued")
+        return PolicyCover(
+            policy_id=self.id,
+            policy_no=self.policy_no,
+            customer_id=self.customer_id,
+            in_force=self.status in _IN_FORCE,
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+            sum_insured_fen=self.sum_insured_fen,
+            ctpl=self.ctpl,
+        )
+
+    # ------------------------------------------------------------------------------------------ proposal
+
+    @classmethod
+    def submit_proposal(
+        cls,
+        ctx: Context,
+        *,
+        policy_id: UUID,
+        proposal_no: str,
+        product_code: str,
+        line: Line,
+        customer_id: str,
+        applicant_name: str,
+        applicant_id_number: str,
+        applicant_phone: str,
+        insured_name: str,
+        beneficiary_names: tuple[str, ...] = (),
+        sum_insured_fen: int,
+        term_months: int,
+        quoted_premium_fen: int,
+        exclusion_clause_ids: tuple[str, ...],
+        seller: SellerRegistration,
+        proposed_on: date,
+        channel: str,
+        linked_proposal_id: UUID | None = None,
+    ) -> Policy:
+        """Submit a proposal (投保) through a seller registered and authorised for the product that day."""
+        require_role("submit proposal", ctx, Role.SELLER, Role.SUPERVISOR)
+        if ctx.actor.role is Role.SELLER and ctx.actor.id != seller.seller_id:
+            raise SellerNotRegisteredError(
+                f"{ctx.actor.id} may not submit under the registration {seller.registration_no} "
+                f"of {seller.seller_id}"
+            )
+        if not seller.authorises(product_code, proposed_on):
+            raise SellerNotRegisteredError(
+                f"registration {seller.registration_no} of {seller.seller_id} is not valid for "
+                f"{product_code} on {proposed_on}"
+            )
+        if line is Line.MOTOR_CTPL and linked_proposal_id is not None:
+            raise CtplBundlingError(
+                f"a CTPL proposal may not be linked to proposal {linked_proposal_id} (CTPL Art. 13)"
+            )
+        return cls._open(
+            ProposalSubmitted,
+            policy_id,
+            ctx,
+            proposal_no=proposal_no,
+            product_code=product_code,
+            line=line,
+            customer_id=customer_id,
+            applicant_name=applicant_name,
+            applicant_id_number=applicant_id_number,
+            applicant_phone=applicant_phone,
+            insured_name=insured_name,
+            beneficiary_names=beneficiary_names,
+            sum_insured_fen=sum_insured_fen,
+            term_months=term_months,
+            quoted_premium_fen=quoted_premium_fen,
+            exclusion_clause_ids=exclusion_clause_ids,
+            seller_id=seller.seller_id,
+            seller_registration_no=seller.registration_no,
+            channel=channel,
+            proposed_on=proposed_on,
+            linked_proposal_id=linked_proposal_id,
+        )
+
+    def record_proxy_signature(self, ctx: Context, *, document: str, evidence: str) -> None:
+        """Record that a signature was made on the applicant's behalf (代签): a fact, never a refusal."""
+        require_role(
+            "record proxy signature", ctx, Role.UNDERWRITER, Role.CALLBACK_AGENT, Role.SUPERVISOR, Role.SYSTEM
+        )
+        self._record(ProxySignatureDetected, ctx, document=document, evidence=evidence)
+
+    def check_proposal(self, ctx: Context, *, missing_items: tuple[str, ...] = ()) -> None:
+        """Check the proposal form (初审); it passes only when nothing is missing."""
+        require_role("check proposal", ctx, *_CLERKS)
+        require_status("check proposal", self.status, PolicyStatus.SUBMITTED)
+        self._record(ProposalPreliminaryChecked, ctx, missing_items=missing_items, passed=not missing_items)
+
+    def enter_data(self, ctx: Context, *, form_ref: str) -> None:
+        """Enter the proposal's data (录入) after a passed preliminary check."""
+        require_role("enter proposal data", ctx, *_CLERKS)
+        require_status(
+            "enter proposal data", self.status, PolicyStatus.PRELIMINARY_CHECKED, PolicyStatus.DATA_ENTERED
+        )
+        self._record(ProposalDataEntered, ctx, form_ref=form_ref)
+
+    def verify_entry(self, ctx: Context) -> None:
+        """Verify the entered data (复核); the verifier is never the person who entered it."""
+        require_role("verify proposal entry", ctx, *_CLERKS)
+        require_status("verify proposal entry", self.status, PolicyStatus.DATA_ENTERED)
+        if ctx.actor.id in self.data_enterer_ids:
+            raise ProposalEntryVerifierIsEntererError(
+                f"{ctx.actor.id} entered this proposal and may not verify it"
+            )
+        self._record(ProposalEntryVerified, ctx)
+
+    def record_disclosure(
+        self, ctx: Context, *, questions: tuple[str, ...], answers: tuple[str, ...], answered_by: str
+    ) -> None:
+        """Record the applicant's answers to the insurer's questions (投保告知), one answer per question."""
+        require_role("record disclosure", ctx, *_SALES_OR_STAFF)
+        require_status("record disclosure", self.status, *_PRE_ISSUE)
+        if len(answers) != len(questions):
+            raise DisclosureIncompleteError(f"{len(questions)} questions asked but {len(answers)} answered")
+        self._record(DisclosureRecorded, ctx, questions=questions, answers=answers, answered_by=answered_by)
+
+    def record_exclusions_explained(
+        self,
+        ctx: Context,
+        *,
+        clause_ids: tuple[str, ...],
+        method: ExplanationMethod,
+        evidence_ref: str,
+        acknowledged_by: str,
+    ) -> None:
+        """Record that exclusion clauses were explained to the applicant and acknowledged (Art. 17)."""
+        require_role("record exclusions explained", ctx, *_SALES_OR_STAFF)
+        require_status("record exclusions explained", self.status, *_PRE_ISSUE)
+        self._record(
+            ExclusionsExplained,
+            ctx,
+            clause_ids=clause_ids,
+            method=method,
+            evidence_ref=evidence_ref,
+            acknowledged_by=acknowledged_by,
+        )
+
+    # ------------------------------------------------------------------------------------------ underwriting
+
+    def rate_risk(self, ctx: Context, *, risk_class: str, factors: tuple[str, ...] = ()) -> None:
+        """Rate and classify the risk (核保) once the entered data is verified."""
+        require_role("rate risk", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
+        require_status("rate risk", self.status, PolicyStatus.ENTRY_VERIFIED, PolicyStatus.RATED)
+        self._record(RiskRated, ctx, risk_class=risk_class, factors=factors)
+
+    def decide_underwriting(
+        self,
+        ctx: Context,
+        *,
+        decision: UnderwritingDecision,
+        reasons: tuple[str, ...] = (),
+        conditions: tuple[str, ...] = (),
+    ) -> None:
+        """Decide on the proposal (承保决策); never by its seller, never declining or conditioning CTPL."""
+        require_role("decide underwriting", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
+        require_status("decide underwriting", self.status, PolicyStatus.RATED)
+        if ctx.actor.id == self.seller_id:
+            raise UnderwriterIsSellerError(f"{ctx.actor.id} sold this proposal and may not underwrite it")
+        if self.ctpl and decision is UnderwritingDecision.DECLINED:
+            raise CompulsoryMotorCannotBeDeclinedError("CTPL cover may not be declined (CTPL Art. 10)")
+        if self.ctpl and decision is UnderwritingDecision.CONDITIONAL:
+            raise CtplConditionalOfferError("CTPL cover may not carry extra conditions (CTPL Art. 13)")
+        needs_reasons = (UnderwritingDecision.DECLINED, UnderwritingDecision.CONDITIONAL)
+        if decision in needs_reasons and not reasons:
+            raise DecisionWithoutReasonsError(f"a {decision.value} decision must state its reasons")
+        if decision is UnderwritingDecision.CONDITIONAL and not conditions:
+            raise ConditionalOfferWithoutConditionsError("a conditional decision must state its conditions")
+        self._record(UnderwritingDecided, ctx, decision=decision, reasons=reasons, conditions=conditions)
+
+    def accept_conditional_offer(self, ctx: Context, *, accepted_by: str, evidence_ref: str) -> None:
+        """Record the applicant's acceptance of the conditional offer."""
+        require_role("accept conditional offer", ctx, *_SALES_OR_STAFF)
+        require_status("accept conditional offer", self.status, *_AFTER_DECISION)
+        self._require_open_conditional_offer("accept conditional offer")
+        self._record(ConditionalOfferAccepted, ctx, accepted_by=accepted_by, evidence_ref=evidence_ref)
+
+    def reject_conditional_offer(self, ctx: Context, *, reason: str) -> None:
+        """Record the applicant's rejection of the conditional offer, which ends the proposal."""
+        require_role("reject conditional offer", ctx, *_SALES_OR_STAFF)
+        require_status("reject conditional offer", self.status, *_AFTER_DECISION)
+        self._require_open_conditional_offer("reject conditional offer")
+        self._record(ConditionalOfferRejected, ctx, reason=reason)
+
+    def _require_open_conditional_offer(self, command: str) -> None:
+        if self.decision is not UnderwritingDecision.CONDITIONAL or self.offer_accepted:
+            raise InvalidTransitionError(command, f"{self.status.value} without an open conditional offer")
+
+    def withdraw_proposal(self, ctx: Context, *, requested_by: WithdrawalParty, reason: str) -> None:
+        """Withdraw the proposal before issue; a CTPL proposal only at the applicant's request."""
+        require_role("withdraw proposal", ctx, *_SALES_OR_STAFF)
+        require_status("withdraw proposal", self.status, *_PRE_ISSUE)
+        if self.ctpl and requested_by is not WithdrawalParty.APPLICANT:
+            raise CtplWithdrawalByInsurerError(
+                "the insurer may not withdraw a CTPL proposal: only the applicant can (CTPL Art. 10)"
+            )
+        self._record(ProposalWithdrawn, ctx, requested_by=requested_by, reason=reason)
+
+    # ------------------------------------------------------------------------------------------ issue
+
+    def prepare_documents(
+        self, ctx: Context, *, documents: tuple[str, ...], template_versions: tuple[str, ...] = ()
+    ) -> None:
+        """Prepare the policy documents (缮制单证) after the decision."""
+        require_role("prepare policy documents", ctx, *_CLERKS)
+        require_status(
+            "prepare policy documents", self.status, PolicyStatus.DECIDED, PolicyStatus.DOCUMENTS_PREPARED
+        )
+        self._record(PolicyDocumentsPrepared, ctx, documents=documents, template_versions=template_versions)
+
+    def seal_documents(self, ctx: Context, *, seal_ref: str) -> None:
+        """Check and seal the policy documents (复核签章); the sealer is never the preparer."""
+        require_role("seal policy documents", ctx, *_CLERKS)
+        require_status("seal policy documents", self.status, PolicyStatus.DOCUMENTS_PREPARED)
+        if ctx.actor.id in self.documents_preparer_ids:
+            raise DocumentsSealerIsPreparerError(
+                f"{ctx.actor.id} prepared these documents and may not seal them"
+            )
+        self._record(PolicyDocumentsSealed, ctx, seal_ref=seal_ref)
+
+    def receive_premium(self, ctx: Context, *, amount_fen: int, method: str, receipt_no: str) -> None:
+        """Receive the first premium (收取保费), before or after the decision: exactly the quoted amount."""
+        require_role("receive premium", ctx, Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
+        require_status("receive premium", self.status, *_PRE_ISSUE)
+        if self.premium_received_fen:
+            raise PremiumAlreadyReceivedError(
+                f"the premium of {self.premium_received_fen} fen was already received"
+            )
+        if amount_fen != self.quoted_premium_fen:
+            message = f"received {amount_fen} fen but the quoted premium is {self.quoted_premium_fen} fen"
+            if self.ctpl:
+                raise CtplPremiumNotPaidInFullError(f"{message}: CTPL is paid in full at once (CTPL Art. 12)")
+            raise PremiumAmountMismatchError(message)
+        self._record(PremiumReceived, ctx, amount_fen=amount_fen, method=method, receipt_no=receipt_no)
+
+    def issue(
+        self, ctx: Context, *, policy_no: str, effective_from: date, effective_to: date, terms_version: str
+    ) -> None:
+        """Issue the policy (签发) once all is in: decision, sealed documents, exclusions and premium."""
+        require_role("issue policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
+        if self.decision is UnderwritingDecision.DECLINED:
+            raise DeclinedProposalCannotBeIssuedError(f"proposal {self.proposal_no} was declined")
+        # Sealing follows the verified entry and the decision, so this one state check covers all three.
+        require_status("issue policy", self.status, PolicyStatus.DOCUMENTS_SEALED)
+        if self.decision is UnderwritingDecision.CONDITIONAL and not self.offer_accepted:
+            raise ConditionalOfferNotAcceptedError("the applicant has not accepted the conditional offer")
+        if not self.exclusions_explained:
+            missing = ", ".join(sorted(self.exclusion_clause_ids - self.explained_clause_ids))
+            raise ExclusionsNotExplainedError(f"exclusion clauses not explained and acknowledged: {missing}")
+        if self.premium_received_fen != self.quoted_premium_fen:
+            message = f"received {self.premium_received_fen} of {self.quoted_premium_fen} fen"
+            if self.ctpl:
+                raise CtplPremiumNotPaidInFullError(f"{message}: CTPL is paid in full before issue")
+            raise PremiumNotReceivedError(message)
+        if effective_to < effective_from:
+            raise InvalidCoverPeriodError(f"cover from {effective_from} cannot end on {effective_to}")
+        self._record(
+            PolicyIssued,
+            ctx,
+            policy_no=policy_no,
+            issued_on=_today(ctx),
+            effective_from=effective_from,
+            effective_to=effective_to,
+            terms_version=terms_version,
+        )
+
+    def acknowledge_receipt(
+        self, ctx: Context, *, received_on: date, method: str, cooling_off_days: int = MIN_COOLING_OFF_DAYS
+    ) -> None:
+        """Record the applicant's receipt (回执); life and health over a year start cooling-off that day."""
+        require_role("acknowledge receipt", ctx, *_SALES_OR_STAFF, Role.SYSTEM)
+        require_status("acknowledge receipt", self.status, PolicyStatus.ISSUED)
+        if not self.cooling_off_applies:
+            self._record(PolicyReceiptAcknowledged, ctx, received_on=received_on, method=method)
+            return
+        if cooling_off_days < MIN_COOLING_OFF_DAYS:
+            raise CoolingOffTooShortError(
+                f"a cooling-off period of {cooling_off_days} days is shorter than {MIN_COOLING_OFF_DAYS}"
+            )
+        self._record(
+            PolicyReceiptAcknowledged,
+            ctx,
+            received_on=received_on,
+            method=method,
+            cooling_off_days=cooling_off_days,
+            # Civil Code Art. 201: the day of receipt is not counted, so day 1 is the day after.
+            cooling_off_ends_on=received_on + timedelta(days=cooling_off_days),
+        )
+
+    # ------------------------------------------------------------------------------------------ in force
+
+    def end_cooling_off(self, ctx: Context) -> None:
+        """Record the end of the cooling-off period (the system's timer), after its last day."""
+        require_role("end cooling-off", ctx, Role.SYSTEM)
+        require_status("end cooling-off", self.status, PolicyStatus.IN_COOLING_OFF)
+        today = _today(ctx)
+        if self.cooling_off_ends_on is None or today <= self.cooling_off_ends_on:
+            raise CoolingOffNotOverError(f"the cooling-off period runs until {self.cooling_off_ends_on}")
+        self._record(CoolingOffEnded, ctx, ended_on=self.cooling_off_ends_on)
+
+    def cancel_in_cooling_off(self, ctx: Context, *, requested_on: date, fee_fen: int = 0) -> None:
+        """Cancel on a request made inside the cooling-off period, refunding the premium less a fee."""
+        require_role("cancel in cooling-off", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
+        # IN_FORCE too: a request made in time but processed after CoolingOffEnded is still honoured.
+        require_status(
+            "cancel in cooling-off", self.status, PolicyStatus.IN_COOLING_OFF, PolicyStatus.IN_FORCE
+        )
+        if self.cooling_off_ends_on is None:
+            raise CoolingOffOverError(
+                f"policy {self.policy_no} has no cooling-off period: surrender it instead"
+            )
+        if requested_on > self.cooling_off_ends_on:
+            raise CoolingOffOverError(
+                f"requested on {requested_on}, after the cooling-off period ended on "
+                f"{self.cooling_off_ends_on}"
+            )
+        if fee_fen > min(COOLING_OFF_FEE_CAP_FEN, self.premium_received_fen):
+            raise CoolingOffFeeTooHighError(f"a fee of {fee_fen} fen exceeds {COOLING_OFF_FEE_CAP_FEN} fen")
+        self._record(
+            PolicyCancelledInCoolingOff,
+            ctx,
+            requested_on=requested_on,
+            refund_fen=self.premium_received_fen - fee_fen,
+            fee_fen=fee_fen,
+        )
+
+    def apply_endorsement(
+        self,
+        ctx: Context,
+        *,
+        endorsement_no: str,
+        change_type: str,
+        description: str,
+        effective_on: date,
+        premium_delta_fen: int = 0,
+        sum_insured_fen: int | None = None,
+        beneficiary_names: tuple[str, ...] | None = None,
+        insured_consent_ref: str | None = None,
+    ) -> None:
+        """Apply a change to the policy (批改 / 保全); a new beneficiary needs the insured's consent."""
+        require_role("apply endorsement", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
+        require_status("apply endorsement", self.status, *_IN_FORCE)
+        if beneficiary_names is not None and not insured_consent_ref:
+            raise BeneficiaryChangeWithoutConsentError(
+                "changing the beneficiaries needs the insured's consent"
+            )
+        self._record(
+            EndorsementApplied,
+            ctx,
+            endorsement_no=endorsement_no,
+            change_type=change_type,
+            description=description,
+            effective_on=effective_on,
+            premium_delta_fen=premium_delta_fen,
+            sum_insured_fen=sum_insured_fen,
+            beneficiary_names=beneficiary_names,
+            insured_consent_ref=insured_consent_ref,
+        )
+
+    def record_rescission_ground(
+        self, ctx: Context, *, ground: RescissionGround, known_at: datetime, evidence: str
+    ) -> None:
+        """Record that the insurer learnt of a rescission ground at ``known_at`` (dates Art. 16's window)."""
+        require_role(
+            "record rescission ground",
+            ctx,
+            Role.UNDERWRITER,
+            Role.CLAIMS_HANDLER,
+            Role.CLAIM_REVIEWER,
+            Role.SUPERVISOR,
+        )
+        require_status("record rescission ground", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
+        self._record(
+            RescissionGroundDiscovered,
+            ctx,
+            occurred_at=known_at,
+            ground=ground,
+            known_at=known_at,
+            evidence=evidence,
+        )
+
+    def rescind(self, ctx: Context, *, ground: RescissionGround, refund_fen: int, notice_ref: str) -> None:
+        """Rescind the policy (解除) on an allowed, recorded ground, within the Art. 16 windows."""
+        require_role("rescind policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
+        require_status("rescind policy", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
+        if ground not in allowed_rescission_grounds(self.line):
+            raise RescissionGroundNotAllowedError(
+                f"{ground.value} is not a ground to rescind a {self.line.value} policy"
+            )
+        known_at = self.grounds_known_at.get(ground)
+        if known_at is None:
+            raise RescissionGroundNotDiscoveredError(f"no discovery of {ground.value} is on record")
+        if ground in _WINDOWED_GROUNDS:
+            self._check_rescission_window(ctx, known_at)
+        self._record(
+            PolicyRescinded,
+            ctx,
+            ground=ground,
+            basis=_BASIS[ground],
+            refund_fen=refund_fen,
+            notice_ref=notice_ref,
+        )
+
+    def _check_rescission_window(self, ctx: Context, known_at: datetime) -> None:
+        # Art. 16 ¶3 and ¶6 (Art. 32 applies them to age), counted from formation (Art. 13: the insurer's
+        # acceptance), the instant the IL16-INCONTESTABLE-2Y timer of domain.sla also starts from.
+        assert self.formed_at is not None  # an issued policy was accepted first
+        if known_at < self.formed_at:
+            raise InsurerKnewAtFormationError(
+                f"the insurer knew of the ground at {known_at.isoformat()}, before the contract was formed "
+                f"at {self.formed_at.isoformat()}"
+            )
+        # Two years exactly, to the anniversary instant in Shanghai: the conservative reading that the
+        # timer uses too, ending before the Civil-Code 24:00 end of that day.
+        incontestable_at = _add_years(self.formed_at.astimezone(SHANGHAI), INCONTESTABLE_YEARS)
+        if ctx.recorded_at >= incontestable_at:
+            raise IncontestablePolicyError(f"incontestable since {incontestable_at.isoformat()}")
+        # Thirty calendar days in Shanghai, the day of learning not counted (Civil Code Art. 201). No
+        # holiday roll-over (Art. 203): the insurer's window only ever closes earlier, never later.
+        last_day = _shanghai_date(known_at) + timedelta(days=RESCISSION_DAYS)
+        if _today(ctx) > last_day:
+            raise RescissionTooLateError(f"the right to rescind lapsed at the end of {last_day}")
+
+    def surrender(self, ctx: Context, *, requested_on: date, cash_value_fen: int) -> None:
+        """Surrender the policy (退保) at the applicant's request; the cash value is refunded."""
+        require_role("surrender policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
+        require_status(
+            "surrender policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE, PolicyStatus.LAPSED
+        )
+        self._record(PolicySurrendered, ctx, requested_on=requested_on, cash_value_fen=cash_value_fen)
+
+    def lapse(self, ctx: Context, *, due_on: date, reminded_on: date | None = None) -> None:
+        """Suspend the cover for an unpaid instalment (效力中止), once the Art. 36 grace period is over."""
+        require_role("lapse policy", ctx, Role.SYSTEM)
+        require_status("lapse policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE)
+        today = _today(ctx)
+        grace_over = today > due_on + timedelta(days=GRACE_DAYS)
+        demand_over = reminded_on is not None and today > reminded_on + timedelta(days=REMINDER_DAYS)
+        if not (grace_over or demand_over):
+            raise GracePeriodNotOverError(f"the premium due on {due_on} is still within its grace period")
+        self._record(PolicyLapsed, ctx, due_on=due_on, reminded_on=reminded_on)
+
+    def reinstate(self, ctx: Context, *, arrears_paid_fen: int, agreement_ref: str) -> None:
+        """Reinstate a suspended policy (复效) by agreement once the arrears are paid."""
+        require_role("reinstate policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
+        require_status("reinstate policy", self.status, PolicyStatus.LAPSED)
+        self._record(PolicyReinstated, ctx, arrears_paid_fen=arrears_paid_fen, agreement_ref=agreement_ref)
+
+    def renew(
+        self, ctx: Context, *, effective_from: date, effective_to: date, premium_fen: int, terms_version: str
+    ) -> None:
+        """Renew the policy (续保) for a new cover period that starts after the current one."""
+        require_role("renew policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
+        require_status("renew policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE)
+        assert self.effective_to is not None  # the status check implies issue
+        if effective_from <= self.effective_to or effective_to < effective_from:
+            raise InvalidCoverPeriodError(
+                f"a renewal from {effective_from} to {effective_to} must start after {self.effective_to}"
+            )
+        self._record(
+            PolicyRenewed,
+            ctx,
+            effective_from=effective_from,
+            effective_to=effective_to,
+            premium_fen=premium_fen,
+            terms_version=terms_version,
+        )
+
+    def expire(self, ctx: Context) -> None:
+        """Record that the cover period ended without renewal (the system's timer)."""
+        require_role("expire policy", ctx, Role.SYSTEM)
+        require_status(
+            "expire policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE, PolicyStatus.LAPSED
+        )
+        assert self.effective_to is not None  # the status check implies issue
+        if _today(ctx) <= self.effective_to:
+            raise CoverPeriodNotOverError(f"the cover runs until {self.effective_to}")
+        self._record(PolicyExpired, ctx, expired_on=self.effective_to)
+
+
+def _shanghai_date(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def _today(ctx: Context) -> date:
+    """The command's business day: the server time it was recorded at, read in Shanghai."""
+    return _shanghai_date(ctx.recorded_at)
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    # Civil Code Art. 202: with no matching day in the last month (29 February), the period ends on the
+    # month's last day.
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)

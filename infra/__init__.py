@@ -1,0 +1,1 @@
+"""Wiring: settings, the event store, embedded servers, the CLI and the composition root."""

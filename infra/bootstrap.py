@@ -1,0 +1,69 @@
+"""The composition root: settings in, running application services out. Nothing is built at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.callbacks import Callbacks
+from infra.claims import Claims
+from infra.clock import Clock, SystemClock
+from infra.complaints import Complaints
+from infra.embedded import EmbeddedPostgres
+from infra.eventstore import CaseApplication, ensure_schema, store_env
+from infra.policies import Policies
+from infra.sellers import SellerRegistry
+from infra.settings import Settings
+
+
+@dataclass
+class System:
+    """Everything one caseledger process uses, built from one Settings object."""
+
+    settings: Settings
+    database_url: str
+    clock: Clock
+    sellers: SellerRegistry
+    policies: Policies
+    claims: Claims
+    complaints: Complaints
+    callbacks: Callbacks
+    embedded_postgres: EmbeddedPostgres | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Close the connection pools, then stop the embedded server if this process started one."""
+        for app in (self.policies, self.claims, self.complaints, self.callbacks):
+            app.close()
+        if self.embedded_postgres is not None:
+            self.embedded_postgres.stop()
+
+
+def bootstrap(settings: Settings, clock: Clock | None = None) -> System:
+    """Build the system: the configured PostgreSQL, or an embedded one when none is configured."""
+    embedded: EmbeddedPostgres | None = None
+    database_url = settings.database_url
+    if database_url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        database_url = embedded.start()
+    the_clock = clock or SystemClock()
+    interval = settings.snapshot_interval
+
+    def env(app: type[CaseApplication[Any]]) -> dict[str, str]:
+        schema = app.schema_for(settings.db_schema)
+        ensure_schema(database_url, schema)
+        return store_env(database_url, schema, settings.db_pool_size, settings.db_max_overflow)
+
+    ensure_schema(database_url, settings.db_schema)
+    sellers = SellerRegistry(database_url, settings.db_schema)
+    policies = Policies(env(Policies), the_clock, sellers, interval)
+    return System(
+        settings=settings,
+        database_url=database_url,
+        clock=the_clock,
+        sellers=sellers,
+        policies=policies,
+        claims=Claims(env(Claims), the_clock, policies, interval),
+        complaints=Complaints(env(Complaints), the_clock, interval),
+        callbacks=Callbacks(env(Callbacks), the_clock, interval),
+        embedded_postgres=embedded,
+    )

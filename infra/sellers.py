@@ -1,0 +1,67 @@
+"""Sellers' practice registrations (执业登记): reference data the proposal rule is checked against."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from domain.policy import SellerNotRegisteredError, SellerRegistration
+
+
+class SellerRegistry:
+    """Registrations kept in PostgreSQL, one row per registration number."""
+
+    def __init__(self, database_url: str, schema: str) -> None:
+        self._url = database_url
+        self._table = sql.Identifier(schema, "seller_registrations")
+        with psycopg.connect(self._url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    " registration_no text PRIMARY KEY, seller_id text NOT NULL,"
+                    " valid_from date NOT NULL, valid_to date NOT NULL, authorised_products jsonb NOT NULL)"
+                ).format(self._table)
+            )
+
+    def register(self, registration: SellerRegistration) -> None:
+        """Record or renew a registration."""
+        with psycopg.connect(self._url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} VALUES (%s, %s, %s, %s, %s) ON CONFLICT (registration_no) DO UPDATE SET"
+                    " seller_id = EXCLUDED.seller_id, valid_from = EXCLUDED.valid_from,"
+                    " valid_to = EXCLUDED.valid_to, authorised_products = EXCLUDED.authorised_products"
+                ).format(self._table),
+                (
+                    registration.registration_no,
+                    registration.seller_id,
+                    registration.valid_from,
+                    registration.valid_to,
+                    Jsonb(sorted(registration.authorised_products)),
+                ),
+            )
+
+    def lookup(self, registration_no: str) -> SellerRegistration:
+        """The registration with this number; an unknown number breaks the registration rule."""
+        with psycopg.connect(self._url) as conn:
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT registration_no, seller_id, valid_from, valid_to, authorised_products FROM {}"
+                    " WHERE registration_no = %s"
+                ).format(self._table),
+                (registration_no,),
+            ).fetchone()
+        if row is None:
+            raise SellerNotRegisteredError(f"no practice registration {registration_no!r} is on record")
+        number, seller_id, valid_from, valid_to, products = row
+        assert isinstance(valid_from, date)
+        return SellerRegistration(
+            registration_no=number,
+            seller_id=seller_id,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            authorised_products=frozenset(products),
+        )

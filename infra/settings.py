@@ -1,0 +1,35 @@
+"""The one place that reads the environment: every setting is ``CASELEDGER_<NAME>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """caseledger's configuration, validated once at start."""
+
+    model_config = SettingsConfigDict(env_prefix="CASELEDGER_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: an embedded PostgreSQL server is started in data_dir.",
+    )
+    db_schema: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "caseledger"
+    data_dir: Path = Field(default=Path(".caseledger"), description="Where embedded servers keep their data.")
+    db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    db_max_overflow: Annotated[int, Field(ge=0, le=200)] = 10
+    snapshot_interval: Annotated[int, Field(ge=2)] = 50
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers. Unset: the embedded Tansu broker is started."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
