@@ -76,7 +76,6 @@ def store_env(database_url: str, schema: str, pool_size: int, max_overflow: int)
         "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(max_overflow),
-        "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y",
     }
 
@@ -85,6 +84,17 @@ def ensure_schema(database_url: str, schema: str) -> None:
     """Create the schema the applications' tables live in (the library creates tables, not schemas)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
+def drop_schemas(database_url: str, prefix: str) -> None:
+    """Drop the schema ``prefix`` and the applications' schemas named after it (tests and benchmarks)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
+            (prefix, prefix.replace("_", "\\_") + "\\_%"),
+        ).fetchall()
+        for (name,) in rows:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
 class CaseApplication(Application[UUID], Generic[A]):

@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.embedded import EmbeddedPostgres
+from infra.eventstore import drop_schemas
 from infra.settings import Settings
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
@@ -38,17 +37,6 @@ def schema(database_url: str) -> Iterator[str]:
     name = f"t_{uuid4().hex[:12]}"
     yield name
     drop_schemas(database_url, name)
-
-
-def drop_schemas(database_url: str, prefix: str) -> None:
-    """Drop the schema ``prefix`` and the applications' schemas named after it."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        names = conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
-            (prefix, prefix + "\\_%"),
-        ).fetchall()
-        for (schema_name,) in names:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name)))
 
 
 @pytest.fixture

@@ -1,0 +1,121 @@
+"""`caseledger up --demo`, run as a person runs it: a real process, a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+LIFECYCLES = {
+    "life policy": [
+        "ProposalSubmitted",
+        "UnderwritingDecided",
+        "PolicyIssued",
+        "PolicyReceiptAcknowledged",
+        "CoolingOffEnded",
+    ],
+    "callback": ["CallbackTaskCreated", "CallbackAttempted", "CallbackCompleted"],
+    "claim": [
+        "ClaimReported",
+        "ClaimRegistered",
+        "SurveyDone",
+        "LossAssessed",
+        "ClaimDocumentsRequested",
+        "ClaimDocumentsCompleted",
+        "ClaimAdjusted",
+        "ClaimReviewed",
+        "ClaimDecided",
+        "SettlementAgreed",
+        "PaymentIssued",
+        "ClaimClosed",
+    ],
+    "complaint": [
+        "ComplaintLodged",
+        "ComplaintAcknowledged",
+        "ComplaintAssigned",
+        "ComplaintDeadlineExtended",
+        "ComplaintResponded",
+        "ComplaintClosed",
+    ],
+}
+
+
+def up_demo(env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | env_overrides
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", "up", "--demo", "--once"],
+        cwd=cwd,
+        env=env | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def sections(output: str) -> list[list[str]]:
+    """The event names of each printed history, in print order."""
+    blocks = output.split("\n== ")[1:]
+    return [re.findall(r"^\s+v\d+\s+\S+ \S+\s+(\w+)", block, flags=re.MULTILINE) for block in blocks]
+
+
+def assert_in_order(names: list[str], expected: list[str]) -> None:
+    positions = [names.index(name) for name in expected]
+    assert positions == sorted(positions), (names, expected)
+
+
+def test_demo_prints_every_lifecycle_event_by_event_when_a_database_is_configured(
+    database_url: str, schema: str, tmp_path: Path
+) -> None:
+    done = up_demo({"CASELEDGER_DATABASE_URL": database_url, "CASELEDGER_DB_SCHEMA": schema}, tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    life, callback, motor, claim, complaint = sections(done.stdout)
+    assert_in_order(life, LIFECYCLES["life policy"])
+    assert_in_order(callback, LIFECYCLES["callback"])
+    assert motor[-1] == "PolicyIssued"
+    assert_in_order(claim, LIFECYCLES["claim"])
+    assert_in_order(complaint, LIFECYCLES["complaint"])
+
+
+def test_embedded_postgres_keeps_the_cases_between_two_runs_when_no_database_is_configured(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    first = up_demo({"CASELEDGER_DATA_DIR": str(data_dir)}, tmp_path)
+    second = up_demo({"CASELEDGER_DATA_DIR": str(data_dir)}, tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert "PostgreSQL (embedded)" in first.stdout
+    assert (data_dir / "pg" / "PG_VERSION").exists()
+    first_ids = set(re.findall(r"^== Claim (\S+)", first.stdout, flags=re.MULTILINE))
+    assert len(first_ids) == 1
+    # The second run's system still has the first run's claim in its store.
+    claim_id = first_ids.pop()
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, uuid\n"
+            "from infra.bootstrap import bootstrap\nfrom infra.settings import Settings\n"
+            "s = bootstrap(Settings())\n"
+            "print(len(s.claims.history(uuid.UUID(sys.argv[1]))))\ns.close()",
+            claim_id,
+        ],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")}
+        | {"CASELEDGER_DATA_DIR": str(data_dir), "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == "15"
