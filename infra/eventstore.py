@@ -102,6 +102,8 @@ class CaseApplication(Application[UUID], Generic[A]):
 
     aggregate_class: ClassVar[type[CaseAggregate]]
     kind: ClassVar[str]
+    context: ClassVar[str]
+    """The bounded context: names the Kafka topic (``<prefix>.<context>``) and the wire names' prefix."""
     is_snapshotting_enabled = True
 
     def __init__(self, env: dict[str, str], clock: Clock, snapshot_interval: int = 50) -> None:

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka bootstrap servers. Unset: the embedded Tansu broker is started."
     )
+    broker_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=9092, description="Port of the embedded broker (127.0.0.1)."
+    )
+    topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = "caseledger"
+    topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 6
 
     @field_validator("database_url")
     @classmethod
