@@ -14,7 +14,7 @@ class Callbacks(CaseApplication[CallbackTask]):
 
     aggregate_class = CallbackTask
     kind = "callback task"
-    context = "callback"
+    bounded_context = "callback"
 
     def create_task(
         self,

@@ -16,7 +16,7 @@ class Claims(CaseApplication[Claim]):
 
     aggregate_class = Claim
     kind = "claim"
-    context = "claim"
+    bounded_context = "claim"
 
     def __init__(self, env: dict[str, str], clock: Clock, policies: Policies, snapshot_interval: int = 50):
         super().__init__(env, clock, snapshot_interval)

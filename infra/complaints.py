@@ -11,4 +11,4 @@ class Complaints(CaseApplication[Complaint]):
 
     aggregate_class = Complaint
     kind = "complaint"
-    context = "complaint"
+    bounded_context = "complaint"

@@ -102,7 +102,7 @@ class CaseApplication(Application[UUID], Generic[A]):
 
     aggregate_class: ClassVar[type[CaseAggregate]]
     kind: ClassVar[str]
-    context: ClassVar[str]
+    bounded_context: ClassVar[str]
     """The bounded context: names the Kafka topic (``<prefix>.<context>``) and the wire names' prefix."""
     is_snapshotting_enabled = True
 

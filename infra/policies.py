@@ -17,7 +17,7 @@ class Policies(CaseApplication[Policy]):
 
     aggregate_class = Policy
     kind = "policy"
-    context = "policy"
+    bounded_context = "policy"
 
     def __init__(
         self, env: dict[str, str], clock: Clock, sellers: SellerRegistry, snapshot_interval: int = 50
