@@ -20,7 +20,7 @@ Key = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its name and PostgreSQL type (``text``, ``uuid``, ``bigint``, ``timestamptz``, ``jsonb``)."""
+    """One column: its name and PostgreSQL type (text, uuid, bigint, timestamptz, jsonb, ...)."""
 
     name: str
     sql_type: str
