@@ -434,7 +434,7 @@ def run_load(
     on_command: Callable[[int], None] | None = None,
 ) -> LoadReport:
     """Drive ``cases`` case scripts (about half policies, a third claims, the rest complaints) at ``rate``."""
-    rng = random.Random(seed)  # repeatable mix, not security
+    rng = random.Random(seed)  # noqa: S311 - a repeatable traffic mix, not a secret
     report = LoadReport()
     scripts = LoadScripts(system, rng, report)
     register_demo_seller(system, system.clock.now().astimezone(SHANGHAI).date())

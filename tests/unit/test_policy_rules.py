@@ -1159,7 +1159,7 @@ def test_every_policy_topic_resolves_to_its_class_when_a_fresh_process_only_read
         "    if isinstance(cls, type) and issubclass(cls, DomainEvent) and cls.__module__ == m.__name__:\n"
         "        assert resolve_topic(cls.TOPIC) is cls, cls.TOPIC\n"
     )
-    result = subprocess.run(  # noqa: S603 - fixed interpreter and fixed code
+    result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
 
