@@ -14,6 +14,7 @@ from infra.bench import run_bench
 from infra.bootstrap import bootstrap
 from infra.clock import ControlledClock, SystemClock
 from infra.demo import next_morning, print_demo, run_demo
+from infra.load import run_load
 from infra.settings import Settings
 
 DEMO_STORY_DAYS = 60
@@ -52,6 +53,22 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_load(args: argparse.Namespace) -> int:
+    system = bootstrap(Settings())
+    try:
+        report = run_load(system, cases=args.cases, rate=args.rate, seed=args.seed)
+    finally:
+        system.close()
+    rate = report.commands / report.seconds if report.seconds else 0.0
+    print(
+        f"{report.commands} commands in {report.seconds:.1f} s ({rate:.0f}/s): "
+        f"{len(report.policies)} policies, {len(report.claims)} claims, {len(report.complaints)} complaints"
+    )
+    for name, count in sorted(report.refusals.items()):
+        print(f"  refused: {name} x{count}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseledger", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="short runs (about two minutes in all)")
     bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"), help="JSON results file")
     bench.set_defaults(run=_bench)
+    demo = commands.add_parser("demo", help="demo traffic").add_subparsers(dest="demo_command", required=True)
+    load = demo.add_parser("load", help="drive realistic lifecycles at a steady rate")
+    load.add_argument("--cases", type=int, default=100, help="how many cases to drive")
+    load.add_argument("--rate", type=float, default=50.0, help="commands per second (0: as fast as possible)")
+    load.add_argument("--seed", type=int, default=7, help="seed of the traffic mix")
+    load.set_defaults(run=_demo_load)
     return parser
 
 

@@ -204,7 +204,10 @@ class LoadScripts:
     def claim(self) -> Step:
         """A claim to payment, to a rejection with its notice, or withdrawn."""
         if not self.in_force:
-            return
+            # A claim needs a policy in force: the first claims of a load bring their policies along.
+            yield from self.policy()
+            if not self.in_force:
+                return
         claims = self.system.claims
         claim_id = uuid4()
         claims.report_claim(
