@@ -281,6 +281,14 @@ _OPEN = (CallbackStatus.CREATED, CallbackStatus.SCHEDULED, CallbackStatus.ATTEMP
 class CallbackTask(CaseAggregate):
     """A callback to a customer: who may call, when, and what a completed callback must contain."""
 
+    TOPIC = "callback.aggregate"
+    """Explicit, so that stored events and snapshots never name a Python import path."""
+
+    class Created(CaseAggregate.Created):
+        """The library's generic creation event: unused here, but it must carry a topic too."""
+
+        TOPIC = "callback.library-created"
+
     status: CallbackStatus
     task_type: CallbackType
     source_event_id: UUID

@@ -404,6 +404,14 @@ _HANDLERS = (Role.CLAIMS_HANDLER, Role.SUPERVISOR)
 class Claim(CaseAggregate):
     """A claim on a policy: its lifecycle and the rules each step keeps."""
 
+    TOPIC = "claim.aggregate"
+    """Explicit, so that stored events and snapshots never name a Python import path."""
+
+    class Created(CaseAggregate.Created):
+        """The library's generic creation event: unused here, but it must carry a topic too."""
+
+        TOPIC = "claim.library-created"
+
     status: ClaimStatus
     policy_id: UUID
     customer_id: str

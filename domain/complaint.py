@@ -468,6 +468,14 @@ _NOT_ENDED = (
 class Complaint(CaseAggregate):
     """A customer complaint: its lifecycle, its clock facts and the rules each step keeps."""
 
+    TOPIC = "complaint.aggregate"
+    """Explicit, so that stored events and snapshots never name a Python import path."""
+
+    class Created(CaseAggregate.Created):
+        """The library's generic creation event: unused here, but it must carry a topic too."""
+
+        TOPIC = "complaint.library-created"
+
     status: ComplaintStatus
     category: ComplaintCategory
     channel: ComplaintChannel

@@ -772,6 +772,14 @@ def allowed_rescission_grounds(line: Line) -> frozenset[RescissionGround]:
 class Policy(CaseAggregate):
     """A proposal and the policy it becomes: its lifecycle and the rules each step keeps."""
 
+    TOPIC = "policy.aggregate"
+    """Explicit, so that stored events and snapshots never name a Python import path."""
+
+    class Created(CaseAggregate.Created):
+        """The library's generic creation event: unused here, but it must carry a topic too."""
+
+        TOPIC = "policy.library-created"
+
     status: PolicyStatus
     proposal_no: str
     product_code: str

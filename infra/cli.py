@@ -15,6 +15,7 @@ from infra.bootstrap import bootstrap
 from infra.clock import ControlledClock, SystemClock
 from infra.demo import next_morning, print_demo, run_demo
 from infra.load import run_load
+from infra.schemas import export
 from infra.settings import Settings
 
 DEMO_STORY_DAYS = 60
@@ -69,6 +70,14 @@ def _demo_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema_export(args: argparse.Namespace) -> int:
+    settings = Settings()
+    servers = settings.kafka_bootstrap_servers or f"127.0.0.1:{settings.broker_port}"
+    written = export(args.directory, settings.topic_prefix, bootstrap_servers=servers)
+    print(f"{len(written)} files written to {args.directory} (asyncapi.json and one JSON Schema per event)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseledger", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="short runs (about two minutes in all)")
     bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"), help="JSON results file")
     bench.set_defaults(run=_bench)
+    schema = commands.add_parser("schema", help="event contracts").add_subparsers(
+        dest="schema_command", required=True
+    )
+    schema_export = schema.add_parser(
+        "export", help="write the AsyncAPI document and every event's JSON Schema"
+    )
+    schema_export.add_argument("directory", type=Path)
+    schema_export.set_defaults(run=_schema_export)
+
     demo = commands.add_parser("demo", help="demo traffic").add_subparsers(dest="demo_command", required=True)
     load = demo.add_parser("load", help="drive realistic lifecycles at a steady rate")
     load.add_argument("--cases", type=int, default=100, help="how many cases to drive")

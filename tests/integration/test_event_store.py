@@ -183,7 +183,7 @@ def test_claim_reported_in_the_version_1_shape_loads_with_its_channel_upcast(sys
         "correlation_id": str(uuid4()),
         "causation_id": None,
         "occurred_at": (recorded_at - timedelta(days=1)).isoformat(),
-        "originator_topic": "domain.claim:Claim",
+        "originator_topic": "claim.aggregate",
         "policy_id": str(policy_id),
         "policy_no": cover.policy_no,
         "customer_id": cover.customer_id,
