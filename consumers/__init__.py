@@ -1,1 +1,1 @@
-"""consumers: later issues."""
+"""consumers: FastStream consumer groups that apply each event once, in order per case (projections first)."""

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
+import asyncio
+import getpass
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
+from consumers.dlq import dlq_list, dlq_retry, dlq_skip
+from consumers.groups import default_groups
 from infra.bench import run_bench
-from infra.bootstrap import bootstrap
+from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock, SystemClock
 from infra.demo import next_morning, print_demo, run_demo
 from infra.load import run_load
+from infra.rebuild import rebuild_projections, verify_projections
+from infra.relay import relay_lag, run_relay
+from infra.runtime import (
+    BrokerHandle,
+    all_groups,
+    broker_address,
+    caught_up,
+    describe_claim_view,
+    serve,
+    start_broker,
+    stop_on_signals,
+)
 from infra.schemas import export
 from infra.settings import Settings
 
@@ -23,28 +37,139 @@ DEMO_STORY_DAYS = 60
 
 def _up(args: argparse.Namespace) -> int:
     settings = Settings()
+    clock: ControlledClock | None = None
     if args.demo:
         # The demo story runs on a clock that starts weeks back, so a cooling-off period can run out.
         clock = ControlledClock(SystemClock().now() - timedelta(days=DEMO_STORY_DAYS))
         next_morning(clock)
-        system = bootstrap(settings, clock)
-    else:
-        system = bootstrap(settings)
+    system = bootstrap(settings, clock)
+    broker: BrokerHandle | None = None
     try:
         where = "embedded" if system.embedded_postgres else "configured"
-        print(f"caseledger is up. PostgreSQL ({where}): {system.database_url}  schema: {settings.db_schema}")
-        if args.demo:
-            assert isinstance(system.clock, ControlledClock)
-            cases = run_demo(system, system.clock)
-            print_demo(system, cases)
-        if args.once:
-            return 0
-        print("\nRunning. Ctrl-C stops it (the data stays in the database).")
-        stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stopped.wait()
+        print(f"PostgreSQL ({where}): {system.database_url}  schema prefix: {settings.db_schema}")
+        broker = start_broker(settings)
+        kind = "embedded Tansu" if broker.embedded else "configured"
+        print(f"Kafka ({kind}): {broker.bootstrap_servers}  topics: {settings.topic_prefix}.<context>")
+        asyncio.run(_serve_up(system, broker.bootstrap_servers, demo=args.demo, once=args.once))
         return 0
+    finally:
+        system.close()
+        if broker is not None:
+            broker.stop()
+
+
+async def _serve_up(system: System, bootstrap_servers: str, *, demo: bool, once: bool) -> None:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+
+    async def then() -> None:
+        if demo:
+            assert isinstance(system.clock, ControlledClock)
+            cases = await asyncio.to_thread(run_demo, system, system.clock)
+            print_demo(system, cases)
+            if await caught_up(system):
+                print(
+                    "\nRead models caught up: "
+                    + await asyncio.to_thread(describe_claim_view, system, cases.claim_id)
+                )
+            else:
+                print(
+                    "\nRead models did not catch up within 30 s: see `caseledger relay --lag` and `dlq list`"
+                )
+        if once:
+            stop.set()
+        else:
+            print("\nRunning: relay and consumer groups " + ", ".join(all_groups()) + ". Ctrl-C stops.")
+
+    await serve(system, bootstrap_servers, stop, relay=True, groups=all_groups(), then=then)
+
+
+def _relay(args: argparse.Namespace) -> int:
+    settings = Settings()
+    system = bootstrap(settings)
+    try:
+        if args.lag:
+            for lag in asyncio.run(relay_lag(system)):
+                print(
+                    f"{lag.context:<10} store {lag.store_position:>9}  "
+                    f"published {lag.published_position:>9}  "
+                    f"behind {lag.positions_behind:>7} positions, {lag.seconds_behind:,.1f} s"
+                )
+            return 0
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            stop_on_signals(stop)
+            await run_relay(system, broker_address(settings), stop, republish_from=args.from_position)
+
+        asyncio.run(main())
+        return 0
+    finally:
+        system.close()
+
+
+def _consume(args: argparse.Namespace) -> int:
+    settings = Settings()
+    system = bootstrap(settings)
+    try:
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            stop_on_signals(stop)
+            await serve(system, broker_address(settings), stop, relay=False, groups=tuple(args.group))
+
+        asyncio.run(main())
+        return 0
+    finally:
+        system.close()
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    system = bootstrap(Settings())
+    try:
+        if args.dlq_command == "list":
+            letters = dlq_list(system, args.group, include_resolved=args.all)
+            for d in letters:
+                error = (d.error or "").splitlines()[0][:80] if d.error else ""
+                print(
+                    f"#{d.id:<6} {d.status:<8} {d.group_id}  {d.context}/{d.case_id} v{d.version} "
+                    f"{d.wire_name}  {d.topic}[{d.partition}]@{d.kafka_offset}  {error}"
+                )
+            print(f"{len(letters)} dead letters")
+            return 0
+        if args.dlq_command == "retry":
+            result = dlq_retry(system, args.group, case_id=args.case, dead_letter_id=args.id, by=args.by)
+        else:
+            result = dlq_skip(system, args.id, by=args.by, reason=args.reason)
+        resolved = ", ".join(f"#{i}" for i in result.resolved) or "none"
+        print(f"resolved: {resolved}")
+        if result.still_parked is not None:
+            print(f"still parked: #{result.still_parked}: {result.error}")
+        return 0 if result.ok else 1
+    finally:
+        system.close()
+
+
+def _projections(args: argparse.Namespace) -> int:
+    names = [] if args.all else [args.name]
+    if not args.all and not args.name:
+        raise SystemExit("name a projection or pass --all")
+    system = bootstrap(Settings())
+    try:
+        if args.projections_command == "rebuild":
+            report = rebuild_projections(system, names)
+            print(
+                f"rebuilt {', '.join(report.projections)}: {report.events} events, {report.rows} rows, "
+                f"{report.events_per_second:,.0f} events/s"
+            )
+            return 0
+        report = verify_projections(system, names)
+        for projection, tables in report.differences.items():
+            for table, (missing, extra) in tables.items():
+                state = "same" if not (missing or extra) else f"{missing} rows missing, {extra} rows extra"
+                print(f"{projection}.{table}: {state}")
+        print("consistent" if report.consistent else "DIFFERENT: the live read models do not match the store")
+        return 0 if report.consistent else 1
     finally:
         system.close()
 
@@ -82,14 +207,53 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseledger", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    up = commands.add_parser("up", help="start the system (embedded PostgreSQL unless one is configured)")
+    up = commands.add_parser("up", help="run everything: PostgreSQL, broker, relay and consumers")
     up.add_argument(
         "--demo", action="store_true", help="drive demo cases through their lifecycles and print them"
     )
-    up.add_argument(
-        "--once", action="store_true", help="exit after start-up (and the demo) instead of running"
-    )
+    up.add_argument("--once", action="store_true", help="exit once started (and the demo caught up)")
     up.set_defaults(run=_up)
+
+    relay = commands.add_parser("relay", help="publish committed events to Kafka (one active per system)")
+    relay.add_argument("--from", dest="from_position", type=int, help="republish from this store position")
+    relay.add_argument("--lag", action="store_true", help="print how far the relay is behind, then exit")
+    relay.set_defaults(run=_relay)
+
+    consume = commands.add_parser("consume", help="run consumer groups (one process per partition share)")
+    consume.add_argument("--group", action="append", required=True, choices=sorted(default_groups()))
+    consume.set_defaults(run=_consume)
+
+    dlq = commands.add_parser("dlq", help="dead letters of the consumer groups").add_subparsers(
+        dest="dlq_command", required=True
+    )
+    dlq_list_cmd = dlq.add_parser("list", help="parked and held messages")
+    dlq_list_cmd.add_argument("--group")
+    dlq_list_cmd.add_argument("--all", action="store_true", help="also the retried and skipped ones")
+    dlq_retry_cmd = dlq.add_parser("retry", help="apply a case's parked messages again (after a fix)")
+    dlq_retry_cmd.add_argument("--group", required=True)
+    target = dlq_retry_cmd.add_mutually_exclusive_group(required=True)
+    target.add_argument("--case", type=UUID)
+    target.add_argument("--id", type=int)
+    dlq_retry_cmd.add_argument("--by", default=getpass.getuser())
+    dlq_skip_cmd = dlq.add_parser("skip", help="pass over a parked message, recording who and why")
+    dlq_skip_cmd.add_argument("--id", type=int, required=True)
+    dlq_skip_cmd.add_argument("--reason", required=True)
+    dlq_skip_cmd.add_argument("--by", default=getpass.getuser())
+    dlq.required = True
+    for sub in (dlq_list_cmd, dlq_retry_cmd, dlq_skip_cmd):
+        sub.set_defaults(run=_dlq)
+
+    projections = commands.add_parser("projections", help="read models").add_subparsers(
+        dest="projections_command", required=True
+    )
+    for name, text in (
+        ("rebuild", "replay the store into shadow tables and swap"),
+        ("verify", "rebuild in shadow and compare with the live tables"),
+    ):
+        sub = projections.add_parser(name, help=text)
+        sub.add_argument("name", nargs="?", help="a projection name")
+        sub.add_argument("--all", action="store_true")
+        sub.set_defaults(run=_projections)
 
     bench = commands.add_parser("bench", help="measure throughput beside bare baselines")
     bench.add_argument("--quick", action="store_true", help="short runs (about two minutes in all)")

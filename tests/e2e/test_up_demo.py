@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -46,8 +47,15 @@ LIFECYCLES = {
 }
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def up_demo(env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | env_overrides
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")}
+    env |= {"CASELEDGER_BROKER_PORT": str(free_port())} | env_overrides
     return subprocess.run(
         [sys.executable, "-m", "infra.cli", "up", "--demo", "--once"],
         cwd=cwd,
@@ -82,6 +90,10 @@ def test_demo_prints_every_lifecycle_event_by_event_when_a_database_is_configure
     assert motor[-1] == "PolicyIssued"
     assert_in_order(claim, LIFECYCLES["claim"])
     assert_in_order(complaint, LIFECYCLES["complaint"])
+    # Relayed through the embedded broker and applied by the projections consumer:
+    assert re.search(
+        r"Read models caught up: claim \S+ in the read model: status=closed, paid_fen=600000", done.stdout
+    )
 
 
 def test_embedded_postgres_keeps_the_cases_between_two_runs_when_no_database_is_configured(

@@ -1,0 +1,281 @@
+"""Consumer groups on Kafka through FastStream: one subscriber per group, offsets committed after PostgreSQL.
+
+How a message travels: FastStream (0.7.8) runs our SYNC subscriber function in AnyIO's worker-thread pool
+(``fast_depends.utils.run_async`` -> ``anyio.to_thread.run_sync``), one message at a time per subscriber,
+so blocking psycopg calls never stall the event loop and one partition's records stay in order. The
+subscriber's ``AckPolicy.NACK_ON_ERROR`` commits the Kafka offset (``consumer.commit()``) only after the
+function returned, i.e. after our transaction committed; if it raises, FastStream seeks the partition back
+to the record so that it is read again.
+
+Why a failed message can never be passed over silently here (ag2ai/faststream#2618: with a policy that
+leaves a failed record unacknowledged, the commit of a LATER record moves the group's offset past it):
+
+1. The function does not return until the message is recorded in PostgreSQL: applied, a duplicate,
+   held behind its case's dead letter, or parked as a dead letter itself. A failing effect is retried,
+   then parked; it is not raised. So a committed offset only ever covers recorded messages.
+2. What may still fail is the database itself. Then the function retries with backoff until the database
+   answers; it raises only when the consumer is stopping, and the seek-back makes the record the next one
+   read (by this or another instance), never skipped.
+3. Nothing before our function can fail on a record: the parser tolerates non-UTF-8 headers and the decoder
+   hands over the raw bytes, so a malformed record reaches us and is parked (a failure in FastStream's own
+   parsing would escape the ack policy, and the next record's commit would pass over it).
+4. Even if an offset were committed past an unrecorded event, the next event of that case would find a
+   version gap and fetch the missing events from the store before applying itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, Protocol
+
+import anyio
+import psycopg
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, Topic
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from psycopg import Connection
+
+from consumers.groups import ConsumerGroup, default_groups, groups_named
+from consumers.processing import Outcome, Processor, RawMessage, RetryPolicy, create_tables, event_stores
+from infra.bootstrap import System
+from infra.broker import ensure_topics
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Subscription(Protocol):
+    """What the broker needs from a group: its Kafka group id, its topics, and where a message goes."""
+
+    @property
+    def group_id(self) -> str: ...
+
+    @property
+    def topics(self) -> tuple[str, ...]: ...
+
+    def consume(self, message: RawMessage) -> object:
+        """Handle one message; return only once it is recorded, else raise (it is then read again)."""
+        ...
+
+
+class ConsumerStoppingError(Exception):
+    """The consumer stops before the database recorded the message: its offset must not be committed."""
+
+
+class GroupWorker:
+    """One consumer group in this process: its database connection, its processor, and its stop flag."""
+
+    def __init__(
+        self,
+        system: System,
+        settings: Settings,
+        group: ConsumerGroup,
+        retry: RetryPolicy | None = None,
+        reconnect_delays: tuple[float, float] = (0.5, 5.0),
+    ) -> None:
+        self.system = system
+        self.settings = settings
+        self.group = group
+        self.retry = retry
+        self.reconnect_delays = reconnect_delays
+        self.stopping = threading.Event()
+        self._conn: Connection[Any] | None = None
+        self._processor: Processor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def group_id(self) -> str:
+        return self.group.group_id(self.settings.topic_prefix)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self.group.topics(self.settings.topic_prefix)
+
+    def prepare(self) -> Processor:
+        """Connect, create the tables and build the group's handler (once)."""
+        with self._lock:
+            conn = self._connection()
+            if self._processor is None:
+                create_tables(conn, self.settings.db_schema)
+                handler = self.group.build_handler(self.system, conn)
+                self._processor = Processor(
+                    self.group_id, handler, event_stores(self.system), self.settings.db_schema, self.retry
+                )
+            return self._processor
+
+    def consume(self, message: RawMessage) -> Outcome:
+        """Process one message, waiting out database outages; raise only when stopping."""
+        delay, longest = self.reconnect_delays
+        while True:
+            try:
+                processor = self.prepare()
+                with self._lock:
+                    return processor.process(self._connection(), message)
+            except Exception:
+                # Not about this message (a failing effect is parked inside process): the database is
+                # away, or our own bookkeeping is broken. Either way the message must be read again,
+                # never passed over, and not in a tight loop: wait, reconnect, retry.
+                log.exception("%s: cannot record %s; retrying in %.1fs", self.group_id, message.where, delay)
+                with self._lock:
+                    self._drop_connection()
+            if self.stopping.wait(delay):
+                raise ConsumerStoppingError(f"{self.group_id} stopped before recording {message.where}")
+            delay = min(delay * 2, longest)
+
+    def close(self) -> None:
+        """Close the connection (after the broker stopped, so no message is in flight)."""
+        with self._lock:
+            self._drop_connection()
+
+    def _connection(self) -> Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.system.database_url, autocommit=True)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
+
+DEFAULT_SESSION_TIMEOUT_MS = 6_000
+"""The lowest session timeout Kafka accepts by default (``group.min.session.timeout.ms``): a dead instance's
+partitions move on soonest. Tansu also holds a new member's join for half of it."""
+
+
+def build_broker(
+    settings: Settings,
+    bootstrap: str,
+    subscriptions: Sequence[Subscription],
+    *,
+    session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
+) -> KafkaBroker:
+    """A Kafka broker with one subscriber per group; starting it starts consuming (the topics must exist)."""
+    broker = KafkaBroker(
+        bootstrap,
+        client_id=f"{settings.topic_prefix}-consumers",
+        # One log line per message at INFO would drown everything else at thousands of events a second.
+        log_level=logging.DEBUG,
+    )
+    for subscription in subscriptions:
+        subscribe(broker, subscription, session_timeout_ms)
+    return broker
+
+
+def subscribe(
+    broker: KafkaBroker, subscription: Subscription, session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS
+) -> None:
+    """Register the group's subscriber: a sync function, committed after it returns."""
+
+    def on_message(message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert not isinstance(record, tuple), "a batch reached a one-by-one subscriber"
+        subscription.consume(
+            RawMessage(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value or b"",
+                headers=tuple(record.headers),
+            )
+        )
+
+    # ``declare=False``: FastStream would create a missing topic with ONE partition and replication 1;
+    # ``running_consumers`` creates them first, as the relay does (``infra.broker.ensure_topics``).
+    topics = [Topic(name, declare=False) for name in subscription.topics]
+    subscriber = broker.subscriber(
+        *topics,
+        group_id=subscription.group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        # A new group builds its read models from the start of the topics.
+        auto_offset_reset="earliest",
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=session_timeout_ms // 3,
+        parser=_tolerant_parse,
+        decoder=_raw_body,
+        title=f"{subscription.group_id}:consume",
+    )
+    subscriber(on_message)
+
+
+async def _tolerant_parse(
+    record: Any, parse: Callable[[Any], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    # ``record`` is aiokafka's ConsumerRecord (a dataclass); aiokafka ships no type information.
+    try:
+        return await parse(record)
+    except UnicodeDecodeError:
+        # FastStream decodes every header as UTF-8 for its own use; ours are ASCII, but a foreign header
+        # must not stop the record before our function sees it. Our function reads the original record.
+        safe = [(name, value.decode(errors="replace").encode()) for name, value in record.headers]
+        parsed = await parse(dataclasses.replace(record, headers=safe))
+        parsed.raw_message = record
+        return parsed
+
+
+async def _raw_body(message: StreamMessage[Any], decode: Callable[..., Any]) -> bytes:
+    # The body is read from the record by our function; FastStream's JSON decoding would raise on a
+    # malformed value before it got there.
+    return bytes(message.body)
+
+
+def assigned_partitions(broker: KafkaBroker) -> set[tuple[str, int]]:
+    """The (topic, partition) pairs this broker's group members own right now."""
+    owned: set[tuple[str, int]] = set()
+    for subscriber in broker.subscribers:
+        consumer = getattr(subscriber, "consumer", None)
+        if consumer is not None:
+            owned |= {(tp.topic, tp.partition) for tp in consumer.assignment()}
+    return owned
+
+
+@asynccontextmanager
+async def running_consumers(
+    system: System,
+    settings: Settings,
+    bootstrap: str,
+    groups: Sequence[ConsumerGroup],
+    *,
+    retry: RetryPolicy | None = None,
+    session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
+) -> AsyncIterator[KafkaBroker]:
+    """Consume with these groups while inside the block; stop cleanly on the way out."""
+    workers = [GroupWorker(system, settings, group, retry) for group in groups]
+    topics = sorted({topic for worker in workers for topic in worker.topics})
+    await anyio.to_thread.run_sync(ensure_topics, bootstrap, topics, settings.topic_partitions)
+    async with AsyncExitStack() as stack:
+        for worker in workers:
+            stack.callback(worker.close)
+            await anyio.to_thread.run_sync(worker.prepare)
+        broker = build_broker(settings, bootstrap, workers, session_timeout_ms=session_timeout_ms)
+        try:
+            await broker.start()
+            yield broker
+        finally:
+            for worker in workers:
+                worker.stopping.set()
+            await broker.stop()
+
+
+async def run_consumers(
+    system: System,
+    settings: Settings,
+    bootstrap: str,
+    group_names: Sequence[str],
+    stop_event: asyncio.Event,
+    *,
+    groups: Mapping[str, ConsumerGroup] | None = None,
+    retry: RetryPolicy | None = None,
+) -> None:
+    """Run the named groups (all of caseledger's for ``up``, one for ``consume --group``) until stopped."""
+    chosen = groups_named(tuple(group_names), groups or default_groups())
+    async with running_consumers(system, settings, bootstrap, chosen, retry=retry):
+        log.info("consuming as %s", ", ".join(g.group_id(settings.topic_prefix) for g in chosen))
+        await stop_event.wait()

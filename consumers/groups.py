@@ -1,0 +1,64 @@
+"""Consumer groups: a name, the bounded contexts whose topics it reads, and the handler it applies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import Connection
+
+from consumers.processing import Handler
+from consumers.read_models import projection_handler
+from infra.bootstrap import System
+from infra.callbacks import Callbacks
+from infra.claims import Claims
+from infra.complaints import Complaints
+from infra.contract import topic_name
+from infra.policies import Policies
+
+ALL_CONTEXTS: tuple[str, ...] = (
+    Policies.bounded_context,
+    Claims.bounded_context,
+    Complaints.bounded_context,
+    Callbacks.bounded_context,
+)
+
+HandlerFactory = Callable[[System, Connection[Any]], Handler]
+"""Builds a group's handler once per process; it may create its tables through the connection."""
+
+
+@dataclass(frozen=True)
+class ConsumerGroup:
+    """A consumer group: every instance with this name shares the partitions of its topics."""
+
+    name: str
+    contexts: tuple[str, ...]
+    build_handler: HandlerFactory
+
+    def group_id(self, topic_prefix: str) -> str:
+        """The Kafka group id, also the key of the group's rows in the tracking and dead-letter tables."""
+        return f"{topic_prefix}.{self.name}"
+
+    def topics(self, topic_prefix: str) -> tuple[str, ...]:
+        return tuple(topic_name(topic_prefix, context) for context in self.contexts)
+
+
+def default_groups() -> Mapping[str, ConsumerGroup]:
+    """caseledger's own consumer groups by name (``caseledger consume --group NAME``)."""
+    groups = [ConsumerGroup("projections", ALL_CONTEXTS, projection_handler)]
+    return {group.name: group for group in groups}
+
+
+class UnknownGroupError(LookupError):
+    """No consumer group has that name."""
+
+
+def groups_named(
+    names: list[str] | tuple[str, ...], groups: Mapping[str, ConsumerGroup]
+) -> list[ConsumerGroup]:
+    """The groups with these names, refusing a name that is not one of them."""
+    unknown = [name for name in names if name not in groups]
+    if unknown:
+        raise UnknownGroupError(f"unknown consumer group(s) {unknown}; known: {sorted(groups)}")
+    return [groups[name] for name in names]

@@ -1,0 +1,246 @@
+"""投诉 Complaint view, and the complaint statistics kept from it.
+
+``on_time`` says whether the complaint was answered inside its CMP-DECIDE-15D period, as that clock stood
+when the response was delivered: extended (30 / 60 days), paused for external appraisal and restarted by
+new facts exactly as ``domain.sla`` and ``domain.calendar`` count it. It is null while no response has been
+delivered, and when the calendar could not place the deadline.
+
+A reopened complaint gets a new 15-day period from its reopening (``ComplaintReopened.apply`` resets the
+aggregate's clock facts), so this view starts the CMP-DECIDE-15D clock again on that event although the
+rule's ``starts_on`` names only ``ComplaintLodged``; its earlier response and ``on_time`` are cleared.
+
+``complaint_stats`` totals the rows of ``complaints`` by category, channel and month of receipt (Asia/
+Shanghai). It counts complaints as they stand: a reclassified complaint moves to its new category, and a
+reopened one leaves the responded counts until it is answered again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import domain.complaint as complaint_module
+from domain.base import DomainEvent
+from domain.complaint import (
+    BASE_DEADLINE_DAYS,
+    ComplaintAcknowledged,
+    ComplaintAssigned,
+    ComplaintChannel,
+    ComplaintClassified,
+    ComplaintClosed,
+    ComplaintDeadlineExtended,
+    ComplaintEscalatedExternally,
+    ComplaintLodged,
+    ComplaintReopened,
+    ComplaintResponded,
+    ComplaintReviewDecided,
+    ComplaintReviewRequested,
+    ComplaintStatus,
+    ComplaintWithdrawn,
+    ExternalAppraisalCompleted,
+    ExternalAppraisalStarted,
+    ExternalBody,
+)
+from domain.sla import Aggregate, RuleKind
+from projections import clocks
+from projections.base import Column, Key, Rollup, Row, Table
+from projections.columns import event_classes_named, event_name, from_iso, shanghai_month, text, utc
+
+COMPLAINTS = Table(
+    name="complaints",
+    columns=(
+        Column("complaint_id", "uuid", nullable=False),
+        Column("category", "text", nullable=False),
+        Column("channel", "text", nullable=False),
+        Column("status", "text", nullable=False),
+        Column("customer_id", "text", nullable=False),
+        Column("subject_kind", "text", nullable=False),
+        Column("subject_ref", "text", nullable=False),
+        Column("handler_id", "text"),
+        Column("complexity", "text"),
+        Column("received_at", "timestamptz", nullable=False),
+        Column("deadline_days", "integer", nullable=False),
+        Column("paused", "boolean", nullable=False),
+        Column("due_at", "timestamptz"),
+        Column("responded_at", "timestamptz"),
+        Column("closed_at", "timestamptz"),
+        Column("outcome", "text"),
+        Column("on_time", "boolean"),
+        Column("regulator_reportable", "boolean", nullable=False),
+        Column("next_deadline", "timestamptz"),
+        Column("next_deadline_rule", "text"),
+        Column("sla_clocks", "jsonb", nullable=False),
+        Column("version", "integer", nullable=False),
+        Column("updated_at", "timestamptz", nullable=False),
+    ),
+    key=("complaint_id",),
+    indexes=(("customer_id",), ("status",), ("handler_id",), ("next_deadline",)),
+)
+
+COMPLAINT_STATS = Table(
+    name="complaint_stats",
+    columns=(
+        Column("category", "text", nullable=False),
+        Column("channel", "text", nullable=False),
+        Column("month", "text", nullable=False),
+        Column("lodged", "bigint", nullable=False),
+        Column("responded", "bigint", nullable=False),
+        Column("responded_on_time", "bigint", nullable=False),
+    ),
+    key=("category", "channel", "month"),
+    indexes=(("month",),),
+)
+
+DECIDE_RULE = "CMP-DECIDE-15D"
+COMPLAINT_EVENTS = event_classes_named(vars(complaint_module), complaint_module.__name__)
+# Windows (the complainant's 30 days to ask for review) are no one's work: only obligations are followed.
+COMPLAINT_RULES = tuple(
+    rule
+    for rule in clocks.rules_observable_in(Aggregate.COMPLAINT, COMPLAINT_EVENTS)
+    if rule.kind is RuleKind.OBLIGATION
+)
+ALSO_STARTS: Mapping[str, tuple[str, ...]] = {DECIDE_RULE: ("ComplaintReopened",)}
+"""Start events beyond the rules' own (see the module docstring)."""
+
+_STATUS_AFTER: dict[type[DomainEvent], ComplaintStatus] = {
+    ComplaintAcknowledged: ComplaintStatus.ACKNOWLEDGED,
+    ComplaintReviewRequested: ComplaintStatus.REVIEW_REQUESTED,
+    ComplaintReviewDecided: ComplaintStatus.REVIEWED,
+}
+
+
+class ComplaintsView:
+    """The complaint as staff and compliance see it: status, handler, period, pause and timeliness."""
+
+    @property
+    def table(self) -> Table:
+        return COMPLAINTS
+
+    def keys(self, event: DomainEvent) -> Sequence[Key]:
+        """Every complaint event changes its own complaint's row."""
+        return [(event.originator_id,)] if event_name(event) in COMPLAINT_EVENTS else []
+
+    def evolve(self, key: Key, row: Row | None, event: DomainEvent) -> Row | None:
+        """The complaint's row after ``event``; a redelivered (older) event leaves it as it is."""
+        if isinstance(event, ComplaintLodged):
+            if row is not None:
+                return row
+            base = _lodged(event)
+        elif row is None or event.originator_version <= row["version"]:
+            return row
+        else:
+            base = {**row, **_changes(row, event)}
+        running = clocks.advance(base["sla_clocks"], COMPLAINT_RULES, event, {}, ALSO_STARTS)
+        decide = clocks.clock_for(running, DECIDE_RULE)
+        due, rule_id = clocks.next_due(running)
+        return {
+            **base,
+            "due_at": None if decide is None or decide["due_at"] is None else from_iso(decide["due_at"]),
+            "next_deadline": due,
+            "next_deadline_rule": rule_id,
+            "sla_clocks": running,
+            "version": event.originator_version,
+            "updated_at": utc(event.recorded_at),
+        }
+
+
+def _lodged(event: ComplaintLodged) -> Row:
+    return {
+        "complaint_id": event.originator_id,
+        "category": text(event.category),
+        "channel": text(event.channel),
+        "status": text(ComplaintStatus.LODGED),
+        "customer_id": event.customer_id,
+        "subject_kind": text(event.subject_ref.kind),
+        "subject_ref": event.subject_ref.ref,
+        "handler_id": None,
+        "complexity": None,
+        "received_at": utc(event.received_at),
+        "deadline_days": BASE_DEADLINE_DAYS,
+        "paused": False,
+        "due_at": None,
+        "responded_at": None,
+        "closed_at": None,
+        "outcome": None,
+        "on_time": None,
+        "regulator_reportable": event.channel is ComplaintChannel.REGULATOR_TRANSFER,
+        "next_deadline": None,
+        "next_deadline_rule": None,
+        "sla_clocks": [],
+        "version": 0,
+        "updated_at": utc(event.recorded_at),
+    }
+
+
+def _changes(row: Row, event: DomainEvent) -> dict[str, Any]:
+    if type(event) in _STATUS_AFTER:
+        return {"status": text(_STATUS_AFTER[type(event)])}
+    if isinstance(event, ComplaintAssigned):
+        # A reassignment during the investigation keeps the complaint where it is (as the aggregate does).
+        moved = row["status"] == ComplaintStatus.ACKNOWLEDGED.value
+        status = text(ComplaintStatus.ASSIGNED) if moved else row["status"]
+        return {"status": status, "handler_id": event.handler_id}
+    if isinstance(event, ComplaintClassified):
+        return {
+            "status": text(ComplaintStatus.INVESTIGATING),
+            "complexity": text(event.complexity),
+            "category": text(event.category),
+        }
+    if isinstance(event, ExternalAppraisalStarted):
+        return {"paused": True}
+    if isinstance(event, ExternalAppraisalCompleted):
+        return {"paused": False}
+    if isinstance(event, ComplaintDeadlineExtended):
+        return {"deadline_days": event.to_days}
+    if isinstance(event, ComplaintResponded):
+        return {
+            "status": text(ComplaintStatus.RESPONDED),
+            "responded_at": utc(event.delivered_at),
+            "on_time": _answered_in_time(row, event),
+        }
+    if isinstance(event, ComplaintWithdrawn):
+        return {"status": text(ComplaintStatus.WITHDRAWN), "paused": False}
+    if isinstance(event, ComplaintClosed):
+        return {
+            "status": text(ComplaintStatus.CLOSED),
+            "outcome": text(event.outcome),
+            "closed_at": utc(event.recorded_at),
+        }
+    if isinstance(event, ComplaintReopened):
+        return {
+            "status": text(ComplaintStatus.INVESTIGATING),
+            "outcome": None,
+            "responded_at": None,
+            "closed_at": None,
+            "on_time": None,
+            "deadline_days": BASE_DEADLINE_DAYS,
+        }
+    if isinstance(event, ComplaintEscalatedExternally) and event.body is ExternalBody.REGULATOR:
+        return {"regulator_reportable": True}
+    return {}
+
+
+def _answered_in_time(row: Row, event: ComplaintResponded) -> bool | None:
+    # The clock as it stood before this response satisfied it: its deadline is what the answer had to meet.
+    clock = clocks.clock_for(row["sla_clocks"], DECIDE_RULE)
+    if clock is None or clock["due_at"] is None:
+        return None
+    return utc(event.delivered_at) < from_iso(clock["due_at"])
+
+
+def _contribution(row: Row) -> Mapping[Key, Mapping[str, int]]:
+    key = (row["category"], row["channel"], shanghai_month(row["received_at"]))
+    return {
+        key: {
+            "lodged": 1,
+            "responded": int(row["responded_at"] is not None),
+            "responded_on_time": int(row["on_time"] is True),
+        }
+    }
+
+
+class ComplaintStatsView(Rollup):
+    """Complaint statistics: lodged, responded and responded-on-time counts by category, channel, month."""
+
+    def __init__(self) -> None:
+        super().__init__(table=COMPLAINT_STATS, source=COMPLAINTS.name, contribute=_contribution)

@@ -1,0 +1,351 @@
+"""The read-model queries the API serves: one function per question, a typed answer for each.
+
+Every function takes a psycopg connection and the schema of the read-model tables, and never reads a
+clock: a question about "now" (ageing, timer colours) takes the instant as an argument.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from pydantic import BaseModel, ConfigDict
+
+from domain.base import SHANGHAI, Role
+from domain.claim import ClaimStatus
+from projections import clocks
+from projections.base import Row
+from projections.claims import CLAIMS
+from projections.columns import from_iso, utc
+from projections.complaints import COMPLAINT_STATS, COMPLAINTS
+from projections.customers import CUSTOMERS
+from projections.policies import POLICIES
+from projections.store import read_key
+from projections.worklist import WORKLIST, colour
+
+_FROZEN = ConfigDict(frozen=True)
+
+
+class PolicySummary(BaseModel):
+    """保单查询: a policy as staff look it up."""
+
+    model_config = _FROZEN
+
+    policy_id: UUID
+    proposal_no: str
+    policy_no: str | None
+    product_code: str
+    line: str
+    status: str
+    customer_id: str
+    seller_id: str
+    applicant_name: str
+    sum_insured_fen: int
+    premium_fen: int
+    premium_received_fen: int
+    effective_from: date | None
+    effective_to: date | None
+    cooling_off_ends_on: date | None
+    exclusions_proven: bool
+    callback_check_required: bool
+    submitted_at: datetime
+    issued_at: datetime | None
+    version: int
+    updated_at: datetime
+
+
+class TimelineEntry(BaseModel):
+    """One event of a claim's history, as the case view lists it."""
+
+    model_config = _FROZEN
+
+    version: int
+    event: str
+    at: datetime
+    actor_id: str
+    role: str
+
+
+class RunningDeadline(BaseModel):
+    """One running SLA clock of a case: its rule, its deadline (none while paused or unknown), its state."""
+
+    model_config = _FROZEN
+
+    rule_id: str
+    started_at: datetime
+    due_at: datetime | None
+    paused: bool
+    note: str | None
+
+
+class ClaimCase(BaseModel):
+    """案件查询: a claim's status, timeline, outstanding documents, money, handler and deadlines."""
+
+    model_config = _FROZEN
+
+    claim_id: UUID
+    claim_no: str | None
+    policy_id: UUID
+    policy_no: str
+    customer_id: str
+    status: str
+    ctpl: bool
+    reported_at: datetime
+    loss_at: datetime | None
+    outstanding_docs: list[str]
+    timeline: list[TimelineEntry]
+    approved_fen: int | None
+    agreed_fen: int | None
+    paid_fen: int
+    outcome: str | None
+    closure: str | None
+    handler: str | None
+    next_deadline: datetime | None
+    next_deadline_rule: str | None
+    deadlines: list[RunningDeadline]
+    version: int
+    updated_at: datetime
+
+
+class ComplaintCase(BaseModel):
+    """A complaint: status, handler, its period and whether it was answered on time."""
+
+    model_config = _FROZEN
+
+    complaint_id: UUID
+    category: str
+    channel: str
+    status: str
+    customer_id: str
+    subject_kind: str
+    subject_ref: str
+    handler_id: str | None
+    complexity: str | None
+    received_at: datetime
+    deadline_days: int
+    paused: bool
+    due_at: datetime | None
+    responded_at: datetime | None
+    closed_at: datetime | None
+    outcome: str | None
+    on_time: bool | None
+    regulator_reportable: bool
+    next_deadline: datetime | None
+    next_deadline_rule: str | None
+    deadlines: list[RunningDeadline]
+    version: int
+    updated_at: datetime
+
+
+class CustomerCases(BaseModel):
+    """Every policy, claim and complaint of one customer, oldest first."""
+
+    model_config = _FROZEN
+
+    customer_id: str
+    policy_ids: list[UUID]
+    claim_ids: list[UUID]
+    complaint_ids: list[UUID]
+    updated_at: datetime
+
+
+class WorkItem(BaseModel):
+    """One open piece of work: the case, what to do, who, and by when."""
+
+    model_config = _FROZEN
+
+    case_id: UUID
+    item: str
+    case_type: str
+    role: str
+    assignee: str | None
+    due_at: datetime | None
+    rule_id: str | None
+    amber_at: datetime | None
+    red_at: datetime | None
+    paused: bool
+    opened_at: datetime
+    related_case_id: UUID | None
+
+    def colour(self, at: datetime) -> str:
+        """The timer colour at ``at``: none, green, amber (≥ 50 %), red (≥ 80 %) or breached."""
+        return colour(self.due_at, self.amber_at, self.red_at, at)
+
+
+class ComplaintStatistics(BaseModel):
+    """Complaints of one category and channel received in one month (Asia/Shanghai), with the on-time rate."""
+
+    model_config = _FROZEN
+
+    category: str
+    channel: str
+    month: str
+    lodged: int
+    responded: int
+    responded_on_time: int
+    on_time_rate: float | None
+    """Responded on time / responded; none while nothing was answered."""
+
+
+class AgeingBucket(BaseModel):
+    """Open claims whose age (calendar days since the report, Asia/Shanghai) falls in one bucket."""
+
+    model_config = _FROZEN
+
+    label: str
+    min_days: int
+    max_days: int | None
+    count: int
+
+
+AGEING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-7", 0, 7),
+    ("8-30", 8, 30),
+    ("31-60", 31, 60),
+    (">60", 61, None),
+)
+"""The claims-ageing buckets (reference §4): label, first and last day of age."""
+
+_ENDED_CLAIM = (ClaimStatus.CLOSED.value, ClaimStatus.WITHDRAWN.value)
+
+
+def get_policy(conn: psycopg.Connection[Any], schema: str, policy_id: UUID) -> PolicySummary | None:
+    """The policy with this id, or None."""
+    row = read_key(conn, schema, POLICIES, (policy_id,))
+    return None if row is None else PolicySummary.model_validate(row)
+
+
+def get_claim(conn: psycopg.Connection[Any], schema: str, claim_id: UUID) -> ClaimCase | None:
+    """The claim with this id, with its timeline and running deadlines, or None."""
+    row = read_key(conn, schema, CLAIMS, (claim_id,))
+    return None if row is None else ClaimCase.model_validate({**row, "deadlines": _deadlines(row)})
+
+
+def get_complaint(conn: psycopg.Connection[Any], schema: str, complaint_id: UUID) -> ComplaintCase | None:
+    """The complaint with this id, or None."""
+    row = read_key(conn, schema, COMPLAINTS, (complaint_id,))
+    return None if row is None else ComplaintCase.model_validate({**row, "deadlines": _deadlines(row)})
+
+
+def get_customer(conn: psycopg.Connection[Any], schema: str, customer_id: str) -> CustomerCases | None:
+    """The cases of this customer, or None when they have none."""
+    row = read_key(conn, schema, CUSTOMERS, (customer_id,))
+    return None if row is None else CustomerCases.model_validate(row)
+
+
+def worklist(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    *,
+    role: Role | str | None = None,
+    assignee: str | None = None,
+    due_before: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[WorkItem]:
+    """Open work items, soonest deadline first (items without one last), filtered by role, assignee, due."""
+    conditions: list[sql.Composable] = []
+    params: list[Any] = []
+    if role is not None:
+        conditions.append(sql.SQL("role = %s"))
+        params.append(role.value if isinstance(role, Role) else role)
+    if assignee is not None:
+        conditions.append(sql.SQL("assignee = %s"))
+        params.append(assignee)
+    if due_before is not None:
+        conditions.append(sql.SQL("due_at < %s"))
+        params.append(utc(due_before))
+    names = list(WorkItem.model_fields)
+    query = sql.SQL(
+        "SELECT {} FROM {} {} ORDER BY due_at ASC NULLS LAST, opened_at, case_id, item LIMIT %s OFFSET %s"
+    ).format(
+        sql.SQL(", ").join(sql.Identifier(n) for n in names),
+        sql.Identifier(schema, WORKLIST.name),
+        _where_all(conditions),
+    )
+    rows = conn.execute(query, [*params, limit, offset]).fetchall()
+    return [WorkItem.model_validate(_utc_row(dict(zip(names, values, strict=True)))) for values in rows]
+
+
+def complaint_statistics(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    *,
+    category: str | None = None,
+    channel: str | None = None,
+    month_from: str | None = None,
+    month_to: str | None = None,
+) -> list[ComplaintStatistics]:
+    """Complaint counts and on-time rate by category, channel and month ('YYYY-MM', bounds inclusive)."""
+    conditions: list[sql.Composable] = []
+    params: list[Any] = []
+    for column, operator, value in (
+        ("category", "=", category),
+        ("channel", "=", channel),
+        ("month", ">=", month_from),
+        ("month", "<=", month_to),
+    ):
+        if value is not None:
+            conditions.append(sql.SQL("{} {} %s").format(sql.Identifier(column), sql.SQL(operator)))
+            params.append(value)
+    query = sql.SQL(
+        "SELECT category, channel, month, lodged, responded, responded_on_time FROM {} {} "
+        "ORDER BY month, category, channel"
+    ).format(sql.Identifier(schema, COMPLAINT_STATS.name), _where_all(conditions))
+    return [
+        ComplaintStatistics(
+            category=category_,
+            channel=channel_,
+            month=month,
+            lodged=lodged,
+            responded=responded,
+            responded_on_time=on_time,
+            on_time_rate=on_time / responded if responded else None,
+        )
+        for category_, channel_, month, lodged, responded, on_time in conn.execute(query, params).fetchall()
+    ]
+
+
+def claims_ageing(conn: psycopg.Connection[Any], schema: str, as_of: datetime) -> list[AgeingBucket]:
+    """Open claims by age at ``as_of``: calendar days from the day of the report (Asia/Shanghai)."""
+    as_of_day = as_of.astimezone(SHANGHAI).date()
+    query = sql.SQL(
+        "SELECT (%s::date - (reported_at AT TIME ZONE 'Asia/Shanghai')::date) AS age, count(*) "
+        "FROM {} WHERE status <> ALL(%s) AND reported_at <= %s GROUP BY age"
+    ).format(sql.Identifier(schema, CLAIMS.name))
+    ages = conn.execute(query, (as_of_day, list(_ENDED_CLAIM), utc(as_of))).fetchall()
+    return [
+        AgeingBucket(
+            label=label,
+            min_days=low,
+            max_days=high,
+            count=sum(n for age, n in ages if age >= low and (high is None or age <= high)),
+        )
+        for label, low, high in AGEING_BUCKETS
+    ]
+
+
+def _deadlines(row: Row) -> list[RunningDeadline]:
+    return [
+        RunningDeadline(
+            rule_id=clock["rule_id"],
+            started_at=from_iso(clock["restarted_at"] or clock["started_at"]),
+            due_at=None if clock["due_at"] is None else from_iso(clock["due_at"]),
+            paused=clocks.is_paused(clock),
+            note=clock.get("note"),
+        )
+        for clock in row["sla_clocks"]
+    ]
+
+
+def _where_all(conditions: list[sql.Composable]) -> sql.Composable:
+    if not conditions:
+        return sql.SQL("")
+    return sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions)
+
+
+def _utc_row(row: Row) -> Row:
+    return {k: utc(v) if isinstance(v, datetime) else v for k, v in row.items()}

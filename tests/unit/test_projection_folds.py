@@ -1,0 +1,688 @@
+"""Read models as pure folds: given a case's events (recorded by the real aggregates), when they are folded,
+then the rows are what staff and auditors should see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from domain.base import SHANGHAI, CaseAggregate, DomainEvent, Role
+from domain.calendar import Deadline, default_calendar
+from domain.callback import AttemptOutcome, CallbackChannel, CallbackTask, CallbackType
+from domain.claim import Claim, ClaimOutcome
+from domain.complaint import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintOutcome,
+    Complexity,
+    Remedy,
+    SubjectKind,
+    SubjectRef,
+)
+from domain.cover import PolicyCover
+from domain.policy import ExplanationMethod, Line, Policy, SellerRegistration, UnderwritingDecision
+from domain.sla import rule_by_id
+from projections.base import Key, Row, View, fold
+from projections.catalogue import ALL_PROJECTIONS, UnknownProjectionError, projection_by_name
+from projections.claims import ClaimsView
+from projections.complaints import ComplaintStatsView, ComplaintsView
+from projections.customers import CustomersView
+from projections.policies import PoliciesView
+from projections.worklist import KINDS, WorklistView, colour
+from tests.gwt import T0, ctx
+
+HANDLER = Role.CLAIMS_HANDLER
+OFFICER = Role.COMPLAINTS_OFFICER
+SELLER_ID = "zhao.lei"
+CUSTOMER = "cust-0001"
+MISSING_DOCS = ("police_report", "repair_invoice", "driving_licence")
+EXCLUSIONS = ("EX-SUICIDE-2Y", "EX-DRUNK-DRIVING")
+REPORTED_AT = T0  # Monday 2026-03-02 10:00 in Shanghai
+
+
+def shanghai(month: int, day: int, hour: int = 10, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+
+
+def midnight_after(day: date) -> datetime:
+    """24:00 Asia/Shanghai of ``day`` (Civil Code Art. 203), in UTC as the rows hold it."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), SHANGHAI).astimezone(UTC)
+
+
+def events_of(*aggregates: CaseAggregate) -> list[DomainEvent]:
+    return [e for a in aggregates for e in a.collect_events() if isinstance(e, DomainEvent)]
+
+
+def rows(view: View, events: Sequence[DomainEvent]) -> dict[Key, Row]:
+    return dict(fold([view], events)[view.table.name])
+
+
+def only_row(view: View, events: Sequence[DomainEvent]) -> Row:
+    [row] = rows(view, events).values()
+    return row
+
+
+# -------------------------------------------------------------------------------------------- builders
+
+
+def a_proposal(customer_id: str = CUSTOMER, at: datetime = T0) -> Policy:
+    """A 20-year whole-life proposal with two exclusion clauses."""
+    return Policy.submit_proposal(
+        ctx(Role.SELLER, SELLER_ID, at),
+        policy_id=uuid4(),
+        proposal_no="TB-2026-000123",
+        product_code="LIFE-WL-20",
+        line=Line.LIFE,
+        customer_id=customer_id,
+        applicant_name="张伟",
+        applicant_id_number="310101198001011234",
+        applicant_phone="13800138000",
+        insured_name="张伟",
+        beneficiary_names=("李娜",),
+        sum_insured_fen=50_000_000,
+        term_months=240,
+        quoted_premium_fen=1_200_000,
+        exclusion_clause_ids=EXCLUSIONS,
+        seller=SellerRegistration(
+            registration_no="REG-310000-0042",
+            seller_id=SELLER_ID,
+            valid_from=date(2025, 1, 1),
+            valid_to=date(2026, 12, 31),
+            authorised_products=frozenset({"LIFE-WL-20"}),
+        ),
+        proposed_on=date(2026, 3, 2),
+        channel="agency",
+    )
+
+
+def an_issued_policy() -> Policy:
+    policy = a_proposal()
+    policy.check_proposal(ctx(Role.UNDERWRITER, "clerk"))
+    policy.enter_data(ctx(Role.UNDERWRITER, "clerk"), form_ref="FORM-0001")
+    policy.verify_entry(ctx(Role.UNDERWRITER, "checker"))
+    policy.record_exclusions_explained(
+        ctx(Role.SELLER, SELLER_ID),
+        clause_ids=EXCLUSIONS,
+        method=ExplanationMethod.WRITTEN,
+        evidence_ref="SIGNED-EXCL-0001",
+        acknowledged_by="张伟",
+    )
+    policy.rate_risk(ctx(Role.UNDERWRITER, "uw"), risk_class="standard")
+    policy.decide_underwriting(ctx(Role.UNDERWRITER, "uw"), decision=UnderwritingDecision.STANDARD)
+    policy.prepare_documents(ctx(Role.UNDERWRITER, "clerk"), documents=("policy", "clauses"))
+    policy.seal_documents(ctx(Role.UNDERWRITER, "checker"), seal_ref="SEAL-0001")
+    policy.receive_premium(
+        ctx(Role.SYSTEM, "caseledger"), amount_fen=1_200_000, method="bank", receipt_no="R-1"
+    )
+    policy.issue(
+        ctx(Role.UNDERWRITER, "uw"),
+        policy_no="P-2026-0001",
+        effective_from=date(2026, 3, 3),
+        effective_to=date(2046, 3, 2),
+        terms_version="2026-01",
+    )
+    return policy
+
+
+def a_cover(*, ctpl: bool = False) -> PolicyCover:
+    return PolicyCover(
+        policy_id=UUID("00000000-0000-4000-8000-000000000001"),
+        policy_no="PDAA2026310000000001",
+        customer_id=CUSTOMER,
+        in_force=True,
+        effective_from=date(2026, 1, 1),
+        effective_to=date(2027, 12, 31),
+        sum_insured_fen=20_000_000,
+        ctpl=ctpl,
+    )
+
+
+def a_reported_claim(*, ctpl: bool = False, at: datetime = REPORTED_AT) -> Claim:
+    return Claim.report(
+        ctx(HANDLER, "chen.jie", at),
+        claim_id=uuid4(),
+        cover=a_cover(ctpl=ctpl),
+        loss_at=at - timedelta(days=1),
+        reporter_name="张伟",
+        reporter_phone="13800138000",
+        cause="collision",
+        description="rear-ended at a red light",
+        channel="phone-95500",
+    )
+
+
+def an_assessed_claim(*, ctpl: bool = False) -> Claim:
+    claim = a_reported_claim(ctpl=ctpl)
+    claim.register(ctx(HANDLER, "chen.jie"), claim_no="CLM-2026-000123", coverages=("damage",), reserve_fen=1)
+    claim.record_survey(ctx(Role.SURVEYOR, "liu.yang"), findings="rear bumper", liability_view="third party")
+    claim.assess_loss(ctx(Role.SURVEYOR, "liu.yang"), items=("rear bumper",), amount_fen=650_000)
+    return claim
+
+
+def a_claim_awaiting_documents(*, ctpl: bool = False) -> Claim:
+    """Assessed; the one complete list of missing documents sent on the day of the report."""
+    claim = an_assessed_claim(ctpl=ctpl)
+    claim.request_documents(ctx(HANDLER, "chen.jie"), required_docs=MISSING_DOCS, notice_ref="NTC-22-0001")
+    return claim
+
+
+def with_documents_completed(claim: Claim, on: datetime) -> Claim:
+    for doc in MISSING_DOCS:
+        claim.receive_document(ctx(HANDLER, "chen.jie", on), doc_type=doc)
+    claim.complete_documents(ctx(HANDLER, "chen.jie", on))
+    return claim
+
+
+def a_decided_claim(outcome: ClaimOutcome) -> Claim:
+    claim = with_documents_completed(a_claim_awaiting_documents(), shanghai(3, 4))
+    at = shanghai(3, 5)
+    if outcome is not ClaimOutcome.NOT_COVERED:
+        claim.adjust(
+            ctx(Role.ADJUSTER, "huang.min", at),
+            proposed_amount_fen=600_000,
+            deductible_fen=0,
+            calculation="x",
+        )
+        claim.review(ctx(Role.CLAIM_REVIEWER, "zhou.hui", at), approved_amount_fen=600_000)
+    claim.decide(ctx(Role.CLAIM_REVIEWER, "zhou.hui", at), outcome=outcome, reasons=("exclusion 7.3",))
+    return claim
+
+
+def a_settled_claim() -> Claim:
+    claim = a_decided_claim(ClaimOutcome.COVERED)
+    claim.agree_settlement(
+        ctx(HANDLER, "chen.jie", shanghai(3, 6)), amount_fen=600_000, payee_name="张伟", payee_account="6222"
+    )
+    return claim
+
+
+def paid(claim: Claim) -> Claim:
+    claim.issue_payment(ctx(HANDLER, "chen.jie", shanghai(3, 9)), amount_fen=600_000, reference="PAY-1")
+    return claim
+
+
+def a_survey_callback(due_by: datetime) -> CallbackTask:
+    return CallbackTask.create(
+        ctx(Role.SYSTEM, "caseledger"),
+        task_type=CallbackType.SURVEY,
+        source_event_id=uuid4(),
+        source_case_id=UUID("00000000-0000-4000-8000-000000000009"),
+        customer_id=CUSTOMER,
+        due_by=due_by,
+    )
+
+
+def a_complaint(
+    *,
+    received_at: datetime = T0,
+    category: ComplaintCategory = ComplaintCategory.CLAIMS,
+    channel: ComplaintChannel = ComplaintChannel.HOTLINE,
+) -> Complaint:
+    return Complaint.lodge(
+        ctx(OFFICER, "wu.xia", received_at),
+        complaint_id=uuid4(),
+        received_at=received_at,
+        category=category,
+        channel=channel,
+        subject_ref=SubjectRef(kind=SubjectKind.POLICY, ref="P-2026-0001"),
+        customer_id=CUSTOMER,
+        complainant_name="张伟",
+        complainant_phone="13800138000",
+        facts="the repair estimate left out the paint work",
+        demands="pay the paint work",
+    )
+
+
+def an_investigated_complaint(
+    *, received_at: datetime = T0, complexity: Complexity = Complexity.COMPLEX
+) -> Complaint:
+    complaint = a_complaint(received_at=received_at)
+    complaint.acknowledge(ctx(OFFICER, "wu.xia", received_at), channel="sms")
+    complaint.assign(
+        ctx(OFFICER, "wu.xia", received_at), handler_id="zheng.qiang", involved_staff=frozenset()
+    )
+    complaint.classify(ctx(OFFICER, "zheng.qiang", received_at), complexity=complexity)
+    return complaint
+
+
+def respond(complaint: Complaint, at: datetime) -> Complaint:
+    complaint.respond(
+        ctx(OFFICER, "zheng.qiang", at),
+        decision="upheld in part",
+        verification_summary="invoice checked",
+        basis="policy clause 3.2",
+        remedies=(Remedy.REVIEW, Remedy.MEDIATION),
+        channel="letter",
+        delivered_at=at,
+    )
+    return complaint
+
+
+# -------------------------------------------------------------------------------------------- policies
+
+
+def test_policy_row_shows_the_cover_when_the_policy_is_issued() -> None:
+    policy = an_issued_policy()
+
+    row = only_row(PoliciesView(), events_of(policy))
+
+    assert (row["status"], row["policy_no"], row["line"]) == ("issued", "P-2026-0001", "life")
+    assert (row["effective_from"], row["effective_to"]) == (date(2026, 3, 3), date(2046, 3, 2))
+    assert (row["premium_fen"], row["premium_received_fen"]) == (1_200_000, 1_200_000)
+    assert row["exclusions_proven"] is True
+    assert row["applicant_name"] == "张伟"
+    assert row["issued_at"] == T0
+
+
+def test_exclusions_are_unproven_when_a_proxy_signature_is_detected() -> None:
+    policy = an_issued_policy()
+    policy.record_proxy_signature(ctx(Role.UNDERWRITER, "uw"), document="proposal", evidence="handwriting")
+
+    row = only_row(PoliciesView(), events_of(policy))
+
+    assert row["exclusions_proven"] is False
+    assert row["callback_check_required"] is True
+
+
+def test_exclusions_are_unproven_when_a_proposal_is_only_submitted() -> None:
+    row = only_row(PoliciesView(), events_of(a_proposal()))
+
+    assert (row["status"], row["exclusions_proven"], row["policy_no"]) == ("submitted", False, None)
+
+
+# -------------------------------------------------------------------------------------------- claims
+
+
+def test_outstanding_documents_shrink_when_documents_arrive() -> None:
+    claim = a_claim_awaiting_documents()
+    history = events_of(claim)
+    claim.receive_document(ctx(HANDLER, "chen.jie"), doc_type="repair_invoice")
+
+    before = only_row(ClaimsView(), history)
+    after = only_row(ClaimsView(), [*history, *events_of(claim)])
+
+    assert before["outstanding_docs"] == list(MISSING_DOCS)
+    assert after["outstanding_docs"] == ["police_report", "driving_licence"]
+
+
+def test_claim_timeline_lists_every_event_with_its_actor_when_claim_is_assessed() -> None:
+    row = only_row(ClaimsView(), events_of(an_assessed_claim()))
+
+    assert [(e["version"], e["event"], e["actor_id"], e["role"]) for e in row["timeline"]] == [
+        (1, "ClaimReported", "chen.jie", "claims_handler"),
+        (2, "ClaimRegistered", "chen.jie", "claims_handler"),
+        (3, "SurveyDone", "liu.yang", "surveyor"),
+        (4, "LossAssessed", "liu.yang", "surveyor"),
+    ]
+    assert row["timeline"][0]["at"] == T0.isoformat()
+    assert (row["status"], row["handler"], row["version"]) == ("assessed", "chen.jie", 4)
+
+
+def test_next_deadline_is_the_one_time_notice_when_a_claim_is_reported() -> None:
+    row = only_row(ClaimsView(), events_of(a_reported_claim()))
+
+    # One working day after Monday 2 March, not counting the day of the report: Tuesday ends at 24:00.
+    assert row["next_deadline_rule"] == "IL22-ONE-TIME-NOTICE-1WD"
+    assert row["next_deadline"] == midnight_after(date(2026, 3, 3))
+    assert {c["rule_id"] for c in row["sla_clocks"]} == {"IL22-ONE-TIME-NOTICE-1WD", "IL23-DETERMINE-30D"}
+
+
+def test_ctpl_clocks_run_when_a_ctpl_claim_is_reported() -> None:
+    row = only_row(ClaimsView(), events_of(a_reported_claim(ctpl=True)))
+
+    assert [c["rule_id"] for c in row["sla_clocks"]] == ["CTPL28-DOCLIST-1D"]
+    assert row["next_deadline"] == midnight_after(date(2026, 3, 3))
+
+
+def test_il23_decision_deadline_pauses_when_documents_are_requested() -> None:
+    row = only_row(ClaimsView(), events_of(a_claim_awaiting_documents()))
+
+    [clock] = row["sla_clocks"]
+    assert clock["rule_id"] == "IL23-DETERMINE-30D"
+    assert clock["pauses"] == [{"paused_at": T0.isoformat(), "resumed_at": None}]
+    assert clock["due_at"] is None
+    assert (row["next_deadline"], row["next_deadline_rule"]) == (None, None)
+
+
+def test_il23_decision_deadline_moves_by_the_pause_when_documents_are_completed() -> None:
+    claim = with_documents_completed(a_claim_awaiting_documents(), shanghai(3, 6))
+
+    row = only_row(ClaimsView(), events_of(claim))
+
+    # Unpaused the 30 days would end on Wed 1 April. Paused on 2 March with 30 days left, resumed on
+    # 6 March: they end on Sun 5 April, the Qingming holiday, so the period runs to 24:00 on Tue 7 April.
+    assert row["next_deadline_rule"] == "IL23-DETERMINE-30D"
+    assert row["next_deadline"] == midnight_after(date(2026, 4, 7))
+    unpaused = rule_by_id("IL23-DETERMINE-30D").deadline(T0, default_calendar())
+    assert isinstance(unpaused, Deadline)
+    assert unpaused.due_at == midnight_after(date(2026, 4, 1))
+    assert {c["rule_id"] for c in row["sla_clocks"]} == {"IL23-DETERMINE-30D", "IL25-ADVANCE-60D"}
+
+
+def test_rejection_notice_deadline_runs_when_a_claim_is_decided_not_covered() -> None:
+    row = only_row(ClaimsView(), events_of(a_decided_claim(ClaimOutcome.NOT_COVERED)))
+
+    assert (row["status"], row["outcome"], row["approved_fen"]) == ("decided", "not_covered", 0)
+    assert row["next_deadline_rule"] == "IL24-REJECT-3D"
+    assert row["next_deadline"] == midnight_after(date(2026, 3, 9))  # Sun 8 March rolls over to Monday
+
+
+def test_claim_deadline_is_unknown_when_the_calendar_does_not_cover_its_year() -> None:
+    claim = a_reported_claim(at=shanghai(12, 21))
+
+    row = only_row(ClaimsView(), events_of(claim))
+
+    [il23] = [c for c in row["sla_clocks"] if c["rule_id"] == "IL23-DETERMINE-30D"]
+    assert il23["due_at"] is None
+    assert "2027" in il23["note"]
+    assert row["next_deadline_rule"] == "IL22-ONE-TIME-NOTICE-1WD"
+
+
+def test_claim_is_paid_and_closed_when_the_settlement_is_paid() -> None:
+    claim = a_settled_claim()
+    history = events_of(claim)
+    settled = only_row(ClaimsView(), history)
+    paid(claim).close(ctx(HANDLER, "chen.jie", shanghai(3, 9)))
+
+    row = only_row(ClaimsView(), history + events_of(claim))
+
+    assert settled["next_deadline_rule"] == "IL23-PAY-10D"
+    assert (row["status"], row["closure"], row["approved_fen"], row["paid_fen"]) == (
+        "closed",
+        "paid",
+        600_000,
+        600_000,
+    )
+    assert (row["next_deadline"], row["sla_clocks"]) == (None, [])
+
+
+# -------------------------------------------------------------------------------------------- complaints
+
+
+def test_complaint_is_on_time_when_responded_inside_fifteen_days() -> None:
+    complaint = respond(an_investigated_complaint(), shanghai(3, 17))
+
+    row = only_row(ComplaintsView(), events_of(complaint))
+
+    assert (row["status"], row["on_time"], row["responded_at"]) == ("responded", True, shanghai(3, 17))
+
+
+def test_complaint_is_late_when_responded_after_fifteen_days() -> None:
+    complaint = respond(an_investigated_complaint(), shanghai(3, 18))  # day 15 ended at 24:00 on 17 March
+
+    row = only_row(ComplaintsView(), events_of(complaint))
+
+    assert row["on_time"] is False
+
+
+def test_complaint_is_on_time_when_responded_inside_an_extended_period() -> None:
+    complaint = an_investigated_complaint()
+    complaint.extend(ctx(OFFICER, "zheng.qiang", shanghai(3, 10)), to_days=30, reason="manufacturer check")
+    respond(complaint, shanghai(3, 25))
+
+    row = only_row(ComplaintsView(), events_of(complaint))
+
+    assert (row["deadline_days"], row["on_time"]) == (30, True)
+
+
+def test_complaint_timeliness_is_unknown_while_it_is_open() -> None:
+    row = only_row(ComplaintsView(), events_of(an_investigated_complaint()))
+
+    assert (row["on_time"], row["handler_id"], row["complexity"]) == (None, "zheng.qiang", "complex")
+    assert row["due_at"] == midnight_after(date(2026, 3, 17))
+
+
+def test_complaint_deadline_is_paused_when_an_external_appraisal_runs() -> None:
+    complaint = an_investigated_complaint()
+    complaint.start_appraisal(ctx(OFFICER, "zheng.qiang", shanghai(3, 5)), provider="lab", purpose="paint")
+    history = events_of(complaint)
+    paused = only_row(ComplaintsView(), history)
+    complaint.complete_appraisal(ctx(OFFICER, "zheng.qiang", shanghai(3, 9)), result_summary="paint missing")
+
+    resumed = only_row(ComplaintsView(), history + events_of(complaint))
+
+    # Paused on 5 March with 12 days left, resumed on 9 March: they end on Sat 21 March, so on Monday.
+    assert (paused["paused"], paused["due_at"]) == (True, None)
+    assert (resumed["paused"], resumed["due_at"]) == (False, midnight_after(date(2026, 3, 23)))
+
+
+def test_complaint_statistics_count_lodged_responded_and_on_time_when_complaints_are_answered() -> None:
+    on_time = respond(an_investigated_complaint(), shanghai(3, 10))
+    late = respond(an_investigated_complaint(), shanghai(3, 20))
+    open_ = an_investigated_complaint()
+    online = a_complaint(channel=ComplaintChannel.ONLINE)
+    april = a_complaint(received_at=shanghai(4, 1, hour=0))  # 31 March 16:00 UTC: April in Shanghai
+
+    totals = fold([ComplaintsView(), ComplaintStatsView()], events_of(on_time, late, open_, online, april))
+
+    assert totals["complaint_stats"] == {
+        ("claims", "hotline", "2026-03"): {
+            "category": "claims",
+            "channel": "hotline",
+            "month": "2026-03",
+            "lodged": 3,
+            "responded": 2,
+            "responded_on_time": 1,
+        },
+        ("claims", "online", "2026-03"): {
+            "category": "claims",
+            "channel": "online",
+            "month": "2026-03",
+            "lodged": 1,
+            "responded": 0,
+            "responded_on_time": 0,
+        },
+        ("claims", "hotline", "2026-04"): {
+            "category": "claims",
+            "channel": "hotline",
+            "month": "2026-04",
+            "lodged": 1,
+            "responded": 0,
+            "responded_on_time": 0,
+        },
+    }
+
+
+def test_complaint_statistics_follow_the_category_when_a_complaint_is_reclassified() -> None:
+    complaint = a_complaint()
+    complaint.acknowledge(ctx(OFFICER, "wu.xia"), channel="sms")
+    complaint.assign(ctx(OFFICER, "wu.xia"), handler_id="zheng.qiang", involved_staff=frozenset())
+    complaint.classify(
+        ctx(OFFICER, "zheng.qiang"), complexity=Complexity.SIMPLE, category=ComplaintCategory.SALES
+    )
+
+    totals = fold([ComplaintsView(), ComplaintStatsView()], events_of(complaint))["complaint_stats"]
+
+    assert list(totals) == [("sales", "hotline", "2026-03")]
+
+
+# -------------------------------------------------------------------------------------------- customers
+
+
+def test_customer_lists_each_case_once_when_opening_events_are_delivered_twice() -> None:
+    first, second = a_proposal(), a_proposal(at=T0 + timedelta(hours=1))
+    claim = a_reported_claim(at=T0 + timedelta(hours=2))
+    complaint = a_complaint(received_at=T0 + timedelta(hours=3))
+    history = events_of(first, second, claim, complaint)
+
+    row = only_row(CustomersView(), [*history, *history])
+
+    assert row["policy_ids"] == [str(first.id), str(second.id)]
+    assert row["claim_ids"] == [str(claim.id)]
+    assert row["complaint_ids"] == [str(complaint.id)]
+
+
+def test_customer_cases_keep_their_opening_order_when_events_arrive_out_of_order() -> None:
+    first, second = a_proposal(), a_proposal(at=T0 + timedelta(hours=1))
+    history = events_of(first, second)
+
+    assert only_row(CustomersView(), history) == only_row(CustomersView(), history[::-1])
+
+
+# -------------------------------------------------------------------------------------------- worklist
+
+
+def items(events: Sequence[DomainEvent]) -> dict[str, Row]:
+    return {key[1]: row for key, row in rows(WorklistView(), events).items()}
+
+
+def test_work_item_opens_when_a_claim_is_reported_and_closes_when_it_is_registered() -> None:
+    claim = a_reported_claim()
+    history = events_of(claim)
+    reported = items(history)
+    claim.register(ctx(HANDLER, "chen.jie"), claim_no="CLM-1", coverages=("damage",), reserve_fen=1)
+
+    registered = items(history + events_of(claim))
+
+    assert reported["register claim"]["role"] == "claims_handler"
+    assert reported["register claim"]["assignee"] == "chen.jie"
+    assert set(reported) == {"register claim", "send documents list", "decide claim"}
+    assert set(registered) == {"survey", "send documents list", "decide claim"}
+    assert registered["survey"]["assignee"] is None
+
+
+def test_decide_claim_item_has_no_due_date_while_documents_are_awaited() -> None:
+    waiting = items(events_of(a_claim_awaiting_documents()))
+    completed = items(events_of(with_documents_completed(a_claim_awaiting_documents(), shanghai(3, 6))))
+
+    assert (waiting["decide claim"]["due_at"], waiting["decide claim"]["paused"]) == (None, True)
+    assert waiting["collect documents"]["assignee"] == "chen.jie"
+    assert "send documents list" not in waiting
+    assert completed["decide claim"]["due_at"] == midnight_after(date(2026, 4, 7))
+    assert completed["decide claim"]["rule_id"] == "IL23-DETERMINE-30D"
+    assert "collect documents" not in completed
+
+
+def test_rejection_notice_item_is_due_in_three_days_when_a_claim_is_rejected() -> None:
+    open_items = items(events_of(a_decided_claim(ClaimOutcome.NOT_COVERED)))
+
+    assert set(open_items) == {"send rejection notice"}
+    assert open_items["send rejection notice"]["due_at"] == midnight_after(date(2026, 3, 9))
+
+
+def test_respond_item_is_assigned_to_the_complaint_handler_when_the_complaint_is_assigned() -> None:
+    open_items = items(events_of(an_investigated_complaint()))
+
+    assert set(open_items) == {"respond to complaint"}
+    respond_item = open_items["respond to complaint"]
+    assert (respond_item["assignee"], respond_item["rule_id"]) == ("zheng.qiang", "CMP-DECIDE-15D")
+    assert respond_item["due_at"] == midnight_after(date(2026, 3, 17))
+
+
+def test_respond_item_gets_a_new_period_when_a_closed_complaint_is_reopened() -> None:
+    complaint = respond(an_investigated_complaint(), shanghai(3, 10))
+    complaint.close(ctx(OFFICER, "zheng.qiang", shanghai(3, 11)), outcome=ComplaintOutcome.PARTLY_UPHELD)
+    complaint.reopen(ctx(Role.SUPERVISOR, "boss", shanghai(4, 1)), reason="new evidence")
+    history = events_of(complaint)
+
+    open_items = items(history)
+    row = only_row(ComplaintsView(), history)
+
+    assert set(open_items) == {"respond to complaint"}
+    assert open_items["respond to complaint"]["due_at"] == midnight_after(date(2026, 4, 16))
+    assert (row["status"], row["responded_at"], row["on_time"]) == ("investigating", None, None)
+    assert row["due_at"] == midnight_after(date(2026, 4, 16))
+
+
+def test_callback_item_is_due_by_the_task_due_date_and_closes_when_completed() -> None:
+    due_by = shanghai(3, 5, hour=0)
+    task = a_survey_callback(due_by)
+    history = events_of(task)
+    created = items(history)
+    task.attempt(
+        ctx(Role.CALLBACK_AGENT, "he.ping"), channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED
+    )
+    history += events_of(task)
+    attempted = items(history)
+    task.complete(ctx(Role.CALLBACK_AGENT, "he.ping"), answers={"satisfied": "yes"})
+
+    completed = items(history + events_of(task))
+
+    assert (created["make callback"]["due_at"], created["make callback"]["assignee"]) == (due_by, None)
+    assert created["make callback"]["rule_id"] == "CO-SURVEY-CALLBACK-2WD"
+    assert created["make callback"]["related_case_id"] == UUID("00000000-0000-4000-8000-000000000009")
+    assert attempted["make callback"]["assignee"] == "he.ping"
+    assert completed == {}
+
+
+def test_no_kind_of_work_item_opens_and_closes_on_the_same_event() -> None:
+    for kind in KINDS:
+        assert not set(kind.opened_by) & kind.closing_events(), kind.item
+
+
+def test_work_item_colour_follows_the_share_of_time_used() -> None:
+    due, amber, red = shanghai(3, 20), shanghai(3, 10), shanghai(3, 16)
+
+    assert [colour(due, amber, red, at) for at in (shanghai(3, 1), amber, red, due)] == [
+        "green",
+        "amber",
+        "red",
+        "breached",
+    ]
+    assert colour(None, None, None, due) == "none"
+
+
+# -------------------------------------------------------------------------------------------- all views
+
+
+def a_busy_history() -> list[DomainEvent]:
+    """A policy, a paid claim, a rejected claim, an answered complaint and a callback, in time order."""
+    complaint = respond(an_investigated_complaint(), shanghai(3, 10))
+    events = events_of(
+        an_issued_policy(),
+        paid(a_settled_claim()),
+        a_decided_claim(ClaimOutcome.NOT_COVERED),
+        complaint,
+        a_survey_callback(shanghai(3, 5)),
+    )
+    return in_time_order(events)
+
+
+def in_time_order(events: Sequence[DomainEvent]) -> list[DomainEvent]:
+    """By recorded time, each case's events in version order: as one live consumer might see them."""
+    return sorted(events, key=lambda e: (e.recorded_at, str(e.originator_id), e.originator_version))
+
+
+def every_view() -> list[View]:
+    return [view for projection in ALL_PROJECTIONS for view in projection.views]
+
+
+def test_folding_the_same_history_twice_gives_identical_rows() -> None:
+    history = a_busy_history()
+
+    assert fold(every_view(), history) == fold(every_view(), list(history))
+
+
+def test_every_row_has_exactly_its_table_columns_when_a_busy_history_is_folded() -> None:
+    folded = fold(every_view(), a_busy_history())
+
+    for view in every_view():
+        for key, row in folded[view.table.name].items():
+            assert set(row) == set(view.table.column_names())
+            assert key == tuple(row[k] for k in view.table.key)
+
+
+def test_rows_are_the_same_when_cases_interleave_differently() -> None:
+    history = a_busy_history()
+    # A rebuild reads the stores context by context and case by case; live topics interleave freely.
+    case_by_case = sorted(
+        history, key=lambda e: (type(e).__module__, str(e.originator_id), e.originator_version)
+    )
+
+    assert fold(every_view(), case_by_case) == fold(every_view(), history)
+
+
+def test_a_redelivered_event_changes_no_row() -> None:
+    history = a_busy_history()
+
+    assert fold(every_view(), [*history, *history]) == fold(every_view(), history)
+
+
+def test_projection_by_name_refuses_an_unknown_name() -> None:
+    assert projection_by_name("claims").name == "claims"
+    with pytest.raises(UnknownProjectionError, match="policies, claims"):
+        projection_by_name("nonsense")
