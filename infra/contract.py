@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -56,33 +57,41 @@ class EventMessage:
         return next((v for k, v in self.headers if k == name), None)
 
 
+@lru_cache(maxsize=64)
+def _fixed_headers(context: str) -> tuple[tuple[str, bytes], tuple[str, bytes], tuple[str, bytes]]:
+    # The same for every event of a context: built once, not per message (the relay's hot path).
+    return (
+        ("ce_source", f"caseledger/{context}".encode()),
+        ("content-type", CONTENT_TYPE),
+        (H_CONTEXT, context.encode()),
+    )
+
+
 def message_for(prefix: str, context: str, notification: Notification, payload: bytes) -> EventMessage:
     """The message for a stored event; ``payload`` is its stored JSON state."""
     state: dict[str, Any] = orjson.loads(payload)
     case_id = _uuid(notification.originator_id)
+    case_text = str(case_id).encode()
+    version = notification.originator_version
     actor = state.get("actor") or {}
-    headers: list[tuple[str, bytes]] = [
+    source, content_type, context_header = _fixed_headers(context)
+    headers = (
         ("ce_specversion", SPEC_VERSION),
-        ("ce_id", str(event_id_for(case_id, notification.originator_version)).encode()),
-        ("ce_source", f"caseledger/{context}".encode()),
+        ("ce_id", str(event_id_for(case_id, version)).encode()),
+        source,
         ("ce_type", notification.topic.encode()),
         ("ce_time", str(state.get("timestamp", "")).encode()),
-        ("ce_subject", str(case_id).encode()),
-        ("content-type", CONTENT_TYPE),
-        (H_CONTEXT, context.encode()),
-        (H_VERSION, str(notification.originator_version).encode()),
+        ("ce_subject", case_text),
+        content_type,
+        context_header,
+        (H_VERSION, str(version).encode()),
         (H_POSITION, str(notification.id).encode()),
         (H_CORRELATION, str(state.get("correlation_id") or "").encode()),
         (H_CAUSATION, str(state.get("causation_id") or "").encode()),
         (H_ACTOR_ID, str(actor.get("id", "")).encode()),
         (H_ACTOR_ROLE, str(actor.get("role", "")).encode()),
-    ]
-    return EventMessage(
-        topic=topic_name(prefix, context),
-        key=str(case_id).encode(),
-        value=payload,
-        headers=tuple(headers),
     )
+    return EventMessage(topic=topic_name(prefix, context), key=case_text, value=payload, headers=headers)
 
 
 @dataclass(frozen=True)
