@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 pytestmark = pytest.mark.e2e
 
@@ -131,3 +133,42 @@ def test_embedded_postgres_keeps_the_cases_between_two_runs_when_no_database_is_
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == "15"
+
+
+def caseledger(args: list[str], env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | env_overrides
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", *args],
+        cwd=cwd,
+        env=env | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_projections_verify_exits_non_zero_only_when_a_live_row_differs(
+    database_url: str, schema: str, tmp_path: Path
+) -> None:
+    env = {"CASELEDGER_DATABASE_URL": database_url, "CASELEDGER_DB_SCHEMA": schema}
+    assert up_demo(env, tmp_path).returncode == 0
+
+    clean = caseledger(["projections", "verify", "--all"], env, tmp_path)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("UPDATE {} SET status = 'edited by hand'").format(
+                sql.Identifier(f"{schema}_read", "claims")
+            )
+        )
+    tampered = caseledger(["projections", "verify", "claims"], env, tmp_path)
+    rebuilt = caseledger(["projections", "rebuild", "claims"], env, tmp_path)
+    after = caseledger(["projections", "verify", "--all"], env, tmp_path)
+
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.strip().endswith("consistent")
+    assert tampered.returncode == 1
+    assert "claims.claims: 1 rows missing, 1 rows extra" in tampered.stdout
+    assert rebuilt.returncode == 0
+    assert "events/s" in rebuilt.stdout
+    assert after.returncode == 0
