@@ -10,6 +10,7 @@ from psycopg import Connection
 
 from consumers.processing import Handler
 from consumers.read_models import projection_handler
+from consumers.timers import timers_handler
 from infra.bootstrap import System
 from infra.callbacks import Callbacks
 from infra.claims import Claims
@@ -46,7 +47,10 @@ class ConsumerGroup:
 
 def default_groups() -> Mapping[str, ConsumerGroup]:
     """caseledger's own consumer groups by name (``caseledger consume --group NAME``)."""
-    groups = [ConsumerGroup("projections", ALL_CONTEXTS, projection_handler)]
+    groups = [
+        ConsumerGroup("projections", ALL_CONTEXTS, projection_handler),
+        ConsumerGroup("timers", ALL_CONTEXTS, timers_handler),
+    ]
     return {group.name: group for group in groups}
 
 

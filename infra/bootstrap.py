@@ -14,6 +14,7 @@ from infra.eventstore import CaseApplication, ensure_schema, store_env
 from infra.policies import Policies
 from infra.sellers import SellerRegistry
 from infra.settings import Settings
+from infra.timers import Timers
 
 
 @dataclass
@@ -28,11 +29,12 @@ class System:
     claims: Claims
     complaints: Complaints
     callbacks: Callbacks
+    timers: Timers
     embedded_postgres: EmbeddedPostgres | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Close the connection pools, then stop the embedded server if this process started one."""
-        for app in (self.policies, self.claims, self.complaints, self.callbacks):
+        for app in (self.policies, self.claims, self.complaints, self.callbacks, self.timers):
             app.close()
         if self.embedded_postgres is not None:
             self.embedded_postgres.stop()
@@ -65,5 +67,6 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> System:
         claims=Claims(env(Claims), the_clock, policies, interval),
         complaints=Complaints(env(Complaints), the_clock, interval),
         callbacks=Callbacks(env(Callbacks), the_clock, interval),
+        timers=Timers(env(Timers), the_clock, interval),
         embedded_postgres=embedded,
     )

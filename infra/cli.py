@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import secrets
+import signal
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
+from pydantic import SecretStr
+
+from api.auth import demo_tokens
+from api.serve import run_api
 from consumers.dlq import dlq_list, dlq_retry, dlq_skip
 from consumers.groups import default_groups
 from infra.bench import run_bench
@@ -29,6 +36,7 @@ from infra.runtime import (
     start_broker,
     stop_on_signals,
 )
+from infra.scheduler import run_scheduler
 from infra.schemas import export
 from infra.settings import Settings
 
@@ -37,6 +45,9 @@ DEMO_STORY_DAYS = 60
 
 def _up(args: argparse.Namespace) -> int:
     settings = Settings()
+    if settings.jwt_secret is None:
+        # No configured secret: sign this run's tokens with a fresh one (they die with the process).
+        settings = settings.model_copy(update={"jwt_secret": SecretStr(secrets.token_urlsafe(32))})
     clock: ControlledClock | None = None
     if args.demo:
         # The demo story runs on a clock that starts weeks back, so a cooling-off period can run out.
@@ -50,6 +61,9 @@ def _up(args: argparse.Namespace) -> int:
         broker = start_broker(settings)
         kind = "embedded Tansu" if broker.embedded else "configured"
         print(f"Kafka ({kind}): {broker.bootstrap_servers}  topics: {settings.topic_prefix}.<context>")
+        print(
+            f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)"
+        )
         asyncio.run(_serve_up(system, broker.bootstrap_servers, demo=args.demo, once=args.once))
         return 0
     finally:
@@ -68,20 +82,26 @@ async def _serve_up(system: System, bootstrap_servers: str, *, demo: bool, once:
             cases = await asyncio.to_thread(run_demo, system, system.clock)
             print_demo(system, cases)
             if await caught_up(system):
-                print(
-                    "\nRead models caught up: "
-                    + await asyncio.to_thread(describe_claim_view, system, cases.claim_id)
-                )
+                line = await asyncio.to_thread(describe_claim_view, system, cases.claim_id)
+                print("\nRead models caught up: " + line)
             else:
                 print(
                     "\nRead models did not catch up within 30 s: see `caseledger relay --lag` and `dlq list`"
                 )
+            secret = system.settings.jwt_secret
+            assert secret is not None
+            print("\nBearer tokens for this run (Authorization: Bearer <token>):")
+            for role, token in demo_tokens(secret, timedelta(hours=8)).items():
+                print(f"  {role.value:<19} {token}")
         if once:
             stop.set()
         else:
-            print("\nRunning: relay and consumer groups " + ", ".join(all_groups()) + ". Ctrl-C stops.")
+            print("\nRunning: API, relay, timer scheduler, consumer groups " + ", ".join(all_groups()) + ".")
+            print("Ctrl-C stops.")
 
-    await serve(system, bootstrap_servers, stop, relay=True, groups=all_groups(), then=then)
+    await serve(
+        system, bootstrap_servers, stop, relay=True, groups=all_groups(), api=True, scheduler=True, then=then
+    )
 
 
 def _relay(args: argparse.Namespace) -> int:
@@ -119,6 +139,27 @@ def _consume(args: argparse.Namespace) -> int:
             await serve(system, broker_address(settings), stop, relay=False, groups=tuple(args.group))
 
         asyncio.run(main())
+        return 0
+    finally:
+        system.close()
+
+
+def _timers(args: argparse.Namespace) -> int:
+    system = bootstrap(Settings())
+    try:
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        run_scheduler(system, system.clock, stop)
+        return 0
+    finally:
+        system.close()
+
+
+def _api(args: argparse.Namespace) -> int:
+    system = bootstrap(Settings())
+    try:
+        run_api(system)
         return 0
     finally:
         system.close()
@@ -218,6 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument("--from", dest="from_position", type=int, help="republish from this store position")
     relay.add_argument("--lag", action="store_true", help="print how far the relay is behind, then exit")
     relay.set_defaults(run=_relay)
+
+    timers = commands.add_parser("timers", help="run the SLA timer scheduler (several are safe)")
+    timers.set_defaults(run=_timers)
+
+    api = commands.add_parser(
+        "api", help="serve the HTTP API alone (several behind a load balancer are safe)"
+    )
+    api.set_defaults(run=_api)
 
     consume = commands.add_parser("consume", help="run consumer groups (one process per partition share)")
     consume.add_argument("--group", action="append", required=True, choices=sorted(default_groups()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any, cast
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from api.serve import api_server
 from consumers.app import run_consumers
 from consumers.groups import default_groups
 from consumers.read_models import read_schema
@@ -26,6 +28,7 @@ from infra.bootstrap import System
 from infra.broker import EmbeddedBroker, ensure_topics
 from infra.contract import topic_name
 from infra.relay import relay_lag, run_relay
+from infra.scheduler import run_scheduler
 from infra.settings import Settings
 from projections.queries import get_claim
 
@@ -116,10 +119,32 @@ async def serve(
     *,
     relay: bool = True,
     groups: tuple[str, ...] = (),
+    api: bool = False,
+    scheduler: bool = False,
     then: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> None:
-    """Run the relay and consumer groups until ``stop``; ``then`` runs alongside once they have started."""
+    """Run the relay, consumer groups, API and scheduler until ``stop``; ``then`` runs alongside them."""
     tasks = []
+    if api:
+        server = api_server(system)
+        tasks.append(asyncio.create_task(server.serve(), name="api"))
+
+        async def stop_api() -> None:
+            await stop.wait()
+            server.should_exit = True
+
+        tasks.append(asyncio.create_task(stop_api(), name="api-stopper"))
+    if scheduler:
+        halt = threading.Event()
+        tasks.append(
+            asyncio.create_task(asyncio.to_thread(run_scheduler, system, system.clock, halt), name="timers")
+        )
+
+        async def stop_scheduler() -> None:
+            await stop.wait()
+            halt.set()
+
+        tasks.append(asyncio.create_task(stop_scheduler(), name="timers-stopper"))
     if relay:
         tasks.append(asyncio.create_task(run_relay(system, bootstrap_servers, stop), name="relay"))
     if groups:

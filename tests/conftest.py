@@ -48,7 +48,7 @@ def clock() -> ControlledClock:
 @pytest.fixture
 def system(database_url: str, schema: str, clock: ControlledClock) -> Iterator[System]:
     """The application services on a real PostgreSQL server, with a controlled clock."""
-    settings = Settings(database_url=database_url, db_schema=schema, db_pool_size=4, db_max_overflow=4)
+    settings = Settings(database_url=database_url, db_schema=schema, db_pool_size=2, db_max_overflow=4)
     built = bootstrap(settings, clock)
     yield built
     built.close()

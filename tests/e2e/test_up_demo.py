@@ -57,7 +57,10 @@ def free_port() -> int:
 
 def up_demo(env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")}
-    env |= {"CASELEDGER_BROKER_PORT": str(free_port())} | env_overrides
+    env |= {
+        "CASELEDGER_BROKER_PORT": str(free_port()),
+        "CASELEDGER_API_PORT": str(free_port()),
+    } | env_overrides
     return subprocess.run(
         [sys.executable, "-m", "infra.cli", "up", "--demo", "--once"],
         cwd=cwd,

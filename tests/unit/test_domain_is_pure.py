@@ -29,6 +29,7 @@ KNOWN_MODULES = frozenset(
         "holidays_cn.py",
         "policy.py",
         "sla.py",
+        "timer.py",
     }
 )
 

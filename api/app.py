@@ -1,0 +1,137 @@
+"""The HTTP API's composition: ``create_app(system)`` builds it; nothing is built at import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from psycopg_pool import ConnectionPool
+
+from api.auth import RoleRequirement, TokenVerifier
+from api.commands import ClaimCommands, CommandGateway, ComplaintCommands
+from api.deps import ApiServices
+from api.idempotency import IdempotencyStore
+from api.problems import PROBLEM_JSON, install_problem_handlers
+from api.readiness import Readiness
+from api.readmodels import ReadModels
+from api.routes import claims, complaints, health, queries
+from infra.bootstrap import System
+from infra.rebuild import PROJECTIONS_GROUP
+
+DESCRIPTION = """\
+Commands and queries on caseledger's claims and complaints.
+
+* **Authentication**: a bearer JWT (HS256) naming the actor (`sub`) and the role (`role`); each operation
+  lists the roles it admits under `x-roles`. The actor recorded in the events is the token's.
+* **Concurrency**: a command answers with the case version as `ETag`; send it back as `If-Match`; a stale
+  one answers 409 with `current_version`.
+* **Retries**: send an `Idempotency-Key` with each POST; a repeat gets the first answer and stores nothing.
+* **Read your writes**: pass a command's `version` as `min_version` to a case query.
+* **Errors**: every refusal is `application/problem+json` (RFC 9457); a broken rule names its `rule`.
+"""
+
+
+class MissingJwtSecretError(ValueError):
+    """The API cannot check tokens without ``CASELEDGER_JWT_SECRET``."""
+
+
+class CaseledgerApi(FastAPI):
+    """FastAPI with the OpenAPI document adjusted: problems are served as ``application/problem+json``."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if _is_problem(status, content):
+                            content[PROBLEM_JSON] = content.pop("application/json")
+            self.openapi_schema = schema
+        return self.openapi_schema
+
+
+def _is_problem(status: str, content: dict[str, Any]) -> bool:
+    schema = content.get("application/json", {}).get("schema", {})
+    return status.isdigit() and int(status) >= 400 and schema.get("$ref", "").endswith("/Problem")
+
+
+def create_app(system: System) -> FastAPI:
+    """The API on ``system``'s services; its connection pool opens and closes with the app's lifespan."""
+    settings = system.settings
+    if settings.jwt_secret is None:
+        raise MissingJwtSecretError("set CASELEDGER_JWT_SECRET (at least 32 characters) to run the API")
+    pool: ConnectionPool[Any] = ConnectionPool(
+        system.database_url,
+        min_size=1,
+        max_size=settings.db_pool_size,
+        open=False,
+        kwargs={"autocommit": True},
+        name="caseledger-api",
+    )
+    verifier = TokenVerifier(settings.jwt_secret)
+    idempotency = IdempotencyStore(pool, settings.db_schema)
+    gateway = CommandGateway(idempotency)
+    services = ApiServices(
+        claims=ClaimCommands(system.claims, gateway),
+        complaints=ComplaintCommands(system.complaints, gateway, verifier),
+        read_models=ReadModels(
+            pool,
+            settings.db_schema,
+            f"{settings.topic_prefix}.{PROJECTIONS_GROUP}",
+            system.clock,
+            settings.api_read_wait_seconds,
+        ),
+        readiness=Readiness(system, pool),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(pool.open, True, 10.0)
+        await asyncio.to_thread(idempotency.create_table)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(pool.close)
+
+    app = CaseledgerApi(
+        title="caseledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.token_verifier = verifier
+    install_problem_handlers(app)
+    for router in (claims.router, complaints.router, queries.router, health.router):
+        _declare_roles(router)
+        app.include_router(router)
+    return app
+
+
+def _declare_roles(router: APIRouter) -> None:
+    """Write each operation's admitted roles into its OpenAPI entry, from its own role dependency."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or "x-roles" in (route.openapi_extra or {}):
+            continue
+        roles = _roles(route.dependant)
+        if roles is None:
+            continue
+        names = sorted(role.value for role in roles)
+        route.openapi_extra = {**(route.openapi_extra or {}), "x-roles": names}
+        route.description = f"{route.description}\n\nRoles: {', '.join(names)}."
+
+
+def _roles(dependant: Dependant) -> frozenset[Any] | None:
+    if isinstance(dependant.call, RoleRequirement):
+        return dependant.call.roles
+    for sub in dependant.dependencies:
+        found = _roles(sub)
+        if found is not None:
+            return found
+    return None

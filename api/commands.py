@@ -1,0 +1,307 @@
+"""The command side of the API: one method per lifecycle step, each run once per Idempotency-Key."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from uuid import UUID, uuid4
+
+import orjson
+from pydantic import BaseModel
+
+from api.auth import TokenVerifier
+from api.bodies import (
+    AcknowledgeComplaint,
+    AdjustClaim,
+    AgreeSettlement,
+    AssessLoss,
+    AssignComplaint,
+    ClassifyComplaint,
+    CloseComplaint,
+    CommandBody,
+    CompleteAppraisal,
+    DecideClaim,
+    DecideReview,
+    EscalateComplaint,
+    ExtendComplaint,
+    IssuePayment,
+    LodgeComplaint,
+    PayAdvance,
+    Reason,
+    ReceiveNewFacts,
+    RecordSurvey,
+    RegisterClaim,
+    ReportClaim,
+    RequestDocuments,
+    RequestReview,
+    RespondToComplaint,
+    ReviewClaim,
+    SendRejectionNotice,
+    StartAppraisal,
+    WithdrawComplaint,
+)
+from api.idempotency import IdempotencyStore, IdempotentRequest, StoredAnswer
+from api.problems import AuthenticationRequiredError, InvalidApprovalError, is_final_rejection, problem_for
+from domain.base import Role
+from domain.claim import Claim
+from domain.complaint import Complaint, SubjectRef
+from infra.claims import Claims
+from infra.complaints import Complaints
+from infra.eventstore import Caller, CaseApplication, CommandResult
+
+
+class CommandAccepted(BaseModel):
+    """A command was stored: the case, its new version (the ETag) and the store position of its last event."""
+
+    case_id: UUID
+    version: int
+    position: int
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """One command request: who sends it (from the token), against which version, under which key."""
+
+    caller: Caller
+    expected_version: int | None
+    idempotency_key: str | None
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class CommandAnswer:
+    """What the client is told: the first answer to its request, possibly replayed."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+class CommandGateway:
+    """Runs a command at most once per (actor, Idempotency-Key), and keeps its answer for the repeats."""
+
+    def __init__(self, idempotency: IdempotencyStore) -> None:
+        self._idempotency = idempotency
+
+    def execute(
+        self, call: CommandCall, status: int, body: BaseModel | None, command: Callable[[], CommandResult]
+    ) -> CommandAnswer:
+        """Run ``command`` unless an earlier request with the same key already answered."""
+        if call.idempotency_key is None:
+            return CommandAnswer(status, _accepted(command()))
+        request = IdempotentRequest(
+            actor_id=call.caller.actor.id,
+            key=call.idempotency_key,
+            method=call.method,
+            path=call.path,
+            request_hash=_fingerprint(call, body),
+        )
+        stored = self._idempotency.claim(request)
+        if stored is not None:
+            return CommandAnswer(stored.status, stored.body, replayed=True)
+        try:
+            result = command()
+        except Exception as exc:
+            if is_final_rejection(exc):
+                # The same request would be refused the same way: its repeats get this answer.
+                problem, _ = problem_for(exc, call.path)
+                self._idempotency.record(
+                    request, StoredAnswer(problem.status, problem.model_dump(mode="json", exclude_none=True))
+                )
+            else:
+                # A conflict or a failure: nothing was stored, so a retry with the same key runs again.
+                self._idempotency.release(request)
+            raise
+        answer = _accepted(result)
+        self._idempotency.record(request, StoredAnswer(status, answer))
+        return CommandAnswer(status, answer)
+
+
+def _accepted(result: CommandResult) -> dict[str, Any]:
+    return CommandAccepted(
+        case_id=result.case_id, version=result.version, position=result.position
+    ).model_dump(mode="json")
+
+
+def _fingerprint(call: CommandCall, body: BaseModel | None) -> str:
+    request = {
+        "if_match": call.expected_version,
+        "body": None if body is None else body.model_dump(mode="json"),
+    }
+    return hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class _CaseCommands:
+    def __init__(self, app: CaseApplication[Any], gateway: CommandGateway) -> None:
+        self._app = app
+        self._gateway = gateway
+
+    def _run(
+        self,
+        call: CommandCall,
+        case_id: UUID,
+        body: CommandBody | None,
+        command: Callable[..., object],
+        **arguments: Any,
+    ) -> CommandAnswer:
+        args = {**(body.arguments() if body is not None else {}), **arguments}
+        return self._gateway.execute(
+            call,
+            HTTPStatus.OK,
+            body,
+            lambda: self._app.run(case_id, call.caller, call.expected_version, command, **args),
+        )
+
+
+class ClaimCommands(_CaseCommands):
+    """Every step of a claim's lifecycle."""
+
+    def __init__(self, claims: Claims, gateway: CommandGateway) -> None:
+        super().__init__(claims, gateway)
+        self._claims = claims
+
+    def report(self, call: CommandCall, body: ReportClaim) -> CommandAnswer:
+        """Open a claim under a new id."""
+        claim_id = uuid4()
+        return self._gateway.execute(
+            call,
+            HTTPStatus.CREATED,
+            body,
+            lambda: self._claims.report_claim(call.caller, claim_id=claim_id, **body.arguments()),
+        )
+
+    def register(self, call: CommandCall, claim_id: UUID, body: RegisterClaim) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.register)
+
+    def record_survey(self, call: CommandCall, claim_id: UUID, body: RecordSurvey) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.record_survey)
+
+    def assess_loss(self, call: CommandCall, claim_id: UUID, body: AssessLoss) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.assess_loss)
+
+    def request_documents(self, call: CommandCall, claim_id: UUID, body: RequestDocuments) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.request_documents)
+
+    def receive_document(self, call: CommandCall, claim_id: UUID, doc_type: str) -> CommandAnswer:
+        return self._run(call, claim_id, None, Claim.receive_document, doc_type=doc_type)
+
+    def complete_documents(self, call: CommandCall, claim_id: UUID) -> CommandAnswer:
+        return self._run(call, claim_id, None, Claim.complete_documents)
+
+    def adjust(self, call: CommandCall, claim_id: UUID, body: AdjustClaim) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.adjust)
+
+    def review(self, call: CommandCall, claim_id: UUID, body: ReviewClaim) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.review)
+
+    def decide(self, call: CommandCall, claim_id: UUID, body: DecideClaim) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.decide)
+
+    def send_rejection_notice(
+        self, call: CommandCall, claim_id: UUID, body: SendRejectionNotice
+    ) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.send_rejection_notice)
+
+    def agree_settlement(self, call: CommandCall, claim_id: UUID, body: AgreeSettlement) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.agree_settlement)
+
+    def pay_advance(self, call: CommandCall, claim_id: UUID, body: PayAdvance) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.pay_advance)
+
+    def issue_payment(self, call: CommandCall, claim_id: UUID, body: IssuePayment) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.issue_payment)
+
+    def close(self, call: CommandCall, claim_id: UUID) -> CommandAnswer:
+        return self._run(call, claim_id, None, Claim.close)
+
+    def reopen(self, call: CommandCall, claim_id: UUID, body: Reason) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.reopen)
+
+    def withdraw(self, call: CommandCall, claim_id: UUID, body: Reason) -> CommandAnswer:
+        return self._run(call, claim_id, body, Claim.withdraw)
+
+
+class ComplaintCommands(_CaseCommands):
+    """Every step of a complaint's lifecycle."""
+
+    def __init__(self, complaints: Complaints, gateway: CommandGateway, verifier: TokenVerifier) -> None:
+        super().__init__(complaints, gateway)
+        self._complaints = complaints
+        self._verifier = verifier
+
+    def lodge(self, call: CommandCall, body: LodgeComplaint) -> CommandAnswer:
+        """Open a complaint under a new id."""
+        complaint_id = uuid4()
+        args = body.arguments()
+        args["subject_ref"] = SubjectRef(kind=body.subject_ref.kind, ref=body.subject_ref.ref)
+        args["involved_staff"] = frozenset(body.involved_staff)
+        return self._gateway.execute(
+            call,
+            HTTPStatus.CREATED,
+            body,
+            lambda: self._complaints.open_case(
+                call.caller, Complaint.lodge, complaint_id=complaint_id, **args
+            ),
+        )
+
+    def acknowledge(self, call: CommandCall, complaint_id: UUID, body: AcknowledgeComplaint) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.acknowledge)
+
+    def assign(self, call: CommandCall, complaint_id: UUID, body: AssignComplaint) -> CommandAnswer:
+        involved = frozenset(body.involved_staff)
+        return self._run(call, complaint_id, body, Complaint.assign, involved_staff=involved)
+
+    def classify(self, call: CommandCall, complaint_id: UUID, body: ClassifyComplaint) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.classify)
+
+    def start_appraisal(self, call: CommandCall, complaint_id: UUID, body: StartAppraisal) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.start_appraisal)
+
+    def complete_appraisal(
+        self, call: CommandCall, complaint_id: UUID, body: CompleteAppraisal
+    ) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.complete_appraisal)
+
+    def receive_new_facts(
+        self, call: CommandCall, complaint_id: UUID, body: ReceiveNewFacts
+    ) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.receive_new_facts)
+
+    def extend(self, call: CommandCall, complaint_id: UUID, body: ExtendComplaint) -> CommandAnswer:
+        """Extend the period; a senior manager's approval is their own token, checked like any other."""
+        approver = None
+        if body.approver_token is not None:
+            try:
+                approver = self._verifier.actor(body.approver_token)
+            except AuthenticationRequiredError as error:
+                raise InvalidApprovalError(error.detail) from None
+            if approver.role is not Role.SENIOR_MANAGER:
+                raise InvalidApprovalError("approver_token is not a senior manager's token")
+        return self._run(call, complaint_id, body, Complaint.extend, approver=approver)
+
+    def respond(self, call: CommandCall, complaint_id: UUID, body: RespondToComplaint) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.respond)
+
+    def request_review(self, call: CommandCall, complaint_id: UUID, body: RequestReview) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.request_review)
+
+    def decide_review(self, call: CommandCall, complaint_id: UUID, body: DecideReview) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.decide_review)
+
+    def withdraw(self, call: CommandCall, complaint_id: UUID, body: WithdrawComplaint) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.withdraw)
+
+    def close(self, call: CommandCall, complaint_id: UUID, body: CloseComplaint) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.close)
+
+    def reopen(self, call: CommandCall, complaint_id: UUID, body: Reason) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.reopen)
+
+    def escalate_externally(
+        self, call: CommandCall, complaint_id: UUID, body: EscalateComplaint
+    ) -> CommandAnswer:
+        return self._run(call, complaint_id, body, Complaint.escalate_externally)

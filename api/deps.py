@@ -1,0 +1,121 @@
+"""The API's dependencies as ``Annotated`` aliases: services from the app's state, the command envelope."""
+
+# No `from __future__ import annotations`: FastAPI reads these closures' annotations at runtime, and
+# they name the enclosing function's ``roles``.
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import NAMESPACE_URL, uuid4, uuid5
+
+from fastapi import Depends, Header, Request
+
+from api.auth import require
+from api.commands import ClaimCommands, CommandCall, ComplaintCommands
+from api.readiness import Readiness
+from api.readmodels import ReadModels
+from domain.base import Actor, Role
+from infra.eventstore import Caller
+
+_IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:idempotency-key")
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """What the routes use, built once by ``create_app``."""
+
+    claims: ClaimCommands
+    complaints: ComplaintCommands
+    read_models: ReadModels
+    readiness: Readiness
+
+
+def _services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+def _claims(services: Annotated[ApiServices, Depends(_services)]) -> ClaimCommands:
+    return services.claims
+
+
+def _complaints(services: Annotated[ApiServices, Depends(_services)]) -> ComplaintCommands:
+    return services.complaints
+
+
+def _read_models(services: Annotated[ApiServices, Depends(_services)]) -> ReadModels:
+    return services.read_models
+
+
+def _readiness(services: Annotated[ApiServices, Depends(_services)]) -> Readiness:
+    return services.readiness
+
+
+ClaimsDep = Annotated[ClaimCommands, Depends(_claims)]
+ComplaintsDep = Annotated[ComplaintCommands, Depends(_complaints)]
+ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
+ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Repeats with the same key (per actor) get the first answer and record nothing again.",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        pattern=r'^\s*(\*|(W/)?"?\d{1,18}"?)\s*$',
+        description='The case version the command expects (the ETag, e.g. `"7"`): a stale one answers 409.',
+    ),
+]
+
+
+def _envelope(actor: Actor, request: Request, key: str | None, expected_version: int | None) -> CommandCall:
+    # The events of one keyed request share a correlation id derived from the key: a trace joins them.
+    correlation = uuid5(_IDEMPOTENCY_NAMESPACE, f"{actor.id}\n{key}") if key else uuid4()
+    return CommandCall(
+        caller=Caller(actor=actor, correlation_id=correlation),
+        expected_version=expected_version,
+        idempotency_key=key,
+        method=request.method,
+        path=request.url.path,
+    )
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    return None if tag == "*" else int(tag)
+
+
+def command_call(*roles: Role) -> Callable[..., CommandCall]:
+    """The envelope of a command on an existing case, open to ``roles``: actor, If-Match, key."""
+
+    def dependency(
+        actor: Annotated[Actor, Depends(require(*roles))],
+        request: Request,
+        idempotency_key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> CommandCall:
+        return _envelope(actor, request, idempotency_key, _expected_version(if_match))
+
+    return dependency
+
+
+def opening_call(*roles: Role) -> Callable[..., CommandCall]:
+    """The envelope of a command that opens a case, open to ``roles``: actor and key."""
+
+    def dependency(
+        actor: Annotated[Actor, Depends(require(*roles))],
+        request: Request,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CommandCall:
+        return _envelope(actor, request, idempotency_key, None)
+
+    return dependency

@@ -1,0 +1,1 @@
+"""The HTTP routes: each calls one service method and answers with its result."""

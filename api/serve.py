@@ -1,0 +1,25 @@
+"""Run the HTTP API with uvicorn: alone (`caseledger api`) or beside the other tasks of `caseledger up`."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from api.app import create_app
+from infra.bootstrap import System
+
+
+def api_server(system: System, host: str | None = None, port: int | None = None) -> uvicorn.Server:
+    """A uvicorn server for the API (``await server.serve()`` inside a running event loop)."""
+    config = uvicorn.Config(
+        create_app(system),
+        host=host or system.settings.api_host,
+        port=port or system.settings.api_port,
+        log_level="info",
+        proxy_headers=True,
+    )
+    return uvicorn.Server(config)
+
+
+def run_api(system: System, host: str | None = None, port: int | None = None) -> None:
+    """Serve the API until interrupted (blocks)."""
+    api_server(system, host, port).run()

@@ -1,0 +1,233 @@
+"""The ``timers`` group's handler: start, pause, resume, restart, extend, satisfy and cancel SLA timers
+exactly as the rule data in ``domain.sla`` says, and keep each timer's ``sla_due`` row.
+
+Choices, each made so that a redelivered or replayed event changes nothing twice:
+
+- **Cycle.** A timer is keyed by (rule, case, cycle), and the cycle is the case version of the event that
+  started it: the same on every delivery and replay, different when a later event starts the rule again
+  (a claim closed, reopened and closed again owes a second closure callback).
+- **Which timer an event moves.** The open timers of (rule, case) in ``sla_due``, newest cycle first; the
+  row was written in the transaction that applied the start event, which this group applied before.
+- **Two transactions.** The timer's events go through the library (its own connection); the due row goes
+  through the consumer's transaction. A crash between them is repaired by the redelivery: the start is a
+  conflict on create, every other change is skipped because the timer records the case event's id, and the
+  row is rewritten from the timer as it stands (never to an older version).
+- **Facts for ``applies_if``.** Read from the event where it carries them (``ClaimReported.ctpl``,
+  ``ClaimDecided.outcome``, ``CallbackIssueFound.remediation_task_id``); otherwise from the case *as it
+  stood at this event's version* (``ctpl`` of a claim, ``life_term_over_one_year`` and ``contract_formed``
+  of a policy), so a replay months later decides as the live run did. A fact that cannot be read is an
+  error (the event is retried, then parked): a rule is never applied by guess.
+- **Times.** A clock starts at the rule's ``start_field`` (a date starts it at 00:00 Asia/Shanghai of that
+  day); every other change takes effect at the event's ``occurred_at``, else its recorded time.
+- **Changes a timer cannot take** (a pause of a satisfied timer, a pause after the deadline has passed, a
+  second resume) are no change at all: the rule allows nothing there, and the scheduler breaches a timer
+  whose deadline passed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+from psycopg import Connection
+
+from domain.base import SHANGHAI, CaseAggregate, Context, DomainEvent
+from domain.callback import CallbackIssueFound
+from domain.claim import Claim, ClaimDecided, ClaimReported
+from domain.complaint import ComplaintDeadlineExtended
+from domain.policy import Policy
+from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
+from domain.timer import SlaTimer, TimerState
+from infra.bootstrap import System
+from infra.contract import ReceivedEvent
+from infra.eventstore import Caller, CaseApplication
+from infra.timers import DueRow, Timers, create_due_table, open_timer_ids, upsert_due_row
+
+log = logging.getLogger(__name__)
+
+TIMERS_GROUP = "timers"
+"""The consumer group's name (``caseledger consume --group timers``)."""
+
+CaseStores = Mapping[str, CaseApplication[Any]]
+
+
+def _from_event(fact: str, event: DomainEvent) -> FactValue | None:
+    if fact == "ctpl" and isinstance(event, ClaimReported):
+        return event.ctpl
+    if fact == "claim_outcome" and isinstance(event, ClaimDecided):
+        return event.outcome.value
+    if fact == "remediation_opened" and isinstance(event, CallbackIssueFound):
+        return event.remediation_task_id is not None
+    return None
+
+
+def _from_case(fact: str, case: CaseAggregate, event: DomainEvent) -> FactValue | None:
+    if fact == "ctpl" and isinstance(case, Claim):
+        return case.ctpl
+    if fact == "claim_outcome" and isinstance(case, Claim) and case.outcome is not None:
+        return case.outcome.value
+    if fact == "life_term_over_one_year" and isinstance(case, Policy):
+        return case.cooling_off_applies
+    if fact == "contract_formed" and isinstance(case, Policy):
+        # The Policy dates formation by the recorded time of the event that formed it.
+        return case.formed_at is not None and case.formed_at == event.timestamp
+    return None
+
+
+NOT_TIMED_YET = frozenset(
+    {"LIFE-CALLBACK-15D", "CO-SURVEY-CALLBACK-2WD", "CO-CLOSURE-CALLBACK-7D", "LIFE-MISSELL-15WD"}
+)
+"""Rules satisfied on another case than the one that starts them (a callback task, a remediation task).
+
+Until this handler follows a task back to its source case, starting them would record breaches that never
+happened, and a stored breach is permanent. So they are not timed yet: missing, never wrong.
+"""
+
+
+class TimerHandler:
+    """Moves the SLA timers a case event names, and keeps their due rows, in the consumer's transaction."""
+
+    def __init__(self, timers: Timers, stores: CaseStores, base_schema: str) -> None:
+        self.timers = timers
+        self.stores = stores
+        self.base_schema = base_schema
+
+    def handle(self, conn: Connection[Any], event: DomainEvent, received: ReceivedEvent) -> None:
+        """Apply every rule naming this event: end, pause, resume, restart, extend, then start."""
+        name = type(event).__name__
+        for rule in ALL_RULES:
+            if rule.rule_id in NOT_TIMED_YET:
+                continue
+            if name not in rule.event_names() or rule.applies_to.value != received.context:
+                continue
+            for decide in self._decisions(rule, name, event):
+                for timer_id in open_timer_ids(conn, self.base_schema, rule.rule_id, received.case_id):
+                    timer = self.timers.apply_case_event(
+                        timer_id, self._caller(event), event.event_id, decide
+                    )
+                    upsert_due_row(conn, self.base_schema, DueRow.of(timer))
+            if name in rule.starts_on and rule.applies(self.facts(rule, event, received)):
+                timer = self.timers.start(
+                    self._caller(event),
+                    rule=rule,
+                    case_id=received.case_id,
+                    case_context=received.context,
+                    cycle=received.version,
+                    start_at=start_instant(rule, event),
+                    cause_event=name,
+                    cause_event_id=event.event_id,
+                )
+                upsert_due_row(conn, self.base_schema, DueRow.of(timer))
+
+    def facts(self, rule: SlaRule, event: DomainEvent, received: ReceivedEvent) -> dict[str, FactValue]:
+        """The case facts ``rule.applies_if`` tests: from the event, else from the case at its version."""
+        facts: dict[str, FactValue] = {}
+        case: CaseAggregate | None = None
+        for condition in rule.applies_if:
+            value = _from_event(condition.fact, event)
+            if value is None:
+                if case is None:
+                    store = self.stores.get(received.context)
+                    if store is None:
+                        raise MissingCaseFactError(rule.rule_id, condition.fact)
+                    case = store.load(received.case_id, version=received.version)
+                value = _from_case(condition.fact, case, event)
+            if value is None:
+                raise MissingCaseFactError(rule.rule_id, condition.fact)
+            facts[condition.fact] = value
+        return facts
+
+    def _decisions(
+        self, rule: SlaRule, name: str, event: DomainEvent
+    ) -> list[Callable[[SlaTimer, Context], None]]:
+        at = change_instant(event)
+        decisions: list[Callable[[SlaTimer, Context], None]] = []
+        if name in rule.cancelled_by:
+
+            def cancel(timer: SlaTimer, ctx: Context) -> None:
+                if timer.is_open:
+                    timer.cancel(
+                        ctx,
+                        at=at,
+                        reason=f"{name} ends the obligation",
+                        cause_event=name,
+                        cause_event_id=event.event_id,
+                    )
+
+            decisions.append(cancel)
+        if name in rule.satisfied_by:
+
+            def satisfy(timer: SlaTimer, ctx: Context) -> None:
+                if timer.is_open or timer.state is TimerState.BREACHED:
+                    timer.satisfy(ctx, at=at, by_event=name, cause_event_id=event.event_id)
+
+            decisions.append(satisfy)
+        if name in rule.pauses_on:
+
+            def pause(timer: SlaTimer, ctx: Context) -> None:
+                if timer.state is TimerState.RUNNING and timer.due_at is not None and at < timer.due_at:
+                    timer.pause(ctx, at=at, reason=name, cause_event=name, cause_event_id=event.event_id)
+
+            decisions.append(pause)
+        if name in rule.resumes_on:
+
+            def resume(timer: SlaTimer, ctx: Context) -> None:
+                if timer.state is TimerState.PAUSED:
+                    timer.resume(ctx, at=at, cause_event=name, cause_event_id=event.event_id)
+
+            decisions.append(resume)
+        if name in rule.restarts_on:
+
+            def restart(timer: SlaTimer, ctx: Context) -> None:
+                if timer.is_open:
+                    timer.restart(ctx, at=at, cause_event=name, cause_event_id=event.event_id)
+
+            decisions.append(restart)
+        if name in rule.extended_by and isinstance(event, ComplaintDeadlineExtended):
+            extension = event
+
+            def extend(timer: SlaTimer, ctx: Context) -> None:
+                if timer.is_open:
+                    timer.extend(
+                        ctx,
+                        at=at,
+                        to_duration=extension.to_days,
+                        approver=extension.approver or extension.actor,
+                        reason=extension.reason,
+                        cause_event=name,
+                        cause_event_id=extension.event_id,
+                    )
+
+            decisions.append(extend)
+        return decisions
+
+    def _caller(self, event: DomainEvent) -> Caller:
+        return self.timers.caller(event.correlation_id, event.event_id)
+
+
+def start_instant(rule: SlaRule, event: DomainEvent) -> datetime:
+    """Where a clock starts: its ``start_field`` (a date: 00:00 Asia/Shanghai), else the recorded time."""
+    value = getattr(event, rule.start_field, None)
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=SHANGHAI)
+    return event.timestamp
+
+
+def change_instant(event: DomainEvent) -> datetime:
+    """When a pause, resume, restart, extension or end takes effect: the business time, else recorded."""
+    return event.occurred_at or event.timestamp
+
+
+def timers_handler(system: System, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
+    """The handler of the ``timers`` group (on ``system.timers`` unless given), its due table created."""
+    timers = timers or system.timers
+    create_due_table(conn, system.settings.db_schema)
+    stores: dict[str, CaseApplication[Any]] = {
+        app.bounded_context: app
+        for app in (system.policies, system.claims, system.complaints, system.callbacks)
+    }
+    return TimerHandler(timers, stores, system.settings.db_schema)

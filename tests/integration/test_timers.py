@@ -1,0 +1,445 @@
+"""SLA timers on real PostgreSQL: the ``timers`` consumer fed through the Processor, and the scheduler."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from consumers.processing import Outcome, Processor, RawMessage, create_tables, event_stores
+from consumers.timers import NOT_TIMED_YET, TIMERS_GROUP, TimerHandler, timers_handler
+from domain.base import SHANGHAI
+from domain.calendar import Deadline, Pause, compute_deadline, default_calendar
+from domain.claim import Claim
+from domain.complaint import Complaint, Complexity
+from domain.policy import Line
+from domain.sla import rule_by_id
+from domain.timer import (
+    SlaTimer,
+    TimerBreached,
+    TimerExtended,
+    TimerPaused,
+    TimerRestarted,
+    TimerResumed,
+    TimerStarted,
+    TimerState,
+    TimerWarningRaised,
+)
+from infra.bootstrap import System
+from infra.clock import ControlledClock
+from infra.contract import ReceivedEvent, message_for
+from infra.demo import (
+    HANDLER,
+    HANDLING_OFFICER,
+    OFFICER,
+    by,
+    issue_policy,
+    life_policy_story,
+    lodge_sample_complaint,
+    register_demo_seller,
+)
+from infra.eventstore import ensure_schema, store_env
+from infra.scheduler import Scheduler, nudge, run_scheduler
+from infra.settings import Settings
+from infra.timers import Timers, due_table
+
+pytestmark = pytest.mark.integration
+
+IL23 = "IL23-DETERMINE-30D"
+CMP = "CMP-DECIDE-15D"
+
+
+@pytest.fixture
+def timers(system: System) -> Iterator[Timers]:
+    schema = Timers.schema_for(system.settings.db_schema)
+    ensure_schema(system.database_url, schema)
+    app = Timers(store_env(system.database_url, schema, 4, 4), system.clock)
+    yield app
+    app.close()
+
+
+@dataclass
+class TimerSystem:
+    """The composition root's part a scheduler reads (until ``System`` carries ``timers``)."""
+
+    database_url: str
+    settings: Settings
+    timers: Timers
+
+
+class Consumer:
+    """The ``timers`` group's Processor, fed every stored case event as the topics would deliver it."""
+
+    def __init__(self, system: System, timers: Timers) -> None:
+        self.system = system
+        self.conn = psycopg.connect(system.database_url, autocommit=True)
+        create_tables(self.conn, system.settings.db_schema)
+        self.handler: TimerHandler = timers_handler(system, self.conn, timers)
+        self.group_id = f"{system.settings.topic_prefix}.{TIMERS_GROUP}"
+        self.processor = Processor(
+            self.group_id, self.handler, event_stores(system), system.settings.db_schema
+        )
+        self.offset = 0
+
+    def consume(self) -> Counter[Outcome]:
+        outcomes: Counter[Outcome] = Counter()
+        for app in (self.system.policies, self.system.claims, self.system.complaints, self.system.callbacks):
+            for n in app.recorder.select_notifications(start=None, limit=100_000):
+                msg = message_for(self.system.settings.topic_prefix, app.bounded_context, n, n.state)
+                self.offset += 1
+                raw = RawMessage(msg.topic, 0, self.offset, msg.key, msg.value, msg.headers)
+                outcomes[self.processor.process(self.conn, raw)] += 1
+        return outcomes
+
+    def forget_progress(self) -> None:
+        """Lose the group's tracking, so that every event is applied again (a replay from the start)."""
+        self.conn.execute(
+            sql.SQL("DELETE FROM {}.consumer_applied WHERE group_id = %s").format(
+                sql.Identifier(self.system.settings.db_schema)
+            ),
+            (self.group_id,),
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def consumer(system: System, timers: Timers) -> Iterator[Consumer]:
+    built = Consumer(system, timers)
+    yield built
+    built.close()
+
+
+def timer_topics(timers: Timers) -> Counter[str]:
+    return Counter(n.topic for n in timers.recorder.select_notifications(start=None, limit=100_000))
+
+
+def the_timer(system: System, timers: Timers, rule_id: str, case_id: UUID) -> SlaTimer:
+    with psycopg.connect(system.database_url) as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT timer_id FROM {} WHERE rule_id = %s AND case_id = %s").format(
+                due_table(system.settings.db_schema)
+            ),
+            (rule_id, case_id),
+        ).fetchall()
+    assert len(rows) == 1, rows
+    return timers.load(rows[0][0])
+
+
+def history_types(timers: Timers, timer_id: UUID) -> list[type]:
+    return [type(e) for e in timers.history(timer_id)]
+
+
+def a_claim_paused_for_documents(system: System, clock: ControlledClock) -> tuple[UUID, list[datetime]]:
+    """A motor claim: reported, documents requested 3 days later, completed 7 days after that."""
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    policy_id = issue_policy(
+        system,
+        line=Line.MOTOR_COMMERCIAL,
+        product_code="MOTOR-COMM-2026",
+        term_months=12,
+        premium_fen=480_000,
+    )
+    claim_id = uuid4()
+    system.claims.report_claim(
+        by(HANDLER),
+        claim_id=claim_id,
+        policy_id=policy_id,
+        loss_at=clock.now() - timedelta(hours=2),
+        reporter_name="张伟",
+        reporter_phone="13800138000",
+        cause="hail",
+        description="dents on the roof",
+        channel="app",
+    )
+    reported_at = clock.now()
+    clock.advance(timedelta(days=3))
+    system.claims.run(
+        claim_id, by(HANDLER), None, Claim.request_documents, required_docs=("invoice",), notice_ref="N-1"
+    )
+    requested_at = clock.now()
+    clock.advance(timedelta(days=7))
+    system.claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type="invoice")
+    system.claims.run(claim_id, by(HANDLER), None, Claim.complete_documents)
+    return claim_id, [reported_at, requested_at, clock.now()]
+
+
+def a_complaint(system: System, clock: ControlledClock) -> UUID:
+    complaint_id = uuid4()
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), uuid4())
+    return complaint_id
+
+
+def test_il23_is_paused_by_the_documents_request_and_resumed_with_the_deadline_moved(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    claim_id, (reported_at, requested_at, completed_at) = a_claim_paused_for_documents(system, clock)
+
+    consumer.consume()
+
+    timer = the_timer(system, timers, IL23, claim_id)
+    assert history_types(timers, timer.id) == [TimerStarted, TimerPaused, TimerResumed]
+    calendar = default_calendar()
+    rule = rule_by_id(IL23)
+    unpaused = compute_deadline(rule, reported_at, calendar)
+    moved = compute_deadline(
+        rule, reported_at, calendar, (Pause(paused_at=requested_at, resumed_at=completed_at),)
+    )
+    assert isinstance(unpaused, Deadline)
+    assert isinstance(moved, Deadline)
+    assert timer.state is TimerState.RUNNING
+    assert timer.due_at == moved.due_at == unpaused.due_at + timedelta(days=7)
+    assert (timer.calendar_id, timer.calendar_version) == (calendar.calendar_id, calendar.version)
+    paused = timers.history(timer.id)[1]
+    assert isinstance(paused, TimerPaused)
+    assert paused.cause_event == "ClaimDocumentsRequested"
+
+
+def test_a_complaint_clock_is_extended_paused_for_appraisal_and_restarted_by_new_facts(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    complaint_id = a_complaint(system, clock)
+    run = system.complaints.run
+    run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+    run(
+        complaint_id,
+        by(OFFICER),
+        None,
+        Complaint.assign,
+        handler_id=HANDLING_OFFICER[1],
+        involved_staff=frozenset(),
+    )
+    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.classify, complexity=Complexity.COMPLEX)
+    clock.advance(timedelta(days=5))
+    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.extend, to_days=30, reason="manufacturer check")
+    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.start_appraisal, provider="lab", purpose="paint")
+    clock.advance(timedelta(days=4))
+    run(
+        complaint_id,
+        by(HANDLING_OFFICER),
+        None,
+        Complaint.complete_appraisal,
+        result_summary="original paint",
+    )
+    clock.advance(timedelta(days=2))
+    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.receive_new_facts, facts="a second dent")
+    restarted_at = clock.now()
+
+    consumer.consume()
+
+    timer = the_timer(system, timers, CMP, complaint_id)
+    assert history_types(timers, timer.id) == [
+        TimerStarted,
+        TimerExtended,
+        TimerPaused,
+        TimerResumed,
+        TimerRestarted,
+    ]
+    extended = timers.history(timer.id)[1]
+    assert isinstance(extended, TimerExtended)
+    assert (extended.from_duration, extended.to_duration) == (15, 30)
+    restarted = compute_deadline(rule_by_id(CMP), restarted_at, default_calendar(), duration=30)
+    assert isinstance(restarted, Deadline)
+    assert timer.due_at == restarted.due_at
+    acknowledgement = the_timer(system, timers, "CO-CMP-ACK-1WD", complaint_id)
+    assert acknowledgement.state is TimerState.SATISFIED
+
+
+def test_replaying_every_event_twice_starts_no_timer_and_changes_none(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    a_claim_paused_for_documents(system, clock)
+    a_complaint(system, clock)
+    consumer.consume()
+    before = timer_topics(timers)
+
+    redelivered = consumer.consume()
+    consumer.forget_progress()
+    replayed = consumer.consume()
+
+    assert set(redelivered) == {Outcome.DUPLICATE}
+    assert set(replayed) == {Outcome.APPLIED}
+    assert timer_topics(timers) == before
+    assert before["timer.started.v1"] >= 4
+
+
+def test_a_redelivery_after_a_crash_between_the_timer_and_the_consumer_commit_pauses_once(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    claim_id, _ = a_claim_paused_for_documents(system, clock)
+    consumer.consume()
+    timer = the_timer(system, timers, IL23, claim_id)
+    # Every case event handled again inside transactions that never commit: the timer's events are stored,
+    # the consumer's tracking and due rows are not. The redelivery must then change nothing.
+    request = system.claims.history(claim_id)[1]
+    received = received_claim_event(system, claim_id, request.originator_version)
+
+    def handle_then_crash() -> None:
+        with consumer.conn.transaction():
+            consumer.handler.handle(consumer.conn, request, received)
+            raise CrashBeforeCommitError
+
+    for _ in range(2):
+        with pytest.raises(CrashBeforeCommitError):
+            handle_then_crash()
+
+    assert history_types(timers, timer.id) == [TimerStarted, TimerPaused, TimerResumed]
+
+
+class CrashBeforeCommitError(Exception):
+    """The consumer died after the timer service wrote and before its own transaction committed."""
+
+
+def received_claim_event(system: System, case_id: UUID, version: int) -> ReceivedEvent:
+    stored = next(iter(system.claims.recorder.select_events(case_id, gt=version - 1, lte=version)))
+    return ReceivedEvent("claim", case_id, version, stored.topic, 0, stored.state)
+
+
+def scheduler(system: System, timers: Timers, clock: ControlledClock, **kwargs: Any) -> Scheduler:
+    return Scheduler(timers, system.database_url, system.settings.db_schema, clock, **kwargs)
+
+
+def test_the_scheduler_warns_at_half_and_four_fifths_then_breaches_once_at_the_deadline(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    complaint_id = a_complaint(system, clock)
+    consumer.consume()
+    timer = the_timer(system, timers, CMP, complaint_id)
+    half, four_fifths, due = timer.warning_at(0.5), timer.warning_at(0.8), timer.due_at
+    assert half is not None
+    assert four_fifths is not None
+    assert due is not None
+    one = scheduler(system, timers, clock)
+    try:
+        one.tick()
+        clock.set(half)
+        one.tick()
+        one.tick()
+        clock.set(four_fifths)
+        one.tick()
+        clock.set(due + timedelta(seconds=3))
+        one.tick()
+        clock.advance(timedelta(days=2))
+        one.tick()
+    finally:
+        one.close()
+
+    events = timers.history(timer.id)
+    assert [type(e) for e in events] == [TimerStarted, TimerWarningRaised, TimerWarningRaised, TimerBreached]
+    breach = events[-1]
+    assert isinstance(breach, TimerBreached)
+    assert breach.lateness_seconds == 3
+    assert breach.regulator_reportable is True
+
+
+def test_two_racing_schedulers_record_one_breach(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    complaint_id = a_complaint(system, clock)
+    consumer.consume()
+    timer = the_timer(system, timers, CMP, complaint_id)
+    assert timer.due_at is not None
+    clock.set(timer.due_at + timedelta(minutes=1))
+    racers = [scheduler(system, timers, clock, after_record=lambda _: time.sleep(0.2)) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def race(s: Scheduler) -> None:
+        start.wait()
+        s.tick()
+
+    threads = [threading.Thread(target=race, args=(s,)) for s in racers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for s in racers:
+        s.close()
+
+    assert history_types(timers, timer.id).count(TimerBreached) == 1
+
+
+class SimulatedCrashError(Exception):
+    """The scheduler process died after recording and before committing its row."""
+
+
+def test_a_scheduler_killed_between_recording_and_committing_leaves_exactly_one_breach(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    complaint_id = a_complaint(system, clock)
+    consumer.consume()
+    timer = the_timer(system, timers, CMP, complaint_id)
+    assert timer.due_at is not None
+    clock.set(timer.due_at + timedelta(minutes=1))
+
+    def crash(_: UUID) -> None:
+        raise SimulatedCrashError
+
+    dying = scheduler(system, timers, clock, after_record=crash)
+    with pytest.raises(SimulatedCrashError):
+        dying.tick()
+    dying.close()
+    restarted = scheduler(system, timers, clock)
+    taken = restarted.tick().taken
+    restarted.tick()
+    next_due = restarted.next_due()
+    restarted.close()
+
+    assert timer.id in taken
+    assert history_types(timers, timer.id).count(TimerBreached) == 1
+    assert next_due is None or next_due > clock.now()
+
+
+def test_the_running_scheduler_wakes_on_a_notification_and_breaches_when_the_clock_moves(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    complaint_id = a_complaint(system, clock)
+    consumer.consume()
+    timer = the_timer(system, timers, CMP, complaint_id)
+    assert timer.due_at is not None
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=run_scheduler, args=(TimerSystem(system.database_url, system.settings, timers), clock, stop)
+    )
+    runner.start()
+    try:
+        clock.set(timer.due_at + timedelta(seconds=1))
+        with psycopg.connect(system.database_url, autocommit=True) as conn:
+            nudge(conn, system.settings.db_schema)
+        deadline = time.monotonic() + 10
+        while TimerBreached not in history_types(timers, timer.id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+
+    assert not runner.is_alive()
+    assert history_types(timers, timer.id).count(TimerBreached) == 1
+
+
+def test_callback_rules_start_no_timer_until_the_task_is_followed_to_its_case(
+    system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
+) -> None:
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    life_policy_story(system, clock)
+
+    consumer.consume()
+
+    with psycopg.connect(system.database_url) as conn:
+        rules = {
+            r[0]
+            for r in conn.execute(
+                sql.SQL("SELECT rule_id FROM {}").format(due_table(system.settings.db_schema))
+            ).fetchall()
+        }
+    assert "LIFE-COOLOFF-15D" in rules
+    assert not rules & NOT_TIMED_YET
