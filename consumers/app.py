@@ -149,6 +149,9 @@ DEFAULT_SESSION_TIMEOUT_MS = 6_000
 partitions move on soonest. Tansu also holds a new member's join for half of it."""
 
 
+FETCH_MAX_WAIT_MS = 20
+
+
 def build_broker(
     settings: Settings,
     bootstrap: str,
@@ -198,6 +201,9 @@ def subscribe(
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=session_timeout_ms // 3,
+        # Tansu holds every fetch for the full wait even when records are there; 500 ms (the default)
+        # would be the floor of every command-to-read-model latency. Harmless on real Kafka.
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         parser=_tolerant_parse,
         decoder=_raw_body,
         title=f"{subscription.group_id}:consume",

@@ -7,10 +7,11 @@ on the same server: one row per transaction into a table shaped like the event s
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -19,30 +20,12 @@ import psycopg
 from psycopg import sql
 
 from domain.base import Actor, Role
+from infra.bench_pipeline import pipeline_table, run_pipeline_bench
 from infra.bootstrap import System, bootstrap
 from infra.demo import lodge_sample_complaint
 from infra.eventstore import Caller, drop_schemas
+from infra.figures import Figure
 from infra.settings import Settings
-
-
-@dataclass
-class Figure:
-    """One measured rate and its ratio to the bare baseline of the same run."""
-
-    section: str
-    name: str
-    writers: int
-    operations: int
-    seconds: float
-    per_second: float
-    baseline_per_second: float | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        if not self.baseline_per_second:
-            return None
-        return self.per_second / self.baseline_per_second
-
 
 BARE = "bare psycopg INSERT, 1 row/tx (autocommit)"
 SERVICE = "Complaints: lodge a complaint, 1 event/tx"
@@ -142,12 +125,12 @@ def _stored_payload(system: System) -> bytes:
 
 
 def run_bench(settings: Settings, quick: bool, out: Path | None) -> list[Figure]:
-    """Measure the write path with 1 and 8 writers beside the bare INSERT; print a table, write JSON.
+    """Measure the write path (1 and 8 writers, beside a bare INSERT), then the pipeline; print, write JSON.
 
     Bare and service runs alternate, several rounds each, and the median of the rounds is reported, so a
     burst of noise on this shared machine skews one round, not the figure.
     """
-    seconds, rounds = (8.0, 3) if quick else (20.0, 5)
+    seconds, rounds = (5.0, 3) if quick else (20.0, 5)
     schema = f"bench_{uuid4().hex[:8]}"
     system = bootstrap(settings.model_copy(update={"db_schema": schema, "db_pool_size": 10}))
     figures: list[Figure] = []
@@ -177,6 +160,12 @@ def run_bench(settings: Settings, quick: bool, out: Path | None) -> list[Figure]
         drop_schemas(system.database_url, schema)
         system.close()
     _print(figures)
+    # After the write-path system is closed: with no database configured, the pipeline sections start the
+    # embedded server on the same data directory.
+    pipeline = run_pipeline_bench(settings, quick, out=sys.stderr)
+    print()
+    print(pipeline_table(pipeline))
+    figures += pipeline
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         document = {

@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=_projections)
 
     bench = commands.add_parser("bench", help="measure throughput beside bare baselines")
-    bench.add_argument("--quick", action="store_true", help="short runs (about two minutes in all)")
+    bench.add_argument("--quick", action="store_true", help="short runs (about three minutes in all)")
     bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"), help="JSON results file")
     bench.set_defaults(run=_bench)
     schema = commands.add_parser("schema", help="event contracts").add_subparsers(

@@ -455,8 +455,8 @@ def run_load(
         try:
             next(script)
         except StopIteration:
+            # Every script ends on a command (it returns right after its last one): count and pace it too.
             running.remove(script)
-            continue
         except (DomainError, ConcurrencyConflictError) as refusal:  # a refused step ends its script only
             name = type(refusal).__name__
             report.refusals[name] = report.refusals.get(name, 0) + 1
