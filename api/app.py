@@ -13,18 +13,23 @@ from fastapi.routing import APIRoute
 from psycopg_pool import ConnectionPool
 
 from api.auth import RoleRequirement, TokenVerifier
-from api.commands import ClaimCommands, CommandGateway, ComplaintCommands
+from api.commands import CallbackCommands, ClaimCommands, CommandGateway, ComplaintCommands, PolicyCommands
 from api.deps import ApiServices
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
 from api.readiness import Readiness
 from api.readmodels import ReadModels
-from api.routes import claims, complaints, health, queries
+from api.routes.callbacks import router as callback_routes
+from api.routes.claims import router as claim_routes
+from api.routes.complaints import router as complaint_routes
+from api.routes.health import router as health_routes
+from api.routes.policies import router as policy_routes
+from api.routes.queries import router as query_routes
 from infra.bootstrap import System
 from infra.rebuild import PROJECTIONS_GROUP
 
 DESCRIPTION = """\
-Commands and queries on caseledger's claims and complaints.
+Commands and queries on caseledger's policies, claims, complaints and callback tasks.
 
 * **Authentication**: a bearer JWT (HS256) naming the actor (`sub`) and the role (`role`); each operation
   lists the roles it admits under `x-roles`. The actor recorded in the events is the token's.
@@ -80,6 +85,8 @@ def create_app(system: System) -> FastAPI:
     services = ApiServices(
         claims=ClaimCommands(system.claims, gateway),
         complaints=ComplaintCommands(system.complaints, gateway, verifier),
+        policies=PolicyCommands(system.policies, gateway),
+        callbacks=CallbackCommands(system.callbacks, gateway),
         read_models=ReadModels(
             pool,
             settings.db_schema,
@@ -108,7 +115,14 @@ def create_app(system: System) -> FastAPI:
     app.state.services = services
     app.state.token_verifier = verifier
     install_problem_handlers(app)
-    for router in (claims.router, complaints.router, queries.router, health.router):
+    for router in (
+        policy_routes,
+        claim_routes,
+        complaint_routes,
+        callback_routes,
+        query_routes,
+        health_routes,
+    ):
         _declare_roles(router)
         app.include_router(router)
     return app

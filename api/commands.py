@@ -14,43 +14,77 @@ from pydantic import BaseModel
 
 from api.auth import TokenVerifier
 from api.bodies import (
+    AcceptConditionalOffer,
     AcknowledgeComplaint,
+    AcknowledgeReceipt,
     AdjustClaim,
     AgreeSettlement,
+    ApplyEndorsement,
     AssessLoss,
     AssignComplaint,
+    AttemptCallback,
+    CancelInCoolingOff,
+    CheckProposal,
     ClassifyComplaint,
     CloseComplaint,
     CommandBody,
     CompleteAppraisal,
+    CompleteCallback,
+    CreateCallbackTask,
     DecideClaim,
     DecideReview,
+    DecideUnderwriting,
+    EnterProposalData,
     EscalateComplaint,
     ExtendComplaint,
+    FailCallback,
     IssuePayment,
+    IssuePolicy,
+    LapsePolicy,
     LodgeComplaint,
     PayAdvance,
+    PrepareDocuments,
+    RateRisk,
     Reason,
     ReceiveNewFacts,
+    ReceivePremium,
+    RecordCallbackIssue,
+    RecordDisclosure,
+    RecordExclusionsExplained,
+    RecordProxySignature,
+    RecordRescissionGround,
     RecordSurvey,
     RegisterClaim,
+    ReinstatePolicy,
+    RemedyMisSelling,
+    RenewPolicy,
     ReportClaim,
     RequestDocuments,
     RequestReview,
+    RescindPolicy,
     RespondToComplaint,
     ReviewClaim,
+    ScheduleCallback,
+    SealDocuments,
     SendRejectionNotice,
     StartAppraisal,
+    SubmitProposal,
+    SurrenderPolicy,
     WithdrawComplaint,
+    WithdrawProposal,
 )
 from api.idempotency import IdempotencyStore, IdempotentRequest, StoredAnswer
 from api.problems import AuthenticationRequiredError, InvalidApprovalError, is_final_rejection, problem_for
 from domain.base import Role
+from domain.callback import CallbackTask
 from domain.claim import Claim
 from domain.complaint import Complaint, SubjectRef
+from domain.policy import Policy
+from infra.callbacks import Callbacks
 from infra.claims import Claims
 from infra.complaints import Complaints
 from infra.eventstore import Caller, CaseApplication, CommandResult
+from infra.policies import Policies
 
 
 class CommandAccepted(BaseModel):
@@ -305,3 +339,149 @@ class ComplaintCommands(_CaseCommands):
         self, call: CommandCall, complaint_id: UUID, body: EscalateComplaint
     ) -> CommandAnswer:
         return self._run(call, complaint_id, body, Complaint.escalate_externally)
+
+
+class PolicyCommands(_CaseCommands):
+    """Every step of a proposal's and a policy's lifecycle."""
+
+    def __init__(self, policies: Policies, gateway: CommandGateway) -> None:
+        super().__init__(policies, gateway)
+        self._policies = policies
+
+    def submit(self, call: CommandCall, body: SubmitProposal) -> CommandAnswer:
+        """Open a proposal under a new id; the seller's registration is looked up by the service."""
+        policy_id = uuid4()
+        return self._gateway.execute(
+            call,
+            HTTPStatus.CREATED,
+            body,
+            lambda: self._policies.submit_proposal(call.caller, policy_id=policy_id, **body.arguments()),
+        )
+
+    def record_proxy_signature(
+        self, call: CommandCall, policy_id: UUID, body: RecordProxySignature
+    ) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.record_proxy_signature)
+
+    def check(self, call: CommandCall, policy_id: UUID, body: CheckProposal) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.check_proposal)
+
+    def enter_data(self, call: CommandCall, policy_id: UUID, body: EnterProposalData) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.enter_data)
+
+    def verify_entry(self, call: CommandCall, policy_id: UUID) -> CommandAnswer:
+        return self._run(call, policy_id, None, Policy.verify_entry)
+
+    def record_disclosure(self, call: CommandCall, policy_id: UUID, body: RecordDisclosure) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.record_disclosure)
+
+    def record_exclusions_explained(
+        self, call: CommandCall, policy_id: UUID, body: RecordExclusionsExplained
+    ) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.record_exclusions_explained)
+
+    def rate_risk(self, call: CommandCall, policy_id: UUID, body: RateRisk) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.rate_risk)
+
+    def decide(self, call: CommandCall, policy_id: UUID, body: DecideUnderwriting) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.decide_underwriting)
+
+    def accept_conditional_offer(
+        self, call: CommandCall, policy_id: UUID, body: AcceptConditionalOffer
+    ) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.accept_conditional_offer)
+
+    def reject_conditional_offer(self, call: CommandCall, policy_id: UUID, body: Reason) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.reject_conditional_offer)
+
+    def withdraw(self, call: CommandCall, policy_id: UUID, body: WithdrawProposal) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.withdraw_proposal)
+
+    def prepare_documents(self, call: CommandCall, policy_id: UUID, body: PrepareDocuments) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.prepare_documents)
+
+    def seal_documents(self, call: CommandCall, policy_id: UUID, body: SealDocuments) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.seal_documents)
+
+    def receive_premium(self, call: CommandCall, policy_id: UUID, body: ReceivePremium) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.receive_premium)
+
+    def issue(self, call: CommandCall, policy_id: UUID, body: IssuePolicy) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.issue)
+
+    def acknowledge_receipt(
+        self, call: CommandCall, policy_id: UUID, body: AcknowledgeReceipt
+    ) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.acknowledge_receipt)
+
+    def end_cooling_off(self, call: CommandCall, policy_id: UUID) -> CommandAnswer:
+        return self._run(call, policy_id, None, Policy.end_cooling_off)
+
+    def cancel_in_cooling_off(
+        self, call: CommandCall, policy_id: UUID, body: CancelInCoolingOff
+    ) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.cancel_in_cooling_off)
+
+    def apply_endorsement(self, call: CommandCall, policy_id: UUID, body: ApplyEndorsement) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.apply_endorsement)
+
+    def record_rescission_ground(
+        self, call: CommandCall, policy_id: UUID, body: RecordRescissionGround
+    ) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.record_rescission_ground)
+
+    def rescind(self, call: CommandCall, policy_id: UUID, body: RescindPolicy) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.rescind)
+
+    def surrender(self, call: CommandCall, policy_id: UUID, body: SurrenderPolicy) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.surrender)
+
+    def lapse(self, call: CommandCall, policy_id: UUID, body: LapsePolicy) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.lapse)
+
+    def reinstate(self, call: CommandCall, policy_id: UUID, body: ReinstatePolicy) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.reinstate)
+
+    def renew(self, call: CommandCall, policy_id: UUID, body: RenewPolicy) -> CommandAnswer:
+        return self._run(call, policy_id, body, Policy.renew)
+
+    def expire(self, call: CommandCall, policy_id: UUID) -> CommandAnswer:
+        return self._run(call, policy_id, None, Policy.expire)
+
+
+class CallbackCommands(_CaseCommands):
+    """Every step of a callback task's lifecycle."""
+
+    def __init__(self, callbacks: Callbacks, gateway: CommandGateway) -> None:
+        super().__init__(callbacks, gateway)
+        self._callbacks = callbacks
+
+    def create(self, call: CommandCall, body: CreateCallbackTask) -> CommandAnswer:
+        """Open the task its source event calls for (or answer with the one it already opened)."""
+        return self._gateway.execute(
+            call,
+            HTTPStatus.CREATED,
+            body,
+            lambda: self._callbacks.create_task(call.caller, **body.arguments()),
+        )
+
+    def schedule(self, call: CommandCall, task_id: UUID, body: ScheduleCallback) -> CommandAnswer:
+        return self._run(call, task_id, body, CallbackTask.schedule)
+
+    def attempt(self, call: CommandCall, task_id: UUID, body: AttemptCallback) -> CommandAnswer:
+        return self._run(call, task_id, body, CallbackTask.attempt)
+
+    def complete(self, call: CommandCall, task_id: UUID, body: CompleteCallback) -> CommandAnswer:
+        return self._run(call, task_id, body, CallbackTask.complete)
+
+    def fail(self, call: CommandCall, task_id: UUID, body: FailCallback) -> CommandAnswer:
+        return self._run(call, task_id, body, CallbackTask.fail)
+
+    def find_issue(self, call: CommandCall, task_id: UUID, body: RecordCallbackIssue) -> CommandAnswer:
+        return self._run(call, task_id, body, CallbackTask.find_issue)
+
+    def remedy(self, call: CommandCall, task_id: UUID, body: RemedyMisSelling) -> CommandAnswer:
+        return self._run(call, task_id, body, CallbackTask.remedy)
+
+    def cancel(self, call: CommandCall, task_id: UUID, body: Reason) -> CommandAnswer:
+        return self._run(call, task_id, body, CallbackTask.cancel)

@@ -11,7 +11,7 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 from fastapi import Depends, Header, Request
 
 from api.auth import require
-from api.commands import ClaimCommands, CommandCall, ComplaintCommands
+from api.commands import CallbackCommands, ClaimCommands, CommandCall, ComplaintCommands, PolicyCommands
 from api.readiness import Readiness
 from api.readmodels import ReadModels
 from domain.base import Actor, Role
@@ -26,6 +26,8 @@ class ApiServices:
 
     claims: ClaimCommands
     complaints: ComplaintCommands
+    policies: PolicyCommands
+    callbacks: CallbackCommands
     read_models: ReadModels
     readiness: Readiness
 
@@ -43,6 +45,14 @@ def _complaints(services: Annotated[ApiServices, Depends(_services)]) -> Complai
     return services.complaints
 
 
+def _policies(services: Annotated[ApiServices, Depends(_services)]) -> PolicyCommands:
+    return services.policies
+
+
+def _callbacks(services: Annotated[ApiServices, Depends(_services)]) -> CallbackCommands:
+    return services.callbacks
+
+
 def _read_models(services: Annotated[ApiServices, Depends(_services)]) -> ReadModels:
     return services.read_models
 
@@ -53,6 +63,8 @@ def _readiness(services: Annotated[ApiServices, Depends(_services)]) -> Readines
 
 ClaimsDep = Annotated[ClaimCommands, Depends(_claims)]
 ComplaintsDep = Annotated[ComplaintCommands, Depends(_complaints)]
+PoliciesDep = Annotated[PolicyCommands, Depends(_policies)]
+CallbacksDep = Annotated[CallbackCommands, Depends(_callbacks)]
 ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg import Connection
 
+from consumers.callbacks import callbacks_handler
 from consumers.processing import Handler
 from consumers.read_models import projection_handler
 from consumers.timers import timers_handler
@@ -50,6 +51,7 @@ def default_groups() -> Mapping[str, ConsumerGroup]:
     groups = [
         ConsumerGroup("projections", ALL_CONTEXTS, projection_handler),
         ConsumerGroup("timers", ALL_CONTEXTS, timers_handler),
+        ConsumerGroup("callbacks", ("policy", "claim"), callbacks_handler),
     ]
     return {group.name: group for group in groups}
 

@@ -16,6 +16,7 @@ PATH_VALUES = {
     "{claim_id}": str(uuid4()),
     "{complaint_id}": str(uuid4()),
     "{policy_id}": str(uuid4()),
+    "{task_id}": str(uuid4()),
     "{customer_id}": "CUST-nobody",
     "{doc_type}": "invoice",
 }
@@ -35,7 +36,7 @@ def operations(client: TestClient) -> list[tuple[str, str, frozenset[str]]]:
 
 def test_every_route_admits_exactly_its_declared_roles(client: TestClient, read_models: None) -> None:
     routes = operations(client)
-    assert len(routes) == 39
+    assert len(routes) == 74
     wrong = []
     for method, path, allowed in routes:
         for role in Role:

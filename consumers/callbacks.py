@@ -1,0 +1,177 @@
+"""The ``callbacks`` group's handler: open the callback tasks (回访) that policy and claim events call
+for, and cancel a policy's open new-policy callback when the policy ends early.
+
+Choices, each made so that a redelivered or replayed event changes nothing twice:
+
+- **One task per (type, source event).** ``Callbacks.create_task`` derives the task id from the type and
+  the source event id (``event_id_for(case, version)``, the same on every delivery) and returns the stored
+  task on a second create. The task is written through the callback store (its own connection), like the
+  timers' events; a crash before the consumer commits is repaired by the redelivery, which finds the task.
+- **Which events open a task.**
+  ``PolicyReceiptAcknowledged`` of a life or health policy over one year (the event carries
+  ``cooling_off_ends_on`` and the policy at that version says ``cooling_off_applies``): a NEW_POLICY task
+  due at 24:00 Asia/Shanghai of the last cooling-off day (LIFE-CALLBACK-15D: inside the cooling-off period).
+  ``SurveyDone``: a SURVEY task due as CO-SURVEY-CALLBACK-2WD computes (2 working days after the survey
+  day, holidays and make-up days of the default calendar counted). ``ClaimClosed``: a CLAIM_CLOSURE task
+  due as CO-CLOSURE-CALLBACK-7D computes (7 days after the closing day). Both start where the timers start
+  their clocks (``consumers.timers.start_instant``), so task and timer agree.
+- **Customer and seller.** No policy or claim event here carries them, so they are read from the case
+  *as it stood at this event's version* (a replay decides as the live run did). A claim has no seller of its
+  own: its seller is the seller of its policy, read at the policy's first version (``ProposalSubmitted``
+  names the seller and nothing changes it), so that the caller-is-seller check holds for claim callbacks too.
+- **Cancellation.** ``PolicyCancelledInCoolingOff``, ``PolicyRescinded`` and ``PolicySurrendered`` cancel the
+  policy's open NEW_POLICY tasks. No table is kept: the tasks are found by deriving their ids from the
+  policy's earlier ``PolicyReceiptAcknowledged`` events (the only events that open a policy's callback), so
+  a task opened elsewhere with the same id (the demo's) is found too. A task that does not exist, or is no
+  longer open (completed, cancelled by an earlier delivery), is left as it is. Mis-selling remediation
+  tasks are not cancelled: the conduct issue they remedy stands whether or not the policy does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+
+from consumers.timers import start_instant
+from domain.base import SHANGHAI, Actor, DomainEvent, Role, event_id_for
+from domain.calendar import Deadline, compute_deadline, default_calendar
+from domain.callback import CallbackStatus, CallbackTask, CallbackType
+from domain.claim import Claim, ClaimClosed, SurveyDone
+from domain.policy import (
+    Policy,
+    PolicyCancelledInCoolingOff,
+    PolicyReceiptAcknowledged,
+    PolicyRescinded,
+    PolicySurrendered,
+)
+from domain.sla import rule_by_id
+from infra.bootstrap import System
+from infra.callbacks import Callbacks
+from infra.claims import Claims
+from infra.contract import ReceivedEvent
+from infra.eventstore import Caller, CaseNotFoundError
+from infra.policies import Policies
+
+CALLBACKS_GROUP = "callbacks"
+"""The consumer group's name (``caseledger consume --group callbacks``)."""
+
+CALLBACKS_CONTEXTS: tuple[str, ...] = (Policies.bounded_context, Claims.bounded_context)
+"""The bounded contexts whose topics the group reads."""
+
+SYSTEM_ACTOR = Actor(id="caseledger", role=Role.SYSTEM)
+
+SURVEY_RULE = "CO-SURVEY-CALLBACK-2WD"
+CLOSURE_RULE = "CO-CLOSURE-CALLBACK-7D"
+
+OPEN_STATUSES = frozenset(
+    {CallbackStatus.CREATED, CallbackStatus.SCHEDULED, CallbackStatus.ATTEMPTED, CallbackStatus.FAILED}
+)
+"""A task in one of these can still be cancelled (``CallbackTask.cancel``)."""
+
+ENDS_POLICY = (PolicyCancelledInCoolingOff, PolicyRescinded, PolicySurrendered)
+
+
+class CallbackHandler:
+    """Opens and cancels callback tasks through the callback store, in the order of each case's events."""
+
+    def __init__(self, callbacks: Callbacks, policies: Policies, claims: Claims) -> None:
+        self.callbacks = callbacks
+        self.policies = policies
+        self.claims = claims
+
+    def handle(self, conn: Connection[Any], event: DomainEvent, received: ReceivedEvent) -> None:
+        """Open the task this event calls for, or cancel the tasks it ends; other events change nothing."""
+        if isinstance(event, PolicyReceiptAcknowledged):
+            self._new_policy(event, received)
+        elif isinstance(event, SurveyDone):
+            self._claim_callback(CallbackType.SURVEY, SURVEY_RULE, event, received)
+        elif isinstance(event, ClaimClosed):
+            self._claim_callback(CallbackType.CLAIM_CLOSURE, CLOSURE_RULE, event, received)
+        elif isinstance(event, ENDS_POLICY):
+            self._cancel_new_policy_tasks(event, received)
+
+    def _new_policy(self, event: PolicyReceiptAcknowledged, received: ReceivedEvent) -> None:
+        if event.cooling_off_ends_on is None:
+            return
+        policy = self.policies.load(received.case_id, version=received.version)
+        if not policy.cooling_off_applies:
+            return
+        self.callbacks.create_task(
+            self._caller(event),
+            task_type=CallbackType.NEW_POLICY,
+            source_event_id=event.event_id,
+            source_case_id=received.case_id,
+            customer_id=policy.customer_id,
+            due_by=new_policy_due_by(event),
+            seller_id=policy.seller_id,
+        )
+
+    def _claim_callback(
+        self, task_type: CallbackType, rule_id: str, event: DomainEvent, received: ReceivedEvent
+    ) -> None:
+        claim = self.claims.load(received.case_id, version=received.version)
+        self.callbacks.create_task(
+            self._caller(event),
+            task_type=task_type,
+            source_event_id=event.event_id,
+            source_case_id=received.case_id,
+            customer_id=claim.customer_id,
+            due_by=rule_due_by(rule_id, event),
+            seller_id=self._seller_of_policy(claim),
+        )
+
+    def _seller_of_policy(self, claim: Claim) -> str | None:
+        try:
+            policy: Policy = self.policies.load(claim.policy_id, version=1)
+        except CaseNotFoundError:
+            return None
+        return policy.seller_id
+
+    def _cancel_new_policy_tasks(self, event: DomainEvent, received: ReceivedEvent) -> None:
+        reason = f"{type(event).__name__}: the policy ended, no new-policy callback is due"
+        for task_id in self.new_policy_task_ids(received.case_id, received.version):
+            try:
+                task = self.callbacks.load(task_id)
+            except CaseNotFoundError:
+                continue
+            if task.status not in OPEN_STATUSES:
+                continue
+            self.callbacks.run(task_id, self._caller(event), None, CallbackTask.cancel, reason=reason)
+
+    def new_policy_task_ids(self, policy_id: UUID, before_version: int) -> list[UUID]:
+        """The ids of the NEW_POLICY tasks the policy's receipts before ``before_version`` opened."""
+        return [
+            CallbackTask.task_id_for(
+                CallbackType.NEW_POLICY, event_id_for(policy_id, earlier.originator_version)
+            )
+            for earlier in self.policies.history(policy_id)
+            if isinstance(earlier, PolicyReceiptAcknowledged)
+            and earlier.cooling_off_ends_on is not None
+            and earlier.originator_version < before_version
+        ]
+
+    @staticmethod
+    def _caller(event: DomainEvent) -> Caller:
+        return Caller(SYSTEM_ACTOR, event.correlation_id, event.event_id)
+
+
+def new_policy_due_by(event: PolicyReceiptAcknowledged) -> datetime:
+    """24:00 Asia/Shanghai of the last day of the cooling-off period that ``event`` started."""
+    assert event.cooling_off_ends_on is not None
+    return datetime.combine(event.cooling_off_ends_on + timedelta(days=1), time(0), SHANGHAI)
+
+
+def rule_due_by(rule_id: str, event: DomainEvent) -> datetime:
+    """The deadline ``rule_id`` gives a clock started by ``event``, on the default calendar."""
+    rule = rule_by_id(rule_id)
+    deadline = compute_deadline(rule, start_instant(rule, event), default_calendar())
+    assert isinstance(deadline, Deadline)  # no pauses given: never a paused clock
+    return deadline.due_at
+
+
+def callbacks_handler(system: System, conn: Connection[Any]) -> CallbackHandler:
+    """The handler of the ``callbacks`` group; it keeps no table of its own."""
+    return CallbackHandler(system.callbacks, system.policies, system.claims)

@@ -1,0 +1,295 @@
+"""Callback tasks on real PostgreSQL: the ``callbacks`` consumer fed through the Processor, no broker."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from consumers.callbacks import CALLBACKS_CONTEXTS, CALLBACKS_GROUP, callbacks_handler
+from consumers.groups import default_groups
+from consumers.processing import Outcome, Processor, RawMessage, create_tables, event_stores
+from domain.base import SHANGHAI, Role
+from domain.calendar import Deadline, compute_deadline, default_calendar
+from domain.callback import CallbackCancelled, CallbackStatus, CallbackTask, CallbackType
+from domain.claim import Claim, ClaimClosed, SurveyDone
+from domain.policy import Line, Policy, PolicyCancelledInCoolingOff, PolicyReceiptAcknowledged
+from domain.sla import rule_by_id
+from infra.bootstrap import System
+from infra.clock import ControlledClock
+from infra.contract import message_for
+from infra.demo import (
+    HANDLER,
+    SELLER,
+    SURVEYOR,
+    UNDERWRITER,
+    by,
+    claim_story,
+    issue_policy,
+    register_demo_seller,
+)
+from infra.eventstore import CaseApplication
+
+pytestmark = pytest.mark.integration
+
+TASK_CREATED = "callback.task-created.v1"
+CANCELLED = "callback.cancelled.v1"
+
+
+class Consumer:
+    """The ``callbacks`` group's Processor, fed every stored policy and claim event as the topics would."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.conn = psycopg.connect(system.database_url, autocommit=True)
+        create_tables(self.conn, system.settings.db_schema)
+        self.group_id = f"{system.settings.topic_prefix}.{CALLBACKS_GROUP}"
+        self.processor = Processor(
+            self.group_id,
+            callbacks_handler(system, self.conn),
+            event_stores(system),
+            system.settings.db_schema,
+        )
+        self.offset = 0
+
+    def consume(self) -> Counter[Outcome]:
+        outcomes: Counter[Outcome] = Counter()
+        apps: tuple[CaseApplication[Policy] | CaseApplication[Claim], ...] = (
+            self.system.policies,
+            self.system.claims,
+        )
+        for app in apps:
+            for n in app.recorder.select_notifications(start=None, limit=100_000):
+                msg = message_for(self.system.settings.topic_prefix, app.bounded_context, n, n.state)
+                self.offset += 1
+                raw = RawMessage(msg.topic, 0, self.offset, msg.key, msg.value, msg.headers)
+                outcomes[self.processor.process(self.conn, raw)] += 1
+        return outcomes
+
+    def forget_progress(self) -> None:
+        """Lose the group's tracking, so that every event is applied again (a replay from the start)."""
+        self.conn.execute(
+            sql.SQL("DELETE FROM {}.consumer_applied WHERE group_id = %s").format(
+                sql.Identifier(self.system.settings.db_schema)
+            ),
+            (self.group_id,),
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def consumer(system: System) -> Iterator[Consumer]:
+    built = Consumer(system)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def seller(system: System, clock: ControlledClock) -> None:
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+
+
+def callback_topics(system: System) -> Counter[str]:
+    return Counter(n.topic for n in system.callbacks.recorder.select_notifications(start=None, limit=100_000))
+
+
+def tasks(system: System) -> list[CallbackTask]:
+    """Every callback task in the store, in the order they were opened."""
+    return [
+        system.callbacks.load(UUID(str(n.originator_id)))
+        for n in system.callbacks.recorder.select_notifications(start=None, limit=100_000)
+        if n.topic == TASK_CREATED
+    ]
+
+
+def end_of(day: date) -> datetime:
+    """24:00 Asia/Shanghai of ``day``."""
+    return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
+
+
+def today(clock: ControlledClock) -> date:
+    return clock.now().astimezone(SHANGHAI).date()
+
+
+def a_received_life_policy(system: System, clock: ControlledClock) -> tuple[UUID, PolicyReceiptAcknowledged]:
+    """A 20-year life policy issued and received two days later: cooling-off starts (no demo callback)."""
+    policy_id = issue_policy(
+        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
+    )
+    clock.advance(timedelta(days=2))
+    system.policies.run(
+        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=today(clock), method="e-receipt"
+    )
+    receipt = system.policies.history(policy_id)[-1]
+    assert isinstance(receipt, PolicyReceiptAcknowledged)
+    return policy_id, receipt
+
+
+def a_motor_policy(system: System) -> UUID:
+    return issue_policy(
+        system,
+        line=Line.MOTOR_COMMERCIAL,
+        product_code="MOTOR-COMM-2026",
+        term_months=12,
+        premium_fen=480_000,
+    )
+
+
+def test_the_group_is_registered_on_the_policy_and_claim_topics() -> None:
+    group = default_groups()[CALLBACKS_GROUP]
+    assert group.contexts == CALLBACKS_CONTEXTS == ("policy", "claim")
+    assert group.build_handler is callbacks_handler
+
+
+@pytest.mark.usefixtures("seller")
+def test_a_received_life_policy_gets_one_new_policy_callback_due_at_the_end_of_cooling_off(
+    system: System, clock: ControlledClock, consumer: Consumer
+) -> None:
+    policy_id, receipt = a_received_life_policy(system, clock)
+    motor_id = a_motor_policy(system)
+    system.policies.run(
+        motor_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=today(clock), method="paper"
+    )
+
+    consumer.consume()
+
+    [task] = tasks(system)
+    policy = system.policies.load(policy_id)
+    assert receipt.cooling_off_ends_on == receipt.received_on + timedelta(days=15)
+    assert task.task_type is CallbackType.NEW_POLICY
+    assert task.status is CallbackStatus.CREATED
+    assert task.id == CallbackTask.task_id_for(CallbackType.NEW_POLICY, receipt.event_id)
+    assert (task.source_event_id, task.source_case_id) == (receipt.event_id, policy_id)
+    assert task.due_by == end_of(receipt.cooling_off_ends_on)
+    assert (task.customer_id, task.seller_id) == (policy.customer_id, SELLER[1])
+    created = system.callbacks.history(task.id)[0]
+    assert (created.actor.id, created.actor.role) == ("caseledger", Role.SYSTEM)
+    assert created.causation_id == receipt.event_id
+    assert created.correlation_id == receipt.correlation_id
+
+
+@pytest.mark.usefixtures("seller")
+def test_a_survey_and_a_closed_claim_get_their_callbacks_with_their_due_dates(
+    system: System, clock: ControlledClock, consumer: Consumer
+) -> None:
+    policy_id = a_motor_policy(system)
+    claim_id = claim_story(system, clock, policy_id)  # starts Monday 2026-03-02 09:00 Shanghai
+
+    consumer.consume()
+
+    history = system.claims.history(claim_id)
+    [survey] = [e for e in history if isinstance(e, SurveyDone)]
+    [closed] = [e for e in history if isinstance(e, ClaimClosed)]
+    by_type = {task.task_type: task for task in tasks(system)}
+    assert set(by_type) == {CallbackType.SURVEY, CallbackType.CLAIM_CLOSURE}
+    survey_task, closure_task = by_type[CallbackType.SURVEY], by_type[CallbackType.CLAIM_CLOSURE]
+    # Surveyed Monday 2 March: two working days after it end on Wednesday 4 March.
+    assert survey.timestamp.astimezone(SHANGHAI).date() == date(2026, 3, 2)
+    assert survey_task.due_by == end_of(date(2026, 3, 4))
+    # Closed Monday 9 March: seven days after it end on Monday 16 March.
+    assert closed.timestamp.astimezone(SHANGHAI).date() == date(2026, 3, 9)
+    assert closure_task.due_by == end_of(date(2026, 3, 16))
+    for task, event, rule_id in (
+        (survey_task, survey, "CO-SURVEY-CALLBACK-2WD"),
+        (closure_task, closed, "CO-CLOSURE-CALLBACK-7D"),
+    ):
+        deadline = compute_deadline(rule_by_id(rule_id), event.timestamp, default_calendar())
+        assert isinstance(deadline, Deadline)
+        assert task.due_by == deadline.due_at
+        assert (task.source_event_id, task.source_case_id) == (event.event_id, claim_id)
+        claim = system.claims.load(claim_id)
+        assert (task.customer_id, task.seller_id) == (claim.customer_id, SELLER[1])
+
+
+@pytest.mark.usefixtures("seller")
+def test_the_survey_callback_skips_the_qingming_holiday(
+    system: System, clock: ControlledClock, consumer: Consumer
+) -> None:
+    policy_id = a_motor_policy(system)
+    claim_id = uuid4()
+    system.claims.report_claim(
+        by(HANDLER),
+        claim_id=claim_id,
+        policy_id=policy_id,
+        loss_at=clock.now() - timedelta(hours=2),
+        reporter_name="张伟",
+        reporter_phone="13800138000",
+        cause="hail",
+        description="dents on the roof",
+        channel="app",
+    )
+    system.claims.run(
+        claim_id,
+        by(HANDLER),
+        None,
+        Claim.register,
+        claim_no="LP-QINGMING",
+        coverages=("vehicle damage",),
+        reserve_fen=100_000,
+    )
+    clock.set(datetime(2026, 4, 2, 10, 0, tzinfo=SHANGHAI))  # Thursday before 清明 (4-6 April)
+    system.claims.run(
+        claim_id, by(SURVEYOR), None, Claim.record_survey, findings="hail dents", liability_view="covered"
+    )
+
+    consumer.consume()
+
+    [task] = tasks(system)
+    assert task.task_type is CallbackType.SURVEY
+    # Working day 1 is Friday 3 April; 4-6 April are the holiday; working day 2 is Tuesday 7 April.
+    assert task.due_by == end_of(date(2026, 4, 7))
+
+
+@pytest.mark.usefixtures("seller")
+def test_replaying_every_event_twice_creates_no_second_task(
+    system: System, clock: ControlledClock, consumer: Consumer
+) -> None:
+    a_received_life_policy(system, clock)
+    claim_story(system, clock, a_motor_policy(system))
+    consumer.consume()
+    before = callback_topics(system)
+
+    redelivered = consumer.consume()
+    consumer.forget_progress()
+    replayed = consumer.consume()
+
+    assert set(redelivered) == {Outcome.DUPLICATE}
+    assert set(replayed) == {Outcome.APPLIED}
+    assert callback_topics(system) == before
+    assert before[TASK_CREATED] == 3
+    assert Counter(task.task_type for task in tasks(system)) == Counter(
+        {CallbackType.NEW_POLICY: 1, CallbackType.SURVEY: 1, CallbackType.CLAIM_CLOSURE: 1}
+    )
+
+
+@pytest.mark.usefixtures("seller")
+def test_cancelling_in_cooling_off_cancels_the_open_callback_once(
+    system: System, clock: ControlledClock, consumer: Consumer
+) -> None:
+    policy_id, _ = a_received_life_policy(system, clock)
+    consumer.consume()
+    clock.advance(timedelta(days=3))
+    system.policies.run(
+        policy_id, by(UNDERWRITER), None, Policy.cancel_in_cooling_off, requested_on=today(clock)
+    )
+    cancellation = system.policies.history(policy_id)[-1]
+    assert isinstance(cancellation, PolicyCancelledInCoolingOff)
+
+    consumer.consume()
+    consumer.forget_progress()
+    consumer.consume()
+
+    [task] = tasks(system)
+    assert task.status is CallbackStatus.CANCELLED
+    cancelled = [e for e in system.callbacks.history(task.id) if isinstance(e, CallbackCancelled)]
+    assert len(cancelled) == 1
+    assert cancelled[0].causation_id == cancellation.event_id
+    assert (cancelled[0].actor.id, cancelled[0].actor.role) == ("caseledger", Role.SYSTEM)
+    assert callback_topics(system)[CANCELLED] == 1
