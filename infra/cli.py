@@ -23,6 +23,7 @@ from infra.bench import run_bench
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock, SystemClock
 from infra.demo import next_morning, print_demo, run_demo
+from infra.explain import explain
 from infra.load import run_load
 from infra.rebuild import rebuild_projections, verify_projections
 from infra.relay import relay_lag, run_relay
@@ -147,6 +148,9 @@ def _consume(args: argparse.Namespace) -> int:
 def _timers(args: argparse.Namespace) -> int:
     system = bootstrap(Settings())
     try:
+        if args.timers_command == "explain":
+            print(explain(system, args.case_id))
+            return 0
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
@@ -261,7 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     relay.set_defaults(run=_relay)
 
     timers = commands.add_parser("timers", help="run the SLA timer scheduler (several are safe)")
-    timers.set_defaults(run=_timers)
+    timers.set_defaults(run=_timers, timers_command=None)
+    timers_commands = timers.add_subparsers(dest="timers_command")
+    timers_explain = timers_commands.add_parser(
+        "explain", help="every timer of a case and how it was computed"
+    )
+    timers_explain.add_argument("case_id", type=UUID)
 
     api = commands.add_parser(
         "api", help="serve the HTTP API alone (several behind a load balancer are safe)"
