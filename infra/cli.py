@@ -22,7 +22,7 @@ from consumers.groups import default_groups
 from infra.bench import run_bench
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock, SystemClock
-from infra.demo import next_morning, print_demo, run_demo
+from infra.demo import next_morning, open_complaint, print_demo, run_demo
 from infra.explain import explain
 from infra.load import run_load
 from infra.rebuild import rebuild_projections, verify_projections
@@ -36,6 +36,7 @@ from infra.runtime import (
     serve,
     start_broker,
     stop_on_signals,
+    watch_timers,
 )
 from infra.scheduler import run_scheduler
 from infra.schemas import export
@@ -65,7 +66,11 @@ def _up(args: argparse.Namespace) -> int:
         print(
             f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)"
         )
-        asyncio.run(_serve_up(system, broker.bootstrap_servers, demo=args.demo, once=args.once))
+        asyncio.run(
+            _serve_up(
+                system, broker.bootstrap_servers, demo=args.demo, once=args.once, time_scale=args.time_scale
+            )
+        )
         return 0
     finally:
         system.close()
@@ -73,7 +78,9 @@ def _up(args: argparse.Namespace) -> int:
             broker.stop()
 
 
-async def _serve_up(system: System, bootstrap_servers: str, *, demo: bool, once: bool) -> None:
+async def _serve_up(
+    system: System, bootstrap_servers: str, *, demo: bool, once: bool, time_scale: float | None
+) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
 
@@ -94,11 +101,22 @@ async def _serve_up(system: System, bootstrap_servers: str, *, demo: bool, once:
             print("\nBearer tokens for this run (Authorization: Bearer <token>):")
             for role, token in demo_tokens(secret, timedelta(hours=8)).items():
                 print(f"  {role.value:<19} {token}")
+            if time_scale:
+                assert isinstance(system.clock, ControlledClock)
+                complaint_id = await asyncio.to_thread(open_complaint, system, system.clock)
+                system.clock.run(time_scale)
+                print(
+                    f"\nThe clock now runs {time_scale:g} times faster. Complaint {complaint_id} is open: "
+                    "watch its 15-day clock warn at 50 % and 80 % and then breach "
+                    f"(caseledger timers explain {complaint_id})."
+                )
         if once:
             stop.set()
-        else:
-            print("\nRunning: API, relay, timer scheduler, consumer groups " + ", ".join(all_groups()) + ".")
-            print("Ctrl-C stops.")
+            return
+        print("\nRunning: API, relay, timer scheduler, consumer groups " + ", ".join(all_groups()) + ".")
+        print("Ctrl-C stops.", flush=True)
+        if demo and time_scale:
+            await watch_timers(system, stop)
 
     await serve(
         system, bootstrap_servers, stop, relay=True, groups=all_groups(), api=True, scheduler=True, then=then
@@ -257,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="drive demo cases through their lifecycles and print them"
     )
     up.add_argument("--once", action="store_true", help="exit once started (and the demo caught up)")
+    up.add_argument(
+        "--time-scale",
+        type=float,
+        metavar="N",
+        help="with --demo: then let the clock run N times faster (3600: an hour a second) and print timers",
+    )
     up.set_defaults(run=_up)
 
     relay = commands.add_parser("relay", help="publish committed events to Kafka (one active per system)")

@@ -391,3 +391,20 @@ def print_demo(system: System, cases: DemoCases) -> None:
     )
     print(format_history(f"Claim {cases.claim_id}", system.claims.history(cases.claim_id)))
     print(format_history(f"Complaint {cases.complaint_id}", system.complaints.history(cases.complaint_id)))
+
+
+def open_complaint(system: System, clock: ControlledClock) -> UUID:
+    """A complaint left open (acknowledged and assigned), so its 15-day clock can be watched running out."""
+    next_morning(clock)
+    complaint_id = uuid4()
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), uuid4())
+    system.complaints.run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+    system.complaints.run(
+        complaint_id,
+        by(OFFICER),
+        None,
+        Complaint.assign,
+        handler_id=HANDLING_OFFICER[1],
+        involved_staff=frozenset({HANDLER[1]}),
+    )
+    return complaint_id

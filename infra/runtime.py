@@ -24,6 +24,8 @@ from api.serve import api_server
 from consumers.app import run_consumers
 from consumers.groups import default_groups
 from consumers.read_models import read_schema
+from domain.base import SHANGHAI
+from domain.timer import TimerBreached, TimerStarted, TimerWarningRaised
 from infra.bootstrap import System
 from infra.broker import EmbeddedBroker, ensure_topics
 from infra.contract import topic_name
@@ -183,3 +185,26 @@ def describe_claim_view(system: System, claim_id: Any) -> str:
     if view is None:
         return f"claim {claim_id}: not in the read model"
     return f"claim {claim_id} in the read model: status={view.status}, paid_fen={view.paid_fen}"
+
+
+async def watch_timers(system: System, stop: asyncio.Event, every: float = 1.0) -> None:
+    """Print each timer warning and breach as the scheduler records it (the demo's time-scale view)."""
+    position = await asyncio.to_thread(system.timers.recorder.max_notification_id) or 0
+    while not stop.is_set():
+        page = await asyncio.to_thread(system.timers.recorder.select_notifications, position + 1, 500)
+        for notification in page:
+            position = notification.id
+            event = system.timers.mapper.to_domain_event(notification)
+            if isinstance(event, TimerWarningRaised | TimerBreached):
+                start = next(iter(system.timers.history(event.originator_id)))
+                rule = start.rule_id if isinstance(start, TimerStarted) else "?"
+                at = event.recorded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+                what = (
+                    f"warning at {event.threshold:.0%}"
+                    if isinstance(event, TimerWarningRaised)
+                    else f"BREACH, {event.lateness_seconds} s late, escalated to "
+                    f"{event.escalate_to.value if event.escalate_to else 'nobody'}"
+                )
+                print(f"[{at} story time] {rule}: {what}", flush=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
