@@ -267,6 +267,10 @@ class TimerSatisfied(DomainEvent):
     """The obligation was met by ``by_event`` at ``occurred_at``; ``late`` when the deadline had passed."""
 
     TOPIC = "timer.satisfied.v1"
+    # Which case and rule the timer watches, so read models (the escalation work item) need no lookup.
+    rule_id: str | None = None
+    subject_id: UUID | None = None
+    case_context: str | None = None
 
     by_event: str
     cause_event_id: UUID
@@ -282,6 +286,10 @@ class TimerBreached(DomainEvent):
     """The deadline passed unmet: the lateness when recorded, who is escalated to, and the regulator flag."""
 
     TOPIC = "timer.breached.v1"
+    # Which case and rule the timer watches, so read models (the escalation work item) need no lookup.
+    rule_id: str | None = None
+    subject_id: UUID | None = None
+    case_context: str | None = None
 
     due_at: datetime
     observed_at: datetime
@@ -299,6 +307,10 @@ class TimerCancelled(DomainEvent):
     """The obligation fell away (e.g. the claim was withdrawn): the timer stops without a breach."""
 
     TOPIC = "timer.cancelled.v1"
+    # Which case and rule the timer watches, so read models (the escalation work item) need no lookup.
+    rule_id: str | None = None
+    subject_id: UUID | None = None
+    case_context: str | None = None
 
     reason: str = Field(min_length=1)
     cause_event: str
@@ -528,7 +540,13 @@ class SlaTimer(CaseAggregate):
             raise TimerClosedError(f"timer {self.id} is {self.state.value}: it cannot be satisfied")
         late = self.state is TimerState.BREACHED or (self.due_at is not None and at >= self.due_at)
         self._record(
-            TimerSatisfied, ctx, occurred_at=at, by_event=by_event, cause_event_id=cause_event_id, late=late
+            TimerSatisfied,
+            ctx,
+            occurred_at=at,
+            by_event=by_event,
+            cause_event_id=cause_event_id,
+            late=late,
+            **self._watched(),
         )
 
     def cancel(
@@ -544,6 +562,7 @@ class SlaTimer(CaseAggregate):
             reason=reason,
             cause_event=cause_event,
             cause_event_id=cause_event_id,
+            **self._watched(),
         )
 
     def raise_warning(self, ctx: Context, *, threshold: float, at: datetime) -> None:
@@ -560,6 +579,9 @@ class SlaTimer(CaseAggregate):
         if at < warn_at:
             raise WarningNotDueError(f"the {threshold:.0%} warning is due at {warn_at.isoformat()}")
         self._record(TimerWarningRaised, ctx, occurred_at=warn_at, threshold=threshold, due_at=self.due_at)
+
+    def _watched(self) -> dict[str, object]:
+        return {"rule_id": self.rule_id, "subject_id": self.case_id, "case_context": self.case_context}
 
     def breach(self, ctx: Context, *, at: datetime) -> None:
         """Record that the deadline passed unmet, observed at ``at``, with what the rule's breach raises."""
@@ -584,6 +606,7 @@ class SlaTimer(CaseAggregate):
             escalate_to=consequence.escalate_to,
             regulator_reportable=consequence.regulator_reportable,
             consequence=consequence.consequence,
+            **self._watched(),
         )
 
     def _require_not_closed(self, command: str) -> None:

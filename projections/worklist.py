@@ -71,6 +71,7 @@ from domain.claim import ClaimDecided, ClaimOutcome, ClaimReported
 from domain.complaint import ComplaintAssigned
 from domain.policy import UnderwritingDecided, UnderwritingDecision
 from domain.sla import FactValue, SlaRule, rule_by_id
+from domain.timer import TimerBreached, TimerCancelled, TimerSatisfied
 from projections import clocks
 from projections.base import Column, Key, Row, Table
 from projections.columns import JsonObject, event_name, utc
@@ -348,10 +349,16 @@ class WorklistView:
 
     def keys(self, event: DomainEvent) -> Sequence[Key]:
         """The items of the event's case that the event may open, change or close."""
+        if isinstance(event, TimerBreached | TimerSatisfied | TimerCancelled):
+            if event.subject_id is None or event.rule_id is None:
+                return []
+            return [(event.subject_id, f"{ESCALATION}{event.rule_id}")]
         return [(event.originator_id, kind.item) for kind in _KINDS_BY_EVENT.get(event_name(event), ())]
 
     def evolve(self, key: Key, row: Row | None, event: DomainEvent) -> Row | None:
         """The item after ``event``: opened, re-dated, re-assigned, or closed (``None``)."""
+        if isinstance(event, TimerBreached | TimerSatisfied | TimerCancelled):
+            return _escalation(row, event)
         kind = _BY_ITEM[key[1]]
         name = event_name(event)
         if row is not None and event.originator_version <= row["version"]:
@@ -374,6 +381,38 @@ class WorklistView:
             "updated_at": utc(event.recorded_at),
         }
         return {**updated, **_dates(updated)} if kind.rules else updated
+
+
+ESCALATION = "escalation: "
+"""Prefix of the item a breached SLA timer opens for the role its rule escalates to."""
+
+
+def _escalation(row: Row | None, event: TimerBreached | TimerSatisfied | TimerCancelled) -> Row | None:
+    """A breach opens an escalation item (a breach never changes a case silently); meeting the obligation
+    late, or its falling away, closes it."""
+    if not isinstance(event, TimerBreached):
+        return None
+    if row is not None:
+        return row
+    assert event.subject_id is not None  # keys() names no row otherwise
+    return {
+        "case_id": event.subject_id,
+        "item": f"{ESCALATION}{event.rule_id}",
+        "case_type": event.case_context or "",
+        "role": (event.escalate_to or Role.SUPERVISOR).value,
+        "assignee": None,
+        "due_at": None,
+        "rule_id": event.rule_id,
+        "amber_at": None,
+        "red_at": None,
+        "paused": False,
+        "opened_at": utc(event.recorded_at),
+        "related_case_id": event.originator_id,
+        "case_facts": {"regulator_reportable": event.regulator_reportable},
+        "sla_clocks": [],
+        "version": event.originator_version,
+        "updated_at": utc(event.recorded_at),
+    }
 
 
 def _opened(kind: WorkItemKind, event: DomainEvent) -> Row:
