@@ -1,21 +1,24 @@
 """Consumer groups on Kafka through FastStream: one subscriber per group, offsets committed after PostgreSQL.
 
-How a message travels: FastStream (0.7.8) runs our SYNC subscriber function in AnyIO's worker-thread pool
-(``fast_depends.utils.run_async`` -> ``anyio.to_thread.run_sync``), one message at a time per subscriber,
-so blocking psycopg calls never stall the event loop and one partition's records stay in order. The
-subscriber's ``AckPolicy.NACK_ON_ERROR`` commits the Kafka offset (``consumer.commit()``) only after the
-function returned, i.e. after our transaction committed; if it raises, FastStream seeks the partition back
-to the record so that it is read again.
+How a message travels: FastStream (0.7.8) hands a BATCH subscriber (``batch=True``) the records that one
+``getmany`` returned, one batch at a time per subscriber; our async function records them one by one, in
+order, in ONE worker thread (``anyio.to_thread.run_sync``), so blocking psycopg calls never stall the event
+loop and one partition's records stay in order. Each message still has its own PostgreSQL transaction, so
+a poison message parks alone. The subscriber's ``AckPolicy.NACK_ON_ERROR`` commits the Kafka offsets
+(``consumer.commit()``: the consumed positions) once per batch, only after the function returned, i.e.
+after every message of the batch was recorded. If one could not be recorded (the consumer is stopping
+while the database is away), the function seeks every partition back to its first unrecorded record of
+the batch before it returns: the commit then covers the recorded messages only, and the rest is read again.
 
 Why a failed message can never be passed over silently here (ag2ai/faststream#2618: with a policy that
 leaves a failed record unacknowledged, the commit of a LATER record moves the group's offset past it):
 
-1. The function does not return until the message is recorded in PostgreSQL: applied, a duplicate,
+1. The function does not return until each message is recorded in PostgreSQL: applied, a duplicate,
    held behind its case's dead letter, or parked as a dead letter itself. A failing effect is retried,
    then parked; it is not raised. So a committed offset only ever covers recorded messages.
 2. What may still fail is the database itself. Then the function retries with backoff until the database
-   answers; it raises only when the consumer is stopping, and the seek-back makes the record the next one
-   read (by this or another instance), never skipped.
+   answers; it gives up only when the consumer is stopping, and the seek-back makes the record the next
+   one read (by this or another instance), never skipped.
 3. Nothing before our function can fail on a record: the parser tolerates non-UTF-8 headers and the decoder
    hands over the raw bytes, so a malformed record reaches us and is parked (a failure in FastStream's own
    parsing would escape the ack policy, and the next record's commit would pass over it).
@@ -35,6 +38,7 @@ from typing import Any, Protocol
 
 import anyio
 import psycopg
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
@@ -151,6 +155,11 @@ partitions move on soonest. Tansu also holds a new member's join for half of it.
 
 FETCH_MAX_WAIT_MS = 20
 
+MAX_BATCH = 200
+"""The most records one call of a group's function records before their offsets are committed (once)."""
+
+BATCH_TIMEOUT_MS = 5
+
 
 def build_broker(
     settings: Settings,
@@ -174,12 +183,12 @@ def build_broker(
 def subscribe(
     broker: KafkaBroker, subscription: Subscription, session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS
 ) -> None:
-    """Register the group's subscriber: a sync function, committed after it returns."""
+    """Register the group's batch subscriber: its offsets are committed after every message is recorded."""
 
-    def on_message(message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple), "a batch reached a one-by-one subscriber"
-        subscription.consume(
+    async def on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        batch = records if isinstance(records, tuple | list) else (records,)
+        raws = [
             RawMessage(
                 topic=record.topic,
                 partition=record.partition,
@@ -188,7 +197,15 @@ def subscribe(
                 value=record.value or b"",
                 headers=tuple(record.headers),
             )
-        )
+            for record in batch
+        ]
+        # One worker thread per batch, the messages in their order (each partition's records stay in order).
+        recorded, error = await anyio.to_thread.run_sync(_consume_batch, subscription, raws)
+        if error is not None:
+            # Rewind every partition to its first record that is not recorded, then let the commit that
+            # follows cover the recorded ones only: nothing at or after the failure is committed.
+            _rewind(message, raws[recorded:])
+            log.warning("%s: %s; it is read again", subscription.group_id, error)
 
     # ``declare=False``: FastStream would create a missing topic with ONE partition and replication 1;
     # ``running_consumers`` creates them first, as the relay does (``infra.broker.ensure_topics``).
@@ -196,6 +213,11 @@ def subscribe(
     subscriber = broker.subscriber(
         *topics,
         group_id=subscription.group_id,
+        # One Kafka offset commit per batch, after every message of it is recorded in PostgreSQL.
+        batch=True,
+        max_records=MAX_BATCH,
+        # FastStream sleeps this long again after an empty poll: keep it short, it adds to the latency.
+        batch_timeout_ms=BATCH_TIMEOUT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         # A new group builds its read models from the start of the topics.
         auto_offset_reset="earliest",
@@ -208,7 +230,26 @@ def subscribe(
         decoder=_raw_body,
         title=f"{subscription.group_id}:consume",
     )
-    subscriber(on_message)
+    subscriber(on_batch)
+
+
+def _consume_batch(subscription: Subscription, raws: Sequence[RawMessage]) -> tuple[int, Exception | None]:
+    """Record the messages in order; how many were recorded, and what stopped the rest (if anything)."""
+    for number, raw in enumerate(raws):
+        try:
+            subscription.consume(raw)
+        except Exception as exc:  # noqa: BLE001 - the caller rewinds to this message
+            return number, exc
+    return len(raws), None
+
+
+def _rewind(message: KafkaMessage, unrecorded: Sequence[RawMessage]) -> None:
+    earliest: dict[tuple[str, int], int] = {}
+    for raw in unrecorded:
+        where = (raw.topic, raw.partition)
+        earliest[where] = min(raw.offset, earliest.get(where, raw.offset))
+    for (topic, partition), offset in earliest.items():
+        message.consumer.seek(partition=TopicPartition(topic, partition), offset=offset)
 
 
 async def _tolerant_parse(
@@ -220,16 +261,20 @@ async def _tolerant_parse(
     except UnicodeDecodeError:
         # FastStream decodes every header as UTF-8 for its own use; ours are ASCII, but a foreign header
         # must not stop the record before our function sees it. Our function reads the original record.
-        safe = [(name, value.decode(errors="replace").encode()) for name, value in record.headers]
-        parsed = await parse(dataclasses.replace(record, headers=safe))
+        def safe(one: Any) -> Any:
+            headers = [(name, value.decode(errors="replace").encode()) for name, value in one.headers]
+            return dataclasses.replace(one, headers=headers)
+
+        parsed = await parse(tuple(map(safe, record)) if isinstance(record, tuple) else safe(record))
         parsed.raw_message = record
         return parsed
 
 
-async def _raw_body(message: StreamMessage[Any], decode: Callable[..., Any]) -> bytes:
-    # The body is read from the record by our function; FastStream's JSON decoding would raise on a
-    # malformed value before it got there.
-    return bytes(message.body)
+async def _raw_body(message: StreamMessage[Any], decode: Callable[..., Any]) -> Any:
+    # The body is read from the records by our function; FastStream's JSON decoding would raise on a
+    # malformed value before it got there. A batch's body is the list of the records' values.
+    body = message.body
+    return list(body) if isinstance(body, list) else bytes(body)
 
 
 def assigned_partitions(broker: KafkaBroker) -> set[tuple[str, int]]:

@@ -369,26 +369,20 @@ class Processor:
         The row lock makes two instances of the group (a rebalance in progress, or ``dlq retry`` beside
         a live consumer) take their turns on one case instead of interleaving it.
         """
-        params = {"g": self.group_id, "c": context, "id": case_id}
-        select = self._sql(
-            """SELECT a.last_version,
-                      EXISTS (SELECT 1 FROM {s}.dead_letters d
-                              WHERE d.group_id = a.group_id AND d.context = a.context
-                                AND d.case_id = a.case_id AND d.status IN ('parked', 'held'))
-               FROM {s}.consumer_applied a
-               WHERE a.group_id = %(g)s AND a.context = %(c)s AND a.case_id = %(id)s
-               FOR UPDATE OF a"""
-        )
-        row = conn.execute(select, params).fetchone()
-        if row is None:
-            conn.execute(
-                self._sql(
-                    """INSERT INTO {s}.consumer_applied (group_id, context, case_id, last_version)
-                       VALUES (%(g)s, %(c)s, %(id)s, 0) ON CONFLICT DO NOTHING"""
-                ),
-                params,
-            )
-            row = conn.execute(select, params).fetchone()
+        # One round trip: the row is created if missing and locked either way (ON CONFLICT DO UPDATE waits
+        # for a concurrent holder, then returns the version it committed), open letters looked up with it.
+        row = conn.execute(
+            self._sql(
+                """INSERT INTO {s}.consumer_applied AS a (group_id, context, case_id, last_version)
+                   VALUES (%(g)s, %(c)s, %(id)s, 0)
+                   ON CONFLICT (group_id, context, case_id) DO UPDATE SET last_version = a.last_version
+                   RETURNING a.last_version,
+                       EXISTS (SELECT 1 FROM {s}.dead_letters d
+                               WHERE d.group_id = %(g)s AND d.context = %(c)s
+                                 AND d.case_id = %(id)s AND d.status IN ('parked', 'held'))"""
+            ),
+            {"g": self.group_id, "c": context, "id": case_id},
+        ).fetchone()
         assert row is not None
         return int(row[0]), bool(row[1])
 

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,7 +24,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
-from domain.base import DomainEvent, event_id_for
+from domain.base import DomainEvent
 
 SPEC_VERSION = b"1.0"
 CONTENT_TYPE = b"application/json"
@@ -58,40 +59,69 @@ class EventMessage:
 
 
 @lru_cache(maxsize=64)
-def _fixed_headers(context: str) -> tuple[tuple[str, bytes], tuple[str, bytes], tuple[str, bytes]]:
+def _fixed_headers(context: str) -> tuple[str, str]:
     # The same for every event of a context: built once, not per message (the relay's hot path).
-    return (
-        ("ce_source", f"caseledger/{context}".encode()),
-        ("content-type", CONTENT_TYPE),
-        (H_CONTEXT, context.encode()),
+    return f"caseledger/{context}", CONTENT_TYPE.decode()
+
+
+_SPEC_VERSION_TEXT = SPEC_VERSION.decode()
+
+
+def text_headers(context: str, notification: Notification, payload: bytes) -> dict[str, str]:
+    """The headers of ``message_for`` as text, in the same order (every header value is UTF-8 text).
+
+    For clients that take text headers and encode them themselves (FastStream): no bytes → text round trip.
+    """
+    state: dict[str, Any] = orjson.loads(payload)
+    case_id = _uuid(notification.originator_id)
+    version = notification.originator_version
+    actor = state.get("actor") or {}
+    source, content_type = _fixed_headers(context)
+    return {
+        "ce_specversion": _SPEC_VERSION_TEXT,
+        "ce_id": event_id_text(case_id, version),
+        "ce_source": source,
+        "ce_type": notification.topic,
+        "ce_time": str(state.get("timestamp", "")),
+        "ce_subject": str(case_id),
+        "content-type": content_type,
+        H_CONTEXT: context,
+        H_VERSION: str(version),
+        H_POSITION: str(notification.id),
+        H_CORRELATION: str(state.get("correlation_id") or ""),
+        H_CAUSATION: str(state.get("causation_id") or ""),
+        H_ACTOR_ID: str(actor.get("id", "")),
+        H_ACTOR_ROLE: str(actor.get("role", "")),
+    }
+
+
+def event_id_text(case_id: UUID, version: int) -> str:
+    """``str(event_id_for(case_id, version))``, the UUID 5 computed without building UUID objects.
+
+    The relay's hot path: a third of ``uuid.uuid5`` + ``str``'s time. Tested against ``event_id_for``.
+    """
+    digest = bytearray(hashlib.sha1(case_id.bytes + str(version).encode()).digest()[:16])  # noqa: S324 - UUID 5 is SHA-1
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def message_from_text(topic: str, value: bytes, headers: dict[str, str]) -> EventMessage:
+    """The message of ``text_headers``' headers (the key is the case id, ``ce_subject``)."""
+    return EventMessage(
+        topic=topic,
+        key=headers["ce_subject"].encode(),
+        value=value,
+        headers=tuple((name, text.encode()) for name, text in headers.items()),
     )
 
 
 def message_for(prefix: str, context: str, notification: Notification, payload: bytes) -> EventMessage:
     """The message for a stored event; ``payload`` is its stored JSON state."""
-    state: dict[str, Any] = orjson.loads(payload)
-    case_id = _uuid(notification.originator_id)
-    case_text = str(case_id).encode()
-    version = notification.originator_version
-    actor = state.get("actor") or {}
-    source, content_type, context_header = _fixed_headers(context)
-    headers = (
-        ("ce_specversion", SPEC_VERSION),
-        ("ce_id", str(event_id_for(case_id, version)).encode()),
-        source,
-        ("ce_type", notification.topic.encode()),
-        ("ce_time", str(state.get("timestamp", "")).encode()),
-        ("ce_subject", case_text),
-        content_type,
-        context_header,
-        (H_VERSION, str(version).encode()),
-        (H_POSITION, str(notification.id).encode()),
-        (H_CORRELATION, str(state.get("correlation_id") or "").encode()),
-        (H_CAUSATION, str(state.get("causation_id") or "").encode()),
-        (H_ACTOR_ID, str(actor.get("id", "")).encode()),
-        (H_ACTOR_ROLE, str(actor.get("role", "")).encode()),
+    return message_from_text(
+        topic_name(prefix, context), payload, text_headers(context, notification, payload)
     )
-    return EventMessage(topic=topic_name(prefix, context), key=case_text, value=payload, headers=headers)
 
 
 @dataclass(frozen=True)

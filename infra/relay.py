@@ -41,6 +41,7 @@ from typing import Any
 import orjson
 import psycopg
 from aiokafka.errors import KafkaError as AioKafkaError
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from faststream.kafka import KafkaBroker
@@ -50,7 +51,7 @@ from psycopg import sql
 from infra.bootstrap import System
 from infra.broker import describe_topics, ensure_topics
 from infra.clock import Clock
-from infra.contract import H_CORRELATION, EventMessage, message_for, topic_name
+from infra.contract import H_CORRELATION, EventMessage, message_from_text, text_headers, topic_name
 from infra.eventstore import CaseApplication
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,31 @@ async def _read_positions(database_url: str, base_schema: str) -> dict[str, int]
         return {str(context): int(position) for context, position in await cursor.fetchall()}
 
 
+class KeyHashPartitioner:
+    """aiokafka's default partitioner (the Java client's murmur2 of the key), with each key's hash remembered.
+
+    Every event of a case has the same key, and aiokafka's murmur2 is pure Python (several µs a key): the
+    relay's hot path hashes each case once. The partition chosen is exactly the default partitioner's.
+    """
+
+    MAX_KEYS = 100_000
+    """The cache is emptied when it holds this many keys (a few MB at most)."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[bytes, int] = {}
+        self._default = DefaultPartitioner()
+
+    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+        if key is None:
+            return int(self._default(key, all_partitions, available))
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) >= self.MAX_KEYS:
+                self._hashes.clear()
+            hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return all_partitions[hashed % len(all_partitions)]
+
+
 class LockLostError(RuntimeError):
     """The relay's database session (and with it the advisory lock) is gone: it must stop publishing."""
 
@@ -223,6 +249,9 @@ _RECOVERABLE: tuple[type[BaseException], ...] = (
 
 
 # ------------------------------------------------------------------------------------------- the relay
+
+SEND_EVERY = 250
+"""Messages enqueued between two turns of the event loop while a batch is published (see ``_publish``)."""
 
 MIN_READ = 64
 """The smallest read of a notification log (see ``Relay._step``)."""
@@ -253,22 +282,30 @@ class _Tail:
         return recorder
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Outgoing:
-    """One message ready for FastStream's publish (whose headers are text)."""
+    """One message ready for FastStream's publish (whose headers are text: they are built as text)."""
 
-    message: EventMessage
-    position: int
+    topic: str
+    key: bytes
+    value: bytes
     headers: dict[str, str]
+    position: int
     correlation_id: str
 
     @classmethod
-    def of(cls, prefix: str, context: str, row: Notification) -> _Outgoing:
-        message = message_for(prefix, context, row, row.state)
-        headers = {k: v.decode() for k, v in message.headers}
+    def of(cls, topic: str, context: str, row: Notification) -> _Outgoing:
+        headers = text_headers(context, row, row.state)
+        subject = headers["ce_subject"]
         # FastStream's own correlation_id header: the event's correlation id, so that FastStream consumers
         # see a meaningful one (and a republished message carries the same).
-        return cls(message, row.id, headers, headers.get(H_CORRELATION) or headers["ce_id"])
+        correlation_id = headers[H_CORRELATION] or headers["ce_id"]
+        return cls(topic, subject.encode(), row.state, headers, row.id, correlation_id)
+
+    @property
+    def message(self) -> EventMessage:
+        """The message as ``message_for`` builds it (only the test seam ``after_ack`` needs it)."""
+        return message_from_text(self.topic, self.value, self.headers)
 
 
 @dataclass(frozen=True)
@@ -479,6 +516,7 @@ class Relay:
             request_timeout_ms=self.options.kafka_request_timeout_ms,
             # Bigger per-partition batches than aiokafka's 16 KB: fewer produce requests per 1,000 events.
             max_batch_size=256 * 1024,
+            partitioner=KeyHashPartitioner(),
             logger=None,
         )
         await broker.start()
@@ -503,7 +541,10 @@ class Relay:
         while not self._stop_requested.is_set():
             await self._apply_rewinds(session)
             progressed = False
-            for tail in session.tails:
+            for index, tail in enumerate(session.tails):
+                if index + 1 < len(session.tails):
+                    # The next context's read runs in its worker thread while this one publishes.
+                    self._prefetch(session.tails[index + 1])
                 progressed = await self._step(session, tail) or progressed
             holes = any(t.hole is not None for t in session.tails)
             if time.monotonic() >= next_verify:
@@ -554,6 +595,11 @@ class Relay:
         await self._step(session, tail)  # on at once with what follows the hole
         return True
 
+    def _prefetch(self, tail: _Tail) -> None:
+        """Start the read that ``tail``'s next ``_step`` makes, unless one is under way or a hole is open."""
+        if tail.prefetch is None and tail.hole is None:
+            tail.prefetch = asyncio.create_task(asyncio.to_thread(self._read, tail, tail.position))
+
     async def _next_batch(self, tail: _Tail) -> _Batch:
         prefetched, tail.prefetch = tail.prefetch, None
         if prefetched is not None:
@@ -572,7 +618,7 @@ class Relay:
         limit = tail.read_size if stop is None else stop - after
         rows = tail.recorder.select_notifications(after + 1, limit, stop) if limit > 0 else []
         count = len(rows) if whole else contiguous_prefix(after, [r.id for r in rows])
-        ready = [_Outgoing.of(self._prefix, tail.context, row) for row in rows[:count]]
+        ready = [_Outgoing.of(tail.topic, tail.context, row) for row in rows[:count]]
         return _Batch(
             after=after,
             ready=ready,
@@ -585,17 +631,23 @@ class Relay:
         self, session: _Session, tail: _Tail, outgoing: Sequence[_Outgoing], through: int
     ) -> None:
         """Send without waiting per message, wait for every ack, then record ``through`` as published."""
-        pending = [
-            await session.broker.publish(
-                o.message.value,
-                o.message.topic,
-                key=o.message.key,
-                headers=o.headers,
-                correlation_id=o.correlation_id,
-                no_confirm=True,
+        publish = session.broker.publish
+        pending = []
+        for index, o in enumerate(outgoing, start=1):
+            pending.append(
+                await publish(
+                    o.value,
+                    o.topic,
+                    key=o.key,
+                    headers=o.headers,
+                    correlation_id=o.correlation_id,
+                    no_confirm=True,
+                )
             )
-            for o in outgoing
-        ]
+            if index % SEND_EVERY == 0:
+                # Enqueueing never yields to the event loop: let aiokafka's sender ship what is queued, so the
+                # broker stores it while the rest of the batch is prepared, instead of all of it afterwards.
+                await asyncio.sleep(0)
         # Awaited one by one rather than gathered: a batch's futures complete together, so most are done
         # by the time they are awaited, and a done future costs nothing to await.
         failed: BaseException | None = None
@@ -607,12 +659,11 @@ class Relay:
         if failed is not None:
             # Nothing is recorded: the next session republishes from the last recorded position.
             raise failed
-        messages = [o.message for o in outgoing]
-        if self.after_ack is not None and messages:
-            self.after_ack(tail.context, messages)
+        if self.after_ack is not None and outgoing:
+            self.after_ack(tail.context, [o.message for o in outgoing])
         tail.position = through
         await self._store_position(session.lock_conn, tail)
-        tail.published += len(messages)
+        tail.published += len(outgoing)
 
     async def _verify(self, session: _Session) -> None:
         """Check that each topic is still the one the position was published to; if not, republish."""

@@ -15,17 +15,18 @@ from uuid import UUID, uuid4
 import orjson
 import psycopg
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
-from domain.base import SHANGHAI
+from domain.base import SHANGHAI, event_id_for
 from domain.complaint import Complaint, ComplaintCategory, ComplaintChannel, SubjectKind, SubjectRef
 from domain.policy import Line
 from infra.bootstrap import System, bootstrap
 from infra.broker import EmbeddedBroker
 from infra.clock import ControlledClock
-from infra.contract import EventMessage, message_for, topic_name
+from infra.contract import EventMessage, event_id_text, message_for, topic_name
 from infra.demo import (
     OFFICER,
     by,
@@ -39,6 +40,7 @@ from infra.demo import (
 from infra.eventstore import CaseApplication
 from infra.relay import (
     Hole,
+    KeyHashPartitioner,
     Relay,
     RelayOptions,
     RelayThread,
@@ -237,6 +239,41 @@ def test_every_committed_event_is_published_once_in_order_with_the_contract(
         for key, case_versions in versions.items():
             assert case_versions == list(range(1, len(case_versions) + 1)), key
             assert len(partitions[key]) == 1
+
+
+def test_the_messages_the_broker_acknowledged_are_those_of_the_contract_in_store_order(
+    relay_system: System, clock: ControlledClock, kafka_bootstrap: str
+) -> None:
+    system = relay_system
+    tell_stories(system, clock)
+    acked: dict[str, list[EventMessage]] = {}
+
+    def record(context: str, messages: Sequence[EventMessage]) -> None:
+        acked.setdefault(context, []).extend(messages)
+
+    relay_until_idle(system, kafka_bootstrap, after_ack=record)
+
+    for app in applications(system):
+        assert acked.get(app.bounded_context, []) == expected_messages(system, app)
+
+
+def test_event_ids_on_the_wire_are_the_domain_event_ids() -> None:
+    for version in [*range(1, 40), 1_000, 123_456_789]:
+        case_id = uuid4()
+        assert event_id_text(case_id, version) == str(event_id_for(case_id, version))
+
+
+def test_the_relay_partitions_exactly_as_the_default_partitioner() -> None:
+    partitioner, default = KeyHashPartitioner(), DefaultPartitioner()
+    partitioner.MAX_KEYS = 50  # the cache is emptied and filled again on the way
+    for count in (1, 3, 6, 7, 12):
+        partitions = list(range(count))
+        for _ in range(100):
+            key = str(uuid4()).encode()
+            expected = default(key, partitions, partitions)
+            assert partitioner(key, partitions, partitions) == expected
+            assert partitioner(key, partitions, partitions) == expected  # remembered
+    assert partitioner(None, [0, 1, 2], [2]) == 2  # no key: one of the available partitions
 
 
 def test_relay_killed_between_ack_and_position_write_republishes_only_that_batch(

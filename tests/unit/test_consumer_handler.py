@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import TestKafkaBroker
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.kafka.subscriber.usecase import LogicSubscriber as KafkaSubscriber
 
-from consumers.app import build_broker
+from consumers.app import MAX_BATCH, ConsumerStoppingError, _consume_batch, _rewind, build_broker
 from consumers.processing import (
     Decision,
     RawMessage,
@@ -122,3 +125,57 @@ def test_stored_headers_keep_their_exact_bytes_when_they_are_not_utf8() -> None:
     headers = (("ce_type", b"claim.reported.v2"), ("trace", b"\xff\x00\xfe"))
 
     assert headers_from_json(headers_to_json(headers)) == headers
+
+
+def test_offsets_are_committed_once_per_batch_when_the_group_subscribes() -> None:
+    broker = build_broker(Settings(), "localhost:9092", [RecordingSubscription()])
+
+    (subscriber,) = broker.subscribers
+    assert isinstance(subscriber, BatchSubscriber)
+    assert subscriber.max_records == MAX_BATCH
+
+
+class FailsAt(RecordingSubscription):
+    """Records messages until the one at ``offset``, which it cannot record."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__()
+        self.offset = offset
+
+    def consume(self, message: RawMessage) -> None:
+        if message.offset == self.offset:
+            raise ConsumerStoppingError("not recorded")
+        super().consume(message)
+
+
+class SeekRecorder:
+    def __init__(self) -> None:
+        self.seeks: list[tuple[str, int, int]] = []
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.seeks.append((partition.topic, partition.partition, offset))
+
+
+def test_batch_stops_at_the_first_message_it_cannot_record_when_one_fails() -> None:
+    subscription = FailsAt(offset=11)
+    raws = [
+        RawMessage("caseledger.claim", p, o, None, b"{}", ()) for p, o in [(0, 10), (0, 11), (0, 12), (1, 5)]
+    ]
+
+    recorded, error = _consume_batch(subscription, raws)
+
+    assert recorded == 1
+    assert isinstance(error, ConsumerStoppingError)
+    assert [m.offset for m in subscription.received] == [10]
+
+
+def test_every_partition_is_rewound_to_its_first_unrecorded_record_when_a_batch_stops() -> None:
+    consumer = SeekRecorder()
+    message = SimpleNamespace(consumer=consumer)
+    unrecorded = [
+        RawMessage("caseledger.claim", p, o, None, b"{}", ()) for p, o in [(0, 11), (0, 12), (1, 5), (1, 6)]
+    ]
+
+    _rewind(message, unrecorded)  # type: ignore[arg-type]
+
+    assert sorted(consumer.seeks) == [("caseledger.claim", 0, 11), ("caseledger.claim", 1, 5)]
