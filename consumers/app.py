@@ -153,7 +153,11 @@ DEFAULT_SESSION_TIMEOUT_MS = 6_000
 partitions move on soonest. Tansu also holds a new member's join for half of it."""
 
 
-FETCH_MAX_WAIT_MS = 20
+FETCH_MAX_WAIT_MS = 5
+"""Tansu answers a fetch only when this wait is over, records or not, so it bounds every latency from below
+(measured: 20 ms gave p99 ~107 ms at 200 commands/s, 5 ms ~92–126 ms). The price is an idle consumer
+polling 200 times a second. Real Kafka answers as soon as records are there; the wait only applies to
+empty fetches."""
 
 MAX_BATCH = 200
 """The most records one call of a group's function records before their offsets are committed (once)."""

@@ -29,8 +29,12 @@ import dataclasses
 import functools
 import heapq
 import math
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -131,6 +135,13 @@ def run_pipeline_bench(settings: Settings, quick: bool, out: TextIO | None = Non
         figures = bench_relay(section(RELAY), sizes.relay_events, sizes.rounds, template)
         figures += bench_projection(section(PROJECTION), sizes.projection_events, sizes.rounds, template)
         figures += bench_latency(section(LATENCY), sizes.rates, sizes.latency_seconds, sizes.baseline_seconds)
+        figures += bench_latency(
+            section(LATENCY),
+            sizes.rates,
+            sizes.latency_seconds,
+            sizes.baseline_seconds,
+            separate_processes=True,
+        )
         figures += bench_rebuild(section(REBUILD), sizes.rebuild_events, sizes.rounds, template)
     finally:
         if embedded is not None:
@@ -711,14 +722,60 @@ class _Pipeline:
         await serve(self.system, self.kafka, self._stop, relay=True, groups=(PROJECTIONS_GROUP.name,))
 
 
+class _ProcessPipeline:
+    """The relay and the ``projections`` group as separate processes, as the scale-out mode runs them."""
+
+    def __init__(self, system: System, kafka: str) -> None:
+        settings = system.settings
+        self._env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
+            "CASELEDGER_DATABASE_URL": system.database_url,
+            "CASELEDGER_DB_SCHEMA": settings.db_schema,
+            "CASELEDGER_TOPIC_PREFIX": settings.topic_prefix,
+            "CASELEDGER_KAFKA_BOOTSTRAP_SERVERS": kafka,
+        }
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        for args in (["relay"], ["consume", "--group", PROJECTIONS_GROUP.name]):
+            self._processes.append(
+                subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+                    [sys.executable, "-m", "infra.cli", *args],
+                    env=self._env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+
+    def check(self) -> None:
+        """Raise if a process has ended: a drain would otherwise wait for nothing."""
+        for process in self._processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args!r} stopped during the benchmark ({process.returncode})")
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self._processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def bench_latency(
     settings: Settings,
     rates: Sequence[float],
     seconds: float,
     baseline_seconds: float,
     bootstrap_servers: str | None = None,
+    *,
+    separate_processes: bool = False,
 ) -> list[Figure]:
-    """Command → read-model latency at each rate with the pipeline running, beside the rate without it."""
+    """Command → read-model latency at each rate with the pipeline running, beside the rate without it.
+
+    By default the relay and consumer run in this process, as `caseledger up` runs them; with
+    ``separate_processes`` they run as `caseledger relay` and `caseledger consume`, as in scale-out.
+    """
     baselines = []
     bare_settings = settings.model_copy(update={"db_schema": f"{settings.db_schema}_np"})
     with _system(bare_settings) as bare:
@@ -729,7 +786,9 @@ def bench_latency(
     with _broker(bootstrap_servers) as kafka, _system(settings) as system:
         group_id = PROJECTIONS_GROUP.group_id(settings.topic_prefix)
         watcher = _Watcher(system.database_url, settings.db_schema, group_id)
-        pipeline = _Pipeline(system, kafka)
+        pipeline: _Pipeline | _ProcessPipeline = (
+            _ProcessPipeline(system, kafka) if separate_processes else _Pipeline(system, kafka)
+        )
         watcher.start()
         try:
             pipeline.start()
@@ -745,7 +804,10 @@ def bench_latency(
                     count, elapsed = _paced(system, rate, seconds, int(rate), watcher.expect)
                     watcher.drain(DRAIN_TIMEOUT_S, pipeline.check)
                     latencies, _ = watcher.take(number)
-                    figures += [base, _latency_figure(rate, count, elapsed, latencies, base)]
+                    figure = _latency_figure(rate, count, elapsed, latencies, base)
+                    if separate_processes:
+                        figure.name = f"commands at {rate:g}/s, relay + consumer processes"
+                    figures += [base, figure]
             finally:
                 pipeline.stop()
         finally:
