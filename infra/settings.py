@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     )
     db_schema: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "caseledger"
     data_dir: Path = Field(default=Path(".caseledger"), description="Where embedded servers keep their data.")
-    db_pool_size: Annotated[int, Field(ge=1, le=200)] = 2
+    db_pool_size: Annotated[int, Field(ge=1, le=200)] = 1
     db_max_overflow: Annotated[int, Field(ge=0, le=200)] = 8
     snapshot_interval: Annotated[int, Field(ge=2)] = 50
     kafka_bootstrap_servers: str | None = Field(
