@@ -18,6 +18,7 @@ from infra.claims import Claims
 from infra.complaints import Complaints
 from infra.contract import topic_name
 from infra.policies import Policies
+from infra.timers import Timers
 
 ALL_CONTEXTS: tuple[str, ...] = (
     Policies.bounded_context,
@@ -49,7 +50,8 @@ class ConsumerGroup:
 def default_groups() -> Mapping[str, ConsumerGroup]:
     """caseledger's own consumer groups by name (``caseledger consume --group NAME``)."""
     groups = [
-        ConsumerGroup("projections", ALL_CONTEXTS, projection_handler),
+        # The projections also read the timers' topic: a breach opens an escalation item in the worklist.
+        ConsumerGroup("projections", (*ALL_CONTEXTS, Timers.bounded_context), projection_handler),
         ConsumerGroup("timers", ALL_CONTEXTS, timers_handler),
         ConsumerGroup("callbacks", ("policy", "claim"), callbacks_handler),
     ]

@@ -167,8 +167,7 @@ def headers_from_json(items: Sequence[Mapping[str, str]]) -> Headers:
 
 def event_stores(system: System) -> dict[str, CaseApplication[Any]]:
     """Each bounded context's application, where the events of a gap are fetched from."""
-    apps: list[CaseApplication[Any]] = [system.policies, system.claims, system.complaints, system.callbacks]
-    return {app.bounded_context: app for app in apps}
+    return {app.bounded_context: app for app in system.applications()}
 
 
 def create_tables(conn: Connection[Any], schema: str) -> None:

@@ -32,9 +32,13 @@ class System:
     timers: Timers
     embedded_postgres: EmbeddedPostgres | None = field(default=None, repr=False)
 
+    def applications(self) -> list[CaseApplication[Any]]:
+        """Every event-sourced application, in the order the relay and rebuilds read them."""
+        return [self.policies, self.claims, self.complaints, self.callbacks, self.timers]
+
     def close(self) -> None:
         """Close the connection pools, then stop the embedded server if this process started one."""
-        for app in (self.policies, self.claims, self.complaints, self.callbacks, self.timers):
+        for app in self.applications():
             app.close()
         if self.embedded_postgres is not None:
             self.embedded_postgres.stop()

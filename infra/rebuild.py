@@ -85,7 +85,7 @@ class Progress:
 
 
 def _applications(system: System) -> list[CaseApplication[Any]]:
-    return [system.policies, system.claims, system.complaints, system.callbacks]
+    return system.applications()
 
 
 def _tracked_versions(conn: psycopg.Connection[Any], system: System) -> dict[tuple[str, UUID], int]:

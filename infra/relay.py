@@ -175,7 +175,7 @@ def _recorded_at(state: bytes) -> datetime:
 
 def applications(system: System) -> list[CaseApplication[Any]]:
     """The applications whose events the relay publishes, one topic each."""
-    return [system.policies, system.claims, system.complaints, system.callbacks]
+    return system.applications()
 
 
 def topics_for(system: System) -> list[str]:

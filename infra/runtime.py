@@ -34,7 +34,7 @@ from infra.scheduler import run_scheduler
 from infra.settings import Settings
 from projections.queries import get_claim
 
-CONTEXTS = ("policy", "claim", "complaint", "callback")
+CONTEXTS = ("policy", "claim", "complaint", "callback", "timer")
 
 
 @dataclass
@@ -100,7 +100,7 @@ async def _projections_applied(system: System, group_id: str) -> bool:
             ).fetchone()
             stored = 0
             cases = 0
-            for app in (system.policies, system.claims, system.complaints, system.callbacks):
+            for app in system.applications():
                 recorder = cast(PostgresApplicationRecorder, app.recorder)
                 row = conn.execute(
                     f"SELECT count(DISTINCT originator_id), count(*) FROM "  # noqa: S608 - our own table names
