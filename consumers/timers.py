@@ -38,7 +38,7 @@ from domain.callback import CallbackIssueFound
 from domain.claim import Claim, ClaimDecided, ClaimReported
 from domain.complaint import ComplaintDeadlineExtended
 from domain.policy import Policy
-from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
+from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, RuleKind, SlaRule
 from domain.timer import SlaTimer, TimerState
 from infra.bootstrap import System
 from infra.contract import ReceivedEvent
@@ -98,7 +98,9 @@ class TimerHandler:
         """Apply every rule naming this event: end, pause, resume, restart, extend, then start."""
         name = type(event).__name__
         for rule in ALL_RULES:
-            if rule.rule_id in NOT_TIMED_YET:
+            # A window's end is a right lapsing, not a missed duty: timing it as an obligation would record
+            # a breach and escalate it. Until the timer records "window closed", windows are not timed.
+            if rule.rule_id in NOT_TIMED_YET or rule.kind is RuleKind.WINDOW:
                 continue
             if name not in rule.event_names() or rule.applies_to.value != received.context:
                 continue

@@ -426,13 +426,14 @@ def test_the_running_scheduler_wakes_on_a_notification_and_breaches_when_the_clo
     assert history_types(timers, timer.id).count(TimerBreached) == 1
 
 
-def test_callback_rules_start_no_timer_until_the_task_is_followed_to_its_case(
+def test_callback_and_window_rules_start_no_timer_yet(
     system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
 ) -> None:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
     life_policy_story(system, clock)
+    a_complaint(system, clock)  # an obligation beside them, so an empty result cannot pass by accident
 
-    consumer.consume()
+    outcomes = consumer.consume()
 
     with psycopg.connect(system.database_url) as conn:
         rules = {
@@ -441,5 +442,7 @@ def test_callback_rules_start_no_timer_until_the_task_is_followed_to_its_case(
                 sql.SQL("SELECT rule_id FROM {}").format(due_table(system.settings.db_schema))
             ).fetchall()
         }
-    assert "LIFE-COOLOFF-15D" in rules
+    assert outcomes[Outcome.APPLIED] > 15
+    assert "CMP-DECIDE-15D" in rules
     assert not rules & NOT_TIMED_YET
+    assert "LIFE-COOLOFF-15D" not in rules  # a window, not an obligation: not timed yet
