@@ -16,15 +16,13 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.auth import issue_token
-from consumers.processing import Outcome, Processor, RawMessage, create_tables, event_stores
+from consumers.processing import create_tables
 from consumers.read_models import projection_handler
 from domain.base import SHANGHAI, Role
 from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.contract import message_for
 from infra.demo import issue_policy, register_demo_seller
-from infra.rebuild import PROJECTIONS_GROUP
 
 SECRET = "test-secret-of-at-least-thirty-two-characters"
 
@@ -84,25 +82,6 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code < 300, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def project(system: System) -> int:
-    """Deliver every stored event to the projections group's processor, as the topics would."""
-    with psycopg.connect(system.database_url, autocommit=True) as conn:
-        create_tables(conn, system.settings.db_schema)
-        processor = Processor(
-            f"{system.settings.topic_prefix}.{PROJECTIONS_GROUP}",
-            projection_handler(system, conn),
-            event_stores(system),
-            system.settings.db_schema,
-        )
-        applied = 0
-        for app in (system.policies, system.claims, system.complaints, system.callbacks):
-            for offset, n in enumerate(app.recorder.select_notifications(start=None, limit=100_000)):
-                msg = message_for(system.settings.topic_prefix, app.bounded_context, n, n.state)
-                raw = RawMessage(msg.topic, 0, offset, msg.key, msg.value, msg.headers)
-                applied += processor.process(conn, raw) is Outcome.APPLIED
-        return applied
 
 
 def stored_events(system: System) -> int:

@@ -12,7 +12,8 @@ from domain.base import Role
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from tests.api.claim_driver import ADJUSTER, HANDLER, REVIEWER, SURVEYOR, report_claim, step
-from tests.api.conftest import as_, ok, project
+from tests.api.conftest import as_, ok
+from tests.feed import project
 
 pytestmark = pytest.mark.integration
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from psycopg import sql
 
 from consumers.callbacks import CALLBACKS_CONTEXTS, CALLBACKS_GROUP, callbacks_handler
 from consumers.groups import default_groups
-from consumers.processing import Outcome, Processor, RawMessage, create_tables, event_stores
+from consumers.processing import Outcome, Processor, create_tables, event_stores
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, compute_deadline, default_calendar
 from domain.callback import CallbackCancelled, CallbackStatus, CallbackTask, CallbackType
@@ -22,7 +23,6 @@ from domain.policy import Line, Policy, PolicyCancelledInCoolingOff, PolicyRecei
 from domain.sla import rule_by_id
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.contract import message_for
 from infra.demo import (
     HANDLER,
     SELLER,
@@ -33,7 +33,7 @@ from infra.demo import (
     issue_policy,
     register_demo_seller,
 )
-from infra.eventstore import CaseApplication
+from tests.feed import deliver
 
 pytestmark = pytest.mark.integration
 
@@ -55,21 +55,11 @@ class Consumer:
             event_stores(system),
             system.settings.db_schema,
         )
-        self.offset = 0
+        self.offsets = itertools.count(1)
 
     def consume(self) -> Counter[Outcome]:
-        outcomes: Counter[Outcome] = Counter()
-        apps: tuple[CaseApplication[Policy] | CaseApplication[Claim], ...] = (
-            self.system.policies,
-            self.system.claims,
-        )
-        for app in apps:
-            for n in app.recorder.select_notifications(start=None, limit=100_000):
-                msg = message_for(self.system.settings.topic_prefix, app.bounded_context, n, n.state)
-                self.offset += 1
-                raw = RawMessage(msg.topic, 0, self.offset, msg.key, msg.value, msg.headers)
-                outcomes[self.processor.process(self.conn, raw)] += 1
-        return outcomes
+        apps = (self.system.policies, self.system.claims)
+        return deliver(self.system, self.processor, self.conn, apps, self.offsets)
 
     def forget_progress(self) -> None:
         """Lose the group's tracking, so that every event is applied again (a replay from the start)."""

@@ -9,39 +9,19 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from consumers.processing import Outcome, Processor, RawMessage, create_tables, event_stores
-from consumers.read_models import projection_handler, read_schema
+from consumers.read_models import read_schema
 from infra.bootstrap import System
-from infra.contract import message_for
 from infra.load import run_load
-from infra.rebuild import PROJECTIONS_GROUP, rebuild_projections, verify_projections
+from infra.rebuild import rebuild_projections, verify_projections
+from tests.feed import project
 
 pytestmark = pytest.mark.integration
-
-
-def consume_everything(system: System) -> int:
-    """Deliver every stored event to the projections group's processor, as the topics would."""
-    with psycopg.connect(system.database_url, autocommit=True) as conn:
-        create_tables(conn, system.settings.db_schema)
-        processor = Processor(
-            f"{system.settings.topic_prefix}.{PROJECTIONS_GROUP}",
-            projection_handler(system, conn),
-            event_stores(system),
-            system.settings.db_schema,
-        )
-        applied = 0
-        for app in (system.policies, system.claims, system.complaints, system.callbacks):
-            for offset, n in enumerate(app.recorder.select_notifications(start=None, limit=100_000)):
-                msg = message_for(system.settings.topic_prefix, app.bounded_context, n, n.state)
-                raw = RawMessage(msg.topic, 0, offset, msg.key, msg.value, msg.headers)
-                applied += processor.process(conn, raw) is Outcome.APPLIED
-        return applied
 
 
 @pytest.fixture
 def loaded(system: System) -> System:
     run_load(system, cases=60, rate=0, seed=4)
-    consume_everything(system)
+    project(system)
     return system
 
 
@@ -99,7 +79,7 @@ def test_rebuild_swaps_in_rows_equal_to_the_live_ones_and_repairs_an_edited_row(
 
 def test_rebuild_leaves_out_events_the_consumer_has_not_applied_yet(system: System) -> None:
     run_load(system, cases=20, rate=0, seed=9)
-    consume_everything(system)
+    project(system)
     run_load(system, cases=10, rate=0, seed=10)  # stored, not yet consumed
 
     report = verify_projections(system, out=None)

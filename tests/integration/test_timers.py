@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import Counter
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from consumers.processing import Outcome, Processor, RawMessage, create_tables, event_stores
+from consumers.processing import Outcome, Processor, create_tables, event_stores
 from consumers.timers import NOT_TIMED_YET, TIMERS_GROUP, TimerHandler, timers_handler
 from domain.base import SHANGHAI
 from domain.calendar import Deadline, Pause, compute_deadline, default_calendar
@@ -36,7 +37,7 @@ from domain.timer import (
 )
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.contract import ReceivedEvent, message_for
+from infra.contract import ReceivedEvent
 from infra.demo import (
     HANDLER,
     HANDLING_OFFICER,
@@ -51,6 +52,7 @@ from infra.eventstore import ensure_schema, store_env
 from infra.scheduler import Scheduler, nudge, run_scheduler
 from infra.settings import Settings
 from infra.timers import Timers, due_table
+from tests.feed import deliver
 
 pytestmark = pytest.mark.integration
 
@@ -88,17 +90,12 @@ class Consumer:
         self.processor = Processor(
             self.group_id, self.handler, event_stores(system), system.settings.db_schema
         )
-        self.offset = 0
+        self.offsets = itertools.count(1)
 
     def consume(self) -> Counter[Outcome]:
-        outcomes: Counter[Outcome] = Counter()
-        for app in (self.system.policies, self.system.claims, self.system.complaints, self.system.callbacks):
-            for n in app.recorder.select_notifications(start=None, limit=100_000):
-                msg = message_for(self.system.settings.topic_prefix, app.bounded_context, n, n.state)
-                self.offset += 1
-                raw = RawMessage(msg.topic, 0, self.offset, msg.key, msg.value, msg.headers)
-                outcomes[self.processor.process(self.conn, raw)] += 1
-        return outcomes
+        system = self.system
+        cases = (system.policies, system.claims, system.complaints, system.callbacks)
+        return deliver(system, self.processor, self.conn, cases, self.offsets)
 
     def forget_progress(self) -> None:
         """Lose the group's tracking, so that every event is applied again (a replay from the start)."""
