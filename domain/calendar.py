@@ -115,6 +115,8 @@ class CalendarSource(BaseModel):
     title: str = Field(min_length=1)
     document_number: str | None = None
     issued_on: date
+    provisional: bool = False
+    """The year's notice is not out yet: only the statutory holidays are known, not its 调休 days."""
 
 
 class HolidayCalendar(BaseModel):
@@ -169,6 +171,11 @@ class HolidayCalendar(BaseModel):
         """The time zone whose days the calendar's dates are."""
         return ZoneInfo(self.time_zone)
 
+    @functools.cached_property
+    def provisional_years(self) -> frozenset[int]:
+        """The years held with their statutory holidays only, until their notice is added."""
+        return frozenset(source.year for source in self.sources if source.provisional)
+
     def covers(self, day: date) -> bool:
         """Whether the calendar holds the holiday notice for this day's year."""
         return day.year in self.covered_years
@@ -219,6 +226,12 @@ class HolidayCalendar(BaseModel):
 
     def describe(self, day: date) -> str:
         """Why a day is or is not a working day, for a computation's steps."""
+        reason = self._reason(day)
+        if day.year in self.provisional_years:
+            reason += f" (provisional: {day.year}'s holiday notice is not in calendar {self.version} yet)"
+        return reason
+
+    def _reason(self, day: date) -> str:
         if day in self.makeup_working_days:
             return f"{_day(day)} is a make-up working day (调休上班)"
         name = self.holiday_name(day)

@@ -84,5 +84,41 @@ CN_MAINLAND_2026_1: Final = {
     ),
 }
 
-CALENDARS: Final = (CN_MAINLAND_2026_1,)
+# 2027 until its State Council notice is added: only what the law itself fixes in advance. The holidays
+# of 全国年节及纪念日放假办法 Art. 2 (2024 revision, in force 2025-01-01) on their 2027 dates (the lunar
+# ones from the lunar calendar: 除夕 Feb 5, 端午 Jun 9, 中秋 Sep 15; 清明 Apr 5), and Art. 6: a holiday
+# falling on a Saturday or Sunday is made up on the following working day(s) (补假). The notice's bridging
+# days and make-up weekend days (调休) cannot be known before it is issued, so a deadline computed on this
+# year is marked provisional in its steps; when the notice comes, add it as version 2027.1.
+_STATUTORY_2027: Final = (
+    {"name": "元旦", "first_day": "2027-01-01", "last_day": "2027-01-01", "makeup_working_days": ()},
+    # 除夕 Fri, 初一 Sat, 初二 Sun, 初三 Mon; Sat and Sun made up on Tue and Wed.
+    {"name": "春节", "first_day": "2027-02-05", "last_day": "2027-02-10", "makeup_working_days": ()},
+    {"name": "清明节", "first_day": "2027-04-05", "last_day": "2027-04-05", "makeup_working_days": ()},
+    # May 1 Sat and May 2 Sun, made up on Mon and Tue.
+    {"name": "劳动节", "first_day": "2027-05-01", "last_day": "2027-05-04", "makeup_working_days": ()},
+    {"name": "端午节", "first_day": "2027-06-09", "last_day": "2027-06-09", "makeup_working_days": ()},
+    {"name": "中秋节", "first_day": "2027-09-15", "last_day": "2027-09-15", "makeup_working_days": ()},
+    # Oct 1 Fri, Oct 2 Sat, Oct 3 Sun; Sat and Sun made up on Mon and Tue.
+    {"name": "国庆节", "first_day": "2027-10-01", "last_day": "2027-10-05", "makeup_working_days": ()},
+)
+
+CN_MAINLAND_2026_2: Final = {
+    **CN_MAINLAND_2026_1,
+    "version": "2026.2",
+    "covered_years": (2025, 2026, 2027),
+    "sources": (
+        *CN_MAINLAND_2026_1["sources"],
+        {
+            "year": 2027,
+            "title": "全国年节及纪念日放假办法 (2024年修订) 第二条、第六条: statutory days only",
+            "document_number": None,
+            "issued_on": "2024-11-12",
+            "provisional": True,
+        },
+    ),
+    "periods": (*CN_MAINLAND_2026_1["periods"], *_STATUTORY_2027),
+}
+
+CALENDARS: Final = (CN_MAINLAND_2026_1, CN_MAINLAND_2026_2)
 """Every published calendar version, oldest first; the last one is the default for new timers."""

@@ -100,6 +100,14 @@ def test_each_holiday_period_has_its_published_length_when_counted() -> None:
         (2026, "端午节"): 3,
         (2026, "中秋节"): 3,
         (2026, "国庆节"): 7,
+        # 2027 provisional: the statutory days of the 放假办法 with Art. 6 补假, no notice yet.
+        (2027, "元旦"): 1,
+        (2027, "春节"): 6,
+        (2027, "清明节"): 1,
+        (2027, "劳动节"): 4,
+        (2027, "端午节"): 1,
+        (2027, "中秋节"): 1,
+        (2027, "国庆节"): 5,
     }
 
 
@@ -119,29 +127,56 @@ def test_makeup_days_are_exactly_the_published_ones_when_listed() -> None:
     }
 
 
-@pytest.mark.parametrize("day", [date(2024, 12, 31), date(2027, 1, 4)])
+@pytest.mark.parametrize("day", [date(2024, 12, 31), date(2028, 1, 4)])
 def test_calendar_refuses_a_day_when_its_year_is_not_covered(day: date) -> None:
     with pytest.raises(CalendarYearNotCoveredError) as raised:
         default_calendar().is_working_day(day)
     assert isinstance(raised.value, DomainError)
     assert raised.value.day == day
-    assert "2025, 2026" in raised.value.message
+    assert "2025, 2026, 2027" in raised.value.message
 
 
 def test_deadline_is_refused_when_it_reaches_an_uncovered_year() -> None:
-    # 60 days from 2026-12-01 end in January 2027, whose holidays are not published yet.
+    # 60 days from 2027-12-01 end in January 2028, whose holidays the law alone does not fix.
     with pytest.raises(CalendarYearNotCoveredError):
-        compute_deadline(Terms(60), shanghai(2026, 12, 1, 10), default_calendar())
+        compute_deadline(Terms(60), shanghai(2027, 12, 1, 10), default_calendar())
+
+
+def test_a_replay_on_the_older_version_still_refuses_2027_when_that_version_did() -> None:
+    # Timers record their version: one computed on 2026.1 must never silently change its answer.
+    with pytest.raises(CalendarYearNotCoveredError):
+        compute_deadline(Terms(60), shanghai(2026, 12, 1, 10), calendar_for("CN-mainland", "2026.1"))
+
+
+def test_deadline_rolls_over_a_statutory_2027_holiday_when_its_notice_is_not_out() -> None:
+    # 2027-01-20 + 16 days = Fri 2027-02-05, 除夕: Feb 5–8 by Art. 2, Feb 9–10 made up (Art. 6) for
+    # 初一 and 初二 on the weekend, so the period ends on Thu 2027-02-11.
+    deadline = deadline_of(Terms(16), shanghai(2027, 1, 20, 10))
+    assert deadline.last_day == date(2027, 2, 11)
+    assert deadline.calendar_version == "2026.2"
+
+
+def test_deadline_steps_say_provisional_when_it_ends_in_a_year_without_its_notice() -> None:
+    # 2026-12-10 + 30 days = Sat 2027-01-09 → Mon 2027-01-11, counted on statutory days only.
+    deadline = deadline_of(Terms(30), shanghai(2026, 12, 10, 10))
+    assert deadline.last_day == date(2027, 1, 11)
+    assert any("provisional" in step.detail for step in deadline.steps)
+
+
+def test_deadline_steps_do_not_say_provisional_when_the_year_has_its_notice() -> None:
+    deadline = deadline_of(Terms(30), shanghai(2026, 3, 2, 10))
+    assert not any("provisional" in step.detail for step in deadline.steps)
 
 
 def test_default_calendar_names_its_version_and_notices_when_loaded() -> None:
     calendar = default_calendar()
     assert (calendar.calendar_id, calendar.version, calendar.time_zone) == (
         "CN-mainland",
-        "2026.1",
+        "2026.2",
         "Asia/Shanghai",
     )
-    assert calendar.covered_years == (2025, 2026)
+    assert calendar.covered_years == (2025, 2026, 2027)
+    assert calendar.provisional_years == {2027}
     notices = {source.year: source for source in calendar.sources}
     assert notices[2025].document_number == "国办发明电〔2024〕12号"
     assert notices[2026].title == "国务院办公厅关于2026年部分节假日安排的通知"
@@ -149,7 +184,8 @@ def test_default_calendar_names_its_version_and_notices_when_loaded() -> None:
 
 
 def test_calendar_for_returns_the_recorded_version_when_it_is_known() -> None:
-    assert calendar_for("CN-mainland", "2026.1") == default_calendar()
+    assert calendar_for("CN-mainland", "2026.2") == default_calendar()
+    assert calendar_for("CN-mainland", "2026.1").covered_years == (2025, 2026)
     with pytest.raises(UnknownCalendarError):
         calendar_for("CN-mainland", "2019.1")
 
@@ -274,7 +310,7 @@ def test_deadline_is_refused_when_hours_are_counted_the_civil_code_way() -> None
 
 def test_deadline_records_the_calendar_and_the_articles_when_computed() -> None:
     deadline = deadline_of(Terms(3), shanghai(2025, 9, 29, 10))
-    assert (deadline.calendar_id, deadline.calendar_version) == ("CN-mainland", "2026.1")
+    assert (deadline.calendar_id, deadline.calendar_version) == ("CN-mainland", "2026.2")
     assert deadline.start_at == shanghai(2025, 9, 29, 10)
     bases = [step.basis for step in deadline.steps]
     assert "Civil Code Art. 201" in bases

@@ -372,13 +372,13 @@ def test_rejection_notice_deadline_runs_when_a_claim_is_decided_not_covered() ->
 
 
 def test_claim_deadline_is_unknown_when_the_calendar_does_not_cover_its_year() -> None:
-    claim = a_reported_claim(at=shanghai(12, 21))
+    claim = a_reported_claim(at=shanghai(12, 21, year=2027))
 
     row = only_row(ClaimsView(), events_of(claim))
 
     [il23] = [c for c in row["sla_clocks"] if c["rule_id"] == "IL23-DETERMINE-30D"]
     assert il23["due_at"] is None
-    assert "2027" in il23["note"]
+    assert "2028" in il23["note"]
     assert row["next_deadline_rule"] == "IL22-ONE-TIME-NOTICE-1WD"
 
 

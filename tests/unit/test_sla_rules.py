@@ -429,7 +429,7 @@ def test_every_rule_computes_a_recorded_deadline_when_started_in_2025(rule: SlaR
     result = compute_deadline(rule, shanghai(2025, 3, 3, 10), default_calendar())
     assert isinstance(result, Deadline)
     assert result.due_at > result.start_at
-    assert (result.calendar_id, result.calendar_version) == ("CN-mainland", "2026.1")
+    assert (result.calendar_id, result.calendar_version) == ("CN-mainland", "2026.2")
     assert len(result.warnings) == len(rule.warn_at)
     if rule.counting is not CountingMethod.EXACT:
         assert result.due_at.time().isoformat() == "00:00:00"
