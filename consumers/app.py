@@ -46,7 +46,15 @@ from faststream.message import StreamMessage
 from psycopg import Connection
 
 from consumers.groups import ConsumerGroup, default_groups, groups_named
-from consumers.processing import Outcome, Processor, RawMessage, RetryPolicy, create_tables, event_stores
+from consumers.processing import (
+    BatchRefusedError,
+    Outcome,
+    Processor,
+    RawMessage,
+    RetryPolicy,
+    create_tables,
+    event_stores,
+)
 from infra.bootstrap import System
 from infra.broker import ensure_topics
 from infra.settings import Settings
@@ -65,6 +73,10 @@ class Subscription(Protocol):
 
     def consume(self, message: RawMessage) -> object:
         """Handle one message; return only once it is recorded, else raise (it is then read again)."""
+        ...
+
+    def consume_together(self, messages: Sequence[RawMessage]) -> bool:
+        """Record all the messages at once if they all apply; False (nothing recorded) if one cannot."""
         ...
 
 
@@ -131,6 +143,27 @@ class GroupWorker:
             if self.stopping.wait(delay):
                 raise ConsumerStoppingError(f"{self.group_id} stopped before recording {message.where}")
             delay = min(delay * 2, longest)
+
+    def consume_together(self, messages: Sequence[RawMessage]) -> bool:
+        """Record a batch in one transaction; False, with nothing recorded, when ``consume`` must take it.
+
+        Any failure here (a refused effect, or the database away) leaves the batch unrecorded, and the
+        messages then go one by one through ``consume``, which retries, parks and waits out outages.
+        """
+        if len(messages) < 2:
+            return False
+        try:
+            processor = self.prepare()
+            with self._lock:
+                processor.process_together(self._connection(), messages)
+            return True
+        except BatchRefusedError:
+            return False
+        except Exception:  # noqa: BLE001 - not lost: ``consume`` takes the messages and reports the outage
+            log.warning("%s: a batch of %d was not recorded together", self.group_id, len(messages))
+            with self._lock:
+                self._drop_connection()
+            return False
 
     def close(self) -> None:
         """Close the connection (after the broker stopped, so no message is in flight)."""
@@ -239,6 +272,8 @@ def subscribe(
 
 def _consume_batch(subscription: Subscription, raws: Sequence[RawMessage]) -> tuple[int, Exception | None]:
     """Record the messages in order; how many were recorded, and what stopped the rest (if anything)."""
+    if subscription.consume_together(raws):
+        return len(raws), None
     for number, raw in enumerate(raws):
         try:
             subscription.consume(raw)

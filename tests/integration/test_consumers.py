@@ -32,6 +32,7 @@ from consumers.app import (
 from consumers.dlq import dlq_list, dlq_retry, dlq_skip
 from consumers.groups import ALL_CONTEXTS, ConsumerGroup, default_groups
 from consumers.processing import (
+    BatchRefusedError,
     DeadLetterNotParkedError,
     Outcome,
     Processor,
@@ -238,6 +239,61 @@ def test_each_version_is_applied_once_and_in_order_when_messages_arrive_shuffled
     assert versions_of(conn, system.settings.db_schema, cases["complaint"]) == list(
         range(1, len(complaint) + 1)
     )
+
+
+def test_a_batch_is_recorded_in_one_transaction_when_every_message_applies(
+    system: System, cases: dict[str, UUID], log: EffectLog, conn: Connection[Any]
+) -> None:
+    messages = raw(published(system, "caseledger"))
+    processor = processor_for(system, log)
+
+    outcomes = processor.process_together(conn, messages)
+
+    assert outcomes == [Outcome.APPLIED] * len(messages)
+    assert len(effects(conn, system.settings.db_schema)) == len(messages)
+    # now() is the transaction's start: one value for every case means one transaction (one commit).
+    stamps = conn.execute(
+        sql.SQL("SELECT DISTINCT updated_at FROM {}.consumer_applied WHERE group_id = %s").format(
+            sql.Identifier(system.settings.db_schema)
+        ),
+        (processor.group_id,),
+    ).fetchall()
+    assert len(stamps) == 1
+
+
+def test_a_batch_records_nothing_when_one_of_its_messages_is_refused(
+    system: System, cases: dict[str, UUID], log: EffectLog, conn: Connection[Any]
+) -> None:
+    log.refused.add((cases["claim"], 3))
+    messages = raw(published(system, "caseledger"))
+
+    with pytest.raises(BatchRefusedError):
+        processor_for(system, log).process_together(conn, messages)
+
+    assert effects(conn, system.settings.db_schema) == []
+    tracked = conn.execute(
+        sql.SQL("SELECT count(*) FROM {}.consumer_applied").format(sql.Identifier(system.settings.db_schema))
+    ).fetchone()
+    assert tracked == (0,)
+
+
+def test_a_refused_batch_is_taken_one_message_at_a_time_so_only_the_poison_is_parked(
+    system: System, cases: dict[str, UUID], log: EffectLog, conn: Connection[Any]
+) -> None:
+    log.refused.add((cases["claim"], 3))
+    messages = raw(published(system, "caseledger"))
+    worker = GroupWorker(system, system.settings, log.group(), FAST)
+    try:
+        together = worker.consume_together(messages)
+        outcomes = [worker.consume(m) for m in messages]
+    finally:
+        worker.close()
+
+    claim_events = len(system.claims.history(cases["claim"]))
+    assert together is False
+    assert outcomes.count(Outcome.PARKED) == 1
+    assert outcomes.count(Outcome.HELD) == claim_events - 3
+    assert outcomes.count(Outcome.APPLIED) == len(messages) - 1 - (claim_events - 3)
 
 
 # ------------------------------------------------------------------------------------------ poison
@@ -595,6 +651,9 @@ class FailsOnceAt:
         self.seen.append(message.offset)
         if message.offset == self.offset and self.seen.count(self.offset) == 1:
             raise ConsumerStoppingError("not recorded")
+
+    def consume_together(self, messages: Sequence[RawMessage]) -> bool:
+        return False
 
 
 async def test_message_is_read_again_before_the_ones_after_it_when_it_was_not_recorded(

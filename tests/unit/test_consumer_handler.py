@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from types import SimpleNamespace
 
 import pytest
@@ -44,6 +45,9 @@ class RecordingSubscription:
     def consume(self, message: RawMessage) -> None:
         self.received.append(message)
         self.threads.append(threading.current_thread().name)
+
+    def consume_together(self, messages: Sequence[RawMessage]) -> bool:
+        return False  # one at a time, so each message's thread is recorded
 
 
 async def test_message_reaches_the_group_with_its_key_headers_and_exact_bytes_when_published() -> None:
