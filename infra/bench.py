@@ -10,7 +10,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,12 +124,8 @@ def _stored_payload(system: System) -> bytes:
     return bytes(stored[0].state)
 
 
-def run_bench(settings: Settings, quick: bool, out: Path | None) -> list[Figure]:
-    """Measure the write path (1 and 8 writers, beside a bare INSERT), then the pipeline; print, write JSON.
-
-    Bare and service runs alternate, several rounds each, and the median of the rounds is reported, so a
-    burst of noise on this shared machine skews one round, not the figure.
-    """
+def bench_write_path(settings: Settings, quick: bool) -> list[Figure]:
+    """The write path: 1 and 8 writers of a one-event command, beside the bare INSERT, in rounds."""
     seconds, rounds = (5.0, 3) if quick else (20.0, 5)
     schema = f"bench_{uuid4().hex[:8]}"
     system = bootstrap(settings.model_copy(update={"db_schema": schema, "db_pool_size": 10}))
@@ -160,17 +156,45 @@ def run_bench(settings: Settings, quick: bool, out: Path | None) -> list[Figure]
         drop_schemas(system.database_url, schema)
         system.close()
     _print(figures)
-    # After the write-path system is closed: with no database configured, the pipeline sections start the
-    # embedded server on the same data directory.
-    pipeline = run_pipeline_bench(settings, quick, out=sys.stderr)
-    print()
-    print(pipeline_table(pipeline))
-    figures += pipeline
+    return figures
+
+
+def bench_pipeline(settings: Settings, quick: bool) -> list[Figure]:
+    """Relay, projections, command-to-read-model latency and rebuild (``infra.bench_pipeline``)."""
+    figures = run_pipeline_bench(settings, quick, out=sys.stderr)
+    print(pipeline_table(figures))
+    return figures
+
+
+SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
+    "write": bench_write_path,
+    "pipeline": bench_pipeline,
+}
+"""Every section of `caseledger bench`, in the order they run; each measures its own bare baseline."""
+
+
+def run_bench(
+    settings: Settings, quick: bool, out: Path | None, only: Sequence[str] | None = None
+) -> list[Figure]:
+    """Run the chosen sections (all by default), print each one's table, and write every figure as JSON.
+
+    Each section builds and drops its own system, one after the other: with no database configured, each
+    starts the embedded server on the same data directory after the previous one stopped it.
+    """
+    chosen = list(only or SECTIONS)
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown bench sections {unknown}; known: {', '.join(SECTIONS)}")
+    figures: list[Figure] = []
+    for name in chosen:
+        print(f"\n== {name}", flush=True)
+        figures += SECTIONS[name](settings, quick)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         document = {
             "measured_at": datetime.now(UTC).isoformat(),
             "quick": quick,
+            "sections": chosen,
             "figures": [asdict(f) | {"ratio": f.ratio} for f in figures],
         }
         out.write_text(json.dumps(document, indent=2))
