@@ -12,31 +12,42 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from psycopg_pool import ConnectionPool
 
-from api.auth import RoleRequirement, TokenVerifier
+from api.auth import ApiKeys, RoleRequirement, TokenVerifier
 from api.commands import CallbackCommands, ClaimCommands, CommandGateway, ComplaintCommands, PolicyCommands
 from api.deps import ApiServices
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
 from api.readiness import Readiness
 from api.readmodels import ReadModels
+from api.routes.audit import router as audit_routes
 from api.routes.callbacks import router as callback_routes
 from api.routes.claims import router as claim_routes
 from api.routes.complaints import router as complaint_routes
 from api.routes.health import router as health_routes
 from api.routes.policies import router as policy_routes
 from api.routes.queries import router as query_routes
+from api.routes.timers import TimerViews
+from api.routes.timers import router as timer_routes
+from infra.audit import AuditTrail
 from infra.bootstrap import System
 from infra.rebuild import PROJECTIONS_GROUP
 
 DESCRIPTION = """\
 Commands and queries on caseledger's policies, claims, complaints and callback tasks.
 
-* **Authentication**: a bearer JWT (HS256) naming the actor (`sub`) and the role (`role`); each operation
-  lists the roles it admits under `x-roles`. The actor recorded in the events is the token's.
+* **Authentication**: a bearer JWT (HS256) naming the actor (`sub`) and the role (`role`), or a configured
+  API key (for downstream systems) standing for one actor and role; each operation lists the roles it
+  admits under `x-roles`. The actor recorded in the events is the token's or the key's.
 * **Concurrency**: a command answers with the case version as `ETag`; send it back as `If-Match`; a stale
   one answers 409 with `current_version`.
 * **Retries**: send an `Idempotency-Key` with each POST; a repeat gets the first answer and stores nothing.
-* **Read your writes**: pass a command's `version` as `min_version` to a case query.
+* **Read your writes**: a command answers with the case's `version` and the store `position` of its last
+  event (positions are numbered per bounded context). Pass `min_version` to a case query: it waits (bounded)
+  until the read model holds that version of the case. Or pass `min_position`: on a case query it waits
+  until every event of that case stored up to the position is applied; on a list query (with `context`,
+  the command's bounded context) until every event of that context stored up to the position is applied
+  (no earlier event can still commit: the relay has passed the position). If the projections do not get
+  there within the bound, the answer is 503 with `Retry-After`.
 * **Errors**: every refusal is `application/problem+json` (RFC 9457); a broken rule names its `rule`.
 """
 
@@ -74,13 +85,15 @@ def create_app(system: System) -> FastAPI:
     pool: ConnectionPool[Any] = ConnectionPool(
         system.database_url,
         min_size=1,
-        max_size=settings.db_pool_size,
+        max_size=settings.api_pool_size,
         open=False,
         kwargs={"autocommit": True},
         name="caseledger-api",
     )
     verifier = TokenVerifier(settings.jwt_secret)
-    idempotency = IdempotencyStore(pool, settings.db_schema)
+    idempotency = IdempotencyStore(
+        pool, settings.db_schema, stale_seconds=settings.api_idempotency_stale_seconds
+    )
     gateway = CommandGateway(idempotency)
     services = ApiServices(
         claims=ClaimCommands(system.claims, gateway),
@@ -93,6 +106,7 @@ def create_app(system: System) -> FastAPI:
             f"{settings.topic_prefix}.{PROJECTIONS_GROUP}",
             system.clock,
             settings.api_read_wait_seconds,
+            {store.bounded_context: store for store in system.applications()},
         ),
         readiness=Readiness(system, pool),
     )
@@ -114,6 +128,9 @@ def create_app(system: System) -> FastAPI:
     )
     app.state.services = services
     app.state.token_verifier = verifier
+    app.state.audit = AuditTrail(system)
+    app.state.timer_views = TimerViews(pool, settings.db_schema, system.clock)
+    app.state.api_keys = ApiKeys(settings.api_keys)
     install_problem_handlers(app)
     for router in (
         policy_routes,
@@ -122,6 +139,8 @@ def create_app(system: System) -> FastAPI:
         callback_routes,
         query_routes,
         health_routes,
+        audit_routes,
+        timer_routes,
     ):
         _declare_roles(router)
         app.include_router(router)

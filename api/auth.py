@@ -1,11 +1,16 @@
 """Bearer tokens: an HS256 JWT names the actor (``sub``) and their role; each endpoint names its roles.
 
-The actor recorded in every event is the token's, never anything in a request body.
+Downstream systems may instead present a configured API key (``CASELEDGER_API_KEYS``), which stands for one
+actor and role. Keys are held only as SHA-256 digests and compared in constant time.
+
+The actor recorded in every event is the token's (or the key's), never anything in a request body.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -16,6 +21,7 @@ from pydantic import SecretStr
 
 from api.problems import AuthenticationRequiredError, RoleNotAllowedError
 from domain.base import Actor, Role
+from infra.settings import ApiKeyGrant
 
 ALGORITHM = "HS256"
 ISSUER = "caseledger"
@@ -30,6 +36,14 @@ _bearer = HTTPBearer(
     scheme_name="bearer",
     bearerFormat="JWT",
     description="An HS256 JWT with `sub` (actor id) and `role` (one of the staff roles).",
+)
+_api_key = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    bearerFormat="API key",
+    description="An API key of a downstream system, configured in `CASELEDGER_API_KEYS` as "
+    "`KEY:ACTOR:ROLE` (KEY given as `sha256:<hex digest>` or as the key itself): the key stands for that "
+    "actor and role. Sent the same way as a JWT: `Authorization: Bearer <key>`.",
 )
 
 
@@ -84,19 +98,45 @@ class TokenVerifier:
         return Actor(id=subject, role=Role(role))
 
 
+class ApiKeys:
+    """The configured API keys by digest: a presented key is hashed, then compared in constant time."""
+
+    def __init__(self, grants: Iterable[ApiKeyGrant]) -> None:
+        self._grants = tuple((bytes.fromhex(g.digest), Actor(id=g.actor_id, role=g.role)) for g in grants)
+
+    def actor(self, presented: str) -> Actor | None:
+        """The actor the key stands for, or None when it is not a configured key."""
+        digest = hashlib.sha256(presented.encode()).digest()
+        found = None
+        # Every digest is compared, match or not: the time taken says nothing about which key matched.
+        for known, actor in self._grants:
+            if hmac.compare_digest(digest, known):
+                found = actor
+        return found
+
+
 def _verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.token_verifier
     return verifier
 
 
+def _api_keys(request: Request) -> ApiKeys:
+    keys: ApiKeys = request.app.state.api_keys
+    return keys
+
+
 def authenticated_actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key)],
     verifier: Annotated[TokenVerifier, Depends(_verifier)],
+    api_keys: Annotated[ApiKeys, Depends(_api_keys)],
 ) -> Actor:
-    """The actor of the request's bearer token."""
+    """The actor of the request's bearer token: a configured API key's, else the JWT's."""
+    # Both security schemes read the same Authorization header; the second is declared for the OpenAPI.
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationRequiredError("this endpoint needs a bearer token")
-    return verifier.actor(credentials.credentials)
+    keyed = api_keys.actor(credentials.credentials)
+    return keyed if keyed is not None else verifier.actor(credentials.credentials)
 
 
 class RoleRequirement:

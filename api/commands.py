@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
 from pydantic import BaseModel
 
 from api.auth import TokenVerifier
@@ -73,9 +76,9 @@ from api.bodies import (
     WithdrawComplaint,
     WithdrawProposal,
 )
-from api.idempotency import IdempotencyStore, IdempotentRequest, StoredAnswer
+from api.idempotency import IdempotencyStore, IdempotentRequest, KeyHold, StoredAnswer
 from api.problems import AuthenticationRequiredError, InvalidApprovalError, is_final_rejection, problem_for
-from domain.base import Role
+from domain.base import DomainEvent, Role
 from domain.callback import CallbackTask
 from domain.claim import Claim
 from domain.complaint import Complaint, SubjectRef
@@ -83,7 +86,7 @@ from domain.policy import Policy
 from infra.callbacks import Callbacks
 from infra.claims import Claims
 from infra.complaints import Complaints
-from infra.eventstore import Caller, CaseApplication, CommandResult
+from infra.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
 from infra.policies import Policies
 
 
@@ -97,13 +100,27 @@ class CommandAccepted(BaseModel):
 
 @dataclass(frozen=True)
 class CommandCall:
-    """One command request: who sends it (from the token), against which version, under which key."""
+    """One command request: who sends it (from the token), against which version, under which key.
+
+    ``opening_id`` is the id a command that opens a case gives it: derived from the Idempotency-Key when
+    there is one, so that a second run of the same request meets the first one's case at the store's
+    unique constraint instead of opening a twin.
+    """
 
     caller: Caller
     expected_version: int | None
     idempotency_key: str | None
     method: str
     path: str
+    opening_id: UUID = field(default_factory=uuid4)
+
+
+@dataclass(frozen=True)
+class CommandTarget:
+    """The case a command writes to, and the application whose store holds it."""
+
+    app: CaseApplication[Any]
+    case_id: UUID
 
 
 @dataclass(frozen=True)
@@ -122,9 +139,14 @@ class CommandGateway:
         self._idempotency = idempotency
 
     def execute(
-        self, call: CommandCall, status: int, body: BaseModel | None, command: Callable[[], CommandResult]
+        self,
+        call: CommandCall,
+        status: int,
+        body: BaseModel | None,
+        target: CommandTarget,
+        command: Callable[[], CommandResult],
     ) -> CommandAnswer:
-        """Run ``command`` unless an earlier request with the same key already answered."""
+        """Run ``command`` unless an earlier request with the same key already answered (or stored)."""
         if call.idempotency_key is None:
             return CommandAnswer(status, _accepted(command()))
         request = IdempotentRequest(
@@ -134,25 +156,79 @@ class CommandGateway:
             path=call.path,
             request_hash=_fingerprint(call, body),
         )
-        stored = self._idempotency.claim(request)
-        if stored is not None:
-            return CommandAnswer(stored.status, stored.body, replayed=True)
+        held = self._idempotency.claim(request)
+        if isinstance(held, StoredAnswer):
+            return CommandAnswer(held.status, held.body, replayed=True)
+        if held.taken_over:
+            # The attempt that held the key died: if it stored its events, its result is the answer.
+            earlier = stored_by(target, call.caller)
+            if earlier is not None:
+                return self._keep(request, held, status, earlier, replayed=True)
         try:
             result = command()
+        except ConcurrencyConflictError:
+            # The writer that got in first may be this very request (a dead attempt, or an opening
+            # command's key-derived id): then its result is the answer, not a conflict.
+            earlier = stored_by(target, call.caller)
+            if earlier is not None:
+                return self._keep(request, held, status, earlier, replayed=True)
+            self._idempotency.release(request, held)
+            raise
         except Exception as exc:
             if is_final_rejection(exc):
                 # The same request would be refused the same way: its repeats get this answer.
                 problem, _ = problem_for(exc, call.path)
                 self._idempotency.record(
-                    request, StoredAnswer(problem.status, problem.model_dump(mode="json", exclude_none=True))
+                    request,
+                    held,
+                    StoredAnswer(problem.status, problem.model_dump(mode="json", exclude_none=True)),
                 )
             else:
-                # A conflict or a failure: nothing was stored, so a retry with the same key runs again.
-                self._idempotency.release(request)
+                # A failure before anything was stored: a retry with the same key runs again.
+                self._idempotency.release(request, held)
             raise
+        return self._keep(request, held, status, result)
+
+    def _keep(
+        self,
+        request: IdempotentRequest,
+        held: KeyHold,
+        status: int,
+        result: CommandResult,
+        replayed: bool = False,
+    ) -> CommandAnswer:
         answer = _accepted(result)
-        self._idempotency.record(request, StoredAnswer(status, answer))
-        return CommandAnswer(status, answer)
+        self._idempotency.record(request, held, StoredAnswer(status, answer))
+        return CommandAnswer(status, answer, replayed=replayed)
+
+
+def stored_by(target: CommandTarget, caller: Caller) -> CommandResult | None:
+    """What a command of this request (same correlation id and actor, no causing event) stored on the case.
+
+    The case's events are few, and this runs only when a request meets a dead attempt or a conflict.
+    """
+    recorder = target.app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        raise TypeError("the API runs on the PostgreSQL event store")
+    query = sql.SQL(
+        "SELECT originator_version, topic, state, notification_id FROM {} "
+        "WHERE originator_id = %s ORDER BY originator_version"
+    ).format(sql.Identifier(recorder.datastore.schema, recorder.events_table_name))
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(query, (target.case_id,))
+        rows = cursor.fetchall()
+    found: CommandResult | None = None
+    for row in rows:
+        stored = StoredEvent(target.case_id, row["originator_version"], row["topic"], bytes(row["state"]))
+        event = target.app.mapper.to_domain_event(stored)
+        if (
+            isinstance(event, DomainEvent)
+            and event.correlation_id == caller.correlation_id
+            and event.causation_id is None
+            and event.actor.id == caller.actor.id
+        ):
+            found = CommandResult(target.case_id, event.originator_version, int(row["notification_id"]))
+    return found
 
 
 def _accepted(result: CommandResult) -> dict[str, Any]:
@@ -187,6 +263,7 @@ class _CaseCommands:
             call,
             HTTPStatus.OK,
             body,
+            CommandTarget(self._app, case_id),
             lambda: self._app.run(case_id, call.caller, call.expected_version, command, **args),
         )
 
@@ -200,11 +277,12 @@ class ClaimCommands(_CaseCommands):
 
     def report(self, call: CommandCall, body: ReportClaim) -> CommandAnswer:
         """Open a claim under a new id."""
-        claim_id = uuid4()
+        claim_id = call.opening_id
         return self._gateway.execute(
             call,
             HTTPStatus.CREATED,
             body,
+            CommandTarget(self._claims, claim_id),
             lambda: self._claims.report_claim(call.caller, claim_id=claim_id, **body.arguments()),
         )
 
@@ -269,7 +347,7 @@ class ComplaintCommands(_CaseCommands):
 
     def lodge(self, call: CommandCall, body: LodgeComplaint) -> CommandAnswer:
         """Open a complaint under a new id."""
-        complaint_id = uuid4()
+        complaint_id = call.opening_id
         args = body.arguments()
         args["subject_ref"] = SubjectRef(kind=body.subject_ref.kind, ref=body.subject_ref.ref)
         args["involved_staff"] = frozenset(body.involved_staff)
@@ -277,6 +355,7 @@ class ComplaintCommands(_CaseCommands):
             call,
             HTTPStatus.CREATED,
             body,
+            CommandTarget(self._complaints, complaint_id),
             lambda: self._complaints.open_case(
                 call.caller, Complaint.lodge, complaint_id=complaint_id, **args
             ),
@@ -350,11 +429,12 @@ class PolicyCommands(_CaseCommands):
 
     def submit(self, call: CommandCall, body: SubmitProposal) -> CommandAnswer:
         """Open a proposal under a new id; the seller's registration is looked up by the service."""
-        policy_id = uuid4()
+        policy_id = call.opening_id
         return self._gateway.execute(
             call,
             HTTPStatus.CREATED,
             body,
+            CommandTarget(self._policies, policy_id),
             lambda: self._policies.submit_proposal(call.caller, policy_id=policy_id, **body.arguments()),
         )
 
@@ -458,10 +538,12 @@ class CallbackCommands(_CaseCommands):
 
     def create(self, call: CommandCall, body: CreateCallbackTask) -> CommandAnswer:
         """Open the task its source event calls for (or answer with the one it already opened)."""
+        task_id = CallbackTask.task_id_for(body.task_type, body.source_event_id)
         return self._gateway.execute(
             call,
             HTTPStatus.CREATED,
             body,
+            CommandTarget(self._callbacks, task_id),
             lambda: self._callbacks.create_task(call.caller, **body.arguments()),
         )
 

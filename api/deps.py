@@ -96,6 +96,7 @@ def _envelope(actor: Actor, request: Request, key: str | None, expected_version:
         idempotency_key=key,
         method=request.method,
         path=request.url.path,
+        opening_id=uuid5(correlation, "opened case") if key else uuid4(),
     )
 
 

@@ -1,16 +1,26 @@
 """Idempotency-Key: the first answer to a request is kept in PostgreSQL and given again to its repeats.
 
 A request claims its key by inserting a pending row under the primary key (actor, key): of concurrent
-repeats exactly one inserts it and runs; the others wait for its answer. The rows outlive the process,
-so a repeat after a restart of the API (or on another API process) is answered the same way.
+repeats exactly one inserts it and runs; the others wait (bounded) for its answer, then are told to retry
+(409 with Retry-After). The rows outlive the process, so a repeat after a restart of the API (or on another
+API process) is answered the same way.
+
+A request that dies between storing its events and recording its answer leaves its key pending. Once the
+hold is older than ``stale_seconds`` a repeat takes it over (compare-and-set on the hold's token, so only one
+repeat does) and is told that it did (``KeyHold.taken_over``): it must look in the event store for the events
+of the first attempt before it runs the command again (see ``api.commands.CommandGateway``). The answer of
+the request that lost its hold is not recorded: its hold's token no longer matches.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
+import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -39,17 +49,34 @@ class IdempotentRequest:
     request_hash: str
 
 
+@dataclass(frozen=True)
+class KeyHold:
+    """This request holds the key and runs; ``taken_over`` when an earlier attempt left it pending."""
+
+    token: UUID
+    taken_over: bool = False
+
+
 class IdempotencyStore:
     """The ``api_idempotency`` table in the base schema."""
 
-    def __init__(self, pool: ConnectionPool[Any], schema: str, wait_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool[Any],
+        schema: str,
+        wait_seconds: float = 5.0,
+        stale_seconds: float = 60.0,
+    ) -> None:
         self._pool = pool
         self._table = sql.Identifier(schema, TABLE)
         self._wait_seconds = wait_seconds
+        self._stale = timedelta(seconds=stale_seconds)
 
     def create_table(self) -> None:
-        """Create the table if it is missing."""
-        with self._pool.connection() as conn:
+        """Create the table if it is missing (and add the hold columns to a table of an older release)."""
+        with self._pool.connection() as conn, conn.transaction():
+            # Several API processes start at once; concurrent CREATE IF NOT EXISTS can still collide.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.api.idempotency'))")
             conn.execute(
                 sql.SQL(
                     """CREATE TABLE IF NOT EXISTS {} (
@@ -64,63 +91,94 @@ class IdempotencyStore:
                         PRIMARY KEY (actor_id, key))"""
                 ).format(self._table)
             )
+            conn.execute(
+                sql.SQL(
+                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS hold_token uuid, "
+                    "ADD COLUMN IF NOT EXISTS held_since timestamptz NOT NULL DEFAULT now()"
+                ).format(self._table)
+            )
 
-    def claim(self, request: IdempotentRequest) -> StoredAnswer | None:
-        """None when this request is the first with its key (it must run), else the first one's answer.
+    def claim(self, request: IdempotentRequest) -> StoredAnswer | KeyHold:
+        """The first answer when there is one; else a hold on the key, and this request must run.
 
         A different request under a used key is refused; a repeat of one still running waits for it,
-        then is told to retry.
+        then is told to retry; a repeat of one that died (its hold older than the bound) takes the key over.
         """
         deadline = time.monotonic() + self._wait_seconds
         while True:
+            token = uuid4()
             with self._pool.connection() as conn:
                 inserted = conn.execute(
                     sql.SQL(
-                        "INSERT INTO {} (key, actor_id, method, path, request_hash) "
-                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (actor_id, key) DO NOTHING RETURNING 1"
+                        "INSERT INTO {} (key, actor_id, method, path, request_hash, hold_token) "
+                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (actor_id, key) DO NOTHING RETURNING 1"
                     ).format(self._table),
-                    (request.key, request.actor_id, request.method, request.path, request.request_hash),
+                    (
+                        request.key,
+                        request.actor_id,
+                        request.method,
+                        request.path,
+                        request.request_hash,
+                        token,
+                    ),
                 ).fetchone()
                 if inserted is not None:
-                    return None
+                    return KeyHold(token)
                 row = conn.execute(
                     sql.SQL(
-                        "SELECT method, path, request_hash, status, body FROM {} "
-                        "WHERE actor_id = %s AND key = %s"
+                        "SELECT method, path, request_hash, status, body, hold_token, "
+                        "held_since < now() - %s FROM {} WHERE actor_id = %s AND key = %s"
                     ).format(self._table),
-                    (request.actor_id, request.key),
+                    (self._stale, request.actor_id, request.key),
                 ).fetchone()
-            if row is not None:
-                method, path, request_hash, status, body = row
-                if (method, path, request_hash) != (request.method, request.path, request.request_hash):
-                    raise IdempotencyKeyReusedError(
-                        f"the Idempotency-Key {request.key!r} was already used for a different request "
-                        f"({method} {path})"
-                    )
-                if status is not None:
-                    return StoredAnswer(int(status), dict(body))
-                if time.monotonic() >= deadline:
-                    raise IdempotentRequestInProgressError(
-                        f"the first request with the Idempotency-Key {request.key!r} is still running"
-                    )
+                if row is not None:
+                    method, path, request_hash, status, body, held_by, abandoned = row
+                    if (method, path, request_hash) != (request.method, request.path, request.request_hash):
+                        raise IdempotencyKeyReusedError(
+                            f"the Idempotency-Key {request.key!r} was already used for a different request "
+                            f"({method} {path})"
+                        )
+                    if status is not None:
+                        return StoredAnswer(int(status), dict(body))
+                    if abandoned and self._take_over(conn, request, held_by, token):
+                        return KeyHold(token, taken_over=True)
+            if time.monotonic() >= deadline:
+                raise IdempotentRequestInProgressError(
+                    f"the first request with the Idempotency-Key {request.key!r} is still running"
+                )
             time.sleep(0.05)
 
-    def record(self, request: IdempotentRequest, answer: StoredAnswer) -> None:
-        """Keep the first answer for the repeats."""
-        with self._pool.connection() as conn:
-            conn.execute(
-                sql.SQL("UPDATE {} SET status = %s, body = %s WHERE actor_id = %s AND key = %s").format(
-                    self._table
-                ),
-                (answer.status, Jsonb(answer.body), request.actor_id, request.key),
-            )
+    def _take_over(
+        self, conn: psycopg.Connection[Any], request: IdempotentRequest, held_by: UUID | None, token: UUID
+    ) -> bool:
+        # Compare-and-set on the old token: of several repeats arriving together, one takes the key over.
+        taken = conn.execute(
+            sql.SQL(
+                "UPDATE {} SET hold_token = %s, held_since = now() WHERE actor_id = %s AND key = %s "
+                "AND status IS NULL AND hold_token IS NOT DISTINCT FROM %s RETURNING 1"
+            ).format(self._table),
+            (token, request.actor_id, request.key, held_by),
+        ).fetchone()
+        return taken is not None
 
-    def release(self, request: IdempotentRequest) -> None:
+    def record(self, request: IdempotentRequest, hold: KeyHold, answer: StoredAnswer) -> bool:
+        """Keep the first answer for the repeats; False when the hold was lost (the answer is not kept)."""
+        with self._pool.connection() as conn:
+            updated = conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET status = %s, body = %s WHERE actor_id = %s AND key = %s "
+                    "AND status IS NULL AND hold_token = %s RETURNING 1"
+                ).format(self._table),
+                (answer.status, Jsonb(answer.body), request.actor_id, request.key, hold.token),
+            ).fetchone()
+        return updated is not None
+
+    def release(self, request: IdempotentRequest, hold: KeyHold) -> None:
         """Free the key of a request that failed without an answer worth keeping: a retry runs again."""
         with self._pool.connection() as conn:
             conn.execute(
-                sql.SQL("DELETE FROM {} WHERE actor_id = %s AND key = %s AND status IS NULL").format(
-                    self._table
-                ),
-                (request.actor_id, request.key),
+                sql.SQL(
+                    "DELETE FROM {} WHERE actor_id = %s AND key = %s AND status IS NULL AND hold_token = %s"
+                ).format(self._table),
+                (request.actor_id, request.key, hold.token),
             )

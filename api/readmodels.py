@@ -1,21 +1,37 @@
 """The query side of the API: answers come from the projections only, never from loading an aggregate.
 
-Read your writes: a command answers with the case's new version; a query that passes it as
-``min_version`` waits (bounded) until the ``projections`` consumer group has applied that version of the
-case. The group records, per case, the last version it applied in the same transaction as the rows, so
-the comparison is exact.
+Read your writes. A command answers with the case's new ``version`` and the store ``position`` of its last
+event (the notification id in its bounded context's log; each context numbers its own). A query waits,
+bounded, until the ``projections`` consumer group has reached what it names, else answers 503:
+
+- ``min_version`` (case queries): the group has applied that version of the case. The group records, per
+  case, the last version it applied in the same transaction as the rows, so the comparison is exact.
+- ``min_position`` on a case query: the group has applied every event of *that case* stored at a position
+  up to P (the case's last version at or before P, looked up in the store, then as ``min_version``).
+- ``min_position`` with ``context`` on a list query: the group has applied every event of the context at a
+  position up to P. That holds once (a) the relay's published position of the context is at least P, so
+  no hole at or below P can still be filled by a late commit (the relay passes a hole only when no
+  transaction that could fill it is left), and (b) no event at or below P is of a version greater than the
+  one the group recorded for its case. Both only grow, so each API process remembers the highest position
+  it proved per context and checks only the events after it.
+
+A parked event (``caseledger dlq``) holds its case back, so a position after it is not reached until the
+event is retried or skipped.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -23,6 +39,7 @@ from api.problems import ProjectionBehindError, ReadModelsUnavailableError, Reso
 from consumers.read_models import read_schema
 from domain.base import Role
 from infra.clock import Clock
+from infra.eventstore import CaseApplication
 from projections import queries
 from projections.queries import (
     AgeingBucket,
@@ -36,6 +53,18 @@ from projections.queries import (
 
 T = TypeVar("T")
 
+_POLL_SECONDS = 0.05
+
+
+class PositionContext(StrEnum):
+    """The bounded context whose store position a list query's ``min_position`` is."""
+
+    POLICY = "policy"
+    CLAIM = "claim"
+    COMPLAINT = "complaint"
+    CALLBACK = "callback"
+    TIMER = "timer"
+
 
 class ReadModels:
     """Queries on the read models of one deployment (base schema)."""
@@ -47,6 +76,7 @@ class ReadModels:
         projections_group: str,
         clock: Clock,
         wait_seconds: float,
+        stores: Mapping[str, CaseApplication[Any]],
     ) -> None:
         self._pool = pool
         self._base_schema = base_schema
@@ -54,22 +84,32 @@ class ReadModels:
         self._group = projections_group
         self._clock = clock
         self._wait_seconds = wait_seconds
+        self._events = {context: _events_table(app) for context, app in stores.items()}
+        self._reached: dict[str, int] = {}
+        self._reached_lock = threading.Lock()
 
-    def claim(self, claim_id: UUID, min_version: int | None = None) -> ClaimCase:
-        """案件查询: a claim as projected, once the projection holds ``min_version``."""
-        return self._case("claim", claim_id, min_version, queries.get_claim)
+    def claim(
+        self, claim_id: UUID, min_version: int | None = None, min_position: int | None = None
+    ) -> ClaimCase:
+        """案件查询: a claim as projected, once the projection holds ``min_version`` / ``min_position``."""
+        return self._case("claim", claim_id, min_version, min_position, queries.get_claim)
 
-    def complaint(self, complaint_id: UUID, min_version: int | None = None) -> ComplaintCase:
-        """A complaint as projected, once the projection holds ``min_version``."""
-        return self._case("complaint", complaint_id, min_version, queries.get_complaint)
+    def complaint(
+        self, complaint_id: UUID, min_version: int | None = None, min_position: int | None = None
+    ) -> ComplaintCase:
+        """A complaint as projected, once the projection holds ``min_version`` / ``min_position``."""
+        return self._case("complaint", complaint_id, min_version, min_position, queries.get_complaint)
 
-    def policy(self, policy_id: UUID, min_version: int | None = None) -> PolicySummary:
-        """保单查询: a policy as projected, once the projection holds ``min_version``."""
-        return self._case("policy", policy_id, min_version, queries.get_policy)
+    def policy(
+        self, policy_id: UUID, min_version: int | None = None, min_position: int | None = None
+    ) -> PolicySummary:
+        """保单查询: a policy as projected, once the projection holds ``min_version`` / ``min_position``."""
+        return self._case("policy", policy_id, min_version, min_position, queries.get_policy)
 
-    def customer(self, customer_id: str) -> CustomerCases:
-        """Every case of one customer."""
+    def customer(self, customer_id: str, after: tuple[PositionContext, int] | None = None) -> CustomerCases:
+        """Every case of one customer (once the projection reached ``after``: context and position)."""
         with self._connection() as conn:
+            self._reach(conn, after)
             found = queries.get_customer(conn, self._schema, customer_id)
         if found is None:
             raise ResourceNotFoundError(f"no customer with id {customer_id}")
@@ -83,9 +123,11 @@ class ReadModels:
         due_before: datetime | None,
         limit: int,
         offset: int,
+        after: tuple[PositionContext, int] | None = None,
     ) -> list[WorkItem]:
         """Open work items, soonest deadline first."""
         with self._connection() as conn:
+            self._reach(conn, after)
             return queries.worklist(
                 conn,
                 self._schema,
@@ -103,9 +145,11 @@ class ReadModels:
         channel: str | None,
         month_from: str | None,
         month_to: str | None,
+        after: tuple[PositionContext, int] | None = None,
     ) -> list[ComplaintStatistics]:
         """Complaint counts and on-time rate by category, channel and month."""
         with self._connection() as conn:
+            self._reach(conn, after)
             return queries.complaint_statistics(
                 conn,
                 self._schema,
@@ -115,9 +159,12 @@ class ReadModels:
                 month_to=month_to,
             )
 
-    def claims_ageing(self, as_of: datetime | None) -> list[AgeingBucket]:
+    def claims_ageing(
+        self, as_of: datetime | None, after: tuple[PositionContext, int] | None = None
+    ) -> list[AgeingBucket]:
         """Open claims by age at ``as_of`` (the server's now when not given)."""
         with self._connection() as conn:
+            self._reach(conn, after)
             return queries.claims_ageing(conn, self._schema, as_of or self._clock.now())
 
     def _case(
@@ -125,15 +172,30 @@ class ReadModels:
         context: str,
         case_id: UUID,
         min_version: int | None,
+        min_position: int | None,
         get: Callable[[psycopg.Connection[Any], str, UUID], T | None],
     ) -> T:
         with self._connection() as conn:
-            if min_version is not None:
-                self._wait_for(conn, context, case_id, min_version)
+            needed = min_version or 0
+            if min_position is not None:
+                needed = max(needed, self._version_at(conn, context, case_id, min_position))
+            if needed:
+                self._wait_for(conn, context, case_id, needed)
             found = get(conn, self._schema, case_id)
         if found is None:
             raise ResourceNotFoundError(f"no {context} with id {case_id}")
         return found
+
+    def _version_at(self, conn: psycopg.Connection[Any], context: str, case_id: UUID, position: int) -> int:
+        """The case's last version stored at or before ``position`` (0 when it had none yet)."""
+        row = conn.execute(
+            sql.SQL(
+                "SELECT coalesce(max(originator_version), 0) FROM {} "
+                "WHERE originator_id = %s AND notification_id <= %s"
+            ).format(self._events[context]),
+            (case_id, position),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
 
     def _wait_for(self, conn: psycopg.Connection[Any], context: str, case_id: UUID, version: int) -> None:
         query = sql.SQL(
@@ -149,7 +211,61 @@ class ReadModels:
                 raise ProjectionBehindError(
                     f"the read models hold version {applied} of {context} {case_id}, not yet {version}"
                 )
-            time.sleep(0.05)
+            time.sleep(_POLL_SECONDS)
+
+    def _reach(self, conn: psycopg.Connection[Any], after: tuple[PositionContext, int] | None) -> None:
+        """Wait (bounded) until the projections applied every event of the context up to the position."""
+        if after is None:
+            return
+        context, position = after
+        deadline = time.monotonic() + self._wait_seconds
+        while (reached := self._reached_position(conn, context, position)) < position:
+            if time.monotonic() >= deadline:
+                raise ProjectionBehindError(
+                    f"the read models hold every {context} event up to position {reached}, not yet {position}"
+                )
+            time.sleep(_POLL_SECONDS)
+
+    def _reached_position(self, conn: psycopg.Connection[Any], context: str, position: int) -> int:
+        """The highest position up to ``position`` that the projections have reached in ``context``."""
+        with self._reached_lock:
+            proven = self._reached.get(context, 0)
+        if proven >= position:
+            return proven
+        upto = min(position, self._relay_position(conn, context))
+        if upto <= proven:
+            return proven
+        row = conn.execute(
+            sql.SQL(
+                """SELECT min(e.notification_id) FROM {events} e
+                   LEFT JOIN {applied} a
+                     ON a.group_id = %s AND a.context = %s AND a.case_id = e.originator_id
+                   WHERE e.notification_id > %s AND e.notification_id <= %s
+                     AND e.originator_version > coalesce(a.last_version, 0)"""
+            ).format(
+                events=self._events[context],
+                applied=sql.Identifier(self._base_schema, "consumer_applied"),
+            ),
+            (self._group, context, proven, upto),
+        ).fetchone()
+        first_missing = None if row is None or row[0] is None else int(row[0])
+        reached = upto if first_missing is None else first_missing - 1
+        with self._reached_lock:
+            self._reached[context] = max(self._reached.get(context, 0), reached)
+            return self._reached[context]
+
+    def _relay_position(self, conn: psycopg.Connection[Any], context: str) -> int:
+        table = f"{self._base_schema}.relay_positions"
+        exists = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+        if exists is None or exists[0] is None:
+            return 0
+        row = conn.execute(
+            sql.SQL("SELECT position FROM {} WHERE context = %s").format(
+                sql.Identifier(self._base_schema, "relay_positions")
+            ),
+            (context,),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -160,3 +276,10 @@ class ReadModels:
             raise ReadModelsUnavailableError(
                 "the read models are not there yet: the projections consumer has not started"
             ) from None
+
+
+def _events_table(app: CaseApplication[Any]) -> sql.Identifier:
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        raise TypeError("the read models are read beside the PostgreSQL event store")
+    return sql.Identifier(recorder.datastore.schema, recorder.events_table_name)

@@ -19,6 +19,15 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   *as it stood at this event's version* (a replay decides as the live run did). A claim has no seller of its
   own: its seller is the seller of its policy, read at the policy's first version (``ProposalSubmitted``
   names the seller and nothing changes it), so that the caller-is-seller check holds for claim callbacks too.
+- **Remediation.** ``CallbackIssueFound`` with a ``remediation_task_id`` (mis-selling, proxy signature,
+  exclusions unknown) opens a MIS_SELLING_REMEDIATION task with exactly that id: its source event is the
+  issue's ``issue_id``, its source case the policy, its seller the policy's (who may not remedy it), and it
+  is due as LIFE-MISSELL-15WD computes (15 working days from the issue's recorded time). The event carries
+  all of it, so nothing else is read. The group therefore reads the callback topic too.
+- **First call.** A task the group opens gets its first call proposed at once, by the system, for the
+  instant it was opened (``CallbackScheduled``): ``CallbackTask.schedule`` moves a system slot in quiet hours
+  (21:00-09:00 Asia/Shanghai) to 09:00, so a task opened at 22:30 is proposed for 09:00 the next day. Only
+  a task with no slot yet is planned: a redelivery, or an agent who planned it first, changes nothing.
 - **Cancellation.** ``PolicyCancelledInCoolingOff``, ``PolicyRescinded`` and ``PolicySurrendered`` cancel the
   policy's open NEW_POLICY tasks. No table is kept: the tasks are found by deriving their ids from the
   policy's earlier ``PolicyReceiptAcknowledged`` events (the only events that open a policy's callback), so
@@ -38,7 +47,7 @@ from psycopg import Connection
 from consumers.timers import start_instant
 from domain.base import SHANGHAI, Actor, DomainEvent, Role, event_id_for
 from domain.calendar import Deadline, compute_deadline, default_calendar
-from domain.callback import CallbackStatus, CallbackTask, CallbackType
+from domain.callback import CallbackIssueFound, CallbackStatus, CallbackTask, CallbackType
 from domain.claim import Claim, ClaimClosed, SurveyDone
 from domain.policy import (
     Policy,
@@ -58,13 +67,18 @@ from infra.policies import Policies
 CALLBACKS_GROUP = "callbacks"
 """The consumer group's name (``caseledger consume --group callbacks``)."""
 
-CALLBACKS_CONTEXTS: tuple[str, ...] = (Policies.bounded_context, Claims.bounded_context)
+CALLBACKS_CONTEXTS: tuple[str, ...] = (
+    Policies.bounded_context,
+    Claims.bounded_context,
+    Callbacks.bounded_context,
+)
 """The bounded contexts whose topics the group reads."""
 
 SYSTEM_ACTOR = Actor(id="caseledger", role=Role.SYSTEM)
 
 SURVEY_RULE = "CO-SURVEY-CALLBACK-2WD"
 CLOSURE_RULE = "CO-CLOSURE-CALLBACK-7D"
+REMEDIATION_RULE = "LIFE-MISSELL-15WD"
 
 OPEN_STATUSES = frozenset(
     {CallbackStatus.CREATED, CallbackStatus.SCHEDULED, CallbackStatus.ATTEMPTED, CallbackStatus.FAILED}
@@ -92,6 +106,22 @@ class CallbackHandler:
             self._claim_callback(CallbackType.CLAIM_CLOSURE, CLOSURE_RULE, event, received)
         elif isinstance(event, ENDS_POLICY):
             self._cancel_new_policy_tasks(event, received)
+        elif isinstance(event, CallbackIssueFound) and event.remediation_task_id is not None:
+            self._remediation(event)
+
+    def _remediation(self, issue: CallbackIssueFound) -> None:
+        result = self.callbacks.create_task(
+            self._caller(issue),
+            task_type=CallbackType.MIS_SELLING_REMEDIATION,
+            source_event_id=issue.issue_id,
+            source_case_id=issue.source_case_id,
+            customer_id=issue.customer_id,
+            due_by=rule_due_by(REMEDIATION_RULE, issue),
+            seller_id=issue.seller_id,
+        )
+        # The timers key LIFE-MISSELL-15WD by the id the issue named: both must be the same task.
+        assert result.case_id == issue.remediation_task_id
+        self._propose_first_call(result.case_id, issue)
 
     def _new_policy(self, event: PolicyReceiptAcknowledged, received: ReceivedEvent) -> None:
         if event.cooling_off_ends_on is None:
@@ -99,7 +129,7 @@ class CallbackHandler:
         policy = self.policies.load(received.case_id, version=received.version)
         if not policy.cooling_off_applies:
             return
-        self.callbacks.create_task(
+        result = self.callbacks.create_task(
             self._caller(event),
             task_type=CallbackType.NEW_POLICY,
             source_event_id=event.event_id,
@@ -108,12 +138,13 @@ class CallbackHandler:
             due_by=new_policy_due_by(event),
             seller_id=policy.seller_id,
         )
+        self._propose_first_call(result.case_id, event)
 
     def _claim_callback(
         self, task_type: CallbackType, rule_id: str, event: DomainEvent, received: ReceivedEvent
     ) -> None:
         claim = self.claims.load(received.case_id, version=received.version)
-        self.callbacks.create_task(
+        result = self.callbacks.create_task(
             self._caller(event),
             task_type=task_type,
             source_event_id=event.event_id,
@@ -122,6 +153,19 @@ class CallbackHandler:
             due_by=rule_due_by(rule_id, event),
             seller_id=self._seller_of_policy(claim),
         )
+        self._propose_first_call(result.case_id, event)
+
+    def _propose_first_call(self, task_id: UUID, event: DomainEvent) -> None:
+        """Plan a new task's first call for when it was opened, moved out of quiet hours (21:00-09:00).
+
+        The system proposes, the agent may re-plan (``CallbackTask.schedule`` moves a system slot to 09:00
+        Asia/Shanghai). Once: a task already planned (a redelivery, or an agent was quicker) keeps its slot.
+        """
+        task = self.callbacks.load(task_id)
+        if task.slot is not None or task.status is not CallbackStatus.CREATED:
+            return
+        opened_at = task.created_on
+        self.callbacks.run(task_id, self._caller(event), task.version, CallbackTask.schedule, slot=opened_at)
 
     def _seller_of_policy(self, claim: Claim) -> str | None:
         try:

@@ -8,7 +8,8 @@ from typing import Any
 
 from psycopg import Connection
 
-from consumers.callbacks import callbacks_handler
+from consumers.callbacks import CALLBACKS_CONTEXTS, callbacks_handler
+from consumers.erasure import ForgetErasedKeys
 from consumers.processing import Handler
 from consumers.read_models import projection_handler
 from consumers.timers import timers_handler
@@ -18,6 +19,7 @@ from infra.claims import Claims
 from infra.complaints import Complaints
 from infra.contract import topic_name
 from infra.policies import Policies
+from infra.privacy import Privacy
 from infra.timers import Timers
 
 ALL_CONTEXTS: tuple[str, ...] = (
@@ -51,11 +53,21 @@ def default_groups() -> Mapping[str, ConsumerGroup]:
     """caseledger's own consumer groups by name (``caseledger consume --group NAME``)."""
     groups = [
         # The projections also read the timers' topic: a breach opens an escalation item in the worklist.
-        ConsumerGroup("projections", (*ALL_CONTEXTS, Timers.bounded_context), projection_handler),
-        ConsumerGroup("timers", ALL_CONTEXTS, timers_handler),
-        ConsumerGroup("callbacks", ("policy", "claim"), callbacks_handler),
+        # And the privacy topic: an erasure blanks the customer's personal columns.
+        ConsumerGroup(
+            "projections",
+            (*ALL_CONTEXTS, Timers.bounded_context, Privacy.bounded_context),
+            _projections_forgetting_erased_keys,
+        ),
+        # The timers also read their own topic: a closed cooling-off window makes the policy record its end.
+        ConsumerGroup("timers", (*ALL_CONTEXTS, Timers.bounded_context), timers_handler),
+        ConsumerGroup("callbacks", CALLBACKS_CONTEXTS, callbacks_handler),
     ]
     return {group.name: group for group in groups}
+
+
+def _projections_forgetting_erased_keys(system: System, conn: Connection[Any]) -> Handler:
+    return ForgetErasedKeys(system.keys, projection_handler(system, conn))
 
 
 class UnknownGroupError(LookupError):

@@ -19,6 +19,16 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   error (the event is retried, then parked): a rule is never applied by guess.
 - **Times.** A clock starts at the rule's ``start_field`` (a date starts it at 00:00 Asia/Shanghai of that
   day); every other change takes effect at the event's ``occurred_at``, else its recorded time.
+- **Clocks met on a callback task.** A rule with ``met_on_callback`` keeps its clock on the policy or claim
+  (so ``timers explain`` of that case shows it); a ``CallbackCompleted`` or ``CallbackCancelled`` of a task
+  of that type moves the one timer whose cycle's event id is the task's ``source_event_id``, read from the
+  task at that event's version. The two topics have no order between them, so when such a clock starts it
+  also applies the task's earlier completion or cancellation. A rule with ``subject_field`` (the
+  remediation's LIFE-MISSELL-15WD) keys its clock by the case that field names, cycle 1.
+- **Windows.** Timed like obligations; the scheduler closes them (``TimerWindowClosed``) instead of
+  breaching them. The group also reads the timer topic: where a window's end names a fact the case records
+  (``CoolingOffEnded`` of LIFE-COOLOFF-15D), the policy records it by its own command, by the timers' system
+  actor, caused by the ``TimerWindowClosed`` (never silently, and once: see ``_record_window_end``).
 - **Changes a timer cannot take** (a pause of a satisfied timer, a pause after the deadline has passed, a
   second resume) are no change at all: the rule allows nothing there, and the scheduler breaches a timer
   whose deadline passed.
@@ -30,20 +40,21 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from typing import Any
+from uuid import UUID
 
 from psycopg import Connection
 
-from domain.base import SHANGHAI, CaseAggregate, Context, DomainEvent
-from domain.callback import CallbackIssueFound
+from domain.base import SHANGHAI, CaseAggregate, Context, DomainEvent, event_id_for
+from domain.callback import CallbackIssueFound, CallbackTask
 from domain.claim import Claim, ClaimDecided, ClaimReported
 from domain.complaint import ComplaintDeadlineExtended
-from domain.policy import Policy
-from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, RuleKind, SlaRule
-from domain.timer import SlaTimer, TimerState
+from domain.policy import CoolingOffEnded, Policy, PolicyStatus
+from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
+from domain.timer import SlaTimer, TimerState, TimerWindowClosed
 from infra.bootstrap import System
 from infra.contract import ReceivedEvent
-from infra.eventstore import Caller, CaseApplication
-from infra.timers import DueRow, Timers, create_due_table, open_timer_ids, upsert_due_row
+from infra.eventstore import Caller, CaseApplication, CaseNotFoundError
+from infra.timers import DueRow, Timers, create_due_table, open_timers, upsert_due_row
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +62,11 @@ TIMERS_GROUP = "timers"
 """The consumer group's name (``caseledger consume --group timers``)."""
 
 CaseStores = Mapping[str, CaseApplication[Any]]
+
+CALLBACK_CONTEXT = "callback"
+"""The bounded context of callback tasks, whose events meet clocks kept on policies and claims."""
+POLICY_CONTEXT = "policy"
+"""The bounded context of policies, whose cooling-off window's end the policy records itself."""
 
 
 def _from_event(fact: str, event: DomainEvent) -> FactValue | None:
@@ -76,16 +92,6 @@ def _from_case(fact: str, case: CaseAggregate, event: DomainEvent) -> FactValue 
     return None
 
 
-NOT_TIMED_YET = frozenset(
-    {"LIFE-CALLBACK-15D", "CO-SURVEY-CALLBACK-2WD", "CO-CLOSURE-CALLBACK-7D", "LIFE-MISSELL-15WD"}
-)
-"""Rules satisfied on another case than the one that starts them (a callback task, a remediation task).
-
-Until this handler follows a task back to its source case, starting them would record breaches that never
-happened, and a stored breach is permanent. So they are not timed yet: missing, never wrong.
-"""
-
-
 class TimerHandler:
     """Moves the SLA timers a case event names, and keeps their due rows, in the consumer's transaction."""
 
@@ -96,30 +102,126 @@ class TimerHandler:
 
     def handle(self, conn: Connection[Any], event: DomainEvent, received: ReceivedEvent) -> None:
         """Apply every rule naming this event: end, pause, resume, restart, extend, then start."""
+        if isinstance(event, TimerWindowClosed):
+            self._record_window_end(event)
+            return
         name = type(event).__name__
         for rule in ALL_RULES:
-            # A window's end is a right lapsing, not a missed duty: timing it as an obligation would record
-            # a breach and escalate it. Until the timer records "window closed", windows are not timed.
-            if rule.rule_id in NOT_TIMED_YET or rule.kind is RuleKind.WINDOW:
+            if name not in rule.event_names():
                 continue
-            if name not in rule.event_names() or rule.applies_to.value != received.context:
+            if rule.applies_to.value == received.context:
+                self._move(conn, rule, name, event, received.case_id)
+                if name in rule.starts_on and rule.applies(self.facts(rule, event, received)):
+                    self._start(conn, rule, name, event, received)
+            elif rule.met_on_callback is not None and received.context == CALLBACK_CONTEXT:
+                self._move_from_task(conn, rule, name, event, received)
+
+    def _record_window_end(self, closed: TimerWindowClosed) -> None:
+        """Let the case record the fact its window's end names (the policy's ``CoolingOffEnded``).
+
+        The timer only closes its own clock; the case changes by its own command, by the system actor,
+        caused by the timer's event. Once: a policy no longer in cooling-off (ended already, or cancelled
+        in time) records nothing, so a redelivery or a replay adds no event.
+        """
+        if closed.records != CoolingOffEnded.__name__ or closed.case_context != POLICY_CONTEXT:
+            return
+        policies = self.stores[POLICY_CONTEXT]
+        policy = policies.load(closed.subject_id)
+        assert isinstance(policy, Policy)
+        if policy.status is not PolicyStatus.IN_COOLING_OFF:
+            return
+        policies.run(closed.subject_id, self._caller(closed), policy.version, Policy.end_cooling_off)
+
+    def _move(
+        self,
+        conn: Connection[Any],
+        rule: SlaRule,
+        name: str,
+        event: DomainEvent,
+        case_id: UUID,
+        only: Callable[[int], bool] = lambda cycle: True,
+    ) -> None:
+        decisions = self._decisions(rule, name, event)
+        if not decisions:
+            return
+        for timer_id, cycle in open_timers(conn, self.base_schema, rule.rule_id, case_id):
+            if not only(cycle):
                 continue
-            for decide in self._decisions(rule, name, event):
-                for timer_id in open_timer_ids(conn, self.base_schema, rule.rule_id, received.case_id):
-                    timer = self.timers.apply_case_event(
-                        timer_id, self._caller(event), event.event_id, decide
-                    )
-                    upsert_due_row(conn, self.base_schema, DueRow.of(timer))
-            if name in rule.starts_on and rule.applies(self.facts(rule, event, received)):
-                timer = self.timers.start(
-                    self._caller(event),
-                    rule=rule,
-                    case_id=received.case_id,
-                    case_context=received.context,
-                    cycle=received.version,
-                    start_at=start_instant(rule, event),
-                    cause_event=name,
-                    cause_event_id=event.event_id,
+            for decide in decisions:
+                timer = self.timers.apply_case_event(timer_id, self._caller(event), event.event_id, decide)
+                upsert_due_row(conn, self.base_schema, DueRow.of(timer))
+
+    def _move_from_task(
+        self, conn: Connection[Any], rule: SlaRule, name: str, event: DomainEvent, received: ReceivedEvent
+    ) -> None:
+        """A callback event meets or cancels the clock of the case and start event its task was opened for."""
+        task = self.stores[CALLBACK_CONTEXT].load(received.case_id, version=received.version)
+        assert isinstance(task, CallbackTask)
+        if task.task_type is not rule.met_on_callback:
+            return
+        source = task.source_case_id
+
+        def started_the_task(cycle: int) -> bool:
+            # A timer's cycle is its start event's version: this names the one start this task was opened by.
+            return event_id_for(source, cycle) == task.source_event_id
+
+        self._move(conn, rule, name, event, source, started_the_task)
+
+    def _start(
+        self, conn: Connection[Any], rule: SlaRule, name: str, event: DomainEvent, received: ReceivedEvent
+    ) -> None:
+        subject = received.case_id
+        if rule.subject_field is not None:
+            named = getattr(event, rule.subject_field, None)
+            if not isinstance(named, UUID):
+                return
+            subject = named
+        timer = self.timers.start(
+            self._caller(event),
+            rule=rule,
+            case_id=subject,
+            case_context=received.context,
+            cycle=received.version if subject == received.case_id else 1,
+            start_at=start_instant(rule, event),
+            cause_event=name,
+            cause_event_id=event.event_id,
+        )
+        source_case = getattr(event, "source_case_id", None) if subject != received.case_id else None
+        upsert_due_row(
+            conn,
+            self.base_schema,
+            DueRow.of(timer, source_case_id=source_case if isinstance(source_case, UUID) else None),
+        )
+        task_id = self._settling_task(rule, event, subject)
+        if task_id is not None:
+            self._catch_up(conn, rule, timer.id, task_id)
+
+    @staticmethod
+    def _settling_task(rule: SlaRule, event: DomainEvent, subject: UUID) -> UUID | None:
+        if rule.met_on_callback is not None:
+            return CallbackTask.task_id_for(rule.met_on_callback, event.event_id)
+        if rule.subject_field is not None:
+            return subject
+        return None
+
+    def _catch_up(self, conn: Connection[Any], rule: SlaRule, timer_id: UUID, task_id: UUID) -> None:
+        """Apply the task's events that already met or cancelled the clock.
+
+        The task's events travel on the callback topic, the start event on its case's topic (or, for a
+        remediation, on another task's partition): no order holds between them, and a completion seen
+        before the start must not leave the clock to breach.
+        """
+        try:
+            history = self.stores[CALLBACK_CONTEXT].history(task_id)
+        except CaseNotFoundError:
+            return
+        for earlier in history:
+            earlier_name = type(earlier).__name__
+            if earlier_name not in (*rule.satisfied_by, *rule.cancelled_by):
+                continue
+            for decide in self._decisions(rule, earlier_name, earlier):
+                timer = self.timers.apply_case_event(
+                    timer_id, self._caller(earlier), earlier.event_id, decide
                 )
                 upsert_due_row(conn, self.base_schema, DueRow.of(timer))
 

@@ -15,7 +15,7 @@ redelivered event opens the same task once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid5
 
@@ -342,12 +342,22 @@ class CallbackTask(CaseAggregate):
         )
 
     def schedule(self, ctx: Context, *, slot: datetime) -> None:
-        """Plan the call for ``slot``, which lies outside quiet hours."""
-        if ctx.actor.role is not Role.SYSTEM:
+        """Plan the call for ``slot`` outside quiet hours; a system-proposed slot in them moves to 09:00."""
+        if ctx.actor.role is Role.SYSTEM:
+            # A computed slot (e.g. "retry in two hours") carries no intent to call at night: it moves on.
+            _require_aware("call time", slot)
+            slot = next_calling_time(slot)
+        else:
             self._check_staff("schedule callback", ctx)
         require_status("schedule callback", self.status, *_OPEN)
         _check_outside_quiet_hours("a call scheduled for", slot)
         self._record(CallbackScheduled, ctx, slot=slot)
+
+    def next_attempt_at(self, now: datetime) -> datetime:
+        """The earliest instant the next call may be made: the planned slot if later, never in quiet hours."""
+        _require_aware("now", now)
+        planned = self.slot if self.slot is not None and self.slot > now else now
+        return next_calling_time(planned)
 
     def attempt(
         self,
@@ -455,6 +465,15 @@ def in_quiet_hours(moment: datetime) -> bool:
     """Whether ``moment`` falls between 21:00 and 09:00 Asia/Shanghai."""
     local = moment.astimezone(SHANGHAI).time()
     return not CALLS_FROM <= local < CALLS_UNTIL
+
+
+def next_calling_time(moment: datetime) -> datetime:
+    """``moment`` itself outside quiet hours; inside them, 09:00 Asia/Shanghai when they end."""
+    local = moment.astimezone(SHANGHAI)
+    if not in_quiet_hours(local):
+        return moment
+    day = local.date() if local.time() < CALLS_FROM else local.date() + timedelta(days=1)
+    return datetime.combine(day, CALLS_FROM, SHANGHAI)
 
 
 def _check_outside_quiet_hours(what: str, moment: datetime) -> None:

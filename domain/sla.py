@@ -31,6 +31,7 @@ from domain.calendar import (
     compute_deadline,
     counting_fits_unit,
 )
+from domain.callback import CallbackType
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
@@ -163,6 +164,13 @@ class SlaRule(BaseModel):
     """The start event's field holding the start instant; if it is None, the event's recorded time
     (``timestamp``). A date field starts the clock on that Asia/Shanghai day. Pause, resume, restart and
     extension events are read the same way from their ``occurred_at``, else ``timestamp``."""
+    subject_field: str | None = None
+    """The start event's field naming the case whose clock this is, when that is not the start event's own
+    case: an issue found on one callback task starts the clock of the remediation task it opens."""
+    met_on_callback: CallbackType | None = None
+    """The clock stays on the source case, but the callback events among its ``satisfied_by`` and
+    ``cancelled_by`` come from the task of this type that its start event opened (the task's
+    ``source_event_id`` is the start event's id), so ``timers explain`` of the policy or claim shows it."""
     pauses_on: tuple[str, ...] = ()
     resumes_on: tuple[str, ...] = ()
     restarts_on: tuple[str, ...] = ()
@@ -178,6 +186,10 @@ class SlaRule(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> SlaRule:
+        if self.subject_field is not None and not self.subject_field.isidentifier():
+            raise ValueError(f"{self.rule_id}: subject_field {self.subject_field!r} is not a field name")
+        if self.met_on_callback is not None and self.applies_to is Aggregate.CALLBACK:
+            raise ValueError(f"{self.rule_id}: a callback task's own clock is not met on another task")
         if not self.start_field.isidentifier():
             raise ValueError(f"{self.rule_id}: start_field {self.start_field!r} is not a field name")
         if not _RULE_ID.match(self.rule_id):
@@ -622,8 +634,11 @@ ALL_RULES: tuple[SlaRule, ...] = (
         applies_if=only_if(life_term_over_one_year=True),
         starts_on=("PolicyReceiptAcknowledged",),
         start_field="received_on",
+        met_on_callback=CallbackType.NEW_POLICY,
         satisfied_by=("CallbackCompleted",),
-        cancelled_by=("PolicyCancelledInCoolingOff",),
+        # The policy ending early is what cancels its new-policy callback task (consumers.callbacks); the
+        # task's own cancellation is not listed: the law's callback duty does not lapse with a task.
+        cancelled_by=("PolicyCancelledInCoolingOff", "PolicyRescinded", "PolicySurrendered"),
         duration=15,
         unit=_DAYS,
         counting=_CIVIL,
@@ -645,6 +660,8 @@ ALL_RULES: tuple[SlaRule, ...] = (
         # exclusions unknown); a wish to cancel goes to cooling-off cancellation instead.
         applies_if=only_if(remediation_opened=True),
         starts_on=("CallbackIssueFound",),
+        # The clock is the remediation task's: MisSellingRemedied is recorded on it.
+        subject_field="remediation_task_id",
         satisfied_by=("MisSellingRemedied",),
         duration=15,
         unit=_WORKING_DAYS,
@@ -663,6 +680,7 @@ ALL_RULES: tuple[SlaRule, ...] = (
         ),
         applies_to=Aggregate.CLAIM,
         starts_on=("SurveyDone",),
+        met_on_callback=CallbackType.SURVEY,
         satisfied_by=("CallbackCompleted",),
         cancelled_by=("CallbackCancelled", "ClaimWithdrawn"),
         duration=2,
@@ -682,6 +700,7 @@ ALL_RULES: tuple[SlaRule, ...] = (
         ),
         applies_to=Aggregate.CLAIM,
         starts_on=("ClaimClosed",),
+        met_on_callback=CallbackType.CLAIM_CLOSURE,
         satisfied_by=("CallbackCompleted",),
         cancelled_by=("CallbackCancelled", "ClaimReopened"),
         duration=7,

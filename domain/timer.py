@@ -7,7 +7,8 @@ recorded, so a replay never recomputes it with a newer holiday notice. Every com
 causes records that event's id, so the same event delivered twice changes the timer once.
 
 A breach records the fact, the lateness and what the rule says it raises (escalation role, regulator
-flag); it never changes the case itself.
+flag); it never changes the case itself. A window rule (cooling-off, rescission, review request) is not
+breached: its end is a right lapsing, recorded as ``TimerWindowClosed`` with no escalation.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from domain.calendar import (
     extend_deadline,
     restart_deadline,
 )
-from domain.sla import SlaRule, rule_by_id
+from domain.sla import RuleKind, SlaRule, rule_by_id
 
 _TIMER_ID_NAMESPACE = UUID("6f1f6c2e-3b9a-5d0e-9a51-1d6c0b7f2a10")
 
@@ -58,6 +59,7 @@ class TimerState(StrEnum):
     SATISFIED = "satisfied"
     BREACHED = "breached"
     CANCELLED = "cancelled"
+    WINDOW_CLOSED = "window_closed"
 
 
 OPEN_STATES = frozenset({TimerState.RUNNING, TimerState.PAUSED})
@@ -65,10 +67,12 @@ OPEN_STATES = frozenset({TimerState.RUNNING, TimerState.PAUSED})
 
 
 class TimerAction(StrEnum):
-    """What the scheduler records when a timer's next instant comes: a warning or the breach."""
+    """What the scheduler records when a timer's next instant comes: a warning, the breach of an obligation,
+    or the close of a window."""
 
     WARNING = "warning"
     BREACH = "breach"
+    CLOSE_WINDOW = "close_window"
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -102,6 +106,18 @@ class TimerAlreadyBreachedError(DomainError):
     """A deadline is breached once: a second breach would escalate the same miss twice."""
 
     rule = "sla-breach-once"
+
+
+class WindowNotBreachedError(DomainError):
+    """A window rule's end is a right lapsing: it is closed, never breached and escalated."""
+
+    rule = "sla-window-closes"
+
+
+class NotAWindowError(DomainError):
+    """Only a window rule's timer closes at its deadline; an obligation's is breached."""
+
+    rule = "sla-obligation-breaches"
 
 
 class WarningAlreadyRaisedError(DomainError):
@@ -303,6 +319,25 @@ class TimerBreached(DomainEvent):
         timer.breached_at = self.observed_at
 
 
+class TimerWindowClosed(DomainEvent):
+    """A window rule's period ended unexercised at ``due_at``: the right lapsed (no escalation, no breach)."""
+
+    TOPIC = "timer.window-closed.v1"
+
+    rule_id: str
+    subject_id: UUID
+    case_context: str
+    due_at: datetime
+    observed_at: datetime
+    consequence: str
+    records: str | None
+    """The fact the case itself records at this end, where the rule names one (``CoolingOffEnded``)."""
+
+    def apply(self, timer: SlaTimer) -> None:
+        timer.state = TimerState.WINDOW_CLOSED
+        timer.closed_at = self.observed_at
+
+
 class TimerCancelled(DomainEvent):
     """The obligation fell away (e.g. the claim was withdrawn): the timer stops without a breach."""
 
@@ -350,6 +385,7 @@ class SlaTimer(CaseAggregate):
     warned: tuple[float, ...]
     causes: tuple[UUID, ...]
     breached_at: datetime | None
+    closed_at: datetime | None
     satisfied_by: str | None
 
     def __init__(self) -> None:
@@ -359,6 +395,7 @@ class SlaTimer(CaseAggregate):
         self.warned = ()
         self.causes = ()
         self.breached_at = None
+        self.closed_at = None
         self.satisfied_by = None
         self.due_at = None
 
@@ -396,6 +433,8 @@ class SlaTimer(CaseAggregate):
         pending = [w for w in self.pending_warnings() if w.at < self.due_at]
         if pending:
             return pending[0].at, TimerAction.WARNING
+        if self.rule.kind is RuleKind.WINDOW:
+            return self.due_at, TimerAction.CLOSE_WINDOW
         return self.due_at, TimerAction.BREACH
 
     def warning_at(self, fraction: float) -> datetime | None:
@@ -588,6 +627,8 @@ class SlaTimer(CaseAggregate):
         require_role("breach timer", ctx, Role.SYSTEM)
         if self.state is TimerState.BREACHED:
             raise TimerAlreadyBreachedError(f"timer {self.id} was breached at {self.breached_at}")
+        if self.rule.kind is RuleKind.WINDOW:
+            raise WindowNotBreachedError(f"{self.rule_id} is a window: its end closes it")
         self._require_not_closed("breach timer")
         if self.state is not TimerState.RUNNING or self.due_at is None:
             raise TimerNotRunningError(f"timer {self.id} is {self.state.value}: a paused clock is not due")
@@ -606,6 +647,29 @@ class SlaTimer(CaseAggregate):
             escalate_to=consequence.escalate_to,
             regulator_reportable=consequence.regulator_reportable,
             consequence=consequence.consequence,
+            **self._watched(),
+        )
+
+    def close_window(self, ctx: Context, *, at: datetime) -> None:
+        """Record that the window's period ended unexercised, observed at ``at``: the right has lapsed."""
+        require_role("close timer window", ctx, Role.SYSTEM)
+        if self.rule.kind is not RuleKind.WINDOW:
+            raise NotAWindowError(f"{self.rule_id} is an obligation: its deadline is breached, not closed")
+        self._require_not_closed("close timer window")
+        if self.state is not TimerState.RUNNING or self.due_at is None:
+            raise TimerNotRunningError(f"timer {self.id} is {self.state.value}: a paused window is not due")
+        if at < self.due_at:
+            raise BreachBeforeDeadlineError(
+                f"the window of timer {self.id} closes at {self.due_at.isoformat()}, not at {at.isoformat()}"
+            )
+        self._record(
+            TimerWindowClosed,
+            ctx,
+            occurred_at=self.due_at,
+            due_at=self.due_at,
+            observed_at=at,
+            consequence=self.rule.on_breach.consequence,
+            records=self.rule.on_breach.records,
             **self._watched(),
         )
 

@@ -18,7 +18,7 @@ baseline measured in the same run on the same server and broker.
 The N events of the throughput sections are copies of the stored events of a short realistic load: every
 case id (and customer id) is replaced per copy, so each copy is a set of valid case histories, inserted with
 the library's own ``insert_events``. Throughput rounds alternate baseline and caseledger and report medians,
-as ``infra.bench`` does.
+as ``infra.bench_write`` does.
 """
 
 from __future__ import annotations

@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import SecretStr
+
+from infra.audit_chain import install_chains
 from infra.callbacks import Callbacks
 from infra.claims import Claims
 from infra.clock import Clock, SystemClock
 from infra.complaints import Complaints
 from infra.embedded import EmbeddedPostgres
 from infra.eventstore import CaseApplication, ensure_schema, store_env
+from infra.keystore import KeyStore, master_key_from
 from infra.policies import Policies
+from infra.privacy import CustomerCases, Privacy
 from infra.sellers import SellerRegistry
 from infra.settings import Settings
 from infra.timers import Timers
@@ -30,16 +35,19 @@ class System:
     complaints: Complaints
     callbacks: Callbacks
     timers: Timers
+    keys: KeyStore
+    privacy: Privacy
     embedded_postgres: EmbeddedPostgres | None = field(default=None, repr=False)
 
     def applications(self) -> list[CaseApplication[Any]]:
         """Every event-sourced application, in the order the relay and rebuilds read them."""
-        return [self.policies, self.claims, self.complaints, self.callbacks, self.timers]
+        return [self.policies, self.claims, self.complaints, self.callbacks, self.timers, self.privacy]
 
     def close(self) -> None:
         """Close the connection pools, then stop the embedded server if this process started one."""
         for app in self.applications():
             app.close()
+        self.keys.close()
         if self.embedded_postgres is not None:
             self.embedded_postgres.stop()
 
@@ -61,16 +69,34 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> System:
 
     ensure_schema(database_url, settings.db_schema)
     sellers = SellerRegistry(database_url, settings.db_schema)
+    keys = KeyStore(
+        database_url, settings.db_schema, master_key_from(_secret(settings.master_key), settings.data_dir)
+    )
     policies = Policies(env(Policies), the_clock, sellers, interval)
-    return System(
+    claims = Claims(env(Claims), the_clock, policies, interval)
+    complaints = Complaints(env(Complaints), the_clock, interval)
+    cases = CustomerCases(policies, claims, complaints)
+    system = System(
         settings=settings,
         database_url=database_url,
         clock=the_clock,
         sellers=sellers,
         policies=policies,
-        claims=Claims(env(Claims), the_clock, policies, interval),
-        complaints=Complaints(env(Complaints), the_clock, interval),
+        claims=claims,
+        complaints=complaints,
         callbacks=Callbacks(env(Callbacks), the_clock, interval),
         timers=Timers(env(Timers), the_clock, interval),
+        keys=keys,
+        privacy=Privacy(env(Privacy), the_clock, keys, cases, interval),
         embedded_postgres=embedded,
     )
+    # Personal fields are sealed per customer in every context, and opened the same way by every reader.
+    for app in system.applications():
+        app.use_keys(keys)
+    # Every stored event is chained to its case's previous one from the first write on (issue #6).
+    install_chains(database_url, system.applications())
+    return system
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()

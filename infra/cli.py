@@ -19,12 +19,15 @@ from api.auth import demo_tokens
 from api.serve import run_api
 from consumers.dlq import dlq_list, dlq_retry, dlq_skip
 from consumers.groups import default_groups
+from infra.audit_cli import add_audit_commands
+from infra.bench import SECTIONS as BENCH_SECTIONS
 from infra.bench import run_bench
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock, SystemClock
 from infra.demo import next_morning, open_complaint, print_demo, run_demo
 from infra.explain import explain
 from infra.load import run_load
+from infra.privacy_cli import add_privacy_commands
 from infra.rebuild import rebuild_projections, verify_projections
 from infra.relay import relay_lag, run_relay
 from infra.runtime import (
@@ -41,6 +44,7 @@ from infra.runtime import (
 from infra.scheduler import run_scheduler
 from infra.schemas import export
 from infra.settings import Settings
+from infra.timers_cli import add_timer_view_commands
 
 DEMO_STORY_DAYS = 60
 
@@ -238,7 +242,7 @@ def _projections(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    run_bench(Settings(), quick=args.quick, out=args.out)
+    run_bench(Settings(), quick=args.quick, out=args.out, only=args.only)
     return 0
 
 
@@ -295,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", help="every timer of a case and how it was computed"
     )
     timers_explain.add_argument("case_id", type=UUID)
+    add_timer_view_commands(timers_commands)
 
     api = commands.add_parser(
         "api", help="serve the HTTP API alone (several behind a load balancer are safe)"
@@ -340,6 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure throughput beside bare baselines")
     bench.add_argument("--quick", action="store_true", help="short runs (about three minutes in all)")
     bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"), help="JSON results file")
+    bench.add_argument(
+        "--only",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=None,
+        metavar="SECTION[,SECTION]",
+        help=f"run only these sections ({', '.join(BENCH_SECTIONS)})",
+    )
     bench.set_defaults(run=_bench)
     schema = commands.add_parser("schema", help="event contracts").add_subparsers(
         dest="schema_command", required=True
@@ -356,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--rate", type=float, default=50.0, help="commands per second (0: as fast as possible)")
     load.add_argument("--seed", type=int, default=7, help="seed of the traffic mix")
     load.set_defaults(run=_demo_load)
+    add_audit_commands(commands)
+    add_privacy_commands(commands)
     return parser
 
 

@@ -16,7 +16,8 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.base import Actor, CaseAggregate, Context, DomainEvent
 from infra.clock import Clock
-from infra.mapper import CaseEventMapper, JsonTranscoder
+from infra.keystore import SubjectKeys
+from infra.mapper import CaseEventMapper, JsonTranscoder, personal_data_of
 
 A = TypeVar("A", bound=CaseAggregate)
 P = ParamSpec("P")
@@ -132,6 +133,12 @@ class CaseApplication(Application[UUID], Generic[A]):
     def construct_transcoder(self) -> Transcoder:
         return JsonTranscoder()
 
+    def use_keys(self, keys: SubjectKeys) -> None:
+        """Seal and open personal fields with the customers' keys (the composition root calls this)."""
+        mapper = self.mapper
+        assert isinstance(mapper, CaseEventMapper)
+        mapper.use_keys(keys)
+
     def context(self, caller: Caller) -> Context:
         """The domain's command envelope: the caller plus the server's time."""
         return Context(
@@ -197,7 +204,9 @@ class CaseApplication(Application[UUID], Generic[A]):
 
     def _save(self, aggregate: A, expected_version: int | None) -> CommandResult:
         try:
-            recordings = self.save(aggregate)
+            # Events without a customer_id of their own (a payee, a disclosure) are sealed for the case's.
+            with personal_data_of(getattr(aggregate, "customer_id", None)):
+                recordings = self.save(aggregate)
         except IntegrityError:
             # The unique (case id, version) constraint refused our events: someone else wrote first.
             current = self._current_version(aggregate.id)

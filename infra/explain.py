@@ -26,6 +26,7 @@ from domain.timer import (
     TimerSatisfied,
     TimerStarted,
     TimerWarningRaised,
+    TimerWindowClosed,
 )
 from infra.bootstrap import System
 from infra.timers import due_table
@@ -38,16 +39,17 @@ def _at(moment: datetime | None) -> str:
 
 
 def timer_ids(system: System, case_id: UUID) -> list[UUID]:
-    """The timers of a case, oldest cycle first (as the timers consumer recorded them)."""
+    """The timers of a case, oldest cycle first, then those of the tasks serving it (a remediation's)."""
     with psycopg.connect(system.database_url) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{system.settings.db_schema}.sla_due",)).fetchone()
         if exists is None or exists[0] is None:
             return []
         rows = conn.execute(
-            sql.SQL("SELECT timer_id FROM {} WHERE case_id = %s ORDER BY cycle, rule_id").format(
-                due_table(system.settings.db_schema)
-            ),
-            (case_id,),
+            sql.SQL(
+                """SELECT timer_id FROM {} WHERE case_id = %s OR source_case_id = %s
+                   ORDER BY case_id <> %s, cycle, rule_id"""
+            ).format(due_table(system.settings.db_schema)),
+            (case_id, case_id, case_id),
         ).fetchall()
     return [row[0] for row in rows]
 
@@ -90,6 +92,12 @@ def _describe(event: DomainEvent) -> list[str]:
         return [
             f"BREACHED  due {_at(event.due_at)}, seen {_at(event.observed_at)}, "
             f"{event.lateness_seconds} s late; escalated to {escalated}{flag}: {event.consequence}"
+        ]
+    if isinstance(event, TimerWindowClosed):
+        records = f"; the case records {event.records}" if event.records else ""
+        return [
+            f"window closed at {_at(event.due_at)}, seen {_at(event.observed_at)}: {event.consequence}"
+            f" (a right lapsing, not a breach: nobody escalated){records}"
         ]
     if isinstance(event, TimerCancelled):
         return [f"cancelled by {event.cause_event}: {event.reason}"]

@@ -1,13 +1,21 @@
 """How events become stored rows: pydantic JSON payloads under their explicit wire names.
 
-This is the single seam between the domain's events and the bytes in the store. Per-customer encryption
-of personal fields and a per-case hash chain (later issues) hook in here through ``protect`` / ``reveal``,
-without touching the domain.
+This is the single seam between the domain's events and the bytes in the store. Personal fields (marked
+``PERSONAL`` in the event types) are sealed here with their customer's key (``infra/keystore.py``), so the
+store, the Kafka topics (the relay publishes the stored bytes) and the dead letters only ever hold them
+sealed; reading opens them, or yields ``ERASED`` once the customer's key is destroyed.
+
+Whose personal data it is comes from the event's own ``customer_id`` or, for events that do not carry one
+(a settlement's payee, a disclosure's answers), from the aggregate being saved: ``personal_data_of``.
+Snapshots hold aggregate state, which keeps no personal field (``test_no_aggregate_keeps_personal_data``).
 """
 
 from __future__ import annotations
 
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -20,6 +28,23 @@ from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import TypeAdapter
 
 from domain.base import DomainEvent
+from infra.keystore import SubjectKeys, is_sealed, open_sealed, seal
+
+_SUBJECT: ContextVar[str | None] = ContextVar("caseledger_personal_data_subject", default=None)
+
+
+@contextmanager
+def personal_data_of(customer_id: str | None) -> Iterator[None]:
+    """Events stored inside this block without a ``customer_id`` of their own belong to this customer."""
+    token = _SUBJECT.set(customer_id)
+    try:
+        yield
+    finally:
+        _SUBJECT.reset(token)
+
+
+class PersonalDataUnprotectedError(Exception):
+    """A personal field would be stored without its customer's key: refused rather than kept in clear."""
 
 
 class JsonTranscoder(Transcoder):
@@ -38,10 +63,20 @@ class JsonTranscoder(Transcoder):
 class CaseEventMapper(Mapper[UUID]):
     """Maps case events (pydantic) and aggregate snapshots to stored events and back."""
 
+    keys: SubjectKeys | None = None
+    """The customers' data keys (the composition root sets them); without them no personal field is stored."""
+
+    def use_keys(self, keys: SubjectKeys) -> None:
+        """Seal and open personal fields with these keys."""
+        self.keys = keys
+
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         event_class = type(domain_event)
         if isinstance(domain_event, DomainEvent):
             state = domain_event.model_dump(mode="json", exclude={"originator_id", "originator_version"})
+            personal = _personal_fields(event_class)
+            if personal:
+                self._seal(domain_event, state, personal)
         elif isinstance(domain_event, Snapshot):
             state = {
                 "timestamp": domain_event.timestamp.isoformat(),
@@ -72,6 +107,9 @@ class CaseEventMapper(Mapper[UUID]):
             from_version += 1
         originator_id = _as_uuid(stored_event.originator_id)
         if issubclass(event_class, DomainEvent):
+            personal = _personal_fields(event_class)
+            if personal:
+                self._open(state, personal)
             state["originator_id"] = originator_id
             state["originator_version"] = stored_event.originator_version
             return cast(DomainEventProtocol[UUID], event_class.model_validate(state))
@@ -87,7 +125,44 @@ class CaseEventMapper(Mapper[UUID]):
             return cast(DomainEventProtocol[UUID], snapshot)
         raise TypeError(f"cannot load stored topic {stored_event.topic!r}")
 
-    # Hooks for later issues: per-customer encryption of personal fields, per-case hash chain.
+    def _seal(self, event: DomainEvent, state: dict[str, Any], fields: tuple[str, ...]) -> None:
+        customer_id = state.get("customer_id") or _SUBJECT.get()
+        if self.keys is None or not isinstance(customer_id, str):
+            raise PersonalDataUnprotectedError(
+                f"{event.TOPIC} has personal fields but "
+                + (
+                    "no key store is configured"
+                    if self.keys is None
+                    else "no customer is known to seal them for"
+                )
+            )
+        key = self.keys.key_for_writing(customer_id)
+        for name in fields:
+            value = state[name]
+            if isinstance(value, str):
+                state[name] = seal(key, customer_id, value)
+            elif isinstance(value, list):
+                state[name] = [seal(key, customer_id, item) for item in value]
+
+    def _open(self, state: dict[str, Any], fields: tuple[str, ...]) -> None:
+        for name in fields:
+            value = state.get(name)
+            if isinstance(value, str):
+                state[name] = self._open_value(value)
+            elif isinstance(value, list):
+                state[name] = [self._open_value(item) for item in value]
+
+    def _open_value(self, value: str) -> str:
+        # Values stored before personal fields were sealed stay as they were: they cannot be rewritten.
+        if not is_sealed(value):
+            return value
+        if self.keys is None:
+            raise PersonalDataUnprotectedError(
+                "a sealed personal field cannot be opened: no key store is configured"
+            )
+        return open_sealed(self.keys, value)
+
+    # Hooks for a per-case hash chain or other whole-payload transforms.
     def protect(self, domain_event: DomainEventProtocol[UUID], payload: bytes) -> bytes:
         """Transform a payload before it is stored."""
         return payload
@@ -102,6 +177,13 @@ _SNAPSHOT_ADAPTER: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 
 def _as_uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
+
+
+@cache
+def _personal_fields(event_class: type) -> tuple[str, ...]:
+    if issubclass(event_class, DomainEvent):
+        return event_class.personal_fields()
+    return ()
 
 
 @cache

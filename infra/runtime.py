@@ -34,7 +34,7 @@ from infra.scheduler import run_scheduler
 from infra.settings import Settings
 from projections.queries import get_claim
 
-CONTEXTS = ("policy", "claim", "complaint", "callback", "timer")
+CONTEXTS = ("policy", "claim", "complaint", "callback", "timer", "privacy")
 
 
 @dataclass

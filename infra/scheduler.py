@@ -2,8 +2,9 @@
 
 Due timers live in ``sla_due``. A scheduler takes the rows whose next instant has come with
 ``FOR UPDATE SKIP LOCKED``, so several scheduler processes share the work and never take the same row at
-once. For each row it records, through the ``Timers`` service, the warnings reached and the breach, then
-rewrites the row from the timer, and commits; the row lock is held throughout.
+once. For a batch of rows it records, through the ``Timers`` service, the warnings reached and the
+breaches (one read of the timers' events, one write of what they record), then rewrites the rows from the
+timers, and commits; the row locks are held throughout.
 
 Exactly once: if a scheduler dies after recording and before committing the row, the row is still due and
 unlocked; the next scheduler takes it, loads the timer, finds the breach already recorded and records
@@ -27,7 +28,7 @@ from psycopg import Connection, sql
 
 from infra.clock import Clock
 from infra.settings import Settings
-from infra.timers import DueRow, Timers, create_due_table, due_channel, due_table, upsert_due_row
+from infra.timers import DueRow, Timers, create_due_table, due_channel, due_table, upsert_due_rows
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +113,14 @@ class Scheduler:
                 ).format(t=due_table(self.base_schema)),
                 (now, self.batch_size),
             ).fetchall()
-            for (timer_id,) in rows:
-                timer = self.timers.fire(timer_id, caller, now)
+            taken = [row[0] for row in rows]
+            timers = self.timers.fire_many(taken, caller, now) if taken else []
+            for timer in timers:
                 if self.after_record is not None:
-                    self.after_record(timer_id)
-                # Rewrite even at an equal version: the row must stop naming an instant already handled.
-                upsert_due_row(conn, self.base_schema, DueRow.of(timer), same_version=True)
-        return [row[0] for row in rows]
+                    self.after_record(timer.id)
+            # Rewrite even at an equal version: the row must stop naming an instant already handled.
+            upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in timers], same_version=True)
+        return taken
 
     def next_due(self) -> datetime | None:
         """The earliest instant any timer needs the scheduler at."""

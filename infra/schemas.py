@@ -10,6 +10,7 @@ of ``infra.contract``.
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.metadata
 import inspect
 from pathlib import Path
@@ -21,18 +22,32 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, ConfigDict, create_model
 
-import domain.callback
-import domain.claim
-import domain.complaint
-import domain.policy
 from domain.base import DomainEvent, Role
 from infra import contract
+from infra.callbacks import Callbacks
+from infra.claims import Claims
+from infra.complaints import Complaints
+from infra.eventstore import CaseApplication
+from infra.policies import Policies
+from infra.privacy import Privacy
+from infra.timers import Timers
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-CONTEXTS = ("policy", "claim", "complaint", "callback")
-AGGREGATE_MODULES: tuple[ModuleType, ...] = (domain.policy, domain.claim, domain.complaint, domain.callback)
+APPLICATIONS: tuple[type[CaseApplication[Any]], ...] = (
+    Policies,
+    Claims,
+    Complaints,
+    Callbacks,
+    Timers,
+    Privacy,
+)
+"""Every application whose events are published: each names its context (topic) and its aggregate."""
+CONTEXTS: tuple[str, ...] = tuple(app.bounded_context for app in APPLICATIONS)
+AGGREGATE_MODULES: tuple[ModuleType, ...] = tuple(
+    importlib.import_module(app.aggregate_class.__module__) for app in APPLICATIONS
+)
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE_URI = "https://caseledger.invalid/schemas/"
@@ -77,7 +92,7 @@ def _event_classes() -> tuple[type[DomainEvent], ...]:
 
 
 def event_classes() -> list[type[DomainEvent]]:
-    """Every concrete event class of the four aggregate modules, sorted by wire name."""
+    """Every concrete event class of the published aggregates' modules, sorted by wire name."""
     return list(_event_classes())
 
 
@@ -149,7 +164,8 @@ def asyncapi_document(prefix: str, *, bootstrap_servers: str = DEFAULT_BOOTSTRAP
         title="caseledger events",
         version=_package_version(),
         description=(
-            "Events of policies, claims, complaints and callbacks as committed to the event store. "
+            "Events of policies, claims, complaints, callbacks and data subjects as committed to the event "
+            "store. "
             "Headers follow the CloudEvents 1.0 Kafka binary binding; values are UTF-8 text."
         ),
     ).to_specification()

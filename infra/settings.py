@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.base import Role
+
+_DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
+
+
+class ApiKeyGrant(BaseModel):
+    """One configured API key, kept only as the SHA-256 digest of the key: the actor and role it carries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    actor_id: Annotated[str, Field(pattern=r"^[^\s:]{1,200}$")]
+    role: Role
+
+
+def _api_key_grant(entry: str) -> ApiKeyGrant:
+    """``KEY:ACTOR:ROLE``; KEY is ``sha256:<hex digest of the key>`` or the key itself (32+ characters)."""
+    parts = entry.rsplit(":", 2)
+    if len(parts) != 3 or not all(parts) or parts[2] not in {r.value for r in Role}:
+        raise ValueError("each API key entry is KEY:ACTOR:ROLE with a staff role")
+    key, actor_id, role = parts
+    if role == Role.SYSTEM:
+        raise ValueError("an API key may not act as the system role (timers and consumers only)")
+    found = _DIGEST.match(key)
+    if found is None and len(key) < 32:
+        raise ValueError("an API key has at least 32 characters (or give its digest as sha256:<hex>)")
+    digest = found.group(1) if found else hashlib.sha256(key.encode()).hexdigest()
+    return ApiKeyGrant(digest=digest, actor_id=actor_id, role=Role(role))
 
 
 class Settings(BaseSettings):
@@ -34,10 +67,33 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 key of the API's bearer tokens (at least 32 characters)."
     )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Base64 of 32 bytes: wraps the customers' data keys. Unset: a key file master.key in data_dir, "
+            "created on first use with mode 0600."
+        ),
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key that signs audit exports (`audit export`); --key overrides it.",
+    )
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    api_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
+        default=8,
+        description="Connections of the API's own pool (idempotency keys, queries) for concurrent requests.",
+    )
     api_read_wait_seconds: Annotated[float, Field(ge=0, le=30)] = Field(
-        default=2.0, description="How long a query with min_version waits for the projections."
+        default=2.0, description="How long a query with min_version or min_position waits."
+    )
+    api_keys: Annotated[tuple[ApiKeyGrant, ...], NoDecode] = Field(
+        default=(),
+        description="API keys of downstream systems: KEY:ACTOR:ROLE entries separated by commas or spaces.",
+    )
+    api_idempotency_stale_seconds: Annotated[float, Field(ge=1, le=86_400)] = Field(
+        default=60.0,
+        description="After how long a pending Idempotency-Key (its request died) may be reclaimed.",
     )
 
     @field_validator("database_url")
@@ -45,6 +101,25 @@ class Settings(BaseSettings):
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_api_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(_api_key_grant(entry) for entry in value.replace(",", " ").split())
+        return value
+
+    @field_validator("master_key")
+    @classmethod
+    def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                key = base64.b64decode(value.get_secret_value(), validate=True)
+            except binascii.Error as exc:
+                raise ValueError("must be base64") from exc
+            if len(key) != 32:
+                raise ValueError("must be the base64 of 32 bytes (an AES-256 key)")
         return value
 
     @field_validator("jwt_secret")

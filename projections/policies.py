@@ -1,7 +1,8 @@
 """保单查询 Policy query: one row per proposal or policy, from submission to its end.
 
 ``applicant_name`` is personal data (PIPL): the row holds it so that staff can find a policy by the
-applicant; erasing a customer's personal data must therefore reach this table too.
+applicant; erasing a customer's personal data must therefore reach this table too: ``PersonalDataErased``
+names the customer's policies, whose ``applicant_name`` then reads as erased (as a rebuild would read it).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from domain.policy import (
     UnderwritingDecided,
     UnderwritingDecision,
 )
+from domain.privacy import ERASED, PersonalDataErased
 from projections.base import Column, Key, Row, Table
 from projections.columns import event_classes_named, event_name, text, utc
 
@@ -103,13 +105,18 @@ class PoliciesView:
         return POLICIES
 
     def keys(self, event: DomainEvent) -> Sequence[Key]:
-        """Every policy event changes its own policy's row."""
+        """Every policy event changes its own policy's row; an erasure, every policy of the customer."""
+        if isinstance(event, PersonalDataErased):
+            return [(policy_id,) for policy_id in event.policy_ids]
         return [(event.originator_id,)] if event_name(event) in POLICY_EVENTS else []
 
     def evolve(self, key: Key, row: Row | None, event: DomainEvent) -> Row | None:
         """The policy's row after ``event``; a redelivered (older) event leaves it as it is."""
         if isinstance(event, ProposalSubmitted):
             return row if row is not None else _submitted(event)
+        if isinstance(event, PersonalDataErased):
+            # Only the personal column changes: version and times are the policy's own, as in a rebuild.
+            return None if row is None else {**row, "applicant_name": ERASED}
         if row is None or event.originator_version <= row["version"]:
             return row
         new = {**row, **_changes(row, event), "version": event.originator_version}

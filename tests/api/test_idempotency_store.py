@@ -1,14 +1,19 @@
-"""The key is claimed under a unique constraint: of concurrent repeats exactly one runs."""
+"""The key is claimed under a unique constraint: of concurrent repeats exactly one runs.
+
+A hold left by a request that died is taken over once it is older than the bound, by one repeat only.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from api.idempotency import IdempotencyStore, IdempotentRequest, StoredAnswer
+from api.idempotency import TABLE, IdempotencyStore, IdempotentRequest, KeyHold, StoredAnswer
 from api.problems import IdempotentRequestInProgressError
 from infra.bootstrap import System
 
@@ -22,28 +27,78 @@ def store(system: System) -> Iterator[IdempotencyStore]:
     pool: ConnectionPool[Any] = ConnectionPool(
         system.database_url, min_size=1, max_size=2, kwargs={"autocommit": True}
     )
-    built = IdempotencyStore(pool, system.settings.db_schema, wait_seconds=0.2)
+    built = IdempotencyStore(pool, system.settings.db_schema, wait_seconds=0.2, stale_seconds=30)
     built.create_table()
     yield built
     pool.close()
 
 
+def abandon(system: System) -> None:
+    """Age every pending hold past the bound, as a request that died an hour ago leaves it."""
+    with psycopg.connect(system.database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("UPDATE {} SET held_since = now() - interval '1 hour' WHERE status IS NULL").format(
+                sql.Identifier(system.settings.db_schema, TABLE)
+            )
+        )
+
+
+def held(claimed: StoredAnswer | KeyHold) -> KeyHold:
+    assert isinstance(claimed, KeyHold), claimed
+    return claimed
+
+
+def test_the_first_request_with_a_key_holds_it(store: IdempotencyStore) -> None:
+    assert held(store.claim(REQUEST)).taken_over is False
+
+
 def test_a_repeat_while_the_first_request_runs_is_told_to_retry(store: IdempotencyStore) -> None:
-    assert store.claim(REQUEST) is None
+    store.claim(REQUEST)
 
     with pytest.raises(IdempotentRequestInProgressError):
         store.claim(REQUEST)
 
 
 def test_a_repeat_after_the_first_answer_gets_it(store: IdempotencyStore) -> None:
-    store.claim(REQUEST)
-    store.record(REQUEST, StoredAnswer(201, {"version": 1}))
+    hold = held(store.claim(REQUEST))
+    store.record(REQUEST, hold, StoredAnswer(201, {"version": 1}))
 
     assert store.claim(REQUEST) == StoredAnswer(201, {"version": 1})
 
 
 def test_a_released_key_runs_again(store: IdempotencyStore) -> None:
-    store.claim(REQUEST)
-    store.release(REQUEST)
+    store.release(REQUEST, held(store.claim(REQUEST)))
 
-    assert store.claim(REQUEST) is None
+    assert held(store.claim(REQUEST)).taken_over is False
+
+
+def test_a_repeat_takes_over_a_key_left_pending_past_the_bound(
+    store: IdempotencyStore, system: System
+) -> None:
+    store.claim(REQUEST)
+    abandon(system)
+
+    assert held(store.claim(REQUEST)).taken_over is True
+
+
+def test_only_one_repeat_takes_over_an_abandoned_key(store: IdempotencyStore, system: System) -> None:
+    store.claim(REQUEST)
+    abandon(system)
+    store.claim(REQUEST)
+
+    with pytest.raises(IdempotentRequestInProgressError):
+        store.claim(REQUEST)
+
+
+def test_the_answer_of_a_request_that_lost_its_hold_is_not_kept(
+    store: IdempotencyStore, system: System
+) -> None:
+    first = held(store.claim(REQUEST))
+    abandon(system)
+    second = held(store.claim(REQUEST))
+
+    kept_late = store.record(REQUEST, first, StoredAnswer(201, {"version": 1}))
+    kept = store.record(REQUEST, second, StoredAnswer(201, {"version": 2}))
+
+    assert (kept_late, kept) == (False, True)
+    assert store.claim(REQUEST) == StoredAnswer(201, {"version": 2})

@@ -17,7 +17,7 @@ from consumers.groups import default_groups
 from consumers.processing import Outcome, Processor, create_tables, event_stores
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, compute_deadline, default_calendar
-from domain.callback import CallbackCancelled, CallbackStatus, CallbackTask, CallbackType
+from domain.callback import CallbackCancelled, CallbackScheduled, CallbackStatus, CallbackTask, CallbackType
 from domain.claim import Claim, ClaimClosed, SurveyDone
 from domain.policy import Line, Policy, PolicyCancelledInCoolingOff, PolicyReceiptAcknowledged
 from domain.sla import rule_by_id
@@ -132,9 +132,10 @@ def a_motor_policy(system: System) -> UUID:
     )
 
 
-def test_the_group_is_registered_on_the_policy_and_claim_topics() -> None:
+def test_the_group_is_registered_on_the_policy_claim_and_callback_topics() -> None:
     group = default_groups()[CALLBACKS_GROUP]
-    assert group.contexts == CALLBACKS_CONTEXTS == ("policy", "claim")
+    # The callback topic: an issue found on a callback opens the remediation task.
+    assert group.contexts == CALLBACKS_CONTEXTS == ("policy", "claim", "callback")
     assert group.build_handler is callbacks_handler
 
 
@@ -154,7 +155,7 @@ def test_a_received_life_policy_gets_one_new_policy_callback_due_at_the_end_of_c
     policy = system.policies.load(policy_id)
     assert receipt.cooling_off_ends_on == receipt.received_on + timedelta(days=15)
     assert task.task_type is CallbackType.NEW_POLICY
-    assert task.status is CallbackStatus.CREATED
+    assert task.status is CallbackStatus.SCHEDULED  # its first call proposed by the system
     assert task.id == CallbackTask.task_id_for(CallbackType.NEW_POLICY, receipt.event_id)
     assert (task.source_event_id, task.source_case_id) == (receipt.event_id, policy_id)
     assert task.due_by == end_of(receipt.cooling_off_ends_on)
@@ -283,3 +284,42 @@ def test_cancelling_in_cooling_off_cancels_the_open_callback_once(
     assert cancelled[0].causation_id == cancellation.event_id
     assert (cancelled[0].actor.id, cancelled[0].actor.role) == ("caseledger", Role.SYSTEM)
     assert callback_topics(system)[CANCELLED] == 1
+
+
+@pytest.mark.usefixtures("seller")
+def test_a_task_opened_at_22_30_gets_its_first_call_proposed_at_09_00_the_next_day(
+    system: System, clock: ControlledClock, consumer: Consumer
+) -> None:
+    policy_id = issue_policy(
+        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
+    )
+    received_on = today(clock) + timedelta(days=2)
+    clock.set(datetime.combine(received_on, time(22, 30), SHANGHAI))
+    system.policies.run(
+        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=received_on, method="e-receipt"
+    )
+    receipt = system.policies.history(policy_id)[-1]
+
+    consumer.consume()
+    consumer.forget_progress()
+    consumer.consume()  # a replay proposes nothing more
+
+    [task] = tasks(system)
+    assert task.created_on == datetime.combine(received_on, time(22, 30), SHANGHAI)
+    assert task.slot == datetime.combine(received_on + timedelta(days=1), time(9, 0), SHANGHAI)
+    scheduled = [e for e in system.callbacks.history(task.id) if isinstance(e, CallbackScheduled)]
+    assert len(scheduled) == 1
+    assert scheduled[0].actor.role is Role.SYSTEM
+    assert scheduled[0].causation_id == receipt.event_id
+
+
+@pytest.mark.usefixtures("seller")
+def test_a_task_opened_in_calling_hours_is_proposed_for_the_instant_it_was_opened(
+    system: System, clock: ControlledClock, consumer: Consumer
+) -> None:
+    _, receipt = a_received_life_policy(system, clock)  # 09:00 Asia/Shanghai, two days after issue
+
+    consumer.consume()
+
+    [task] = tasks(system)
+    assert task.slot == receipt.timestamp == task.created_on

@@ -17,12 +17,12 @@ import pytest
 from psycopg import sql
 
 from consumers.processing import Outcome, Processor, create_tables, event_stores
-from consumers.timers import NOT_TIMED_YET, TIMERS_GROUP, TimerHandler, timers_handler
-from domain.base import SHANGHAI
+from consumers.timers import TIMERS_GROUP, TimerHandler, timers_handler
+from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, Pause, compute_deadline, default_calendar
 from domain.claim import Claim
 from domain.complaint import Complaint, Complexity
-from domain.policy import Line
+from domain.policy import CoolingOffEnded, Line, Policy, PolicyStatus
 from domain.sla import rule_by_id
 from domain.timer import (
     SlaTimer,
@@ -34,6 +34,7 @@ from domain.timer import (
     TimerStarted,
     TimerState,
     TimerWarningRaised,
+    TimerWindowClosed,
 )
 from infra.bootstrap import System
 from infra.clock import ControlledClock
@@ -42,6 +43,7 @@ from infra.demo import (
     HANDLER,
     HANDLING_OFFICER,
     OFFICER,
+    SELLER,
     by,
     issue_policy,
     life_policy_story,
@@ -96,6 +98,10 @@ class Consumer:
         system = self.system
         cases = (system.policies, system.claims, system.complaints, system.callbacks)
         return deliver(system, self.processor, self.conn, cases, self.offsets)
+
+    def consume_timers(self) -> Counter[Outcome]:
+        """Deliver the timer topic too (the group reads it for the ends a case records itself)."""
+        return deliver(self.system, self.processor, self.conn, (self.system.timers,), self.offsets)
 
     def forget_progress(self) -> None:
         """Lose the group's tracking, so that every event is applied again (a replay from the start)."""
@@ -423,7 +429,7 @@ def test_the_running_scheduler_wakes_on_a_notification_and_breaches_when_the_clo
     assert history_types(timers, timer.id).count(TimerBreached) == 1
 
 
-def test_callback_and_window_rules_start_no_timer_yet(
+def test_window_rules_are_timed_beside_the_callback_rule_and_an_obligation(
     system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
 ) -> None:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
@@ -440,6 +446,94 @@ def test_callback_and_window_rules_start_no_timer_yet(
             ).fetchall()
         }
     assert outcomes[Outcome.APPLIED] > 15
-    assert "CMP-DECIDE-15D" in rules
-    assert not rules & NOT_TIMED_YET
-    assert "LIFE-COOLOFF-15D" not in rules  # a window, not an obligation: not timed yet
+    assert {"CMP-DECIDE-15D", "LIFE-CALLBACK-15D", "LIFE-COOLOFF-15D", "IL16-INCONTESTABLE-2Y"} <= rules
+
+
+def test_the_cooling_off_window_closes_at_its_end_without_a_breach_or_an_escalation(
+    system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
+) -> None:
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    policy_id, _ = life_policy_story(system, clock)
+    consumer.consume()
+    timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
+    assert timer.due_at is not None
+    scheduler = Scheduler(timers, system.database_url, system.settings.db_schema, clock)
+    try:
+        clock.set(max(clock.now(), timer.due_at) + timedelta(seconds=1))
+        scheduler.tick()
+        scheduler.tick()
+    finally:
+        scheduler.close()
+
+    assert history_types(timers, timer.id) == [TimerStarted, TimerWindowClosed]
+    assert the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id).state is TimerState.WINDOW_CLOSED
+    closed = timers.history(timer.id)[-1]
+    assert isinstance(closed, TimerWindowClosed)
+    assert closed.records == "CoolingOffEnded"
+    assert TimerBreached not in timer_topics_types(timers)
+
+
+def test_the_policy_records_cooling_off_ended_once_caused_by_the_closed_window(
+    system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
+) -> None:
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    policy_id = issue_policy(
+        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
+    )
+    received_on = clock.now().astimezone(SHANGHAI).date()
+    system.policies.run(
+        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=received_on, method="e-receipt"
+    )
+    consumer.consume()
+    timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
+    assert timer.due_at is not None
+    one = Scheduler(timers, system.database_url, system.settings.db_schema, clock)
+    try:
+        clock.set(timer.due_at + timedelta(seconds=1))
+        one.tick()
+    finally:
+        one.close()
+    closed = timers.history(timer.id)[-1]
+    assert isinstance(closed, TimerWindowClosed)
+
+    consumer.consume_timers()
+    consumer.forget_progress()
+    consumer.consume_timers()  # a replay of the timer topic from the start
+
+    ended = [e for e in system.policies.history(policy_id) if isinstance(e, CoolingOffEnded)]
+    assert len(ended) == 1
+    assert ended[0].causation_id == closed.event_id
+    assert ended[0].correlation_id == closed.correlation_id
+    assert ended[0].actor.role is Role.SYSTEM
+    assert ended[0].ended_on == received_on + timedelta(days=15)
+    assert system.policies.load(policy_id).status is PolicyStatus.IN_FORCE
+
+
+def test_a_closed_cooling_off_window_records_nothing_on_a_policy_whose_end_is_recorded(
+    system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
+) -> None:
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    policy_id, _ = life_policy_story(system, clock)  # ends cooling-off by its own system command
+    consumer.consume()
+    timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
+    assert timer.due_at is not None
+    one = Scheduler(timers, system.database_url, system.settings.db_schema, clock)
+    try:
+        clock.set(max(clock.now(), timer.due_at) + timedelta(seconds=1))
+        one.tick()
+    finally:
+        one.close()
+    before = len(system.policies.history(policy_id))
+
+    consumer.consume_timers()
+
+    assert history_types(timers, timer.id)[-1] is TimerWindowClosed
+    assert len(system.policies.history(policy_id)) == before
+
+
+def timer_topics_types(timers: Timers) -> set[type]:
+    return {
+        type(e)
+        for n in timers.recorder.select_notifications(start=None, limit=100_000)
+        for e in timers.history(UUID(str(n.originator_id)))
+    }

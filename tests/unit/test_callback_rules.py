@@ -252,6 +252,42 @@ def test_attempting_is_refused_when_made_in_quiet_hours(at: datetime) -> None:
     ).refused(CallbackQuietHoursError)
 
 
+@pytest.mark.parametrize(
+    ("proposed", "planned"),
+    [
+        (shanghai(3, 20, 59), shanghai(3, 20, 59)),
+        (shanghai(3, 21, 0), shanghai(4, 9, 0)),
+        (shanghai(3, 23, 45), shanghai(4, 9, 0)),
+        (shanghai(4, 0, 0), shanghai(4, 9, 0)),
+        (shanghai(4, 8, 59), shanghai(4, 9, 0)),
+        (datetime(2026, 3, 31, 14, 30, tzinfo=UTC), datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI)),
+    ],
+    ids=["20:59 stays", "21:00", "23:45", "00:00", "08:59", "22:30 on 31 March (UTC given)"],
+)
+def test_a_slot_the_system_proposes_in_quiet_hours_moves_to_09_00(
+    proposed: datetime, planned: datetime
+) -> None:
+    then = given(created()).when(lambda t: t.schedule(system(), slot=proposed))
+
+    (event,) = then.events(CallbackScheduled)
+    assert isinstance(event, CallbackScheduled)
+    assert event.slot == planned
+
+
+def test_the_next_attempt_after_a_20_50_no_answer_waits_for_09_00_the_next_morning() -> None:
+    task = created()
+
+    assert task.next_attempt_at(shanghai(3, 20, 50)) == shanghai(3, 20, 50)
+    assert task.next_attempt_at(shanghai(3, 21, 5)) == shanghai(4, 9, 0)
+
+
+def test_the_next_attempt_is_the_planned_slot_when_it_is_later_than_now() -> None:
+    task = created()
+    task.schedule(agent(), slot=shanghai(5, 14, 0))
+
+    assert task.next_attempt_at(shanghai(3, 22, 0)) == shanghai(5, 14, 0)
+
+
 # ---------------------------------------------------------------------------------- completion
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,18 +20,25 @@ import domain.callback
 import domain.claim
 import domain.complaint
 import domain.policy
+import domain.privacy
+import domain.timer
 from domain.base import CaseAggregate, DomainEvent, Role
 from domain.claim import Claim, ClaimOutcome, ClaimReported
 from domain.cover import PolicyCover
-from infra import contract, schemas
-from infra.mapper import CaseEventMapper, JsonTranscoder
+from domain.timer import SlaTimer
+from infra import contract, runtime, schemas
+from infra.mapper import CaseEventMapper, JsonTranscoder, personal_data_of
 from tests.gwt import ctx
+from tests.keys import EphemeralKeys
 from tests.unit import test_callback_rules as callbacks
 from tests.unit import test_complaint_rules as complaints
 from tests.unit import test_policy_rules as policies
+from tests.unit import test_retention_rules as privacy
+from tests.unit import test_timer_rules as timers
 
 PREFIX = "acme.caseledger"
 MAPPER = CaseEventMapper(JsonTranscoder())
+MAPPER.use_keys(EphemeralKeys())  # payloads as stored: personal fields sealed
 LOSS_AT = datetime(2026, 2, 27, 1, 30, tzinfo=UTC)
 EVENT_CLASSES = schemas.event_classes()
 ENVELOPE_COLUMNS = {"originator_id", "originator_version"}  # stored in the row's columns, not the payload
@@ -96,14 +103,40 @@ def real_events() -> Iterator[DomainEvent]:
         callbacks.completed(),
         callbacks.failed(),
         callbacks.remedied(),
+        privacy.an_erased_subject(),
+        a_breached_then_late_timer(),
+        a_closed_cooling_off_window(),
     ]
     for aggregate in aggregates:
         yield from (e for e in aggregate.collect_events() if isinstance(e, DomainEvent))
 
 
+def a_breached_then_late_timer() -> SlaTimer:
+    """A claim's clock warned, paused, resumed, breached, then met late."""
+    timer = timers.started()
+    assert timer.due_at is not None
+    half = timer.warning_at(0.5)
+    assert half is not None
+    timer.raise_warning(timers.SYSTEM, threshold=0.5, at=half)
+    timers.paused(timer, half + timedelta(days=1))
+    timer.resume(timers.SYSTEM, at=half + timedelta(days=2), cause_event="Y", cause_event_id=uuid4())
+    assert timer.due_at is not None
+    timer.breach(timers.SYSTEM, at=timer.due_at + timedelta(seconds=5))
+    timer.satisfy(timers.SYSTEM, at=timer.due_at + timedelta(days=1), by_event="Z", cause_event_id=uuid4())
+    return timer
+
+
+def a_closed_cooling_off_window() -> SlaTimer:
+    timer = timers.a_cooling_off_window()
+    timer.close_window(timers.SYSTEM, at=timers.COOLING_OFF_ENDS + timedelta(seconds=1))
+    return timer
+
+
 def stored_payload(event: DomainEvent) -> bytes:
     """The value the relay publishes: the stored state, exactly as the mapper writes it."""
-    return MAPPER.to_stored_event(event).state
+    # As the event store does: events without a customer_id of their own are sealed for the case's.
+    with personal_data_of("cust-0001"):
+        return MAPPER.to_stored_event(event).state
 
 
 def a_reported_claim_payload() -> dict[str, Any]:
@@ -115,8 +148,8 @@ def a_reported_claim_payload() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- catalogue
 
 
-def test_event_classes_are_every_concrete_event_of_the_four_aggregates_in_wire_name_order() -> None:
-    modules = (domain.policy, domain.claim, domain.complaint, domain.callback)
+def test_event_classes_are_every_concrete_event_of_the_six_aggregates_in_wire_name_order() -> None:
+    modules = (domain.policy, domain.claim, domain.complaint, domain.callback, domain.timer, domain.privacy)
     declared = {
         obj
         for module in modules
@@ -127,6 +160,12 @@ def test_event_classes_are_every_concrete_event_of_the_four_aggregates_in_wire_n
     names = [c.TOPIC for c in EVENT_CLASSES]
     assert names == sorted(names)
     assert {schemas.context_of(c) for c in EVENT_CLASSES} == set(schemas.CONTEXTS)
+
+
+def test_the_documented_contexts_are_the_topics_the_runtime_creates_timer_included() -> None:
+    assert set(schemas.CONTEXTS) == set(runtime.CONTEXTS)
+    assert "timer" in schemas.CONTEXTS
+    assert {"timer.breached.v1", "timer.window-closed.v1"} <= {c.TOPIC for c in EVENT_CLASSES}
 
 
 # ---------------------------------------------------------------------------------------------- schemas

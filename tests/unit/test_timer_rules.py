@@ -10,8 +10,10 @@ from domain.calendar import default_calendar
 from domain.sla import rule_by_id
 from domain.timer import (
     BreachBeforeDeadlineError,
+    NotAWindowError,
     PauseAfterDeadlineError,
     SlaTimer,
+    TimerAction,
     TimerAlreadyBreachedError,
     TimerBreached,
     TimerClosedError,
@@ -24,8 +26,10 @@ from domain.timer import (
     TimerStarted,
     TimerState,
     TimerWarningRaised,
+    TimerWindowClosed,
     WarningAlreadyRaisedError,
     WarningNotDueError,
+    WindowNotBreachedError,
     timer_id_for,
 )
 from tests.gwt import T0, ctx, given
@@ -221,3 +225,70 @@ def test_a_case_event_is_recognised_when_it_already_changed_the_timer() -> None:
 
     assert isinstance(history.history[-1], TimerPaused)
     assert history.aggregate.has_applied(cause)
+
+
+def a_cooling_off_window() -> SlaTimer:
+    # Receipt acknowledged Wednesday 4 March 2026: the 15 days end with 19 March, at 24:00.
+    return SlaTimer.start(
+        SYSTEM,
+        rule=rule_by_id("LIFE-COOLOFF-15D"),
+        case_id=CLAIM_ID,
+        case_context="policy",
+        cycle=7,
+        start_at=datetime(2026, 3, 4, tzinfo=SHANGHAI),
+        calendar=default_calendar(),
+        cause_event="PolicyReceiptAcknowledged",
+        cause_event_id=uuid4(),
+    )
+
+
+COOLING_OFF_ENDS = datetime(2026, 3, 20, tzinfo=SHANGHAI)
+
+
+def test_a_window_is_due_to_close_not_to_breach_when_its_period_ends() -> None:
+    assert a_cooling_off_window().next_fire() == (COOLING_OFF_ENDS, TimerAction.CLOSE_WINDOW)
+    assert started().next_fire() == (started().warning_at(0.5), TimerAction.WARNING)
+
+
+def test_a_window_closes_without_escalation_when_its_period_has_ended() -> None:
+    then = given(a_cooling_off_window()).when(
+        lambda t: t.close_window(SYSTEM, at=COOLING_OFF_ENDS + timedelta(seconds=3))
+    )
+
+    (event,) = then.events(TimerWindowClosed)
+    assert isinstance(event, TimerWindowClosed)
+    assert (event.due_at, event.records, event.rule_id) == (
+        COOLING_OFF_ENDS,
+        "CoolingOffEnded",
+        "LIFE-COOLOFF-15D",
+    )
+    assert then.aggregate.state is TimerState.WINDOW_CLOSED
+    assert then.aggregate.next_fire() is None
+
+
+def test_a_window_is_refused_a_breach_when_its_period_has_ended() -> None:
+    given(a_cooling_off_window()).when(lambda t: t.breach(SYSTEM, at=COOLING_OFF_ENDS)).refused(
+        WindowNotBreachedError
+    )
+
+
+def test_a_window_is_not_closed_when_its_last_day_is_still_running() -> None:
+    last_evening = datetime(2026, 3, 19, 23, 59, tzinfo=SHANGHAI)
+    given(a_cooling_off_window()).when(lambda t: t.close_window(SYSTEM, at=last_evening)).refused(
+        BreachBeforeDeadlineError
+    )
+
+
+def test_an_obligation_is_refused_a_window_close_when_its_deadline_passed() -> None:
+    given(started()).when(lambda t: t.close_window(SYSTEM, at=DUE)).refused(NotAWindowError)
+
+
+def test_a_closed_window_takes_no_late_exercise() -> None:
+    timer = a_cooling_off_window()
+    timer.close_window(SYSTEM, at=COOLING_OFF_ENDS)
+
+    given(timer).when(
+        lambda t: t.cancel(
+            SYSTEM, at=COOLING_OFF_ENDS, reason="late", cause_event="X", cause_event_id=uuid4()
+        )
+    ).refused(TimerClosedError)

@@ -1,0 +1,173 @@
+"""Tamper evidence on real PostgreSQL: the trigger chains each case's events, and verify finds the first
+broken link after rows are edited, deleted or reordered directly in the database."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from eventsourcing.persistence import StoredEvent
+from psycopg import sql
+
+from domain.complaint import Complaint, Complexity
+from infra.audit import AuditTrail
+from infra.audit_chain import chained_table, install_chains
+from infra.audit_verify import GENESIS, chain_hash
+from infra.bootstrap import System
+from infra.demo import OFFICER, by, lodge_sample_complaint
+
+pytestmark = pytest.mark.integration
+
+
+def a_complaint(system: System) -> UUID:
+    """A complaint lodged, acknowledged and assigned: three events, stored by three commands."""
+    complaint_id = uuid4()
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, system.clock.now(), uuid4())
+    system.complaints.run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+    system.complaints.run(
+        complaint_id,
+        by(OFFICER),
+        None,
+        Complaint.assign,
+        handler_id="zheng.qiang.complaints",
+        involved_staff=frozenset(),
+    )
+    return complaint_id
+
+
+def tamper(system: System, statement: str, *params: object) -> None:
+    """Run SQL on the complaints' events table as someone with direct database access would."""
+    table = chained_table(system.complaints)
+    with psycopg.connect(system.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL(statement).format(t=table.identifier), params)
+
+
+def stored_hashes(system: System, case_id: UUID) -> list[tuple[int, str, bytes, bytes]]:
+    table = chained_table(system.complaints)
+    with psycopg.connect(system.database_url) as conn:
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT originator_version, topic, state, chain_hash FROM {} WHERE originator_id = %s"
+                " ORDER BY originator_version"
+            ).format(table.identifier),
+            (case_id,),
+        ).fetchall()
+    return [(v, t, bytes(s), bytes(h)) for v, t, s, h in rows]
+
+
+def test_the_trigger_stores_the_chain_hash_that_python_recomputes_when_commands_store_events(
+    system: System,
+) -> None:
+    case_id = a_complaint(system)
+
+    rows = stored_hashes(system, case_id)
+
+    previous = GENESIS
+    for version, topic, state, stored in rows:
+        previous = chain_hash(previous, case_id, version, topic, state)
+        assert stored == previous
+    assert len(rows) == 3
+
+
+def test_events_stored_in_one_insert_are_chained_in_version_order_when_a_command_records_several(
+    system: System,
+) -> None:
+    case_id = uuid4()
+    events = [
+        StoredEvent(originator_id=case_id, originator_version=v, topic="test.step.v1", state=b'{"n":%d}' % v)
+        for v in (1, 2, 3)
+    ]
+    system.complaints.recorder.insert_events(events)
+
+    report = AuditTrail(system).verify(case_id)
+
+    assert (report.events, report.broken) == (3, [])
+
+
+def test_verify_holds_when_nothing_was_touched(system: System) -> None:
+    a_complaint(system)
+    a_complaint(system)
+
+    report = AuditTrail(system).verify()
+
+    assert report.ok
+    assert (report.events, report.cases) == (6, 2)
+
+
+def test_verify_names_the_edited_version_when_a_payload_is_changed_in_postgresql(system: System) -> None:
+    untouched, case_id = a_complaint(system), a_complaint(system)
+    tamper(
+        system,
+        "UPDATE {t} SET state = convert_to(replace(convert_from(state, 'UTF8'), 'sms', 'letter'), 'UTF8')"
+        " WHERE originator_id = %s AND originator_version = 2",
+        case_id,
+    )
+
+    report = AuditTrail(system).verify()
+
+    assert [(b.case_id, b.version, b.problem) for b in report.broken] == [(case_id, 2, "chain hash mismatch")]
+    assert untouched not in {b.case_id for b in report.broken}
+
+
+def test_verify_names_the_missing_version_when_an_event_is_deleted(system: System) -> None:
+    case_id = a_complaint(system)
+    tamper(system, "DELETE FROM {t} WHERE originator_id = %s AND originator_version = 2", case_id)
+
+    report = AuditTrail(system).verify(case_id)
+
+    assert [(b.version, b.problem) for b in report.broken] == [(2, "missing event")]
+
+
+def test_verify_finds_the_first_swapped_version_when_versions_are_reordered(system: System) -> None:
+    case_id = a_complaint(system)
+    # Three steps, because the primary key refuses a swap in one statement.
+    for old, new in ((2, -2), (3, 2), (-2, 3)):
+        tamper(
+            system,
+            "UPDATE {t} SET originator_version = %s WHERE originator_id = %s AND originator_version = %s",
+            new,
+            case_id,
+            old,
+        )
+
+    report = AuditTrail(system).verify(case_id)
+
+    assert [(b.version, b.problem) for b in report.broken] == [(2, "chain hash mismatch")]
+
+
+def test_a_recomputed_hash_on_the_edited_row_alone_still_breaks_at_the_next_version(system: System) -> None:
+    case_id = a_complaint(system)
+    tamper(
+        system,
+        "UPDATE {t} SET state = convert_to(replace(convert_from(state, 'UTF8'), 'sms', 'letter'), 'UTF8')"
+        " WHERE originator_id = %s AND originator_version = 2",
+        case_id,
+    )
+    rows = stored_hashes(system, case_id)
+    forged = chain_hash(rows[0][3], case_id, 2, rows[1][1], rows[1][2])
+    tamper(
+        system,
+        "UPDATE {t} SET chain_hash = %s WHERE originator_id = %s AND originator_version = 2",
+        forged,
+        case_id,
+    )
+
+    report = AuditTrail(system).verify(case_id)
+
+    assert [(b.version, b.problem) for b in report.broken] == [(3, "chain hash mismatch")]
+
+
+def test_installing_again_chains_rows_stored_before_the_chain_existed_and_later_events_continue_it(
+    system: System,
+) -> None:
+    case_id = a_complaint(system)
+    tamper(system, "DROP TRIGGER caseledger_chain_hash ON {t}")
+    tamper(system, "UPDATE {t} SET chain_hash = NULL WHERE originator_id = %s", case_id)
+
+    install_chains(system.database_url, [system.complaints])
+    install_chains(system.database_url, [system.complaints])
+    system.complaints.run(case_id, by(OFFICER), None, Complaint.classify, complexity=Complexity.SIMPLE)
+
+    report = AuditTrail(system).verify(case_id)
+    assert (report.events, report.broken) == (4, [])

@@ -1,0 +1,177 @@
+"""The audit history and the case as of a version or an instant, on real PostgreSQL, timers included."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from consumers.processing import Processor, create_tables, event_stores
+from consumers.timers import TIMERS_GROUP, timers_handler
+from domain.base import SHANGHAI, Role
+from domain.claim import Claim
+from domain.legal_basis import INSURANCE_LAW
+from domain.policy import Line
+from infra.audit import AuditTrail, VersionNotRecordedError
+from infra.bootstrap import System
+from infra.clock import ControlledClock
+from infra.demo import HANDLER, by, issue_policy, register_demo_seller
+from infra.eventstore import CaseNotFoundError
+from tests.feed import deliver
+
+pytestmark = pytest.mark.integration
+
+IL23 = "IL23-DETERMINE-30D"
+
+
+class TimersGroup:
+    """The ``timers`` consumer group fed the stored case events, as often as the test says time passes."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.conn = psycopg.connect(system.database_url, autocommit=True)
+        create_tables(self.conn, system.settings.db_schema)
+        self.processor = Processor(
+            f"{system.settings.topic_prefix}.{TIMERS_GROUP}",
+            timers_handler(system, self.conn),
+            event_stores(system),
+            system.settings.db_schema,
+        )
+        self.offsets = itertools.count(1)
+
+    def consume(self) -> None:
+        s = self.system
+        deliver(s, self.processor, self.conn, (s.policies, s.claims, s.complaints, s.callbacks), self.offsets)
+
+
+@pytest.fixture
+def timers_group(system: System) -> Iterator[TimersGroup]:
+    group = TimersGroup(system)
+    yield group
+    group.conn.close()
+
+
+@pytest.fixture
+def trail(system: System) -> AuditTrail:
+    return AuditTrail(system)
+
+
+def a_claim_paused_for_documents(
+    system: System, clock: ControlledClock, timers: TimersGroup
+) -> tuple[UUID, dict[str, datetime]]:
+    """A motor claim reported, documents requested 3 days later and completed 7 days after that; the timers
+    group consumes after each step, as it would while the case is worked."""
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    policy_id = issue_policy(
+        system,
+        line=Line.MOTOR_COMMERCIAL,
+        product_code="MOTOR-COMM-2026",
+        term_months=12,
+        premium_fen=480_000,
+    )
+    clock.advance(timedelta(days=1))
+    claim_id = uuid4()
+    system.claims.report_claim(
+        by(HANDLER),
+        claim_id=claim_id,
+        policy_id=policy_id,
+        loss_at=clock.now() - timedelta(hours=2),
+        reporter_name="张伟",
+        reporter_phone="13800138000",
+        cause="hail",
+        description="dents on the roof",
+        channel="app",
+    )
+    reported = clock.now()
+    timers.consume()
+    clock.advance(timedelta(days=3))
+    system.claims.run(
+        claim_id, by(HANDLER), None, Claim.request_documents, required_docs=("invoice",), notice_ref="N-1"
+    )
+    requested = clock.now()
+    timers.consume()
+    clock.advance(timedelta(days=7))
+    system.claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type="invoice")
+    system.claims.run(claim_id, by(HANDLER), None, Claim.complete_documents)
+    timers.consume()
+    return claim_id, {"reported": reported, "requested": requested, "completed": clock.now()}
+
+
+def test_history_lists_every_event_with_actor_times_basis_and_chain_when_a_claim_was_worked(
+    system: System, clock: ControlledClock, timers_group: TimersGroup, trail: AuditTrail
+) -> None:
+    claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
+
+    history = trail.history(claim_id)
+
+    names = [e.wire_name for e in history.events]
+    assert history.context == "claim"
+    assert names[0] == "claim.reported.v2"
+    assert "claim.documents-requested.v1" in names
+    assert [e.version for e in history.events] == list(range(1, history.version + 1))
+    requested = history.events[names.index("claim.documents-requested.v1")]
+    assert (requested.actor_id, requested.actor_role) == (HANDLER[1], Role.CLAIMS_HANDLER)
+    assert requested.recorded_at == times["requested"]
+    assert requested.legal_basis is not None
+    assert requested.legal_basis.instrument == INSURANCE_LAW
+    assert requested.legal_basis.article is not None
+    assert "Art. 22" in requested.legal_basis.article
+    reported = history.events[0]
+    assert reported.occurred_at == times["reported"] - timedelta(hours=2)
+    assert all(e.correlation_id is not None for e in history.events)
+    assert all(e.chain_hash is not None and len(e.chain_hash) == 64 for e in history.events)
+    assert len({e.chain_hash for e in history.events}) == len(history.events)
+
+
+def test_as_of_an_instant_shows_the_case_and_its_timer_as_they_stood_when_the_clock_was_paused(
+    system: System, clock: ControlledClock, timers_group: TimersGroup, trail: AuditTrail
+) -> None:
+    claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
+
+    paused = trail.as_of(claim_id, at=times["requested"] + timedelta(days=1))
+    now = trail.as_of(claim_id)
+
+    assert paused.recorded_at == times["requested"]
+    assert paused.version < now.version
+    assert paused.state["documents_complete"] is False
+    assert now.state["documents_complete"] is True
+    il23_then = next(t for t in paused.timers if t.rule_id == IL23)
+    il23_now = next(t for t in now.timers if t.rule_id == IL23)
+    assert (il23_then.state, il23_then.due_at, il23_then.pauses) == ("paused", None, 1)
+    assert il23_now.state == "running"
+    assert il23_now.due_at is not None
+    assert il23_then.legal_basis.article is not None
+    assert "Art. 23" in il23_then.legal_basis.article
+
+
+def test_as_of_a_version_rebuilds_the_case_at_that_version_and_its_timers_at_its_recorded_time(
+    system: System, clock: ControlledClock, timers_group: TimersGroup, trail: AuditTrail
+) -> None:
+    claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
+
+    first = trail.as_of(claim_id, version=1)
+
+    assert first.version == 1
+    assert first.recorded_at == times["reported"]
+    il23 = next(t for t in first.timers if t.rule_id == IL23)
+    assert (il23.state, il23.version, il23.pauses) == ("running", 1, 0)
+
+
+def test_as_of_is_refused_when_the_case_did_not_exist_yet_or_the_version_was_never_recorded(
+    system: System, clock: ControlledClock, timers_group: TimersGroup, trail: AuditTrail
+) -> None:
+    claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
+
+    with pytest.raises(VersionNotRecordedError):
+        trail.as_of(claim_id, at=times["reported"] - timedelta(seconds=1))
+    with pytest.raises(VersionNotRecordedError):
+        trail.as_of(claim_id, version=999)
+
+
+def test_history_is_not_found_when_no_context_holds_the_case(trail: AuditTrail) -> None:
+    with pytest.raises(CaseNotFoundError):
+        trail.history(uuid4())
