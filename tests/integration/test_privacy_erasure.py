@@ -25,6 +25,7 @@ from domain.complaint import (
 )
 from domain.policy import Line, Policy, PolicyStatus, ProposalSubmitted
 from domain.privacy import ERASED, PersonalDataErased, RetentionHoldAppliesError
+from infra.audit import AuditTrail
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.contract import topic_name
@@ -246,4 +247,23 @@ def test_erasure_is_refused_under_a_retention_hold_and_performed_once_every_hold
     lodged = system.complaints.history(complaint_id)[0]
     assert getattr(lodged, "complainant_name", None) == ERASED
     assert getattr(lodged, "facts", None) == "the seller did not explain the deductible"
+    assert system.keys.key_for_reading(customer_id) is None
+
+
+def test_hash_chains_still_verify_when_a_customer_was_erased(
+    privacy_system: System, clock: ControlledClock
+) -> None:
+    system = privacy_system
+    policy_id, customer_id = a_motor_policy(system)
+    lodge_and_withdraw_complaint(system, clock, customer_id, policy_id)
+    clock.advance(timedelta(days=370))
+    system.policies.run(policy_id, TIMERS, None, Policy.expire)
+    clock.advance(timedelta(days=5 * 366))
+
+    system.privacy.erase(MANAGER, customer_id, reason="the customer asked (PIPL Art. 47)")
+
+    # Erasure destroys the key and records an event; it rewrites no stored byte, so every chain holds.
+    report = AuditTrail(system).verify()
+    assert report.ok, report.broken
+    assert report.cases >= 3  # the policy, the complaint and the data subject's erasure record
     assert system.keys.key_for_reading(customer_id) is None
