@@ -57,6 +57,7 @@ from consumers.processing import (
 )
 from infra.bootstrap import System
 from infra.broker import ensure_topics
+from infra.keystore import sealed_customers
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ class GroupWorker:
             return False
         try:
             processor = self.prepare()
+            self.system.keys.preload(sealed_customers(m.value for m in messages))
             with self._lock:
                 processor.process_together(self._connection(), messages)
             return True

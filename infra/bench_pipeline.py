@@ -236,6 +236,9 @@ class Template:
     events: tuple[tuple[str, StoredEvent], ...]
     case_ids: frozenset[bytes]
     """Every case id of the load, as its JSON text: replaced in each copy."""
+    subject_keys: tuple[tuple[str, bytes, str], ...] = ()
+    """The load's customers' wrapped data keys (customer id, wrapped key, master key id): the copies'
+    personal fields stay sealed under them, so each copy's store needs them to open its events."""
 
 
 def realistic_template(settings: Settings, cases: int = 40, seed: int = 3) -> Template:
@@ -246,6 +249,12 @@ def realistic_template(settings: Settings, cases: int = 40, seed: int = 3) -> Te
             [(_recorded_at(n), app.bounded_context, _stored(n)) for n in _notifications(app)]
             for app in applications(system)
         ]
+        with psycopg.connect(system.database_url) as conn:
+            keys = conn.execute(
+                sql.SQL("SELECT customer_id, wrapped_key, master_key_id FROM {}").format(
+                    sql.Identifier(system.settings.db_schema, "subject_keys")
+                )
+            ).fetchall()
     # One order across the contexts, as the commands ran; merging keeps each log's own order, so a case's
     # versions stay in order even if the wall clock stepped back during the load.
     merged = list(heapq.merge(*by_context, key=lambda e: e[0]))
@@ -254,6 +263,7 @@ def realistic_template(settings: Settings, cases: int = 40, seed: int = 3) -> Te
     return Template(
         events=tuple((context, stored) for _, context, stored in merged),
         case_ids=frozenset(str(stored.originator_id).encode() for _, _, stored in merged),
+        subject_keys=tuple((c, bytes(k), m) for c, k, m in keys),
     )
 
 
@@ -296,6 +306,14 @@ def _copies(template: Template, count: int) -> list[tuple[str, StoredEvent]]:
 def fill(system: System, template: Template, count: int) -> list[tuple[str, StoredEvent]]:
     """Store ``count`` realistic events through the library's ``insert_events``; return them in order."""
     events = _copies(template, count)
+    with psycopg.connect(system.database_url) as conn:
+        conn.cursor().executemany(
+            sql.SQL(
+                "INSERT INTO {} (customer_id, wrapped_key, master_key_id) VALUES (%s, %s, %s)"
+                " ON CONFLICT (customer_id) DO NOTHING"
+            ).format(sql.Identifier(system.settings.db_schema, "subject_keys")),
+            template.subject_keys,
+        )
     stores = {app.bounded_context: app for app in applications(system)}
     for context, app in stores.items():
         mine = [event for c, event in events if c == context]

@@ -21,10 +21,11 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +86,18 @@ def is_sealed(value: str) -> bool:
 def sealed_customer(value: str) -> str:
     """The customer a sealed value belongs to."""
     return value[len(SEALED_PREFIX) :].rsplit(":", 1)[0]
+
+
+# A sealed value inside a JSON payload: the customer id runs to the last colon (base64url has none).
+_SEALED_IN_JSON = re.compile(rb'"pii:v1:([^"]*):[A-Za-z0-9_-]*"')
+
+
+def sealed_customers(payloads: Iterable[bytes]) -> set[str]:
+    """The customers whose sealed values appear in these stored payloads, to load their keys at once."""
+    found: set[str] = set()
+    for payload in payloads:
+        found.update(match.decode() for match in _SEALED_IN_JSON.findall(payload))
+    return found
 
 
 def open_sealed(keys: SubjectKeys, value: str) -> str:
@@ -208,6 +221,34 @@ class KeyStore:
     def key_for_reading(self, customer_id: str) -> AESGCM | None:
         """The customer's key, or ``None`` once they are erased (or never had one)."""
         return self._cached(customer_id) or self._load(customer_id)
+
+    def preload(self, customer_ids: Iterable[str]) -> None:
+        """Load the keys of these customers in one round trip (a page of a rebuild, a consumer's batch).
+
+        Reading otherwise loads each customer's key on first sight: one round trip per customer, which
+        made a rebuild of many customers' events three times slower.
+        """
+        wanted = [c for c in set(customer_ids) if c not in self._erased and self._cached(c) is None]
+        if not wanted:
+            return
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT customer_id, wrapped_key, erased_at FROM {} WHERE customer_id = ANY(%s)"
+                ).format(self._table),
+                (wanted,),
+            ).fetchall()
+        now = self._monotonic()
+        loaded = {}
+        erased = set()
+        for customer_id, wrapped, erased_at in rows:
+            if erased_at is not None or wrapped is None:
+                erased.add(customer_id)
+            else:
+                loaded[customer_id] = (AESGCM(self._unwrap(customer_id, bytes(wrapped))), now)
+        with self._lock:
+            self._cache.update(loaded)
+            self._erased.update(erased)
 
     def destroy(self, customer_id: str, *, erased_at: datetime, erased_by: str, reason: str) -> None:
         """Destroy the customer's key for good (a second time: no effect); a keyless customer is marked."""

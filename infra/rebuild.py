@@ -26,6 +26,7 @@ from consumers.read_models import PAUSE_LOCK, read_schema
 from domain.base import DomainEvent
 from infra.bootstrap import System
 from infra.eventstore import CaseApplication
+from infra.keystore import sealed_customers
 from projections import store
 from projections.base import fold
 from projections.catalogue import ALL_PROJECTIONS, projection_by_name
@@ -110,6 +111,7 @@ def stored_events(system: System) -> Iterator[tuple[str, DomainEvent]]:
             page = app.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False)
             if not page:
                 break
+            system.keys.preload(sealed_customers(n.state for n in page))
             for notification in page:
                 event = app.mapper.to_domain_event(notification)
                 if isinstance(event, DomainEvent):

@@ -21,6 +21,7 @@ from infra.keystore import (
     master_key_from,
     open_sealed,
     seal,
+    sealed_customers,
 )
 
 pytestmark = pytest.mark.integration
@@ -131,3 +132,27 @@ def test_without_a_configured_master_key_one_is_created_private_and_then_reused(
 def test_a_configured_master_key_is_used_as_given(tmp_path: Path) -> None:
     assert master_key_from(base64.b64encode(MASTER).decode(), tmp_path) == MASTER
     assert not (tmp_path / MASTER_KEY_FILE).exists()
+
+
+def test_preloaded_keys_open_values_without_asking_the_database_again(
+    keys: KeyStore, database_url: str, schema: str
+) -> None:
+    sealed = {c: seal(keys.key_for_writing(c), c, f"name of {c}") for c in ("cust-a", "cust:b", "cust-c")}
+    keys.destroy("cust-c", erased_at=WHEN, erased_by="dpo", reason="asked")
+    payloads = [f'{{"name": "{value}", "other": "pii:v1:"}}'.encode() for value in sealed.values()]
+    reader = KeyStore(database_url, schema, MASTER)
+    try:
+        reader.preload(sealed_customers(payloads))
+        # The rows go away behind the reader's back: only keys it already holds can still open values.
+        with psycopg.connect(database_url) as conn:
+            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(schema, "subject_keys")))
+        assert open_sealed(reader, sealed["cust-a"]) == "name of cust-a"
+        assert open_sealed(reader, sealed["cust:b"]) == "name of cust:b"
+        assert reader.key_for_reading("cust-c") is None  # erased when preloaded: stays erased
+    finally:
+        reader.close()
+
+
+def test_sealed_customers_names_each_customer_once_when_a_payload_holds_several_values() -> None:
+    payload = b'{"a": "pii:v1:c-1:AAAA", "b": "pii:v1:c-1:BBBB", "c": "pii:v1:x:y:CC_-", "d": "plain"}'
+    assert sealed_customers([payload, b"{}"]) == {"c-1", "x:y"}
