@@ -45,7 +45,7 @@ from domain.complaint import Complaint, ComplaintCategory, ComplaintChannel, Sub
 from infra.bench_write import BARE, bare_writer, create_bare_table, measure, median, stored_payload
 from infra.bootstrap import System, bootstrap
 from infra.eventstore import drop_schemas
-from infra.figures import Figure
+from infra.figures import Figure, figure_table
 from infra.settings import Settings
 from projections import store
 from projections.base import fold
@@ -128,16 +128,16 @@ def bench_api(settings: Settings, size: ApiSizes, out: Any = sys.stderr) -> list
 
 def api_table(figures: Sequence[Figure]) -> str:
     """The figures as a table; query rows add their percentiles on a line of their own."""
-    lines = [f"{'section':<12} {'measure':<46} {'ops':>8} {'ops/s':>10} {'ratio':>7}"]
-    for f in figures:
-        ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "base"
-        lines.append(f"{f.section:<12} {f.name:<46} {f.operations:>8} {f.per_second:>10.1f} {ratio:>7}")
-        if isinstance(f, QueryLatency):
-            lines.append(
-                f"{'':<12}   {f.cases:,} cases: p50 {f.p50_ms:.2f} / p95 {f.p95_ms:.2f} / "
-                f"p99 {f.p99_ms:.2f} ms (max {f.max_ms:.1f})"
-            )
-    return "\n".join(lines)
+
+    def percentiles(f: Figure) -> str | None:
+        if not isinstance(f, QueryLatency):
+            return None
+        return (
+            f"{f.cases:,} cases: p50 {f.p50_ms:.2f} / p95 {f.p95_ms:.2f} / "
+            f"p99 {f.p99_ms:.2f} ms (max {f.max_ms:.1f})"
+        )
+
+    return figure_table(figures, percentiles)
 
 
 # ------------------------------------------------------------------------------------------- the server

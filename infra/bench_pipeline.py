@@ -63,7 +63,7 @@ from infra.complaints import Complaints
 from infra.contract import EventMessage, message_for
 from infra.embedded import EmbeddedPostgres
 from infra.eventstore import CaseApplication, CommandResult, drop_schemas
-from infra.figures import Figure
+from infra.figures import Figure, figure_table
 from infra.load import run_load
 from infra.policies import Policies
 from infra.rebuild import PAGE, rebuild_projections
@@ -151,13 +151,11 @@ def run_pipeline_bench(settings: Settings, quick: bool, out: TextIO | None = Non
 
 def pipeline_table(figures: Sequence[Figure]) -> str:
     """The figures as a table; latency rows add their percentiles on a line of their own."""
-    lines = [f"{'section':<12} {'measure':<46} {'ops':>8} {'ops/s':>10} {'ratio':>7}"]
-    for f in figures:
-        ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "base"
-        lines.append(f"{f.section:<12} {f.name:<46} {f.operations:>8} {f.per_second:>10.1f} {ratio:>7}")
-        if isinstance(f, LatencyFigure):
-            lines.append(f"{'':<12}   command → read model: {f.latencies()}")
-    return "\n".join(lines)
+
+    def percentiles(f: Figure) -> str | None:
+        return f"command → read model: {f.latencies()}" if isinstance(f, LatencyFigure) else None
+
+    return figure_table(figures, percentiles)
 
 
 def _section_settings(settings: Settings, name: str) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -22,3 +23,15 @@ class Figure:
         if not self.baseline_per_second:
             return None
         return self.per_second / self.baseline_per_second
+
+
+def figure_table(figures: Sequence[Figure], detail: Callable[[Figure], str | None]) -> str:
+    """The figures as a table, a row each; ``detail`` may give a row a line of its own below it."""
+    lines = [f"{'section':<12} {'measure':<46} {'ops':>8} {'ops/s':>10} {'ratio':>7}"]
+    for f in figures:
+        ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "base"
+        lines.append(f"{f.section:<12} {f.name:<46} {f.operations:>8} {f.per_second:>10.1f} {ratio:>7}")
+        below = detail(f)
+        if below is not None:
+            lines.append(f"{'':<12}   {below}")
+    return "\n".join(lines)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, sql
 
-from consumers.processing import Outcome, Processor, RawMessage, create_tables, event_stores
+from consumers.processing import Handler, Outcome, Processor, RawMessage, create_tables, event_stores
 from consumers.read_models import projection_handler
 from infra.bootstrap import System
 from infra.contract import message_for
@@ -51,3 +51,47 @@ def project(system: System) -> int:
             system.settings.db_schema,
         )
         return deliver(system, processor, conn)[Outcome.APPLIED]
+
+
+class Group:
+    """A consumer group's Processor on a connection of its own, fed the stored events of its applications
+    each time a test says they were published.
+
+    The offsets run on across feeds, so feeding again is a redelivery of the same events, as a broker's
+    would be after a restart.
+    """
+
+    def __init__(
+        self,
+        system: System,
+        name: str,
+        build_handler: Callable[[System, Connection[Any]], Handler],
+        apps: Iterable[CaseApplication[Any]],
+    ) -> None:
+        self.system = system
+        self.apps = tuple(apps)
+        self.conn = psycopg.connect(system.database_url, autocommit=True)
+        create_tables(self.conn, system.settings.db_schema)
+        self.group_id = f"{system.settings.topic_prefix}.{name}"
+        self.processor = Processor(
+            self.group_id, build_handler(system, self.conn), event_stores(system), system.settings.db_schema
+        )
+        self.offsets = itertools.count(1)
+
+    def consume(self, apps: Iterable[CaseApplication[Any]] | None = None) -> Counter[Outcome]:
+        """Deliver every stored event of the group's applications (or only of ``apps``), in store order."""
+        return deliver(
+            self.system, self.processor, self.conn, self.apps if apps is None else apps, self.offsets
+        )
+
+    def forget_progress(self) -> None:
+        """Lose the group's tracking, so that every event is applied again (a replay from the start)."""
+        self.conn.execute(
+            sql.SQL("DELETE FROM {}.consumer_applied WHERE group_id = %s").format(
+                sql.Identifier(self.system.settings.db_schema)
+            ),
+            (self.group_id,),
+        )
+
+    def close(self) -> None:
+        self.conn.close()

@@ -2,57 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-import psycopg
 import pytest
 
-from consumers.processing import Processor, create_tables, event_stores
-from consumers.timers import TIMERS_GROUP, timers_handler
-from domain.base import SHANGHAI, Role
+from domain.base import Role
 from domain.claim import Claim
 from domain.legal_basis import INSURANCE_LAW
-from domain.policy import Line
 from infra.audit import AuditTrail, VersionNotRecordedError
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.demo import HANDLER, by, issue_policy, register_demo_seller
+from infra.demo import HANDLER, by
 from infra.eventstore import CaseNotFoundError
-from tests.feed import deliver
+from tests.cases import a_motor_policy, report_hail_claim
+from tests.feed import Group
 
 pytestmark = pytest.mark.integration
 
 IL23 = "IL23-DETERMINE-30D"
-
-
-class TimersGroup:
-    """The ``timers`` consumer group fed the stored case events, as often as the test says time passes."""
-
-    def __init__(self, system: System) -> None:
-        self.system = system
-        self.conn = psycopg.connect(system.database_url, autocommit=True)
-        create_tables(self.conn, system.settings.db_schema)
-        self.processor = Processor(
-            f"{system.settings.topic_prefix}.{TIMERS_GROUP}",
-            timers_handler(system, self.conn),
-            event_stores(system),
-            system.settings.db_schema,
-        )
-        self.offsets = itertools.count(1)
-
-    def consume(self) -> None:
-        s = self.system
-        deliver(s, self.processor, self.conn, (s.policies, s.claims, s.complaints, s.callbacks), self.offsets)
-
-
-@pytest.fixture
-def timers_group(system: System) -> Iterator[TimersGroup]:
-    group = TimersGroup(system)
-    yield group
-    group.conn.close()
 
 
 @pytest.fixture
@@ -61,31 +29,13 @@ def trail(system: System) -> AuditTrail:
 
 
 def a_claim_paused_for_documents(
-    system: System, clock: ControlledClock, timers: TimersGroup
+    system: System, clock: ControlledClock, timers: Group
 ) -> tuple[UUID, dict[str, datetime]]:
     """A motor claim reported, documents requested 3 days later and completed 7 days after that; the timers
     group consumes after each step, as it would while the case is worked."""
-    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    policy_id = a_motor_policy(system, clock)
     clock.advance(timedelta(days=1))
-    claim_id = uuid4()
-    system.claims.report_claim(
-        by(HANDLER),
-        claim_id=claim_id,
-        policy_id=policy_id,
-        loss_at=clock.now() - timedelta(hours=2),
-        reporter_name="张伟",
-        reporter_phone="13800138000",
-        cause="hail",
-        description="dents on the roof",
-        channel="app",
-    )
+    claim_id = report_hail_claim(system, clock, policy_id)
     reported = clock.now()
     timers.consume()
     clock.advance(timedelta(days=3))
@@ -102,7 +52,7 @@ def a_claim_paused_for_documents(
 
 
 def test_history_lists_every_event_with_actor_times_basis_and_chain_when_a_claim_was_worked(
-    system: System, clock: ControlledClock, timers_group: TimersGroup, trail: AuditTrail
+    system: System, clock: ControlledClock, timers_group: Group, trail: AuditTrail
 ) -> None:
     claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
 
@@ -128,7 +78,7 @@ def test_history_lists_every_event_with_actor_times_basis_and_chain_when_a_claim
 
 
 def test_as_of_an_instant_shows_the_case_and_its_timer_as_they_stood_when_the_clock_was_paused(
-    system: System, clock: ControlledClock, timers_group: TimersGroup, trail: AuditTrail
+    system: System, clock: ControlledClock, timers_group: Group, trail: AuditTrail
 ) -> None:
     claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
 
@@ -149,7 +99,7 @@ def test_as_of_an_instant_shows_the_case_and_its_timer_as_they_stood_when_the_cl
 
 
 def test_as_of_a_version_rebuilds_the_case_at_that_version_and_its_timers_at_its_recorded_time(
-    system: System, clock: ControlledClock, timers_group: TimersGroup, trail: AuditTrail
+    system: System, clock: ControlledClock, timers_group: Group, trail: AuditTrail
 ) -> None:
     claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
 
@@ -162,7 +112,7 @@ def test_as_of_a_version_rebuilds_the_case_at_that_version_and_its_timers_at_its
 
 
 def test_as_of_is_refused_when_the_case_did_not_exist_yet_or_the_version_was_never_recorded(
-    system: System, clock: ControlledClock, timers_group: TimersGroup, trail: AuditTrail
+    system: System, clock: ControlledClock, timers_group: Group, trail: AuditTrail
 ) -> None:
     claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
 

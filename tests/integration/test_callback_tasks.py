@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date, datetime, time, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from consumers.callbacks import CALLBACKS_CONTEXTS, CALLBACKS_GROUP, callbacks_handler
 from consumers.groups import default_groups
-from consumers.processing import Outcome, Processor, create_tables, event_stores
+from consumers.processing import Outcome
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, compute_deadline, default_calendar
 from domain.callback import CallbackCancelled, CallbackScheduled, CallbackStatus, CallbackTask, CallbackType
@@ -33,7 +31,8 @@ from infra.demo import (
     issue_policy,
     register_demo_seller,
 )
-from tests.feed import deliver
+from tests.cases import report_hail_claim
+from tests.feed import Group
 
 pytestmark = pytest.mark.integration
 
@@ -41,44 +40,13 @@ TASK_CREATED = "callback.task-created.v1"
 CANCELLED = "callback.cancelled.v1"
 
 
-class Consumer:
-    """The ``callbacks`` group's Processor, fed every stored policy and claim event as the topics would."""
-
-    def __init__(self, system: System) -> None:
-        self.system = system
-        self.conn = psycopg.connect(system.database_url, autocommit=True)
-        create_tables(self.conn, system.settings.db_schema)
-        self.group_id = f"{system.settings.topic_prefix}.{CALLBACKS_GROUP}"
-        self.processor = Processor(
-            self.group_id,
-            callbacks_handler(system, self.conn),
-            event_stores(system),
-            system.settings.db_schema,
-        )
-        self.offsets = itertools.count(1)
-
-    def consume(self) -> Counter[Outcome]:
-        apps = (self.system.policies, self.system.claims)
-        return deliver(self.system, self.processor, self.conn, apps, self.offsets)
-
-    def forget_progress(self) -> None:
-        """Lose the group's tracking, so that every event is applied again (a replay from the start)."""
-        self.conn.execute(
-            sql.SQL("DELETE FROM {}.consumer_applied WHERE group_id = %s").format(
-                sql.Identifier(self.system.settings.db_schema)
-            ),
-            (self.group_id,),
-        )
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 @pytest.fixture
-def consumer(system: System) -> Iterator[Consumer]:
-    built = Consumer(system)
-    yield built
-    built.close()
+def consumer(system: System) -> Iterator[Group]:
+    """The ``callbacks`` group, fed every stored policy and claim event as the topics would deliver them."""
+    with closing(
+        Group(system, CALLBACKS_GROUP, callbacks_handler, (system.policies, system.claims))
+    ) as group:
+        yield group
 
 
 @pytest.fixture
@@ -141,7 +109,7 @@ def test_the_group_is_registered_on_the_policy_claim_and_callback_topics() -> No
 
 @pytest.mark.usefixtures("seller")
 def test_a_received_life_policy_gets_one_new_policy_callback_due_at_the_end_of_cooling_off(
-    system: System, clock: ControlledClock, consumer: Consumer
+    system: System, clock: ControlledClock, consumer: Group
 ) -> None:
     policy_id, receipt = a_received_life_policy(system, clock)
     motor_id = a_motor_policy(system)
@@ -168,7 +136,7 @@ def test_a_received_life_policy_gets_one_new_policy_callback_due_at_the_end_of_c
 
 @pytest.mark.usefixtures("seller")
 def test_a_survey_and_a_closed_claim_get_their_callbacks_with_their_due_dates(
-    system: System, clock: ControlledClock, consumer: Consumer
+    system: System, clock: ControlledClock, consumer: Group
 ) -> None:
     policy_id = a_motor_policy(system)
     claim_id = claim_story(system, clock, policy_id)  # starts Monday 2026-03-02 09:00 Shanghai
@@ -201,21 +169,10 @@ def test_a_survey_and_a_closed_claim_get_their_callbacks_with_their_due_dates(
 
 @pytest.mark.usefixtures("seller")
 def test_the_survey_callback_skips_the_qingming_holiday(
-    system: System, clock: ControlledClock, consumer: Consumer
+    system: System, clock: ControlledClock, consumer: Group
 ) -> None:
     policy_id = a_motor_policy(system)
-    claim_id = uuid4()
-    system.claims.report_claim(
-        by(HANDLER),
-        claim_id=claim_id,
-        policy_id=policy_id,
-        loss_at=clock.now() - timedelta(hours=2),
-        reporter_name="张伟",
-        reporter_phone="13800138000",
-        cause="hail",
-        description="dents on the roof",
-        channel="app",
-    )
+    claim_id = report_hail_claim(system, clock, policy_id)
     system.claims.run(
         claim_id,
         by(HANDLER),
@@ -240,7 +197,7 @@ def test_the_survey_callback_skips_the_qingming_holiday(
 
 @pytest.mark.usefixtures("seller")
 def test_replaying_every_event_twice_creates_no_second_task(
-    system: System, clock: ControlledClock, consumer: Consumer
+    system: System, clock: ControlledClock, consumer: Group
 ) -> None:
     a_received_life_policy(system, clock)
     claim_story(system, clock, a_motor_policy(system))
@@ -262,7 +219,7 @@ def test_replaying_every_event_twice_creates_no_second_task(
 
 @pytest.mark.usefixtures("seller")
 def test_cancelling_in_cooling_off_cancels_the_open_callback_once(
-    system: System, clock: ControlledClock, consumer: Consumer
+    system: System, clock: ControlledClock, consumer: Group
 ) -> None:
     policy_id, _ = a_received_life_policy(system, clock)
     consumer.consume()
@@ -288,7 +245,7 @@ def test_cancelling_in_cooling_off_cancels_the_open_callback_once(
 
 @pytest.mark.usefixtures("seller")
 def test_a_task_opened_at_22_30_gets_its_first_call_proposed_at_09_00_the_next_day(
-    system: System, clock: ControlledClock, consumer: Consumer
+    system: System, clock: ControlledClock, consumer: Group
 ) -> None:
     policy_id = issue_policy(
         system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
@@ -315,7 +272,7 @@ def test_a_task_opened_at_22_30_gets_its_first_call_proposed_at_09_00_the_next_d
 
 @pytest.mark.usefixtures("seller")
 def test_a_task_opened_in_calling_hours_is_proposed_for_the_instant_it_was_opened(
-    system: System, clock: ControlledClock, consumer: Consumer
+    system: System, clock: ControlledClock, consumer: Group
 ) -> None:
     _, receipt = a_received_life_policy(system, clock)  # 09:00 Asia/Shanghai, two days after issue
 

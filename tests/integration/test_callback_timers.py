@@ -7,17 +7,15 @@ on the remediation task an issue found opens. Both groups are fed every stored e
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
 from uuid import UUID
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from consumers.callbacks import CALLBACKS_GROUP, callbacks_handler
-from consumers.processing import Processor, create_tables, event_stores
 from domain.base import SHANGHAI, Role
 from domain.callback import (
     AttemptOutcome,
@@ -30,7 +28,7 @@ from domain.callback import (
     RemediationBySalesStaffError,
 )
 from domain.policy import Line, Policy
-from domain.timer import SlaTimer, TimerBreached, TimerSatisfied, TimerState
+from domain.timer import TimerBreached, TimerSatisfied, TimerState
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.demo import (
@@ -44,9 +42,9 @@ from infra.demo import (
 )
 from infra.explain import explain
 from infra.scheduler import Scheduler
-from infra.timers import callback_completion, due_table, timer_views
-from tests.feed import deliver
-from tests.integration.test_timers import Consumer as TimersConsumer
+from infra.timers import callback_completion, timer_views
+from tests.cases import a_motor_policy, the_timer
+from tests.feed import Group
 
 pytestmark = pytest.mark.integration
 
@@ -55,53 +53,12 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
     return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
-class CallbacksConsumer:
-    """The ``callbacks`` group's Processor, fed every stored policy, claim and callback event."""
-
-    def __init__(self, system: System) -> None:
-        self.system = system
-        self.conn = psycopg.connect(system.database_url, autocommit=True)
-        create_tables(self.conn, system.settings.db_schema)
-        self.processor = Processor(
-            f"{system.settings.topic_prefix}.{CALLBACKS_GROUP}",
-            callbacks_handler(system, self.conn),
-            event_stores(system),
-            system.settings.db_schema,
-        )
-        self.offsets = itertools.count(1)
-
-    def consume(self) -> None:
-        apps = (self.system.policies, self.system.claims, self.system.callbacks)
-        deliver(self.system, self.processor, self.conn, apps, self.offsets)
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 @pytest.fixture
-def callbacks_group(system: System) -> Iterator[CallbacksConsumer]:
-    built = CallbacksConsumer(system)
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def timers_group(system: System) -> Iterator[TimersConsumer]:
-    built = TimersConsumer(system, system.timers)
-    yield built
-    built.close()
-
-
-def the_timer(system: System, rule_id: str, case_id: UUID) -> SlaTimer:
-    with psycopg.connect(system.database_url) as conn:
-        rows = conn.execute(
-            sql.SQL("SELECT timer_id FROM {} WHERE rule_id = %s AND case_id = %s").format(
-                due_table(system.settings.db_schema)
-            ),
-            (rule_id, case_id),
-        ).fetchall()
-    assert len(rows) == 1, rows
-    return system.timers.load(rows[0][0])
+def callbacks_group(system: System) -> Iterator[Group]:
+    """The ``callbacks`` group, fed every stored policy, claim and callback event."""
+    apps = (system.policies, system.claims, system.callbacks)
+    with closing(Group(system, CALLBACKS_GROUP, callbacks_handler, apps)) as group:
+        yield group
 
 
 def task_of(system: System, task_type: CallbackType, source_case_id: UUID) -> CallbackTask:
@@ -112,22 +69,34 @@ def task_of(system: System, task_type: CallbackType, source_case_id: UUID) -> Ca
     raise AssertionError(f"no {task_type} task for {source_case_id}")
 
 
-def a_life_policy_received_on_4_march(system: System, clock: ControlledClock) -> UUID:
-    """Issued Monday 2 March 2026, its receipt acknowledged Wednesday 4 March: cooling-off to 19 March."""
-    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+def a_life_policy_received(
+    system: System, clock: ControlledClock, issued: datetime, received: datetime
+) -> UUID:
+    """A 20-year life policy issued at ``issued``, its receipt acknowledged on paper at ``received``."""
+    clock.set(issued)
+    register_demo_seller(system, issued.date())
     policy_id = issue_policy(
         system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
     )
-    clock.set(at(2026, 3, 4, 10))
+    clock.set(received)
     system.policies.run(
-        policy_id,
-        by(SELLER),
-        None,
-        Policy.acknowledge_receipt,
-        received_on=at(2026, 3, 4).date(),
-        method="paper",
+        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=received.date(), method="paper"
     )
     return policy_id
+
+
+def a_life_policy_received_on_4_march(system: System, clock: ControlledClock) -> UUID:
+    """Issued Monday 2 March 2026, its receipt acknowledged Wednesday 4 March: cooling-off to 19 March."""
+    return a_life_policy_received(system, clock, issued=at(2026, 3, 2, 9), received=at(2026, 3, 4, 10))
+
+
+def a_life_policy_received_on_22_april(system: System, clock: ControlledClock) -> UUID:
+    """Issued Monday 20 April 2026, its receipt acknowledged Wednesday 22 April."""
+    return a_life_policy_received(system, clock, issued=at(2026, 4, 20, 10), received=at(2026, 4, 22, 10))
+
+
+def a_scheduler(system: System, clock: ControlledClock) -> closing[Scheduler]:
+    return closing(Scheduler(system.timers, system.database_url, system.settings.db_schema, clock))
 
 
 def reach(system: System, task_id: UUID) -> None:
@@ -138,6 +107,12 @@ def reach(system: System, task_id: UUID) -> None:
         CallbackTask.attempt,
         channel=CallbackChannel.PHONE,
         outcome=AttemptOutcome.REACHED,
+    )
+
+
+def find_issue(system: System, task_id: UUID, issue: CallbackIssue, details: str) -> None:
+    system.callbacks.run(
+        task_id, by(CALLBACK_AGENT), None, CallbackTask.find_issue, issue=issue, details=details
     )
 
 
@@ -153,7 +128,7 @@ def complete(system: System, task_id: UUID, answers: dict[str, str] | None = Non
 
 
 def test_the_new_policy_callback_completed_on_18_march_meets_life_callback_15d_due_20_march(
-    system: System, clock: ControlledClock, callbacks_group: CallbacksConsumer, timers_group: TimersConsumer
+    system: System, clock: ControlledClock, callbacks_group: Group, timers_group: Group
 ) -> None:
     policy_id = a_life_policy_received_on_4_march(system, clock)
     callbacks_group.consume()
@@ -173,20 +148,17 @@ def test_the_new_policy_callback_completed_on_18_march_meets_life_callback_15d_d
 
 
 def test_a_new_policy_callback_never_made_breaches_at_24_00_on_19_march_and_a_later_one_is_late(
-    system: System, clock: ControlledClock, callbacks_group: CallbacksConsumer, timers_group: TimersConsumer
+    system: System, clock: ControlledClock, callbacks_group: Group, timers_group: Group
 ) -> None:
     policy_id = a_life_policy_received_on_4_march(system, clock)
     callbacks_group.consume()
     timers_group.consume()
-    scheduler = Scheduler(system.timers, system.database_url, system.settings.db_schema, clock)
-    try:
+    with a_scheduler(system, clock) as scheduler:
         clock.set(at(2026, 3, 19, 20, 59))
         scheduler.tick()
         assert the_timer(system, "LIFE-CALLBACK-15D", policy_id).state is TimerState.RUNNING
         clock.set(at(2026, 3, 20, 0, 0))
         scheduler.tick()
-    finally:
-        scheduler.close()
     timer = the_timer(system, "LIFE-CALLBACK-15D", policy_id)
     assert timer.state is TimerState.BREACHED
     breach = system.timers.history(timer.id)[-1]
@@ -203,7 +175,7 @@ def test_a_new_policy_callback_never_made_breaches_at_24_00_on_19_march_and_a_la
 
 
 def test_a_completion_delivered_before_the_receipt_still_meets_the_clock_when_it_starts(
-    system: System, clock: ControlledClock, callbacks_group: CallbacksConsumer, timers_group: TimersConsumer
+    system: System, clock: ControlledClock, callbacks_group: Group, timers_group: Group
 ) -> None:
     policy_id = a_life_policy_received_on_4_march(system, clock)
     callbacks_group.consume()
@@ -211,7 +183,7 @@ def test_a_completion_delivered_before_the_receipt_still_meets_the_clock_when_it
     complete(system, task_of(system, CallbackType.NEW_POLICY, policy_id).id)
 
     # The callback topic is read ahead of the policy topic: no order holds between two topics.
-    deliver(system, timers_group.processor, timers_group.conn, (system.callbacks,), timers_group.offsets)
+    timers_group.consume((system.callbacks,))
     timers_group.consume()
 
     timer = the_timer(system, "LIFE-CALLBACK-15D", policy_id)
@@ -223,22 +195,14 @@ def test_a_completion_delivered_before_the_receipt_still_meets_the_clock_when_it
 def claim_closed_on_24_september(system: System, clock: ControlledClock) -> UUID:
     """A motor claim surveyed Thursday 17 September 2026 10:00 and closed Thursday 24 September 10:00."""
     clock.set(at(2026, 9, 17, 10))
-    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
-    return claim_story(system, clock, policy_id)
+    return claim_story(system, clock, a_motor_policy(system, clock))
 
 
 def test_the_survey_callback_is_due_after_the_make_up_working_sunday_and_met_only_by_its_own_task(
     system: System,
     clock: ControlledClock,
-    callbacks_group: CallbacksConsumer,
-    timers_group: TimersConsumer,
+    callbacks_group: Group,
+    timers_group: Group,
     claim_closed_on_24_september: UUID,
 ) -> None:
     claim_id = claim_closed_on_24_september
@@ -261,8 +225,8 @@ def test_the_survey_callback_is_due_after_the_make_up_working_sunday_and_met_onl
 def test_cancelling_the_survey_task_cancels_the_survey_clock(
     system: System,
     clock: ControlledClock,
-    callbacks_group: CallbacksConsumer,
-    timers_group: TimersConsumer,
+    callbacks_group: Group,
+    timers_group: Group,
     claim_closed_on_24_september: UUID,
 ) -> None:
     claim_id = claim_closed_on_24_september
@@ -278,41 +242,15 @@ def test_cancelling_the_survey_task_cancels_the_survey_clock(
     assert the_timer(system, "CO-CLOSURE-CALLBACK-7D", claim_id).state is TimerState.RUNNING
 
 
-def issue_found_on_28_april(system: System, clock: ControlledClock) -> tuple[UUID, datetime]:
-    """A life policy whose new-policy callback finds mis-selling on Tuesday 28 April 2026 10:00."""
-    clock.set(at(2026, 4, 20, 10))
-    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
-    clock.set(at(2026, 4, 22, 10))
-    system.policies.run(
-        policy_id,
-        by(SELLER),
-        None,
-        Policy.acknowledge_receipt,
-        received_on=at(2026, 4, 22).date(),
-        method="paper",
-    )
-    return policy_id, clock.now()
-
-
 def test_mis_selling_found_opens_one_remediation_task_due_in_15_working_days_across_may_day(
-    system: System, clock: ControlledClock, callbacks_group: CallbacksConsumer, timers_group: TimersConsumer
+    system: System, clock: ControlledClock, callbacks_group: Group, timers_group: Group
 ) -> None:
-    policy_id, _ = issue_found_on_28_april(system, clock)
+    policy_id = a_life_policy_received_on_22_april(system, clock)
     callbacks_group.consume()
     callback = task_of(system, CallbackType.NEW_POLICY, policy_id)
     clock.set(at(2026, 4, 28, 10))
     reach(system, callback.id)
-    system.callbacks.run(
-        callback.id,
-        by(CALLBACK_AGENT),
-        None,
-        CallbackTask.find_issue,
-        issue=CallbackIssue.MIS_SELLING,
-        details="told the policy was a savings deposit",
-    )
+    find_issue(system, callback.id, CallbackIssue.MIS_SELLING, "told the policy was a savings deposit")
     issue = system.callbacks.history(callback.id)[-1]
 
     callbacks_group.consume()
@@ -332,19 +270,14 @@ def test_mis_selling_found_opens_one_remediation_task_due_in_15_working_days_acr
 
 
 def test_a_seller_may_not_remedy_and_a_complaints_officer_meets_the_remediation_clock(
-    system: System, clock: ControlledClock, callbacks_group: CallbacksConsumer, timers_group: TimersConsumer
+    system: System, clock: ControlledClock, callbacks_group: Group, timers_group: Group
 ) -> None:
-    policy_id, _ = issue_found_on_28_april(system, clock)
+    policy_id = a_life_policy_received_on_22_april(system, clock)
     callbacks_group.consume()
     callback = task_of(system, CallbackType.NEW_POLICY, policy_id)
     clock.set(at(2026, 4, 28, 10))
-    system.callbacks.run(
-        callback.id,
-        by(CALLBACK_AGENT),
-        None,
-        CallbackTask.find_issue,
-        issue=CallbackIssue.PROXY_SIGNATURE,
-        details="the applicant did not sign the declaration",
+    find_issue(
+        system, callback.id, CallbackIssue.PROXY_SIGNATURE, "the applicant did not sign the declaration"
     )
     callbacks_group.consume()
     remediation = task_of(system, CallbackType.MIS_SELLING_REMEDIATION, policy_id)
@@ -369,17 +302,14 @@ def test_a_seller_may_not_remedy_and_a_complaints_officer_meets_the_remediation_
 
 
 def test_the_views_show_a_late_new_policy_callback_as_breached_and_count_it_against_the_rate(
-    system: System, clock: ControlledClock, callbacks_group: CallbacksConsumer, timers_group: TimersConsumer
+    system: System, clock: ControlledClock, callbacks_group: Group, timers_group: Group
 ) -> None:
     policy_id = a_life_policy_received_on_4_march(system, clock)
     callbacks_group.consume()
     timers_group.consume()
-    scheduler = Scheduler(system.timers, system.database_url, system.settings.db_schema, clock)
-    try:
+    with a_scheduler(system, clock) as scheduler:
         clock.set(at(2026, 3, 20, 0, 1))
         scheduler.tick()
-    finally:
-        scheduler.close()
     clock.set(at(2026, 3, 20, 10))
     complete(system, task_of(system, CallbackType.NEW_POLICY, policy_id).id)
     timers_group.consume()
