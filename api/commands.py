@@ -13,7 +13,7 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.auth import TokenVerifier
 from api.bodies import (
@@ -92,6 +92,12 @@ from infra.policies import Policies
 
 class CommandAccepted(BaseModel):
     """A command was stored: the case, its new version (the ETag) and the store position of its last event."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"case_id": "6f1c0f3e-7d2a-4c55-9f4e-1a2b3c4d5e6f", "version": 4, "position": 18452}]
+        }
+    )
 
     case_id: UUID
     version: int

@@ -51,7 +51,28 @@ class Problem(BaseModel):
                     "detail": "the missing documents were already notified in one list",
                     "instance": "/claims/6f1c0f3e-7d2a-4c55-9f4e-1a2b3c4d5e6f/documents-request",
                     "rule": "IL22-ONE-TIME-NOTICE",
-                }
+                },
+                {
+                    "type": "urn:caseledger:problem:concurrency-conflict",
+                    "title": "ConcurrencyConflictError",
+                    "status": 409,
+                    "detail": (
+                        "case 6f1c0f3e-7d2a-4c55-9f4e-1a2b3c4d5e6f is at version 7, not 6: "
+                        "it changed meanwhile"
+                    ),
+                    "instance": "/claims/6f1c0f3e-7d2a-4c55-9f4e-1a2b3c4d5e6f/review",
+                    "current_version": 7,
+                },
+                {
+                    "type": "urn:caseledger:problem:invalid-input",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "invalid input: body.amount_fen",
+                    "instance": "/claims/6f1c0f3e-7d2a-4c55-9f4e-1a2b3c4d5e6f/payments",
+                    "errors": [
+                        {"loc": ["body", "amount_fen"], "msg": "Input should be greater than or equal to 0"}
+                    ],
+                },
             ]
         },
     )

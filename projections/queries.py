@@ -32,7 +32,36 @@ _FROZEN = ConfigDict(frozen=True)
 class PolicySummary(BaseModel):
     """保单查询: a policy as staff look it up."""
 
-    model_config = _FROZEN
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "policy_id": "c4e2a8f6-1d3b-4a5c-9e7f-2b4d6f8a0c1e",
+                    "proposal_no": "TB0B8A4F2E3C",
+                    "policy_no": "PL2026SH000123",
+                    "product_code": "LIFE-WL-20",
+                    "line": "life",
+                    "status": "in_cooling_off",
+                    "customer_id": "CUST-0b8a4f2e",
+                    "seller_id": "li.na.agent",
+                    "applicant_name": "张三",
+                    "sum_insured_fen": 50_000_000,
+                    "premium_fen": 1_200_000,
+                    "premium_received_fen": 1_200_000,
+                    "effective_from": "2026-03-06",
+                    "effective_to": "2046-03-05",
+                    "cooling_off_ends_on": "2026-03-23",
+                    "exclusions_proven": True,
+                    "callback_check_required": False,
+                    "submitted_at": "2026-03-02T02:10:00Z",
+                    "issued_at": "2026-03-06T01:30:00Z",
+                    "version": 13,
+                    "updated_at": "2026-03-08T06:45:00Z",
+                }
+            ]
+        },
+    )
 
     policy_id: UUID
     proposal_no: str
@@ -143,7 +172,23 @@ class ComplaintCase(BaseModel):
 class CustomerCases(BaseModel):
     """Every policy, claim and complaint of one customer, oldest first."""
 
-    model_config = _FROZEN
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "CUST-0b8a4f2e",
+                    "policy_ids": [
+                        "0b8a4f2e-3c1d-4e5f-8a9b-0c1d2e3f4a5b",
+                        "c4e2a8f6-1d3b-4a5c-9e7f-2b4d6f8a0c1e",
+                    ],
+                    "claim_ids": ["6f1c0f3e-7d2a-4c55-9f4e-1a2b3c4d5e6f"],
+                    "complaint_ids": ["3d9e2b71-5a4c-4f08-b6e1-7c2d9a0f4e13"],
+                    "updated_at": "2026-03-09T01:00:00Z",
+                }
+            ]
+        },
+    )
 
     customer_id: str
     policy_ids: list[UUID]
