@@ -16,6 +16,7 @@ from pathlib import Path
 from infra.bench_api import api_table, run_api_bench
 from infra.bench_audit import audit_table, run_audit_bench
 from infra.bench_pipeline import pipeline_table, run_pipeline_bench
+from infra.bench_timers import bench_timers
 from infra.bench_write import bench_write_path
 from infra.figures import Figure
 from infra.settings import Settings
@@ -47,6 +48,7 @@ SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
     "pipeline": bench_pipeline,
     "api": bench_api,
     "audit": bench_audit,
+    "timers": bench_timers,
 }
 """Every section of `caseledger bench`, in the order they run; each measures its own bare baseline."""
 

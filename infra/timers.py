@@ -16,12 +16,13 @@ consumer's or scheduler's own transaction on ``sla_due``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Connection, sql
@@ -152,22 +153,58 @@ def upsert_due_row(
 def upsert_due_rows(
     conn: Connection[Any], base_schema: str, rows: Sequence[DueRow], *, same_version: bool = False
 ) -> None:
-    """``upsert_due_row`` for many rows in one batch (pipelined), with one wake-up if any is still due."""
+    """``upsert_due_row`` for many rows in one statement, with one wake-up if any is still due.
+
+    One set-based statement (the rows as column arrays) rather than one per row: at a burst of deadlines
+    the scheduler rewrites every row it fired, and per-row statements were a tenth of its time.
+    """
     if not rows:
         return
-    with conn.cursor() as cursor:
-        cursor.executemany(_upsert_sql(base_schema, same_version), [_row_values(row) for row in rows])
+    # One row per timer, its newest: ON CONFLICT DO UPDATE cannot touch a row twice in one statement.
+    newest: dict[UUID, DueRow] = {}
+    for row in rows:
+        kept = newest.get(row.timer_id)
+        if kept is None or kept.timer_version < row.timer_version:
+            newest[row.timer_id] = row
+    columns = list(zip(*(_row_values(row) for row in newest.values()), strict=True))
+    conn.execute(_upsert_many_sql(base_schema, same_version), [list(column) for column in columns])
     if any(row.next_fire_at is not None for row in rows):
         # A spurious wake-up only makes a scheduler recompute its next instant.
         conn.execute("SELECT pg_notify(%s, %s)", (due_channel(base_schema), "batch"))
 
 
-def _upsert_sql(base_schema: str, same_version: bool) -> sql.Composed:
+_COLUMN_TYPES = (
+    "uuid[]",
+    "text[]",
+    "uuid[]",
+    "text[]",
+    "bigint[]",
+    "text[]",
+    "timestamptz[]",
+    "timestamptz[]",
+    "timestamptz[]",
+    "timestamptz[]",
+    "text[]",
+    "bigint[]",
+    "uuid[]",
+    "timestamptz[]",
+)
+"""The types of ``_row_values``' columns, in order, as arrays (a list of only NULLs needs its type named)."""
+
+
+def _upsert_many_sql(base_schema: str, same_version: bool) -> sql.Composed:
+    # Binary (%b): the text form of an array escapes every element, a third of the statement's time.
+    arrays = sql.SQL(", ").join(sql.SQL("%b::" + kind) for kind in _COLUMN_TYPES)
+    return _upsert_sql(base_schema, same_version, values=sql.SQL("SELECT * FROM unnest({})").format(arrays))
+
+
+def _upsert_sql(base_schema: str, same_version: bool, values: sql.Composable | None = None) -> sql.Composed:
     newer = sql.SQL("<=" if same_version else "<")
+    one_row = sql.SQL("VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
     return sql.SQL(
         """INSERT INTO {t} (timer_id, rule_id, case_id, case_context, cycle, state, due_at, warn_50_at,
                    warn_80_at, next_fire_at, next_action, timer_version, source_case_id, breached_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               {values}
                ON CONFLICT (timer_id) DO UPDATE SET state = EXCLUDED.state, due_at = EXCLUDED.due_at,
                    warn_50_at = EXCLUDED.warn_50_at, warn_80_at = EXCLUDED.warn_80_at,
                    next_fire_at = EXCLUDED.next_fire_at, next_action = EXCLUDED.next_action,
@@ -175,7 +212,7 @@ def _upsert_sql(base_schema: str, same_version: bool) -> sql.Composed:
                    source_case_id = coalesce(EXCLUDED.source_case_id, {t}.source_case_id),
                    breached_at = EXCLUDED.breached_at
                WHERE {t}.timer_version {newer} EXCLUDED.timer_version"""
-    ).format(t=due_table(base_schema), newer=newer)
+    ).format(t=due_table(base_schema), newer=newer, values=one_row if values is None else values)
 
 
 def _row_values(row: DueRow) -> tuple[Any, ...]:
@@ -273,15 +310,30 @@ class Timers(CaseApplication[SlaTimer]):
         """Record what is due at ``now``: the warnings reached (before the deadline), then the breach."""
         return self.change(timer_id, caller, _due_at(now))
 
-    def fire_many(self, timer_ids: Sequence[UUID], caller: Caller, now: datetime) -> list[SlaTimer]:
+    def fire_many(
+        self,
+        timer_ids: Sequence[UUID],
+        caller: Caller,
+        now: datetime,
+        *,
+        loaded: Mapping[UUID, SlaTimer] | None = None,
+    ) -> list[SlaTimer]:
         """``fire`` for a batch of timers: one read of their events and one write of what they record.
 
         Why: a scheduler woken by thousands of deadlines falling at once spends its time on round trips
         (two reads and a write per timer). The write is one transaction, so it stores every timer's events
         or none: when another writer got to any of them first, each timer is fired on its own instead, and
         decides again from what is stored.
+
+        ``loaded``: timers the caller loaded before ``now`` (the scheduler stages the ones about to fall
+        due), used instead of reading them again. One that changed since is stale, and its write meets the
+        store's unique (id, version) like any other writer that lost: the batch goes the per-timer way.
+        The decision is still taken here, at ``now``: staging never records anything early.
         """
-        timers = self.load_many(timer_ids)
+        known = loaded or {}
+        missing = [timer_id for timer_id in timer_ids if timer_id not in known]
+        fresh = dict(zip(missing, self.load_many(missing), strict=True)) if missing else {}
+        timers = [known[timer_id] if timer_id in known else fresh[timer_id] for timer_id in timer_ids]
         decide = _due_at(now)
         ctx = self.context(caller)
         for timer in timers:
@@ -300,6 +352,14 @@ class Timers(CaseApplication[SlaTimer]):
 
         Every event is read (snapshots are skipped): a timer's history is a handful of events.
         """
+        found = self.load_found(timer_ids)
+        for timer_id in timer_ids:
+            if timer_id not in found:
+                raise CaseNotFoundError(self.kind, timer_id)
+        return [found[timer_id] for timer_id in timer_ids]
+
+    def load_found(self, timer_ids: Sequence[UUID]) -> dict[UUID, SlaTimer]:
+        """``load_many`` without the ids that name no timer (they are left out, not an error)."""
         recorder = self.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
         table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
@@ -315,25 +375,33 @@ class Timers(CaseApplication[SlaTimer]):
                 row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
             )
             events.setdefault(row["originator_id"], []).append(self.mapper.to_domain_event(stored))
-        timers: list[SlaTimer] = []
-        for timer_id in timer_ids:
+        timers: dict[UUID, SlaTimer] = {}
+        for timer_id, history in events.items():
             # ``event.mutate`` as the library's projector calls it, without its per-event protocol check
             # (a quarter of a batch's time).
             timer: SlaTimer | None = None
-            for event in events.get(timer_id, ()):
+            for event in history:
                 timer = event.mutate(timer)
-            if not isinstance(timer, SlaTimer):
-                raise CaseNotFoundError(self.kind, timer_id)
-            timers.append(timer)
+            if isinstance(timer, SlaTimer):
+                timers[timer_id] = timer
         return timers
 
     def _save_all(self, timers: Sequence[SlaTimer]) -> None:
+        # ``Application.save`` without its two runtime-protocol ``isinstance`` checks per object, which on
+        # Python 3.11 walk the protocol's attributes every call: a sixth of a burst's Python time. The
+        # steps are the library's own (9.5): collect, record, snapshot, notify.
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        for timer in timers:
+            processing.events.extend(timer.collect_events())
+            processing.aggregates[timer.id] = timer
         try:
             # As ``CaseApplication._save`` does: a timer holds no personal data of a customer of its own.
             with personal_data_of(None):
-                self.save(*timers)
+                recordings = self._record(processing)
         except IntegrityError:
             raise ConcurrencyConflictError(timers[0].id, None, self._current_version(timers[0].id)) from None
+        self._take_snapshots(processing)
+        self._notify(recordings)
 
     def change(self, timer_id: UUID, caller: Caller, decide: TimerCommand) -> SlaTimer:
         """Load the timer, let ``decide`` run its commands, save; on a concurrent write, decide again."""

@@ -31,6 +31,7 @@ from domain.timer import (
     TimerPaused,
     TimerRestarted,
     TimerResumed,
+    TimerSatisfied,
     TimerStarted,
     TimerState,
     TimerWarningRaised,
@@ -426,6 +427,138 @@ def test_the_running_scheduler_wakes_on_a_notification_and_breaches_when_the_clo
         runner.join(timeout=10)
 
     assert not runner.is_alive()
+    assert history_types(timers, timer.id).count(TimerBreached) == 1
+
+
+def warned_timers(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer, count: int
+) -> tuple[list[SlaTimer], datetime]:
+    """``count`` complaint-decision clocks lodged at one instant, their warnings recorded (and the
+    complaints' shorter clocks breached): each decision deadline is what the scheduler does next."""
+    complaints = [a_complaint(system, clock) for _ in range(count)]
+    consumer.consume()
+    found = [the_timer(system, timers, CMP, complaint_id) for complaint_id in complaints]
+    due = {timer.due_at for timer in found}
+    assert len(due) == 1
+    deadline = due.pop()
+    assert deadline is not None
+    clock.set(deadline - timedelta(minutes=1))
+    warner = scheduler(system, timers, clock)
+    try:
+        assert {timer.id for timer in found} <= set(warner.tick().taken)
+        assert warner.next_due() == deadline
+    finally:
+        warner.close()
+    return found, deadline
+
+
+def test_staging_ahead_of_the_deadline_records_nothing_before_it(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (timer,), deadline = warned_timers(system, clock, timers, consumer, 1)
+    before = history_types(timers, timer.id)
+    one = scheduler(system, timers, clock, lookahead=5.0)
+    try:
+        clock.set(deadline - timedelta(seconds=3))
+        staged = one.stage()
+        clock.set(deadline - timedelta(milliseconds=1))
+        early = one.tick().taken
+        after_staging = history_types(timers, timer.id)
+        clock.set(deadline)
+        on_time = one.tick().taken
+    finally:
+        one.close()
+
+    assert staged == 1
+    assert early == ()
+    assert after_staging == before
+    assert on_time == (timer.id,)
+    breach = timers.history(timer.id)[-1]
+    assert isinstance(breach, TimerBreached)
+    assert breach.timestamp == deadline
+    assert breach.lateness_seconds == 0
+
+
+def test_a_staged_timer_satisfied_before_its_instant_is_not_breached_and_the_rest_of_its_batch_is(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (met, missed), deadline = warned_timers(system, clock, timers, consumer, 2)
+    one = scheduler(system, timers, clock, lookahead=5.0)
+    try:
+        clock.set(deadline - timedelta(seconds=2))
+        staged = one.stage()
+        # The timer service records the satisfaction; the consumer has not rewritten the row yet, so
+        # the row still names the deadline and the scheduler takes the timer with its stale copy.
+        caller = timers.caller(uuid4(), None)
+        timers.apply_case_event(
+            met.id,
+            caller,
+            uuid4(),
+            lambda timer, ctx: timer.satisfy(
+                ctx, at=clock.now(), by_event="ComplaintDecided", cause_event_id=uuid4()
+            ),
+        )
+        clock.set(deadline + timedelta(seconds=1))
+        taken = one.tick().taken
+    finally:
+        one.close()
+
+    assert staged == 2
+    assert set(taken) == {met.id, missed.id}
+    assert history_types(timers, met.id)[-1] is TimerSatisfied
+    assert TimerBreached not in history_types(timers, met.id)
+    assert history_types(timers, missed.id).count(TimerBreached) == 1
+
+
+def test_a_burst_drained_by_several_workers_breaches_each_timer_once(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    found, deadline = warned_timers(system, clock, timers, consumer, 7)
+    one = scheduler(system, timers, clock, batch_size=2, workers=3)
+    try:
+        clock.set(deadline - timedelta(seconds=1))
+        one.stage()
+        clock.set(deadline + timedelta(seconds=1))
+        taken = one.tick().taken
+        next_due = one.next_due()
+    finally:
+        one.close()
+
+    assert sorted(taken) == sorted(timer.id for timer in found)
+    for timer in found:
+        assert history_types(timers, timer.id).count(TimerBreached) == 1
+    assert next_due is None or next_due > clock.now()
+
+
+def test_the_running_scheduler_stages_a_timer_before_its_deadline_and_breaches_it_once_after(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (timer,), deadline = warned_timers(system, clock, timers, consumer, 1)
+    before = history_types(timers, timer.id)
+    clock.set(deadline - timedelta(seconds=3))
+    running = scheduler(system, timers, clock, lookahead=5.0)
+    stop = threading.Event()
+    runner = threading.Thread(target=running.run, args=(stop,))
+    runner.start()
+    try:
+        wait_until = time.monotonic() + 10
+        while running.staged == 0 and time.monotonic() < wait_until:
+            time.sleep(0.05)
+        staged = running.staged
+        early = history_types(timers, timer.id)
+        clock.set(deadline + timedelta(seconds=1))
+        with psycopg.connect(system.database_url, autocommit=True) as conn:
+            nudge(conn, system.settings.db_schema)
+        wait_until = time.monotonic() + 10
+        while TimerBreached not in history_types(timers, timer.id) and time.monotonic() < wait_until:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+
+    assert not runner.is_alive()
+    assert staged == 1
+    assert early == before
     assert history_types(timers, timer.id).count(TimerBreached) == 1
 
 
