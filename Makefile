@@ -39,7 +39,7 @@ test-integration: $(STAMP) ## tests against a real PostgreSQL server
 bench: $(STAMP) ## the full benchmark (table + bench-results/bench.json)
 	$(BIN)/caseledger bench --out bench-results/bench.json
 
-bench-quick: $(STAMP) ## the benchmark in about two minutes
+bench-quick: $(STAMP) ## every benchmark section at small sizes (several minutes)
 	$(BIN)/caseledger bench --quick --out bench-results/bench-quick.json
 
 clean: ## remove the virtualenv and embedded data

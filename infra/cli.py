@@ -343,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=_projections)
 
     bench = commands.add_parser("bench", help="measure throughput beside bare baselines")
-    bench.add_argument("--quick", action="store_true", help="short runs (about three minutes in all)")
+    bench.add_argument("--quick", action="store_true", help="small sizes, short runs")
     bench.add_argument("--out", type=Path, default=Path("bench-results/bench.json"), help="JSON results file")
     bench.add_argument(
         "--only",
