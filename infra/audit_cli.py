@@ -12,14 +12,14 @@ from uuid import UUID
 
 from domain.base import SHANGHAI
 from infra.audit import AuditTrail, CaseAsOf, CaseHistory, VersionNotRecordedError
-from infra.audit_verify import describe, verify_export
+from infra.audit_verify import compare_exports, describe, describe_comparison, verify_export
 from infra.bootstrap import bootstrap
 from infra.eventstore import CaseNotFoundError
 from infra.settings import Settings
 
 
 def add_audit_commands(commands: Any) -> None:
-    """Add ``audit history | verify | export | verify-export`` to the top-level subcommands."""
+    """Add ``audit history | verify | export | verify-export | compare-exports`` to the subcommands."""
     audit = commands.add_parser("audit", help="history, tamper evidence and signed exports").add_subparsers(
         dest="audit_command", required=True
     )
@@ -51,6 +51,14 @@ def add_audit_commands(commands: Any) -> None:
     offline.add_argument("file", type=Path)
     offline.add_argument("--key", required=True)
     offline.set_defaults(run=_verify_export)
+
+    compare = audit.add_parser(
+        "compare-exports", help="check that a later export extends an earlier one (no case cut or rewritten)"
+    )
+    compare.add_argument("older", type=Path)
+    compare.add_argument("newer", type=Path)
+    compare.add_argument("--key", required=True)
+    compare.set_defaults(run=_compare_exports)
 
 
 def _aware(text: str) -> datetime:
@@ -158,6 +166,13 @@ def _verify_export(args: argparse.Namespace) -> int:
     for line in describe(verdict):
         _say(line)
     return 0 if verdict.ok else 1
+
+
+def _compare_exports(args: argparse.Namespace) -> int:
+    comparison = compare_exports(args.older, args.newer, args.key.encode("utf-8"))
+    for line in describe_comparison(comparison):
+        _say(line)
+    return 0 if comparison.ok else 1
 
 
 def _say(line: object) -> None:

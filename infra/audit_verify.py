@@ -1,7 +1,9 @@
 """The per-case hash chain, and the offline verifier of an audit export. Python standard library only.
 
 An auditor can copy this one file and run ``python audit_verify.py EXPORT.jsonl --key KEY``: it needs
-nothing but the export and the key, neither caseledger nor a database.
+nothing but the export and the key, neither caseledger nor a database. ``python audit_verify.py --compare
+OLDER NEWER --key KEY`` checks that a later export extends an earlier one: the chain has no key, so only an
+earlier export shows a case recomputed or cut short in the database.
 
 The chain: each stored event carries ``chain_hash = sha256(previous || encoding)``, where ``previous`` is the
 chain hash of the same case's event at the version before (32 zero bytes before version 1) and ``encoding``
@@ -85,6 +87,9 @@ class ChainCheck:
     """
 
     events: int = 0
+    watch: dict[tuple[str, UUID], int] = field(default_factory=dict)
+    """Versions whose recomputed chain hash to keep in ``watched`` (an older export's heads)."""
+    watched: dict[tuple[str, UUID], bytes] = field(default_factory=dict)
     _cases: dict[tuple[str, UUID], _Case] = field(default_factory=dict)
 
     def feed(
@@ -106,6 +111,8 @@ class ChainCheck:
         elif not hmac.compare_digest(computed, stored):
             case.broken = BrokenLink(context, case_id, version, "chain hash mismatch")
         case.version, case.hash = version, computed
+        if self.watch.get((context, case_id)) == version:
+            self.watched[(context, case_id)] = computed
 
     def heads(self) -> dict[tuple[str, UUID], tuple[int, bytes]]:
         """Each case's last version and recomputed chain hash."""
@@ -138,14 +145,18 @@ class ExportVerdict:
 
 
 def verify_export(path: Path, key: bytes) -> ExportVerdict:
-    """Check an export's signature, every case's chain and every head; the file and the key suffice.
+    """Check an export's signature, every case's chain and every head; the file and the key suffice."""
+    return _verify(path, key, ChainCheck())
+
+
+def _verify(path: Path, key: bytes, check: ChainCheck) -> ExportVerdict:
+    """``verify_export``, leaving the recomputed heads and watched hashes in ``check``.
 
     The file is read line by line (an export of every case can be larger than memory); each line enters
     the signature once the next one shows it was not the last.
     """
     mac = hmac.new(key, digestmod=hashlib.sha256)
     problems: list[str] = []
-    check = ChainCheck()
     heads: dict[tuple[str, UUID], tuple[int, bytes]] = {}
     header: dict[str, object] | None = None
     held: bytes | None = None
@@ -245,6 +256,86 @@ def _compare_heads(
     return problems
 
 
+@dataclass(frozen=True)
+class CaseChange:
+    """A case of the older export that the newer one does not extend."""
+
+    context: str
+    case_id: UUID
+    version: int
+    """The older export's head version of the case."""
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.context} {self.case_id}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Both exports' own verdicts, then every case the newer export shortened or rewrote."""
+
+    older: ExportVerdict
+    newer: ExportVerdict
+    changes: tuple[CaseChange, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.older.ok and self.newer.ok and not self.changes
+
+
+def compare_exports(older: Path, newer: Path, key: bytes) -> Comparison:
+    """Check that ``newer`` extends ``older``: every case of ``older`` is in ``newer``, at least as long,
+    and with the same chain hash at ``older``'s head version.
+
+    Each file must verify on its own first; otherwise neither its heads nor its chain can be trusted and
+    no case is compared. Cases only in ``newer`` are new cases. Only ``older``'s heads are held in memory.
+    """
+    first = ChainCheck()
+    older_verdict = _verify(older, key, first)
+    old_heads = first.heads()
+    second = ChainCheck(watch={case: version for case, (version, _) in old_heads.items()})
+    newer_verdict = _verify(newer, key, second)
+    if not (older_verdict.ok and newer_verdict.ok):
+        return Comparison(older_verdict, newer_verdict, ())
+    new_heads = second.heads()
+    changes = []
+    for case in sorted(old_heads, key=lambda k: (k[0], str(k[1]))):
+        version, old_hash = old_heads[case]
+        if case not in new_heads:
+            problem = f"shortened: missing from the newer export (the older holds version {version})"
+        elif new_heads[case][0] < version:
+            problem = (
+                f"shortened: the newer export ends at version {new_heads[case][0]}, "
+                f"the older holds version {version}"
+            )
+        elif not hmac.compare_digest(second.watched[case], old_hash):
+            problem = f"rewritten: chain hash at version {version} differs from the older export's head"
+        else:
+            continue
+        changes.append(CaseChange(case[0], case[1], version, problem))
+    return Comparison(older_verdict, newer_verdict, tuple(changes))
+
+
+def describe_comparison(comparison: Comparison) -> Iterable[str]:
+    """The comparison's report, line by line."""
+    for name, verdict in (("older", comparison.older), ("newer", comparison.newer)):
+        if not verdict.ok:
+            yield f"{name} export NOT VERIFIED: {len(verdict.problems)} problems"
+            yield from (f"  {problem}" for problem in verdict.problems)
+    if not (comparison.older.ok and comparison.newer.ok):
+        yield "NOT COMPARED: each export must verify on its own first"
+        return
+    yield (
+        f"older: {comparison.older.events} events in {comparison.older.cases} cases; "
+        f"newer: {comparison.newer.events} events in {comparison.newer.cases} cases"
+    )
+    if not comparison.changes:
+        yield "EXTENDS: the newer export holds every case of the older one, unchanged up to its head"
+        return
+    yield f"DOES NOT EXTEND: {len(comparison.changes)} cases shortened or rewritten"
+    yield from (f"  {change}" for change in comparison.changes)
+
+
 def describe(verdict: ExportVerdict) -> Iterable[str]:
     """The verifier's report, line by line."""
     yield f"{verdict.events} events in {verdict.cases} cases"
@@ -256,12 +347,24 @@ def describe(verdict: ExportVerdict) -> Iterable[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python audit_verify.py EXPORT --key KEY``: exit 0 when the export verifies, 1 when it does not."""
+    """``python audit_verify.py EXPORT --key KEY`` or ``--compare OLDER NEWER --key KEY``: exit 0 when the
+    export verifies (or the newer export extends the older), 1 when it does not."""
     parser = argparse.ArgumentParser(description="Verify a caseledger audit export offline.")
-    parser.add_argument("export", type=Path)
-    parser.add_argument("--key", required=True, help="the audit key the export was signed with")
+    parser.add_argument("export", type=Path, nargs="?")
+    parser.add_argument(
+        "--compare", type=Path, nargs=2, metavar=("OLDER", "NEWER"), help="check that NEWER extends OLDER"
+    )
+    parser.add_argument("--key", required=True, help="the audit key the exports were signed with")
     args = parser.parse_args(argv)
-    verdict = verify_export(args.export, args.key.encode("utf-8"))
+    if (args.export is None) == (args.compare is None):
+        parser.error("give either EXPORT or --compare OLDER NEWER")
+    key = args.key.encode("utf-8")
+    if args.compare is not None:
+        comparison = compare_exports(args.compare[0], args.compare[1], key)
+        for line in describe_comparison(comparison):
+            _say(line)
+        return 0 if comparison.ok else 1
+    verdict = verify_export(args.export, key)
     for line in describe(verdict):
         _say(line)
     return 0 if verdict.ok else 1
