@@ -105,8 +105,11 @@ def bench_api(settings: Settings, size: ApiSizes, out: Any = sys.stderr) -> list
         settings.model_copy(
             update={
                 "db_schema": schema,
-                "db_pool_size": 10,
-                "db_max_overflow": 10,
+                # This process only fills the read models and runs the bare writers (their own
+                # connections): six applications keeping ten connections each would crowd a server with
+                # the default max_connections (100) together with the API process.
+                "db_pool_size": 1,
+                "db_max_overflow": 2,
                 "jwt_secret": SecretStr(secret),
             }
         )
@@ -161,8 +164,12 @@ def _api_process(system: System, secret: str) -> Iterator[str]:
         "CASELEDGER_DATA_DIR": str(settings.data_dir.resolve()),
         "CASELEDGER_JWT_SECRET": secret,
         "CASELEDGER_API_PORT": str(port),
-        # The API's own pool (idempotency keys, queries) must let the 8 clients' requests run at once.
-        "CASELEDGER_DB_POOL_SIZE": str(WRITERS + 2),
+        # The 8 clients' requests must run at once: in the API's own pool (idempotency keys, queries) and in
+        # the complaints application's, which opens connections up to its overflow under load and keeps
+        # them; one kept per application otherwise, so six applications do not hold sixty connections.
+        "CASELEDGER_API_POOL_SIZE": str(WRITERS + 2),
+        "CASELEDGER_DB_POOL_SIZE": "1",
+        "CASELEDGER_DB_MAX_OVERFLOW": str(WRITERS + 2),
         "PYTHONPATH": str(REPO),
     }
     if settings.master_key is not None:
