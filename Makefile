@@ -22,10 +22,11 @@ up: $(STAMP) ## start the whole system on embedded defaults and run the demo
 
 check: lint test ## lint (ruff, ruff format --check, mypy strict) and run every test
 
-lint: $(STAMP) ## ruff, ruff format --check, mypy --strict
+lint: $(STAMP) ## ruff, ruff format --check, mypy --strict, import-linter layer contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP) ## every test: unit, integration (real PostgreSQL), e2e
 	$(BIN)/pytest

@@ -28,9 +28,9 @@ from api.routes.policies import router as policy_routes
 from api.routes.queries import router as query_routes
 from api.routes.timers import TimerViews
 from api.routes.timers import router as timer_routes
-from infra.audit import AuditTrail
+from infra.audit.history import AuditTrail
 from infra.bootstrap import System
-from infra.rebuild import PROJECTIONS_GROUP
+from projections.schema import projections_group_id
 
 DESCRIPTION = """\
 Commands and queries on caseledger's policies, claims, complaints and callback tasks.
@@ -103,7 +103,7 @@ def create_app(system: System) -> FastAPI:
         read_models=ReadModels(
             pool,
             settings.db_schema,
-            f"{settings.topic_prefix}.{PROJECTIONS_GROUP}",
+            projections_group_id(settings.topic_prefix),
             system.clock,
             settings.api_read_wait_seconds,
             {store.bounded_context: store for store in system.applications()},

@@ -83,11 +83,11 @@ from domain.callback import CallbackTask
 from domain.claim import Claim
 from domain.complaint import Complaint, SubjectRef
 from domain.policy import Policy
-from infra.callbacks import Callbacks
-from infra.claims import Claims
-from infra.complaints import Complaints
-from infra.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
-from infra.policies import Policies
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
+from infra.services.complaints import Complaints
+from infra.services.policies import Policies
+from infra.store.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
 
 
 class CommandAccepted(BaseModel):

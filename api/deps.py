@@ -15,7 +15,7 @@ from api.commands import CallbackCommands, ClaimCommands, CommandCall, Complaint
 from api.readiness import Readiness
 from api.readmodels import ReadModels
 from domain.base import Actor, Role
-from infra.eventstore import Caller
+from infra.store.eventstore import Caller
 
 _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:idempotency-key")
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.base import DomainError, InvalidTransitionError
-from infra.eventstore import CaseNotFoundError, ConcurrencyConflictError
+from infra.store.eventstore import CaseNotFoundError, ConcurrencyConflictError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE = "urn:caseledger:problem:"

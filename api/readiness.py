@@ -9,7 +9,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from infra.bootstrap import System
-from infra.relay import relay_lag
+from infra.messaging.relay import relay_lag
 
 
 class RelayLag(BaseModel):

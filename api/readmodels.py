@@ -36,10 +36,9 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from api.problems import ProjectionBehindError, ReadModelsUnavailableError, ResourceNotFoundError
-from consumers.read_models import read_schema
 from domain.base import Role
 from infra.clock import Clock
-from infra.eventstore import CaseApplication
+from infra.store.eventstore import CaseApplication
 from projections import queries
 from projections.queries import (
     AgeingBucket,
@@ -50,6 +49,7 @@ from projections.queries import (
     PolicySummary,
     WorkItem,
 )
+from projections.schema import read_schema
 
 T = TypeVar("T")
 

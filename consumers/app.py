@@ -56,9 +56,9 @@ from consumers.processing import (
     event_stores,
 )
 from infra.bootstrap import System
-from infra.broker import ensure_topics
-from infra.keystore import sealed_customers
+from infra.messaging.broker import ensure_topics
 from infra.settings import Settings
+from infra.store.keystore import sealed_customers
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ def subscribe(
             log.warning("%s: %s; it is read again", subscription.group_id, error)
 
     # ``declare=False``: FastStream would create a missing topic with ONE partition and replication 1;
-    # ``running_consumers`` creates them first, as the relay does (``infra.broker.ensure_topics``).
+    # ``running_consumers`` creates them first, as the relay does (``infra.messaging.broker.ensure_topics``).
     topics = [Topic(name, declare=False) for name in subscription.topics]
     subscriber = broker.subscriber(
         *topics,

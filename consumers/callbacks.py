@@ -58,11 +58,11 @@ from domain.policy import (
 )
 from domain.sla import rule_by_id
 from infra.bootstrap import System
-from infra.callbacks import Callbacks
-from infra.claims import Claims
-from infra.contract import ReceivedEvent
-from infra.eventstore import Caller, CaseNotFoundError
-from infra.policies import Policies
+from infra.messaging.contract import ReceivedEvent
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
+from infra.services.policies import Policies
+from infra.store.eventstore import Caller, CaseNotFoundError
 
 CALLBACKS_GROUP = "callbacks"
 """The consumer group's name (``caseledger consume --group callbacks``)."""

@@ -9,8 +9,8 @@ from psycopg import Connection
 from consumers.processing import Handler
 from domain.base import DomainEvent
 from domain.privacy import PersonalDataErased
-from infra.contract import ReceivedEvent
-from infra.keystore import KeyStore
+from infra.messaging.contract import ReceivedEvent
+from infra.store.keystore import KeyStore
 
 
 class ForgetErasedKeys:

@@ -14,13 +14,14 @@ from consumers.processing import Handler
 from consumers.read_models import projection_handler
 from consumers.timers import timers_handler
 from infra.bootstrap import System
-from infra.callbacks import Callbacks
-from infra.claims import Claims
-from infra.complaints import Complaints
-from infra.contract import topic_name
-from infra.policies import Policies
-from infra.privacy import Privacy
-from infra.timers import Timers
+from infra.messaging.contract import topic_name
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
+from infra.services.complaints import Complaints
+from infra.services.policies import Policies
+from infra.services.privacy import Privacy
+from infra.services.timers import Timers
+from projections.schema import PROJECTIONS_GROUP
 
 ALL_CONTEXTS: tuple[str, ...] = (
     Policies.bounded_context,
@@ -55,7 +56,7 @@ def default_groups() -> Mapping[str, ConsumerGroup]:
         # The projections also read the timers' topic: a breach opens an escalation item in the worklist.
         # And the privacy topic: an erasure blanks the customer's personal columns.
         ConsumerGroup(
-            "projections",
+            PROJECTIONS_GROUP,
             (*ALL_CONTEXTS, Timers.bounded_context, Privacy.bounded_context),
             _projections_forgetting_erased_keys,
         ),

@@ -29,8 +29,8 @@ from psycopg.pq import TransactionStatus
 
 from domain.base import DomainEvent
 from infra.bootstrap import System
-from infra.contract import Headers, ReceivedEvent
-from infra.eventstore import CaseApplication
+from infra.messaging.contract import Headers, ReceivedEvent
+from infra.store.eventstore import CaseApplication
 
 log = logging.getLogger(__name__)
 

@@ -9,18 +9,11 @@ from psycopg import Connection, sql
 
 from domain.base import DomainEvent
 from infra.bootstrap import System
-from infra.contract import ReceivedEvent
+from infra.messaging.contract import ReceivedEvent
 from projections import store
 from projections.base import Projection
 from projections.catalogue import ALL_PROJECTIONS
-
-PAUSE_LOCK = "caseledger.projections.pause"
-"""Taken shared by every transaction of this group and exclusive by a rebuild, which pauses the group."""
-
-
-def read_schema(base_schema: str) -> str:
-    """The schema the read models live in, beside the event store's schemas."""
-    return f"{base_schema}_read"
+from projections.schema import PAUSE_LOCK, read_schema
 
 
 class ProjectionHandler:

@@ -52,9 +52,9 @@ from domain.policy import CoolingOffEnded, Policy, PolicyStatus
 from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
 from infra.bootstrap import System
-from infra.contract import ReceivedEvent
-from infra.eventstore import Caller, CaseApplication, CaseNotFoundError
-from infra.timers import DueRow, Timers, create_due_table, open_timers, upsert_due_row
+from infra.messaging.contract import ReceivedEvent
+from infra.services.timers import DueRow, Timers, create_due_table, open_timers, upsert_due_row
+from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
 
 log = logging.getLogger(__name__)
 

@@ -7,19 +7,19 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from infra.audit_chain import install_chains
-from infra.callbacks import Callbacks
-from infra.claims import Claims
+from infra.audit.chain import install_chains
 from infra.clock import Clock, SystemClock
-from infra.complaints import Complaints
-from infra.embedded import EmbeddedPostgres
-from infra.eventstore import CaseApplication, ensure_schema, store_env
-from infra.keystore import KeyStore, master_key_from
-from infra.policies import Policies
-from infra.privacy import CustomerCases, Privacy
-from infra.sellers import SellerRegistry
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
+from infra.services.complaints import Complaints
+from infra.services.policies import Policies
+from infra.services.privacy import CustomerCases, Privacy
+from infra.services.timers import Timers
 from infra.settings import Settings
-from infra.timers import Timers
+from infra.store.embedded import EmbeddedPostgres
+from infra.store.eventstore import CaseApplication, ensure_schema, store_env
+from infra.store.keystore import KeyStore, master_key_from
+from infra.store.sellers import SellerRegistry
 
 
 @dataclass

@@ -4,7 +4,7 @@ Both are generated, so they cannot drift from the code: the payload schemas from
 AsyncAPI document by FastStream from one publisher per topic. FastStream 0.7.8 documents one message per
 publisher and neither Kafka headers nor the record key, so ``asyncapi_document`` turns that message into one
 message per event (each referencing the payload schema FastStream generated) and adds the headers and key
-of ``infra.contract``.
+of ``infra.messaging.contract``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel, ConfigDict, create_model
 
 from domain.base import DomainEvent, Role
-from infra import contract
-from infra.callbacks import Callbacks
-from infra.claims import Claims
-from infra.complaints import Complaints
-from infra.eventstore import CaseApplication
-from infra.policies import Policies
-from infra.privacy import Privacy
-from infra.timers import Timers
+from infra.messaging import contract
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
+from infra.services.complaints import Complaints
+from infra.services.policies import Policies
+from infra.services.privacy import Privacy
+from infra.services.timers import Timers
+from infra.store.eventstore import CaseApplication
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -247,7 +247,7 @@ def _message(event_class: type[DomainEvent], context: str) -> dict[str, Any]:
 
 
 def _common_headers_schema() -> dict[str, Any]:
-    """The Kafka headers every case event carries (``infra.contract.message_for``)."""
+    """The Kafka headers every case event carries (``infra.messaging.contract.message_for``)."""
     uuid = {"type": "string", "format": "uuid"}
     positive = {"type": "string", "pattern": "^[1-9][0-9]*$"}
     properties: dict[str, dict[str, Any]] = {

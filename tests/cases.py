@@ -8,13 +8,13 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg import sql
 
+from cli.demo import HANDLER, by, issue_policy, register_demo_seller
 from domain.base import SHANGHAI
 from domain.policy import Line
 from domain.timer import SlaTimer
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.demo import HANDLER, by, issue_policy, register_demo_seller
-from infra.timers import Timers, due_table
+from infra.services.timers import Timers, due_table
 
 
 def a_motor_policy(system: System, clock: ControlledClock) -> UUID:

@@ -11,9 +11,9 @@ import pytest
 
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
-from infra.embedded import EmbeddedPostgres
-from infra.eventstore import drop_schemas
 from infra.settings import Settings
+from infra.store.embedded import EmbeddedPostgres
+from infra.store.eventstore import drop_schemas
 from tests.kafka_fixtures import kafka_bootstrap  # noqa: F401 - a fixture, found by name
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai

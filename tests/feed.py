@@ -17,9 +17,9 @@ from psycopg import Connection, sql
 from consumers.processing import Handler, Outcome, Processor, RawMessage, create_tables, event_stores
 from consumers.read_models import projection_handler
 from infra.bootstrap import System
-from infra.contract import message_for
-from infra.eventstore import CaseApplication
-from infra.rebuild import PROJECTIONS_GROUP
+from infra.messaging.contract import message_for
+from infra.store.eventstore import CaseApplication
+from projections.schema import PROJECTIONS_GROUP
 
 
 def deliver(

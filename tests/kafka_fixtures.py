@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from infra.broker import EmbeddedBroker
+from infra.messaging.broker import EmbeddedBroker
 from infra.settings import Settings
 
 

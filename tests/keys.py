@@ -6,7 +6,7 @@ import secrets
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra.keystore import SubjectErasedError
+from infra.store.keystore import SubjectErasedError
 
 
 class EphemeralKeys:

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 from api.auth import require
 from api.problems import ApiProblemError, ResourceNotFoundError, problem_responses
 from domain.base import Actor, Role
-from infra.audit import AuditTrail, CaseAsOf, CaseHistory, VersionNotRecordedError
+from infra.audit.history import AuditTrail, CaseAsOf, CaseHistory, VersionNotRecordedError
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -19,13 +19,19 @@ from psycopg_pool import ConnectionPool
 
 from api.auth import ALL_ROLES, require
 from api.problems import problem_responses
-from consumers.read_models import read_schema
 from domain.base import Actor, Role
 from domain.timer import TimerState
 from infra.clock import Clock
-from infra.timers import CallbackCompletion, TimerView, callback_completion, create_due_table, timer_views
+from infra.services.timers import (
+    CallbackCompletion,
+    TimerView,
+    callback_completion,
+    create_due_table,
+    timer_views,
+)
 from projections import queries
 from projections.queries import WorkItem
+from projections.schema import read_schema
 
 router = APIRouter(tags=["timers"])
 

@@ -16,13 +16,13 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.auth import issue_token
+from cli.demo import issue_policy, register_demo_seller
 from consumers.processing import create_tables
 from consumers.read_models import projection_handler
 from domain.base import SHANGHAI, Role
 from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.demo import issue_policy, register_demo_seller
 
 SECRET = "test-secret-of-at-least-thirty-two-characters"
 

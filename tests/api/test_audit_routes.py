@@ -7,10 +7,10 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from cli.demo import OFFICER, by, lodge_sample_complaint
 from domain.base import Role
 from domain.complaint import Complaint
 from infra.bootstrap import System
-from infra.demo import OFFICER, by, lodge_sample_complaint
 from tests.api.conftest import as_, ok
 
 pytestmark = pytest.mark.integration

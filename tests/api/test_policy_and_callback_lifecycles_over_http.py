@@ -9,12 +9,12 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from cli.demo import SELLER_REGISTRATION, register_demo_seller
 from domain.base import SHANGHAI, Role
 from domain.callback import CallbackStatus, NewPolicyCheck
 from domain.policy import PolicyStatus
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.demo import SELLER_REGISTRATION, register_demo_seller
 from tests.api.claim_driver import step
 from tests.api.conftest import as_, ok
 

@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.app import create_app
+from cli.runtime import serve
 from domain.base import Role
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.rebuild import PROJECTIONS_GROUP
-from infra.runtime import serve
+from projections.schema import PROJECTIONS_GROUP
 from tests.api.claim_driver import HANDLER, OFFICER, lodge_complaint, report_claim
 from tests.api.conftest import as_, ok
 from tests.feed import project

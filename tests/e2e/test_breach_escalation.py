@@ -40,7 +40,7 @@ def test_a_breached_complaint_deadline_reaches_the_senior_managers_worklist(
     # warnings come first depends on how soon the timers group has caught up with the demo's backlog, so
     # only the breach is asserted.)
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "up", "--demo", "--time-scale", "40000"],
+        [sys.executable, "-m", "cli.main", "up", "--demo", "--time-scale", "40000"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -45,7 +45,7 @@ def running(database_url: str, schema: str, tmp_path: Path) -> Iterator[RunningS
         "PYTHONPATH": str(REPO),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "up", "--demo"],
+        [sys.executable, "-m", "cli.main", "up", "--demo"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

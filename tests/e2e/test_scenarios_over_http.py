@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from cli.demo import SELLER_REGISTRATION
 from domain.base import SHANGHAI, Role
-from infra.demo import SELLER_REGISTRATION
-from infra.eventstore import drop_schemas
+from infra.store.eventstore import drop_schemas
 from tests.api.conftest import SECRET, as_, ok
 from tests.kafka_fixtures import free_port
 
@@ -55,7 +55,7 @@ def api(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "PYTHONPATH": str(REPO),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "up", "--demo"],
+        [sys.executable, "-m", "cli.main", "up", "--demo"],
         cwd=tmp_path_factory.mktemp("up"),
         env=env,
         stdout=subprocess.PIPE,

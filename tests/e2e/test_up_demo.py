@@ -62,7 +62,7 @@ def up_demo(env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedPro
         "CASELEDGER_API_PORT": str(free_port()),
     } | env_overrides
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli", "up", "--demo", "--once"],
+        [sys.executable, "-m", "cli.main", "up", "--demo", "--once"],
         cwd=cwd,
         env=env | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         capture_output=True,
@@ -141,7 +141,7 @@ def test_embedded_postgres_keeps_the_cases_between_two_runs_when_no_database_is_
 def caseledger(args: list[str], env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | env_overrides
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         cwd=cwd,
         env=env | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         capture_output=True,

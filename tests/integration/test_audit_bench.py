@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from infra.bench_audit import audit_table, bench_audit
+from cli.bench.audit import audit_table, bench_audit
 from infra.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -10,12 +10,12 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
+from cli.demo import OFFICER, by, lodge_sample_complaint
 from domain.complaint import Complaint, Complexity
-from infra.audit import AuditTrail
-from infra.audit_chain import chained_table, install_chains
-from infra.audit_verify import GENESIS, chain_hash
+from infra.audit.chain import chained_table, install_chains
+from infra.audit.history import AuditTrail
+from infra.audit.verify import GENESIS, chain_hash
 from infra.bootstrap import System
-from infra.demo import OFFICER, by, lodge_sample_complaint
 
 pytestmark = pytest.mark.integration
 

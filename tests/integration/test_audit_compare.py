@@ -13,14 +13,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
-import infra.audit_verify
+import infra.audit.verify
+from cli import main as cli
+from cli.demo import OFFICER, by, lodge_sample_complaint
 from domain.complaint import Complaint
-from infra import cli
-from infra.audit import AuditTrail
-from infra.audit_chain import chained_table
-from infra.audit_verify import chain_hash, compare_exports, verify_export
+from infra.audit.chain import chained_table
+from infra.audit.history import AuditTrail
+from infra.audit.verify import chain_hash, compare_exports, verify_export
 from infra.bootstrap import System
-from infra.demo import OFFICER, by, lodge_sample_complaint
 
 pytestmark = pytest.mark.integration
 
@@ -178,7 +178,7 @@ def test_compare_does_not_compare_when_an_export_does_not_verify_on_its_own(
     assert comparison.older.ok
     assert not comparison.newer.ok
     assert comparison.changes == ()
-    assert "NOT COMPARED" in "\n".join(infra.audit_verify.describe_comparison(comparison))
+    assert "NOT COMPARED" in "\n".join(infra.audit.verify.describe_comparison(comparison))
 
 
 def test_the_compare_command_exits_1_and_names_the_shortened_case(
@@ -207,7 +207,7 @@ def test_the_copied_verifier_compares_two_exports_with_only_the_standard_library
     newer = export(system, tmp_path / "newer.jsonl")
     copy = tmp_path / "auditor" / "audit_verify.py"
     copy.parent.mkdir()
-    shutil.copy(infra.audit_verify.__file__, copy)
+    shutil.copy(infra.audit.verify.__file__, copy)
 
     def compare(first: Path, second: Path) -> subprocess.CompletedProcess[str]:
         # -I -S: isolated and without site-packages, so neither caseledger nor any installed package imports.

@@ -14,13 +14,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-import infra.audit_verify
+import infra.audit.verify
+from cli.demo import OFFICER, by, lodge_sample_complaint
 from domain.complaint import Complaint
-from infra.audit import AuditTrail
-from infra.audit_chain import chained_table
-from infra.audit_verify import chain_hash, sign, verify_export
+from infra.audit.chain import chained_table
+from infra.audit.history import AuditTrail
+from infra.audit.verify import chain_hash, sign, verify_export
 from infra.bootstrap import System
-from infra.demo import OFFICER, by, lodge_sample_complaint
 
 pytestmark = pytest.mark.integration
 
@@ -133,7 +133,7 @@ def test_the_verifier_runs_alone_as_a_copied_file_with_only_the_standard_library
 ) -> None:
     copy = tmp_path / "auditor" / "audit_verify.py"
     copy.parent.mkdir()
-    shutil.copy(infra.audit_verify.__file__, copy)
+    shutil.copy(infra.audit.verify.__file__, copy)
 
     # -I -S: isolated and without site-packages, so neither caseledger nor any installed package imports.
     good = subprocess.run(

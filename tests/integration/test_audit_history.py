@@ -7,14 +7,14 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from cli.demo import HANDLER, by
 from domain.base import Role
 from domain.claim import Claim
 from domain.legal_basis import INSURANCE_LAW
-from infra.audit import AuditTrail, VersionNotRecordedError
+from infra.audit.history import AuditTrail, VersionNotRecordedError
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.demo import HANDLER, by
-from infra.eventstore import CaseNotFoundError
+from infra.store.eventstore import CaseNotFoundError
 from tests.cases import a_motor_policy, report_hail_claim
 from tests.feed import Group
 

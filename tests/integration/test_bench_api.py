@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from infra.bench_api import (
+from cli.bench.api import (
     BARE_SELECT,
     HTTP_CASE,
     HTTP_LIST,
@@ -15,7 +15,7 @@ from infra.bench_api import (
     api_table,
     bench_api,
 )
-from infra.bench_write import BARE
+from cli.bench.write import BARE
 from infra.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from infra.bench_pipeline import (
+from cli.bench.figures import Figure
+from cli.bench.pipeline import (
     LatencyFigure,
     bench_latency,
     bench_projection,
@@ -13,7 +14,6 @@ from infra.bench_pipeline import (
     bench_relay,
     pipeline_table,
 )
-from infra.figures import Figure
 from infra.settings import Settings
 
 pytestmark = pytest.mark.integration

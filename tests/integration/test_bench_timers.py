@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from infra.bench_timers import TimerFigure, TimerSizes, run_timers_bench, timers_table
+from cli.bench.timers import TimerFigure, TimerSizes, run_timers_bench, timers_table
 from infra.settings import Settings
 
 pytestmark = pytest.mark.integration

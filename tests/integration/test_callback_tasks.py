@@ -10,6 +10,16 @@ from uuid import UUID
 
 import pytest
 
+from cli.demo import (
+    HANDLER,
+    SELLER,
+    SURVEYOR,
+    UNDERWRITER,
+    by,
+    claim_story,
+    issue_policy,
+    register_demo_seller,
+)
 from consumers.callbacks import CALLBACKS_CONTEXTS, CALLBACKS_GROUP, callbacks_handler
 from consumers.groups import default_groups
 from consumers.processing import Outcome
@@ -21,16 +31,6 @@ from domain.policy import Line, Policy, PolicyCancelledInCoolingOff, PolicyRecei
 from domain.sla import rule_by_id
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.demo import (
-    HANDLER,
-    SELLER,
-    SURVEYOR,
-    UNDERWRITER,
-    by,
-    claim_story,
-    issue_policy,
-    register_demo_seller,
-)
 from tests.cases import report_hail_claim
 from tests.feed import Group
 

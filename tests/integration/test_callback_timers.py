@@ -15,7 +15,17 @@ from uuid import UUID
 import psycopg
 import pytest
 
+from cli.demo import (
+    CALLBACK_AGENT,
+    OFFICER,
+    SELLER,
+    by,
+    claim_story,
+    issue_policy,
+    register_demo_seller,
+)
 from consumers.callbacks import CALLBACKS_GROUP, callbacks_handler
+from consumers.scheduler import Scheduler
 from domain.base import SHANGHAI, Role
 from domain.callback import (
     AttemptOutcome,
@@ -31,18 +41,8 @@ from domain.policy import Line, Policy
 from domain.timer import TimerBreached, TimerSatisfied, TimerState
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.demo import (
-    CALLBACK_AGENT,
-    OFFICER,
-    SELLER,
-    by,
-    claim_story,
-    issue_policy,
-    register_demo_seller,
-)
-from infra.explain import explain
-from infra.scheduler import Scheduler
-from infra.timers import callback_completion, timer_views
+from infra.services.explain import explain
+from infra.services.timers import callback_completion, timer_views
 from tests.cases import a_motor_policy, the_timer
 from tests.feed import Group
 

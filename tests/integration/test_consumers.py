@@ -22,6 +22,15 @@ from faststream.kafka import KafkaBroker
 from kafka.admin import KafkaAdminClient
 from psycopg import Connection, sql
 
+from cli.demo import (
+    OFFICER,
+    by,
+    claim_story,
+    complaint_story,
+    issue_policy,
+    lodge_sample_complaint,
+    register_demo_seller,
+)
 from consumers.app import (
     ConsumerStoppingError,
     GroupWorker,
@@ -41,25 +50,16 @@ from consumers.processing import (
     create_tables,
     event_stores,
 )
-from consumers.read_models import read_schema
 from domain.base import SHANGHAI, DomainEvent
 from domain.policy import Line
 from infra.bootstrap import System
-from infra.broker import ensure_topics
 from infra.clock import ControlledClock
-from infra.contract import EventMessage, ReceivedEvent, message_for
-from infra.demo import (
-    OFFICER,
-    by,
-    claim_story,
-    complaint_story,
-    issue_policy,
-    lodge_sample_complaint,
-    register_demo_seller,
-)
+from infra.messaging.broker import ensure_topics
+from infra.messaging.contract import EventMessage, ReceivedEvent, message_for
 from infra.settings import Settings
 from projections import store
 from projections.catalogue import ALL_PROJECTIONS
+from projections.schema import read_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

@@ -15,13 +15,7 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 from pydantic import ValidationError
 
-from domain.base import SHANGHAI, CaseAggregate, Context, DomainEvent, Role
-from domain.claim import Claim, ClaimReported
-from domain.cover import LossDateOutsideCoverError, PolicyNotInForceError
-from domain.policy import Line, Policy, SellerNotRegisteredError
-from infra.bootstrap import System, bootstrap
-from infra.clock import ControlledClock
-from infra.demo import (
+from cli.demo import (
     HANDLER,
     SELLER_REGISTRATION,
     by,
@@ -31,8 +25,14 @@ from infra.demo import (
     life_policy_story,
     register_demo_seller,
 )
-from infra.eventstore import CaseApplication, CaseNotFoundError, ConcurrencyConflictError
+from domain.base import SHANGHAI, CaseAggregate, Context, DomainEvent, Role
+from domain.claim import Claim, ClaimReported
+from domain.cover import LossDateOutsideCoverError, PolicyNotInForceError
+from domain.policy import Line, Policy, SellerNotRegisteredError
+from infra.bootstrap import System, bootstrap
+from infra.clock import ControlledClock
 from infra.settings import Settings
+from infra.store.eventstore import CaseApplication, CaseNotFoundError, ConcurrencyConflictError
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.explain import explain
+from infra.services.explain import explain
 from tests.integration.test_timers import Consumer, a_claim_paused_for_documents
 
 pytestmark = pytest.mark.integration

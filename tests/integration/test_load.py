@@ -6,11 +6,11 @@ from collections import Counter
 
 import pytest
 
+from cli.load import run_load
 from domain.claim import ClosureOutcome
 from domain.complaint import ComplaintStatus
 from domain.policy import PolicyStatus
 from infra.bootstrap import System
-from infra.load import run_load
 
 pytestmark = pytest.mark.integration
 

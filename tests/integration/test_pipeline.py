@@ -12,19 +12,19 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from consumers.read_models import read_schema
+from cli.demo import claim_story, complaint_story, issue_policy, register_demo_seller
+from cli.runtime import all_groups, caught_up, serve
+from consumers.rebuild import verify_projections
 from domain.base import SHANGHAI
 from domain.policy import Line
 from infra.bootstrap import System, bootstrap
-from infra.broker import EmbeddedBroker
 from infra.clock import ControlledClock
-from infra.contract import topic_name
-from infra.demo import claim_story, complaint_story, issue_policy, register_demo_seller
-from infra.rebuild import verify_projections
-from infra.runtime import all_groups, caught_up, serve
+from infra.messaging.broker import EmbeddedBroker
+from infra.messaging.contract import topic_name
 from infra.schemas import validate_message
 from infra.settings import Settings
 from projections.queries import get_claim
+from projections.schema import read_schema
 from tests.kafka_fixtures import consume_all, free_port
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from consumers.read_models import read_schema
+from cli.demo import claim_story, issue_policy, register_demo_seller
+from cli.runtime import CONTEXTS, all_groups, caught_up, serve
+from consumers.rebuild import verify_projections
 from domain.base import SHANGHAI, Actor, Role
 from domain.complaint import (
     Complaint,
@@ -25,16 +27,14 @@ from domain.complaint import (
 )
 from domain.policy import Line, Policy, PolicyStatus, ProposalSubmitted
 from domain.privacy import ERASED, PersonalDataErased, RetentionHoldAppliesError
-from infra.audit import AuditTrail
+from infra.audit.history import AuditTrail
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
-from infra.contract import topic_name
-from infra.demo import claim_story, issue_policy, register_demo_seller
-from infra.eventstore import Caller
-from infra.rebuild import verify_projections
-from infra.runtime import CONTEXTS, all_groups, caught_up, serve
+from infra.messaging.contract import topic_name
 from infra.schemas import validate_message
 from infra.settings import Settings
+from infra.store.eventstore import Caller
+from projections.schema import read_schema
 from tests.kafka_fixtures import consume_all
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from infra.eventstore import ensure_schema
-from infra.keystore import (
+from infra.store.eventstore import ensure_schema
+from infra.store.keystore import (
     MASTER_KEY_FILE,
     KeyStore,
     KeyStoreError,

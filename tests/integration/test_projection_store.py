@@ -14,12 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from domain.base import SHANGHAI, DomainEvent, Role
-from domain.claim import Claim
-from domain.policy import Line
-from infra.bootstrap import System
-from infra.clock import ControlledClock
-from infra.demo import (
+from cli.demo import (
     HANDLER,
     OFFICER,
     by,
@@ -30,7 +25,12 @@ from infra.demo import (
     lodge_sample_complaint,
     register_demo_seller,
 )
-from infra.load import run_load
+from cli.load import run_load
+from domain.base import SHANGHAI, DomainEvent, Role
+from domain.claim import Claim
+from domain.policy import Line
+from infra.bootstrap import System
+from infra.clock import ControlledClock
 from projections import queries, store
 from projections.base import Projection, fold
 from projections.catalogue import ALL_PROJECTIONS, projection_by_name

@@ -9,10 +9,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from consumers.read_models import read_schema
+from cli.load import run_load
+from consumers.rebuild import rebuild_projections, verify_projections
 from infra.bootstrap import System
-from infra.load import run_load
-from infra.rebuild import rebuild_projections, verify_projections
+from projections.schema import read_schema
 from tests.feed import project
 
 pytestmark = pytest.mark.integration

@@ -20,14 +20,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
-from domain.base import SHANGHAI, event_id_for
-from domain.complaint import Complaint, ComplaintCategory, ComplaintChannel, SubjectKind, SubjectRef
-from domain.policy import Line
-from infra.bootstrap import System, bootstrap
-from infra.broker import EmbeddedBroker
-from infra.clock import ControlledClock
-from infra.contract import EventMessage, event_id_text, message_for, topic_name
-from infra.demo import (
+from cli.demo import (
     OFFICER,
     by,
     claim_story,
@@ -37,8 +30,14 @@ from infra.demo import (
     lodge_sample_complaint,
     register_demo_seller,
 )
-from infra.eventstore import CaseApplication
-from infra.relay import (
+from domain.base import SHANGHAI, event_id_for
+from domain.complaint import Complaint, ComplaintCategory, ComplaintChannel, SubjectKind, SubjectRef
+from domain.policy import Line
+from infra.bootstrap import System, bootstrap
+from infra.clock import ControlledClock
+from infra.messaging.broker import EmbeddedBroker
+from infra.messaging.contract import EventMessage, event_id_text, message_for, topic_name
+from infra.messaging.relay import (
     Hole,
     KeyHashPartitioner,
     Relay,
@@ -52,6 +51,7 @@ from infra.relay import (
     topics_for,
 )
 from infra.settings import Settings
+from infra.store.eventstore import CaseApplication
 from tests.kafka_fixtures import Record, consume_all, delete_topics, free_port
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,19 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from cli.demo import (
+    HANDLER,
+    HANDLING_OFFICER,
+    OFFICER,
+    SELLER,
+    by,
+    issue_policy,
+    life_policy_story,
+    lodge_sample_complaint,
+    register_demo_seller,
+)
 from consumers.processing import Outcome, Processor, create_tables, event_stores
+from consumers.scheduler import Scheduler, nudge, run_scheduler
 from consumers.timers import TIMERS_GROUP, TimerHandler, timers_handler
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, Pause, compute_deadline, default_calendar
@@ -39,22 +51,10 @@ from domain.timer import (
 )
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.contract import ReceivedEvent
-from infra.demo import (
-    HANDLER,
-    HANDLING_OFFICER,
-    OFFICER,
-    SELLER,
-    by,
-    issue_policy,
-    life_policy_story,
-    lodge_sample_complaint,
-    register_demo_seller,
-)
-from infra.eventstore import ensure_schema, store_env
-from infra.scheduler import Scheduler, nudge, run_scheduler
+from infra.messaging.contract import ReceivedEvent
+from infra.services.timers import Timers, due_table
 from infra.settings import Settings
-from infra.timers import Timers, due_table
+from infra.store.eventstore import ensure_schema, store_env
 from tests.feed import deliver
 
 pytestmark = pytest.mark.integration

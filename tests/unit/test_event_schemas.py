@@ -1,5 +1,6 @@
 """The published contract documents: a JSON Schema per event payload, the AsyncAPI document, the export,
-and that real payloads and real message headers (built by the domain and ``infra.contract``) match them."""
+and that real payloads and real message headers (built by the domain and ``infra.messaging.contract``)
+match them."""
 
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ import domain.complaint
 import domain.policy
 import domain.privacy
 import domain.timer
+from cli import runtime
 from domain.base import CaseAggregate, DomainEvent, Role
 from domain.claim import Claim, ClaimOutcome, ClaimReported
 from domain.cover import PolicyCover
 from domain.timer import SlaTimer
-from infra import contract, runtime, schemas
-from infra.mapper import CaseEventMapper, JsonTranscoder, personal_data_of
+from infra import schemas
+from infra.messaging import contract
+from infra.store.mapper import CaseEventMapper, JsonTranscoder, personal_data_of
 from tests.gwt import ctx
 from tests.keys import EphemeralKeys
 from tests.unit import test_callback_rules as callbacks

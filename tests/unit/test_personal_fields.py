@@ -14,8 +14,8 @@ from domain.complaint import Complaint
 from domain.policy import Policy
 from domain.privacy import ERASED, DataSubject
 from domain.timer import SlaTimer
-from infra.keystore import SubjectErasedError, is_sealed, sealed_customer
-from infra.mapper import CaseEventMapper, JsonTranscoder, PersonalDataUnprotectedError, personal_data_of
+from infra.store.keystore import SubjectErasedError, is_sealed, sealed_customer
+from infra.store.mapper import CaseEventMapper, JsonTranscoder, PersonalDataUnprotectedError, personal_data_of
 from tests.keys import EphemeralKeys
 from tests.unit.test_event_schemas import a_closed_claim
 

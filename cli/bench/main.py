@@ -1,0 +1,82 @@
+"""`caseledger bench`: every section measures its figures beside a bare baseline of the same run.
+
+Machines here are noisy, so every figure is reported as a ratio to a bare baseline measured in the same run
+on the same server. Each section lives in its own module; this one lists them and writes the results.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cli.bench.api import api_table, run_api_bench
+from cli.bench.audit import audit_table, run_audit_bench
+from cli.bench.figures import Figure
+from cli.bench.pipeline import pipeline_table, run_pipeline_bench
+from cli.bench.timers import bench_timers
+from cli.bench.write import bench_write_path
+from infra.settings import Settings
+
+
+def bench_pipeline(settings: Settings, quick: bool) -> list[Figure]:
+    """Relay, projections, command-to-read-model latency and rebuild (``cli.bench.pipeline``)."""
+    figures = run_pipeline_bench(settings, quick, out=sys.stderr)
+    print(pipeline_table(figures))
+    return figures
+
+
+def bench_audit(settings: Settings, quick: bool) -> list[Figure]:
+    """Audit export and chain verification over many events, beside a bare SELECT (``cli.bench.audit``)."""
+    figures = run_audit_bench(settings, quick)
+    print(audit_table(figures))
+    return figures
+
+
+def bench_api(settings: Settings, quick: bool) -> list[Figure]:
+    """Commands over HTTP with 8 clients and query latency on 100,000 cases (``cli.bench.api``)."""
+    figures = run_api_bench(settings, quick)
+    print(api_table(figures))
+    return figures
+
+
+SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
+    "write": bench_write_path,
+    "pipeline": bench_pipeline,
+    "api": bench_api,
+    "audit": bench_audit,
+    "timers": bench_timers,
+}
+"""Every section of `caseledger bench`, in the order they run; each measures its own bare baseline."""
+
+
+def run_bench(
+    settings: Settings, quick: bool, out: Path | None, only: Sequence[str] | None = None
+) -> list[Figure]:
+    """Run the chosen sections (all by default), print each one's table, and write every figure as JSON.
+
+    Each section builds and drops its own system, one after the other: with no database configured, each
+    starts the embedded server on the same data directory after the previous one stopped it.
+    """
+    chosen = list(only or SECTIONS)
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown bench sections {unknown}; known: {', '.join(SECTIONS)}")
+    figures: list[Figure] = []
+    for name in chosen:
+        print(f"\n== {name}", flush=True)
+        figures += SECTIONS[name](settings, quick)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "measured_at": datetime.now(UTC).isoformat(),
+            "quick": quick,
+            "sections": chosen,
+            "figures": [asdict(f) | {"ratio": f.ratio} for f in figures],
+        }
+        out.write_text(json.dumps(document, indent=2))
+        print(f"\nwritten: {out}")
+    return figures

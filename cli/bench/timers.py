@@ -1,0 +1,631 @@
+"""`caseledger bench --only timers`: the SLA scheduler with a million pending timers, beside a bare loop.
+
+What is measured, in one run on one server (issue #5):
+
+- **insert rate**: rows/s of a COPY into ``sla_due`` of the pending timers, and timers/s through the real
+  start path (``Timers.start``, then ``Timers.fire`` recording the 50 % and 80 % warnings, then the due
+  row) for the timers that fall due;
+- **firing lateness**: ``due`` timers share one due instant a few seconds ahead; the real scheduler
+  (``consumers.scheduler``, in a process of its own) must record a real ``TimerBreached`` on each. Lateness is
+  the time from the due instant until the breach event is committed and seen by a watcher polling the
+  store every 20 ms ("visible"), and until the instant the event records ("recorded");
+- **resident memory** of the scheduler process (``/proc/<pid>/status``) idle and at its peak, and its **CPU
+  seconds** over an idle interval while nothing is due (``/proc/<pid>/stat``);
+- **baseline**: a bare ``SELECT … FOR UPDATE SKIP LOCKED LIMIT n`` + ``UPDATE`` loop, one transaction per
+  batch, on a copy of the very same table (same rows, same indexes), firing the same due rows;
+- **scale-out**: a second burst of as many real timers, due at the next midnight, fired by two scheduler
+  processes at once (SKIP LOCKED shares the batches; the counts prove no timer is breached twice).
+
+Every obligation's deadline is a Civil-Code day (24:00 Asia/Shanghai), so it cannot be set "a few seconds
+from now" in real time. The due timers are started so their deadline is the same midnight D, and the
+scheduler runs on a clock that moves at real speed but shifted so that D is a few seconds ahead: lateness
+is real elapsed time. The other pending rows are bulk-COPY'd rows without aggregates, whose next instant is
+at least a day after D: they never fall due within the run (the section checks that none was touched).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
+
+from cli.bench.figures import Figure
+from consumers.scheduler import DEFAULT_LOOKAHEAD_S, run_scheduler
+from domain.calendar import Deadline, HolidayCalendar, compute_deadline, default_calendar
+from domain.sla import rule_by_id
+from domain.timer import TimerBreached, TimerState
+from infra.bootstrap import System, bootstrap
+from infra.services.timers import DueRow, create_due_table, due_table, upsert_due_row
+from infra.settings import Settings
+from infra.store.eventstore import drop_schemas
+
+SECTION = "timers"
+RULE_ID = "CMP-DECIDE-15D"
+"""An obligation with 50 % and 80 % warnings: the due timers are real complaint-decision clocks."""
+BARE_TABLE = "sla_due_bare"
+WATCH_POLL_S = 0.02
+WATCH_LOOKBACK = 2_000
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class TimerSizes:
+    """How much work the section does."""
+
+    pending: int
+    """Rows in ``sla_due`` in all, the due ones included."""
+    due: int
+    """Timers with real aggregates that fall due at one instant."""
+    idle_seconds: float
+    schedulers: tuple[int, ...] = (1, 2)
+    """One burst of ``due`` timers per entry, each fired by that many scheduler processes at once."""
+    start_writers: int = 4
+    startup_budget_s: float = 20.0
+    """How long the scheduler process may take to start before the idle interval begins."""
+    drain_timeout_s: float = 300.0
+
+
+QUICK = TimerSizes(pending=50_000, due=2_000, idle_seconds=5.0)
+FULL = TimerSizes(pending=1_000_000, due=10_000, idle_seconds=10.0)
+
+
+@dataclass
+class TimerFigure(Figure):
+    """A figure of the timers section: lateness percentiles, memory and CPU where they apply."""
+
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    max_ms: float | None = None
+    recorded_p50_ms: float | None = None
+    recorded_p99_ms: float | None = None
+    rss_mib: float | None = None
+    peak_rss_mib: float | None = None
+    cpu_seconds: float | None = None
+    checks: dict[str, int] = field(default_factory=dict)
+    """Exact counts the run verified (breach events, distinct timers, pending rows touched)."""
+
+
+class ShiftedClock:
+    """The machine's clock moved by a fixed offset: real-speed time around a chosen instant."""
+
+    def __init__(self, offset_seconds: float) -> None:
+        self.offset = timedelta(seconds=offset_seconds)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def _percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+# ---------------------------------------------------------------------------------------------- setup
+
+
+def _start_due_timers(system: System, sizes: TimerSizes, start_at: datetime) -> tuple[datetime, TimerFigure]:
+    """Start ``due`` real timers sharing one deadline, record their warnings, write their due rows."""
+    rule = rule_by_id(RULE_ID)
+    due_at: set[datetime] = set()
+    lock = threading.Lock()
+    errors: list[Exception] = []
+    per_writer = [sizes.due // sizes.start_writers] * sizes.start_writers
+    per_writer[0] += sizes.due - sum(per_writer)
+
+    def write(count: int) -> None:
+        try:
+            with psycopg.connect(system.database_url, autocommit=True) as conn:
+                for _ in range(count):
+                    caller = system.timers.caller(uuid4(), None)
+                    timer = system.timers.start(
+                        caller,
+                        rule=rule,
+                        case_id=uuid4(),
+                        case_context="complaint",
+                        cycle=1,
+                        start_at=start_at,
+                        cause_event="ComplaintLodged",
+                        cause_event_id=uuid4(),
+                    )
+                    assert timer.due_at is not None
+                    # Warnings first, as a live scheduler would have: the row then names the breach next.
+                    timer = system.timers.fire(timer.id, caller, timer.due_at - timedelta(minutes=1))
+                    upsert_due_row(conn, system.settings.db_schema, DueRow.of(timer))
+                    deadline = timer.due_at
+                    assert deadline is not None
+                    with lock:
+                        due_at.add(deadline)
+        except Exception as error:  # noqa: BLE001 - re-raised in the caller's thread after the join
+            errors.append(error)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=write, args=(n,)) for n in per_writer]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    if len(due_at) != 1:
+        raise RuntimeError(f"the due timers should share one deadline, got {sorted(due_at)}")
+    figure = TimerFigure(
+        SECTION,
+        "Timers.start + warnings + due row (the due ones)",
+        sizes.start_writers,
+        sizes.due,
+        round(elapsed, 3),
+        round(sizes.due / elapsed, 1),
+    )
+    return due_at.pop(), figure
+
+
+def _copy_pending(system: System, sizes: TimerSizes, deadline: datetime) -> TimerFigure:
+    """COPY the pending rows that never fall due in the run: next instants 18 days or more after D."""
+    count = sizes.pending - sizes.due * len(sizes.schedulers)
+    table = due_table(system.settings.db_schema)
+    columns = (
+        "timer_id, rule_id, case_id, case_context, cycle, state, due_at, warn_50_at, warn_80_at, "
+        "next_fire_at, next_action, timer_version"
+    )
+    day = 86_400
+    started = time.perf_counter()
+    with (
+        psycopg.connect(system.database_url) as conn,
+        conn.cursor().copy(sql.SQL("COPY {} (" + columns + ") FROM STDIN").format(table)) as copy,
+    ):
+        for i in range(count):
+            due = deadline + timedelta(seconds=20 * day + i % (27 * day))
+            copy.write_row(
+                (
+                    uuid4(),
+                    RULE_ID,
+                    uuid4(),
+                    "complaint",
+                    1,
+                    TimerState.RUNNING.value,
+                    due,
+                    due - timedelta(days=2),
+                    due - timedelta(days=1),
+                    due - timedelta(days=2),
+                    "warning",
+                    3,
+                )
+            )
+    elapsed = time.perf_counter() - started
+    with psycopg.connect(system.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ANALYZE {}").format(table))
+    return TimerFigure(
+        SECTION,
+        "COPY into sla_due (pending, never due in the run)",
+        1,
+        count,
+        round(elapsed, 3),
+        round(count / elapsed, 1),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- bare loop
+
+
+def _bare_table(schema: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(BARE_TABLE))
+
+
+def _copy_to_bare(database_url: str, schema: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE TABLE {b} (LIKE {t} INCLUDING ALL)").format(
+                b=_bare_table(schema), t=due_table(schema)
+            )
+        )
+        conn.execute(
+            sql.SQL("INSERT INTO {b} SELECT * FROM {t}").format(b=_bare_table(schema), t=due_table(schema))
+        )
+        conn.execute(sql.SQL("ANALYZE {}").format(_bare_table(schema)))
+
+
+def _bare_loop(database_url: str, schema: str, deadline: datetime, sizes: TimerSizes) -> TimerFigure:
+    """Sleep until the first due instant, then take, mark and commit due rows, a batch per transaction."""
+    clock = ShiftedClock((deadline - datetime.now(UTC)).total_seconds() - 2.0)
+    table = _bare_table(schema)
+    lateness: list[float] = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(sql.SQL("SELECT min(next_fire_at) FROM {}").format(table)).fetchone()
+        assert row is not None
+        assert row[0] == deadline
+        time.sleep(max(0.0, (row[0] - clock.now()).total_seconds()))
+        while True:
+            now = clock.now()
+            with conn.transaction():
+                rows = conn.execute(
+                    sql.SQL(
+                        """SELECT timer_id, next_fire_at FROM {} WHERE next_fire_at <= %s
+                           ORDER BY next_fire_at LIMIT 200 FOR UPDATE SKIP LOCKED"""
+                    ).format(table),
+                    (now,),
+                ).fetchall()
+                conn.execute(
+                    sql.SQL(
+                        """UPDATE {} SET state = 'breached', breached_at = %s, next_fire_at = NULL,
+                           next_action = NULL, timer_version = timer_version + 1, updated_at = now()
+                           WHERE timer_id = ANY(%s)"""
+                    ).format(table),
+                    (now, [r[0] for r in rows]),
+                )
+            committed = clock.now()
+            lateness += [(committed - r[1]).total_seconds() for r in rows]
+            if len(rows) < 200:
+                break
+        fired, touched = _bare_counts(conn, table, deadline)
+    seconds = max(lateness) if lateness else 0.0
+    return TimerFigure(
+        SECTION,
+        "bare SKIP LOCKED loop + UPDATE, 200/tx",
+        1,
+        fired,
+        round(seconds, 3),
+        round(fired / seconds, 1) if seconds else 0.0,
+        p50_ms=round(_percentile(lateness, 0.5) * 1000, 1),
+        p99_ms=round(_percentile(lateness, 0.99) * 1000, 1),
+        max_ms=round(max(lateness) * 1000, 1),
+        checks={"fired": fired, "pending_touched": touched},
+    )
+
+
+def _bare_counts(conn: psycopg.Connection[Any], table: sql.Composed, deadline: datetime) -> tuple[int, int]:
+    row = conn.execute(
+        sql.SQL(
+            """SELECT count(*) FILTER (WHERE state = 'breached'),
+                      count(*) FILTER (WHERE state <> 'running' AND due_at <> %s)
+               FROM {}"""
+        ).format(table),
+        (deadline,),
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+# ---------------------------------------------------------------------------------------------- scheduler
+
+
+def _proc_rss_mib(pid: int, key: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no {key} for process {pid}")
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    # Fields after the command name (which may hold spaces): utime and stime are the 14th and 15th.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def _scheduler_processes(
+    system: System, offset_seconds: float, count: int, startup_budget_s: float
+) -> Iterator[list[subprocess.Popen[str]]]:
+    """``count`` real scheduler loops, each in a process of its own (so memory and CPU are their own).
+
+    Started one after another, each once the previous one is ready: processes bootstrapping at once race
+    on the library's CREATE OR REPLACE FUNCTION ("tuple concurrently updated") and one of them dies.
+    """
+    with contextlib.ExitStack() as stack:
+        running = []
+        for _ in range(count):
+            process = stack.enter_context(_scheduler_process(system, offset_seconds))
+            _wait_ready(process, startup_budget_s)
+            running.append(process)
+        yield running
+
+
+@contextlib.contextmanager
+def _scheduler_process(system: System, offset_seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """The real scheduler loop in a process of its own."""
+    settings = system.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
+        "CASELEDGER_DATABASE_URL": system.database_url,
+        "CASELEDGER_DB_SCHEMA": settings.db_schema,
+        "CASELEDGER_DATA_DIR": str(settings.data_dir.resolve()),
+        "PYTHONPATH": str(REPO),
+    }
+    if settings.master_key is not None:
+        env["CASELEDGER_MASTER_KEY"] = settings.master_key.get_secret_value()
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "cli.bench.timers", "scheduler", repr(offset_seconds)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(process: subprocess.Popen[str], timeout: float) -> None:
+    assert process.stdout is not None
+    result: list[str] = []
+    reader = threading.Thread(target=lambda: result.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    if not result or result[0].strip() != "ready":
+        raise RuntimeError(f"the scheduler process did not start within {timeout:.0f} s")
+
+
+class _BreachWatcher:
+    """Notes when each breach event becomes visible in the timer store (committed), polling every 20 ms.
+
+    Two schedulers commit their notification ids out of order (the library's function mode takes no table
+    lock), so each poll looks back ``WATCH_LOOKBACK`` ids below the highest one seen.
+    """
+
+    def __init__(self, system: System) -> None:
+        recorder = system.timers.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        self.database_url = system.database_url
+        self.query = sql.SQL(
+            "SELECT notification_id FROM {} WHERE notification_id > %s AND topic = %s"
+        ).format(sql.Identifier(recorder.datastore.schema, recorder.events_table_name))
+        self.seen: dict[int, datetime] = {}
+        self._stop = threading.Event()
+        self._start = recorder.max_notification_id() or 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait_for(self, count: int, timeout: float, processes: Sequence[subprocess.Popen[str]]) -> None:
+        deadline = time.monotonic() + timeout
+        try:
+            while len(self.seen) < count and time.monotonic() < deadline:
+                ended = [p.args for p in processes if p.poll() is not None]
+                if ended:
+                    raise RuntimeError(f"a scheduler process stopped during the benchmark: {ended}")
+                time.sleep(0.1)
+        finally:
+            self._stop.set()
+            self._thread.join()
+
+    def _run(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while not self._stop.is_set():
+                floor = max(self._start, max(self.seen, default=0) - WATCH_LOOKBACK)
+                rows = conn.execute(self.query, (floor, TimerBreached.TOPIC)).fetchall()
+                now = datetime.now(UTC)
+                for (notification_id,) in rows:
+                    self.seen.setdefault(notification_id, now)
+                time.sleep(WATCH_POLL_S)
+
+
+def _run_scheduler_phase(
+    system: System, sizes: TimerSizes, deadline: datetime, bare: TimerFigure, processes: int
+) -> list[TimerFigure]:
+    """Start the scheduler processes, measure them idle (one process only), then fire the burst at D."""
+    idle_seconds = sizes.idle_seconds if processes == 1 else 0.0
+    lead = sizes.startup_budget_s * processes + idle_seconds + DEFAULT_LOOKAHEAD_S + 3.0
+    offset = (deadline - datetime.now(UTC)).total_seconds() - lead
+    watcher = _BreachWatcher(system)
+    with _scheduler_processes(system, offset, processes, sizes.startup_budget_s) as running:
+        time.sleep(1.0)  # the first pass over the due rows and the LISTEN
+        pids = [process.pid for process in running]
+        cpu_before = sum(map(_proc_cpu_seconds, pids))
+        time.sleep(idle_seconds)
+        cpu_after_idle = sum(map(_proc_cpu_seconds, pids))
+        rss_idle = max(map(_proc_rss_mib, pids))
+        # Idle means before the scheduler stages the burst's timers, the lookahead before the instant.
+        if datetime.now(UTC) + timedelta(seconds=offset + DEFAULT_LOOKAHEAD_S) >= deadline:
+            raise RuntimeError("the scheduler started too late: the idle interval overlapped the staging")
+        watcher.start()
+        watcher.wait_for(sizes.due, sizes.drain_timeout_s, running)
+        peak = max(_proc_rss_mib(pid, "VmHWM") for pid in pids)
+        cpu_firing = sum(map(_proc_cpu_seconds, pids)) - cpu_after_idle
+    visible = [
+        (seen + timedelta(seconds=offset) - deadline).total_seconds() for seen in watcher.seen.values()
+    ]
+    recorded, timers = _recorded_breaches(system, deadline)
+    seconds = max(visible) if visible else 0.0
+    name = "scheduler process" if processes == 1 else f"{processes} scheduler processes"
+    figures = [
+        TimerFigure(
+            SECTION,
+            f"{name}: TimerBreached via Timers, 200/tx",
+            processes,
+            len(timers),
+            round(seconds, 3),
+            round(len(timers) / seconds, 1) if seconds else 0.0,
+            baseline_per_second=bare.per_second,
+            p50_ms=round(_percentile(visible, 0.5) * 1000, 1) if visible else None,
+            p99_ms=round(_percentile(visible, 0.99) * 1000, 1) if visible else None,
+            max_ms=round(max(visible) * 1000, 1) if visible else None,
+            recorded_p50_ms=round(_percentile(recorded, 0.5) * 1000, 1) if recorded else None,
+            recorded_p99_ms=round(_percentile(recorded, 0.99) * 1000, 1) if recorded else None,
+            # The firing row shows the peak (VmHWM, the largest process); the idle row the size at rest.
+            rss_mib=peak,
+            peak_rss_mib=peak,
+            cpu_seconds=round(cpu_firing, 2),
+            checks={"breach_events": len(recorded), "breached_timers": len(timers)},
+        )
+    ]
+    if processes == 1:
+        figures.append(
+            TimerFigure(
+                SECTION,
+                f"scheduler process idle {idle_seconds:.0f} s, {sizes.pending} pending",
+                1,
+                0,
+                idle_seconds,
+                0.0,
+                rss_mib=rss_idle,
+                cpu_seconds=round(cpu_after_idle - cpu_before, 3),
+            )
+        )
+    return figures
+
+
+def _recorded_breaches(system: System, deadline: datetime) -> tuple[list[float], set[UUID]]:
+    """Every breach event in the store: its recorded lateness, and the distinct timers breached."""
+    lateness: list[float] = []
+    timers: set[UUID] = set()
+    position = 0
+    recorder = system.timers.recorder
+    while page := recorder.select_notifications(
+        position, 5_000, topics=[TimerBreached.TOPIC], inclusive_of_start=False
+    ):
+        for notification in page:
+            event = system.timers.mapper.to_domain_event(notification)
+            assert isinstance(event, TimerBreached)
+            if event.due_at != deadline:
+                continue
+            lateness.append((event.timestamp - deadline).total_seconds())
+            timers.add(UUID(str(notification.originator_id)))
+        position = page[-1].id
+    return lateness, timers
+
+
+def _pending_touched(system: System, deadlines: Sequence[datetime]) -> int:
+    """Rows of ``sla_due`` not due in the run whose state or version moved (there should be none)."""
+    with psycopg.connect(system.database_url) as conn:
+        row = conn.execute(
+            sql.SQL(
+                """SELECT count(*) FROM {} WHERE due_at <> ALL(%s)
+                   AND (state <> 'running' OR timer_version <> 3)"""
+            ).format(due_table(system.settings.db_schema)),
+            (list(deadlines),),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# ---------------------------------------------------------------------------------------------- section
+
+
+def run_timers_bench(settings: Settings, sizes: TimerSizes) -> list[Figure]:
+    """The whole section on a base schema of its own, dropped at the end."""
+    schema = f"{settings.db_schema}_bt{uuid4().hex[:6]}"
+    system = bootstrap(settings.model_copy(update={"db_schema": schema, "db_pool_size": sizes.start_writers}))
+    figures: list[Figure] = []
+    try:
+        with psycopg.connect(system.database_url, autocommit=True) as conn:
+            create_due_table(conn, schema)
+        deadlines: list[datetime] = []
+        start_figures: list[TimerFigure] = []
+        for start_at in _burst_starts(len(sizes.schedulers)):
+            deadline, started = _start_due_timers(system, sizes, start_at)
+            deadlines.append(deadline)
+            start_figures.append(started)
+        copied = _copy_pending(system, sizes, deadlines[0])
+        _copy_to_bare(system.database_url, schema)
+        bare = _bare_loop(system.database_url, schema, deadlines[0], sizes)
+        figures = [copied, *start_figures, bare]
+        for processes, deadline in zip(sizes.schedulers, deadlines, strict=True):
+            figures += _run_scheduler_phase(system, sizes, deadline, bare, processes)
+        touched = _pending_touched(system, deadlines)
+        for figure in figures:
+            if isinstance(figure, TimerFigure) and "breached_timers" in figure.checks:
+                figure.checks["pending_touched"] = touched
+    finally:
+        system.close()
+        drop_schemas(system.database_url, schema)
+    return figures
+
+
+def _burst_starts(bursts: int) -> list[datetime]:
+    """Start instants whose deadlines are distinct midnights, in order (holiday roll-over may merge days)."""
+    rule = rule_by_id(RULE_ID)
+    calendar = default_calendar()
+    first = datetime.now(UTC) - timedelta(days=rule.duration - 1)
+    starts = [first]
+    day = 0
+    while len(starts) < bursts:
+        day += 1
+        candidate = first + timedelta(days=day)
+        if _deadline_of(candidate, calendar) > _deadline_of(starts[-1], calendar):
+            starts.append(candidate)
+    return starts
+
+
+def _deadline_of(start_at: datetime, calendar: HolidayCalendar) -> datetime:
+    deadline = compute_deadline(rule_by_id(RULE_ID), start_at, calendar)
+    assert isinstance(deadline, Deadline)
+    return deadline.due_at
+
+
+def bench_timers(settings: Settings, quick: bool) -> list[Figure]:
+    """The timers section of ``caseledger bench``: prints its own table."""
+    sizes = QUICK if quick else FULL
+    figures = run_timers_bench(settings, sizes)
+    print(timers_table(figures, sizes))
+    return figures
+
+
+def timers_table(figures: Sequence[Figure], sizes: TimerSizes) -> str:
+    """The section's figures as a text table, with what the rows are."""
+    bursts = len(sizes.schedulers)
+    lines = [
+        f"{sizes.pending} rows in sla_due: {bursts} x {sizes.due} real SlaTimer aggregates, "
+        f"each due at one instant (fired by {' then '.join(map(str, sizes.schedulers))} scheduler "
+        "process(es)), "
+        f"{sizes.pending - sizes.due * bursts} COPY'd rows (no aggregates) not due within the run",
+        f"{'measure':<52} {'ops':>8} {'ops/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'RSS MiB':>8} {'CPU s':>7}",
+    ]
+    for f in figures:
+        extra = f if isinstance(f, TimerFigure) else TimerFigure(**vars(f))
+
+        def show(value: float | None, width: int) -> str:
+            return f"{value:>{width}.2f}" if value is not None else " " * (width - 1) + "-"
+
+        lines.append(
+            f"{f.name:<52} {f.operations:>8} {f.per_second:>10.1f} {show(extra.p50_ms, 9)} "
+            f"{show(extra.p99_ms, 9)} {show(extra.rss_mib, 8)} {show(extra.cpu_seconds, 7)}"
+        )
+        if extra.recorded_p99_ms is not None:
+            lines.append(
+                f"{'  (recorded instant of the event: p50/p99 ms)':<52} {'':>8} {'':>10} "
+                f"{show(extra.recorded_p50_ms, 9)} {show(extra.recorded_p99_ms, 9)}"
+            )
+        if extra.checks:
+            lines.append(f"  checks: {extra.checks}")
+    return "\n".join(lines)
+
+
+def _scheduler_main(offset_seconds: float) -> int:
+    """The bench's scheduler process: ``caseledger timers`` on a clock shifted by ``offset_seconds``."""
+    clock = ShiftedClock(offset_seconds)
+    system = bootstrap(Settings(), clock)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        print("ready", flush=True)
+        run_scheduler(system, clock, stop)
+    finally:
+        system.close()
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "scheduler":
+        raise SystemExit("usage: python -m cli.bench.timers scheduler OFFSET_SECONDS")
+    raise SystemExit(_scheduler_main(float(sys.argv[2])))

@@ -1,0 +1,410 @@
+"""`caseledger up --demo`: realistic cases driven through their whole lifecycles, then printed event by event.
+
+The same story drivers serve the integration tests and the benchmark, so what the demo shows is what the
+tests prove. The story is told on a controlled clock: it starts some weeks back, so a cooling-off period
+can run out and a claim can age, while every recorded time is still the server's (simulated) time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from uuid import UUID, uuid4
+
+from domain.base import SHANGHAI, Actor, DomainEvent, Role
+from domain.callback import AttemptOutcome, CallbackChannel, CallbackTask, CallbackType, NewPolicyCheck
+from domain.claim import Claim, ClaimOutcome
+from domain.complaint import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintOutcome,
+    Complexity,
+    Remedy,
+    SubjectKind,
+    SubjectRef,
+)
+from domain.policy import ExplanationMethod, Line, Policy, SellerRegistration, UnderwritingDecision
+from infra.bootstrap import System
+from infra.clock import ControlledClock
+from infra.store.eventstore import Caller, CommandResult
+
+SELLER_REGISTRATION = "02000133000080002025000123"
+
+
+def staff(role: Role, name: str) -> Caller:
+    """A member of staff acting in ``role``, in a request of their own."""
+    return Caller(Actor(id=name, role=role), correlation_id=uuid4())
+
+
+SELLER = Role.SELLER, "li.na.seller"
+CLERK = Role.UNDERWRITER, "zhao.lei.entry"
+CHECKER = Role.UNDERWRITER, "sun.li.checker"
+UNDERWRITER = Role.UNDERWRITER, "wang.fang.uw"
+HANDLER = Role.CLAIMS_HANDLER, "chen.jie.claims"
+SURVEYOR = Role.SURVEYOR, "liu.yang.survey"
+ADJUSTER = Role.ADJUSTER, "huang.min.adjust"
+REVIEWER = Role.CLAIM_REVIEWER, "zhou.hui.review"
+OFFICER = Role.COMPLAINTS_OFFICER, "wu.xia.complaints"
+HANDLING_OFFICER = Role.COMPLAINTS_OFFICER, "zheng.qiang.complaints"
+SYSTEM = Role.SYSTEM, "caseledger"
+CALLBACK_AGENT = Role.CALLBACK_AGENT, "he.ping.callback"
+
+
+def by(who: tuple[Role, str]) -> Caller:
+    return staff(*who)
+
+
+def register_demo_seller(system: System, on: date) -> None:
+    """The seller's practice registration, authorised for the demo products."""
+    system.sellers.register(
+        SellerRegistration(
+            registration_no=SELLER_REGISTRATION,
+            seller_id=SELLER[1],
+            valid_from=on - timedelta(days=365),
+            valid_to=on + timedelta(days=3 * 365),
+            authorised_products=frozenset({"LIFE-WL-20", "MOTOR-COMM-2026", "CTPL-2026"}),
+        )
+    )
+
+
+def next_morning(clock: ControlledClock) -> None:
+    """Move the clock to 09:30 Shanghai on the next day: staff work office hours."""
+    tomorrow = clock.now().astimezone(SHANGHAI).date() + timedelta(days=1)
+    clock.set(datetime.combine(tomorrow, time(9, 30), SHANGHAI))
+
+
+def _today(system: System) -> date:
+    return system.clock.now().astimezone(SHANGHAI).date()
+
+
+def issue_policy(
+    system: System, *, line: Line, product_code: str, term_months: int, premium_fen: int
+) -> UUID:
+    """Take a proposal through 录单, 投保告知, 核保, 承保决策, 缮制单证, 复核签章 and 收取保费 to issue."""
+    policies = system.policies
+    policy_id = uuid4()
+    exclusions = ("EXCL-WAR", "EXCL-FRAUD") if line is Line.LIFE else ("EXCL-DRUNK-DRIVING",)
+    policies.submit_proposal(
+        by(SELLER),
+        policy_id=policy_id,
+        proposal_no=f"TB{policy_id.hex[:10].upper()}",
+        product_code=product_code,
+        line=line,
+        customer_id=f"CUST-{policy_id.hex[:8]}",
+        applicant_name="张伟",
+        applicant_id_number="110101199003071234",
+        applicant_phone="13800138000",
+        insured_name="张伟",
+        beneficiary_names=("李娜",) if line is Line.LIFE else (),
+        sum_insured_fen=50_000_000,
+        term_months=term_months,
+        quoted_premium_fen=premium_fen,
+        exclusion_clause_ids=exclusions,
+        seller_registration_no=SELLER_REGISTRATION,
+        channel="agency",
+    )
+    steps = [
+        (by(CLERK), Policy.check_proposal, {}),
+        (by(CLERK), Policy.enter_data, {"form_ref": "FORM-0001"}),
+        (by(CHECKER), Policy.verify_entry, {}),
+        (
+            by(SELLER),
+            Policy.record_disclosure,
+            {"questions": ("hypertension?", "smoker?"), "answers": ("no", "no"), "answered_by": "张伟"},
+        ),
+        (
+            by(SELLER),
+            Policy.record_exclusions_explained,
+            {
+                "clause_ids": exclusions,
+                "method": ExplanationMethod.WRITTEN,
+                "evidence_ref": "SIGNED-EXCL-0001",
+                "acknowledged_by": "张伟",
+            },
+        ),
+        (by(UNDERWRITER), Policy.rate_risk, {"risk_class": "standard", "factors": ("age 36", "non-smoker")}),
+        (by(UNDERWRITER), Policy.decide_underwriting, {"decision": UnderwritingDecision.STANDARD}),
+        (by(CLERK), Policy.prepare_documents, {"documents": ("policy", "clauses", "payment notice")}),
+        (by(CHECKER), Policy.seal_documents, {"seal_ref": "SEAL-0001"}),
+        (
+            by(SYSTEM),
+            Policy.receive_premium,
+            {"amount_fen": premium_fen, "method": "bank", "receipt_no": "R-01"},
+        ),
+    ]
+    for caller, command, fields in steps:
+        policies.run(policy_id, caller, None, command, **fields)  # type: ignore[arg-type]
+    today = _today(system)
+    policies.run(
+        policy_id,
+        by(UNDERWRITER),
+        None,
+        Policy.issue,
+        policy_no=f"P{policy_id.hex[:12].upper()}",
+        effective_from=today,
+        effective_to=today + timedelta(days=30 * term_months),
+        terms_version="2026-01",
+    )
+    return policy_id
+
+
+@dataclass
+class DemoCases:
+    life_policy_id: UUID
+    motor_policy_id: UUID
+    claim_id: UUID
+    complaint_id: UUID
+    callback_task_id: UUID
+
+
+def life_policy_story(system: System, clock: ControlledClock) -> tuple[UUID, UUID]:
+    """A 20-year life policy: issued, received, called back inside cooling-off, cooling-off over."""
+    policy_id = issue_policy(
+        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
+    )
+    clock.advance(timedelta(days=2))
+    received_on = _today(system)
+    result = system.policies.run(
+        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=received_on, method="e-receipt"
+    )
+    receipt = system.policies.history(policy_id)[-1]
+    policy = system.policies.load(policy_id)
+    task = system.callbacks.create_task(
+        Caller(Actor(id=SYSTEM[1], role=Role.SYSTEM), receipt.correlation_id, receipt.event_id),
+        task_type=CallbackType.NEW_POLICY,
+        source_event_id=receipt.event_id,
+        source_case_id=policy_id,
+        customer_id=policy.customer_id,
+        due_by=datetime.combine(received_on + timedelta(days=16), datetime.min.time(), SHANGHAI),
+        seller_id=policy.seller_id,
+    )
+    assert result.version == receipt.originator_version
+    clock.advance(timedelta(days=1))
+    callbacks = system.callbacks
+    callbacks.run(
+        task.case_id,
+        by(CALLBACK_AGENT),
+        None,
+        CallbackTask.attempt,
+        channel=CallbackChannel.PHONE,
+        outcome=AttemptOutcome.REACHED,
+        recording_ref="REC-CB-0001",
+    )
+    callbacks.run(
+        task.case_id,
+        by(CALLBACK_AGENT),
+        None,
+        CallbackTask.complete,
+        answers={check.value: "yes" for check in NewPolicyCheck},
+    )
+    clock.set(
+        datetime.combine(received_on + timedelta(days=16), datetime.min.time(), SHANGHAI) + timedelta(hours=1)
+    )
+    system.policies.run(policy_id, by(SYSTEM), None, Policy.end_cooling_off)
+    next_morning(clock)
+    return policy_id, task.case_id
+
+
+def claim_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """A motor claim: reported, registered, surveyed, assessed, adjusted, reviewed, paid, closed."""
+    claims = system.claims
+    claim_id = uuid4()
+    loss_at = clock.now() - timedelta(hours=3)
+    claims.report_claim(
+        by(HANDLER),
+        claim_id=claim_id,
+        policy_id=policy_id,
+        loss_at=loss_at,
+        reporter_name="张伟",
+        reporter_phone="13800138000",
+        cause="rear-end collision",
+        description="hit from behind at a red light, rear bumper and boot lid damaged",
+        channel="hotline 95500",
+    )
+    claim_no = f"LP{claim_id.hex[:10].upper()}"
+    steps = [
+        (
+            HANDLER,
+            Claim.register,
+            {"claim_no": claim_no, "coverages": ("vehicle damage",), "reserve_fen": 800_000},
+        ),
+        (
+            SURVEYOR,
+            Claim.record_survey,
+            {"findings": "damage matches the account", "liability_view": "third party at fault"},
+        ),
+        (SURVEYOR, Claim.assess_loss, {"items": ("rear bumper", "boot lid", "paint"), "amount_fen": 650_000}),
+        (
+            HANDLER,
+            Claim.request_documents,
+            {
+                "required_docs": ("police accident report", "repair invoice", "driving licence"),
+                "notice_ref": "NOTICE-22-01",
+            },
+        ),
+    ]
+    for who, command, fields in steps:
+        claims.run(claim_id, by(who), None, command, **fields)  # type: ignore[arg-type]
+    clock.advance(timedelta(days=4))
+    for doc in ("police accident report", "repair invoice", "driving licence"):
+        claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type=doc)
+    claims.run(claim_id, by(HANDLER), None, Claim.complete_documents)
+    clock.advance(timedelta(days=1))
+    claims.run(
+        claim_id,
+        by(ADJUSTER),
+        None,
+        Claim.adjust,
+        proposed_amount_fen=600_000,
+        deductible_fen=50_000,
+        calculation="650,000 assessed - 50,000 deductible",
+    )
+    claims.run(
+        claim_id, by(REVIEWER), None, Claim.review, approved_amount_fen=600_000, comment="calculation checked"
+    )
+    claims.run(claim_id, by(REVIEWER), None, Claim.decide, outcome=ClaimOutcome.COVERED)
+    claims.run(
+        claim_id,
+        by(HANDLER),
+        None,
+        Claim.agree_settlement,
+        amount_fen=600_000,
+        payee_name="张伟",
+        payee_account="6222020200112233445",
+    )
+    clock.advance(timedelta(days=2))
+    claims.run(claim_id, by(HANDLER), None, Claim.issue_payment, amount_fen=600_000, reference="PAY-0001")
+    claims.run(claim_id, by(HANDLER), None, Claim.close)
+    return claim_id
+
+
+def complaint_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """A claims complaint: lodged, acknowledged, assigned, found complex, extended to 30 days, answered."""
+    complaints = system.complaints
+    complaint_id = uuid4()
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), policy_id)
+    run = complaints.run
+    run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+    run(
+        complaint_id,
+        by(OFFICER),
+        None,
+        Complaint.assign,
+        handler_id=HANDLING_OFFICER[1],
+        involved_staff=frozenset({HANDLER[1], ADJUSTER[1]}),
+    )
+    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.classify, complexity=Complexity.COMPLEX)
+    clock.advance(timedelta(days=10))
+    run(
+        complaint_id,
+        by(HANDLING_OFFICER),
+        None,
+        Complaint.extend,
+        to_days=30,
+        reason="the repair shop's invoice must be checked with the manufacturer",
+    )
+    clock.advance(timedelta(days=8))
+    run(
+        complaint_id,
+        by(HANDLING_OFFICER),
+        None,
+        Complaint.respond,
+        decision="upheld in part: the paint work is paid in addition",
+        verification_summary="invoice checked with the manufacturer's price list",
+        basis="policy clause 3.2; Insurance Law Art. 23",
+        remedies=(Remedy.REVIEW, Remedy.MEDIATION, Remedy.LITIGATION),
+        channel="letter",
+        delivered_at=clock.now(),
+    )
+    clock.advance(timedelta(days=1))
+    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.close, outcome=ComplaintOutcome.PARTLY_UPHELD)
+    return complaint_id
+
+
+def lodge_sample_complaint(
+    system: System, caller: Caller, complaint_id: UUID, received_at: datetime, policy_id: UUID
+) -> CommandResult:
+    """Lodge a realistic claims complaint about ``policy_id`` (the demo's and the benchmark's)."""
+    return system.complaints.open_case(
+        caller,
+        Complaint.lodge,
+        complaint_id=complaint_id,
+        received_at=received_at,
+        category=ComplaintCategory.CLAIMS,
+        channel=ComplaintChannel.HOTLINE,
+        subject_ref=SubjectRef(kind=SubjectKind.POLICY, ref=str(policy_id)),
+        customer_id="CUST-demo",
+        complainant_name="张伟",
+        complainant_phone="13800138000",
+        facts="the repair estimate left out the paint work",
+        demands="pay the paint work",
+    )
+
+
+def run_demo(system: System, clock: ControlledClock) -> DemoCases:
+    """Drive one life policy (with its callback), one motor policy and claim, and one complaint."""
+    register_demo_seller(system, _today(system))
+    life_policy_id, task_id = life_policy_story(system, clock)
+    motor_policy_id = issue_policy(
+        system,
+        line=Line.MOTOR_COMMERCIAL,
+        product_code="MOTOR-COMM-2026",
+        term_months=12,
+        premium_fen=480_000,
+    )
+    clock.advance(timedelta(days=5, hours=2))
+    claim_id = claim_story(system, clock, motor_policy_id)
+    complaint_id = complaint_story(system, clock, motor_policy_id)
+    return DemoCases(life_policy_id, motor_policy_id, claim_id, complaint_id, task_id)
+
+
+def format_history(title: str, events: list[DomainEvent]) -> str:
+    """A case's history, one line per event: version, recorded time (Shanghai), event name, actor."""
+    lines = [f"\n== {title} ({len(events)} events)"]
+    for event in events:
+        at = event.recorded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        lines.append(
+            f"  v{event.originator_version:<3} {at}  {type(event).__name__:<32} "
+            f"{event.actor.role.value}:{event.actor.id}  [{event.TOPIC}]"
+        )
+    return "\n".join(lines)
+
+
+def print_demo(system: System, cases: DemoCases) -> None:
+    """Print every demo case's history under the events' names."""
+    print(
+        format_history(
+            f"Policy {cases.life_policy_id} (life, 20 years)", system.policies.history(cases.life_policy_id)
+        )
+    )
+    print(
+        format_history(
+            f"Callback task {cases.callback_task_id} (承保回访)",
+            system.callbacks.history(cases.callback_task_id),
+        )
+    )
+    print(
+        format_history(
+            f"Policy {cases.motor_policy_id} (motor)", system.policies.history(cases.motor_policy_id)
+        )
+    )
+    print(format_history(f"Claim {cases.claim_id}", system.claims.history(cases.claim_id)))
+    print(format_history(f"Complaint {cases.complaint_id}", system.complaints.history(cases.complaint_id)))
+
+
+def open_complaint(system: System, clock: ControlledClock) -> UUID:
+    """A complaint left open (acknowledged and assigned), so its 15-day clock can be watched running out."""
+    next_morning(clock)
+    complaint_id = uuid4()
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), uuid4())
+    system.complaints.run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+    system.complaints.run(
+        complaint_id,
+        by(OFFICER),
+        None,
+        Complaint.assign,
+        handler_id=HANDLING_OFFICER[1],
+        involved_staff=frozenset({HANDLER[1]}),
+    )
+    return complaint_id

@@ -1,0 +1,175 @@
+"""`caseledger projections rebuild | verify`: read models replayed from the event store into shadow tables.
+
+A rebuild folds every stored event into rows in memory (the same pure folds the live consumer applies one
+event at a time), writes them into ``<table>_rebuild`` with COPY, and swaps the copies in atomically.
+``verify`` does the same into the shadow tables and compares them with the live ones instead of swapping.
+
+The rebuilt copy must equal what the live consumer has applied, no more and no less, or a swap would make
+the consumer apply an event twice (or never). So the rebuild holds the ``projections`` group's pause lock
+(the consumer takes it shared in every transaction, exclusive here: live consumers wait, nothing is lost)
+and folds each case only up to the version the group's tracking says it applied.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from domain.base import DomainEvent
+from infra.bootstrap import System
+from infra.store.eventstore import CaseApplication
+from infra.store.keystore import sealed_customers
+from projections import store
+from projections.base import fold
+from projections.catalogue import ALL_PROJECTIONS, projection_by_name
+from projections.schema import PAUSE_LOCK, projections_group_id, read_schema
+
+SUFFIX = "_rebuild"
+PAGE = 5_000
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild or verify did, and (verify) where live and rebuilt rows differ."""
+
+    projections: list[str]
+    events: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    differences: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def consistent(self) -> bool:
+        return not any(
+            missing or extra for tables in self.differences.values() for missing, extra in tables.values()
+        )
+
+
+class Progress:
+    """A one-line progress display: events done, events/s and the time left."""
+
+    def __init__(self, total: int, out: TextIO | None) -> None:
+        self.total = max(total, 1)
+        self.out = out
+        self.started = time.perf_counter()
+        self.shown_at = 0.0
+
+    def show(self, done: int, final: bool = False) -> None:
+        if self.out is None:
+            return
+        now = time.perf_counter()
+        if not final and now - self.shown_at < 0.2:
+            return
+        self.shown_at = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = done / elapsed
+        left = (self.total - done) / rate if rate else 0.0
+        width = 30
+        filled = int(width * min(done / self.total, 1.0))
+        bar = "#" * filled + "-" * (width - filled)
+        self.out.write(f"\r[{bar}] {done}/{self.total} events  {rate:,.0f} events/s  ETA {left:,.0f} s ")
+        if final:
+            self.out.write("\n")
+        self.out.flush()
+
+
+def _applications(system: System) -> list[CaseApplication[Any]]:
+    return system.applications()
+
+
+def _tracked_versions(conn: psycopg.Connection[Any], system: System) -> dict[tuple[str, UUID], int]:
+    group_id = projections_group_id(system.settings.topic_prefix)
+    table = sql.Identifier(system.settings.db_schema, "consumer_applied")
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{system.settings.db_schema}.consumer_applied",))
+    found = exists.fetchone()
+    if found is None or found[0] is None:
+        return {}
+    rows = conn.execute(
+        sql.SQL("SELECT context, case_id, last_version FROM {} WHERE group_id = %s").format(table),
+        (group_id,),
+    )
+    return {(context, case_id): int(version) for context, case_id, version in rows.fetchall()}
+
+
+def stored_events(system: System) -> Iterator[tuple[str, DomainEvent]]:
+    """Every case event of every context, in each context's store order, with its context."""
+    for app in _applications(system):
+        position = 0
+        while True:
+            page = app.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False)
+            if not page:
+                break
+            system.keys.preload(sealed_customers(n.state for n in page))
+            for notification in page:
+                event = app.mapper.to_domain_event(notification)
+                if isinstance(event, DomainEvent):
+                    yield app.bounded_context, event
+            position = page[-1].id
+
+
+def _event_total(system: System) -> int:
+    return sum(app.recorder.max_notification_id() or 0 for app in _applications(system))
+
+
+def _rebuild(system: System, names: Sequence[str], verify: bool, out: TextIO | None) -> RebuildReport:
+    projections = [projection_by_name(n) for n in names] if names else list(ALL_PROJECTIONS)
+    schema = read_schema(system.settings.db_schema)
+    report = RebuildReport([p.name for p in projections])
+    progress = Progress(_event_total(system), out)
+    started = time.perf_counter()
+    with psycopg.connect(system.database_url) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (PAUSE_LOCK,))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        applied = _tracked_versions(conn, system)
+
+        def applied_events() -> Iterator[DomainEvent]:
+            for done, (context, event) in enumerate(stored_events(system), start=1):
+                report.events = done
+                progress.show(done)
+                # Only what the live consumer has applied: the copy must be interchangeable with it.
+                if event.originator_version <= applied.get((context, event.originator_id), 0):
+                    yield event
+
+        views = [view for projection in projections for view in projection.views]
+        folded = fold(views, applied_events())
+        progress.show(report.events, final=True)
+        for projection in projections:
+            store.create_tables(conn, schema, projection)
+            store.drop_tables(conn, schema, projection, SUFFIX)
+            store.create_tables(conn, schema, projection, SUFFIX)
+            report.rows += store.write_folded(conn, schema, projection, folded, SUFFIX)
+            if verify:
+                differences = store.diff(conn, schema, projection, SUFFIX)
+                report.differences[projection.name] = {
+                    table: (d.missing.count, d.extra.count) for table, d in differences.items()
+                }
+                store.drop_tables(conn, schema, projection, SUFFIX)
+            else:
+                store.swap(conn, schema, projection, SUFFIX)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def rebuild_projections(
+    system: System, names: Sequence[str] = (), out: TextIO | None = sys.stderr
+) -> RebuildReport:
+    """Replay the store into shadow tables and swap them in (all projections when ``names`` is empty)."""
+    return _rebuild(system, names, verify=False, out=out)
+
+
+def verify_projections(
+    system: System, names: Sequence[str] = (), out: TextIO | None = sys.stderr
+) -> RebuildReport:
+    """Rebuild into shadow tables and compare them with the live ones; the live tables are not touched."""
+    return _rebuild(system, names, verify=True, out=out)

@@ -1,0 +1,286 @@
+"""The durable SLA scheduler (``caseledger timers``): warnings and breaches recorded on time, exactly once.
+
+Due timers live in ``sla_due``. A scheduler takes the rows whose next instant has come with
+``FOR UPDATE SKIP LOCKED``, so several scheduler processes share the work and never take the same row at
+once. For a batch of rows it records, through the ``Timers`` service, the warnings reached and the
+breaches (one read of the timers' events, one write of what they record), then rewrites the rows from the
+timers, and commits; the row locks are held throughout.
+
+Staging: in the seconds before a due instant (``lookahead``) the scheduler loads the timers that fall due
+then (at most ``stage_limit`` of them), so that at the instant only the decision and the writes remain. A
+staged timer is a cache, never a decision: what it records is decided at the instant from the clock read
+then, and a timer that changed in between (satisfied, paused, extended) is stale, so its write meets the
+store's unique (id, version) and the batch is fired timer by timer from what is stored.
+
+Exactly once: if a scheduler dies after recording and before committing the row, the row is still due and
+unlocked; the next scheduler takes it, loads the timer, finds the breach already recorded and records
+nothing (the timer refuses a second breach, and two writers of one version meet at the store's unique
+constraint). Between due instants it sleeps until the next one or until a NOTIFY on the due channel (a
+consumer moved a deadline, or a controlled clock was moved): it never polls the table while nothing is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID, uuid4
+
+import psycopg
+from psycopg import Connection, sql
+
+from domain.timer import SlaTimer
+from infra.clock import Clock
+from infra.services.timers import DueRow, Timers, create_due_table, due_channel, due_table, upsert_due_rows
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOOKAHEAD_S = 5.0
+"""How far ahead of a due instant the scheduler loads the timers due then (seconds)."""
+
+AfterRecord = Callable[[UUID], None]
+"""Called after a timer's events are recorded and before its row is committed (tests simulate a crash)."""
+
+
+class SchedulerSystem(Protocol):
+    """What a scheduler needs of the composition root."""
+
+    @property
+    def database_url(self) -> str: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def timers(self) -> Timers: ...
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What one pass over the due rows did: the timers taken, and the time it read from the clock."""
+
+    now: datetime
+    taken: tuple[UUID, ...]
+
+
+class Scheduler:
+    """Takes due timers from ``sla_due`` and records their warnings and breaches through ``Timers``."""
+
+    def __init__(
+        self,
+        timers: Timers,
+        database_url: str,
+        base_schema: str,
+        clock: Clock,
+        *,
+        batch_size: int = 200,
+        max_wait: float = 1.0,
+        workers: int = 2,
+        lookahead: float = DEFAULT_LOOKAHEAD_S,
+        stage_limit: int = 20_000,
+        after_record: AfterRecord | None = None,
+    ) -> None:
+        self.timers = timers
+        self.database_url = database_url
+        self.base_schema = base_schema
+        self.clock = clock
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.after_record = after_record
+        self.lookahead = timedelta(seconds=lookahead)
+        self.stage_limit = stage_limit
+        self.workers = workers
+        self._conn: Connection[Any] | None = None
+        self._worker_conns: list[Connection[Any]] = []
+        self._staged: dict[UUID, SlaTimer] = {}
+        self._staged_until: datetime | None = None
+
+    def connection(self) -> Connection[Any]:
+        """The scheduler's own connection (autocommit: every tick is one explicit transaction)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.database_url, autocommit=True)
+            create_due_table(self._conn, self.base_schema)
+        return self._conn
+
+    def close(self) -> None:
+        """Close the scheduler's connections."""
+        if self._conn is not None:
+            self._conn.close()
+        for conn in self._worker_conns:
+            conn.close()
+        self._worker_conns = []
+
+    def _worker_connection(self, worker: int) -> Connection[Any]:
+        if worker == 0:
+            return self.connection()
+        while len(self._worker_conns) < worker:
+            self._worker_conns.append(psycopg.connect(self.database_url, autocommit=True))
+        conn = self._worker_conns[worker - 1]
+        if conn.closed:
+            conn = self._worker_conns[worker - 1] = psycopg.connect(self.database_url, autocommit=True)
+        return conn
+
+    def tick(self) -> Tick:
+        """Fire every timer due at the clock's now (in batches), each once; returns what it took."""
+        now = self.clock.now()
+        taken = self._fire_batch(self.connection(), now)
+        if len(taken) < self.batch_size:
+            return Tick(now, tuple(taken))
+        if self.workers < 2:
+            return Tick(now, tuple(taken + self._drain(0)))
+        # A burst: several transactions at once, so that one batch's Python work overlaps another's
+        # round trips and database work. SKIP LOCKED gives each worker rows of its own.
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="scheduler") as pool:
+            drained = list(pool.map(self._drain, range(self.workers)))
+        for batch in drained:
+            taken.extend(batch)
+        return Tick(now, tuple(taken))
+
+    def _drain(self, worker: int) -> list[UUID]:
+        """Fire batches on the worker's own connection until a batch comes back short."""
+        conn = self._worker_connection(worker)
+        taken: list[UUID] = []
+        while True:
+            # Each batch records the instant it is written at, not the one the burst began at.
+            batch = self._fire_batch(conn, self.clock.now())
+            taken.extend(batch)
+            if len(batch) < self.batch_size:
+                return taken
+
+    def _fire_batch(self, conn: Connection[Any], now: datetime) -> list[UUID]:
+        caller = self.timers.caller(uuid4(), None)
+        with conn.transaction():
+            rows = conn.execute(
+                sql.SQL(
+                    """SELECT timer_id, timer_version FROM {t} WHERE next_fire_at <= %s
+                       ORDER BY next_fire_at LIMIT %s FOR UPDATE SKIP LOCKED"""
+                ).format(t=due_table(self.base_schema)),
+                (now, self.batch_size),
+            ).fetchall()
+            taken = [row[0] for row in rows]
+            loaded: dict[UUID, SlaTimer] = {}
+            for timer_id, version in rows:
+                # Taken once, whatever happens next: a staged copy is never used twice.
+                staged = self._staged.pop(timer_id, None)
+                if staged is not None and staged.version >= version:
+                    loaded[timer_id] = staged
+            timers = self.timers.fire_many(taken, caller, now, loaded=loaded) if taken else []
+            for timer in timers:
+                if self.after_record is not None:
+                    self.after_record(timer.id)
+            # Rewrite even at an equal version: the row must stop naming an instant already handled.
+            upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in timers], same_version=True)
+        return taken
+
+    @property
+    def staged(self) -> int:
+        """How many timers are loaded ahead of their instant."""
+        return len(self._staged)
+
+    def stage(self) -> int:
+        """Load the timers due within ``lookahead`` of now that are not loaded yet; returns how many are.
+
+        Only reads: no row is locked and nothing is recorded. It stops early when the first due instant
+        comes (the instant's writes matter more than the cache), and what it does not stage is read at the
+        instant as before.
+        """
+        now = self.clock.now()
+        until = now + self.lookahead
+        conn = self.connection()
+        rows = conn.execute(
+            sql.SQL(
+                """SELECT timer_id, timer_version, next_fire_at FROM {t}
+                   WHERE next_fire_at > %s AND next_fire_at <= %s ORDER BY next_fire_at LIMIT %s"""
+            ).format(t=due_table(self.base_schema)),
+            (now, until, self.stage_limit),
+        ).fetchall()
+        # Keep what is still due soon at a version no newer than the copy; drop the rest (moved, fired).
+        kept = {
+            timer_id: self._staged[timer_id]
+            for timer_id, version, _ in rows
+            if timer_id in self._staged and self._staged[timer_id].version >= version
+        }
+        self._staged = kept
+        wanted = [(timer_id, version, at) for timer_id, version, at in rows if timer_id not in kept]
+        for start in range(0, len(wanted), self.batch_size):
+            chunk = wanted[start : start + self.batch_size]
+            if self.clock.now() >= chunk[0][2]:
+                break
+            found = self.timers.load_found([timer_id for timer_id, _, _ in chunk])
+            for timer_id, version, _ in chunk:
+                timer = found.get(timer_id)
+                if timer is not None and timer.version >= version:
+                    self._staged[timer_id] = timer
+        self._staged_until = until
+        return len(self._staged)
+
+    def next_due(self) -> datetime | None:
+        """The earliest instant any timer needs the scheduler at."""
+        conn = self.connection()
+        row = conn.execute(
+            sql.SQL("SELECT min(next_fire_at) FROM {t}").format(t=due_table(self.base_schema))
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def run(self, stop: threading.Event) -> None:
+        """Fire due timers until ``stop`` is set; sleep until the next due instant or a notification."""
+        with psycopg.connect(self.database_url, autocommit=True) as listener:
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(due_channel(self.base_schema))))
+            next_due: datetime | None = None
+            changed = True
+            while not stop.is_set():
+                if changed or (next_due is not None and self.clock.now() >= next_due):
+                    tick = self.tick()
+                    if tick.taken:
+                        log.info("fired %d timer(s) at %s", len(tick.taken), tick.now.isoformat())
+                    next_due = self.next_due()
+                    changed = False
+                if next_due is not None and self._should_stage(next_due):
+                    staged = self.stage()
+                    log.debug("staged %d timer(s) due before %s", staged, self._staged_until)
+                wait = self.max_wait
+                if next_due is not None:
+                    # The clock may be a controlled one: re-read it at least every max_wait seconds.
+                    wait = min(wait, max(0.0, (next_due - self.clock.now()).total_seconds()))
+                if wait > 0:
+                    for _ in listener.notifies(timeout=wait, stop_after=1):
+                        changed = True
+        self.close()
+
+    def _should_stage(self, next_due: datetime) -> bool:
+        # Once per second of horizon at most: staging re-reads the rows due within the lookahead.
+        now = self.clock.now()
+        if not self.lookahead or now >= next_due or next_due > now + self.lookahead:
+            return False
+        return self._staged_until is None or now + self.lookahead - self._staged_until >= timedelta(seconds=1)
+
+
+def nudge(conn: Connection[Any], base_schema: str) -> None:
+    """Wake the sleeping schedulers (a controlled or scaled clock moved; a deadline changed)."""
+    conn.execute("SELECT pg_notify(%s, %s)", (due_channel(base_schema), "clock"))
+
+
+def run_scheduler(
+    system: SchedulerSystem,
+    clock: Clock,
+    stop: threading.Event,
+    *,
+    after_record: AfterRecord | None = None,
+) -> None:
+    """Run one scheduler process's loop against the system's database until ``stop`` is set."""
+    scheduler = Scheduler(
+        system.timers,
+        system.database_url,
+        system.settings.db_schema,
+        clock,
+        after_record=after_record,
+    )
+    try:
+        scheduler.run(stop)
+    finally:
+        scheduler.close()

@@ -1,0 +1,140 @@
+"""The hash chain in PostgreSQL: a ``chain_hash`` column on each application's events table, set by a trigger.
+
+The trigger computes exactly what ``infra.audit.verify.chain_hash`` computes (see there for the encoding),
+from the chain hash of the same case's previous version. A BEFORE ROW trigger sees the rows that earlier
+rows of the same INSERT wrote, so the library's one-statement insert of a command's several events chains
+them in order. Snapshot tables are not chained: a snapshot is derived data, and the events it summarises
+are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
+
+from infra.store.eventstore import CaseApplication
+
+FUNCTION = "caseledger_chain_hash"
+TRIGGER = "caseledger_chain_hash"
+
+
+@dataclass(frozen=True)
+class ChainedTable:
+    """Where one application's events are stored: its bounded context, schema and table."""
+
+    context: str
+    schema: str
+    table: str
+
+    @property
+    def identifier(self) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.table))
+
+
+def chained_table(app: CaseApplication[Any]) -> ChainedTable:
+    """The events table of an application (the library names it after the application class)."""
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        raise TypeError(f"{type(app).__name__} does not store its events in PostgreSQL")
+    return ChainedTable(app.bounded_context, recorder.datastore.schema, recorder.events_table_name)
+
+
+_FUNCTION_BODY = """
+CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger LANGUAGE plpgsql AS $BODY$
+DECLARE
+    previous bytea;
+    topic_bytes bytea := convert_to(coalesce(NEW.topic, ''), 'UTF8');
+BEGIN
+    IF NEW.originator_version = 1 THEN
+        previous := '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+    ELSE
+        SELECT p.chain_hash INTO previous FROM {table} AS p
+         WHERE p.originator_id = NEW.originator_id AND p.originator_version = NEW.originator_version - 1;
+        IF previous IS NULL THEN
+            -- Refuse rather than start a second chain: the case's previous version is absent or unchained.
+            RAISE EXCEPTION 'hash chain: % version % has no chained predecessor',
+                NEW.originator_id, NEW.originator_version USING ERRCODE = 'data_corrupted';
+        END IF;
+    END IF;
+    NEW.chain_hash := sha256(previous || uuid_send(NEW.originator_id) || int8send(NEW.originator_version)
+                             || int4send(octet_length(topic_bytes)) || topic_bytes
+                             || coalesce(NEW.state, ''::bytea));
+    RETURN NEW;
+END;
+$BODY$
+"""
+
+
+def install_chains(database_url: str, apps: Iterable[CaseApplication[Any]]) -> list[ChainedTable]:
+    """Chain every application's events table; idempotent, and safe for several processes starting at once.
+
+    Rows stored before the chain existed are chained once, in version order, under the library's own write
+    lock, so no event is written between the backfill and the trigger.
+    """
+    tables = [chained_table(app) for app in apps]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for table in tables:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.audit.chain'))")
+                _install(conn, table)
+    return tables
+
+
+def _install(conn: psycopg.Connection[Any], table: ChainedTable) -> None:
+    conn.execute(
+        sql.SQL(_FUNCTION_BODY).format(
+            schema=sql.Identifier(table.schema), function=sql.Identifier(FUNCTION), table=table.identifier
+        )
+    )
+    installed = conn.execute(
+        "SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
+        (f"{_quoted(table.schema)}.{_quoted(table.table)}", TRIGGER),
+    ).fetchone()
+    if installed is not None:
+        # Checked first, so that an ordinary start takes no table lock: ALTER and CREATE TRIGGER would.
+        return
+    conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table.identifier))
+    conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS chain_hash bytea").format(table.identifier))
+    _backfill(conn, table)
+    conn.execute(
+        sql.SQL(
+            "CREATE TRIGGER {trigger} BEFORE INSERT ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION {schema}.{function}()"
+        ).format(
+            trigger=sql.Identifier(TRIGGER),
+            table=table.identifier,
+            schema=sql.Identifier(table.schema),
+            function=sql.Identifier(FUNCTION),
+        )
+    )
+
+
+def _backfill(conn: psycopg.Connection[Any], table: ChainedTable) -> None:
+    """Chain rows stored before the trigger existed, one version level at a time."""
+    hash_of = sql.SQL(
+        "sha256({previous} || uuid_send(t.originator_id) || int8send(t.originator_version)"
+        " || int4send(octet_length(convert_to(coalesce(t.topic, ''), 'UTF8')))"
+        " || convert_to(coalesce(t.topic, ''), 'UTF8') || coalesce(t.state, ''::bytea))"
+    )
+    genesis = sql.SQL("'\\x{}'::bytea").format(sql.SQL("00" * 32))
+    conn.execute(
+        sql.SQL(
+            "UPDATE {t} AS t SET chain_hash = {h} WHERE t.originator_version = 1 AND t.chain_hash IS NULL"
+        ).format(t=table.identifier, h=hash_of.format(previous=genesis))
+    )
+    step = sql.SQL(
+        "UPDATE {t} AS t SET chain_hash = {h} FROM {t} AS p"
+        " WHERE t.chain_hash IS NULL AND p.originator_id = t.originator_id"
+        " AND p.originator_version = t.originator_version - 1 AND p.chain_hash IS NOT NULL"
+    ).format(t=table.identifier, h=hash_of.format(previous=sql.SQL("p.chain_hash")))
+    while conn.execute(step).rowcount:
+        pass
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
