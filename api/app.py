@@ -13,8 +13,9 @@ from fastapi.routing import APIRoute
 from psycopg_pool import ConnectionPool
 
 from api.auth import ApiKeys, RoleRequirement, TokenVerifier
-from api.commands import CallbackCommands, ClaimCommands, CommandGateway, ComplaintCommands, PolicyCommands
+from api.commands import CallbackCommands, ClaimCommands, PolicyCommands
 from api.deps import ApiServices
+from api.gateway import CommandGateway
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
 from api.readiness import Readiness
@@ -96,8 +97,9 @@ def create_app(system: System) -> FastAPI:
     )
     gateway = CommandGateway(idempotency)
     services = ApiServices(
+        gateway=gateway,
         claims=ClaimCommands(system.claims, gateway),
-        complaints=ComplaintCommands(system.complaints, gateway, verifier),
+        complaints=system.complaints,
         policies=PolicyCommands(system.policies, gateway),
         callbacks=CallbackCommands(system.callbacks, gateway),
         read_models=ReadModels(

@@ -11,10 +11,12 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 from fastapi import Depends, Header, Request
 
 from api.auth import require
-from api.commands import CallbackCommands, ClaimCommands, CommandCall, ComplaintCommands, PolicyCommands
+from api.commands import CallbackCommands, ClaimCommands, PolicyCommands
+from api.gateway import CommandCall, CommandGateway
 from api.readiness import Readiness
 from api.readmodels import ReadModels
-from domain.base import Actor, Role
+from domain.base import Actor, Role, roles_of
+from infra.services.complaints import Complaints
 from infra.store.eventstore import Caller
 
 _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:idempotency-key")
@@ -24,8 +26,9 @@ _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:idempotency-key")
 class ApiServices:
     """What the routes use, built once by ``create_app``."""
 
+    gateway: CommandGateway
     claims: ClaimCommands
-    complaints: ComplaintCommands
+    complaints: Complaints
     policies: PolicyCommands
     callbacks: CallbackCommands
     read_models: ReadModels
@@ -41,7 +44,7 @@ def _claims(services: Annotated[ApiServices, Depends(_services)]) -> ClaimComman
     return services.claims
 
 
-def _complaints(services: Annotated[ApiServices, Depends(_services)]) -> ComplaintCommands:
+def _complaints(services: Annotated[ApiServices, Depends(_services)]) -> Complaints:
     return services.complaints
 
 
@@ -62,7 +65,7 @@ def _readiness(services: Annotated[ApiServices, Depends(_services)]) -> Readines
 
 
 ClaimsDep = Annotated[ClaimCommands, Depends(_claims)]
-ComplaintsDep = Annotated[ComplaintCommands, Depends(_complaints)]
+ComplaintsDep = Annotated[Complaints, Depends(_complaints)]
 PoliciesDep = Annotated[PolicyCommands, Depends(_policies)]
 CallbacksDep = Annotated[CallbackCommands, Depends(_callbacks)]
 ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
@@ -90,12 +93,14 @@ IfMatch = Annotated[
 def _envelope(actor: Actor, request: Request, key: str | None, expected_version: int | None) -> CommandCall:
     # The events of one keyed request share a correlation id derived from the key: a trace joins them.
     correlation = uuid5(_IDEMPOTENCY_NAMESPACE, f"{actor.id}\n{key}") if key else uuid4()
+    services: ApiServices = request.app.state.services
     return CommandCall(
         caller=Caller(actor=actor, correlation_id=correlation),
         expected_version=expected_version,
         idempotency_key=key,
         method=request.method,
         path=request.url.path,
+        gateway=services.gateway,
         opening_id=uuid5(correlation, "opened case") if key else uuid4(),
     )
 
@@ -132,3 +137,13 @@ def opening_call(*roles: Role) -> Callable[..., CommandCall]:
         return _envelope(actor, request, idempotency_key, None)
 
     return dependency
+
+
+def case_command(step: Callable[..., object]) -> Callable[..., CommandCall]:
+    """The envelope of a command on an existing case, open to the roles the domain's ``step`` admits."""
+    return command_call(*roles_of(step))
+
+
+def opening_command(step: Callable[..., object]) -> Callable[..., CommandCall]:
+    """The envelope of a command that opens a case, open to the roles the domain's ``step`` admits."""
+    return opening_call(*roles_of(step))

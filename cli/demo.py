@@ -15,18 +15,26 @@ from domain.base import SHANGHAI, Actor, DomainEvent, Role
 from domain.callback import AttemptOutcome, CallbackChannel, CallbackTask, CallbackType, NewPolicyCheck
 from domain.claim import Claim, ClaimOutcome
 from domain.complaint import (
-    Complaint,
     ComplaintCategory,
     ComplaintChannel,
     ComplaintOutcome,
     Complexity,
     Remedy,
     SubjectKind,
-    SubjectRef,
 )
 from domain.policy import ExplanationMethod, Line, Policy, SellerRegistration, UnderwritingDecision
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.complaints import (
+    AcknowledgeComplaint,
+    AssignComplaint,
+    ClassifyComplaint,
+    CloseComplaint,
+    ExtendComplaint,
+    LodgeComplaint,
+    RespondToComplaint,
+    SubjectRefBody,
+)
 from infra.store.eventstore import Caller, CommandResult
 
 SELLER_REGISTRATION = "02000133000080002025000123"
@@ -284,41 +292,36 @@ def complaint_story(system: System, clock: ControlledClock, policy_id: UUID) -> 
     complaints = system.complaints
     complaint_id = uuid4()
     lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), policy_id)
-    run = complaints.run
-    run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
-    run(
+    complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
+    complaints.assign(
         complaint_id,
+        AssignComplaint(handler_id=HANDLING_OFFICER[1], involved_staff=[HANDLER[1], ADJUSTER[1]]),
         by(OFFICER),
-        None,
-        Complaint.assign,
-        handler_id=HANDLING_OFFICER[1],
-        involved_staff=frozenset({HANDLER[1], ADJUSTER[1]}),
     )
-    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.classify, complexity=Complexity.COMPLEX)
+    complaints.classify(complaint_id, ClassifyComplaint(complexity=Complexity.COMPLEX), by(HANDLING_OFFICER))
     clock.advance(timedelta(days=10))
-    run(
+    complaints.extend(
         complaint_id,
+        ExtendComplaint(to_days=30, reason="the repair shop's invoice must be checked with the manufacturer"),
         by(HANDLING_OFFICER),
-        None,
-        Complaint.extend,
-        to_days=30,
-        reason="the repair shop's invoice must be checked with the manufacturer",
     )
     clock.advance(timedelta(days=8))
-    run(
+    complaints.respond(
         complaint_id,
+        RespondToComplaint(
+            decision="upheld in part: the paint work is paid in addition",
+            verification_summary="invoice checked with the manufacturer's price list",
+            basis="policy clause 3.2; Insurance Law Art. 23",
+            remedies=[Remedy.REVIEW, Remedy.MEDIATION, Remedy.LITIGATION],
+            channel="letter",
+            delivered_at=clock.now(),
+        ),
         by(HANDLING_OFFICER),
-        None,
-        Complaint.respond,
-        decision="upheld in part: the paint work is paid in addition",
-        verification_summary="invoice checked with the manufacturer's price list",
-        basis="policy clause 3.2; Insurance Law Art. 23",
-        remedies=(Remedy.REVIEW, Remedy.MEDIATION, Remedy.LITIGATION),
-        channel="letter",
-        delivered_at=clock.now(),
     )
     clock.advance(timedelta(days=1))
-    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.close, outcome=ComplaintOutcome.PARTLY_UPHELD)
+    complaints.close_complaint(
+        complaint_id, CloseComplaint(outcome=ComplaintOutcome.PARTLY_UPHELD), by(HANDLING_OFFICER)
+    )
     return complaint_id
 
 
@@ -326,19 +329,20 @@ def lodge_sample_complaint(
     system: System, caller: Caller, complaint_id: UUID, received_at: datetime, policy_id: UUID
 ) -> CommandResult:
     """Lodge a realistic claims complaint about ``policy_id`` (the demo's and the benchmark's)."""
-    return system.complaints.open_case(
+    return system.complaints.lodge(
+        LodgeComplaint(
+            received_at=received_at,
+            category=ComplaintCategory.CLAIMS,
+            channel=ComplaintChannel.HOTLINE,
+            subject_ref=SubjectRefBody(kind=SubjectKind.POLICY, ref=str(policy_id)),
+            customer_id="CUST-demo",
+            complainant_name="张伟",
+            complainant_phone="13800138000",
+            facts="the repair estimate left out the paint work",
+            demands="pay the paint work",
+        ),
         caller,
-        Complaint.lodge,
         complaint_id=complaint_id,
-        received_at=received_at,
-        category=ComplaintCategory.CLAIMS,
-        channel=ComplaintChannel.HOTLINE,
-        subject_ref=SubjectRef(kind=SubjectKind.POLICY, ref=str(policy_id)),
-        customer_id="CUST-demo",
-        complainant_name="张伟",
-        complainant_phone="13800138000",
-        facts="the repair estimate left out the paint work",
-        demands="pay the paint work",
     )
 
 
@@ -398,13 +402,10 @@ def open_complaint(system: System, clock: ControlledClock) -> UUID:
     next_morning(clock)
     complaint_id = uuid4()
     lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), uuid4())
-    system.complaints.run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
-    system.complaints.run(
+    system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
+    system.complaints.assign(
         complaint_id,
+        AssignComplaint(handler_id=HANDLING_OFFICER[1], involved_staff=[HANDLER[1]]),
         by(OFFICER),
-        None,
-        Complaint.assign,
-        handler_id=HANDLING_OFFICER[1],
-        involved_staff=frozenset({HANDLER[1]}),
     )
     return complaint_id

@@ -35,9 +35,20 @@ from cli.demo import (
 )
 from domain.base import SHANGHAI, DomainError
 from domain.claim import Claim, ClaimOutcome
-from domain.complaint import Complaint, ComplaintOutcome, Complexity, Remedy
+from domain.complaint import ComplaintOutcome, Complexity, Remedy
 from domain.policy import ExplanationMethod, Line, Policy, UnderwritingDecision
 from infra.bootstrap import System
+from infra.services.complaints import (
+    AcknowledgeComplaint,
+    AssignComplaint,
+    ClassifyComplaint,
+    CloseComplaint,
+    CompleteAppraisal,
+    ExtendComplaint,
+    RespondToComplaint,
+    StartAppraisal,
+    WithdrawComplaint,
+)
 from infra.store.eventstore import ConcurrencyConflictError
 
 Step = Iterator[None]
@@ -100,14 +111,13 @@ class LoadScripts:
         )
         self.report.policies.append(policy_id)
         yield
-        run = policies.run
-        run(policy_id, by(CLERK), None, Policy.check_proposal)
+        policies.run(policy_id, by(CLERK), None, Policy.check_proposal)
         yield
-        run(policy_id, by(CLERK), None, Policy.enter_data, form_ref="FORM-L")
+        policies.run(policy_id, by(CLERK), None, Policy.enter_data, form_ref="FORM-L")
         yield
-        run(policy_id, by(CHECKER), None, Policy.verify_entry)
+        policies.run(policy_id, by(CHECKER), None, Policy.verify_entry)
         yield
-        run(
+        policies.run(
             policy_id,
             by(SELLER),
             None,
@@ -117,7 +127,7 @@ class LoadScripts:
             answered_by="王芳",
         )
         yield
-        run(
+        policies.run(
             policy_id,
             by(SELLER),
             None,
@@ -128,11 +138,11 @@ class LoadScripts:
             acknowledged_by="王芳",
         )
         yield
-        run(policy_id, by(UNDERWRITER), None, Policy.rate_risk, risk_class="standard")
+        policies.run(policy_id, by(UNDERWRITER), None, Policy.rate_risk, risk_class="standard")
         yield
         roll = self.rng.random()
         if line is not Line.MOTOR_CTPL and roll < 0.08:
-            run(
+            policies.run(
                 policy_id,
                 by(UNDERWRITER),
                 None,
@@ -142,7 +152,7 @@ class LoadScripts:
             )
             return
         if line is not Line.MOTOR_CTPL and roll < 0.2:
-            run(
+            policies.run(
                 policy_id,
                 by(UNDERWRITER),
                 None,
@@ -153,9 +163,11 @@ class LoadScripts:
             )
             yield
             if self.rng.random() < 0.3:
-                run(policy_id, by(SELLER), None, Policy.reject_conditional_offer, reason="rider not accepted")
+                policies.run(
+                    policy_id, by(SELLER), None, Policy.reject_conditional_offer, reason="rider not accepted"
+                )
                 return
-            run(
+            policies.run(
                 policy_id,
                 by(SELLER),
                 None,
@@ -164,7 +176,7 @@ class LoadScripts:
                 evidence_ref="ACCEPT-L",
             )
         else:
-            run(
+            policies.run(
                 policy_id,
                 by(UNDERWRITER),
                 None,
@@ -172,11 +184,11 @@ class LoadScripts:
                 decision=UnderwritingDecision.STANDARD,
             )
         yield
-        run(policy_id, by(CLERK), None, Policy.prepare_documents, documents=("policy", "clauses"))
+        policies.run(policy_id, by(CLERK), None, Policy.prepare_documents, documents=("policy", "clauses"))
         yield
-        run(policy_id, by(CHECKER), None, Policy.seal_documents, seal_ref="SEAL-L")
+        policies.run(policy_id, by(CHECKER), None, Policy.seal_documents, seal_ref="SEAL-L")
         yield
-        run(
+        policies.run(
             policy_id,
             by(SYSTEM),
             None,
@@ -187,7 +199,7 @@ class LoadScripts:
         )
         yield
         today = self.now().astimezone(SHANGHAI).date()
-        run(
+        policies.run(
             policy_id,
             by(UNDERWRITER),
             None,
@@ -199,7 +211,9 @@ class LoadScripts:
         )
         self.in_force.append(policy_id)
         yield
-        run(policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=today, method="e-receipt")
+        policies.run(
+            policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=today, method="e-receipt"
+        )
 
     def claim(self) -> Step:
         """A claim to payment, to a rejection with its notice, or withdrawn."""
@@ -223,8 +237,7 @@ class LoadScripts:
         )
         self.report.claims.append(claim_id)
         yield
-        run = claims.run
-        run(
+        claims.run(
             claim_id,
             by(HANDLER),
             None,
@@ -235,14 +248,14 @@ class LoadScripts:
         )
         yield
         if self.rng.random() < 0.05:
-            run(claim_id, by(HANDLER), None, Claim.withdraw, reason="settled privately")
+            claims.run(claim_id, by(HANDLER), None, Claim.withdraw, reason="settled privately")
             return
-        run(
+        claims.run(
             claim_id, by(SURVEYOR), None, Claim.record_survey, findings="consistent", liability_view="covered"
         )
         yield
         if self.rng.random() < 0.15:
-            run(
+            claims.run(
                 claim_id,
                 by(REVIEWER),
                 None,
@@ -251,7 +264,7 @@ class LoadScripts:
                 reasons=("exclusion: drunk driving",),
             )
             yield
-            run(
+            claims.run(
                 claim_id,
                 by(HANDLER),
                 None,
@@ -261,12 +274,14 @@ class LoadScripts:
                 channel="letter",
             )
             yield
-            run(claim_id, by(HANDLER), None, Claim.close)
+            claims.run(claim_id, by(HANDLER), None, Claim.close)
             return
         assessed = self.rng.randrange(50_000, 400_000)
-        run(claim_id, by(SURVEYOR), None, Claim.assess_loss, items=("parts", "labour"), amount_fen=assessed)
+        claims.run(
+            claim_id, by(SURVEYOR), None, Claim.assess_loss, items=("parts", "labour"), amount_fen=assessed
+        )
         yield
-        run(
+        claims.run(
             claim_id,
             by(HANDLER),
             None,
@@ -276,7 +291,7 @@ class LoadScripts:
         )
         yield
         if self.rng.random() < 0.1:
-            run(
+            claims.run(
                 claim_id,
                 by(HANDLER),
                 None,
@@ -287,14 +302,14 @@ class LoadScripts:
                 reason="injury found at survey",
             )
             yield
-            run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type="medical report")
+            claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type="medical report")
             yield
         for doc in ("invoice", "id card"):
-            run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type=doc)
+            claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type=doc)
             yield
-        run(claim_id, by(HANDLER), None, Claim.complete_documents)
+        claims.run(claim_id, by(HANDLER), None, Claim.complete_documents)
         yield
-        run(
+        claims.run(
             claim_id,
             by(ADJUSTER),
             None,
@@ -306,10 +321,10 @@ class LoadScripts:
         yield
         partial = self.rng.random() < 0.2
         approved = assessed // 2 if partial else assessed
-        run(claim_id, by(REVIEWER), None, Claim.review, approved_amount_fen=approved)
+        claims.run(claim_id, by(REVIEWER), None, Claim.review, approved_amount_fen=approved)
         yield
         if partial:
-            run(
+            claims.run(
                 claim_id,
                 by(REVIEWER),
                 None,
@@ -318,9 +333,9 @@ class LoadScripts:
                 reasons=("half the damage predates the policy",),
             )
         else:
-            run(claim_id, by(REVIEWER), None, Claim.decide, outcome=ClaimOutcome.COVERED)
+            claims.run(claim_id, by(REVIEWER), None, Claim.decide, outcome=ClaimOutcome.COVERED)
         yield
-        run(
+        claims.run(
             claim_id,
             by(HANDLER),
             None,
@@ -330,7 +345,7 @@ class LoadScripts:
             payee_account="6222020200998877665",
         )
         yield
-        run(
+        claims.run(
             claim_id,
             by(HANDLER),
             None,
@@ -339,7 +354,7 @@ class LoadScripts:
             reference=f"PAY-{claim_id.hex[:6]}",
         )
         yield
-        run(claim_id, by(HANDLER), None, Claim.close)
+        claims.run(claim_id, by(HANDLER), None, Claim.close)
 
     def complaint(self) -> Step:
         """A complaint answered in 15 days, extended to 30, paused for an appraisal, or withdrawn."""
@@ -353,78 +368,67 @@ class LoadScripts:
         )
         self.report.complaints.append(complaint_id)
         yield
-        run = self.system.complaints.run
-        run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+        self.system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
         yield
-        run(
+        self.system.complaints.assign(
             complaint_id,
+            AssignComplaint(handler_id=HANDLING_OFFICER[1], involved_staff=[HANDLER[1]]),
             by(OFFICER),
-            None,
-            Complaint.assign,
-            handler_id=HANDLING_OFFICER[1],
-            involved_staff=frozenset({HANDLER[1]}),
         )
         yield
         if self.rng.random() < 0.07:
-            run(complaint_id, by(OFFICER), None, Complaint.withdraw, reason="resolved by phone")
+            self.system.complaints.withdraw(
+                complaint_id, WithdrawComplaint(reason="resolved by phone"), by(OFFICER)
+            )
             return
         complex_case = self.rng.random() < 0.3
-        run(
+        self.system.complaints.classify(
             complaint_id,
+            ClassifyComplaint(complexity=Complexity.COMPLEX if complex_case else Complexity.SIMPLE),
             by(HANDLING_OFFICER),
-            None,
-            Complaint.classify,
-            complexity=Complexity.COMPLEX if complex_case else Complexity.SIMPLE,
         )
         yield
         if complex_case:
-            run(
+            self.system.complaints.extend(
                 complaint_id,
+                ExtendComplaint(to_days=30, reason="facts must be checked with the garage"),
                 by(HANDLING_OFFICER),
-                None,
-                Complaint.extend,
-                to_days=30,
-                reason="facts must be checked with the garage",
             )
             yield
             if self.rng.random() < 0.3:
-                run(
+                self.system.complaints.start_appraisal(
                     complaint_id,
+                    StartAppraisal(
+                        provider="independent assessor",
+                        purpose="repair price",
+                        customer_notified_at=self.now(),
+                    ),
                     by(HANDLING_OFFICER),
-                    None,
-                    Complaint.start_appraisal,
-                    provider="independent assessor",
-                    purpose="repair price",
-                    customer_notified_at=self.now(),
                 )
                 yield
-                run(
+                self.system.complaints.complete_appraisal(
                     complaint_id,
+                    CompleteAppraisal(result_summary="price within market range"),
                     by(HANDLING_OFFICER),
-                    None,
-                    Complaint.complete_appraisal,
-                    result_summary="price within market range",
                 )
                 yield
-        run(
+        self.system.complaints.respond(
             complaint_id,
+            RespondToComplaint(
+                decision="explained and settled",
+                verification_summary="file reviewed",
+                basis="policy terms",
+                remedies=[Remedy.REVIEW, Remedy.MEDIATION, Remedy.LITIGATION],
+                channel="letter",
+                delivered_at=self.now(),
+            ),
             by(HANDLING_OFFICER),
-            None,
-            Complaint.respond,
-            decision="explained and settled",
-            verification_summary="file reviewed",
-            basis="policy terms",
-            remedies=(Remedy.REVIEW, Remedy.MEDIATION, Remedy.LITIGATION),
-            channel="letter",
-            delivered_at=self.now(),
         )
         yield
-        run(
+        self.system.complaints.close_complaint(
             complaint_id,
+            CloseComplaint(outcome=self.rng.choice([ComplaintOutcome.UPHELD, ComplaintOutcome.NOT_UPHELD])),
             by(HANDLING_OFFICER),
-            None,
-            Complaint.close,
-            outcome=self.rng.choice([ComplaintOutcome.UPHELD, ComplaintOutcome.NOT_UPHELD]),
         )
 
 

@@ -7,10 +7,12 @@ mechanism for explicit topics), so that a stored or published event never depend
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Concatenate, ParamSpec, Self, TypeVar
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -182,6 +184,40 @@ def require_role(step: str, ctx: Context, *allowed: Role) -> None:
     """Refuse a step taken by a role that may not take it."""
     if ctx.actor.role not in allowed:
         raise ActorRoleError(step, ctx.actor.role, frozenset(allowed))
+
+
+_Owner = TypeVar("_Owner")
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result")
+_Command = Callable[Concatenate[_Owner, Context, _Args], _Result]
+_ROLES_ATTRIBUTE = "taken_by_roles"
+
+
+def taken_by(
+    step: str, *roles: Role
+) -> Callable[[_Command[_Owner, _Args, _Result]], _Command[_Owner, _Args, _Result]]:
+    """Declares who may take a step, once: the command refuses other roles (``ActorRoleError``), and the
+    API admits the same roles, reading them with ``roles_of``, so that the two can never disagree."""
+    allowed = frozenset(roles)
+
+    def declare(command: _Command[_Owner, _Args, _Result]) -> _Command[_Owner, _Args, _Result]:
+        @functools.wraps(command)
+        def checked(owner: _Owner, ctx: Context, /, *args: _Args.args, **kwargs: _Args.kwargs) -> _Result:
+            require_role(step, ctx, *roles)
+            return command(owner, ctx, *args, **kwargs)
+
+        setattr(checked, _ROLES_ATTRIBUTE, allowed)
+        return checked
+
+    return declare
+
+
+def roles_of(command: Callable[..., object]) -> frozenset[Role]:
+    """The roles that may take a step, as its ``@taken_by`` declares them."""
+    roles: frozenset[Role] | None = getattr(command, _ROLES_ATTRIBUTE, None)
+    if roles is None:
+        raise TypeError(f"{getattr(command, '__qualname__', command)} declares no roles (@taken_by)")
+    return roles
 
 
 class CaseAggregate(Aggregate):

@@ -32,6 +32,7 @@ from domain.base import (
     Role,
     require_role,
     require_status,
+    taken_by,
 )
 
 # Quiet hours (SALES-CALL-HOURS, applied to service callbacks as company policy): calls in [09:00, 21:00).
@@ -315,6 +316,7 @@ class CallbackTask(CaseAggregate):
         return uuid5(_TASK_ID_NAMESPACE, f"{task_type.value}:{source_event_id}")
 
     @classmethod
+    @taken_by("create callback task", Role.SYSTEM)
     def create(
         cls,
         ctx: Context,
@@ -327,7 +329,6 @@ class CallbackTask(CaseAggregate):
         seller_id: str | None = None,
     ) -> CallbackTask:
         """Open the callback task that ``source_event_id`` calls for; its id derives from type and source."""
-        require_role("create callback task", ctx, Role.SYSTEM)
         _require_aware("due_by", due_by)
         return cls._open(
             CallbackTaskCreated,
@@ -439,9 +440,9 @@ class CallbackTask(CaseAggregate):
         require_status("remedy mis-selling", self.status, *_OPEN)
         self._record(MisSellingRemedied, ctx, action=action, summary=summary)
 
+    @taken_by("cancel callback task", Role.SYSTEM, Role.SUPERVISOR)
     def cancel(self, ctx: Context, *, reason: str) -> None:
         """Stop the task because the callback is no longer due (e.g. the policy was cancelled)."""
-        require_role("cancel callback task", ctx, Role.SYSTEM, Role.SUPERVISOR)
         require_status("cancel callback task", self.status, *_OPEN)
         self._record(CallbackCancelled, ctx, reason=reason)
 

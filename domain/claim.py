@@ -27,8 +27,8 @@ from domain.base import (
     FourEyesError,
     PersonalStr,
     Role,
-    require_role,
     require_status,
+    taken_by,
 )
 from domain.cover import PolicyCover, check_loss_is_covered
 
@@ -449,6 +449,7 @@ class Claim(CaseAggregate):
         self.closure = None
 
     @classmethod
+    @taken_by("report claim", *_HANDLERS)
     def report(
         cls,
         ctx: Context,
@@ -463,7 +464,6 @@ class Claim(CaseAggregate):
         channel: str,
     ) -> Claim:
         """Report a loss (接报案) on a policy whose cover includes the loss date."""
-        require_role("report claim", ctx, *_HANDLERS)
         check_loss_is_covered(cover, loss_at)
         return cls._open(
             ClaimReported,
@@ -482,26 +482,27 @@ class Claim(CaseAggregate):
             channel=channel,
         )
 
+    @taken_by("register claim", *_HANDLERS)
     def register(self, ctx: Context, *, claim_no: str, coverages: tuple[str, ...], reserve_fen: int) -> None:
         """Register the claim (立案) with its coverages and an initial reserve."""
-        require_role("register claim", ctx, *_HANDLERS)
         require_status("register claim", self.status, ClaimStatus.REPORTED)
         self._record(
             ClaimRegistered, ctx, claim_no=claim_no, coverages=coverages, initial_reserve_fen=reserve_fen
         )
 
+    @taken_by("record survey", Role.SURVEYOR)
     def record_survey(self, ctx: Context, *, findings: str, liability_view: str) -> None:
         """Record the surveyor's findings (查勘)."""
-        require_role("record survey", ctx, Role.SURVEYOR)
         require_status("record survey", self.status, ClaimStatus.REGISTERED, ClaimStatus.SURVEYED)
         self._record(SurveyDone, ctx, findings=findings, liability_view=liability_view)
 
+    @taken_by("assess loss", Role.SURVEYOR, Role.ADJUSTER)
     def assess_loss(self, ctx: Context, *, items: tuple[str, ...], amount_fen: int) -> None:
         """Assess the loss (定损)."""
-        require_role("assess loss", ctx, Role.SURVEYOR, Role.ADJUSTER)
         require_status("assess loss", self.status, ClaimStatus.SURVEYED, ClaimStatus.ASSESSED)
         self._record(LossAssessed, ctx, items=items, amount_fen=amount_fen)
 
+    @taken_by("request documents", *_HANDLERS)
     def request_documents(
         self,
         ctx: Context,
@@ -512,7 +513,6 @@ class Claim(CaseAggregate):
         reason: str | None = None,
     ) -> None:
         """Send the one complete list of missing documents (Art. 22); a second list only on new facts."""
-        require_role("request documents", ctx, *_HANDLERS)
         require_status("request documents", self.status, *_OPEN[:5])
         if self.documents_requested and not (new_facts and reason):
             raise DocumentsAlreadyRequestedError(
@@ -528,17 +528,17 @@ class Claim(CaseAggregate):
             reason=reason,
         )
 
+    @taken_by("receive document", *_HANDLERS)
     def receive_document(self, ctx: Context, *, doc_type: str) -> None:
         """Record one requested document as received (收单)."""
-        require_role("receive document", ctx, *_HANDLERS)
         require_status("receive document", self.status, *_OPEN)
         if doc_type not in self.outstanding_docs:
             raise DocumentsStillMissingError(f"{doc_type!r} is not on the list of outstanding documents")
         self._record(ClaimDocumentReceived, ctx, doc_type=doc_type)
 
+    @taken_by("complete documents", *_HANDLERS)
     def complete_documents(self, ctx: Context) -> None:
         """Declare the documents complete: every requested item has arrived."""
-        require_role("complete documents", ctx, *_HANDLERS)
         require_status("complete documents", self.status, *_OPEN)
         if self.documents_complete:
             raise DocumentsStillMissingError("no documents request is open")
@@ -547,11 +547,11 @@ class Claim(CaseAggregate):
             raise DocumentsStillMissingError(f"documents still missing: {missing}")
         self._record(ClaimDocumentsCompleted, ctx)
 
+    @taken_by("adjust claim", Role.ADJUSTER)
     def adjust(
         self, ctx: Context, *, proposed_amount_fen: int, deductible_fen: int, calculation: str
     ) -> None:
         """Calculate the payable amount (理算) once the documents are complete."""
-        require_role("adjust claim", ctx, Role.ADJUSTER)
         require_status("adjust claim", self.status, ClaimStatus.ASSESSED, ClaimStatus.ADJUSTED)
         if not self.documents_complete:
             missing = ", ".join(sorted(self.outstanding_docs))
@@ -564,9 +564,9 @@ class Claim(CaseAggregate):
             calculation=calculation,
         )
 
+    @taken_by("review claim", Role.CLAIM_REVIEWER)
     def review(self, ctx: Context, *, approved_amount_fen: int, comment: str = "") -> None:
         """Review the adjustment (核赔) and approve an amount; the reviewer is never the adjuster."""
-        require_role("review claim", ctx, Role.CLAIM_REVIEWER)
         require_status("review claim", self.status, ClaimStatus.ADJUSTED)
         if ctx.actor.id == self.adjuster_id:
             raise ReviewerIsAdjusterError(f"{ctx.actor.id} adjusted this claim and may not review it")
@@ -580,9 +580,9 @@ class Claim(CaseAggregate):
             )
         self._record(ClaimReviewed, ctx, approved_amount_fen=approved_amount_fen, comment=comment)
 
+    @taken_by("decide claim", Role.CLAIM_REVIEWER, Role.SUPERVISOR)
     def decide(self, ctx: Context, *, outcome: ClaimOutcome, reasons: tuple[str, ...] = ()) -> None:
         """Decide on cover (Art. 23); a rejection or partial cover states its reasons."""
-        require_role("decide claim", ctx, Role.CLAIM_REVIEWER, Role.SUPERVISOR)
         if outcome is ClaimOutcome.NOT_COVERED:
             # A rejection may follow registration or survey directly: a clear exclusion needs no adjustment.
             require_status("decide claim", self.status, *_OPEN)
@@ -592,11 +592,11 @@ class Claim(CaseAggregate):
             raise RejectionWithoutReasonsError(f"a decision of {outcome.value} must state its reasons")
         self._record(ClaimDecided, ctx, outcome=outcome, reasons=reasons)
 
+    @taken_by("send rejection notice", *_HANDLERS)
     def send_rejection_notice(
         self, ctx: Context, *, reasons: tuple[str, ...], notice_ref: str, channel: str
     ) -> None:
         """Send the written rejection notice with reasons (Art. 24, within 3 days of the decision)."""
-        require_role("send rejection notice", ctx, *_HANDLERS)
         require_status("send rejection notice", self.status, ClaimStatus.DECIDED)
         if self.outcome is not ClaimOutcome.NOT_COVERED:
             raise RejectionNoticeNotSentError("only a claim decided as not covered gets a rejection notice")
@@ -604,9 +604,9 @@ class Claim(CaseAggregate):
             raise RejectionWithoutReasonsError("a rejection notice states its reasons")
         self._record(RejectionNoticeSent, ctx, reasons=reasons, notice_ref=notice_ref, channel=channel)
 
+    @taken_by("agree settlement", *_HANDLERS)
     def agree_settlement(self, ctx: Context, *, amount_fen: int, payee_name: str, payee_account: str) -> None:
         """Agree the settlement (赔付协议) for no more than the approved amount."""
-        require_role("agree settlement", ctx, *_HANDLERS)
         require_status("agree settlement", self.status, ClaimStatus.DECIDED)
         if self.outcome is ClaimOutcome.NOT_COVERED or self.approved_fen is None:
             raise PaymentBeforeApprovalError("no settlement on a claim without an approved amount")
@@ -618,9 +618,9 @@ class Claim(CaseAggregate):
             SettlementAgreed, ctx, amount_fen=amount_fen, payee_name=payee_name, payee_account=payee_account
         )
 
+    @taken_by("pay advance", *_HANDLERS)
     def pay_advance(self, ctx: Context, *, amount_fen: int, basis: AdvanceBasis, reference: str) -> None:
         """Pay in advance of approval, only under Art. 25 or as CTPL rescue costs."""
-        require_role("pay advance", ctx, *_HANDLERS)
         require_status("pay advance", self.status, *_OPEN)
         if basis is AdvanceBasis.CTPL_RESCUE and not self.ctpl:
             raise PaymentBeforeApprovalError("rescue costs are advanced only on a CTPL claim")
@@ -630,9 +630,9 @@ class Claim(CaseAggregate):
             raise PaymentExceedsApprovedAmountError("advances may not exceed the sum insured")
         self._record(AdvancePaymentIssued, ctx, amount_fen=amount_fen, basis=basis, reference=reference)
 
+    @taken_by("issue payment", *_HANDLERS)
     def issue_payment(self, ctx: Context, *, amount_fen: int, reference: str) -> None:
         """Pay the indemnity: only after approval and settlement, never beyond the approved amount."""
-        require_role("issue payment", ctx, *_HANDLERS)
         if self.status is not ClaimStatus.SETTLED or self.approved_fen is None:
             raise PaymentBeforeApprovalError(
                 f"no payment before approval and settlement (claim is {self.status})"
@@ -644,9 +644,9 @@ class Claim(CaseAggregate):
             )
         self._record(PaymentIssued, ctx, amount_fen=amount_fen, reference=reference)
 
+    @taken_by("close claim", *_HANDLERS)
     def close(self, ctx: Context) -> None:
         """Close the claim (结案): paid in full, or rejected with the notice sent."""
-        require_role("close claim", ctx, *_HANDLERS)
         if self.status is ClaimStatus.PAID:
             outcome = ClosureOutcome.PAID
         elif self.status is ClaimStatus.DECIDED and self.outcome is ClaimOutcome.NOT_COVERED:
@@ -664,14 +664,14 @@ class Claim(CaseAggregate):
             raise AssertionError("unreachable")  # pragma: no cover
         self._record(ClaimClosed, ctx, outcome=outcome)
 
+    @taken_by("reopen claim", Role.SUPERVISOR, Role.CLAIMS_HANDLER)
     def reopen(self, ctx: Context, *, reason: str) -> None:
         """Reopen a closed claim, with the reason."""
-        require_role("reopen claim", ctx, Role.SUPERVISOR, Role.CLAIMS_HANDLER)
         require_status("reopen claim", self.status, ClaimStatus.CLOSED)
         self._record(ClaimReopened, ctx, reason=reason)
 
+    @taken_by("withdraw claim", *_HANDLERS)
     def withdraw(self, ctx: Context, *, reason: str) -> None:
         """Record the claimant's withdrawal of an open claim."""
-        require_role("withdraw claim", ctx, *_HANDLERS)
         require_status("withdraw claim", self.status, *_OPEN)
         self._record(ClaimWithdrawn, ctx, reason=reason)

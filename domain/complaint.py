@@ -37,8 +37,8 @@ from domain.base import (
     InvalidTransitionError,
     PersonalStr,
     Role,
-    require_role,
     require_status,
+    taken_by,
 )
 
 BASE_DEADLINE_DAYS = 15
@@ -508,6 +508,7 @@ class Complaint(CaseAggregate):
         self.regulator_reportable = False
 
     @classmethod
+    @taken_by("lodge complaint", *_OFFICERS, Role.SYSTEM)
     def lodge(
         cls,
         ctx: Context,
@@ -526,7 +527,6 @@ class Complaint(CaseAggregate):
         recording_ref: str | None = None,
     ) -> Complaint:
         """Lodge a complaint as received at ``received_at``: the 15-day period counts from receipt."""
-        require_role("lodge complaint", ctx, *_OFFICERS, Role.SYSTEM)
         _check_not_after_recording("received_at", received_at, ctx)
         return cls._open(
             ComplaintLodged,
@@ -545,17 +545,17 @@ class Complaint(CaseAggregate):
             recording_ref=recording_ref,
         )
 
+    @taken_by("acknowledge complaint", *_OFFICERS, Role.SYSTEM)
     def acknowledge(self, ctx: Context, *, channel: str) -> None:
         """Tell the complainant the complaint was received."""
-        require_role("acknowledge complaint", ctx, *_OFFICERS, Role.SYSTEM)
         require_status("acknowledge complaint", self.status, ComplaintStatus.LODGED)
         self._record(ComplaintAcknowledged, ctx, channel=channel)
 
+    @taken_by("assign complaint", *_OFFICERS)
     def assign(self, ctx: Context, *, handler_id: str, involved_staff: frozenset[str]) -> None:
         """Assign (or reassign) a handler who has no part in the case (回避)."""
         # The application looks up who worked the subject case (seller, adjuster, underwriter…); those
         # known at lodging count too, so a later lookup that misses someone cannot undo the recusal.
-        require_role("assign complaint", ctx, *_OFFICERS)
         require_status(
             "assign complaint",
             self.status,
@@ -571,6 +571,7 @@ class Complaint(CaseAggregate):
             ComplaintAssigned, ctx, handler_id=handler_id, involved_staff=tuple(sorted(involved_staff))
         )
 
+    @taken_by("classify complaint", *_OFFICERS)
     def classify(
         self,
         ctx: Context,
@@ -580,7 +581,6 @@ class Complaint(CaseAggregate):
         product: str | None = None,
     ) -> None:
         """Classify the complaint by complexity, confirming or correcting its category."""
-        require_role("classify complaint", ctx, *_OFFICERS)
         require_status(
             "classify complaint", self.status, ComplaintStatus.ASSIGNED, ComplaintStatus.INVESTIGATING
         )
@@ -592,11 +592,11 @@ class Complaint(CaseAggregate):
             product=product,
         )
 
+    @taken_by("start appraisal", *_OFFICERS)
     def start_appraisal(
         self, ctx: Context, *, provider: str, purpose: str, customer_notified_at: datetime | None = None
     ) -> None:
         """Start an external appraisal: the clock pauses; the complainant is to be told promptly."""
-        require_role("start appraisal", ctx, *_OFFICERS)
         require_status("start appraisal", self.status, ComplaintStatus.INVESTIGATING)
         if self.paused:
             raise AppraisalInProgressError("an external appraisal is already running")
@@ -608,22 +608,23 @@ class Complaint(CaseAggregate):
             customer_notified_at=customer_notified_at,
         )
 
+    @taken_by("complete appraisal", *_OFFICERS)
     def complete_appraisal(self, ctx: Context, *, result_summary: str) -> None:
         """Record the external appraisal's result: the clock resumes."""
-        require_role("complete appraisal", ctx, *_OFFICERS)
         require_status("complete appraisal", self.status, ComplaintStatus.INVESTIGATING)
         if not self.paused:
             raise NoAppraisalInProgressError("no external appraisal is running")
         self._record(ExternalAppraisalCompleted, ctx, result_summary=result_summary)
 
+    @taken_by("receive new facts", *_OFFICERS)
     def receive_new_facts(self, ctx: Context, *, facts: str, received_at: datetime | None = None) -> None:
         """Record new facts or reasons from the complainant: the period restarts from their receipt."""
-        require_role("receive new facts", ctx, *_OFFICERS)
         require_status("receive new facts", self.status, *_BEFORE_RESPONSE)
         received = received_at or ctx.recorded_at
         _check_not_after_recording("received_at", received, ctx)
         self._record(ComplaintNewFactsReceived, ctx, occurred_at=received, facts=facts)
 
+    @taken_by("extend complaint deadline", *_OFFICERS)
     def extend(
         self,
         ctx: Context,
@@ -634,7 +635,6 @@ class Complaint(CaseAggregate):
         customer_notified_at: datetime | None = None,
     ) -> None:
         """Extend a complex complaint's period: to 30 days with a reason, to 60 with approval and notice."""
-        require_role("extend complaint deadline", ctx, *_OFFICERS)
         require_status("extend complaint deadline", self.status, ComplaintStatus.INVESTIGATING)
         if self.complexity is Complexity.SIMPLE:
             raise ExtensionForSimpleComplaintError(
@@ -669,6 +669,7 @@ class Complaint(CaseAggregate):
             customer_notified_at=customer_notified_at,
         )
 
+    @taken_by("respond to complaint", *_OFFICERS)
     def respond(
         self,
         ctx: Context,
@@ -681,7 +682,6 @@ class Complaint(CaseAggregate):
         delivered_at: datetime,
     ) -> None:
         """Deliver the decision with how the facts were checked, its basis and the remedies (Art. 20)."""
-        require_role("respond to complaint", ctx, *_OFFICERS)
         require_status("respond to complaint", self.status, ComplaintStatus.INVESTIGATING)
         if self.paused:
             raise AppraisalInProgressError(
@@ -704,9 +704,9 @@ class Complaint(CaseAggregate):
             delivered_at=delivered_at,
         )
 
+    @taken_by("request review", *_OFFICERS)
     def request_review(self, ctx: Context, *, reason: str, received_at: datetime | None = None) -> None:
         """Record the complainant's request for review (核查), received within 30 days of the response."""
-        require_role("request review", ctx, *_OFFICERS)
         require_status("request review", self.status, ComplaintStatus.RESPONDED)
         if self.delivered_at is None:  # pragma: no cover - ComplaintResponded always records the delivery
             raise InvalidTransitionError("request review", self.status.value)
@@ -720,9 +720,9 @@ class Complaint(CaseAggregate):
             )
         self._record(ComplaintReviewRequested, ctx, occurred_at=received, reason=reason)
 
+    @taken_by("decide review", *_REVIEWERS)
     def decide_review(self, ctx: Context, *, result: ReviewResult, decision: str) -> None:
         """Decide the review: the reviewer neither made the decision nor took part in the case."""
-        require_role("decide review", ctx, *_REVIEWERS)
         require_status("decide review", self.status, ComplaintStatus.REVIEW_REQUESTED)
         if ctx.actor.id == self.responder_id:
             raise ComplaintReviewerIsResponderError(f"{ctx.actor.id} made the decision and may not review it")
@@ -730,29 +730,29 @@ class Complaint(CaseAggregate):
             raise ComplaintHandlerInvolvedError(f"{ctx.actor.id} took part in the case and may not review it")
         self._record(ComplaintReviewDecided, ctx, result=result, decision=decision)
 
+    @taken_by("withdraw complaint", *_OFFICERS)
     def withdraw(self, ctx: Context, *, reason: str, received_at: datetime | None = None) -> None:
         """Record the complainant's withdrawal: the procedure ends on the day it was received."""
-        require_role("withdraw complaint", ctx, *_OFFICERS)
         require_status("withdraw complaint", self.status, *_NOT_ENDED)
         received = received_at or ctx.recorded_at
         _check_not_after_recording("received_at", received, ctx)
         self._record(ComplaintWithdrawn, ctx, occurred_at=received, reason=reason)
 
+    @taken_by("close complaint", *_OFFICERS)
     def close(self, ctx: Context, *, outcome: ComplaintOutcome) -> None:
         """Close an answered (or reviewed) complaint with its outcome."""
-        require_role("close complaint", ctx, *_OFFICERS)
         require_status("close complaint", self.status, ComplaintStatus.RESPONDED, ComplaintStatus.REVIEWED)
         self._record(ComplaintClosed, ctx, outcome=outcome)
 
+    @taken_by("reopen complaint", *_REVIEWERS)
     def reopen(self, ctx: Context, *, reason: str) -> None:
         """Reopen a closed complaint for a new investigation, with the reason."""
-        require_role("reopen complaint", ctx, *_REVIEWERS)
         require_status("reopen complaint", self.status, ComplaintStatus.CLOSED)
         self._record(ComplaintReopened, ctx, reason=reason)
 
+    @taken_by("escalate complaint", *_OFFICERS, Role.SYSTEM)
     def escalate_externally(self, ctx: Context, *, body: ExternalBody, reference: str | None = None) -> None:
         """Record that the complaint went to an outside body; a regulator makes it reportable."""
-        require_role("escalate complaint", ctx, *_OFFICERS, Role.SYSTEM)
         require_status("escalate complaint", self.status, *_NOT_ENDED)
         self._record(ComplaintEscalatedExternally, ctx, body=body, reference=reference)
 

@@ -40,8 +40,8 @@ from domain.base import (
     InvalidTransitionError,
     PersonalStr,
     Role,
-    require_role,
     require_status,
+    taken_by,
 )
 from domain.cover import PolicyCover, PolicyNotInForceError
 
@@ -872,6 +872,7 @@ class Policy(CaseAggregate):
     # ------------------------------------------------------------------------------------------ proposal
 
     @classmethod
+    @taken_by("submit proposal", Role.SELLER, Role.SUPERVISOR)
     def submit_proposal(
         cls,
         ctx: Context,
@@ -896,7 +897,6 @@ class Policy(CaseAggregate):
         linked_proposal_id: UUID | None = None,
     ) -> Policy:
         """Submit a proposal (投保) through a seller registered and authorised for the product that day."""
-        require_role("submit proposal", ctx, Role.SELLER, Role.SUPERVISOR)
         if ctx.actor.role is Role.SELLER and ctx.actor.id != seller.seller_id:
             raise SellerNotRegisteredError(
                 f"{ctx.actor.id} may not submit under the registration {seller.registration_no} "
@@ -935,30 +935,28 @@ class Policy(CaseAggregate):
             linked_proposal_id=linked_proposal_id,
         )
 
+    @taken_by("record proxy signature", Role.UNDERWRITER, Role.CALLBACK_AGENT, Role.SUPERVISOR, Role.SYSTEM)
     def record_proxy_signature(self, ctx: Context, *, document: str, evidence: str) -> None:
         """Record that a signature was made on the applicant's behalf (代签): a fact, never a refusal."""
-        require_role(
-            "record proxy signature", ctx, Role.UNDERWRITER, Role.CALLBACK_AGENT, Role.SUPERVISOR, Role.SYSTEM
-        )
         self._record(ProxySignatureDetected, ctx, document=document, evidence=evidence)
 
+    @taken_by("check proposal", *_CLERKS)
     def check_proposal(self, ctx: Context, *, missing_items: tuple[str, ...] = ()) -> None:
         """Check the proposal form (初审); it passes only when nothing is missing."""
-        require_role("check proposal", ctx, *_CLERKS)
         require_status("check proposal", self.status, PolicyStatus.SUBMITTED)
         self._record(ProposalPreliminaryChecked, ctx, missing_items=missing_items, passed=not missing_items)
 
+    @taken_by("enter proposal data", *_CLERKS)
     def enter_data(self, ctx: Context, *, form_ref: str) -> None:
         """Enter the proposal's data (录入) after a passed preliminary check."""
-        require_role("enter proposal data", ctx, *_CLERKS)
         require_status(
             "enter proposal data", self.status, PolicyStatus.PRELIMINARY_CHECKED, PolicyStatus.DATA_ENTERED
         )
         self._record(ProposalDataEntered, ctx, form_ref=form_ref)
 
+    @taken_by("verify proposal entry", *_CLERKS)
     def verify_entry(self, ctx: Context) -> None:
         """Verify the entered data (复核); the verifier is never the person who entered it."""
-        require_role("verify proposal entry", ctx, *_CLERKS)
         require_status("verify proposal entry", self.status, PolicyStatus.DATA_ENTERED)
         if ctx.actor.id in self.data_enterer_ids:
             raise ProposalEntryVerifierIsEntererError(
@@ -966,16 +964,17 @@ class Policy(CaseAggregate):
             )
         self._record(ProposalEntryVerified, ctx)
 
+    @taken_by("record disclosure", *_SALES_OR_STAFF)
     def record_disclosure(
         self, ctx: Context, *, questions: tuple[str, ...], answers: tuple[str, ...], answered_by: str
     ) -> None:
         """Record the applicant's answers to the insurer's questions (投保告知), one answer per question."""
-        require_role("record disclosure", ctx, *_SALES_OR_STAFF)
         require_status("record disclosure", self.status, *_PRE_ISSUE)
         if len(answers) != len(questions):
             raise DisclosureIncompleteError(f"{len(questions)} questions asked but {len(answers)} answered")
         self._record(DisclosureRecorded, ctx, questions=questions, answers=answers, answered_by=answered_by)
 
+    @taken_by("record exclusions explained", *_SALES_OR_STAFF)
     def record_exclusions_explained(
         self,
         ctx: Context,
@@ -986,7 +985,6 @@ class Policy(CaseAggregate):
         acknowledged_by: str,
     ) -> None:
         """Record that exclusion clauses were explained to the applicant and acknowledged (Art. 17)."""
-        require_role("record exclusions explained", ctx, *_SALES_OR_STAFF)
         require_status("record exclusions explained", self.status, *_PRE_ISSUE)
         self._record(
             ExclusionsExplained,
@@ -999,12 +997,13 @@ class Policy(CaseAggregate):
 
     # ------------------------------------------------------------------------------------------ underwriting
 
+    @taken_by("rate risk", Role.UNDERWRITER, Role.SUPERVISOR)
     def rate_risk(self, ctx: Context, *, risk_class: str, factors: tuple[str, ...] = ()) -> None:
         """Rate and classify the risk (核保) once the entered data is verified."""
-        require_role("rate risk", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
         require_status("rate risk", self.status, PolicyStatus.ENTRY_VERIFIED, PolicyStatus.RATED)
         self._record(RiskRated, ctx, risk_class=risk_class, factors=factors)
 
+    @taken_by("decide underwriting", Role.UNDERWRITER, Role.SUPERVISOR)
     def decide_underwriting(
         self,
         ctx: Context,
@@ -1014,7 +1013,6 @@ class Policy(CaseAggregate):
         conditions: tuple[str, ...] = (),
     ) -> None:
         """Decide on the proposal (承保决策); never by its seller, never declining or conditioning CTPL."""
-        require_role("decide underwriting", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
         require_status("decide underwriting", self.status, PolicyStatus.RATED)
         if ctx.actor.id == self.seller_id:
             raise UnderwriterIsSellerError(f"{ctx.actor.id} sold this proposal and may not underwrite it")
@@ -1029,16 +1027,16 @@ class Policy(CaseAggregate):
             raise ConditionalOfferWithoutConditionsError("a conditional decision must state its conditions")
         self._record(UnderwritingDecided, ctx, decision=decision, reasons=reasons, conditions=conditions)
 
+    @taken_by("accept conditional offer", *_SALES_OR_STAFF)
     def accept_conditional_offer(self, ctx: Context, *, accepted_by: str, evidence_ref: str) -> None:
         """Record the applicant's acceptance of the conditional offer."""
-        require_role("accept conditional offer", ctx, *_SALES_OR_STAFF)
         require_status("accept conditional offer", self.status, *_AFTER_DECISION)
         self._require_open_conditional_offer("accept conditional offer")
         self._record(ConditionalOfferAccepted, ctx, accepted_by=accepted_by, evidence_ref=evidence_ref)
 
+    @taken_by("reject conditional offer", *_SALES_OR_STAFF)
     def reject_conditional_offer(self, ctx: Context, *, reason: str) -> None:
         """Record the applicant's rejection of the conditional offer, which ends the proposal."""
-        require_role("reject conditional offer", ctx, *_SALES_OR_STAFF)
         require_status("reject conditional offer", self.status, *_AFTER_DECISION)
         self._require_open_conditional_offer("reject conditional offer")
         self._record(ConditionalOfferRejected, ctx, reason=reason)
@@ -1047,9 +1045,9 @@ class Policy(CaseAggregate):
         if self.decision is not UnderwritingDecision.CONDITIONAL or self.offer_accepted:
             raise InvalidTransitionError(command, f"{self.status.value} without an open conditional offer")
 
+    @taken_by("withdraw proposal", *_SALES_OR_STAFF)
     def withdraw_proposal(self, ctx: Context, *, requested_by: WithdrawalParty, reason: str) -> None:
         """Withdraw the proposal before issue; a CTPL proposal only at the applicant's request."""
-        require_role("withdraw proposal", ctx, *_SALES_OR_STAFF)
         require_status("withdraw proposal", self.status, *_PRE_ISSUE)
         if self.ctpl and requested_by is not WithdrawalParty.APPLICANT:
             raise CtplWithdrawalByInsurerError(
@@ -1059,19 +1057,19 @@ class Policy(CaseAggregate):
 
     # ------------------------------------------------------------------------------------------ issue
 
+    @taken_by("prepare policy documents", *_CLERKS)
     def prepare_documents(
         self, ctx: Context, *, documents: tuple[str, ...], template_versions: tuple[str, ...] = ()
     ) -> None:
         """Prepare the policy documents (缮制单证) after the decision."""
-        require_role("prepare policy documents", ctx, *_CLERKS)
         require_status(
             "prepare policy documents", self.status, PolicyStatus.DECIDED, PolicyStatus.DOCUMENTS_PREPARED
         )
         self._record(PolicyDocumentsPrepared, ctx, documents=documents, template_versions=template_versions)
 
+    @taken_by("seal policy documents", *_CLERKS)
     def seal_documents(self, ctx: Context, *, seal_ref: str) -> None:
         """Check and seal the policy documents (复核签章); the sealer is never the preparer."""
-        require_role("seal policy documents", ctx, *_CLERKS)
         require_status("seal policy documents", self.status, PolicyStatus.DOCUMENTS_PREPARED)
         if ctx.actor.id in self.documents_preparer_ids:
             raise DocumentsSealerIsPreparerError(
@@ -1079,9 +1077,9 @@ class Policy(CaseAggregate):
             )
         self._record(PolicyDocumentsSealed, ctx, seal_ref=seal_ref)
 
+    @taken_by("receive premium", Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
     def receive_premium(self, ctx: Context, *, amount_fen: int, method: str, receipt_no: str) -> None:
         """Receive the first premium (收取保费), before or after the decision: exactly the quoted amount."""
-        require_role("receive premium", ctx, Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
         require_status("receive premium", self.status, *_PRE_ISSUE)
         if self.premium_received_fen:
             raise PremiumAlreadyReceivedError(
@@ -1094,11 +1092,11 @@ class Policy(CaseAggregate):
             raise PremiumAmountMismatchError(message)
         self._record(PremiumReceived, ctx, amount_fen=amount_fen, method=method, receipt_no=receipt_no)
 
+    @taken_by("issue policy", Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
     def issue(
         self, ctx: Context, *, policy_no: str, effective_from: date, effective_to: date, terms_version: str
     ) -> None:
         """Issue the policy (签发) once all is in: decision, sealed documents, exclusions and premium."""
-        require_role("issue policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
         if self.decision is UnderwritingDecision.DECLINED:
             raise DeclinedProposalCannotBeIssuedError(f"proposal {self.proposal_no} was declined")
         # Sealing follows the verified entry and the decision, so this one state check covers all three.
@@ -1125,11 +1123,11 @@ class Policy(CaseAggregate):
             terms_version=terms_version,
         )
 
+    @taken_by("acknowledge receipt", *_SALES_OR_STAFF, Role.SYSTEM)
     def acknowledge_receipt(
         self, ctx: Context, *, received_on: date, method: str, cooling_off_days: int = MIN_COOLING_OFF_DAYS
     ) -> None:
         """Record the applicant's receipt (回执); life and health over a year start cooling-off that day."""
-        require_role("acknowledge receipt", ctx, *_SALES_OR_STAFF, Role.SYSTEM)
         require_status("acknowledge receipt", self.status, PolicyStatus.ISSUED)
         if not self.cooling_off_applies:
             self._record(PolicyReceiptAcknowledged, ctx, received_on=received_on, method=method)
@@ -1150,18 +1148,18 @@ class Policy(CaseAggregate):
 
     # ------------------------------------------------------------------------------------------ in force
 
+    @taken_by("end cooling-off", Role.SYSTEM)
     def end_cooling_off(self, ctx: Context) -> None:
         """Record the end of the cooling-off period (the system's timer), after its last day."""
-        require_role("end cooling-off", ctx, Role.SYSTEM)
         require_status("end cooling-off", self.status, PolicyStatus.IN_COOLING_OFF)
         today = _today(ctx)
         if self.cooling_off_ends_on is None or today <= self.cooling_off_ends_on:
             raise CoolingOffNotOverError(f"the cooling-off period runs until {self.cooling_off_ends_on}")
         self._record(CoolingOffEnded, ctx, ended_on=self.cooling_off_ends_on)
 
+    @taken_by("cancel in cooling-off", Role.UNDERWRITER, Role.SUPERVISOR)
     def cancel_in_cooling_off(self, ctx: Context, *, requested_on: date, fee_fen: int = 0) -> None:
         """Cancel on a request made inside the cooling-off period, refunding the premium less a fee."""
-        require_role("cancel in cooling-off", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
         # IN_FORCE too: a request made in time but processed after CoolingOffEnded is still honoured.
         require_status(
             "cancel in cooling-off", self.status, PolicyStatus.IN_COOLING_OFF, PolicyStatus.IN_FORCE
@@ -1185,6 +1183,7 @@ class Policy(CaseAggregate):
             fee_fen=fee_fen,
         )
 
+    @taken_by("apply endorsement", Role.UNDERWRITER, Role.SUPERVISOR)
     def apply_endorsement(
         self,
         ctx: Context,
@@ -1199,7 +1198,6 @@ class Policy(CaseAggregate):
         insured_consent_ref: str | None = None,
     ) -> None:
         """Apply a change to the policy (批改 / 保全); a new beneficiary needs the insured's consent."""
-        require_role("apply endorsement", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
         require_status("apply endorsement", self.status, *_IN_FORCE)
         if beneficiary_names is not None and not insured_consent_ref:
             raise BeneficiaryChangeWithoutConsentError(
@@ -1218,18 +1216,17 @@ class Policy(CaseAggregate):
             insured_consent_ref=insured_consent_ref,
         )
 
+    @taken_by(
+        "record rescission ground",
+        Role.UNDERWRITER,
+        Role.CLAIMS_HANDLER,
+        Role.CLAIM_REVIEWER,
+        Role.SUPERVISOR,
+    )
     def record_rescission_ground(
         self, ctx: Context, *, ground: RescissionGround, known_at: datetime, evidence: str
     ) -> None:
         """Record that the insurer learnt of a rescission ground at ``known_at`` (dates Art. 16's window)."""
-        require_role(
-            "record rescission ground",
-            ctx,
-            Role.UNDERWRITER,
-            Role.CLAIMS_HANDLER,
-            Role.CLAIM_REVIEWER,
-            Role.SUPERVISOR,
-        )
         require_status("record rescission ground", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
         self._record(
             RescissionGroundDiscovered,
@@ -1240,9 +1237,9 @@ class Policy(CaseAggregate):
             evidence=evidence,
         )
 
+    @taken_by("rescind policy", Role.UNDERWRITER, Role.SUPERVISOR)
     def rescind(self, ctx: Context, *, ground: RescissionGround, refund_fen: int, notice_ref: str) -> None:
         """Rescind the policy (解除) on an allowed, recorded ground, within the Art. 16 windows."""
-        require_role("rescind policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
         require_status("rescind policy", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
         if ground not in allowed_rescission_grounds(self.line):
             raise RescissionGroundNotAllowedError(
@@ -1282,17 +1279,17 @@ class Policy(CaseAggregate):
         if _today(ctx) > last_day:
             raise RescissionTooLateError(f"the right to rescind lapsed at the end of {last_day}")
 
+    @taken_by("surrender policy", Role.UNDERWRITER, Role.SUPERVISOR)
     def surrender(self, ctx: Context, *, requested_on: date, cash_value_fen: int) -> None:
         """Surrender the policy (退保) at the applicant's request; the cash value is refunded."""
-        require_role("surrender policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
         require_status(
             "surrender policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE, PolicyStatus.LAPSED
         )
         self._record(PolicySurrendered, ctx, requested_on=requested_on, cash_value_fen=cash_value_fen)
 
+    @taken_by("lapse policy", Role.SYSTEM)
     def lapse(self, ctx: Context, *, due_on: date, reminded_on: date | None = None) -> None:
         """Suspend the cover for an unpaid instalment (效力中止), once the Art. 36 grace period is over."""
-        require_role("lapse policy", ctx, Role.SYSTEM)
         require_status("lapse policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE)
         today = _today(ctx)
         grace_over = today > due_on + timedelta(days=GRACE_DAYS)
@@ -1301,17 +1298,17 @@ class Policy(CaseAggregate):
             raise GracePeriodNotOverError(f"the premium due on {due_on} is still within its grace period")
         self._record(PolicyLapsed, ctx, due_on=due_on, reminded_on=reminded_on)
 
+    @taken_by("reinstate policy", Role.UNDERWRITER, Role.SUPERVISOR)
     def reinstate(self, ctx: Context, *, arrears_paid_fen: int, agreement_ref: str) -> None:
         """Reinstate a suspended policy (复效) by agreement once the arrears are paid."""
-        require_role("reinstate policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR)
         require_status("reinstate policy", self.status, PolicyStatus.LAPSED)
         self._record(PolicyReinstated, ctx, arrears_paid_fen=arrears_paid_fen, agreement_ref=agreement_ref)
 
+    @taken_by("renew policy", Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
     def renew(
         self, ctx: Context, *, effective_from: date, effective_to: date, premium_fen: int, terms_version: str
     ) -> None:
         """Renew the policy (续保) for a new cover period that starts after the current one."""
-        require_role("renew policy", ctx, Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
         require_status("renew policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE)
         assert self.effective_to is not None  # the status check implies issue
         if effective_from <= self.effective_to or effective_to < effective_from:
@@ -1327,9 +1324,9 @@ class Policy(CaseAggregate):
             terms_version=terms_version,
         )
 
+    @taken_by("expire policy", Role.SYSTEM)
     def expire(self, ctx: Context) -> None:
         """Record that the cover period ended without renewal (the system's timer)."""
-        require_role("expire policy", ctx, Role.SYSTEM)
         require_status(
             "expire policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE, PolicyStatus.LAPSED
         )

@@ -39,7 +39,7 @@ from domain.base import (
     DomainError,
     DomainEvent,
     Role,
-    require_role,
+    taken_by,
 )
 from domain.claim import Claim, ClaimStatus
 from domain.complaint import Complaint, ComplaintStatus
@@ -392,26 +392,26 @@ class DataSubject(CaseAggregate):
         self.erased_at = None
 
     @classmethod
+    @taken_by("open data subject", *_HOLD_KEEPERS)
     def open(cls, ctx: Context, *, customer_id: str) -> Self:
         """Open the customer's data-subject record (with the first privacy command on them)."""
-        require_role("open data subject", ctx, *_HOLD_KEEPERS)
         return cls._open(DataSubjectOpened, subject_id_for(customer_id), ctx, customer_id=customer_id)
 
     def holds_on(self, cases: Iterable[CaseRecord]) -> list[RetentionHold]:
         """Every retention clock of the customer: their cases' and the holds placed by hand."""
         return retention_holds(cases, self.holds.values())
 
+    @taken_by("place retention hold", *_HOLD_KEEPERS)
     def place_hold(self, ctx: Context, *, hold_id: str, ground: HoldGround, reason: str) -> None:
         """Keep the customer's personal data until the hold is released (and, for a dispute, 2 years more)."""
-        require_role("place retention hold", ctx, *_HOLD_KEEPERS)
         self._refuse_if_erased()
         if hold_id in self.holds:
             raise HoldAlreadyPlacedError(f"hold {hold_id} was placed already")
         self._record(RetentionHoldPlaced, ctx, hold_id=hold_id, ground=ground, reason=reason)
 
+    @taken_by("release retention hold", *_HOLD_KEEPERS)
     def release_hold(self, ctx: Context, *, hold_id: str, reason: str) -> None:
         """Release a hold placed by hand, as of the day the command is recorded (Asia/Shanghai)."""
-        require_role("release retention hold", ctx, *_HOLD_KEEPERS)
         held = self.holds.get(hold_id)
         if held is None or held.released_on is not None:
             raise HoldNotPlacedError(f"no hold {hold_id} is placed on customer {self.customer_id}")
@@ -423,9 +423,9 @@ class DataSubject(CaseAggregate):
             reason=reason,
         )
 
+    @taken_by("erase personal data", *_PRIVACY_OFFICERS)
     def erase(self, ctx: Context, *, reason: str, cases: Sequence[CaseRecord]) -> None:
         """Erase the customer's personal data: only when every retention clock has run out (PIPL Art. 47)."""
-        require_role("erase personal data", ctx, *_PRIVACY_OFFICERS)
         self._refuse_if_erased()
         today = ctx.recorded_at.astimezone(SHANGHAI).date()
         holds = self.holds_on(cases)

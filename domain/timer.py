@@ -27,7 +27,7 @@ from domain.base import (
     DomainError,
     DomainEvent,
     Role,
-    require_role,
+    taken_by,
 )
 from domain.calendar import (
     Deadline,
@@ -444,6 +444,7 @@ class SlaTimer(CaseAggregate):
     # ------------------------------------------------------------------------------------------ commands
 
     @classmethod
+    @taken_by("start timer", Role.SYSTEM)
     def start(
         cls,
         ctx: Context,
@@ -458,7 +459,6 @@ class SlaTimer(CaseAggregate):
         cause_event_id: UUID,
     ) -> SlaTimer:
         """Start ``rule``'s clock on a case at ``start_at``: the deadline is computed once, here."""
-        require_role("start timer", ctx, Role.SYSTEM)
         deadline = compute_deadline(rule, start_at, calendar)
         assert isinstance(deadline, Deadline)  # no pauses yet, so never a paused clock
         basis = rule.legal_basis
@@ -483,11 +483,11 @@ class SlaTimer(CaseAggregate):
             cause_event_id=cause_event_id,
         )
 
+    @taken_by("pause timer", Role.SYSTEM)
     def pause(
         self, ctx: Context, *, at: datetime, reason: str, cause_event: str, cause_event_id: UUID
     ) -> None:
         """Stop the clock at ``at`` for ``reason`` (stop-the-clock): no deadline until it resumes."""
-        require_role("pause timer", ctx, Role.SYSTEM)
         self._require_not_closed("pause timer")
         if self.state is not TimerState.RUNNING or self.due_at is None:
             raise TimerNotRunningError(f"timer {self.id} is {self.state.value}: it cannot pause")
@@ -505,9 +505,9 @@ class SlaTimer(CaseAggregate):
             cause_event_id=cause_event_id,
         )
 
+    @taken_by("resume timer", Role.SYSTEM)
     def resume(self, ctx: Context, *, at: datetime, cause_event: str, cause_event_id: UUID) -> None:
         """Run the clock again from ``at``: the deadline is recomputed with the recorded calendar."""
-        require_role("resume timer", ctx, Role.SYSTEM)
         self._require_not_closed("resume timer")
         if self.state is not TimerState.PAUSED:
             raise TimerNotPausedError(f"timer {self.id} is {self.state.value}: it cannot resume")
@@ -528,9 +528,9 @@ class SlaTimer(CaseAggregate):
             cause_event_id=cause_event_id,
         )
 
+    @taken_by("restart timer", Role.SYSTEM)
     def restart(self, ctx: Context, *, at: datetime, cause_event: str, cause_event_id: UUID) -> None:
         """Run the whole period again from ``at`` (new facts); an extension already granted is kept."""
-        require_role("restart timer", ctx, Role.SYSTEM)
         self._require_not_closed("restart timer")
         self._require_after_last_change(at)
         result = restart_deadline(self.rule, at, self.calendar, self.pauses, duration=self.duration)
@@ -544,6 +544,7 @@ class SlaTimer(CaseAggregate):
             cause_event_id=cause_event_id,
         )
 
+    @taken_by("extend timer", Role.SYSTEM)
     def extend(
         self,
         ctx: Context,
@@ -556,7 +557,6 @@ class SlaTimer(CaseAggregate):
         cause_event_id: UUID,
     ) -> None:
         """Extend the period to ``to_duration`` (an extension the rule allows), from the same start."""
-        require_role("extend timer", ctx, Role.SYSTEM)
         self._require_not_closed("extend timer")
         result = extend_deadline(self.rule, self.start_at, to_duration, self.calendar, self.pauses)
         self._record(
@@ -572,9 +572,9 @@ class SlaTimer(CaseAggregate):
             cause_event_id=cause_event_id,
         )
 
+    @taken_by("satisfy timer", Role.SYSTEM)
     def satisfy(self, ctx: Context, *, at: datetime, by_event: str, cause_event_id: UUID) -> None:
         """Record that ``by_event`` met the obligation; after a breach it is recorded as met late."""
-        require_role("satisfy timer", ctx, Role.SYSTEM)
         if self.state in (TimerState.SATISFIED, TimerState.CANCELLED):
             raise TimerClosedError(f"timer {self.id} is {self.state.value}: it cannot be satisfied")
         late = self.state is TimerState.BREACHED or (self.due_at is not None and at >= self.due_at)
@@ -588,11 +588,11 @@ class SlaTimer(CaseAggregate):
             **self._watched(),
         )
 
+    @taken_by("cancel timer", Role.SYSTEM)
     def cancel(
         self, ctx: Context, *, at: datetime, reason: str, cause_event: str, cause_event_id: UUID
     ) -> None:
         """Stop the timer without a breach because the obligation fell away."""
-        require_role("cancel timer", ctx, Role.SYSTEM)
         self._require_not_closed("cancel timer")
         self._record(
             TimerCancelled,
@@ -604,9 +604,9 @@ class SlaTimer(CaseAggregate):
             **self._watched(),
         )
 
+    @taken_by("raise timer warning", Role.SYSTEM)
     def raise_warning(self, ctx: Context, *, threshold: float, at: datetime) -> None:
         """Record that ``threshold`` of the running period has elapsed, once per threshold and period."""
-        require_role("raise timer warning", ctx, Role.SYSTEM)
         self._require_not_closed("raise timer warning")
         if self.state is not TimerState.RUNNING or self.due_at is None:
             raise TimerNotRunningError(f"timer {self.id} is {self.state.value}: no warning while paused")
@@ -622,9 +622,9 @@ class SlaTimer(CaseAggregate):
     def _watched(self) -> dict[str, object]:
         return {"rule_id": self.rule_id, "subject_id": self.case_id, "case_context": self.case_context}
 
+    @taken_by("breach timer", Role.SYSTEM)
     def breach(self, ctx: Context, *, at: datetime) -> None:
         """Record that the deadline passed unmet, observed at ``at``, with what the rule's breach raises."""
-        require_role("breach timer", ctx, Role.SYSTEM)
         if self.state is TimerState.BREACHED:
             raise TimerAlreadyBreachedError(f"timer {self.id} was breached at {self.breached_at}")
         if self.rule.kind is RuleKind.WINDOW:
@@ -650,9 +650,9 @@ class SlaTimer(CaseAggregate):
             **self._watched(),
         )
 
+    @taken_by("close timer window", Role.SYSTEM)
     def close_window(self, ctx: Context, *, at: datetime) -> None:
         """Record that the window's period ended unexercised, observed at ``at``: the right has lapsed."""
-        require_role("close timer window", ctx, Role.SYSTEM)
         if self.rule.kind is not RuleKind.WINDOW:
             raise NotAWindowError(f"{self.rule_id} is an obligation: its deadline is breached, not closed")
         self._require_not_closed("close timer window")

@@ -5,10 +5,8 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from fastapi.responses import JSONResponse
-
-from api.commands import CommandAccepted, CommandAnswer
-from api.problems import PROBLEM_JSON, problem_responses
+from api.gateway import CommandAccepted
+from api.problems import problem_responses
 
 COMMAND_PROBLEMS = problem_responses(401, 403, 404, 409, 422)
 """The problems every command may answer with."""
@@ -22,12 +20,3 @@ def command_route(status: int = HTTPStatus.OK) -> dict[str, Any]:
         "responses": COMMAND_PROBLEMS,
         "response_description": "The command was stored: the case, its new version and the store position.",
     }
-
-
-def command_response(answer: CommandAnswer) -> JSONResponse:
-    """The HTTP answer to a command; a repeat of a keyed request says that it is one."""
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
-    if answer.status >= HTTPStatus.BAD_REQUEST:
-        return JSONResponse(answer.body, status_code=answer.status, headers=headers, media_type=PROBLEM_JSON)
-    headers["ETag"] = f'"{answer.body["version"]}"'
-    return JSONResponse(answer.body, status_code=answer.status, headers=headers)

@@ -14,20 +14,20 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
-from api.bodies import (
+from api.deps import CallbacksDep, command_call, opening_call
+from api.gateway import CommandCall, command_response
+from api.routes.answers import command_route
+from domain.base import Role
+from infra.services.callbacks import (
     AttemptCallback,
     CompleteCallback,
     CreateCallbackTask,
     FailCallback,
-    Reason,
     RecordCallbackIssue,
     RemedyMisSelling,
     ScheduleCallback,
 )
-from api.commands import CommandCall
-from api.deps import CallbacksDep, command_call, opening_call
-from api.routes.answers import command_response, command_route
-from domain.base import Role
+from infra.services.commands import Reason
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
 

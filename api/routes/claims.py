@@ -9,14 +9,17 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
-from api.bodies import (
+from api.deps import ClaimsDep, command_call, opening_call
+from api.gateway import CommandCall, command_response
+from api.routes.answers import command_route
+from domain.base import Role
+from infra.services.claims import (
     AdjustClaim,
     AgreeSettlement,
     AssessLoss,
     DecideClaim,
     IssuePayment,
     PayAdvance,
-    Reason,
     RecordSurvey,
     RegisterClaim,
     ReportClaim,
@@ -24,10 +27,7 @@ from api.bodies import (
     ReviewClaim,
     SendRejectionNotice,
 )
-from api.commands import CommandCall
-from api.deps import ClaimsDep, command_call, opening_call
-from api.routes.answers import command_response, command_route
-from domain.base import Role
+from infra.services.commands import Reason
 
 router = APIRouter(prefix="/claims", tags=["claims"])
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
 from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from api.bodies import (
+from api.auth import TokenVerifier
+from api.deps import ComplaintsDep, case_command, opening_command
+from api.gateway import CommandCall
+from api.problems import AuthenticationRequiredError, InvalidApprovalError
+from api.routes.answers import command_route
+from domain.base import Actor, Role
+from domain.complaint import Complaint
+from infra.services.complaints import (
     AcknowledgeComplaint,
     AssignComplaint,
     ClassifyComplaint,
@@ -19,143 +27,193 @@ from api.bodies import (
     EscalateComplaint,
     ExtendComplaint,
     LodgeComplaint,
-    Reason,
     ReceiveNewFacts,
+    ReopenComplaint,
     RequestReview,
     RespondToComplaint,
     StartAppraisal,
     WithdrawComplaint,
 )
-from api.commands import CommandCall
-from api.deps import ComplaintsDep, command_call, opening_call
-from api.routes.answers import command_response, command_route
-from domain.base import Role
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
 
-OFFICERS = (Role.COMPLAINTS_OFFICER, Role.SUPERVISOR)
-REVIEWERS = (Role.SUPERVISOR, Role.SENIOR_MANAGER)
-
-IntakeCall = Annotated[CommandCall, Depends(opening_call(*OFFICERS, Role.SYSTEM))]
-IntakeStepCall = Annotated[CommandCall, Depends(command_call(*OFFICERS, Role.SYSTEM))]
-OfficerCall = Annotated[CommandCall, Depends(command_call(*OFFICERS))]
-ReviewerCall = Annotated[CommandCall, Depends(command_call(*REVIEWERS))]
 ComplaintId = Annotated[UUID, Path(description="The complaint's id.")]
 
 
 @router.post("", **command_route(HTTPStatus.CREATED))
-def lodge_complaint(body: LodgeComplaint, call: IntakeCall, complaints: ComplaintsDep) -> JSONResponse:
+def lodge_complaint(
+    body: LodgeComplaint,
+    call: Annotated[CommandCall, Depends(opening_command(Complaint.lodge))],
+    complaints: ComplaintsDep,
+) -> JSONResponse:
     """Lodge a complaint as received: the 15-day period counts from its receipt."""
-    return command_response(complaints.lodge(call, body))
+    return call.open(complaints, body, complaints.lodge)
 
 
 @router.post("/{complaint_id}/acknowledgement", **command_route())
 def acknowledge_complaint(
-    complaint_id: ComplaintId, body: AcknowledgeComplaint, call: IntakeStepCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: AcknowledgeComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.acknowledge))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Tell the complainant the complaint was received."""
-    return command_response(complaints.acknowledge(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.acknowledge)
 
 
 @router.post("/{complaint_id}/assignment", **command_route())
 def assign_complaint(
-    complaint_id: ComplaintId, body: AssignComplaint, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: AssignComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.assign))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Assign (or reassign) a handler who had no part in the case complained about (回避)."""
-    return command_response(complaints.assign(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.assign)
 
 
 @router.post("/{complaint_id}/classification", **command_route())
 def classify_complaint(
-    complaint_id: ComplaintId, body: ClassifyComplaint, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: ClassifyComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.classify))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Classify the complaint by complexity, confirming or correcting its category."""
-    return command_response(complaints.classify(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.classify)
 
 
 @router.post("/{complaint_id}/appraisals", **command_route())
 def start_appraisal(
-    complaint_id: ComplaintId, body: StartAppraisal, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: StartAppraisal,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.start_appraisal))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Start an external appraisal: the clock pauses."""
-    return command_response(complaints.start_appraisal(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.start_appraisal)
 
 
 @router.post("/{complaint_id}/appraisals/complete", **command_route())
 def complete_appraisal(
-    complaint_id: ComplaintId, body: CompleteAppraisal, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: CompleteAppraisal,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.complete_appraisal))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Record the external appraisal's result: the clock resumes."""
-    return command_response(complaints.complete_appraisal(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.complete_appraisal)
 
 
 @router.post("/{complaint_id}/new-facts", **command_route())
 def receive_new_facts(
-    complaint_id: ComplaintId, body: ReceiveNewFacts, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: ReceiveNewFacts,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.receive_new_facts))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Record new facts from the complainant: the period restarts from their receipt."""
-    return command_response(complaints.receive_new_facts(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.receive_new_facts)
 
 
 @router.post("/{complaint_id}/extension", **command_route())
 def extend_complaint(
-    complaint_id: ComplaintId, body: ExtendComplaint, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: ExtendComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.extend))],
+    complaints: ComplaintsDep,
+    request: Request,
 ) -> JSONResponse:
     """Extend a complex complaint's period: to 30 days with a reason, to 60 with approval and notice."""
-    return command_response(complaints.extend(call, complaint_id, body))
+    approver = _approver(request.app.state.token_verifier, body.approver_token)
+    return call.update(complaints, complaint_id, body, partial(complaints.extend, approver=approver))
+
+
+def _approver(verifier: TokenVerifier, token: str | None) -> Actor | None:
+    """A senior manager's approval is their own token, checked like any other."""
+    if token is None:
+        return None
+    try:
+        approver = verifier.actor(token)
+    except AuthenticationRequiredError as error:
+        raise InvalidApprovalError(error.detail) from None
+    if approver.role is not Role.SENIOR_MANAGER:
+        raise InvalidApprovalError("approver_token is not a senior manager's token")
+    return approver
 
 
 @router.post("/{complaint_id}/response", **command_route())
 def respond_to_complaint(
-    complaint_id: ComplaintId, body: RespondToComplaint, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: RespondToComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.respond))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Deliver the decision with how the facts were checked, its basis and the remedies (Art. 20)."""
-    return command_response(complaints.respond(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.respond)
 
 
 @router.post("/{complaint_id}/review-request", **command_route())
 def request_review(
-    complaint_id: ComplaintId, body: RequestReview, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: RequestReview,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.request_review))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Record the complainant's request for review (核查), within 30 days of the response."""
-    return command_response(complaints.request_review(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.request_review)
 
 
 @router.post("/{complaint_id}/review-decision", **command_route())
 def decide_review(
-    complaint_id: ComplaintId, body: DecideReview, call: ReviewerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: DecideReview,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.decide_review))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Decide the review: never by the one who answered or anyone involved in the case."""
-    return command_response(complaints.decide_review(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.decide_review)
 
 
 @router.post("/{complaint_id}/withdrawal", **command_route())
 def withdraw_complaint(
-    complaint_id: ComplaintId, body: WithdrawComplaint, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: WithdrawComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.withdraw))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Record the complainant's withdrawal: the procedure ends on the day it was received."""
-    return command_response(complaints.withdraw(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.withdraw)
 
 
 @router.post("/{complaint_id}/closure", **command_route())
 def close_complaint(
-    complaint_id: ComplaintId, body: CloseComplaint, call: OfficerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: CloseComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.close))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Close an answered (or reviewed) complaint with its outcome."""
-    return command_response(complaints.close(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.close_complaint)
 
 
 @router.post("/{complaint_id}/reopening", **command_route())
 def reopen_complaint(
-    complaint_id: ComplaintId, body: Reason, call: ReviewerCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: ReopenComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.reopen))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Reopen a closed complaint for a new investigation, with the reason."""
-    return command_response(complaints.reopen(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.reopen)
 
 
 @router.post("/{complaint_id}/external-escalation", **command_route())
 def escalate_complaint(
-    complaint_id: ComplaintId, body: EscalateComplaint, call: IntakeStepCall, complaints: ComplaintsDep
+    complaint_id: ComplaintId,
+    body: EscalateComplaint,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.escalate_externally))],
+    complaints: ComplaintsDep,
 ) -> JSONResponse:
     """Record that the complaint went to an outside body; a regulator makes it reportable."""
-    return command_response(complaints.escalate_externally(call, complaint_id, body))
+    return call.update(complaints, complaint_id, body, complaints.escalate_externally)

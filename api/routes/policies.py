@@ -9,7 +9,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
-from api.bodies import (
+from api.deps import PoliciesDep, command_call, opening_call
+from api.gateway import CommandCall, command_response
+from api.routes.answers import command_route
+from domain.base import Role
+from infra.services.commands import Reason
+from infra.services.policies import (
     AcceptConditionalOffer,
     AcknowledgeReceipt,
     ApplyEndorsement,
@@ -21,7 +26,6 @@ from api.bodies import (
     LapsePolicy,
     PrepareDocuments,
     RateRisk,
-    Reason,
     ReceivePremium,
     RecordDisclosure,
     RecordExclusionsExplained,
@@ -35,10 +39,6 @@ from api.bodies import (
     SurrenderPolicy,
     WithdrawProposal,
 )
-from api.commands import CommandCall
-from api.deps import PoliciesDep, command_call, opening_call
-from api.routes.answers import command_response, command_route
-from domain.base import Role
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 

@@ -26,11 +26,12 @@ from psycopg import sql
 from cli.bench.figures import Figure
 from cli.demo import lodge_sample_complaint
 from domain.base import Actor, Role
-from domain.complaint import Complaint, Complexity
+from domain.complaint import Complexity
 from infra.audit.chain import TRIGGER, ChainedTable, chained_table, install_chains
 from infra.audit.history import AuditTrail
 from infra.audit.verify import verify_export
 from infra.bootstrap import System, bootstrap
+from infra.services.complaints import AcknowledgeComplaint, AssignComplaint, ClassifyComplaint
 from infra.settings import Settings
 from infra.store.eventstore import Caller, drop_schemas
 
@@ -74,11 +75,9 @@ def _template(system: System) -> list[tuple[str, bytes]]:
     case_id = uuid4()
     lodge_sample_complaint(system, _caller(), case_id, system.clock.now(), _POLICY)
     complaints = system.complaints
-    complaints.run(case_id, _caller(), None, Complaint.acknowledge, channel="sms")
-    complaints.run(
-        case_id, _caller(), None, Complaint.assign, handler_id="bench-handler", involved_staff=frozenset()
-    )
-    complaints.run(case_id, _caller(), None, Complaint.classify, complexity=Complexity.SIMPLE)
+    complaints.acknowledge(case_id, AcknowledgeComplaint(channel="sms"), _caller())
+    complaints.assign(case_id, AssignComplaint(handler_id="bench-handler"), _caller())
+    complaints.classify(case_id, ClassifyComplaint(complexity=Complexity.SIMPLE), _caller())
     rows = system.complaints.recorder.select_events(case_id)
     return [(row.topic, bytes(row.state)) for row in rows]
 

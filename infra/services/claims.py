@@ -3,12 +3,199 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from domain.claim import Claim
+from pydantic import AwareDatetime, Field
+
+from domain.claim import AdvanceBasis, Claim, ClaimOutcome
 from infra.clock import Clock
+from infra.services.commands import (
+    Command,
+    Fen,
+    Name,
+    Names,
+    OptionalText,
+    Text,
+    examples,
+)
 from infra.services.policies import Policies
 from infra.store.eventstore import Caller, CaseApplication, CommandResult
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+class ReportClaim(Command):
+    """接报案: a loss reported on a policy."""
+
+    model_config = examples(
+        {
+            "policy_id": "0b8a4f2e-3c1d-4e5f-8a9b-0c1d2e3f4a5b",
+            "loss_at": "2026-03-02T08:30:00+08:00",
+            "reporter_name": "张三",
+            "reporter_phone": "13800138000",
+            "cause": "rear-end collision",
+            "description": "hit from behind at a red light, rear bumper and boot lid damaged",
+            "channel": "hotline 95500",
+        }
+    )
+
+    policy_id: UUID
+    loss_at: AwareDatetime
+    reporter_name: Name
+    reporter_phone: Name
+    cause: Text
+    description: Text
+    channel: Name
+
+
+class RegisterClaim(Command):
+    """立案: the claim number, the coverages concerned and the initial reserve."""
+
+    model_config = examples(
+        {"claim_no": "LP6F1C0F3E7D", "coverages": ["vehicle damage"], "reserve_fen": 800_000}
+    )
+
+    claim_no: Name
+    coverages: Annotated[list[Name], Field(min_length=1, max_length=100)]
+    reserve_fen: Fen
+
+
+class RecordSurvey(Command):
+    """查勘: the surveyor's findings."""
+
+    model_config = examples(
+        {
+            "findings": "rear bumper and boot lid dented; the damage matches the scene photos",
+            "liability_view": "the following vehicle is fully at fault",
+        }
+    )
+
+    findings: Text
+    liability_view: Text
+
+
+class AssessLoss(Command):
+    """定损: the damaged items and the assessed amount."""
+
+    model_config = examples({"items": ["rear bumper", "boot lid", "paint"], "amount_fen": 650_000})
+
+    items: Annotated[list[Name], Field(min_length=1, max_length=500)]
+    amount_fen: Fen
+
+
+class RequestDocuments(Command):
+    """The one complete list of missing documents (Art. 22); a second one only on new facts."""
+
+    model_config = examples(
+        {
+            "required_docs": ["police accident report", "repair invoice", "driving licence"],
+            "notice_ref": "NOTICE-22-01",
+        },
+        {
+            "required_docs": ["third-party liability confirmation"],
+            "notice_ref": "NOTICE-22-02",
+            "new_facts": True,
+            "reason": "the police report names a second vehicle involved in the collision",
+        },
+    )
+
+    required_docs: Annotated[list[Name], Field(min_length=1, max_length=100)]
+    notice_ref: Name
+    new_facts: bool = False
+    reason: Text | None = None
+
+
+class AdjustClaim(Command):
+    """理算: the payable amount and how it was calculated."""
+
+    model_config = examples(
+        {
+            "proposed_amount_fen": 600_000,
+            "deductible_fen": 50_000,
+            "calculation": "6,500.00 CNY assessed - 500.00 CNY deductible = 6,000.00 CNY",
+        }
+    )
+
+    proposed_amount_fen: Fen
+    deductible_fen: Fen
+    calculation: Text
+
+
+class ReviewClaim(Command):
+    """核赔: the approved amount."""
+
+    model_config = examples(
+        {"approved_amount_fen": 600_000, "comment": "calculation checked against the repair invoice"}
+    )
+
+    approved_amount_fen: Fen
+    comment: OptionalText = ""
+
+
+class DecideClaim(Command):
+    """The decision on cover (Art. 23), with reasons unless covered."""
+
+    model_config = examples(
+        {"outcome": "covered"},
+        {"outcome": "not_covered", "reasons": ["driver under the influence of alcohol: exclusion clause 24"]},
+    )
+
+    outcome: ClaimOutcome
+    reasons: Names = Field(default_factory=list)
+
+
+class SendRejectionNotice(Command):
+    """The written rejection notice (Art. 24)."""
+
+    model_config = examples(
+        {
+            "reasons": ["driver under the influence of alcohol: exclusion clause 24"],
+            "notice_ref": "REJ-2026-0042",
+            "channel": "registered letter",
+        }
+    )
+
+    reasons: Names
+    notice_ref: Name
+    channel: Name
+
+
+class AgreeSettlement(Command):
+    """赔付协议: the agreed amount and the payee."""
+
+    model_config = examples(
+        {"amount_fen": 600_000, "payee_name": "张三", "payee_account": "6222000000000000000"}
+    )
+
+    amount_fen: Fen
+    payee_name: Name
+    payee_account: Name
+
+
+class PayAdvance(Command):
+    """A payment before approval: Art. 25 or CTPL rescue costs."""
+
+    model_config = examples(
+        {"amount_fen": 300_000, "basis": "IL25", "reference": "ADV-2026-0007"},
+        {"amount_fen": 1_800_000, "basis": "CTPL31", "reference": "RESCUE-2026-0003"},
+    )
+
+    amount_fen: Fen
+    basis: AdvanceBasis
+    reference: Name
+
+
+class IssuePayment(Command):
+    """The indemnity payment."""
+
+    model_config = examples({"amount_fen": 600_000, "reference": "PAY-2026-0001"})
+
+    amount_fen: Fen
+    reference: Name
+
+
+# ------------------------------------------------------------------------------------------- service
 
 
 class Claims(CaseApplication[Claim]):

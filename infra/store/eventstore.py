@@ -9,7 +9,8 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Transcoder
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
@@ -213,6 +214,36 @@ class CaseApplication(Application[UUID], Generic[A]):
             raise ConcurrencyConflictError(aggregate.id, expected_version, current) from None
         position = recordings[-1].notification.id if recordings else 0
         return CommandResult(aggregate.id, aggregate.version, position)
+
+    def stored_by(self, case_id: UUID, caller: Caller) -> CommandResult | None:
+        """What a command of ``caller``'s request (same correlation id and actor, no causing event) stored
+        on the case, if anything: a repeat of a request whose first attempt died, or that met its own
+        events at the unique constraint, answers with this instead of running twice.
+
+        The case's events are few, and this runs only when a request meets a dead attempt or a conflict.
+        """
+        recorder = self.recorder
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            raise TypeError("stored_by reads the PostgreSQL event store")
+        query = sql.SQL(
+            "SELECT originator_version, topic, state, notification_id FROM {} "
+            "WHERE originator_id = %s ORDER BY originator_version"
+        ).format(sql.Identifier(recorder.datastore.schema, recorder.events_table_name))
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(query, (case_id,))
+            rows = cursor.fetchall()
+        found: CommandResult | None = None
+        for row in rows:
+            stored = StoredEvent(case_id, row["originator_version"], row["topic"], bytes(row["state"]))
+            event = self.mapper.to_domain_event(stored)
+            if (
+                isinstance(event, DomainEvent)
+                and event.correlation_id == caller.correlation_id
+                and event.causation_id is None
+                and event.actor.id == caller.actor.id
+            ):
+                found = CommandResult(case_id, event.originator_version, int(row["notification_id"]))
+        return found
 
     def _current_version(self, case_id: UUID) -> int:
         last = list(self.events.get(case_id, desc=True, limit=1))

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from cli.demo import OFFICER, by, lodge_sample_complaint
 from domain.base import Role
-from domain.complaint import Complaint
 from infra.bootstrap import System
+from infra.services.complaints import AcknowledgeComplaint
 from tests.api.conftest import as_, ok
 
 pytestmark = pytest.mark.integration
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 def complaint_id(system: System) -> UUID:
     case_id = uuid4()
     lodge_sample_complaint(system, by(OFFICER), case_id, system.clock.now(), uuid4())
-    system.complaints.run(case_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+    system.complaints.acknowledge(case_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
     return case_id
 
 

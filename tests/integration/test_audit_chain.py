@@ -11,11 +11,12 @@ from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
 from cli.demo import OFFICER, by, lodge_sample_complaint
-from domain.complaint import Complaint, Complexity
+from domain.complaint import Complexity
 from infra.audit.chain import chained_table, install_chains
 from infra.audit.history import AuditTrail
 from infra.audit.verify import GENESIS, chain_hash
 from infra.bootstrap import System
+from infra.services.complaints import AcknowledgeComplaint, AssignComplaint, ClassifyComplaint
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +25,11 @@ def a_complaint(system: System) -> UUID:
     """A complaint lodged, acknowledged and assigned: three events, stored by three commands."""
     complaint_id = uuid4()
     lodge_sample_complaint(system, by(OFFICER), complaint_id, system.clock.now(), uuid4())
-    system.complaints.run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
-    system.complaints.run(
+    system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
+    system.complaints.assign(
         complaint_id,
+        AssignComplaint(handler_id="zheng.qiang.complaints"),
         by(OFFICER),
-        None,
-        Complaint.assign,
-        handler_id="zheng.qiang.complaints",
-        involved_staff=frozenset(),
     )
     return complaint_id
 
@@ -167,7 +165,7 @@ def test_installing_again_chains_rows_stored_before_the_chain_existed_and_later_
 
     install_chains(system.database_url, [system.complaints])
     install_chains(system.database_url, [system.complaints])
-    system.complaints.run(case_id, by(OFFICER), None, Complaint.classify, complexity=Complexity.SIMPLE)
+    system.complaints.classify(case_id, ClassifyComplaint(complexity=Complexity.SIMPLE), by(OFFICER))
 
     report = AuditTrail(system).verify(case_id)
     assert (report.events, report.broken) == (4, [])

@@ -16,11 +16,11 @@ from psycopg import sql
 import infra.audit.verify
 from cli import main as cli
 from cli.demo import OFFICER, by, lodge_sample_complaint
-from domain.complaint import Complaint
 from infra.audit.chain import chained_table
 from infra.audit.history import AuditTrail
 from infra.audit.verify import chain_hash, compare_exports, verify_export
 from infra.bootstrap import System
+from infra.services.complaints import AcknowledgeComplaint, AssignComplaint
 
 pytestmark = pytest.mark.integration
 
@@ -31,18 +31,15 @@ def a_complaint(system: System) -> UUID:
     """A complaint lodged and acknowledged: versions 1 and 2."""
     complaint_id = uuid4()
     lodge_sample_complaint(system, by(OFFICER), complaint_id, system.clock.now(), uuid4())
-    system.complaints.run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+    system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
     return complaint_id
 
 
 def assign(system: System, complaint_id: UUID) -> None:
-    system.complaints.run(
+    system.complaints.assign(
         complaint_id,
+        AssignComplaint(handler_id="zheng.qiang.complaints"),
         by(OFFICER),
-        None,
-        Complaint.assign,
-        handler_id="zheng.qiang.complaints",
-        involved_staff=frozenset(),
     )
 
 

@@ -16,11 +16,11 @@ from psycopg import sql
 
 import infra.audit.verify
 from cli.demo import OFFICER, by, lodge_sample_complaint
-from domain.complaint import Complaint
 from infra.audit.chain import chained_table
 from infra.audit.history import AuditTrail
 from infra.audit.verify import chain_hash, sign, verify_export
 from infra.bootstrap import System
+from infra.services.complaints import AcknowledgeComplaint
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ KEY = b"the auditors' export key"
 def a_complaint(system: System) -> UUID:
     complaint_id = uuid4()
     lodge_sample_complaint(system, by(OFFICER), complaint_id, system.clock.now(), uuid4())
-    system.complaints.run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
+    system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
     return complaint_id
 
 

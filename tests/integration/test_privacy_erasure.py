@@ -19,11 +19,9 @@ from cli.runtime import CONTEXTS, all_groups, caught_up, serve
 from consumers.rebuild import verify_projections
 from domain.base import SHANGHAI, Actor, Role
 from domain.complaint import (
-    Complaint,
     ComplaintCategory,
     ComplaintChannel,
     SubjectKind,
-    SubjectRef,
 )
 from domain.policy import Line, Policy, PolicyStatus, ProposalSubmitted
 from domain.privacy import ERASED, PersonalDataErased, RetentionHoldAppliesError
@@ -32,6 +30,7 @@ from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.messaging.contract import topic_name
 from infra.schemas import validate_message
+from infra.services.complaints import LodgeComplaint, SubjectRefBody, WithdrawComplaint
 from infra.settings import Settings
 from infra.store.eventstore import Caller
 from projections.schema import read_schema
@@ -120,21 +119,22 @@ def lodge_and_withdraw_complaint(
     system: System, clock: ControlledClock, customer_id: str, policy_id: UUID
 ) -> UUID:
     complaint_id = uuid4()
-    system.complaints.open_case(
+    system.complaints.lodge(
+        LodgeComplaint(
+            received_at=clock.now(),
+            category=ComplaintCategory.SALES,
+            channel=ComplaintChannel.HOTLINE,
+            subject_ref=SubjectRefBody(kind=SubjectKind.POLICY, ref=str(policy_id)),
+            customer_id=customer_id,
+            complainant_name="张伟",
+            complainant_phone="13800138000",
+            facts="the seller did not explain the deductible",
+            demands="an explanation",
+        ),
         OFFICER,
-        Complaint.lodge,
         complaint_id=complaint_id,
-        received_at=clock.now(),
-        category=ComplaintCategory.SALES,
-        channel=ComplaintChannel.HOTLINE,
-        subject_ref=SubjectRef(kind=SubjectKind.POLICY, ref=str(policy_id)),
-        customer_id=customer_id,
-        complainant_name="张伟",
-        complainant_phone="13800138000",
-        facts="the seller did not explain the deductible",
-        demands="an explanation",
     )
-    system.complaints.run(complaint_id, OFFICER, None, Complaint.withdraw, reason="explained on the phone")
+    system.complaints.withdraw(complaint_id, WithdrawComplaint(reason="explained on the phone"), OFFICER)
     return complaint_id
 
 

@@ -33,7 +33,7 @@ from consumers.timers import TIMERS_GROUP, TimerHandler, timers_handler
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, Pause, compute_deadline, default_calendar
 from domain.claim import Claim
-from domain.complaint import Complaint, Complexity
+from domain.complaint import Complexity
 from domain.policy import CoolingOffEnded, Line, Policy, PolicyStatus
 from domain.sla import rule_by_id
 from domain.timer import (
@@ -52,6 +52,15 @@ from domain.timer import (
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.messaging.contract import ReceivedEvent
+from infra.services.complaints import (
+    AcknowledgeComplaint,
+    AssignComplaint,
+    ClassifyComplaint,
+    CompleteAppraisal,
+    ExtendComplaint,
+    ReceiveNewFacts,
+    StartAppraisal,
+)
 from infra.services.timers import Timers, due_table
 from infra.settings import Settings
 from infra.store.eventstore import ensure_schema, store_env
@@ -213,30 +222,26 @@ def test_a_complaint_clock_is_extended_paused_for_appraisal_and_restarted_by_new
     system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
 ) -> None:
     complaint_id = a_complaint(system, clock)
-    run = system.complaints.run
-    run(complaint_id, by(OFFICER), None, Complaint.acknowledge, channel="sms")
-    run(
-        complaint_id,
-        by(OFFICER),
-        None,
-        Complaint.assign,
-        handler_id=HANDLING_OFFICER[1],
-        involved_staff=frozenset(),
+    system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
+    system.complaints.assign(complaint_id, AssignComplaint(handler_id=HANDLING_OFFICER[1]), by(OFFICER))
+    system.complaints.classify(
+        complaint_id, ClassifyComplaint(complexity=Complexity.COMPLEX), by(HANDLING_OFFICER)
     )
-    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.classify, complexity=Complexity.COMPLEX)
     clock.advance(timedelta(days=5))
-    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.extend, to_days=30, reason="manufacturer check")
-    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.start_appraisal, provider="lab", purpose="paint")
+    system.complaints.extend(
+        complaint_id, ExtendComplaint(to_days=30, reason="manufacturer check"), by(HANDLING_OFFICER)
+    )
+    system.complaints.start_appraisal(
+        complaint_id, StartAppraisal(provider="lab", purpose="paint"), by(HANDLING_OFFICER)
+    )
     clock.advance(timedelta(days=4))
-    run(
-        complaint_id,
-        by(HANDLING_OFFICER),
-        None,
-        Complaint.complete_appraisal,
-        result_summary="original paint",
+    system.complaints.complete_appraisal(
+        complaint_id, CompleteAppraisal(result_summary="original paint"), by(HANDLING_OFFICER)
     )
     clock.advance(timedelta(days=2))
-    run(complaint_id, by(HANDLING_OFFICER), None, Complaint.receive_new_facts, facts="a second dent")
+    system.complaints.receive_new_facts(
+        complaint_id, ReceiveNewFacts(facts="a second dent"), by(HANDLING_OFFICER)
+    )
     restarted_at = clock.now()
 
     consumer.consume()

@@ -1,0 +1,202 @@
+"""Commands over HTTP: each request's envelope, and the gateway that runs a use case at most once per
+(actor, Idempotency-Key) and keeps its answer for the repeats. The use cases themselves are the
+application services' named methods (``Complaints.acknowledge``); a route hands one of them to its call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import orjson
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from api.idempotency import IdempotencyStore, IdempotentRequest, KeyHold, StoredAnswer
+from api.problems import PROBLEM_JSON, is_final_rejection, problem_for
+from infra.services.commands import Command
+from infra.store.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
+
+C = TypeVar("C", bound=Command)
+
+OpeningUseCase = Callable[[C, Caller, UUID], CommandResult]
+"""A use case that opens a case: ``(command, by, case_id) -> result`` (e.g. ``Complaints.lodge``)."""
+CaseUseCase = Callable[[UUID, C, Caller, int | None], CommandResult]
+"""A use case on an existing case: ``(case_id, command, by, expected_version) -> result``."""
+
+
+class CommandAccepted(BaseModel):
+    """A command was stored: the case, its new version (the ETag) and the store position of its last event."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"case_id": "6f1c0f3e-7d2a-4c55-9f4e-1a2b3c4d5e6f", "version": 4, "position": 18452}]
+        }
+    )
+
+    case_id: UUID
+    version: int
+    position: int
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """One command request: who sends it (from the token), against which version, under which key.
+
+    ``opening_id`` is the id a command that opens a case gives it: derived from the Idempotency-Key when
+    there is one, so that a second run of the same request meets the first one's case at the store's
+    unique constraint instead of opening a twin.
+    """
+
+    caller: Caller
+    expected_version: int | None
+    idempotency_key: str | None
+    method: str
+    path: str
+    gateway: CommandGateway
+    opening_id: UUID = field(default_factory=uuid4)
+
+    def open(
+        self,
+        app: CaseApplication[Any],
+        command: C,
+        use_case: OpeningUseCase[C],
+        case_id: UUID | None = None,
+    ) -> JSONResponse:
+        """Run a use case that opens a case (under ``opening_id`` unless the case's id is ``case_id``)."""
+        opened = self.opening_id if case_id is None else case_id
+        answer = self.gateway.execute(
+            self,
+            HTTPStatus.CREATED,
+            command,
+            CommandTarget(app, opened),
+            lambda: use_case(command, self.caller, opened),
+        )
+        return command_response(answer)
+
+    def update(
+        self, app: CaseApplication[Any], case_id: UUID, command: C, use_case: CaseUseCase[C]
+    ) -> JSONResponse:
+        """Run a use case on the case ``case_id``, against the version the request's If-Match expects."""
+        answer = self.gateway.execute(
+            self,
+            HTTPStatus.OK,
+            command,
+            CommandTarget(app, case_id),
+            lambda: use_case(case_id, command, self.caller, self.expected_version),
+        )
+        return command_response(answer)
+
+
+@dataclass(frozen=True)
+class CommandTarget:
+    """The case a command writes to, and the application whose store holds it."""
+
+    app: CaseApplication[Any]
+    case_id: UUID
+
+
+@dataclass(frozen=True)
+class CommandAnswer:
+    """What the client is told: the first answer to its request, possibly replayed."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+class CommandGateway:
+    """Runs a command at most once per (actor, Idempotency-Key), and keeps its answer for the repeats."""
+
+    def __init__(self, idempotency: IdempotencyStore) -> None:
+        self._idempotency = idempotency
+
+    def execute(
+        self,
+        call: CommandCall,
+        status: int,
+        body: BaseModel | None,
+        target: CommandTarget,
+        command: Callable[[], CommandResult],
+    ) -> CommandAnswer:
+        """Run ``command`` unless an earlier request with the same key already answered (or stored)."""
+        if call.idempotency_key is None:
+            return CommandAnswer(status, _accepted(command()))
+        request = IdempotentRequest(
+            actor_id=call.caller.actor.id,
+            key=call.idempotency_key,
+            method=call.method,
+            path=call.path,
+            request_hash=_fingerprint(call, body),
+        )
+        held = self._idempotency.claim(request)
+        if isinstance(held, StoredAnswer):
+            return CommandAnswer(held.status, held.body, replayed=True)
+        if held.taken_over:
+            # The attempt that held the key died: if it stored its events, its result is the answer.
+            earlier = target.app.stored_by(target.case_id, call.caller)
+            if earlier is not None:
+                return self._keep(request, held, status, earlier, replayed=True)
+        try:
+            result = command()
+        except ConcurrencyConflictError:
+            # The writer that got in first may be this very request (a dead attempt, or an opening
+            # command's key-derived id): then its result is the answer, not a conflict.
+            earlier = target.app.stored_by(target.case_id, call.caller)
+            if earlier is not None:
+                return self._keep(request, held, status, earlier, replayed=True)
+            self._idempotency.release(request, held)
+            raise
+        except Exception as exc:
+            if is_final_rejection(exc):
+                # The same request would be refused the same way: its repeats get this answer.
+                problem, _ = problem_for(exc, call.path)
+                self._idempotency.record(
+                    request,
+                    held,
+                    StoredAnswer(problem.status, problem.model_dump(mode="json", exclude_none=True)),
+                )
+            else:
+                # A failure before anything was stored: a retry with the same key runs again.
+                self._idempotency.release(request, held)
+            raise
+        return self._keep(request, held, status, result)
+
+    def _keep(
+        self,
+        request: IdempotentRequest,
+        held: KeyHold,
+        status: int,
+        result: CommandResult,
+        replayed: bool = False,
+    ) -> CommandAnswer:
+        answer = _accepted(result)
+        self._idempotency.record(request, held, StoredAnswer(status, answer))
+        return CommandAnswer(status, answer, replayed=replayed)
+
+
+def _accepted(result: CommandResult) -> dict[str, Any]:
+    return CommandAccepted(
+        case_id=result.case_id, version=result.version, position=result.position
+    ).model_dump(mode="json")
+
+
+def _fingerprint(call: CommandCall, body: BaseModel | None) -> str:
+    request = {
+        "if_match": call.expected_version,
+        "body": None if body is None else body.model_dump(mode="json"),
+    }
+    return hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def command_response(answer: CommandAnswer) -> JSONResponse:
+    """The HTTP answer to a command; a repeat of a keyed request says that it is one."""
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    if answer.status >= HTTPStatus.BAD_REQUEST:
+        return JSONResponse(answer.body, status_code=answer.status, headers=headers, media_type=PROBLEM_JSON)
+    headers["ETag"] = f'"{answer.body["version"]}"'
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
