@@ -13,7 +13,6 @@ from fastapi.routing import APIRoute
 from psycopg_pool import ConnectionPool
 
 from api.auth import ApiKeys, RoleRequirement, TokenVerifier
-from api.commands import CallbackCommands, ClaimCommands, PolicyCommands
 from api.deps import ApiServices
 from api.gateway import CommandGateway
 from api.idempotency import IdempotencyStore
@@ -98,10 +97,10 @@ def create_app(system: System) -> FastAPI:
     gateway = CommandGateway(idempotency)
     services = ApiServices(
         gateway=gateway,
-        claims=ClaimCommands(system.claims, gateway),
+        claims=system.claims,
         complaints=system.complaints,
-        policies=PolicyCommands(system.policies, gateway),
-        callbacks=CallbackCommands(system.callbacks, gateway),
+        policies=system.policies,
+        callbacks=system.callbacks,
         read_models=ReadModels(
             pool,
             settings.db_schema,

@@ -11,12 +11,14 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 from fastapi import Depends, Header, Request
 
 from api.auth import require
-from api.commands import CallbackCommands, ClaimCommands, PolicyCommands
 from api.gateway import CommandCall, CommandGateway
 from api.readiness import Readiness
 from api.readmodels import ReadModels
 from domain.base import Actor, Role, roles_of
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
 from infra.services.complaints import Complaints
+from infra.services.policies import Policies
 from infra.store.eventstore import Caller
 
 _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:idempotency-key")
@@ -27,10 +29,10 @@ class ApiServices:
     """What the routes use, built once by ``create_app``."""
 
     gateway: CommandGateway
-    claims: ClaimCommands
+    claims: Claims
     complaints: Complaints
-    policies: PolicyCommands
-    callbacks: CallbackCommands
+    policies: Policies
+    callbacks: Callbacks
     read_models: ReadModels
     readiness: Readiness
 
@@ -40,7 +42,7 @@ def _services(request: Request) -> ApiServices:
     return services
 
 
-def _claims(services: Annotated[ApiServices, Depends(_services)]) -> ClaimCommands:
+def _claims(services: Annotated[ApiServices, Depends(_services)]) -> Claims:
     return services.claims
 
 
@@ -48,11 +50,11 @@ def _complaints(services: Annotated[ApiServices, Depends(_services)]) -> Complai
     return services.complaints
 
 
-def _policies(services: Annotated[ApiServices, Depends(_services)]) -> PolicyCommands:
+def _policies(services: Annotated[ApiServices, Depends(_services)]) -> Policies:
     return services.policies
 
 
-def _callbacks(services: Annotated[ApiServices, Depends(_services)]) -> CallbackCommands:
+def _callbacks(services: Annotated[ApiServices, Depends(_services)]) -> Callbacks:
     return services.callbacks
 
 
@@ -64,10 +66,10 @@ def _readiness(services: Annotated[ApiServices, Depends(_services)]) -> Readines
     return services.readiness
 
 
-ClaimsDep = Annotated[ClaimCommands, Depends(_claims)]
+ClaimsDep = Annotated[Claims, Depends(_claims)]
 ComplaintsDep = Annotated[Complaints, Depends(_complaints)]
-PoliciesDep = Annotated[PolicyCommands, Depends(_policies)]
-CallbacksDep = Annotated[CallbackCommands, Depends(_callbacks)]
+PoliciesDep = Annotated[Policies, Depends(_policies)]
+CallbacksDep = Annotated[Callbacks, Depends(_callbacks)]
 ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 
@@ -139,11 +141,19 @@ def opening_call(*roles: Role) -> Callable[..., CommandCall]:
     return dependency
 
 
+DOMAIN_STEP = "domain_step"
+"""The attribute naming the domain step a command's envelope was derived from (read by the role tests)."""
+
+
 def case_command(step: Callable[..., object]) -> Callable[..., CommandCall]:
     """The envelope of a command on an existing case, open to the roles the domain's ``step`` admits."""
-    return command_call(*roles_of(step))
+    dependency = command_call(*roles_of(step))
+    setattr(dependency, DOMAIN_STEP, step)
+    return dependency
 
 
 def opening_command(step: Callable[..., object]) -> Callable[..., CommandCall]:
     """The envelope of a command that opens a case, open to the roles the domain's ``step`` admits."""
-    return opening_call(*roles_of(step))
+    dependency = opening_call(*roles_of(step))
+    setattr(dependency, DOMAIN_STEP, step)
+    return dependency

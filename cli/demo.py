@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta
 from uuid import UUID, uuid4
 
 from domain.base import SHANGHAI, Actor, DomainEvent, Role
-from domain.callback import AttemptOutcome, CallbackChannel, CallbackTask, CallbackType, NewPolicyCheck
-from domain.claim import Claim, ClaimOutcome
+from domain.callback import AttemptOutcome, CallbackChannel, CallbackType, NewPolicyCheck
+from domain.claim import ClaimOutcome
 from domain.complaint import (
     ComplaintCategory,
     ComplaintChannel,
@@ -22,9 +22,25 @@ from domain.complaint import (
     Remedy,
     SubjectKind,
 )
-from domain.policy import ExplanationMethod, Line, Policy, SellerRegistration, UnderwritingDecision
+from domain.policy import ExplanationMethod, Line, SellerRegistration, UnderwritingDecision
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.callbacks import AttemptCallback, CompleteCallback, CreateCallbackTask
+from infra.services.claims import (
+    AdjustClaim,
+    AgreeSettlement,
+    AssessLoss,
+    CloseClaim,
+    CompleteDocuments,
+    DecideClaim,
+    IssuePayment,
+    ReceiveDocument,
+    RecordSurvey,
+    RegisterClaim,
+    ReportClaim,
+    RequestDocuments,
+    ReviewClaim,
+)
 from infra.services.complaints import (
     AcknowledgeComplaint,
     AssignComplaint,
@@ -34,6 +50,22 @@ from infra.services.complaints import (
     LodgeComplaint,
     RespondToComplaint,
     SubjectRefBody,
+)
+from infra.services.policies import (
+    AcknowledgeReceipt,
+    CheckProposal,
+    DecideUnderwriting,
+    EndCoolingOff,
+    EnterProposalData,
+    IssuePolicy,
+    PrepareDocuments,
+    RateRisk,
+    ReceivePremium,
+    RecordDisclosure,
+    RecordExclusionsExplained,
+    SealDocuments,
+    SubmitProposal,
+    VerifyEntry,
 )
 from infra.store.eventstore import Caller, CommandResult
 
@@ -93,66 +125,68 @@ def issue_policy(
     policies = system.policies
     policy_id = uuid4()
     exclusions = ("EXCL-WAR", "EXCL-FRAUD") if line is Line.LIFE else ("EXCL-DRUNK-DRIVING",)
-    policies.submit_proposal(
+    policies.submit(
+        SubmitProposal(
+            proposal_no=f"TB{policy_id.hex[:10].upper()}",
+            product_code=product_code,
+            line=line,
+            customer_id=f"CUST-{policy_id.hex[:8]}",
+            applicant_name="张伟",
+            applicant_id_number="110101199003071234",
+            applicant_phone="13800138000",
+            insured_name="张伟",
+            beneficiary_names=list(("李娜",) if line is Line.LIFE else ()),
+            sum_insured_fen=50_000_000,
+            term_months=term_months,
+            quoted_premium_fen=premium_fen,
+            exclusion_clause_ids=list(exclusions),
+            seller_registration_no=SELLER_REGISTRATION,
+            channel="agency",
+        ),
         by(SELLER),
         policy_id=policy_id,
-        proposal_no=f"TB{policy_id.hex[:10].upper()}",
-        product_code=product_code,
-        line=line,
-        customer_id=f"CUST-{policy_id.hex[:8]}",
-        applicant_name="张伟",
-        applicant_id_number="110101199003071234",
-        applicant_phone="13800138000",
-        insured_name="张伟",
-        beneficiary_names=("李娜",) if line is Line.LIFE else (),
-        sum_insured_fen=50_000_000,
-        term_months=term_months,
-        quoted_premium_fen=premium_fen,
-        exclusion_clause_ids=exclusions,
-        seller_registration_no=SELLER_REGISTRATION,
-        channel="agency",
     )
-    steps = [
-        (by(CLERK), Policy.check_proposal, {}),
-        (by(CLERK), Policy.enter_data, {"form_ref": "FORM-0001"}),
-        (by(CHECKER), Policy.verify_entry, {}),
-        (
-            by(SELLER),
-            Policy.record_disclosure,
-            {"questions": ("hypertension?", "smoker?"), "answers": ("no", "no"), "answered_by": "张伟"},
-        ),
-        (
-            by(SELLER),
-            Policy.record_exclusions_explained,
-            {
-                "clause_ids": exclusions,
-                "method": ExplanationMethod.WRITTEN,
-                "evidence_ref": "SIGNED-EXCL-0001",
-                "acknowledged_by": "张伟",
-            },
-        ),
-        (by(UNDERWRITER), Policy.rate_risk, {"risk_class": "standard", "factors": ("age 36", "non-smoker")}),
-        (by(UNDERWRITER), Policy.decide_underwriting, {"decision": UnderwritingDecision.STANDARD}),
-        (by(CLERK), Policy.prepare_documents, {"documents": ("policy", "clauses", "payment notice")}),
-        (by(CHECKER), Policy.seal_documents, {"seal_ref": "SEAL-0001"}),
-        (
-            by(SYSTEM),
-            Policy.receive_premium,
-            {"amount_fen": premium_fen, "method": "bank", "receipt_no": "R-01"},
-        ),
-    ]
-    for caller, command, fields in steps:
-        policies.run(policy_id, caller, None, command, **fields)  # type: ignore[arg-type]
-    today = _today(system)
-    policies.run(
+    policies.check_proposal(policy_id, CheckProposal(), by(CLERK))
+    policies.enter_data(policy_id, EnterProposalData(form_ref="FORM-0001"), by(CLERK))
+    policies.verify_entry(policy_id, VerifyEntry(), by(CHECKER))
+    policies.record_disclosure(
         policy_id,
+        RecordDisclosure(questions=["hypertension?", "smoker?"], answers=["no", "no"], answered_by="张伟"),
+        by(SELLER),
+    )
+    policies.record_exclusions_explained(
+        policy_id,
+        RecordExclusionsExplained(
+            clause_ids=list(exclusions),
+            method=ExplanationMethod.WRITTEN,
+            evidence_ref="SIGNED-EXCL-0001",
+            acknowledged_by="张伟",
+        ),
+        by(SELLER),
+    )
+    policies.rate_risk(
+        policy_id, RateRisk(risk_class="standard", factors=["age 36", "non-smoker"]), by(UNDERWRITER)
+    )
+    policies.decide_underwriting(
+        policy_id, DecideUnderwriting(decision=UnderwritingDecision.STANDARD), by(UNDERWRITER)
+    )
+    policies.prepare_documents(
+        policy_id, PrepareDocuments(documents=["policy", "clauses", "payment notice"]), by(CLERK)
+    )
+    policies.seal_documents(policy_id, SealDocuments(seal_ref="SEAL-0001"), by(CHECKER))
+    policies.receive_premium(
+        policy_id, ReceivePremium(amount_fen=premium_fen, method="bank", receipt_no="R-01"), by(SYSTEM)
+    )
+    today = _today(system)
+    policies.issue(
+        policy_id,
+        IssuePolicy(
+            policy_no=f"P{policy_id.hex[:12].upper()}",
+            effective_from=today,
+            effective_to=today + timedelta(days=30 * term_months),
+            terms_version="2026-01",
+        ),
         by(UNDERWRITER),
-        None,
-        Policy.issue,
-        policy_no=f"P{policy_id.hex[:12].upper()}",
-        effective_from=today,
-        effective_to=today + timedelta(days=30 * term_months),
-        terms_version="2026-01",
     )
     return policy_id
 
@@ -173,43 +207,41 @@ def life_policy_story(system: System, clock: ControlledClock) -> tuple[UUID, UUI
     )
     clock.advance(timedelta(days=2))
     received_on = _today(system)
-    result = system.policies.run(
-        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=received_on, method="e-receipt"
+    result = system.policies.acknowledge_receipt(
+        policy_id, AcknowledgeReceipt(received_on=received_on, method="e-receipt"), by(SELLER)
     )
     receipt = system.policies.history(policy_id)[-1]
     policy = system.policies.load(policy_id)
     task = system.callbacks.create_task(
+        CreateCallbackTask(
+            task_type=CallbackType.NEW_POLICY,
+            source_event_id=receipt.event_id,
+            source_case_id=policy_id,
+            customer_id=policy.customer_id,
+            due_by=datetime.combine(received_on + timedelta(days=16), datetime.min.time(), SHANGHAI),
+            seller_id=policy.seller_id,
+        ),
         Caller(Actor(id=SYSTEM[1], role=Role.SYSTEM), receipt.correlation_id, receipt.event_id),
-        task_type=CallbackType.NEW_POLICY,
-        source_event_id=receipt.event_id,
-        source_case_id=policy_id,
-        customer_id=policy.customer_id,
-        due_by=datetime.combine(received_on + timedelta(days=16), datetime.min.time(), SHANGHAI),
-        seller_id=policy.seller_id,
     )
     assert result.version == receipt.originator_version
     clock.advance(timedelta(days=1))
     callbacks = system.callbacks
-    callbacks.run(
+    callbacks.attempt(
         task.case_id,
+        AttemptCallback(
+            channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED, recording_ref="REC-CB-0001"
+        ),
         by(CALLBACK_AGENT),
-        None,
-        CallbackTask.attempt,
-        channel=CallbackChannel.PHONE,
-        outcome=AttemptOutcome.REACHED,
-        recording_ref="REC-CB-0001",
     )
-    callbacks.run(
+    callbacks.complete(
         task.case_id,
+        CompleteCallback(answers={check.value: "yes" for check in NewPolicyCheck}),
         by(CALLBACK_AGENT),
-        None,
-        CallbackTask.complete,
-        answers={check.value: "yes" for check in NewPolicyCheck},
     )
     clock.set(
         datetime.combine(received_on + timedelta(days=16), datetime.min.time(), SHANGHAI) + timedelta(hours=1)
     )
-    system.policies.run(policy_id, by(SYSTEM), None, Policy.end_cooling_off)
+    system.policies.end_cooling_off(policy_id, EndCoolingOff(), by(SYSTEM))
     next_morning(clock)
     return policy_id, task.case_id
 
@@ -219,71 +251,67 @@ def claim_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID
     claims = system.claims
     claim_id = uuid4()
     loss_at = clock.now() - timedelta(hours=3)
-    claims.report_claim(
+    claims.report(
+        ReportClaim(
+            policy_id=policy_id,
+            loss_at=loss_at,
+            reporter_name="张伟",
+            reporter_phone="13800138000",
+            cause="rear-end collision",
+            description="hit from behind at a red light, rear bumper and boot lid damaged",
+            channel="hotline 95500",
+        ),
         by(HANDLER),
         claim_id=claim_id,
-        policy_id=policy_id,
-        loss_at=loss_at,
-        reporter_name="张伟",
-        reporter_phone="13800138000",
-        cause="rear-end collision",
-        description="hit from behind at a red light, rear bumper and boot lid damaged",
-        channel="hotline 95500",
     )
     claim_no = f"LP{claim_id.hex[:10].upper()}"
-    steps = [
-        (
-            HANDLER,
-            Claim.register,
-            {"claim_no": claim_no, "coverages": ("vehicle damage",), "reserve_fen": 800_000},
+    claims.register(
+        claim_id,
+        RegisterClaim(claim_no=claim_no, coverages=["vehicle damage"], reserve_fen=800_000),
+        by(HANDLER),
+    )
+    claims.record_survey(
+        claim_id,
+        RecordSurvey(findings="damage matches the account", liability_view="third party at fault"),
+        by(SURVEYOR),
+    )
+    claims.assess_loss(
+        claim_id, AssessLoss(items=["rear bumper", "boot lid", "paint"], amount_fen=650_000), by(SURVEYOR)
+    )
+    claims.request_documents(
+        claim_id,
+        RequestDocuments(
+            required_docs=["police accident report", "repair invoice", "driving licence"],
+            notice_ref="NOTICE-22-01",
         ),
-        (
-            SURVEYOR,
-            Claim.record_survey,
-            {"findings": "damage matches the account", "liability_view": "third party at fault"},
-        ),
-        (SURVEYOR, Claim.assess_loss, {"items": ("rear bumper", "boot lid", "paint"), "amount_fen": 650_000}),
-        (
-            HANDLER,
-            Claim.request_documents,
-            {
-                "required_docs": ("police accident report", "repair invoice", "driving licence"),
-                "notice_ref": "NOTICE-22-01",
-            },
-        ),
-    ]
-    for who, command, fields in steps:
-        claims.run(claim_id, by(who), None, command, **fields)  # type: ignore[arg-type]
+        by(HANDLER),
+    )
     clock.advance(timedelta(days=4))
     for doc in ("police accident report", "repair invoice", "driving licence"):
-        claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type=doc)
-    claims.run(claim_id, by(HANDLER), None, Claim.complete_documents)
+        claims.receive_document(claim_id, ReceiveDocument(doc_type=doc), by(HANDLER))
+    claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
     clock.advance(timedelta(days=1))
-    claims.run(
+    claims.adjust(
         claim_id,
+        AdjustClaim(
+            proposed_amount_fen=600_000,
+            deductible_fen=50_000,
+            calculation="650,000 assessed - 50,000 deductible",
+        ),
         by(ADJUSTER),
-        None,
-        Claim.adjust,
-        proposed_amount_fen=600_000,
-        deductible_fen=50_000,
-        calculation="650,000 assessed - 50,000 deductible",
     )
-    claims.run(
-        claim_id, by(REVIEWER), None, Claim.review, approved_amount_fen=600_000, comment="calculation checked"
+    claims.review(
+        claim_id, ReviewClaim(approved_amount_fen=600_000, comment="calculation checked"), by(REVIEWER)
     )
-    claims.run(claim_id, by(REVIEWER), None, Claim.decide, outcome=ClaimOutcome.COVERED)
-    claims.run(
+    claims.decide(claim_id, DecideClaim(outcome=ClaimOutcome.COVERED), by(REVIEWER))
+    claims.agree_settlement(
         claim_id,
+        AgreeSettlement(amount_fen=600_000, payee_name="张伟", payee_account="6222020200112233445"),
         by(HANDLER),
-        None,
-        Claim.agree_settlement,
-        amount_fen=600_000,
-        payee_name="张伟",
-        payee_account="6222020200112233445",
     )
     clock.advance(timedelta(days=2))
-    claims.run(claim_id, by(HANDLER), None, Claim.issue_payment, amount_fen=600_000, reference="PAY-0001")
-    claims.run(claim_id, by(HANDLER), None, Claim.close)
+    claims.issue_payment(claim_id, IssuePayment(amount_fen=600_000, reference="PAY-0001"), by(HANDLER))
+    claims.close_claim(claim_id, CloseClaim(), by(HANDLER))
     return claim_id
 
 

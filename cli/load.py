@@ -34,10 +34,27 @@ from cli.demo import (
     register_demo_seller,
 )
 from domain.base import SHANGHAI, DomainError
-from domain.claim import Claim, ClaimOutcome
+from domain.claim import ClaimOutcome
 from domain.complaint import ComplaintOutcome, Complexity, Remedy
-from domain.policy import ExplanationMethod, Line, Policy, UnderwritingDecision
+from domain.policy import ExplanationMethod, Line, UnderwritingDecision
 from infra.bootstrap import System
+from infra.services.claims import (
+    AdjustClaim,
+    AgreeSettlement,
+    AssessLoss,
+    CloseClaim,
+    CompleteDocuments,
+    DecideClaim,
+    IssuePayment,
+    ReceiveDocument,
+    RecordSurvey,
+    RegisterClaim,
+    ReportClaim,
+    RequestDocuments,
+    ReviewClaim,
+    SendRejectionNotice,
+    WithdrawClaim,
+)
 from infra.services.complaints import (
     AcknowledgeComplaint,
     AssignComplaint,
@@ -48,6 +65,23 @@ from infra.services.complaints import (
     RespondToComplaint,
     StartAppraisal,
     WithdrawComplaint,
+)
+from infra.services.policies import (
+    AcceptConditionalOffer,
+    AcknowledgeReceipt,
+    CheckProposal,
+    DecideUnderwriting,
+    EnterProposalData,
+    IssuePolicy,
+    PrepareDocuments,
+    RateRisk,
+    ReceivePremium,
+    RecordDisclosure,
+    RecordExclusionsExplained,
+    RejectConditionalOffer,
+    SealDocuments,
+    SubmitProposal,
+    VerifyEntry,
 )
 from infra.store.eventstore import ConcurrencyConflictError
 
@@ -91,128 +125,110 @@ class LoadScripts:
         product, term, premium = PRODUCTS[line]
         policy_id = uuid4()
         exclusions = ("EXCL-WAR",) if line is Line.LIFE else ("EXCL-DRUNK-DRIVING",)
-        policies.submit_proposal(
+        policies.submit(
+            SubmitProposal(
+                proposal_no=f"TB{policy_id.hex[:10].upper()}",
+                product_code=product,
+                line=line,
+                customer_id=f"CUST-{self.rng.randrange(10_000):05d}",
+                applicant_name="王芳",
+                applicant_id_number="310101198512120021",
+                applicant_phone="13900139000",
+                insured_name="王芳",
+                sum_insured_fen=self.rng.choice([20_000_000, 50_000_000, 100_000_000]),
+                term_months=term,
+                quoted_premium_fen=premium,
+                exclusion_clause_ids=list(exclusions),
+                seller_registration_no=SELLER_REGISTRATION,
+                channel=self.rng.choice(["agency", "bank", "online"]),
+            ),
             by(SELLER),
             policy_id=policy_id,
-            proposal_no=f"TB{policy_id.hex[:10].upper()}",
-            product_code=product,
-            line=line,
-            customer_id=f"CUST-{self.rng.randrange(10_000):05d}",
-            applicant_name="王芳",
-            applicant_id_number="310101198512120021",
-            applicant_phone="13900139000",
-            insured_name="王芳",
-            sum_insured_fen=self.rng.choice([20_000_000, 50_000_000, 100_000_000]),
-            term_months=term,
-            quoted_premium_fen=premium,
-            exclusion_clause_ids=exclusions,
-            seller_registration_no=SELLER_REGISTRATION,
-            channel=self.rng.choice(["agency", "bank", "online"]),
         )
         self.report.policies.append(policy_id)
         yield
-        policies.run(policy_id, by(CLERK), None, Policy.check_proposal)
+        policies.check_proposal(policy_id, CheckProposal(), by(CLERK))
         yield
-        policies.run(policy_id, by(CLERK), None, Policy.enter_data, form_ref="FORM-L")
+        policies.enter_data(policy_id, EnterProposalData(form_ref="FORM-L"), by(CLERK))
         yield
-        policies.run(policy_id, by(CHECKER), None, Policy.verify_entry)
+        policies.verify_entry(policy_id, VerifyEntry(), by(CHECKER))
         yield
-        policies.run(
+        policies.record_disclosure(
             policy_id,
+            RecordDisclosure(questions=["smoker?"], answers=["no"], answered_by="王芳"),
             by(SELLER),
-            None,
-            Policy.record_disclosure,
-            questions=("smoker?",),
-            answers=("no",),
-            answered_by="王芳",
         )
         yield
-        policies.run(
+        policies.record_exclusions_explained(
             policy_id,
+            RecordExclusionsExplained(
+                clause_ids=list(exclusions),
+                method=ExplanationMethod.WRITTEN,
+                evidence_ref="SIGNED-L",
+                acknowledged_by="王芳",
+            ),
             by(SELLER),
-            None,
-            Policy.record_exclusions_explained,
-            clause_ids=exclusions,
-            method=ExplanationMethod.WRITTEN,
-            evidence_ref="SIGNED-L",
-            acknowledged_by="王芳",
         )
         yield
-        policies.run(policy_id, by(UNDERWRITER), None, Policy.rate_risk, risk_class="standard")
+        policies.rate_risk(policy_id, RateRisk(risk_class="standard"), by(UNDERWRITER))
         yield
         roll = self.rng.random()
         if line is not Line.MOTOR_CTPL and roll < 0.08:
-            policies.run(
+            policies.decide_underwriting(
                 policy_id,
+                DecideUnderwriting(decision=UnderwritingDecision.DECLINED, reasons=["risk outside appetite"]),
                 by(UNDERWRITER),
-                None,
-                Policy.decide_underwriting,
-                decision=UnderwritingDecision.DECLINED,
-                reasons=("risk outside appetite",),
             )
             return
         if line is not Line.MOTOR_CTPL and roll < 0.2:
-            policies.run(
+            policies.decide_underwriting(
                 policy_id,
+                DecideUnderwriting(
+                    decision=UnderwritingDecision.CONDITIONAL,
+                    reasons=["medical history"],
+                    conditions=["exclusion rider: back pain"],
+                ),
                 by(UNDERWRITER),
-                None,
-                Policy.decide_underwriting,
-                decision=UnderwritingDecision.CONDITIONAL,
-                reasons=("medical history",),
-                conditions=("exclusion rider: back pain",),
             )
             yield
             if self.rng.random() < 0.3:
-                policies.run(
-                    policy_id, by(SELLER), None, Policy.reject_conditional_offer, reason="rider not accepted"
+                policies.reject_conditional_offer(
+                    policy_id, RejectConditionalOffer(reason="rider not accepted"), by(SELLER)
                 )
                 return
-            policies.run(
-                policy_id,
-                by(SELLER),
-                None,
-                Policy.accept_conditional_offer,
-                accepted_by="王芳",
-                evidence_ref="ACCEPT-L",
+            policies.accept_conditional_offer(
+                policy_id, AcceptConditionalOffer(accepted_by="王芳", evidence_ref="ACCEPT-L"), by(SELLER)
             )
         else:
-            policies.run(
-                policy_id,
-                by(UNDERWRITER),
-                None,
-                Policy.decide_underwriting,
-                decision=UnderwritingDecision.STANDARD,
+            policies.decide_underwriting(
+                policy_id, DecideUnderwriting(decision=UnderwritingDecision.STANDARD), by(UNDERWRITER)
             )
         yield
-        policies.run(policy_id, by(CLERK), None, Policy.prepare_documents, documents=("policy", "clauses"))
+        policies.prepare_documents(policy_id, PrepareDocuments(documents=["policy", "clauses"]), by(CLERK))
         yield
-        policies.run(policy_id, by(CHECKER), None, Policy.seal_documents, seal_ref="SEAL-L")
+        policies.seal_documents(policy_id, SealDocuments(seal_ref="SEAL-L"), by(CHECKER))
         yield
-        policies.run(
+        policies.receive_premium(
             policy_id,
+            ReceivePremium(amount_fen=premium, method="bank", receipt_no=f"R-{policy_id.hex[:6]}"),
             by(SYSTEM),
-            None,
-            Policy.receive_premium,
-            amount_fen=premium,
-            method="bank",
-            receipt_no=f"R-{policy_id.hex[:6]}",
         )
         yield
         today = self.now().astimezone(SHANGHAI).date()
-        policies.run(
+        policies.issue(
             policy_id,
+            IssuePolicy(
+                policy_no=f"P{policy_id.hex[:12].upper()}",
+                effective_from=today - timedelta(days=1),
+                effective_to=today + timedelta(days=30 * term),
+                terms_version="2026-01",
+            ),
             by(UNDERWRITER),
-            None,
-            Policy.issue,
-            policy_no=f"P{policy_id.hex[:12].upper()}",
-            effective_from=today - timedelta(days=1),
-            effective_to=today + timedelta(days=30 * term),
-            terms_version="2026-01",
         )
         self.in_force.append(policy_id)
         yield
-        policies.run(
-            policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=today, method="e-receipt"
+        policies.acknowledge_receipt(
+            policy_id, AcknowledgeReceipt(received_on=today, method="e-receipt"), by(SELLER)
         )
 
     def claim(self) -> Step:
@@ -224,137 +240,113 @@ class LoadScripts:
                 return
         claims = self.system.claims
         claim_id = uuid4()
-        claims.report_claim(
+        claims.report(
+            ReportClaim(
+                policy_id=self.rng.choice(self.in_force),
+                loss_at=self.now() - timedelta(minutes=self.rng.randrange(1, 600)),
+                reporter_name="王芳",
+                reporter_phone="13900139000",
+                cause=self.rng.choice(["collision", "theft", "hail", "illness"]),
+                description="reported by phone",
+                channel="hotline 95500",
+            ),
             by(HANDLER),
             claim_id=claim_id,
-            policy_id=self.rng.choice(self.in_force),
-            loss_at=self.now() - timedelta(minutes=self.rng.randrange(1, 600)),
-            reporter_name="王芳",
-            reporter_phone="13900139000",
-            cause=self.rng.choice(["collision", "theft", "hail", "illness"]),
-            description="reported by phone",
-            channel="hotline 95500",
         )
         self.report.claims.append(claim_id)
         yield
-        claims.run(
+        claims.register(
             claim_id,
+            RegisterClaim(
+                claim_no=f"LP{claim_id.hex[:10].upper()}", coverages=["main cover"], reserve_fen=500_000
+            ),
             by(HANDLER),
-            None,
-            Claim.register,
-            claim_no=f"LP{claim_id.hex[:10].upper()}",
-            coverages=("main cover",),
-            reserve_fen=500_000,
         )
         yield
         if self.rng.random() < 0.05:
-            claims.run(claim_id, by(HANDLER), None, Claim.withdraw, reason="settled privately")
+            claims.withdraw(claim_id, WithdrawClaim(reason="settled privately"), by(HANDLER))
             return
-        claims.run(
-            claim_id, by(SURVEYOR), None, Claim.record_survey, findings="consistent", liability_view="covered"
+        claims.record_survey(
+            claim_id, RecordSurvey(findings="consistent", liability_view="covered"), by(SURVEYOR)
         )
         yield
         if self.rng.random() < 0.15:
-            claims.run(
+            claims.decide(
                 claim_id,
+                DecideClaim(outcome=ClaimOutcome.NOT_COVERED, reasons=["exclusion: drunk driving"]),
                 by(REVIEWER),
-                None,
-                Claim.decide,
-                outcome=ClaimOutcome.NOT_COVERED,
-                reasons=("exclusion: drunk driving",),
             )
             yield
-            claims.run(
+            claims.send_rejection_notice(
                 claim_id,
+                SendRejectionNotice(
+                    reasons=["exclusion: drunk driving"],
+                    notice_ref=f"REJ-{claim_id.hex[:6]}",
+                    channel="letter",
+                ),
                 by(HANDLER),
-                None,
-                Claim.send_rejection_notice,
-                reasons=("exclusion: drunk driving",),
-                notice_ref=f"REJ-{claim_id.hex[:6]}",
-                channel="letter",
             )
             yield
-            claims.run(claim_id, by(HANDLER), None, Claim.close)
+            claims.close_claim(claim_id, CloseClaim(), by(HANDLER))
             return
         assessed = self.rng.randrange(50_000, 400_000)
-        claims.run(
-            claim_id, by(SURVEYOR), None, Claim.assess_loss, items=("parts", "labour"), amount_fen=assessed
-        )
+        claims.assess_loss(claim_id, AssessLoss(items=["parts", "labour"], amount_fen=assessed), by(SURVEYOR))
         yield
-        claims.run(
+        claims.request_documents(
             claim_id,
+            RequestDocuments(required_docs=["invoice", "id card"], notice_ref=f"N22-{claim_id.hex[:6]}"),
             by(HANDLER),
-            None,
-            Claim.request_documents,
-            required_docs=("invoice", "id card"),
-            notice_ref=f"N22-{claim_id.hex[:6]}",
         )
         yield
         if self.rng.random() < 0.1:
-            claims.run(
+            claims.request_documents(
                 claim_id,
+                RequestDocuments(
+                    required_docs=["medical report"],
+                    notice_ref=f"N22B-{claim_id.hex[:6]}",
+                    new_facts=True,
+                    reason="injury found at survey",
+                ),
                 by(HANDLER),
-                None,
-                Claim.request_documents,
-                required_docs=("medical report",),
-                notice_ref=f"N22B-{claim_id.hex[:6]}",
-                new_facts=True,
-                reason="injury found at survey",
             )
             yield
-            claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type="medical report")
+            claims.receive_document(claim_id, ReceiveDocument(doc_type="medical report"), by(HANDLER))
             yield
         for doc in ("invoice", "id card"):
-            claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type=doc)
+            claims.receive_document(claim_id, ReceiveDocument(doc_type=doc), by(HANDLER))
             yield
-        claims.run(claim_id, by(HANDLER), None, Claim.complete_documents)
+        claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
         yield
-        claims.run(
+        claims.adjust(
             claim_id,
+            AdjustClaim(proposed_amount_fen=assessed, deductible_fen=0, calculation="assessed amount"),
             by(ADJUSTER),
-            None,
-            Claim.adjust,
-            proposed_amount_fen=assessed,
-            deductible_fen=0,
-            calculation="assessed amount",
         )
         yield
         partial = self.rng.random() < 0.2
         approved = assessed // 2 if partial else assessed
-        claims.run(claim_id, by(REVIEWER), None, Claim.review, approved_amount_fen=approved)
+        claims.review(claim_id, ReviewClaim(approved_amount_fen=approved), by(REVIEWER))
         yield
         if partial:
-            claims.run(
+            claims.decide(
                 claim_id,
+                DecideClaim(outcome=ClaimOutcome.PARTIAL, reasons=["half the damage predates the policy"]),
                 by(REVIEWER),
-                None,
-                Claim.decide,
-                outcome=ClaimOutcome.PARTIAL,
-                reasons=("half the damage predates the policy",),
             )
         else:
-            claims.run(claim_id, by(REVIEWER), None, Claim.decide, outcome=ClaimOutcome.COVERED)
+            claims.decide(claim_id, DecideClaim(outcome=ClaimOutcome.COVERED), by(REVIEWER))
         yield
-        claims.run(
+        claims.agree_settlement(
             claim_id,
+            AgreeSettlement(amount_fen=approved, payee_name="王芳", payee_account="6222020200998877665"),
             by(HANDLER),
-            None,
-            Claim.agree_settlement,
-            amount_fen=approved,
-            payee_name="王芳",
-            payee_account="6222020200998877665",
         )
         yield
-        claims.run(
-            claim_id,
-            by(HANDLER),
-            None,
-            Claim.issue_payment,
-            amount_fen=approved,
-            reference=f"PAY-{claim_id.hex[:6]}",
+        claims.issue_payment(
+            claim_id, IssuePayment(amount_fen=approved, reference=f"PAY-{claim_id.hex[:6]}"), by(HANDLER)
         )
         yield
-        claims.run(claim_id, by(HANDLER), None, Claim.close)
+        claims.close_claim(claim_id, CloseClaim(), by(HANDLER))
 
     def complaint(self) -> Step:
         """A complaint answered in 15 days, extended to 30, paused for an appraisal, or withdrawn."""

@@ -59,7 +59,7 @@ from domain.policy import (
 from domain.sla import rule_by_id
 from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
-from infra.services.callbacks import Callbacks
+from infra.services.callbacks import Callbacks, CancelCallbackTask, CreateCallbackTask, ScheduleCallback
 from infra.services.claims import Claims
 from infra.services.policies import Policies
 from infra.store.eventstore import Caller, CaseNotFoundError
@@ -111,13 +111,15 @@ class CallbackHandler:
 
     def _remediation(self, issue: CallbackIssueFound) -> None:
         result = self.callbacks.create_task(
+            CreateCallbackTask(
+                task_type=CallbackType.MIS_SELLING_REMEDIATION,
+                source_event_id=issue.issue_id,
+                source_case_id=issue.source_case_id,
+                customer_id=issue.customer_id,
+                due_by=rule_due_by(REMEDIATION_RULE, issue),
+                seller_id=issue.seller_id,
+            ),
             self._caller(issue),
-            task_type=CallbackType.MIS_SELLING_REMEDIATION,
-            source_event_id=issue.issue_id,
-            source_case_id=issue.source_case_id,
-            customer_id=issue.customer_id,
-            due_by=rule_due_by(REMEDIATION_RULE, issue),
-            seller_id=issue.seller_id,
         )
         # The timers key LIFE-MISSELL-15WD by the id the issue named: both must be the same task.
         assert result.case_id == issue.remediation_task_id
@@ -130,13 +132,15 @@ class CallbackHandler:
         if not policy.cooling_off_applies:
             return
         result = self.callbacks.create_task(
+            CreateCallbackTask(
+                task_type=CallbackType.NEW_POLICY,
+                source_event_id=event.event_id,
+                source_case_id=received.case_id,
+                customer_id=policy.customer_id,
+                due_by=new_policy_due_by(event),
+                seller_id=policy.seller_id,
+            ),
             self._caller(event),
-            task_type=CallbackType.NEW_POLICY,
-            source_event_id=event.event_id,
-            source_case_id=received.case_id,
-            customer_id=policy.customer_id,
-            due_by=new_policy_due_by(event),
-            seller_id=policy.seller_id,
         )
         self._propose_first_call(result.case_id, event)
 
@@ -145,13 +149,15 @@ class CallbackHandler:
     ) -> None:
         claim = self.claims.load(received.case_id, version=received.version)
         result = self.callbacks.create_task(
+            CreateCallbackTask(
+                task_type=task_type,
+                source_event_id=event.event_id,
+                source_case_id=received.case_id,
+                customer_id=claim.customer_id,
+                due_by=rule_due_by(rule_id, event),
+                seller_id=self._seller_of_policy(claim),
+            ),
             self._caller(event),
-            task_type=task_type,
-            source_event_id=event.event_id,
-            source_case_id=received.case_id,
-            customer_id=claim.customer_id,
-            due_by=rule_due_by(rule_id, event),
-            seller_id=self._seller_of_policy(claim),
         )
         self._propose_first_call(result.case_id, event)
 
@@ -165,7 +171,7 @@ class CallbackHandler:
         if task.slot is not None or task.status is not CallbackStatus.CREATED:
             return
         opened_at = task.created_on
-        self.callbacks.run(task_id, self._caller(event), task.version, CallbackTask.schedule, slot=opened_at)
+        self.callbacks.schedule(task_id, ScheduleCallback(slot=opened_at), self._caller(event), task.version)
 
     def _seller_of_policy(self, claim: Claim) -> str | None:
         try:
@@ -183,7 +189,7 @@ class CallbackHandler:
                 continue
             if task.status not in OPEN_STATUSES:
                 continue
-            self.callbacks.run(task_id, self._caller(event), None, CallbackTask.cancel, reason=reason)
+            self.callbacks.cancel(task_id, CancelCallbackTask(reason=reason), self._caller(event))
 
     def new_policy_task_ids(self, policy_id: UUID, before_version: int) -> list[UUID]:
         """The ids of the NEW_POLICY tasks the policy's receipts before ``before_version`` opened."""

@@ -53,6 +53,7 @@ from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
 from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
+from infra.services.policies import EndCoolingOff, Policies
 from infra.services.timers import DueRow, Timers, create_due_table, open_timers, upsert_due_row
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
 
@@ -126,11 +127,11 @@ class TimerHandler:
         if closed.records != CoolingOffEnded.__name__ or closed.case_context != POLICY_CONTEXT:
             return
         policies = self.stores[POLICY_CONTEXT]
+        assert isinstance(policies, Policies)
         policy = policies.load(closed.subject_id)
-        assert isinstance(policy, Policy)
         if policy.status is not PolicyStatus.IN_COOLING_OFF:
             return
-        policies.run(closed.subject_id, self._caller(closed), policy.version, Policy.end_cooling_off)
+        policies.end_cooling_off(closed.subject_id, EndCoolingOff(), self._caller(closed), policy.version)
 
     def _move(
         self,

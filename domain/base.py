@@ -194,16 +194,21 @@ _ROLES_ATTRIBUTE = "taken_by_roles"
 
 
 def taken_by(
-    step: str, *roles: Role
+    step: str, *roles: Role, checked_by_step: bool = False
 ) -> Callable[[_Command[_Owner, _Args, _Result]], _Command[_Owner, _Args, _Result]]:
     """Declares who may take a step, once: the command refuses other roles (``ActorRoleError``), and the
-    API admits the same roles, reading them with ``roles_of``, so that the two can never disagree."""
+    API admits the same roles, reading them with ``roles_of``, so that the two can never disagree.
+
+    ``checked_by_step``: the step itself narrows the roles by the case (a callback's caller depends on the
+    task's type, and a seller is told why before being told the role): the declaration is the widest set.
+    """
     allowed = frozenset(roles)
 
     def declare(command: _Command[_Owner, _Args, _Result]) -> _Command[_Owner, _Args, _Result]:
         @functools.wraps(command)
         def checked(owner: _Owner, ctx: Context, /, *args: _Args.args, **kwargs: _Args.kwargs) -> _Result:
-            require_role(step, ctx, *roles)
+            if not checked_by_step:
+                require_role(step, ctx, *roles)
             return command(owner, ctx, *args, **kwargs)
 
         setattr(checked, _ROLES_ATTRIBUTE, allowed)

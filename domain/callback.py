@@ -342,6 +342,7 @@ class CallbackTask(CaseAggregate):
             seller_id=seller_id,
         )
 
+    @taken_by("schedule callback", *_REMEDIATORS, Role.SYSTEM, checked_by_step=True)
     def schedule(self, ctx: Context, *, slot: datetime) -> None:
         """Plan the call for ``slot`` outside quiet hours; a system-proposed slot in them moves to 09:00."""
         if ctx.actor.role is Role.SYSTEM:
@@ -360,6 +361,7 @@ class CallbackTask(CaseAggregate):
         planned = self.slot if self.slot is not None and self.slot > now else now
         return next_calling_time(planned)
 
+    @taken_by("attempt callback", *_REMEDIATORS, checked_by_step=True)
     def attempt(
         self,
         ctx: Context,
@@ -381,6 +383,7 @@ class CallbackTask(CaseAggregate):
             recording_ref=recording_ref,
         )
 
+    @taken_by("complete callback", *_REMEDIATORS, checked_by_step=True)
     def complete(self, ctx: Context, *, answers: Mapping[str, str]) -> None:
         """Complete the callback with the customer's answers; a new-policy callback answers all 7 checks."""
         self._check_staff("complete callback", ctx)
@@ -395,6 +398,7 @@ class CallbackTask(CaseAggregate):
                 raise NewPolicyCheckUnansweredError(missing)
         self._record(CallbackCompleted, ctx, answers={str(k): v for k, v in answers.items()})
 
+    @taken_by("fail callback", *_REMEDIATORS, Role.SYSTEM, checked_by_step=True)
     def fail(self, ctx: Context, *, reason: str, fallback: str | None = None) -> None:
         """Give up calling (e.g. after the last attempt); ``fallback`` names the letter or visit to follow."""
         if ctx.actor.role is not Role.SYSTEM:
@@ -408,6 +412,7 @@ class CallbackTask(CaseAggregate):
         )
         self._record(CallbackFailed, ctx, attempts=self.attempts, reason=reason, fallback=fallback)
 
+    @taken_by("record callback issue", *_REMEDIATORS, checked_by_step=True)
     def find_issue(self, ctx: Context, *, issue: CallbackIssue, details: str) -> None:
         """Record an issue found during the callback; it does not complete the task."""
         self._check_staff("record callback issue", ctx)
@@ -432,6 +437,7 @@ class CallbackTask(CaseAggregate):
             source_case_id=self.source_case_id,
         )
 
+    @taken_by("remedy mis-selling", *_REMEDIATORS, checked_by_step=True)
     def remedy(self, ctx: Context, *, action: str, summary: str) -> None:
         """Record the remedy of the mis-selling this remediation task was opened for."""
         self._check_staff("remedy mis-selling", ctx)

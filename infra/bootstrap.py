@@ -93,7 +93,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> System:
     # Personal fields are sealed per customer in every context, and opened the same way by every reader.
     for app in system.applications():
         app.use_keys(keys)
-    # Every stored event is chained to its case's previous one from the first write on (issue #6).
+    # Every stored event is chained to its case's previous one from the first write on.
     install_chains(database_url, system.applications())
     return system
 

@@ -14,6 +14,7 @@ from domain.policy import Line
 from domain.timer import SlaTimer
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.claims import ReportClaim
 from infra.services.timers import Timers, due_table
 
 
@@ -32,16 +33,18 @@ def a_motor_policy(system: System, clock: ControlledClock) -> UUID:
 def report_hail_claim(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
     """A hail claim on ``policy_id`` reported now by the app, the loss two hours earlier; its id."""
     claim_id = uuid4()
-    system.claims.report_claim(
+    system.claims.report(
+        ReportClaim(
+            policy_id=policy_id,
+            loss_at=clock.now() - timedelta(hours=2),
+            reporter_name="张伟",
+            reporter_phone="13800138000",
+            cause="hail",
+            description="dents on the roof",
+            channel="app",
+        ),
         by(HANDLER),
         claim_id=claim_id,
-        policy_id=policy_id,
-        loss_at=clock.now() - timedelta(hours=2),
-        reporter_name="张伟",
-        reporter_phone="13800138000",
-        cause="hail",
-        description="dents on the roof",
-        channel="app",
     )
     return claim_id
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from infra.services.commands import (
     Command,
     Name,
     OptionalText,
+    Reason,
     Text,
     examples,
 )
@@ -121,6 +121,10 @@ class RemedyMisSelling(Command):
 # ------------------------------------------------------------------------------------------- service
 
 
+class CancelCallbackTask(Reason):
+    """Stop the task because the callback is no longer due."""
+
+
 class Callbacks(CaseApplication[CallbackTask]):
     """Callback task commands; creating a task twice for the same source event has no second effect."""
 
@@ -129,28 +133,59 @@ class Callbacks(CaseApplication[CallbackTask]):
     bounded_context = "callback"
 
     def create_task(
-        self,
-        caller: Caller,
-        *,
-        task_type: CallbackType,
-        source_event_id: UUID,
-        source_case_id: UUID,
-        customer_id: str,
-        due_by: datetime,
-        seller_id: str | None = None,
+        self, command: CreateCallbackTask, by: Caller, task_id: UUID | None = None
     ) -> CommandResult:
-        """Open the task that ``source_event_id`` calls for, or return the one it already opened."""
-        task = CallbackTask.create(
-            self.context(caller),
-            task_type=task_type,
-            source_event_id=source_event_id,
-            source_case_id=source_case_id,
-            customer_id=customer_id,
-            due_by=due_by,
-            seller_id=seller_id,
-        )
+        """Open the task a source event calls for; sent again, it answers with the task already opened.
+
+        The task's id derives from (type, source event), so ``task_id``, when given, must be that id.
+        """
+        task = CallbackTask.create(self.context(by), **command.arguments())
+        if task_id is not None and task_id != task.id:
+            raise ValueError(f"task {task_id} is not the task its source event derives ({task.id})")
         try:
             return self.save_new(task)
         except ConcurrencyConflictError as conflict:
             # The task id derives from (type, source event): a conflict means it exists already.
             return CommandResult(task.id, conflict.current_version, 0)
+
+    def schedule(
+        self, task_id: UUID, command: ScheduleCallback, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Plan the call for a slot outside quiet hours (21:00-09:00 Asia/Shanghai)."""
+        return self.run(task_id, by, expected_version, CallbackTask.schedule, **command.arguments())
+
+    def attempt(
+        self, task_id: UUID, command: AttemptCallback, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Record an attempt made now, outside quiet hours; never by the policy's seller."""
+        return self.run(task_id, by, expected_version, CallbackTask.attempt, **command.arguments())
+
+    def complete(
+        self, task_id: UUID, command: CompleteCallback, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Complete with the customer's answers, once reached; a new-policy callback answers all 7 checks."""
+        return self.run(task_id, by, expected_version, CallbackTask.complete, **command.arguments())
+
+    def fail(
+        self, task_id: UUID, command: FailCallback, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Give up calling; name the letter or visit to follow."""
+        return self.run(task_id, by, expected_version, CallbackTask.fail, **command.arguments())
+
+    def find_issue(
+        self, task_id: UUID, command: RecordCallbackIssue, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Record an issue found (mis-selling, proxy signature, …); it does not complete the task."""
+        return self.run(task_id, by, expected_version, CallbackTask.find_issue, **command.arguments())
+
+    def remedy(
+        self, task_id: UUID, command: RemedyMisSelling, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Record the remedy of a mis-selling remediation task (never by sales staff, Art. 18)."""
+        return self.run(task_id, by, expected_version, CallbackTask.remedy, **command.arguments())
+
+    def cancel(
+        self, task_id: UUID, command: CancelCallbackTask, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Stop the task because the callback is no longer due."""
+        return self.run(task_id, by, expected_version, CallbackTask.cancel, **command.arguments())

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, Field
 
@@ -16,6 +15,7 @@ from infra.services.commands import (
     Name,
     Names,
     OptionalText,
+    Reason,
     Text,
     examples,
 )
@@ -198,6 +198,28 @@ class IssuePayment(Command):
 # ------------------------------------------------------------------------------------------- service
 
 
+class ReceiveDocument(Command):
+    """收单: record one requested document as received."""
+
+    doc_type: Name
+
+
+class CompleteDocuments(Command):
+    """Declare the documents complete: every requested item has arrived."""
+
+
+class CloseClaim(Command):
+    """结案: close a paid, rejected (notice sent) or withdrawn claim."""
+
+
+class ReopenClaim(Reason):
+    """Reopen a closed claim, with the reason."""
+
+
+class WithdrawClaim(Reason):
+    """Record the claimant's withdrawal of an open claim."""
+
+
 class Claims(CaseApplication[Claim]):
     """Claim commands: every step but the report runs as ``run(id, caller, version, Claim.step, ...)``."""
 
@@ -209,30 +231,109 @@ class Claims(CaseApplication[Claim]):
         super().__init__(env, clock, snapshot_interval)
         self.policies = policies
 
-    def report_claim(
-        self,
-        caller: Caller,
-        *,
-        claim_id: UUID,
-        policy_id: UUID,
-        loss_at: datetime,
-        reporter_name: str,
-        reporter_phone: str,
-        cause: str,
-        description: str,
-        channel: str,
-    ) -> CommandResult:
-        """Report a loss (接报案): the policy's cover comes from the policy's own history."""
-        cover = self.policies.cover(policy_id)
-        claim = Claim.report(
-            self.context(caller),
-            claim_id=claim_id,
-            cover=cover,
-            loss_at=loss_at,
-            reporter_name=reporter_name,
-            reporter_phone=reporter_phone,
-            cause=cause,
-            description=description,
-            channel=channel,
-        )
+    def report(self, command: ReportClaim, by: Caller, claim_id: UUID | None = None) -> CommandResult:
+        """接报案: report a loss on a policy whose cover includes the loss date; opens a claim.
+
+        The policy's cover comes from the policy's own history.
+        """
+        cover = self.policies.cover(command.policy_id)
+        arguments = command.arguments()
+        del arguments["policy_id"]
+        claim = Claim.report(self.context(by), claim_id=claim_id or uuid4(), cover=cover, **arguments)
         return self.save_new(claim)
+
+    def register(
+        self, claim_id: UUID, command: RegisterClaim, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """立案: register the claim with its coverages and an initial reserve."""
+        return self.run(claim_id, by, expected_version, Claim.register, **command.arguments())
+
+    def record_survey(
+        self, claim_id: UUID, command: RecordSurvey, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """查勘: record the surveyor's findings."""
+        return self.run(claim_id, by, expected_version, Claim.record_survey, **command.arguments())
+
+    def assess_loss(
+        self, claim_id: UUID, command: AssessLoss, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """定损: assess the loss."""
+        return self.run(claim_id, by, expected_version, Claim.assess_loss, **command.arguments())
+
+    def request_documents(
+        self, claim_id: UUID, command: RequestDocuments, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Send the one complete list of missing documents (Insurance Law Art. 22)."""
+        return self.run(claim_id, by, expected_version, Claim.request_documents, **command.arguments())
+
+    def receive_document(
+        self, claim_id: UUID, command: ReceiveDocument, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """收单: record one requested document as received."""
+        return self.run(claim_id, by, expected_version, Claim.receive_document, **command.arguments())
+
+    def complete_documents(
+        self, claim_id: UUID, command: CompleteDocuments, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Declare the documents complete: every requested item has arrived."""
+        return self.run(claim_id, by, expected_version, Claim.complete_documents, **command.arguments())
+
+    def adjust(
+        self, claim_id: UUID, command: AdjustClaim, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """理算: calculate the payable amount once the documents are complete."""
+        return self.run(claim_id, by, expected_version, Claim.adjust, **command.arguments())
+
+    def review(
+        self, claim_id: UUID, command: ReviewClaim, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """核赔: review the adjustment and approve an amount (never by the adjuster)."""
+        return self.run(claim_id, by, expected_version, Claim.review, **command.arguments())
+
+    def decide(
+        self, claim_id: UUID, command: DecideClaim, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Decide on cover (Art. 23); a rejection or partial cover states its reasons."""
+        return self.run(claim_id, by, expected_version, Claim.decide, **command.arguments())
+
+    def send_rejection_notice(
+        self, claim_id: UUID, command: SendRejectionNotice, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Send the written rejection notice with reasons (Art. 24)."""
+        return self.run(claim_id, by, expected_version, Claim.send_rejection_notice, **command.arguments())
+
+    def agree_settlement(
+        self, claim_id: UUID, command: AgreeSettlement, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """赔付协议: agree the settlement for no more than the approved amount."""
+        return self.run(claim_id, by, expected_version, Claim.agree_settlement, **command.arguments())
+
+    def pay_advance(
+        self, claim_id: UUID, command: PayAdvance, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Pay in advance of approval (Art. 25, or CTPL rescue costs)."""
+        return self.run(claim_id, by, expected_version, Claim.pay_advance, **command.arguments())
+
+    def issue_payment(
+        self, claim_id: UUID, command: IssuePayment, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Pay the indemnity, after approval and settlement, within the agreed amount."""
+        return self.run(claim_id, by, expected_version, Claim.issue_payment, **command.arguments())
+
+    def close_claim(
+        self, claim_id: UUID, command: CloseClaim, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """结案: close a paid, rejected (notice sent) or withdrawn claim."""
+        return self.run(claim_id, by, expected_version, Claim.close, **command.arguments())
+
+    def reopen(
+        self, claim_id: UUID, command: ReopenClaim, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Reopen a closed claim, with the reason."""
+        return self.run(claim_id, by, expected_version, Claim.reopen, **command.arguments())
+
+    def withdraw(
+        self, claim_id: UUID, command: WithdrawClaim, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Record the claimant's withdrawal of an open claim."""
+        return self.run(claim_id, by, expected_version, Claim.withdraw, **command.arguments())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, Field
 
@@ -25,6 +25,7 @@ from infra.services.commands import (
     Fen,
     Name,
     Names,
+    Reason,
     SignedFen,
     Text,
     examples,
@@ -368,6 +369,22 @@ class RenewPolicy(Command):
 # ------------------------------------------------------------------------------------------- service
 
 
+class VerifyEntry(Command):
+    """复核: verify the entered data; never by whoever entered it."""
+
+
+class RejectConditionalOffer(Reason):
+    """Record the applicant's rejection of the conditional offer, which ends the proposal."""
+
+
+class EndCoolingOff(Command):
+    """The system's timer: the cooling-off period is over (after its last day)."""
+
+
+class ExpirePolicy(Command):
+    """The system's timer: the cover period ended without renewal."""
+
+
 class Policies(CaseApplication[Policy]):
     """Policy commands: every step after the proposal runs as ``run(policy_id, caller, version, ...)``."""
 
@@ -381,53 +398,203 @@ class Policies(CaseApplication[Policy]):
         super().__init__(env, clock, snapshot_interval)
         self.sellers = sellers
 
-    def submit_proposal(
-        self,
-        caller: Caller,
-        *,
-        policy_id: UUID,
-        proposal_no: str,
-        product_code: str,
-        line: Line,
-        customer_id: str,
-        applicant_name: str,
-        applicant_id_number: str,
-        applicant_phone: str,
-        insured_name: str,
-        beneficiary_names: tuple[str, ...] = (),
-        sum_insured_fen: int,
-        term_months: int,
-        quoted_premium_fen: int,
-        exclusion_clause_ids: tuple[str, ...],
-        seller_registration_no: str,
-        channel: str,
-        linked_proposal_id: UUID | None = None,
-    ) -> CommandResult:
-        """Submit a proposal (投保): the seller's registration is looked up and checked for that day."""
-        ctx = self.context(caller)
+    def submit(self, command: SubmitProposal, by: Caller, policy_id: UUID | None = None) -> CommandResult:
+        """投保: submit a proposal through a seller registered and authorised for the product that day.
+
+        The seller's registration is looked up and checked for the day of the proposal.
+        """
+        ctx = self.context(by)
+        arguments = command.arguments()
+        registration_no = arguments.pop("seller_registration_no")
         policy = Policy.submit_proposal(
             ctx,
-            policy_id=policy_id,
-            proposal_no=proposal_no,
-            product_code=product_code,
-            line=line,
-            customer_id=customer_id,
-            applicant_name=applicant_name,
-            applicant_id_number=applicant_id_number,
-            applicant_phone=applicant_phone,
-            insured_name=insured_name,
-            beneficiary_names=beneficiary_names,
-            sum_insured_fen=sum_insured_fen,
-            term_months=term_months,
-            quoted_premium_fen=quoted_premium_fen,
-            exclusion_clause_ids=exclusion_clause_ids,
-            seller=self.sellers.lookup(seller_registration_no),
+            policy_id=policy_id or uuid4(),
+            seller=self.sellers.lookup(registration_no),
             proposed_on=ctx.recorded_at.astimezone(SHANGHAI).date(),
-            channel=channel,
-            linked_proposal_id=linked_proposal_id,
+            **arguments,
         )
         return self.save_new(policy)
 
     def cover(self, policy_id: UUID) -> PolicyCover:
         """The policy's cover as it stands now (what a new claim is checked against)."""
         return self.load(policy_id).cover()
+
+    def record_proxy_signature(
+        self, policy_id: UUID, command: RecordProxySignature, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """代签: record that a signature was made on the applicant's behalf (a fact, never a refusal)."""
+        return self.run(policy_id, by, expected_version, Policy.record_proxy_signature, **command.arguments())
+
+    def check_proposal(
+        self, policy_id: UUID, command: CheckProposal, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """初审: check the proposal form; it passes only when nothing is missing."""
+        return self.run(policy_id, by, expected_version, Policy.check_proposal, **command.arguments())
+
+    def enter_data(
+        self, policy_id: UUID, command: EnterProposalData, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """录入: enter the proposal's data after a passed preliminary check."""
+        return self.run(policy_id, by, expected_version, Policy.enter_data, **command.arguments())
+
+    def verify_entry(
+        self, policy_id: UUID, command: VerifyEntry, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """复核: verify the entered data; never by whoever entered it."""
+        return self.run(policy_id, by, expected_version, Policy.verify_entry, **command.arguments())
+
+    def record_disclosure(
+        self, policy_id: UUID, command: RecordDisclosure, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """投保告知: record the applicant's answers to the insurer's questions, one per question."""
+        return self.run(policy_id, by, expected_version, Policy.record_disclosure, **command.arguments())
+
+    def record_exclusions_explained(
+        self,
+        policy_id: UUID,
+        command: RecordExclusionsExplained,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Record that exclusion clauses were explained and acknowledged (Art. 17)."""
+        return self.run(
+            policy_id, by, expected_version, Policy.record_exclusions_explained, **command.arguments()
+        )
+
+    def rate_risk(
+        self, policy_id: UUID, command: RateRisk, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """核保: rate and classify the risk once the entered data is verified."""
+        return self.run(policy_id, by, expected_version, Policy.rate_risk, **command.arguments())
+
+    def decide_underwriting(
+        self, policy_id: UUID, command: DecideUnderwriting, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """承保决策: never by the proposal's seller; CTPL is never declined or conditioned."""
+        return self.run(policy_id, by, expected_version, Policy.decide_underwriting, **command.arguments())
+
+    def accept_conditional_offer(
+        self,
+        policy_id: UUID,
+        command: AcceptConditionalOffer,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Record the applicant's acceptance of the conditional offer."""
+        return self.run(
+            policy_id, by, expected_version, Policy.accept_conditional_offer, **command.arguments()
+        )
+
+    def reject_conditional_offer(
+        self,
+        policy_id: UUID,
+        command: RejectConditionalOffer,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Record the applicant's rejection of the conditional offer, which ends the proposal."""
+        return self.run(
+            policy_id, by, expected_version, Policy.reject_conditional_offer, **command.arguments()
+        )
+
+    def withdraw_proposal(
+        self, policy_id: UUID, command: WithdrawProposal, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Withdraw the proposal before issue; a CTPL proposal only at the applicant's request."""
+        return self.run(policy_id, by, expected_version, Policy.withdraw_proposal, **command.arguments())
+
+    def prepare_documents(
+        self, policy_id: UUID, command: PrepareDocuments, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """缮制单证: prepare the policy documents after the decision."""
+        return self.run(policy_id, by, expected_version, Policy.prepare_documents, **command.arguments())
+
+    def seal_documents(
+        self, policy_id: UUID, command: SealDocuments, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """复核签章: check and seal the documents; never by whoever prepared them."""
+        return self.run(policy_id, by, expected_version, Policy.seal_documents, **command.arguments())
+
+    def receive_premium(
+        self, policy_id: UUID, command: ReceivePremium, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """收取保费: receive exactly the quoted first premium."""
+        return self.run(policy_id, by, expected_version, Policy.receive_premium, **command.arguments())
+
+    def issue(
+        self, policy_id: UUID, command: IssuePolicy, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """签发: issue once decision, sealed documents, explained exclusions and premium are all in."""
+        return self.run(policy_id, by, expected_version, Policy.issue, **command.arguments())
+
+    def acknowledge_receipt(
+        self, policy_id: UUID, command: AcknowledgeReceipt, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """回执: record the applicant's receipt; life and health over a year start cooling-off that day."""
+        return self.run(policy_id, by, expected_version, Policy.acknowledge_receipt, **command.arguments())
+
+    def end_cooling_off(
+        self, policy_id: UUID, command: EndCoolingOff, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """The system's timer: the cooling-off period is over (after its last day)."""
+        return self.run(policy_id, by, expected_version, Policy.end_cooling_off, **command.arguments())
+
+    def cancel_in_cooling_off(
+        self, policy_id: UUID, command: CancelInCoolingOff, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Cancel on a request made inside the cooling-off period, refunding the premium less a fee."""
+        return self.run(policy_id, by, expected_version, Policy.cancel_in_cooling_off, **command.arguments())
+
+    def apply_endorsement(
+        self, policy_id: UUID, command: ApplyEndorsement, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """批改 / 保全: apply a change; a new beneficiary needs the insured's consent."""
+        return self.run(policy_id, by, expected_version, Policy.apply_endorsement, **command.arguments())
+
+    def record_rescission_ground(
+        self,
+        policy_id: UUID,
+        command: RecordRescissionGround,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Record when the insurer learnt of a rescission ground (this dates Art. 16's window)."""
+        return self.run(
+            policy_id, by, expected_version, Policy.record_rescission_ground, **command.arguments()
+        )
+
+    def rescind(
+        self, policy_id: UUID, command: RescindPolicy, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """解除: rescind on an allowed, recorded ground, within the Art. 16 windows."""
+        return self.run(policy_id, by, expected_version, Policy.rescind, **command.arguments())
+
+    def surrender(
+        self, policy_id: UUID, command: SurrenderPolicy, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """退保: surrender at the applicant's request; the cash value is refunded."""
+        return self.run(policy_id, by, expected_version, Policy.surrender, **command.arguments())
+
+    def lapse(
+        self, policy_id: UUID, command: LapsePolicy, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """效力中止 (the system's timer): suspend the cover once the Art. 36 grace period is over."""
+        return self.run(policy_id, by, expected_version, Policy.lapse, **command.arguments())
+
+    def reinstate(
+        self, policy_id: UUID, command: ReinstatePolicy, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """复效: reinstate a suspended policy by agreement once the arrears are paid."""
+        return self.run(policy_id, by, expected_version, Policy.reinstate, **command.arguments())
+
+    def renew(
+        self, policy_id: UUID, command: RenewPolicy, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """续保: renew for a new cover period that starts after the current one."""
+        return self.run(policy_id, by, expected_version, Policy.renew, **command.arguments())
+
+    def expire(
+        self, policy_id: UUID, command: ExpirePolicy, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """The system's timer: the cover period ended without renewal."""
+        return self.run(policy_id, by, expected_version, Policy.expire, **command.arguments())

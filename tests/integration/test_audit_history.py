@@ -9,11 +9,11 @@ import pytest
 
 from cli.demo import HANDLER, by
 from domain.base import Role
-from domain.claim import Claim
 from domain.legal_basis import INSURANCE_LAW
 from infra.audit.history import AuditTrail, VersionNotRecordedError
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.claims import CompleteDocuments, ReceiveDocument, RequestDocuments
 from infra.store.eventstore import CaseNotFoundError
 from tests.cases import a_motor_policy, report_hail_claim
 from tests.feed import Group
@@ -39,14 +39,14 @@ def a_claim_paused_for_documents(
     reported = clock.now()
     timers.consume()
     clock.advance(timedelta(days=3))
-    system.claims.run(
-        claim_id, by(HANDLER), None, Claim.request_documents, required_docs=("invoice",), notice_ref="N-1"
+    system.claims.request_documents(
+        claim_id, RequestDocuments(required_docs=["invoice"], notice_ref="N-1"), by(HANDLER)
     )
     requested = clock.now()
     timers.consume()
     clock.advance(timedelta(days=7))
-    system.claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type="invoice")
-    system.claims.run(claim_id, by(HANDLER), None, Claim.complete_documents)
+    system.claims.receive_document(claim_id, ReceiveDocument(doc_type="invoice"), by(HANDLER))
+    system.claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
     timers.consume()
     return claim_id, {"reported": reported, "requested": requested, "completed": clock.now()}
 

@@ -26,11 +26,13 @@ from consumers.processing import Outcome
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, compute_deadline, default_calendar
 from domain.callback import CallbackCancelled, CallbackScheduled, CallbackStatus, CallbackTask, CallbackType
-from domain.claim import Claim, ClaimClosed, SurveyDone
-from domain.policy import Line, Policy, PolicyCancelledInCoolingOff, PolicyReceiptAcknowledged
+from domain.claim import ClaimClosed, SurveyDone
+from domain.policy import Line, PolicyCancelledInCoolingOff, PolicyReceiptAcknowledged
 from domain.sla import rule_by_id
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.claims import RecordSurvey, RegisterClaim
+from infra.services.policies import AcknowledgeReceipt, CancelInCoolingOff
 from tests.cases import report_hail_claim
 from tests.feed import Group
 
@@ -82,8 +84,8 @@ def a_received_life_policy(system: System, clock: ControlledClock) -> tuple[UUID
         system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
     )
     clock.advance(timedelta(days=2))
-    system.policies.run(
-        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=today(clock), method="e-receipt"
+    system.policies.acknowledge_receipt(
+        policy_id, AcknowledgeReceipt(received_on=today(clock), method="e-receipt"), by(SELLER)
     )
     receipt = system.policies.history(policy_id)[-1]
     assert isinstance(receipt, PolicyReceiptAcknowledged)
@@ -113,8 +115,8 @@ def test_a_received_life_policy_gets_one_new_policy_callback_due_at_the_end_of_c
 ) -> None:
     policy_id, receipt = a_received_life_policy(system, clock)
     motor_id = a_motor_policy(system)
-    system.policies.run(
-        motor_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=today(clock), method="paper"
+    system.policies.acknowledge_receipt(
+        motor_id, AcknowledgeReceipt(received_on=today(clock), method="paper"), by(SELLER)
     )
 
     consumer.consume()
@@ -173,18 +175,14 @@ def test_the_survey_callback_skips_the_qingming_holiday(
 ) -> None:
     policy_id = a_motor_policy(system)
     claim_id = report_hail_claim(system, clock, policy_id)
-    system.claims.run(
+    system.claims.register(
         claim_id,
+        RegisterClaim(claim_no="LP-QINGMING", coverages=["vehicle damage"], reserve_fen=100_000),
         by(HANDLER),
-        None,
-        Claim.register,
-        claim_no="LP-QINGMING",
-        coverages=("vehicle damage",),
-        reserve_fen=100_000,
     )
     clock.set(datetime(2026, 4, 2, 10, 0, tzinfo=SHANGHAI))  # Thursday before 清明 (4-6 April)
-    system.claims.run(
-        claim_id, by(SURVEYOR), None, Claim.record_survey, findings="hail dents", liability_view="covered"
+    system.claims.record_survey(
+        claim_id, RecordSurvey(findings="hail dents", liability_view="covered"), by(SURVEYOR)
     )
 
     consumer.consume()
@@ -224,8 +222,8 @@ def test_cancelling_in_cooling_off_cancels_the_open_callback_once(
     policy_id, _ = a_received_life_policy(system, clock)
     consumer.consume()
     clock.advance(timedelta(days=3))
-    system.policies.run(
-        policy_id, by(UNDERWRITER), None, Policy.cancel_in_cooling_off, requested_on=today(clock)
+    system.policies.cancel_in_cooling_off(
+        policy_id, CancelInCoolingOff(requested_on=today(clock)), by(UNDERWRITER)
     )
     cancellation = system.policies.history(policy_id)[-1]
     assert isinstance(cancellation, PolicyCancelledInCoolingOff)
@@ -252,8 +250,8 @@ def test_a_task_opened_at_22_30_gets_its_first_call_proposed_at_09_00_the_next_d
     )
     received_on = today(clock) + timedelta(days=2)
     clock.set(datetime.combine(received_on, time(22, 30), SHANGHAI))
-    system.policies.run(
-        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=received_on, method="e-receipt"
+    system.policies.acknowledge_receipt(
+        policy_id, AcknowledgeReceipt(received_on=received_on, method="e-receipt"), by(SELLER)
     )
     receipt = system.policies.history(policy_id)[-1]
 

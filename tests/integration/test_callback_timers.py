@@ -37,11 +37,19 @@ from domain.callback import (
     NewPolicyCheck,
     RemediationBySalesStaffError,
 )
-from domain.policy import Line, Policy
+from domain.policy import Line
 from domain.timer import TimerBreached, TimerSatisfied, TimerState
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.callbacks import (
+    AttemptCallback,
+    CancelCallbackTask,
+    CompleteCallback,
+    RecordCallbackIssue,
+    RemedyMisSelling,
+)
 from infra.services.explain import explain
+from infra.services.policies import AcknowledgeReceipt
 from infra.services.timers import callback_completion, timer_views
 from tests.cases import a_motor_policy, the_timer
 from tests.feed import Group
@@ -79,8 +87,8 @@ def a_life_policy_received(
         system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
     )
     clock.set(received)
-    system.policies.run(
-        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=received.date(), method="paper"
+    system.policies.acknowledge_receipt(
+        policy_id, AcknowledgeReceipt(received_on=received.date(), method="paper"), by(SELLER)
     )
     return policy_id
 
@@ -100,30 +108,25 @@ def a_scheduler(system: System, clock: ControlledClock) -> closing[Scheduler]:
 
 
 def reach(system: System, task_id: UUID) -> None:
-    system.callbacks.run(
+    system.callbacks.attempt(
         task_id,
+        AttemptCallback(channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED),
         by(CALLBACK_AGENT),
-        None,
-        CallbackTask.attempt,
-        channel=CallbackChannel.PHONE,
-        outcome=AttemptOutcome.REACHED,
     )
 
 
 def find_issue(system: System, task_id: UUID, issue: CallbackIssue, details: str) -> None:
-    system.callbacks.run(
-        task_id, by(CALLBACK_AGENT), None, CallbackTask.find_issue, issue=issue, details=details
+    system.callbacks.find_issue(
+        task_id, RecordCallbackIssue(issue=issue, details=details), by(CALLBACK_AGENT)
     )
 
 
 def complete(system: System, task_id: UUID, answers: dict[str, str] | None = None) -> None:
     reach(system, task_id)
-    system.callbacks.run(
+    system.callbacks.complete(
         task_id,
+        CompleteCallback(answers=answers or {check.value: "yes" for check in NewPolicyCheck}),
         by(CALLBACK_AGENT),
-        None,
-        CallbackTask.complete,
-        answers=answers or {check.value: "yes" for check in NewPolicyCheck},
     )
 
 
@@ -233,8 +236,8 @@ def test_cancelling_the_survey_task_cancels_the_survey_clock(
     callbacks_group.consume()
     survey_task = task_of(system, CallbackType.SURVEY, claim_id)
 
-    system.callbacks.run(
-        survey_task.id, by((Role.SUPERVISOR, "zhou.min.sup")), None, CallbackTask.cancel, reason="duplicate"
+    system.callbacks.cancel(
+        survey_task.id, CancelCallbackTask(reason="duplicate"), by((Role.SUPERVISOR, "zhou.min.sup"))
     )
     timers_group.consume()
 
@@ -283,13 +286,13 @@ def test_a_seller_may_not_remedy_and_a_complaints_officer_meets_the_remediation_
     remediation = task_of(system, CallbackType.MIS_SELLING_REMEDIATION, policy_id)
 
     with pytest.raises(RemediationBySalesStaffError) as refused:
-        system.callbacks.run(
-            remediation.id, by(SELLER), None, CallbackTask.remedy, action="re-signed", summary="visited"
+        system.callbacks.remedy(
+            remediation.id, RemedyMisSelling(action="re-signed", summary="visited"), by(SELLER)
         )
     assert refused.value.rule == "LIFE-MISSELL-NON-SALES"
     clock.set(at(2026, 5, 21, 16))
-    system.callbacks.run(
-        remediation.id, by(OFFICER), None, CallbackTask.remedy, action="re-signed", summary="visited"
+    system.callbacks.remedy(
+        remediation.id, RemedyMisSelling(action="re-signed", summary="visited"), by(OFFICER)
     )
     timers_group.consume()
 

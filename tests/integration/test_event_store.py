@@ -31,6 +31,8 @@ from domain.cover import LossDateOutsideCoverError, PolicyNotInForceError
 from domain.policy import Line, Policy, SellerNotRegisteredError
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
+from infra.services.claims import RegisterClaim, ReportClaim, WithdrawClaim
+from infra.services.policies import SubmitProposal
 from infra.settings import Settings
 from infra.store.eventstore import CaseApplication, CaseNotFoundError, ConcurrencyConflictError
 
@@ -75,7 +77,7 @@ def report_claim(system: System, policy_id: UUID, **overrides: Any) -> UUID:
         "description": "dents on the roof",
         "channel": "app",
     } | overrides
-    system.claims.report_claim(by(HANDLER), **fields)
+    system.claims.report(ReportClaim(**fields), by(HANDLER))
     return claim_id
 
 
@@ -157,10 +159,12 @@ def test_two_concurrent_writers_of_one_case_get_one_success_and_one_conflict(sys
 @pytest.mark.usefixtures("seller")
 def test_command_is_refused_with_the_current_version_when_if_match_is_stale(system: System) -> None:
     claim_id = report_claim(system, a_motor_policy(system))
-    system.claims.run(claim_id, by(HANDLER), 1, Claim.register, claim_no="LP-1", coverages=(), reserve_fen=0)
+    system.claims.register(
+        claim_id, RegisterClaim(claim_no="LP-1", coverages=[], reserve_fen=0), by(HANDLER), 1
+    )
 
     with pytest.raises(ConcurrencyConflictError) as refusal:
-        system.claims.run(claim_id, by(HANDLER), 1, Claim.withdraw, reason="customer changed their mind")
+        system.claims.withdraw(claim_id, WithdrawClaim(reason="customer changed their mind"), by(HANDLER), 1)
 
     assert refusal.value.current_version == 2
     assert refusal.value.expected_version == 1
@@ -204,8 +208,8 @@ def test_claim_reported_in_the_version_1_shape_loads_with_its_channel_upcast(sys
     assert isinstance(event, ClaimReported)
     assert event.channel == "unknown"
     assert claim.policy_id == policy_id
-    system.claims.run(
-        claim_id, by(HANDLER), 1, Claim.register, claim_no="LP-OLD", coverages=(), reserve_fen=0
+    system.claims.register(
+        claim_id, RegisterClaim(claim_no="LP-OLD", coverages=[], reserve_fen=0), by(HANDLER), 1
     )
     assert system.claims.load(claim_id).version == 2
 
@@ -284,23 +288,25 @@ def test_invalid_command_data_names_the_field_and_stores_nothing(system: System)
 @pytest.mark.usefixtures("seller")
 def test_claim_is_refused_and_nothing_stored_when_the_policy_is_not_yet_in_force(system: System) -> None:
     policy_id = uuid4()
-    system.policies.submit_proposal(
+    system.policies.submit(
+        SubmitProposal(
+            proposal_no="TB-1",
+            product_code="MOTOR-COMM-2026",
+            line=Line.MOTOR_COMMERCIAL,
+            customer_id="CUST-1",
+            applicant_name="张伟",
+            applicant_id_number="110101199003071234",
+            applicant_phone="13800138000",
+            insured_name="张伟",
+            sum_insured_fen=1_000_000,
+            term_months=12,
+            quoted_premium_fen=100_000,
+            exclusion_clause_ids=["EXCL-1"],
+            seller_registration_no=SELLER_REGISTRATION,
+            channel="agency",
+        ),
         by((Role.SELLER, "li.na.seller")),
         policy_id=policy_id,
-        proposal_no="TB-1",
-        product_code="MOTOR-COMM-2026",
-        line=Line.MOTOR_COMMERCIAL,
-        customer_id="CUST-1",
-        applicant_name="张伟",
-        applicant_id_number="110101199003071234",
-        applicant_phone="13800138000",
-        insured_name="张伟",
-        sum_insured_fen=1_000_000,
-        term_months=12,
-        quoted_premium_fen=100_000,
-        exclusion_clause_ids=("EXCL-1",),
-        seller_registration_no=SELLER_REGISTRATION,
-        channel="agency",
     )
     before = events_in_store(system)
 

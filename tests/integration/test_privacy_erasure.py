@@ -23,7 +23,7 @@ from domain.complaint import (
     ComplaintChannel,
     SubjectKind,
 )
-from domain.policy import Line, Policy, PolicyStatus, ProposalSubmitted
+from domain.policy import Line, PolicyStatus, ProposalSubmitted
 from domain.privacy import ERASED, PersonalDataErased, RetentionHoldAppliesError
 from infra.audit.history import AuditTrail
 from infra.bootstrap import System, bootstrap
@@ -31,6 +31,7 @@ from infra.clock import ControlledClock
 from infra.messaging.contract import topic_name
 from infra.schemas import validate_message
 from infra.services.complaints import LodgeComplaint, SubjectRefBody, WithdrawComplaint
+from infra.services.policies import ExpirePolicy
 from infra.settings import Settings
 from infra.store.eventstore import Caller
 from projections.schema import read_schema
@@ -196,7 +197,7 @@ def test_erasure_is_refused_under_a_retention_hold_and_performed_once_every_hold
 
         # Once it expired, its sales records are kept 5 years (a one-year contract).
         clock.advance(timedelta(days=370))
-        system.policies.run(policy_id, TIMERS, None, Policy.expire)
+        system.policies.expire(policy_id, ExpirePolicy(), TIMERS)
         with pytest.raises(RetentionHoldAppliesError) as sales:
             system.privacy.erase(MANAGER, customer_id, reason="the customer asked")
         assert sales.value.retention_rule == "RET-SALES-5Y"
@@ -257,7 +258,7 @@ def test_hash_chains_still_verify_when_a_customer_was_erased(
     policy_id, customer_id = a_motor_policy(system)
     lodge_and_withdraw_complaint(system, clock, customer_id, policy_id)
     clock.advance(timedelta(days=370))
-    system.policies.run(policy_id, TIMERS, None, Policy.expire)
+    system.policies.expire(policy_id, ExpirePolicy(), TIMERS)
     clock.advance(timedelta(days=5 * 366))
 
     system.privacy.erase(MANAGER, customer_id, reason="the customer asked (PIPL Art. 47)")

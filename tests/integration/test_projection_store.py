@@ -27,10 +27,10 @@ from cli.demo import (
 )
 from cli.load import run_load
 from domain.base import SHANGHAI, DomainEvent, Role
-from domain.claim import Claim
 from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.claims import RegisterClaim, ReportClaim, RequestDocuments
 from projections import queries, store
 from projections.base import Projection, fold
 from projections.catalogue import ALL_PROJECTIONS, projection_by_name
@@ -80,16 +80,18 @@ def history(system: System, cases: Sequence[UUID]) -> list[DomainEvent]:
 
 def report_claim(system: System, policy_id: UUID) -> UUID:
     claim_id = uuid4()
-    system.claims.report_claim(
+    system.claims.report(
+        ReportClaim(
+            policy_id=policy_id,
+            loss_at=system.clock.now() - timedelta(hours=2),
+            reporter_name="张伟",
+            reporter_phone="13800138000",
+            cause="hail",
+            description="dents on the roof",
+            channel="app",
+        ),
         by(HANDLER),
         claim_id=claim_id,
-        policy_id=policy_id,
-        loss_at=system.clock.now() - timedelta(hours=2),
-        reporter_name="张伟",
-        reporter_phone="13800138000",
-        cause="hail",
-        description="dents on the roof",
-        channel="app",
     )
     return claim_id
 
@@ -111,22 +113,13 @@ def cases(system: System, clock: ControlledClock) -> Cases:
     reported_claim_id = report_claim(system, motor_policy_id)
     clock.advance(timedelta(days=20))
     waiting_claim_id = report_claim(system, motor_policy_id)
-    system.claims.run(
-        waiting_claim_id,
-        by(HANDLER),
-        None,
-        Claim.register,
-        claim_no="LP-W",
-        coverages=("hail",),
-        reserve_fen=1,
+    system.claims.register(
+        waiting_claim_id, RegisterClaim(claim_no="LP-W", coverages=["hail"], reserve_fen=1), by(HANDLER)
     )
-    system.claims.run(
+    system.claims.request_documents(
         waiting_claim_id,
+        RequestDocuments(required_docs=["photos", "repair invoice"], notice_ref="NOTICE-22-02"),
         by(HANDLER),
-        None,
-        Claim.request_documents,
-        required_docs=("photos", "repair invoice"),
-        notice_ref="NOTICE-22-02",
     )
     open_complaint_id = uuid4()
     lodge_sample_complaint(system, by(OFFICER), open_complaint_id, clock.now(), motor_policy_id)

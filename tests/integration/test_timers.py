@@ -32,9 +32,8 @@ from consumers.scheduler import Scheduler, nudge, run_scheduler
 from consumers.timers import TIMERS_GROUP, TimerHandler, timers_handler
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, Pause, compute_deadline, default_calendar
-from domain.claim import Claim
 from domain.complaint import Complexity
-from domain.policy import CoolingOffEnded, Line, Policy, PolicyStatus
+from domain.policy import CoolingOffEnded, Line, PolicyStatus
 from domain.sla import rule_by_id
 from domain.timer import (
     SlaTimer,
@@ -52,6 +51,7 @@ from domain.timer import (
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.messaging.contract import ReceivedEvent
+from infra.services.claims import CompleteDocuments, ReceiveDocument, ReportClaim, RequestDocuments
 from infra.services.complaints import (
     AcknowledgeComplaint,
     AssignComplaint,
@@ -61,6 +61,7 @@ from infra.services.complaints import (
     ReceiveNewFacts,
     StartAppraisal,
 )
+from infra.services.policies import AcknowledgeReceipt
 from infra.services.timers import Timers, due_table
 from infra.settings import Settings
 from infra.store.eventstore import ensure_schema, store_env
@@ -164,26 +165,28 @@ def a_claim_paused_for_documents(system: System, clock: ControlledClock) -> tupl
         premium_fen=480_000,
     )
     claim_id = uuid4()
-    system.claims.report_claim(
+    system.claims.report(
+        ReportClaim(
+            policy_id=policy_id,
+            loss_at=clock.now() - timedelta(hours=2),
+            reporter_name="张伟",
+            reporter_phone="13800138000",
+            cause="hail",
+            description="dents on the roof",
+            channel="app",
+        ),
         by(HANDLER),
         claim_id=claim_id,
-        policy_id=policy_id,
-        loss_at=clock.now() - timedelta(hours=2),
-        reporter_name="张伟",
-        reporter_phone="13800138000",
-        cause="hail",
-        description="dents on the roof",
-        channel="app",
     )
     reported_at = clock.now()
     clock.advance(timedelta(days=3))
-    system.claims.run(
-        claim_id, by(HANDLER), None, Claim.request_documents, required_docs=("invoice",), notice_ref="N-1"
+    system.claims.request_documents(
+        claim_id, RequestDocuments(required_docs=["invoice"], notice_ref="N-1"), by(HANDLER)
     )
     requested_at = clock.now()
     clock.advance(timedelta(days=7))
-    system.claims.run(claim_id, by(HANDLER), None, Claim.receive_document, doc_type="invoice")
-    system.claims.run(claim_id, by(HANDLER), None, Claim.complete_documents)
+    system.claims.receive_document(claim_id, ReceiveDocument(doc_type="invoice"), by(HANDLER))
+    system.claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
     return claim_id, [reported_at, requested_at, clock.now()]
 
 
@@ -619,8 +622,8 @@ def test_the_policy_records_cooling_off_ended_once_caused_by_the_closed_window(
         system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
     )
     received_on = clock.now().astimezone(SHANGHAI).date()
-    system.policies.run(
-        policy_id, by(SELLER), None, Policy.acknowledge_receipt, received_on=received_on, method="e-receipt"
+    system.policies.acknowledge_receipt(
+        policy_id, AcknowledgeReceipt(received_on=received_on, method="e-receipt"), by(SELLER)
     )
     consumer.consume()
     timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
