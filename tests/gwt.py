@@ -1,8 +1,14 @@
-"""Given / When / Then for aggregates: replay the history, run the command, check its events or refusal."""
+"""Given / When / Then for aggregates: replay the history, run the command, check its events or refusal.
+
+``Then.events`` compares what the command recorded with what the rule says it records: each expected event
+is ``expect(EventType, field=value, ...)``, naming the payload fields the rule under test is about (the
+values the command was given and the ones the rule computes), so that a command recording the right event
+with the wrong amount, date, reason or actor cannot pass.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -24,17 +30,90 @@ def ctx(role: Role, actor: str | None = None, at: datetime = T0) -> Context:
     )
 
 
+@dataclass(frozen=True)
+class Expected:
+    """One event a command should record: its type and the values of the fields the rule is about."""
+
+    event_type: type[DomainEvent]
+    fields: Mapping[str, object]
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={value!r}" for name, value in self.fields.items())
+        return f"{self.event_type.__name__}({values})"
+
+    def mismatches(self, event: DomainEvent) -> list[str]:
+        """Every expected field whose recorded value differs, in value or in type, named with both."""
+        found = []
+        for name, value in self.fields.items():
+            actual = getattr(event, name)
+            # The type is compared too: a StrEnum equals its plain string, but only the member is the fact.
+            if actual != value or type(actual) is not type(value):
+                found.append(
+                    f"{self.event_type.__name__}.{name}: expected {value!r} "
+                    f"({type(value).__name__}), got {actual!r} ({type(actual).__name__})"
+                )
+        return found
+
+
+def expect(event_type: type[DomainEvent], /, **fields: object) -> Expected:
+    """The event ``event_type`` with these field values (payload or envelope, e.g. ``actor``).
+
+    A name the event does not have is refused at once, so a typo cannot make a check that never runs.
+    """
+    unknown = sorted(name for name in fields if not _has_attribute(event_type, name))
+    if unknown:
+        raise TypeError(f"{event_type.__name__} has no field {', '.join(unknown)}")
+    return Expected(event_type, dict(fields))
+
+
+def _has_attribute(event_type: type[DomainEvent], name: str) -> bool:
+    # Fields, and the envelope's read-only views such as ``recorded_at`` and ``event_id``.
+    return name in event_type.model_fields or isinstance(getattr(event_type, name, None), property)
+
+
+def _expected(item: Expected | type[DomainEvent]) -> Expected:
+    return item if isinstance(item, Expected) else Expected(item, {})
+
+
 @dataclass
 class Then(Generic[A]):
     aggregate: A
     new_events: list[DomainEvent]
     error: Exception | None
 
-    def events(self, *types: type[DomainEvent]) -> list[DomainEvent]:
-        """The command succeeded and recorded exactly these events, in order."""
+    def events(self, *expected: Expected | type[DomainEvent]) -> list[DomainEvent]:
+        """The command succeeded and recorded exactly these events, in order, with these field values.
+
+        Each item is ``expect(EventType, field=value, ...)``, or a bare type that checks the type only.
+        Every difference is reported at once: a wrong type, a missing or an extra event, and
+        each field whose value differs, named with the value expected and the value recorded.
+        """
+        wanted = [_expected(item) for item in expected]
         if self.error is not None:
-            raise AssertionError(f"expected events, got refusal {self.error!r}") from self.error
-        assert [type(e) for e in self.new_events] == list(types)
+            raise AssertionError(
+                f"expected events {wanted}, got refusal {type(self.error).__name__}: {self.error}"
+            ) from self.error
+        problems: list[str] = []
+        for index in range(max(len(wanted), len(self.new_events))):
+            if index >= len(self.new_events):
+                problems.append(f"event {index}: expected {wanted[index]!r}, nothing was recorded")
+                continue
+            event = self.new_events[index]
+            if index >= len(wanted):
+                problems.append(f"event {index}: unexpected {type(event).__name__} was recorded")
+                continue
+            if type(event) is not wanted[index].event_type:
+                problems.append(
+                    f"event {index}: expected {wanted[index].event_type.__name__}, "
+                    f"recorded {type(event).__name__}"
+                )
+                continue
+            problems.extend(f"event {index}: {problem}" for problem in wanted[index].mismatches(event))
+        if problems:
+            recorded = ", ".join(type(e).__name__ for e in self.new_events) or "nothing"
+            raise AssertionError(
+                f"the command recorded [{recorded}], not what Then expected:\n  " + "\n  ".join(problems)
+            )
         return self.new_events
 
     def refused(self, error_type: type[Exception], match: str | None = None) -> Exception:
