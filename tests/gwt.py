@@ -2,7 +2,8 @@
 
 ``Then.events`` compares what the command recorded with what the rule says it records: each expected event
 is ``expect(EventType, field=value, ...)``, naming the payload fields the rule under test is about (the
-values the command was given and the ones the rule computes), so that a command recording the right event
+values the command was given and the ones the rule computes). A bare event type, or ``expect`` with no
+field, is accepted only for an event whose payload is empty, so that a command recording the right event
 with the wrong amount, date, reason or actor cannot pass.
 """
 
@@ -16,11 +17,14 @@ from uuid import uuid4
 
 import pytest
 
-from domain.base import Actor, CaseAggregate, Context, DomainEvent, Role
+from domain.base import Actor, CaseAggregate, CaseCreated, Context, DomainEvent, Role
 
 A = TypeVar("A", bound=CaseAggregate)
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
+
+ENVELOPE_FIELDS = frozenset(DomainEvent.model_fields) | frozenset(CaseCreated.model_fields)
+"""What every event carries whatever its type: ids, version, actor, times, correlation, creation topic."""
 
 
 def ctx(role: Role, actor: str | None = None, at: datetime = T0) -> Context:
@@ -28,6 +32,11 @@ def ctx(role: Role, actor: str | None = None, at: datetime = T0) -> Context:
     return Context(
         actor=Actor(id=actor or f"{role.value}-1", role=role), recorded_at=at, correlation_id=uuid4()
     )
+
+
+def payload_fields(event_type: type[DomainEvent]) -> frozenset[str]:
+    """The fields ``event_type`` records beyond the envelope."""
+    return frozenset(event_type.model_fields) - ENVELOPE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,15 @@ def _has_attribute(event_type: type[DomainEvent], name: str) -> bool:
 
 
 def _expected(item: Expected | type[DomainEvent]) -> Expected:
-    return item if isinstance(item, Expected) else Expected(item, {})
+    expected = item if isinstance(item, Expected) else Expected(item, {})
+    payload = payload_fields(expected.event_type)
+    if payload and not expected.fields:
+        name = expected.event_type.__name__
+        raise TypeError(
+            f"{name} records a payload ({', '.join(sorted(payload))}): name the fields the rule is about, "
+            f"expect({name}, field=value, ...)"
+        )
+    return expected
 
 
 @dataclass
@@ -84,7 +101,8 @@ class Then(Generic[A]):
     def events(self, *expected: Expected | type[DomainEvent]) -> list[DomainEvent]:
         """The command succeeded and recorded exactly these events, in order, with these field values.
 
-        Each item is ``expect(EventType, field=value, ...)``, or a bare type that checks the type only.
+        Each item is ``expect(EventType, field=value, ...)``; a bare type only for an event with no
+        payload (anything else is refused with TypeError, a mistake in the test rather than a failure).
         Every difference is reported at once: a wrong type, a missing or an extra event, and
         each field whose value differs, named with the value expected and the value recorded.
         """

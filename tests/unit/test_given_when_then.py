@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 
 from domain.base import Actor, CaseAggregate, CaseCreated, Context, DomainError, DomainEvent, Role
-from tests.gwt import T0, Expected, Then, ctx, expect, given
+from tests.gwt import T0, Expected, Then, ctx, expect, given, payload_fields
 
 # ------------------------------------------------------------------- a small aggregate, for the harness only
 
@@ -211,3 +211,22 @@ def test_then_fails_on_a_datetime_field_when_it_is_a_different_instant() -> None
 def test_expect_is_refused_when_a_field_name_is_not_a_field_of_the_event() -> None:
     with pytest.raises(TypeError, match="AmountBooked has no field amount, reasons"):
         expect(AmountBooked, amount=200, reasons=("hail",))
+
+
+def test_then_is_refused_a_bare_type_when_the_event_records_a_payload() -> None:
+    with pytest.raises(TypeError, match=r"AmountBooked records a payload \(amount_fen, basis, reason\)"):
+        booked().events(AmountBooked)
+
+
+def test_then_is_refused_an_expectation_without_fields_when_the_event_records_a_payload() -> None:
+    with pytest.raises(TypeError, match="AmountBooked records a payload"):
+        booked().events(expect(AmountBooked))
+
+
+def test_then_accepts_a_bare_type_when_the_event_records_nothing_but_the_envelope() -> None:
+    booked(close=True).events(expect(AmountBooked, amount_fen=200), LedgerClosed)
+
+
+def test_payload_fields_leave_out_the_envelope_when_the_event_opens_a_case() -> None:
+    assert payload_fields(LedgerOpened) == {"owner"}
+    assert payload_fields(LedgerClosed) == set()
