@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.base import ActorRoleError, Context, FourEyesError, InvalidTransitionError, Role
+from domain.base import Actor, ActorRoleError, Context, FourEyesError, InvalidTransitionError, Role
 from domain.callback import (
     AttemptOutcome,
     CallbackAttempted,
@@ -35,7 +35,7 @@ from domain.callback import (
     RemediationBySalesStaffError,
     WrongCallbackTypeError,
 )
-from tests.gwt import T0, ctx, given, refuses
+from tests.gwt import T0, ctx, expect, given, refuses
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SELLER = "seller-7"
@@ -127,8 +127,16 @@ def test_new_policy_callback_completes_when_the_customer_answers_all_seven_check
 
     then = given(created()).when(work)
 
-    events = then.events(CallbackScheduled, CallbackAttempted, CallbackAttempted, CallbackCompleted)
-    assert [e.attempt_no for e in events if isinstance(e, CallbackAttempted)] == [1, 2]
+    then.events(
+        expect(CallbackScheduled, slot=shanghai(3, 10)),
+        expect(
+            CallbackAttempted, attempt_no=1, channel=CallbackChannel.PHONE, outcome=AttemptOutcome.NO_ANSWER
+        ),
+        expect(
+            CallbackAttempted, attempt_no=2, channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED
+        ),
+        expect(CallbackCompleted, answers=ALL_CHECKS),
+    )
     assert then.aggregate.status is CallbackStatus.COMPLETED
 
 
@@ -137,7 +145,16 @@ def test_mis_selling_found_by_a_callback_is_remedied_when_non_sales_staff_handle
     then = given(task).when(
         lambda t: t.find_issue(agent(), issue=CallbackIssue.MIS_SELLING, details="told it was a deposit")
     )
-    (found,) = then.events(CallbackIssueFound)
+    (found,) = then.events(
+        expect(
+            CallbackIssueFound,
+            issue=CallbackIssue.MIS_SELLING,
+            details="told it was a deposit",
+            customer_id="C-1",
+            seller_id=SELLER,
+            source_case_id=POLICY_ID,
+        )
+    )
     assert isinstance(found, CallbackIssueFound)
 
     # What the consumer of CallbackIssueFound does, from the event alone.
@@ -152,14 +169,29 @@ def test_mis_selling_found_by_a_callback_is_remedied_when_non_sales_staff_handle
     )
     assert opened.id == found.remediation_task_id
 
+    officer = ctx(Role.COMPLAINTS_OFFICER, "officer-1", shanghai(4, 10))
+
     def work(task: CallbackTask) -> None:
-        officer = ctx(Role.COMPLAINTS_OFFICER, "officer-1", shanghai(4, 10))
         task.attempt(officer, channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED)
         task.remedy(officer, action="policy cancelled, premium refunded in full", summary="customer accepted")
 
     remedy = given(opened).when(work)
 
-    remedy.events(CallbackAttempted, MisSellingRemedied)
+    remedy.events(
+        expect(
+            CallbackAttempted,
+            attempt_no=1,
+            channel=CallbackChannel.PHONE,
+            outcome=AttemptOutcome.REACHED,
+            actor=officer.actor,
+        ),
+        expect(
+            MisSellingRemedied,
+            action="policy cancelled, premium refunded in full",
+            summary="customer accepted",
+            actor=officer.actor,
+        ),
+    )
     assert remedy.aggregate.status is CallbackStatus.REMEDIED
 
 
@@ -214,7 +246,9 @@ def test_creating_is_refused_when_the_due_date_has_no_time_zone() -> None:
 
 @pytest.mark.parametrize("slot", [shanghai(3, 9, 0), shanghai(3, 20, 59)], ids=["09:00", "20:59"])
 def test_scheduling_is_recorded_when_the_slot_is_within_calling_hours(slot: datetime) -> None:
-    given(created()).when(lambda t: t.schedule(agent(), slot=slot)).events(CallbackScheduled)
+    given(created()).when(lambda t: t.schedule(agent(), slot=slot)).events(
+        expect(CallbackScheduled, slot=slot)
+    )
 
 
 @pytest.mark.parametrize(
@@ -242,7 +276,15 @@ def test_scheduling_is_refused_when_the_slot_has_no_time_zone() -> None:
 def test_attempting_is_recorded_when_made_within_calling_hours(at: datetime) -> None:
     given(created()).when(
         lambda t: t.attempt(agent(at=at), channel=CallbackChannel.PHONE, outcome=AttemptOutcome.NO_ANSWER)
-    ).events(CallbackAttempted)
+    ).events(
+        expect(
+            CallbackAttempted,
+            attempt_no=1,
+            channel=CallbackChannel.PHONE,
+            outcome=AttemptOutcome.NO_ANSWER,
+            recorded_at=at,
+        )
+    )
 
 
 @pytest.mark.parametrize("at", [shanghai(3, 21, 0), shanghai(4, 8, 59)], ids=["21:00", "08:59"])
@@ -269,9 +311,7 @@ def test_a_slot_the_system_proposes_in_quiet_hours_moves_to_09_00(
 ) -> None:
     then = given(created()).when(lambda t: t.schedule(system(), slot=proposed))
 
-    (event,) = then.events(CallbackScheduled)
-    assert isinstance(event, CallbackScheduled)
-    assert event.slot == planned
+    then.events(expect(CallbackScheduled, slot=planned))
 
 
 def test_the_next_attempt_after_a_20_50_no_answer_waits_for_09_00_the_next_morning() -> None:
@@ -309,15 +349,13 @@ def test_completing_a_new_policy_callback_is_refused_naming_the_checks_when_some
 def test_completing_a_new_policy_callback_records_the_answers_when_all_seven_are_answered() -> None:
     then = given(reached()).when(lambda t: t.complete(agent(), answers=ALL_CHECKS))
 
-    (event,) = then.events(CallbackCompleted)
-    assert isinstance(event, CallbackCompleted)
-    assert event.answers == ALL_CHECKS
+    then.events(expect(CallbackCompleted, answers=ALL_CHECKS))
 
 
 def test_completing_a_survey_callback_needs_no_new_policy_checks_when_the_customer_was_reached() -> None:
     given(reached(CallbackType.SURVEY)).when(
         lambda t: t.complete(agent(), answers={"satisfied": "yes"})
-    ).events(CallbackCompleted)
+    ).events(expect(CallbackCompleted, answers={"satisfied": "yes"}))
 
 
 def test_completing_is_refused_when_the_customer_was_not_reached() -> None:
@@ -338,7 +376,15 @@ def test_completing_is_refused_when_the_task_is_a_remediation() -> None:
 def test_calling_back_is_recorded_when_the_caller_did_not_sell_the_policy() -> None:
     given(created()).when(
         lambda t: t.attempt(agent("agent-2"), channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED)
-    ).events(CallbackAttempted)
+    ).events(
+        expect(
+            CallbackAttempted,
+            attempt_no=1,
+            channel=CallbackChannel.PHONE,
+            outcome=AttemptOutcome.REACHED,
+            actor=Actor(id="agent-2", role=Role.CALLBACK_AGENT),
+        )
+    )
 
 
 def test_calling_back_is_refused_when_the_caller_sold_the_policy() -> None:
@@ -376,11 +422,19 @@ def test_calling_back_is_refused_when_the_caller_is_a_seller_of_another_policy()
 
 
 def test_calling_back_is_recorded_when_a_supervisor_calls() -> None:
+    supervisor = ctx(Role.SUPERVISOR)
+
     given(created()).when(
-        lambda t: t.attempt(
-            ctx(Role.SUPERVISOR), channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED
+        lambda t: t.attempt(supervisor, channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED)
+    ).events(
+        expect(
+            CallbackAttempted,
+            attempt_no=1,
+            channel=CallbackChannel.PHONE,
+            outcome=AttemptOutcome.REACHED,
+            actor=supervisor.actor,
         )
-    ).events(CallbackAttempted)
+    )
 
 
 def test_calling_back_is_refused_when_a_complaints_officer_calls_on_a_new_policy() -> None:
@@ -396,9 +450,11 @@ def test_calling_back_is_refused_when_a_complaints_officer_calls_on_a_new_policy
 
 @pytest.mark.parametrize("role", [Role.CALLBACK_AGENT, Role.SUPERVISOR, Role.COMPLAINTS_OFFICER])
 def test_remedying_is_recorded_when_non_sales_staff_remedy(role: Role) -> None:
+    staff = ctx(role)
+
     given(remediation()).when(
-        lambda t: t.remedy(ctx(role), action="re-explained", summary="keeps policy")
-    ).events(MisSellingRemedied)
+        lambda t: t.remedy(staff, action="re-explained", summary="keeps policy")
+    ).events(expect(MisSellingRemedied, action="re-explained", summary="keeps policy", actor=staff.actor))
 
 
 def test_remedying_is_refused_when_the_actor_is_sales_staff() -> None:
@@ -445,12 +501,20 @@ def test_finding_mis_selling_names_the_remediation_task_but_does_not_complete_th
         lambda t: t.find_issue(agent(), issue=CallbackIssue.MIS_SELLING, details="x")
     )
 
-    (event,) = then.events(CallbackIssueFound)
+    (event,) = then.events(
+        expect(
+            CallbackIssueFound,
+            issue=CallbackIssue.MIS_SELLING,
+            details="x",
+            customer_id="C-1",
+            seller_id=SELLER,
+            source_case_id=POLICY_ID,
+        )
+    )
     assert isinstance(event, CallbackIssueFound)
     assert event.remediation_task_id == CallbackTask.task_id_for(
         CallbackType.MIS_SELLING_REMEDIATION, event.issue_id
     )
-    assert (event.customer_id, event.seller_id, event.source_case_id) == ("C-1", SELLER, POLICY_ID)
     assert then.aggregate.status is CallbackStatus.ATTEMPTED
 
 
@@ -459,9 +523,12 @@ def test_finding_a_proxy_signature_names_a_remediation_task_when_found() -> None
         lambda t: t.find_issue(agent(), issue=CallbackIssue.PROXY_SIGNATURE, details="x")
     )
 
-    (event,) = then.events(CallbackIssueFound)
+    (event,) = then.events(expect(CallbackIssueFound, issue=CallbackIssue.PROXY_SIGNATURE, details="x"))
     assert isinstance(event, CallbackIssueFound)
     assert event.remediation_task_id is not None
+    assert event.remediation_task_id == CallbackTask.task_id_for(
+        CallbackType.MIS_SELLING_REMEDIATION, event.issue_id
+    )
 
 
 def test_finding_a_wish_to_cancel_names_no_remediation_task_when_found() -> None:
@@ -469,9 +536,9 @@ def test_finding_a_wish_to_cancel_names_no_remediation_task_when_found() -> None
         lambda t: t.find_issue(agent(), issue=CallbackIssue.WANTS_CANCEL, details="x")
     )
 
-    (event,) = then.events(CallbackIssueFound)
-    assert isinstance(event, CallbackIssueFound)
-    assert event.remediation_task_id is None
+    then.events(
+        expect(CallbackIssueFound, issue=CallbackIssue.WANTS_CANCEL, details="x", remediation_task_id=None)
+    )
 
 
 def test_finding_an_issue_on_a_remediation_names_no_further_remediation_when_found() -> None:
@@ -479,9 +546,9 @@ def test_finding_an_issue_on_a_remediation_names_no_further_remediation_when_fou
         lambda t: t.find_issue(ctx(Role.COMPLAINTS_OFFICER), issue=CallbackIssue.MIS_SELLING, details="x")
     )
 
-    (event,) = then.events(CallbackIssueFound)
-    assert isinstance(event, CallbackIssueFound)
-    assert event.remediation_task_id is None
+    then.events(
+        expect(CallbackIssueFound, issue=CallbackIssue.MIS_SELLING, details="x", remediation_task_id=None)
+    )
 
 
 def test_finding_an_issue_gives_the_same_issue_id_when_the_history_is_replayed() -> None:
@@ -500,7 +567,9 @@ def test_completing_is_recorded_when_an_issue_was_found_before() -> None:
     task = reached()
     task.find_issue(agent(), issue=CallbackIssue.EXCLUSIONS_UNKNOWN, details="never heard of exclusions")
 
-    given(task).when(lambda t: t.complete(agent(), answers=ALL_CHECKS)).events(CallbackCompleted)
+    given(task).when(lambda t: t.complete(agent(), answers=ALL_CHECKS)).events(
+        expect(CallbackCompleted, answers=ALL_CHECKS)
+    )
 
 
 def test_finding_an_issue_is_refused_when_the_finder_sold_the_policy() -> None:
@@ -515,15 +584,13 @@ def test_finding_an_issue_is_refused_when_the_finder_sold_the_policy() -> None:
 def test_failing_records_the_attempts_when_the_customer_cannot_be_reached() -> None:
     then = given(not_reached()).when(lambda t: t.fail(system(), reason="3 attempts", fallback="letter"))
 
-    (event,) = then.events(CallbackFailed)
-    assert isinstance(event, CallbackFailed)
-    assert event.attempts == 1
+    then.events(expect(CallbackFailed, attempts=1, reason="3 attempts", fallback="letter"))
 
 
 def test_failing_is_recorded_when_a_callback_agent_gives_up() -> None:
     given(not_reached()).when(
         lambda t: t.fail(agent(), reason="number disconnected", fallback="visit")
-    ).events(CallbackFailed)
+    ).events(expect(CallbackFailed, attempts=1, reason="number disconnected", fallback="visit"))
 
 
 def test_failing_is_refused_when_the_task_already_failed() -> None:
@@ -535,7 +602,9 @@ def test_attempting_is_recorded_when_a_fallback_visit_follows_a_failure() -> Non
         lambda t: t.attempt(agent(), channel=CallbackChannel.VISIT, outcome=AttemptOutcome.REACHED)
     )
 
-    then.events(CallbackAttempted)
+    then.events(
+        expect(CallbackAttempted, attempt_no=2, channel=CallbackChannel.VISIT, outcome=AttemptOutcome.REACHED)
+    )
     assert then.aggregate.status is CallbackStatus.ATTEMPTED
 
 
@@ -546,7 +615,7 @@ def test_attempting_is_recorded_when_a_fallback_visit_follows_a_failure() -> Non
 def test_cancelling_stops_the_task_when_done_by_the_system_or_a_supervisor(role: Role) -> None:
     then = given(created()).when(lambda t: t.cancel(ctx(role), reason="policy cancelled"))
 
-    then.events(CallbackCancelled)
+    then.events(expect(CallbackCancelled, reason="policy cancelled"))
     assert then.aggregate.status is CallbackStatus.CANCELLED
 
 

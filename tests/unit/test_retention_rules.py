@@ -29,7 +29,7 @@ from domain.privacy import (
     add_years,
     subject_id_for,
 )
-from tests.gwt import T0, Then, ctx, given
+from tests.gwt import T0, Then, ctx, expect, given
 
 CUSTOMER = "cust-0042"
 MANAGER = Role.SENIOR_MANAGER
@@ -85,9 +85,18 @@ def test_erasure_is_refused_within_5_years_of_the_end_of_a_one_year_contract() -
 def test_erasure_is_performed_on_the_day_5_years_after_a_one_year_contract_ended() -> None:
     ended = policy(date(2026, 6, 30), 12)
     then = given(a_subject()).when(erase_on(date(2031, 6, 30), ended))
-    (erased,) = then.events(PersonalDataErased)
+    (erased,) = then.events(
+        expect(
+            PersonalDataErased,
+            customer_id=CUSTOMER,
+            reason="customer asked (PIPL Art. 47)",
+            erased_on=date(2031, 6, 30),
+            policy_ids=(ended.case_id,),
+            claim_ids=(),
+            complaint_ids=(),
+        )
+    )
     assert isinstance(erased, PersonalDataErased)
-    assert erased.policy_ids == (ended.case_id,)
     assert [h.rule for h in erased.holds_checked] == ["RET-SALES-5Y"]
     assert erased.holds_checked[0].until == date(2031, 6, 30)
 
@@ -103,8 +112,13 @@ def test_erasure_is_refused_within_3_years_of_a_complaint_closing() -> None:
 
 
 def test_erasure_is_performed_3_years_after_the_last_complaint_closed() -> None:
-    then = given(a_subject()).when(erase_on(date(2029, 3, 2), complaint(date(2026, 3, 2))))
-    then.events(PersonalDataErased)
+    closed = complaint(date(2026, 3, 2))
+    then = given(a_subject()).when(erase_on(date(2029, 3, 2), closed))
+    (erased,) = then.events(
+        expect(PersonalDataErased, erased_on=date(2029, 3, 2), complaint_ids=(closed.case_id,), policy_ids=())
+    )
+    assert isinstance(erased, PersonalDataErased)
+    assert [(h.rule, h.until) for h in erased.holds_checked] == [("RET-COMPLAINT-3Y", date(2029, 3, 2))]
 
 
 def test_erasure_is_refused_for_30_years_after_a_claim_paid_money() -> None:
@@ -113,8 +127,11 @@ def test_erasure_is_refused_for_30_years_after_a_claim_paid_money() -> None:
 
 
 def test_an_unpaid_closed_claim_keeps_nothing_once_closed() -> None:
-    then = given(a_subject()).when(erase_on(date(2026, 5, 2), claim(date(2026, 5, 1), paid=False)))
-    then.events(PersonalDataErased)
+    unpaid = claim(date(2026, 5, 1), paid=False)
+    then = given(a_subject()).when(erase_on(date(2026, 5, 2), unpaid))
+    then.events(
+        expect(PersonalDataErased, erased_on=date(2026, 5, 2), claim_ids=(unpaid.case_id,), holds_checked=())
+    )
 
 
 def test_the_longest_clock_decides_when_a_customer_has_several_cases() -> None:
@@ -144,7 +161,11 @@ def test_a_released_legal_hold_no_longer_refuses_erasure() -> None:
     subject.place_hold(ctx(MANAGER), hold_id="LIT-1", ground=HoldGround.LEGAL, reason="court case 2026-17")
     subject.release_hold(ctx(MANAGER, at=at(date(2027, 1, 1))), hold_id="LIT-1", reason="judgment final")
     then = given(subject).when(erase_on(date(2027, 1, 2)))
-    then.events(PersonalDataErased)
+    (erased,) = then.events(
+        expect(PersonalDataErased, erased_on=date(2027, 1, 2), policy_ids=(), claim_ids=())
+    )
+    assert isinstance(erased, PersonalDataErased)
+    assert [(h.rule, h.until) for h in erased.holds_checked] == [(LEGAL_HOLD_RULE, date(2027, 1, 1))]
 
 
 def test_a_dispute_keeps_the_data_2_years_after_it_ended() -> None:
@@ -166,9 +187,7 @@ def test_placing_a_hold_records_it_with_its_ground() -> None:
             ctx(Role.COMPLAINTS_OFFICER), hold_id="D-2", ground=HoldGround.DISPUTE, reason="r"
         )
     )
-    (placed,) = then.events(RetentionHoldPlaced)
-    assert isinstance(placed, RetentionHoldPlaced)
-    assert placed.ground is HoldGround.DISPUTE
+    then.events(expect(RetentionHoldPlaced, hold_id="D-2", ground=HoldGround.DISPUTE, reason="r"))
 
 
 # ---------------------------------------------------------------------------------------- who, how often

@@ -32,7 +32,7 @@ from domain.timer import (
     WindowNotBreachedError,
     timer_id_for,
 )
-from tests.gwt import T0, ctx, given
+from tests.gwt import T0, ctx, expect, given
 
 SYSTEM = ctx(Role.SYSTEM)
 IL23 = rule_by_id("IL23-DETERMINE-30D")
@@ -88,9 +88,8 @@ def test_a_warning_is_raised_when_half_the_period_has_run() -> None:
 
     then = given(timer).when(lambda t: t.raise_warning(SYSTEM, threshold=0.5, at=half))
 
-    (event,) = then.events(TimerWarningRaised)
-    assert isinstance(event, TimerWarningRaised)
-    assert event.threshold == 0.5
+    # Recorded at the instant the share was reached, with the deadline it is a share of.
+    then.events(expect(TimerWarningRaised, threshold=0.5, due_at=DUE, occurred_at=half))
 
 
 def test_a_warning_is_refused_when_it_was_raised_already() -> None:
@@ -110,14 +109,21 @@ def test_a_warning_is_refused_when_its_share_of_the_period_has_not_run() -> None
 
 def test_a_pause_and_resume_move_the_deadline_by_the_days_paused() -> None:
     timer = paused(started(), T0 + timedelta(days=3))
+    cause = uuid4()
 
     then = given(timer).when(
-        lambda t: t.resume(SYSTEM, at=T0 + timedelta(days=10), cause_event="Y", cause_event_id=uuid4())
+        lambda t: t.resume(SYSTEM, at=T0 + timedelta(days=10), cause_event="Y", cause_event_id=cause)
     )
 
-    (event,) = then.events(TimerResumed)
-    assert isinstance(event, TimerResumed)
-    assert event.due_at == DUE + timedelta(days=7)
+    then.events(
+        expect(
+            TimerResumed,
+            due_at=DUE + timedelta(days=7),
+            occurred_at=T0 + timedelta(days=10),
+            cause_event="Y",
+            cause_event_id=cause,
+        )
+    )
     assert then.aggregate.state is TimerState.RUNNING
 
 
@@ -140,11 +146,21 @@ def test_a_breach_is_refused_when_the_deadline_has_not_come() -> None:
 def test_a_breach_records_its_lateness_and_escalation_when_the_deadline_has_passed() -> None:
     then = given(started()).when(lambda t: t.breach(SYSTEM, at=DUE + timedelta(seconds=42)))
 
-    (event,) = then.events(TimerBreached)
-    assert isinstance(event, TimerBreached)
-    assert event.lateness_seconds == 42
-    assert event.escalate_to is Role.SUPERVISOR
-    assert event.regulator_reportable is True
+    then.events(
+        expect(
+            TimerBreached,
+            rule_id=IL23.rule_id,
+            subject_id=CLAIM_ID,
+            case_context="claim",
+            due_at=DUE,
+            occurred_at=DUE,
+            observed_at=DUE + timedelta(seconds=42),
+            lateness_seconds=42,
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=True,
+            consequence=IL23.on_breach.consequence,
+        )
+    )
 
 
 def test_a_second_breach_is_refused_when_the_timer_was_breached() -> None:
@@ -167,19 +183,29 @@ def test_a_satisfied_timer_takes_no_breach_and_no_pause() -> None:
 def test_satisfaction_after_a_breach_is_recorded_as_late() -> None:
     timer = started()
     timer.breach(SYSTEM, at=DUE)
+    cause = uuid4()
 
     then = given(timer).when(
-        lambda t: t.satisfy(
-            SYSTEM, at=DUE + timedelta(days=1), by_event="ClaimDecided", cause_event_id=uuid4()
+        lambda t: t.satisfy(SYSTEM, at=DUE + timedelta(days=1), by_event="ClaimDecided", cause_event_id=cause)
+    )
+
+    then.events(
+        expect(
+            TimerSatisfied,
+            late=True,
+            by_event="ClaimDecided",
+            cause_event_id=cause,
+            occurred_at=DUE + timedelta(days=1),
+            rule_id=IL23.rule_id,
+            subject_id=CLAIM_ID,
+            case_context="claim",
         )
     )
 
-    (event,) = then.events(TimerSatisfied)
-    assert isinstance(event, TimerSatisfied)
-    assert event.late is True
-
 
 def test_an_extension_runs_the_longer_period_from_the_same_start() -> None:
+    cause = uuid4()
+
     then = given(started(CMP.rule_id)).when(
         lambda t: t.extend(
             SYSTEM,
@@ -188,13 +214,23 @@ def test_an_extension_runs_the_longer_period_from_the_same_start() -> None:
             approver=None,
             reason="complex",
             cause_event="ComplaintDeadlineExtended",
-            cause_event_id=uuid4(),
+            cause_event_id=cause,
         )
     )
 
-    (event,) = then.events(TimerExtended)
-    assert isinstance(event, TimerExtended)
-    assert event.due_at == DUE  # 30 days from the same start as IL23's 30 days
+    then.events(
+        expect(
+            TimerExtended,
+            from_duration=15,  # CMP-DECIDE-15D's own period
+            to_duration=30,
+            due_at=DUE,  # 30 days from the same start as IL23's 30 days
+            occurred_at=T0 + timedelta(days=5),
+            approver=None,
+            reason="complex",
+            cause_event="ComplaintDeadlineExtended",
+            cause_event_id=cause,
+        )
+    )
 
 
 def test_a_restart_runs_the_whole_period_again_and_warns_again() -> None:
@@ -203,16 +239,24 @@ def test_a_restart_runs_the_whole_period_again_and_warns_again() -> None:
     assert half is not None
     timer.raise_warning(SYSTEM, threshold=0.5, at=half)
     new_facts_at = T0 + timedelta(days=10)
+    cause = uuid4()
 
     then = given(timer).when(
         lambda t: t.restart(
-            SYSTEM, at=new_facts_at, cause_event="ComplaintNewFactsReceived", cause_event_id=uuid4()
+            SYSTEM, at=new_facts_at, cause_event="ComplaintNewFactsReceived", cause_event_id=cause
         )
     )
 
-    (event,) = then.events(TimerRestarted)
-    assert isinstance(event, TimerRestarted)
-    assert event.due_at == datetime(2026, 3, 28, 0, 0, tzinfo=SHANGHAI)  # 15 days after 12 March
+    then.events(
+        expect(
+            TimerRestarted,
+            due_at=datetime(2026, 3, 28, 0, 0, tzinfo=SHANGHAI),  # 15 days after 12 March
+            occurred_at=new_facts_at,
+            pauses=(),
+            cause_event="ComplaintNewFactsReceived",
+            cause_event_id=cause,
+        )
+    )
     assert [w.fraction for w in then.aggregate.pending_warnings()] == [0.5, 0.8]
 
 
@@ -255,12 +299,17 @@ def test_a_window_closes_without_escalation_when_its_period_has_ended() -> None:
         lambda t: t.close_window(SYSTEM, at=COOLING_OFF_ENDS + timedelta(seconds=3))
     )
 
-    (event,) = then.events(TimerWindowClosed)
-    assert isinstance(event, TimerWindowClosed)
-    assert (event.due_at, event.records, event.rule_id) == (
-        COOLING_OFF_ENDS,
-        "CoolingOffEnded",
-        "LIFE-COOLOFF-15D",
+    then.events(
+        expect(
+            TimerWindowClosed,
+            rule_id="LIFE-COOLOFF-15D",
+            subject_id=CLAIM_ID,
+            case_context="policy",
+            due_at=COOLING_OFF_ENDS,
+            occurred_at=COOLING_OFF_ENDS,
+            observed_at=COOLING_OFF_ENDS + timedelta(seconds=3),
+            records="CoolingOffEnded",
+        )
     )
     assert then.aggregate.state is TimerState.WINDOW_CLOSED
     assert then.aggregate.next_fire() is None
