@@ -118,15 +118,18 @@ class RemedyMisSelling(Command):
     summary: Text
 
 
-# ------------------------------------------------------------------------------------------- service
-
-
 class CancelCallbackTask(Reason):
     """Stop the task because the callback is no longer due."""
 
 
+# ------------------------------------------------------------------------------------------- service
+
+
 class Callbacks(CaseApplication[CallbackTask]):
-    """Callback task commands; creating a task twice for the same source event has no second effect."""
+    """Callback tasks (回访): one method per use case, each taking its command model.
+
+    Creating a task twice for one source event has no second effect.
+    """
 
     aggregate_class = CallbackTask
     kind = "callback task"

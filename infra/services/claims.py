@@ -195,9 +195,6 @@ class IssuePayment(Command):
     reference: Name
 
 
-# ------------------------------------------------------------------------------------------- service
-
-
 class ReceiveDocument(Command):
     """收单: record one requested document as received."""
 
@@ -220,8 +217,14 @@ class WithdrawClaim(Reason):
     """Record the claimant's withdrawal of an open claim."""
 
 
+# ------------------------------------------------------------------------------------------- service
+
+
 class Claims(CaseApplication[Claim]):
-    """Claim commands: every step but the report runs as ``run(id, caller, version, Claim.step, ...)``."""
+    """Claims (理赔): one method per use case, each taking its command model.
+
+    A report reads the cover from the policy's own history.
+    """
 
     aggregate_class = Claim
     kind = "claim"

@@ -271,11 +271,11 @@ class EscalateComplaint(Command):
     reference: Name | None = None
 
 
-# ------------------------------------------------------------------------------------------- service
-
-
 class ReopenComplaint(Reason):
     """Reopen a closed complaint for a new investigation, with the reason."""
+
+
+# ------------------------------------------------------------------------------------------- service
 
 
 class Complaints(CaseApplication[Complaint]):

@@ -366,9 +366,6 @@ class RenewPolicy(Command):
     terms_version: Name
 
 
-# ------------------------------------------------------------------------------------------- service
-
-
 class VerifyEntry(Command):
     """复核: verify the entered data; never by whoever entered it."""
 
@@ -385,8 +382,12 @@ class ExpirePolicy(Command):
     """The system's timer: the cover period ended without renewal."""
 
 
+# ------------------------------------------------------------------------------------------- service
+
+
 class Policies(CaseApplication[Policy]):
-    """Policy commands: every step after the proposal runs as ``run(policy_id, caller, version, ...)``."""
+    """Policies (承保): one method per use case, each taking its command model; proposals are checked against
+    the seller's registration."""
 
     aggregate_class = Policy
     kind = "policy"

@@ -100,7 +100,9 @@ def drop_schemas(database_url: str, prefix: str) -> None:
 
 
 class CaseApplication(Application[UUID], Generic[A]):
-    """An application service for one kind of case: load, run one command, save, report the result."""
+    """The event-store adapter for one kind of case: load a case, run one domain command on it, save what it
+    recorded, report the result. The application services (infra/services/) subclass it and give each use
+    case a named method; entry points call those, not ``run`` or ``open_case``."""
 
     aggregate_class: ClassVar[type[CaseAggregate]]
     kind: ClassVar[str]
