@@ -7,13 +7,17 @@ extra, `caseledger up` with nothing configured says in one line what to install.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from cli.main import build_parser
 
 pytestmark = pytest.mark.e2e
 
@@ -30,22 +34,18 @@ HEAVY = {
     "eventsourcing",
     "httpx",
 }
-HELP_COMMANDS = [
-    [],
-    ["up"],
-    ["relay"],
-    ["consume"],
-    ["api"],
-    ["timers"],
-    ["timers", "list"],
-    ["dlq", "retry"],
-    ["projections", "verify"],
-    ["bench"],
-    ["schema", "export"],
-    ["demo", "load"],
-    ["audit", "history"],
-    ["privacy", "hold"],
-]
+
+
+def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[list[str]]:
+    """Every command of the command line, the bare `caseledger` first, as its words."""
+    yield list(path)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from commands(sub, (*path, name))
+
+
+HELP_COMMANDS = list(commands(build_parser()))
 LOADED = """
 import sys
 from cli.main import main
