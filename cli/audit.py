@@ -7,15 +7,15 @@ import json
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from domain.base import SHANGHAI
-from infra.audit.history import AuditTrail, CaseAsOf, CaseHistory, VersionNotRecordedError
-from infra.audit.verify import compare_exports, describe, describe_comparison, verify_export
-from infra.bootstrap import bootstrap
-from infra.settings import Settings
-from infra.store.eventstore import CaseNotFoundError
+from cli.errors import CliError
+
+# The parser is built on every `caseledger` call: the handlers import the store and the domain themselves.
+if TYPE_CHECKING:
+    from infra.audit.history import CaseAsOf, CaseHistory
+    from infra.settings import Settings
 
 
 def add_audit_commands(commands: Any) -> None:
@@ -24,41 +24,41 @@ def add_audit_commands(commands: Any) -> None:
         dest="audit_command", required=True
     )
     history = audit.add_parser("history", help="every event of a case; or the case as of a version or time")
-    history.add_argument("case_id", type=UUID)
+    history.add_argument("case_id", type=UUID, help="the case (policy, claim or complaint) id")
     when = history.add_mutually_exclusive_group()
     when.add_argument("--as-of", type=_aware, metavar="ISO-TIME", help="the case and its timers at this time")
     when.add_argument("--version", type=int, help="the case at this version")
     history.add_argument("--json", action="store_true", help="print JSON instead of text")
-    history.set_defaults(run=_history)
+    history.set_defaults(run="cli.audit:history")
 
     verify = audit.add_parser(
         "verify", help="recompute every case's hash chain and name the first broken link"
     )
     verify.add_argument("--case", type=UUID, help="one case only")
-    verify.set_defaults(run=_verify)
+    verify.set_defaults(run="cli.audit:verify")
 
     export = audit.add_parser("export", help="write a signed JSON Lines export for auditors")
     scope = export.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--case", type=UUID)
-    scope.add_argument("--all", action="store_true")
-    export.add_argument("--out", type=Path, required=True)
+    scope.add_argument("--case", type=UUID, help="one case only")
+    scope.add_argument("--all", action="store_true", help="every case of every context")
+    export.add_argument("--out", type=Path, required=True, help="the JSON Lines file to write")
     export.add_argument("--key", help="HMAC key (default: CASELEDGER_AUDIT_KEY)")
-    export.set_defaults(run=_export)
+    export.set_defaults(run="cli.audit:export")
 
     offline = audit.add_parser(
         "verify-export", help="check an export with nothing but the file and the key (no database)"
     )
-    offline.add_argument("file", type=Path)
-    offline.add_argument("--key", required=True)
-    offline.set_defaults(run=_verify_export)
+    offline.add_argument("file", type=Path, help="the export (JSON Lines) to check")
+    offline.add_argument("--key", required=True, help="the HMAC key it was signed with")
+    offline.set_defaults(run="cli.audit:verify_export_file")
 
     compare = audit.add_parser(
         "compare-exports", help="check that a later export extends an earlier one (no case cut or rewritten)"
     )
-    compare.add_argument("older", type=Path)
-    compare.add_argument("newer", type=Path)
-    compare.add_argument("--key", required=True)
-    compare.set_defaults(run=_compare_exports)
+    compare.add_argument("older", type=Path, help="the earlier export")
+    compare.add_argument("newer", type=Path, help="the later export, which must extend the earlier one")
+    compare.add_argument("--key", required=True, help="the HMAC key both were signed with")
+    compare.set_defaults(run="cli.audit:compare_export_files")
 
 
 def _aware(text: str) -> datetime:
@@ -68,31 +68,35 @@ def _aware(text: str) -> datetime:
     return moment
 
 
-def _history(args: argparse.Namespace) -> int:
-    system = bootstrap(Settings())
+def history(args: argparse.Namespace) -> int:
+    """`caseledger audit history CASE_ID [--as-of | --version]`; an unknown case or version is one line."""
+    from cli.system import open_system
+    from infra.audit.history import AuditTrail
+    from infra.settings import Settings
+
+    system = open_system(Settings())
     trail = AuditTrail(system)
     try:
         if args.as_of is None and args.version is None:
-            history = trail.history(args.case_id)
-            _say(history.model_dump_json(indent=2) if args.json else _history_text(history))
+            events = trail.history(args.case_id)
+            _say(events.model_dump_json(indent=2) if args.json else _history_text(events))
         else:
             state = trail.as_of(args.case_id, at=args.as_of, version=args.version)
             _say(state.model_dump_json(indent=2) if args.json else _state_text(state))
         return 0
-    except (CaseNotFoundError, VersionNotRecordedError) as error:
-        _say(error)
-        return 1
     finally:
         system.close()
 
 
 def _local(moment: datetime | None) -> str:
+    from domain.base import SHANGHAI
+
     return "-" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _history_text(history: CaseHistory) -> str:
-    lines = [f"{history.context} {history.case_id}: {history.version} events (times in Asia/Shanghai)"]
-    for e in history.events:
+def _history_text(events: CaseHistory) -> str:
+    lines = [f"{events.context} {events.case_id}: {events.version} events (times in Asia/Shanghai)"]
+    for e in events.events:
         occurred = f" occurred {_local(e.occurred_at)}" if e.occurred_at else ""
         lines += [
             f"v{e.version:<3} {_local(e.recorded_at)}{occurred}  {e.wire_name}"
@@ -120,15 +124,17 @@ def _state_text(state: CaseAsOf) -> str:
     return "\n".join(lines)
 
 
-def _verify(args: argparse.Namespace) -> int:
-    system = bootstrap(Settings())
+def verify(args: argparse.Namespace) -> int:
+    """`caseledger audit verify [--case]`: recompute the hash chains; exit 1 when one is broken."""
+    from cli.system import open_system
+    from infra.audit.history import AuditTrail
+    from infra.settings import Settings
+
+    system = open_system(Settings())
     try:
         started = time.perf_counter()
         report = AuditTrail(system).verify(args.case)
         seconds = time.perf_counter() - started
-    except CaseNotFoundError as error:
-        _say(error)
-        return 1
     finally:
         system.close()
     _say(f"{report.events} events in {report.cases} cases checked in {seconds:.1f} s")
@@ -142,33 +148,41 @@ def _key(given: str | None, settings: Settings) -> bytes:
     if given:
         return given.encode("utf-8")
     if settings.audit_key is None:
-        raise SystemExit("give --key or set CASELEDGER_AUDIT_KEY")
+        raise CliError("give --key or set CASELEDGER_AUDIT_KEY")
     return settings.audit_key.get_secret_value().encode("utf-8")
 
 
-def _export(args: argparse.Namespace) -> int:
+def export(args: argparse.Namespace) -> int:
+    """`caseledger audit export`: a signed JSON Lines export of one case or all."""
+    from cli.system import open_system
+    from infra.audit.history import AuditTrail
+    from infra.settings import Settings
+
     settings = Settings()
     key = _key(args.key, settings)
-    system = bootstrap(settings)
+    system = open_system(settings)
     try:
         report = AuditTrail(system).export(args.out, key, None if args.all else args.case)
-    except CaseNotFoundError as error:
-        _say(error)
-        return 1
     finally:
         system.close()
     _say(f"{report.events} events of {report.cases} cases written to {report.path}, signed (HMAC-SHA256)")
     return 0
 
 
-def _verify_export(args: argparse.Namespace) -> int:
+def verify_export_file(args: argparse.Namespace) -> int:
+    """`caseledger audit verify-export FILE --key`: exit 1 unless the export verifies."""
+    from infra.audit.verify import describe, verify_export
+
     verdict = verify_export(args.file, args.key.encode("utf-8"))
     for line in describe(verdict):
         _say(line)
     return 0 if verdict.ok else 1
 
 
-def _compare_exports(args: argparse.Namespace) -> int:
+def compare_export_files(args: argparse.Namespace) -> int:
+    """`caseledger audit compare-exports OLDER NEWER --key`: exit 1 unless NEWER extends OLDER."""
+    from infra.audit.verify import compare_exports, describe_comparison
+
     comparison = compare_exports(args.older, args.newer, args.key.encode("utf-8"))
     for line in describe_comparison(comparison):
         _say(line)

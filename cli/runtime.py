@@ -1,40 +1,303 @@
-"""The long-running processes: `caseledger up` (everything in one process), `relay` and `consume` alone.
+"""The long-running processes: `caseledger up` (everything in one process), `relay`, `consume`, `api` and
+`timers` alone.
 
 `up` is the embedded default: PostgreSQL (embedded unless configured), the Kafka-protocol broker (the
 embedded Tansu unless configured), the relay and every consumer group, as asyncio tasks of one process.
 For scale-out, each piece runs alone against a real PostgreSQL and Kafka: `caseledger relay` (one active,
 others wait on its advisory lock) and `caseledger consume --group NAME` (as many as partitions).
+
+Each process checks what it listens on and what it connects to before it starts anything, so a taken port
+or a wrong address ends it at once with one line (cli.errors) instead of a retry loop or a traceback.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import errno
+import secrets
 import signal
+import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, cast
 
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
+from pydantic import SecretStr
 
+from api.auth import demo_tokens
 from api.serve import api_server
+from cli.demo import next_morning, open_complaint, print_demo, run_demo
+from cli.errors import CliError
+from cli.system import open_system
+from cli.tables import print_table
 from consumers.app import run_consumers
 from consumers.groups import default_groups
 from consumers.scheduler import run_scheduler
 from domain.base import SHANGHAI
 from domain.timer import TimerBreached, TimerStarted, TimerWarningRaised
 from infra.bootstrap import System
-from infra.messaging.broker import EmbeddedBroker, ensure_topics
+from infra.clock import ControlledClock, SystemClock
+from infra.messaging.broker import EmbeddedBroker, ensure_topics, tansu_binary
 from infra.messaging.contract import topic_name
 from infra.messaging.relay import relay_lag, run_relay
 from infra.settings import Settings
+from infra.store.embedded import require_embedded_postgres
 from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
 
 CONTEXTS = ("policy", "claim", "complaint", "callback", "timer", "privacy")
+DEMO_STORY_DAYS = 60
+KAFKA_CONNECT_TIMEOUT_S = 3.0
+
+
+class PortTakenError(CliError):
+    """Something else already listens on the address a process was configured to serve on."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"{host}:{port} is already in use: stop what listens there, or set CASELEDGER_API_PORT"
+        )
+
+
+class KafkaUnreachableError(CliError):
+    """No bootstrap server of the configured Kafka accepts a connection."""
+
+    def __init__(self, servers: str, reason: str) -> None:
+        super().__init__(
+            f"cannot connect to Kafka at {servers}: {reason} (check CASELEDGER_KAFKA_BOOTSTRAP_SERVERS)"
+        )
+
+
+def up(args: argparse.Namespace) -> int:
+    """`caseledger up`: PostgreSQL, broker, relay, consumers, timers and API in one process."""
+    settings = Settings()
+    if settings.jwt_secret is None:
+        # No configured secret: sign this run's tokens with a fresh one (they die with the process).
+        settings = settings.model_copy(update={"jwt_secret": SecretStr(secrets.token_urlsafe(32))})
+    # Everything that can be missing is checked before anything starts: no server is left half started.
+    if settings.database_url is None:
+        require_embedded_postgres()
+    if settings.kafka_bootstrap_servers is None:
+        tansu_binary()
+    else:
+        require_kafka(settings.kafka_bootstrap_servers)
+    clock: ControlledClock | None = None
+    if args.demo:
+        # The demo story runs on a clock that starts weeks back, so a cooling-off period can run out.
+        clock = ControlledClock(SystemClock().now() - timedelta(days=DEMO_STORY_DAYS))
+        next_morning(clock)
+    with contextlib.ExitStack() as running:
+        api_socket = running.enter_context(api_listener(settings))
+        system = open_system(settings, clock)
+        running.callback(system.close)
+        where = "embedded" if system.embedded_postgres else "configured"
+        print(f"PostgreSQL ({where}): {system.database_url}  schema prefix: {settings.db_schema}")
+        broker = start_broker(settings)
+        running.callback(broker.stop)
+        kind = "embedded Tansu" if broker.embedded else "configured"
+        print(f"Kafka ({kind}): {broker.bootstrap_servers}  topics: {settings.topic_prefix}.<context>")
+        print(
+            f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)"
+        )
+        asyncio.run(
+            _serve_up(
+                system,
+                broker.bootstrap_servers,
+                api_socket,
+                demo=args.demo,
+                once=args.once,
+                time_scale=args.time_scale,
+            )
+        )
+    return 0
+
+
+async def _serve_up(
+    system: System,
+    bootstrap_servers: str,
+    api_socket: socket.socket,
+    *,
+    demo: bool,
+    once: bool,
+    time_scale: float | None,
+) -> None:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+
+    async def then() -> None:
+        if demo:
+            assert isinstance(system.clock, ControlledClock)
+            cases = await asyncio.to_thread(run_demo, system, system.clock)
+            print_demo(system, cases)
+            if await caught_up(system):
+                line = await asyncio.to_thread(describe_claim_view, system, cases.claim_id)
+                print("\nRead models caught up: " + line)
+            else:
+                print(
+                    "\nRead models did not catch up within 30 s: see `caseledger relay --lag` and `dlq list`"
+                )
+            secret = system.settings.jwt_secret
+            assert secret is not None
+            print("\nBearer tokens for this run (Authorization: Bearer <token>):")
+            for role, token in demo_tokens(secret, timedelta(hours=8)).items():
+                print(f"  {role.value:<19} {token}")
+            if time_scale:
+                assert isinstance(system.clock, ControlledClock)
+                complaint_id = await asyncio.to_thread(open_complaint, system, system.clock)
+                system.clock.run(time_scale)
+                print(
+                    f"\nThe clock now runs {time_scale:g} times faster. Complaint {complaint_id} is open: "
+                    "watch its 15-day clock warn at 50 % and 80 % and then breach "
+                    f"(caseledger timers explain {complaint_id})."
+                )
+        if once:
+            stop.set()
+            return
+        print("\nRunning: API, relay, timer scheduler, consumer groups " + ", ".join(all_groups()) + ".")
+        print("Ctrl-C stops.", flush=True)
+        if demo and time_scale:
+            await watch_timers(system, stop)
+
+    await serve(
+        system,
+        bootstrap_servers,
+        stop,
+        relay=True,
+        groups=all_groups(),
+        api=True,
+        api_socket=api_socket,
+        scheduler=True,
+        then=then,
+    )
+
+
+def relay(args: argparse.Namespace) -> int:
+    """`caseledger relay`: publish committed events to Kafka; or `--lag`: how far behind it is."""
+    settings = Settings()
+    if not args.lag:
+        require_kafka(broker_address(settings))
+    system = open_system(settings)
+    try:
+        if args.lag:
+            lags = asyncio.run(relay_lag(system))
+            print_table(
+                ("context", "store position", "published position", "positions behind", "seconds behind"),
+                (
+                    (
+                        lag.context,
+                        lag.store_position,
+                        lag.published_position,
+                        lag.positions_behind,
+                        f"{lag.seconds_behind:,.1f}",
+                    )
+                    for lag in lags
+                ),
+                right=("store position", "published position", "positions behind", "seconds behind"),
+            )
+            return 0
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            stop_on_signals(stop)
+            await run_relay(system, broker_address(settings), stop, republish_from=args.from_position)
+
+        asyncio.run(main())
+        return 0
+    finally:
+        system.close()
+
+
+def consume(args: argparse.Namespace) -> int:
+    """`caseledger consume --group NAME`: run consumer groups until stopped."""
+    settings = Settings()
+    require_kafka(broker_address(settings))
+    system = open_system(settings)
+    try:
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            stop_on_signals(stop)
+            await serve(system, broker_address(settings), stop, relay=False, groups=tuple(args.group))
+
+        asyncio.run(main())
+        return 0
+    finally:
+        system.close()
+
+
+def api(args: argparse.Namespace) -> int:
+    """`caseledger api`: the HTTP API alone, until stopped."""
+    settings = Settings()
+    if settings.jwt_secret is None:
+        raise CliError(
+            "CASELEDGER_JWT_SECRET is not set: the API signs and checks bearer tokens with it "
+            "(at least 32 characters)"
+        )
+    with contextlib.ExitStack() as running:
+        api_socket = running.enter_context(api_listener(settings))
+        system = open_system(settings)
+        running.callback(system.close)
+        print(
+            f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)",
+            flush=True,
+        )
+        api_server(system).run(sockets=[api_socket])
+    return 0
+
+
+def timers(args: argparse.Namespace) -> int:
+    """`caseledger timers`: the SLA timer scheduler, until stopped (several may run)."""
+    system = open_system(Settings())
+    try:
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        run_scheduler(system, system.clock, stop)
+        return 0
+    finally:
+        system.close()
+
+
+@contextlib.contextmanager
+def api_listener(settings: Settings) -> Iterator[socket.socket]:
+    """The API's listening socket, bound before anything else starts (uvicorn serves on it)."""
+    host, port = settings.api_host, settings.api_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host, port), family=family)
+    except OSError as taken:
+        if taken.errno == errno.EADDRINUSE:
+            raise PortTakenError(host, port) from taken
+        raise
+    with sock:
+        yield sock
+
+
+def require_kafka(servers: str) -> None:
+    """Return once one bootstrap server accepts a connection; else raise naming the configured address.
+
+    The relay and the consumers reconnect to a lost broker for ever, as they must when Kafka restarts; at
+    start a wrong address would make them wait in silence instead.
+    """
+    reason = "no bootstrap server given"
+    for address in (part.strip() for part in servers.split(",")):
+        host, _, port = address.rpartition(":")
+        try:
+            with socket.create_connection(
+                (host.strip("[]") or "localhost", int(port)), timeout=KAFKA_CONNECT_TIMEOUT_S
+            ):
+                return
+        except ValueError:
+            reason = f"{address!r} is not host:port"
+        except OSError as refused:
+            reason = refused.strerror or type(refused).__name__
+    raise KafkaUnreachableError(servers, reason)
 
 
 @dataclass
@@ -123,13 +386,19 @@ async def serve(
     groups: tuple[str, ...] = (),
     api: bool = False,
     scheduler: bool = False,
+    api_socket: socket.socket | None = None,
     then: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> None:
-    """Run the relay, consumer groups, API and scheduler until ``stop``; ``then`` runs alongside them."""
+    """Run the relay, consumer groups, API and scheduler until ``stop``; ``then`` runs alongside them.
+
+    The API serves on ``api_socket`` when given (bound by the caller, so a taken port is found before
+    anything starts), else it binds the configured host and port itself.
+    """
     tasks = []
     if api:
         server = api_server(system)
-        tasks.append(asyncio.create_task(server.serve(), name="api"))
+        sockets = None if api_socket is None else [api_socket]
+        tasks.append(asyncio.create_task(server.serve(sockets=sockets), name="api"))
 
         async def stop_api() -> None:
             await stop.wait()

@@ -7,46 +7,51 @@ they answer at once on a million timers; `caseledger timers explain CASE_ID` tel
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import psycopg
+# The parser is built on every `caseledger` call: the handlers import psycopg and the domain themselves.
+if TYPE_CHECKING:
+    from domain.timer import TimerState
+    from infra.services.timers import TimerView
 
-from domain.base import SHANGHAI
-from domain.timer import TimerState
-from infra.bootstrap import bootstrap
-from infra.services.timers import TimerView, callback_completion, create_due_table, timer_views
-from infra.settings import Settings
+TIMER_STATES = ("running", "paused", "satisfied", "breached", "cancelled", "window_closed")
+"""The values of ``domain.timer.TimerState``, spelled here so that building the parser loads no domain."""
 
 
-def add_timer_view_commands(timers_commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_timer_view_commands(timers_commands: argparse._SubParsersAction[Any]) -> None:
     """Add ``list``, ``due``, ``breached`` and ``callbacks`` under ``caseledger timers``."""
     listing = timers_commands.add_parser("list", help="timers by case, rule and state, soonest due first")
     listing.add_argument("--case", dest="case_id", type=UUID, help="a case: its timers and its tasks'")
     listing.add_argument("--rule", dest="rule_id", help="a rule id, e.g. CMP-DECIDE-15D")
-    listing.add_argument("--state", choices=[state.value for state in TimerState])
-    listing.add_argument("--limit", type=int, default=100)
-    listing.set_defaults(run=_list)
+    listing.add_argument("--state", choices=TIMER_STATES, help="timers in this state only")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many rows (%(default)s)")
+    listing.set_defaults(run="cli.timers:list_timers")
     due = timers_commands.add_parser("due", help="running timers due within the next hours")
-    due.add_argument("--within", type=int, default=24, help="hours (default 24)")
-    due.add_argument("--limit", type=int, default=100)
-    due.set_defaults(run=_due)
+    due.add_argument("--within", type=int, default=24, help="hours (%(default)s)")
+    due.add_argument("--limit", type=int, default=100, help="at most this many rows (%(default)s)")
+    due.set_defaults(run="cli.timers:due_timers")
     breached = timers_commands.add_parser("breached", help="timers whose deadline was breached")
-    breached.add_argument("--rule", dest="rule_id")
-    breached.add_argument("--limit", type=int, default=100)
-    breached.set_defaults(run=_breached)
+    breached.add_argument("--rule", dest="rule_id", help="a rule id, e.g. CMP-DECIDE-15D")
+    breached.add_argument("--limit", type=int, default=100, help="at most this many rows (%(default)s)")
+    breached.set_defaults(run="cli.timers:breached_timers")
     callbacks = timers_commands.add_parser("callbacks", help="callback completion rate per rule")
-    callbacks.set_defaults(run=_callbacks)
+    callbacks.set_defaults(run="cli.timers:callback_rates")
 
 
 def _at(view: TimerView) -> str:
+    from domain.base import SHANGHAI
+
     return "-" if view.due_at is None else view.due_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _print(views: list[TimerView]) -> None:
-    print(f"{'due (Asia/Shanghai)':<17}  {'colour':<8}  {'state':<13}  {'rule':<26}  case")
-    for view in views:
-        print(f"{_at(view):<17}  {view.colour:<8}  {view.state:<13}  {view.rule_id:<26}  {view.case_id}")
+    from cli.tables import print_table
+
+    print_table(
+        ("due (Asia/Shanghai)", "colour", "state", "rule", "case"),
+        ((_at(view), view.colour, view.state, view.rule_id, view.case_id) for view in views),
+    )
     print(f"{len(views)} timer(s)")
 
 
@@ -59,7 +64,15 @@ def _views(
     within_hours: int | None = None,
     breached: bool = False,
 ) -> int:
-    system = bootstrap(Settings())
+    from datetime import timedelta
+
+    import psycopg
+
+    from cli.system import open_system
+    from infra.services.timers import create_due_table, timer_views
+    from infra.settings import Settings
+
+    system = open_system(Settings())
     try:
         now = system.clock.now()
         with psycopg.connect(system.database_url) as conn:
@@ -81,32 +94,54 @@ def _views(
         system.close()
 
 
-def _list(args: argparse.Namespace) -> int:
+def list_timers(args: argparse.Namespace) -> int:
+    """`caseledger timers list`: by case, rule and state, soonest due first."""
+    from domain.timer import TimerState
+
     states = () if args.state is None else (TimerState(args.state),)
     return _views(args, case_id=args.case_id, rule_id=args.rule_id, states=states)
 
 
-def _due(args: argparse.Namespace) -> int:
+def due_timers(args: argparse.Namespace) -> int:
+    """`caseledger timers due`: running timers due within the next hours."""
     return _views(args, within_hours=args.within)
 
 
-def _breached(args: argparse.Namespace) -> int:
+def breached_timers(args: argparse.Namespace) -> int:
+    """`caseledger timers breached`: timers whose deadline was breached."""
     return _views(args, rule_id=args.rule_id, breached=True)
 
 
-def _callbacks(args: argparse.Namespace) -> int:
-    system = bootstrap(Settings())
+def callback_rates(args: argparse.Namespace) -> int:
+    """`caseledger timers callbacks`: callback completion rate per rule."""
+    import psycopg
+
+    from cli.system import open_system
+    from cli.tables import print_table
+    from infra.services.timers import callback_completion, create_due_table
+    from infra.settings import Settings
+
+    system = open_system(Settings())
     try:
         with psycopg.connect(system.database_url) as conn:
             create_due_table(conn, system.settings.db_schema)
             rows = callback_completion(conn, system.settings.db_schema)
-        print(f"{'rule':<26}  on time  late  missed  open  cancelled  rate")
-        for row in rows:
-            rate = "-" if row.completion_rate is None else f"{row.completion_rate:.1%}"
-            print(
-                f"{row.rule_id:<26}  {row.on_time:>7}  {row.late:>4}  {row.missed:>6}  {row.open:>4}"
-                f"  {row.cancelled:>9}  {rate}"
-            )
+        print_table(
+            ("rule", "on time", "late", "missed", "open", "cancelled", "rate"),
+            (
+                (
+                    row.rule_id,
+                    row.on_time,
+                    row.late,
+                    row.missed,
+                    row.open,
+                    row.cancelled,
+                    "-" if row.completion_rate is None else f"{row.completion_rate:.1%}",
+                )
+                for row in rows
+            ),
+            right=("on time", "late", "missed", "open", "cancelled", "rate"),
+        )
         return 0
     finally:
         system.close()

@@ -10,6 +10,7 @@ from psycopg import Connection
 
 from consumers.callbacks import CALLBACKS_CONTEXTS, callbacks_handler
 from consumers.erasure import ForgetErasedKeys
+from consumers.names import CALLBACKS_GROUP, TIMERS_GROUP
 from consumers.processing import Handler
 from consumers.read_models import projection_handler
 from consumers.timers import timers_handler
@@ -61,8 +62,8 @@ def default_groups() -> Mapping[str, ConsumerGroup]:
             _projections_forgetting_erased_keys,
         ),
         # The timers also read their own topic: a closed cooling-off window makes the policy record its end.
-        ConsumerGroup("timers", (*ALL_CONTEXTS, Timers.bounded_context), timers_handler),
-        ConsumerGroup("callbacks", CALLBACKS_CONTEXTS, callbacks_handler),
+        ConsumerGroup(TIMERS_GROUP, (*ALL_CONTEXTS, Timers.bounded_context), timers_handler),
+        ConsumerGroup(CALLBACKS_GROUP, CALLBACKS_CONTEXTS, callbacks_handler),
     ]
     return {group.name: group for group in groups}
 

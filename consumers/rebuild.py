@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 from uuid import UUID
@@ -56,32 +56,43 @@ class RebuildReport:
         )
 
 
-class Progress:
-    """A one-line progress display: events done, events/s and the time left."""
+ProgressReport = Callable[[int, int], None]
+"""Called with (events done, events in all) as a rebuild advances: a caller's own progress display."""
 
-    def __init__(self, total: int, out: TextIO | None) -> None:
+
+class Progress:
+    """A one-line progress display (events done, events/s and the time left), or a caller's own."""
+
+    def __init__(self, total: int, out: TextIO | None, report: ProgressReport | None = None) -> None:
         self.total = max(total, 1)
         self.out = out
+        self.report = report
         self.started = time.perf_counter()
         self.shown_at = 0.0
 
     def show(self, done: int, final: bool = False) -> None:
-        if self.out is None:
+        if self.out is None and self.report is None:
             return
         now = time.perf_counter()
         if not final and now - self.shown_at < 0.2:
             return
         self.shown_at = now
+        if self.report is not None:
+            self.report(done, self.total)
+        elif self.out is not None:
+            self._line(self.out, done, now, final)
+
+    def _line(self, out: TextIO, done: int, now: float, final: bool) -> None:
         elapsed = max(now - self.started, 1e-9)
         rate = done / elapsed
         left = (self.total - done) / rate if rate else 0.0
         width = 30
         filled = int(width * min(done / self.total, 1.0))
         bar = "#" * filled + "-" * (width - filled)
-        self.out.write(f"\r[{bar}] {done}/{self.total} events  {rate:,.0f} events/s  ETA {left:,.0f} s ")
+        out.write(f"\r[{bar}] {done}/{self.total} events  {rate:,.0f} events/s  ETA {left:,.0f} s ")
         if final:
-            self.out.write("\n")
-        self.out.flush()
+            out.write("\n")
+        out.flush()
 
 
 def _applications(system: System) -> list[CaseApplication[Any]]:
@@ -122,11 +133,17 @@ def _event_total(system: System) -> int:
     return sum(app.recorder.max_notification_id() or 0 for app in _applications(system))
 
 
-def _rebuild(system: System, names: Sequence[str], verify: bool, out: TextIO | None) -> RebuildReport:
+def _rebuild(
+    system: System,
+    names: Sequence[str],
+    verify: bool,
+    out: TextIO | None,
+    report_progress: ProgressReport | None = None,
+) -> RebuildReport:
     projections = [projection_by_name(n) for n in names] if names else list(ALL_PROJECTIONS)
     schema = read_schema(system.settings.db_schema)
     report = RebuildReport([p.name for p in projections])
-    progress = Progress(_event_total(system), out)
+    progress = Progress(_event_total(system), out, report_progress)
     started = time.perf_counter()
     with psycopg.connect(system.database_url) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (PAUSE_LOCK,))
@@ -162,14 +179,23 @@ def _rebuild(system: System, names: Sequence[str], verify: bool, out: TextIO | N
 
 
 def rebuild_projections(
-    system: System, names: Sequence[str] = (), out: TextIO | None = sys.stderr
+    system: System,
+    names: Sequence[str] = (),
+    out: TextIO | None = sys.stderr,
+    progress: ProgressReport | None = None,
 ) -> RebuildReport:
-    """Replay the store into shadow tables and swap them in (all projections when ``names`` is empty)."""
-    return _rebuild(system, names, verify=False, out=out)
+    """Replay the store into shadow tables and swap them in (all projections when ``names`` is empty).
+
+    The progress goes to ``progress`` when given, else as a line to ``out``.
+    """
+    return _rebuild(system, names, verify=False, out=out, report_progress=progress)
 
 
 def verify_projections(
-    system: System, names: Sequence[str] = (), out: TextIO | None = sys.stderr
+    system: System,
+    names: Sequence[str] = (),
+    out: TextIO | None = sys.stderr,
+    progress: ProgressReport | None = None,
 ) -> RebuildReport:
     """Rebuild into shadow tables and compare them with the live ones; the live tables are not touched."""
-    return _rebuild(system, names, verify=True, out=out)
+    return _rebuild(system, names, verify=True, out=out, report_progress=progress)

@@ -2,6 +2,9 @@
 
 Machines here are noisy, so every figure is reported as a ratio to a bare baseline measured in the same run
 on the same server. Each section lives in its own module; this one lists them and writes the results.
+
+The command line reads ``SECTIONS`` to build its ``--only`` choices, so this module imports no section at its
+top: each section's module (and its database, broker or HTTP client library) loads when the section runs.
 """
 
 from __future__ import annotations
@@ -12,18 +15,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cli.bench.api import api_table, run_api_bench
-from cli.bench.audit import audit_table, run_audit_bench
-from cli.bench.figures import Figure
-from cli.bench.pipeline import pipeline_table, run_pipeline_bench
-from cli.bench.timers import bench_timers
-from cli.bench.write import bench_write_path
-from infra.settings import Settings
+if TYPE_CHECKING:
+    from cli.bench.figures import Figure
+    from infra.settings import Settings
+
+
+def bench_write(settings: Settings, quick: bool) -> list[Figure]:
+    """1 and 8 writers of a one-event command, beside the bare INSERT, in rounds (``cli.bench.write``)."""
+    from cli.bench.write import bench_write_path
+
+    return bench_write_path(settings, quick)
 
 
 def bench_pipeline(settings: Settings, quick: bool) -> list[Figure]:
     """Relay, projections, command-to-read-model latency and rebuild (``cli.bench.pipeline``)."""
+    from cli.bench.pipeline import pipeline_table, run_pipeline_bench
+
     figures = run_pipeline_bench(settings, quick, out=sys.stderr)
     print(pipeline_table(figures))
     return figures
@@ -31,6 +40,8 @@ def bench_pipeline(settings: Settings, quick: bool) -> list[Figure]:
 
 def bench_audit(settings: Settings, quick: bool) -> list[Figure]:
     """Audit export and chain verification over many events, beside a bare SELECT (``cli.bench.audit``)."""
+    from cli.bench.audit import audit_table, run_audit_bench
+
     figures = run_audit_bench(settings, quick)
     print(audit_table(figures))
     return figures
@@ -38,13 +49,23 @@ def bench_audit(settings: Settings, quick: bool) -> list[Figure]:
 
 def bench_api(settings: Settings, quick: bool) -> list[Figure]:
     """Commands over HTTP with 8 clients and query latency on 100,000 cases (``cli.bench.api``)."""
+    # httpx, its client, is in the `bench` extra: a missing one is reported as such by cli.errors.
+    from cli.bench.api import api_table, run_api_bench
+
     figures = run_api_bench(settings, quick)
     print(api_table(figures))
     return figures
 
 
+def bench_timers(settings: Settings, quick: bool) -> list[Figure]:
+    """The timer scheduler and due-row queries on many timers, with its own table (``cli.bench.timers``)."""
+    from cli.bench.timers import bench_timers as run_timers_section
+
+    return run_timers_section(settings, quick)
+
+
 SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
-    "write": bench_write_path,
+    "write": bench_write,
     "pipeline": bench_pipeline,
     "api": bench_api,
     "audit": bench_audit,

