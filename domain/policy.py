@@ -307,7 +307,7 @@ class InvalidCoverPeriodError(DomainError):
 
 
 class CoolingOffTooShortError(DomainError):
-    """The cooling-off period (犹豫期) of a life or health policy over one year is at least 15 days."""
+    """The cooling-off period (犹豫期) of personal cover (life, health, accident) over a year is ≥ 15 days."""
 
     rule = "LIFE-COOLOFF-15D"
 

@@ -232,7 +232,7 @@ def acknowledge_receipt(
     call: Annotated[CommandCall, Depends(case_command(Policy.acknowledge_receipt))],
     policies: PoliciesDep,
 ) -> JSONResponse:
-    """回执: record the applicant's receipt; life and health over a year start cooling-off that day."""
+    """回执: record the applicant's receipt; personal cover over a year starts cooling-off that day."""
     return call.update(policies, policy_id, body, policies.acknowledge_receipt)
 
 

@@ -594,7 +594,7 @@ class Policies(CaseApplication[Policy]):
     def acknowledge_receipt(
         self, policy_id: UUID, command: AcknowledgeReceipt, by: Caller, expected_version: int | None = None
     ) -> CommandResult:
-        """回执: record the applicant's receipt; life and health over a year start cooling-off that day."""
+        """回执: record the applicant's receipt; personal cover over a year starts cooling-off that day."""
         return self.run(policy_id, by, expected_version, Policy.acknowledge_receipt, **command.arguments())
 
     def end_cooling_off(

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from consumers.timers import recorded_end, start_instant
 from domain.base import SHANGHAI, Role
 from domain.calendar import default_calendar
@@ -50,8 +53,8 @@ from domain.policy import (
     SurrenderDatedBeforeIssueError,
     SurrenderInCoolingOffError,
 )
-from domain.sla import rule_by_id
-from domain.timer import SlaTimer, TimerAction
+from domain.sla import SlaRule, rule_by_id
+from domain.timer import SlaTimer, TimerAction, TimerStarted
 from tests.gwt import ctx, expect, given
 from tests.unit.test_policy_rules import (
     PREMIUM_FEN,
@@ -613,3 +616,52 @@ def test_lapse_is_refused_during_national_day_when_day_thirty_after_the_demand_i
     command = lapse_at(midnight(date(2026, 10, 2)), date(2026, 8, 20), reminded_on=date(2026, 9, 1))
 
     given(an_in_force_life_policy()).when(command).refused(GracePeriodNotOverError)
+
+
+# ---------------------------------------------------------------------------- windows the case records
+
+
+def test_cooling_off_timer_steps_name_the_receipt_field_its_end_was_read_from() -> None:
+    timer = a_timer_started_by(the_receipt(a_twenty_day_cooling_off()), "LIFE-COOLOFF-15D")
+
+    started = given(timer).history[0]
+
+    assert isinstance(started, TimerStarted)
+    details = " ".join(step.detail for step in started.steps)
+    assert "PolicyReceiptAcknowledged.cooling_off_ends_at" in details
+    assert "24:00 on 2026-03-25" in details
+
+
+def test_ctpl_cure_timer_ends_where_the_rescission_guard_does_when_day_five_is_in_national_day() -> None:
+    policy = notified(with_ground_known(an_issued_ctpl_policy(), on=date(2026, 9, 25)), date(2026, 9, 28))
+    notice = given(policy).history[-1]
+    assert isinstance(notice, RescissionNoticeSent)
+    rule = rule_by_id("CTPL14-CURE-5D")
+
+    timer = SlaTimer.start(
+        ctx(SYSTEM),
+        rule=rule,
+        case_id=notice.originator_id,
+        case_context="policy",
+        cycle=notice.originator_version,
+        start_at=start_instant(rule, notice),
+        calendar=default_calendar(),
+        cause_event="RescissionNoticeSent",
+        cause_event_id=notice.event_id,
+        ends_at=recorded_end(rule, notice),
+    )
+
+    assert timer.next_fire() == (midnight(date(2026, 10, 9)), TimerAction.CLOSE_WINDOW)
+
+
+def test_a_rule_is_refused_when_its_clock_ends_at_a_recorded_instant_and_also_pauses() -> None:
+    cooling_off = rule_by_id("LIFE-COOLOFF-15D")
+
+    with pytest.raises(ValidationError, match="never pauses or moves"):
+        SlaRule.model_validate(
+            {
+                **cooling_off.model_dump(),
+                "pauses_on": ("PolicyLapsed",),
+                "resumes_on": ("PolicyReinstated",),
+            }
+        )
