@@ -212,13 +212,16 @@ def life_policy_story(system: System, clock: ControlledClock) -> tuple[UUID, UUI
     )
     receipt = system.policies.history(policy_id)[-1]
     policy = system.policies.load(policy_id)
+    # The end the policy recorded (its last day rolled past a holiday): its guard and timer read it too.
+    cooling_off_end = policy.cooling_off_end
+    assert cooling_off_end is not None
     task = system.callbacks.create_task(
         CreateCallbackTask(
             task_type=CallbackType.NEW_POLICY,
             source_event_id=receipt.event_id,
             source_case_id=policy_id,
             customer_id=policy.customer_id,
-            due_by=datetime.combine(received_on + timedelta(days=16), datetime.min.time(), SHANGHAI),
+            due_by=cooling_off_end,
             seller_id=policy.seller_id,
         ),
         Caller(Actor(id=SYSTEM[1], role=Role.SYSTEM), receipt.correlation_id, receipt.event_id),
@@ -238,9 +241,7 @@ def life_policy_story(system: System, clock: ControlledClock) -> tuple[UUID, UUI
         CompleteCallback(answers={check.value: "yes" for check in NewPolicyCheck}),
         by(CALLBACK_AGENT),
     )
-    clock.set(
-        datetime.combine(received_on + timedelta(days=16), datetime.min.time(), SHANGHAI) + timedelta(hours=1)
-    )
+    clock.set(cooling_off_end + timedelta(hours=1))
     system.policies.end_cooling_off(policy_id, EndCoolingOff(), by(SYSTEM))
     next_morning(clock)
     return policy_id, task.case_id

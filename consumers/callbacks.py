@@ -8,9 +8,10 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   task on a second create. The task is written through the callback store (its own connection), like the
   timers' events; a crash before the consumer commits is repaired by the redelivery, which finds the task.
 - **Which events open a task.**
-  ``PolicyReceiptAcknowledged`` of a life or health policy over one year (the event carries
+  ``PolicyReceiptAcknowledged`` of a life, health or accident policy over one year (the event carries
   ``cooling_off_ends_on`` and the policy at that version says ``cooling_off_applies``): a NEW_POLICY task
-  due at 24:00 Asia/Shanghai of the last cooling-off day (LIFE-CALLBACK-15D: inside the cooling-off period).
+  due at the cooling-off end the receipt recorded (24:00 Asia/Shanghai of the last day, rolled past a
+  holiday), where LIFE-CALLBACK-15D ends too: inside the cooling-off period.
   ``SurveyDone``: a SURVEY task due as CO-SURVEY-CALLBACK-2WD computes (2 working days after the survey
   day, holidays and make-up days of the default calendar counted). ``ClaimClosed``: a CLAIM_CLOSURE task
   due as CO-CLOSURE-CALLBACK-7D computes (7 days after the closing day). Both start where the timers start
@@ -209,7 +210,11 @@ class CallbackHandler:
 
 
 def new_policy_due_by(event: PolicyReceiptAcknowledged) -> datetime:
-    """24:00 Asia/Shanghai of the last day of the cooling-off period that ``event`` started."""
+    """The end of the cooling-off period that ``event`` started, as the policy recorded it (the instant its
+    guard and LIFE-CALLBACK-15D read); a receipt recorded before that instant existed: 24:00 Asia/Shanghai
+    of its last day."""
+    if event.cooling_off_ends_at is not None:
+        return event.cooling_off_ends_at
     assert event.cooling_off_ends_on is not None
     return datetime.combine(event.cooling_off_ends_on + timedelta(days=1), time(0), SHANGHAI)
 

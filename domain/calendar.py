@@ -758,3 +758,59 @@ def restart_deadline(
     result = compute_deadline(rule, restarted_at, calendar, kept, duration=duration)
     step = Step(basis="restart", detail=f"restarted at {restarted_at.isoformat()}: the period runs again")
     return result.model_copy(update={"steps": (result.steps[0], step, *result.steps[1:])})
+
+
+def deadline_recorded_by_case(
+    rule: DeadlineTerms,
+    start_at: datetime,
+    due_at: datetime,
+    calendar: HolidayCalendar,
+    *,
+    source: str,
+) -> Deadline:
+    """A deadline whose end the case itself computed and recorded (e.g. the policy's cooling-off end).
+
+    The case counted its own period the Civil-Code way when it opened the window (a contract may grant
+    more than the rule's minimum), so the clock takes that instant as it stands instead of counting the
+    rule's duration again: the case's guard and the timer then read one and the same instant. ``source``
+    names where the instant was read (event and field), for the computation's steps; the warnings are
+    shares of the time between the start and that end, as for any other deadline.
+    """
+    _aware(start_at, "start_at")
+    _aware(due_at, "due_at")
+    if due_at <= start_at:
+        raise ValueError(f"{rule.rule_id}: the recorded end {due_at.isoformat()} is not after the start")
+    zone = calendar.zone
+    local_due = due_at.astimezone(zone)
+    # A Civil-Code period ends at 24:00 of its last day, which is stored as 00:00 of the next day.
+    at_midnight = local_due.time() == time(0)
+    last_day = local_due.date() - timedelta(days=1) if at_midnight else None
+    steps = [
+        Step(
+            basis="rule",
+            detail=f"{rule.rule_id}: at least {rule.duration} {rule.unit.value}; the case recorded the end "
+            f"it granted, calendar {calendar.calendar_id} {calendar.version} ({calendar.time_zone})",
+        ),
+        Step(
+            basis="recorded end",
+            detail=f"{source} = {local_due.isoformat()}: the clock ends where the case's own guard does",
+        ),
+    ]
+    if last_day is not None:
+        steps.append(Step(basis=_ART_203_2, detail=f"the period ends at 24:00 on {_day(last_day)}"))
+    return Deadline(
+        rule_id=rule.rule_id,
+        start_at=start_at,
+        start_day=start_at.astimezone(zone).date(),
+        due_at=local_due,
+        last_day=last_day,
+        duration=rule.duration,
+        unit=rule.unit,
+        counting=rule.counting,
+        calendar_id=calendar.calendar_id,
+        calendar_version=calendar.version,
+        time_zone=calendar.time_zone,
+        pauses=(),
+        warnings=_warnings(start_at, local_due, (), rule.warn_at, zone),
+        steps=tuple(steps),
+    )

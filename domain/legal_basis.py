@@ -79,6 +79,12 @@ BY_WIRE_NAME: dict[str, Citation] = {
     ),
     "policy.endorsement-applied.v1": _law("Art. 20 (变更)"),
     "policy.rescission-ground-discovered.v1": _law("Art. 16 ¶3"),
+    "policy.rescission-notice-sent.v1": Citation(
+        instrument=CTPL_REGULATION, article="Art. 14 (written notice)"
+    ),
+    "policy.non-disclosure-cured.v1": Citation(
+        instrument=CTPL_REGULATION, article="Art. 14 (disclosed in 5 days)"
+    ),
     "policy.rescinded.v1": _law("Arts. 15–16 (and the ground cited on the event)"),
     "policy.surrendered.v1": _law("Art. 47"),
     "policy.lapsed.v1": _law("Art. 36"),

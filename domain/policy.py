@@ -13,15 +13,23 @@ A proxy signature (代签) is a recorded fact, not a refusal: it leaves the excl
 asks for a callback check, but does not block issue (Judicial Interpretation II Art. 3).
 
 Dates: every business date is a calendar date in Asia/Shanghai. "Today" is the command's ``recorded_at``
-read in Shanghai, never a clock. Day periods follow Civil Code Art. 201 (the start day is not counted) without
-the Art. 203 holiday roll-over; the two-year incontestability runs exactly to the anniversary instant of
-formation, as the IL16-INCONTESTABLE-2Y timer in ``domain.sla`` counts it.
+read in Shanghai, never a clock. The customer's periods (the cooling-off period, the Art. 36 payment periods,
+the CTPL Art. 14 cure period) are counted by ``domain.calendar`` on its versioned holiday calendar: the start
+day is not counted (Civil Code Art. 201), a period whose last day is a rest day or holiday ends on the next
+working day (Art. 203 ¶1), at 24:00 (Art. 203 ¶2). A window the policy guards is stored, as an instant, on
+the event that opens it (``cooling_off_ends_at``, ``cure_ends_at``), and the SLA timer ends at that same
+instant (``domain.sla``'s ``ends_at_field``). The insurer's own Art. 16 right is counted without the
+roll-over, so it never closes later than a court would say; the two-year incontestability runs exactly to
+the anniversary instant of formation, as the IL16-INCONTESTABLE-2Y timer counts it.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated
 from uuid import UUID
 
@@ -43,6 +51,7 @@ from domain.base import (
     require_status,
     taken_by,
 )
+from domain.calendar import CountingMethod, Deadline, DurationUnit, compute_deadline, default_calendar
 from domain.cover import PolicyCover, PolicyNotInForceError
 
 # base.PersonalStr marks one string; a list of personal values is marked on the field itself, so that
@@ -58,6 +67,9 @@ RESCISSION_DAYS = 30  # Art. 16 ¶3: the right lapses 30 days after the insurer 
 INCONTESTABLE_YEARS = 2  # Art. 16 ¶3: never after two years from formation
 GRACE_DAYS = 60  # Art. 36: suspension 60 days after the due date ...
 REMINDER_DAYS = 30  # ... or 30 days after the insurer's payment demand (催告), whichever comes first
+CTPL_CURE_DAYS = 5  # CTPL Regulation Art. 14: 投保人应当自收到通知之日起5日内履行如实告知义务
+COOLING_OFF_RULE = "LIFE-COOLOFF-15D"  # the SLA rule that times the cooling-off window (domain.sla)
+CTPL_CURE_RULE = "CTPL14-CURE-5D"  # the SLA rule that times the CTPL cure period (domain.sla)
 
 
 class Line(StrEnum):
@@ -126,6 +138,39 @@ class RescissionGround(StrEnum):
     FRAUD_ART27 = "fraud_art27"
     AGE_ART32 = "age_art32"  # personal insurance only; Art. 32 applies Art. 16's windows
     INCREASED_RISK_ART52 = "increased_risk_art52"  # property insurance only
+
+
+class NonDisclosureFault(StrEnum):
+    """Art. 16 ¶4–5: how the applicant failed the duty of disclosure, which decides the premium refund."""
+
+    DELIBERATE = "deliberate"  # 故意: no liability for earlier events and no premium refund (¶4)
+    # 重大过失: no liability for the events it seriously affected, but the premium is refunded (¶5)
+    GROSS_NEGLIGENCE = "gross_negligence"
+
+
+class CtplSurrenderGround(StrEnum):
+    """CTPL Regulation Art. 16: the only grounds on which the applicant may end CTPL cover (退保)."""
+
+    VEHICLE_DEREGISTERED = "vehicle_deregistered"  # 被保险机动车被依法注销登记
+    VEHICLE_LAID_UP = "vehicle_laid_up"  # 被保险机动车办理停驶
+    VEHICLE_LOST = "vehicle_lost"  # 被保险机动车经公安机关证实丢失
+
+
+CTPL_SURRENDER_PROOF: Mapping[CtplSurrenderGround, str] = MappingProxyType(
+    {
+        CtplSurrenderGround.VEHICLE_DEREGISTERED: "the vehicle administration's deregistration certificate",
+        CtplSurrenderGround.VEHICLE_LAID_UP: "the vehicle administration's laid-up (停驶) certificate",
+        CtplSurrenderGround.VEHICLE_LOST: "the police (公安机关) certificate of the vehicle's loss",
+    }
+)
+"""The document that proves each CTPL surrender ground."""
+
+
+class BeneficiaryChangedBy(StrEnum):
+    """Art. 41: who changes the beneficiary; the insured may on his own, the applicant with his consent."""
+
+    APPLICANT = "applicant"
+    INSURED = "insured"
 
 
 class SellerRegistration(BaseModel):
@@ -262,7 +307,7 @@ class InvalidCoverPeriodError(DomainError):
 
 
 class CoolingOffTooShortError(DomainError):
-    """The cooling-off period (犹豫期) of a life or health policy over one year is at least 15 days."""
+    """The cooling-off period (犹豫期) of personal cover (life, health, accident) over a year is ≥ 15 days."""
 
     rule = "LIFE-COOLOFF-15D"
 
@@ -286,9 +331,93 @@ class CoolingOffFeeTooHighError(DomainError):
 
 
 class BeneficiaryChangeWithoutConsentError(DomainError):
-    """Art. 41: a change of beneficiary needs the insured's consent."""
+    """Art. 41 ¶1: the applicant changes the beneficiary only with the insured's consent."""
 
     rule = "IL41-BENEFICIARY-CONSENT"
+
+
+class FutureDatedRequestError(DomainError):
+    """A customer's request, or a notice's receipt, is dated no later than the day it is recorded."""
+
+    rule = "POLICY-NO-FUTURE-DATE"
+
+
+class SurrenderDatedBeforeIssueError(DomainError):
+    """A surrender request is dated on or after the day the policy was issued: no backdating before it."""
+
+    rule = "SURRENDER-AFTER-ISSUE"
+
+
+class SurrenderInCoolingOffError(DomainError):
+    """A request made inside the cooling-off period is a cooling-off cancellation, never a surrender."""
+
+    rule = "LIFE-COOLOFF-NOT-SURRENDER"
+
+
+class CtplSurrenderGroundRequiredError(DomainError):
+    """CTPL Art. 16: the applicant surrenders CTPL only when the vehicle is deregistered, laid up or lost."""
+
+    rule = "CTPL16-SURRENDER-GROUNDS"
+
+
+class CtplSurrenderProofMissingError(DomainError):
+    """CTPL Art. 16: a CTPL surrender ground is proven by its document (e.g. a police certificate of loss)."""
+
+    rule = "CTPL16-SURRENDER-PROOF"
+
+
+class CtplRescissionWithoutNoticeError(DomainError):
+    """CTPL Art. 14: before rescinding CTPL the insurer notifies the applicant in writing."""
+
+    rule = "CTPL14-WRITTEN-NOTICE"
+
+
+class CtplCurePeriodNotOverError(DomainError):
+    """CTPL Art. 14: CTPL is rescinded only after the applicant's 5 days to disclose have run out."""
+
+    rule = "CTPL14-CURE-5D"
+
+
+class CtplNonDisclosureCuredError(DomainError):
+    """CTPL Art. 14: once the applicant has disclosed within the 5 days, the insurer may not rescind."""
+
+    rule = "CTPL14-CURED"
+
+
+class CureOutOfTimeError(DomainError):
+    """CTPL Art. 14: a disclosure counts as a cure only when made within 5 days of receiving the notice."""
+
+    rule = "CTPL14-CURE-IN-TIME"
+
+
+class GroundKnownInFutureError(DomainError):
+    """Art. 16: the insurer cannot have learnt of a ground later than the moment it records it."""
+
+    rule = "IL16-KNOWN-AT-NOT-FUTURE"
+
+
+class NonDisclosureFaultNotStatedError(DomainError):
+    """Art. 16 ¶4–5: a rescission for non-disclosure states whether it was deliberate or grossly negligent."""
+
+    rule = "IL16-FAULT-STATED"
+
+
+class DeliberateNonDisclosureRefundError(DomainError):
+    """Art. 16 ¶4: after deliberate non-disclosure no premium is refunded; a refund misstates the fault."""
+
+    rule = "IL16-DELIBERATE-NO-REFUND"
+
+
+class NegligentNonDisclosureRefundTooLowError(DomainError):
+    """Art. 16 ¶5: after grossly negligent non-disclosure the insurer refunds the premium received."""
+
+    rule = "IL16-NEGLIGENCE-REFUND"
+
+
+class LapseOnlyForPersonalInsuranceError(DomainError):
+    """Art. 36: suspension for unpaid instalments is a rule of personal insurance (life, health, accident)."""
+
+    rule = "IL36-PERSONAL-ONLY"
 
 
 class RescissionGroundNotAllowedError(DomainError):
@@ -328,7 +457,8 @@ class IncontestablePolicyError(RescissionWindowClosedError):
 
 
 class GracePeriodNotOverError(DomainError):
-    """Art. 36: cover is suspended only 30 days after a payment demand or 60 days after the due date."""
+    """Art. 36: cover is suspended only after 30 days from a payment demand or 60 from the due date
+    (Civil Code Art. 203: a period ending on a holiday runs to the next working day)."""
 
     rule = "IL36-GRACE"
 
@@ -578,7 +708,13 @@ class PolicyIssued(DomainEvent):
 
 
 class PolicyReceiptAcknowledged(DomainEvent):
-    """回执: the applicant acknowledged receipt; for life and health over one year cooling-off starts."""
+    """回执: the applicant acknowledged receipt; for personal cover over one year cooling-off starts.
+
+    ``cooling_off_ends_on`` is the period's last day and ``cooling_off_ends_at`` its end (24:00 of that day),
+    counted on the recorded calendar version; the policy's guard and the LIFE-COOLOFF-15D timer read that
+    instant. Receipts recorded before the instant was stored hold only ``cooling_off_ends_on``, counted
+    then without the holiday roll-over: their end is 24:00 of that day.
+    """
 
     TOPIC = "policy.receipt-acknowledged.v1"
 
@@ -586,9 +722,13 @@ class PolicyReceiptAcknowledged(DomainEvent):
     method: str = Field(min_length=1)
     cooling_off_days: int | None = None
     cooling_off_ends_on: date | None = None
+    cooling_off_ends_at: datetime | None = None
+    calendar_id: str | None = None
+    calendar_version: str | None = None
 
     def apply(self, policy: Policy) -> None:
         policy.cooling_off_ends_on = self.cooling_off_ends_on
+        policy.cooling_off_ends_at = self.cooling_off_ends_at
         if self.cooling_off_ends_on is None:
             policy.status = PolicyStatus.IN_FORCE
         else:
@@ -632,6 +772,7 @@ class EndorsementApplied(DomainEvent):
     sum_insured_fen: Fen | None = None
     beneficiary_names: OptionalPersonalStrs = None
     insured_consent_ref: str | None = None
+    beneficiary_changed_by: BeneficiaryChangedBy | None = None
 
     def apply(self, policy: Policy) -> None:
         if self.sum_insured_fen is not None:
@@ -655,8 +796,42 @@ class RescissionGroundDiscovered(DomainEvent):
         policy.grounds_known_at = {**policy.grounds_known_at, self.ground: first}
 
 
+class RescissionNoticeSent(DomainEvent):
+    """CTPL Art. 14: the applicant received the insurer's written notice of a non-disclosure; the applicant
+    may disclose until ``cure_ends_at`` (5 days from receipt, Civil Code Arts. 201 and 203)."""
+
+    TOPIC = "policy.rescission-notice-sent.v1"
+
+    ground: RescissionGround
+    notice_ref: str = Field(min_length=1)
+    received_on: date
+    cure_days: int = Field(gt=0)
+    cure_ends_at: datetime
+    calendar_id: str = Field(min_length=1)
+    calendar_version: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        # A new notice of the same ground gives the applicant a new 5 days from its receipt.
+        others = tuple((ground, end) for ground, end in policy.cure_periods if ground is not self.ground)
+        policy.cure_periods = (*others, (self.ground, self.cure_ends_at))
+
+
+class NonDisclosureCured(DomainEvent):
+    """CTPL Art. 14: the applicant disclosed within the cure period: the insurer may no longer rescind."""
+
+    TOPIC = "policy.non-disclosure-cured.v1"
+
+    ground: RescissionGround
+    disclosed_on: date
+    evidence_ref: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.cured_grounds = policy.cured_grounds | {self.ground}
+
+
 class PolicyRescinded(DomainEvent):
-    """解除: the insurer rescinded the policy on an allowed ground, with its legal basis and refund."""
+    """解除: the insurer rescinded the policy on an allowed ground, with its legal basis and refund; for
+    non-disclosure the applicant's fault, which decides the refund (Art. 16 ¶4–5)."""
 
     TOPIC = "policy.rescinded.v1"
 
@@ -664,18 +839,22 @@ class PolicyRescinded(DomainEvent):
     basis: str = Field(min_length=1)
     refund_fen: Fen
     notice_ref: str = Field(min_length=1)
+    fault: NonDisclosureFault | None = None
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.RESCINDED
 
 
 class PolicySurrendered(DomainEvent):
-    """退保: the applicant surrendered the policy after cooling-off; the cash value is due within 30 days."""
+    """退保: the applicant surrendered the policy after cooling-off; the cash value is due within 30 days.
+    A CTPL surrender names its CTPL Art. 16 ground and the document proving it."""
 
     TOPIC = "policy.surrendered.v1"
 
     requested_on: date
     cash_value_fen: Fen
+    ctpl_ground: CtplSurrenderGround | None = None
+    proof_ref: str | None = None
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.SURRENDERED
@@ -688,6 +867,9 @@ class PolicyLapsed(DomainEvent):
 
     due_on: date
     reminded_on: date | None = None
+    payment_period_ended_at: datetime | None = None
+    """The end of the Art. 36 period that ran out first (24:00 of its last day, holidays rolled over)."""
+    calendar_version: str | None = None
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.LAPSED
@@ -703,6 +885,7 @@ class PolicyReinstated(DomainEvent):
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.IN_FORCE
+        policy.arrears_paid_fen = policy.arrears_paid_fen + self.arrears_paid_fen
 
 
 class PolicyRenewed(DomainEvent):
@@ -748,8 +931,9 @@ _AFTER_DECISION = (PolicyStatus.DECIDED, PolicyStatus.DOCUMENTS_PREPARED, Policy
 _IN_FORCE = (PolicyStatus.ISSUED, PolicyStatus.IN_COOLING_OFF, PolicyStatus.IN_FORCE)
 _CLERKS = (Role.UNDERWRITER, Role.SUPERVISOR)  # no clerk role in domain.base: underwriting staff do 录单
 _SALES_OR_STAFF = (Role.SELLER, Role.UNDERWRITER, Role.SUPERVISOR)
-_COOLING_OFF_LINES = frozenset({Line.LIFE, Line.HEALTH})
 _PERSONAL_LINES = frozenset({Line.LIFE, Line.HEALTH, Line.ACCIDENT})
+# Long-term personal insurance, accident included, has a cooling-off period of at least 15 days.
+_COOLING_OFF_LINES = _PERSONAL_LINES
 _WINDOWED_GROUNDS = frozenset({RescissionGround.NON_DISCLOSURE_ART16, RescissionGround.AGE_ART32})
 _BASIS = {
     RescissionGround.NON_DISCLOSURE_ART16: "Insurance Law Art. 16",
@@ -757,6 +941,28 @@ _BASIS = {
     RescissionGround.AGE_ART32: "Insurance Law Art. 32",
     RescissionGround.INCREASED_RISK_ART52: "Insurance Law Art. 52",
 }
+
+
+@dataclass(frozen=True)
+class _CustomerPeriod:
+    """A period the law gives the customer, in calendar days: counted by ``domain.calendar`` with the
+    Civil Code Art. 203 holiday roll-over, named by the SLA rule that times it."""
+
+    rule_id: str
+    duration: int
+    unit: DurationUnit = DurationUnit.CALENDAR_DAYS
+    counting: CountingMethod = CountingMethod.CIVIL_CODE_201_203
+    warn_at: tuple[float, ...] = ()
+    extension_durations: tuple[int, ...] = ()
+
+
+def customer_period_end(rule_id: str, start_day: date, days: int) -> Deadline:
+    """The end of ``days`` calendar days after ``start_day`` (not counted, Civil Code Art. 201), rolled over
+    a rest day or holiday (Art. 203 ¶1), at 24:00 (¶2), on the default calendar, which it records."""
+    start_at = datetime.combine(start_day, time(0), tzinfo=SHANGHAI)
+    deadline = compute_deadline(_CustomerPeriod(rule_id, days), start_at, default_calendar())
+    assert isinstance(deadline, Deadline)  # no pauses given: never a paused clock
+    return deadline
 
 
 def allowed_rescission_grounds(line: Line) -> frozenset[RescissionGround]:
@@ -807,6 +1013,12 @@ class Policy(CaseAggregate):
     effective_to: date | None
     cooling_off_ends_on: date | None
     grounds_known_at: dict[RescissionGround, datetime]
+    # Class defaults, not only __init__: a snapshot taken before these facts existed restores without them.
+    cooling_off_ends_at: datetime | None = None
+    cure_periods: tuple[tuple[RescissionGround, datetime], ...] = ()
+    """Per ground with a CTPL written notice on record, the end of the applicant's 5 days (latest notice)."""
+    cured_grounds: frozenset[RescissionGround] = frozenset()
+    arrears_paid_fen: int = 0
 
     def __init__(self) -> None:
         # Called by the library when ProposalSubmitted is replayed; its apply method then sets the facts.
@@ -828,7 +1040,11 @@ class Policy(CaseAggregate):
         self.effective_from = None
         self.effective_to = None
         self.cooling_off_ends_on = None
+        self.cooling_off_ends_at = None
         self.grounds_known_at = {}
+        self.cure_periods = ()
+        self.cured_grounds = frozenset()
+        self.arrears_paid_fen = 0
 
     # ------------------------------------------------------------------------------------------ queries
 
@@ -851,8 +1067,30 @@ class Policy(CaseAggregate):
 
     @property
     def cooling_off_applies(self) -> bool:
-        """Whether receipt starts a cooling-off period: life or health cover for more than one year."""
+        """Whether receipt starts a cooling-off period: life, health or accident cover for over one year."""
         return self.line in _COOLING_OFF_LINES and self.term_months > 12
+
+    @property
+    def cooling_off_end(self) -> datetime | None:
+        """The instant the cooling-off period ends, as the receipt recorded it (the timer ends there too).
+
+        A receipt recorded before the instant was stored gave only the last day (counted without the
+        holiday roll-over): its end is 24:00 of that day, the old reading.
+        """
+        if self.cooling_off_ends_at is not None:
+            return self.cooling_off_ends_at
+        if self.cooling_off_ends_on is None:
+            return None
+        return _end_of_day(self.cooling_off_ends_on)
+
+    def cure_end(self, ground: RescissionGround) -> datetime | None:
+        """When the applicant's 5 days to disclose ``ground`` end (CTPL Art. 14), if notified of it."""
+        return dict(self.cure_periods).get(ground)
+
+    @property
+    def premium_paid_fen(self) -> int:
+        """The premium the policy records as paid: the first premium and any arrears paid to reinstate."""
+        return self.premium_received_fen + self.arrears_paid_fen
 
     def cover(self) -> PolicyCover:
         """The policy's cover as a claim checks it; a proposal that was never issued has none."""
@@ -1127,7 +1365,12 @@ class Policy(CaseAggregate):
     def acknowledge_receipt(
         self, ctx: Context, *, received_on: date, method: str, cooling_off_days: int = MIN_COOLING_OFF_DAYS
     ) -> None:
-        """Record the applicant's receipt (回执); life and health over a year start cooling-off that day."""
+        """Record the applicant's receipt (回执); personal cover over a year starts cooling-off that day.
+
+        The period is the contract's (at least 15 days), counted by ``domain.calendar``: the day of receipt
+        is not counted (Civil Code Art. 201) and a last day that is a rest day or holiday moves to the next
+        working day (Art. 203). Its end is recorded, so the guard and the timer read the same instant.
+        """
         require_status("acknowledge receipt", self.status, PolicyStatus.ISSUED)
         if not self.cooling_off_applies:
             self._record(PolicyReceiptAcknowledged, ctx, received_on=received_on, method=method)
@@ -1136,25 +1379,31 @@ class Policy(CaseAggregate):
             raise CoolingOffTooShortError(
                 f"a cooling-off period of {cooling_off_days} days is shorter than {MIN_COOLING_OFF_DAYS}"
             )
+        window = customer_period_end(COOLING_OFF_RULE, received_on, cooling_off_days)
         self._record(
             PolicyReceiptAcknowledged,
             ctx,
             received_on=received_on,
             method=method,
             cooling_off_days=cooling_off_days,
-            # Civil Code Art. 201: the day of receipt is not counted, so day 1 is the day after.
-            cooling_off_ends_on=received_on + timedelta(days=cooling_off_days),
+            cooling_off_ends_on=window.last_day,
+            cooling_off_ends_at=window.due_at,
+            calendar_id=window.calendar_id,
+            calendar_version=window.calendar_version,
         )
 
     # ------------------------------------------------------------------------------------------ in force
 
     @taken_by("end cooling-off", Role.SYSTEM)
     def end_cooling_off(self, ctx: Context) -> None:
-        """Record the end of the cooling-off period (the system's timer), after its last day."""
+        """Record the end of the cooling-off period (the system's timer), once its recorded end has come."""
         require_status("end cooling-off", self.status, PolicyStatus.IN_COOLING_OFF)
-        today = _today(ctx)
-        if self.cooling_off_ends_on is None or today <= self.cooling_off_ends_on:
-            raise CoolingOffNotOverError(f"the cooling-off period runs until {self.cooling_off_ends_on}")
+        end = self.cooling_off_end
+        # IN_COOLING_OFF is entered only by a receipt that recorded the period's end.
+        assert end is not None
+        assert self.cooling_off_ends_on is not None
+        if ctx.recorded_at < end:
+            raise CoolingOffNotOverError(f"the cooling-off period runs until {end.isoformat()}")
         self._record(CoolingOffEnded, ctx, ended_on=self.cooling_off_ends_on)
 
     @taken_by("cancel in cooling-off", Role.UNDERWRITER, Role.SUPERVISOR)
@@ -1164,14 +1413,15 @@ class Policy(CaseAggregate):
         require_status(
             "cancel in cooling-off", self.status, PolicyStatus.IN_COOLING_OFF, PolicyStatus.IN_FORCE
         )
-        if self.cooling_off_ends_on is None:
+        _require_not_future_dated("cancellation request", requested_on, ctx)
+        end = self.cooling_off_end
+        if end is None:
             raise CoolingOffOverError(
                 f"policy {self.policy_no} has no cooling-off period: surrender it instead"
             )
-        if requested_on > self.cooling_off_ends_on:
+        if not _within(requested_on, end):
             raise CoolingOffOverError(
-                f"requested on {requested_on}, after the cooling-off period ended on "
-                f"{self.cooling_off_ends_on}"
+                f"requested on {requested_on}, after the cooling-off period ended at {end.isoformat()}"
             )
         if fee_fen > min(COOLING_OFF_FEE_CAP_FEN, self.premium_received_fen):
             raise CoolingOffFeeTooHighError(f"a fee of {fee_fen} fen exceeds {COOLING_OFF_FEE_CAP_FEN} fen")
@@ -1196,12 +1446,24 @@ class Policy(CaseAggregate):
         sum_insured_fen: int | None = None,
         beneficiary_names: tuple[str, ...] | None = None,
         insured_consent_ref: str | None = None,
+        beneficiary_changed_by: BeneficiaryChangedBy = BeneficiaryChangedBy.APPLICANT,
     ) -> None:
-        """Apply a change to the policy (批改 / 保全); a new beneficiary needs the insured's consent."""
+        """Apply a change to the policy (批改 / 保全).
+
+        Art. 41: the insured or the applicant may change the beneficiary; the applicant only with the
+        insured's consent. Who changes it defaults to the applicant, the reading that never lets a change
+        through without a consent the law asks for.
+        """
         require_status("apply endorsement", self.status, *_IN_FORCE)
-        if beneficiary_names is not None and not insured_consent_ref:
+        changes_beneficiary = beneficiary_names is not None
+        if (
+            changes_beneficiary
+            and beneficiary_changed_by is BeneficiaryChangedBy.APPLICANT
+            and not insured_consent_ref
+        ):
             raise BeneficiaryChangeWithoutConsentError(
-                "changing the beneficiaries needs the insured's consent"
+                "the applicant changes the beneficiaries only with the insured's consent (Art. 41); "
+                "the insured may change them himself (beneficiary_changed_by=insured)"
             )
         self._record(
             EndorsementApplied,
@@ -1214,6 +1476,7 @@ class Policy(CaseAggregate):
             sum_insured_fen=sum_insured_fen,
             beneficiary_names=beneficiary_names,
             insured_consent_ref=insured_consent_ref,
+            beneficiary_changed_by=beneficiary_changed_by if changes_beneficiary else None,
         )
 
     @taken_by(
@@ -1226,8 +1489,15 @@ class Policy(CaseAggregate):
     def record_rescission_ground(
         self, ctx: Context, *, ground: RescissionGround, known_at: datetime, evidence: str
     ) -> None:
-        """Record that the insurer learnt of a rescission ground at ``known_at`` (dates Art. 16's window)."""
+        """Record that the insurer learnt of a rescission ground at ``known_at`` (dates Art. 16's window).
+
+        ``known_at`` is never later than the recording: a later date would open the 30 days later.
+        """
         require_status("record rescission ground", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
+        if known_at > ctx.recorded_at:
+            raise GroundKnownInFutureError(
+                f"known at {known_at.isoformat()}, after it is recorded at {ctx.recorded_at.isoformat()}"
+            )
         self._record(
             RescissionGroundDiscovered,
             ctx,
@@ -1237,9 +1507,70 @@ class Policy(CaseAggregate):
             evidence=evidence,
         )
 
+    @taken_by("send rescission notice", Role.UNDERWRITER, Role.SUPERVISOR)
+    def send_rescission_notice(
+        self, ctx: Context, *, ground: RescissionGround, notice_ref: str, received_on: date
+    ) -> None:
+        """Record the written notice (CTPL Art. 14) the applicant received on ``received_on``: the 5 days
+        to disclose start, counted by ``domain.calendar`` with the holiday roll-over (Civil Code Art. 203).
+        """
+        require_status("send rescission notice", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
+        if not self.ctpl:
+            raise InvalidTransitionError("send rescission notice", f"{self.line.value} cover (CTPL only)")
+        if ground not in allowed_rescission_grounds(self.line):
+            raise RescissionGroundNotAllowedError(
+                f"{ground.value} is not a ground to rescind a {self.line.value} policy"
+            )
+        if ground not in self.grounds_known_at:
+            raise RescissionGroundNotDiscoveredError(f"no discovery of {ground.value} is on record")
+        _require_not_future_dated("notice receipt", received_on, ctx)
+        window = customer_period_end(CTPL_CURE_RULE, received_on, CTPL_CURE_DAYS)
+        self._record(
+            RescissionNoticeSent,
+            ctx,
+            ground=ground,
+            notice_ref=notice_ref,
+            received_on=received_on,
+            cure_days=CTPL_CURE_DAYS,
+            cure_ends_at=window.due_at,
+            calendar_id=window.calendar_id,
+            calendar_version=window.calendar_version,
+        )
+
+    @taken_by("record non-disclosure cure", Role.UNDERWRITER, Role.SUPERVISOR)
+    def record_non_disclosure_cure(
+        self, ctx: Context, *, ground: RescissionGround, disclosed_on: date, evidence_ref: str
+    ) -> None:
+        """Record that the applicant disclosed within the cure period (CTPL Art. 14): no rescission then."""
+        require_status("record non-disclosure cure", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
+        cure_ends_at = self.cure_end(ground)
+        if cure_ends_at is None:
+            raise CtplRescissionWithoutNoticeError(f"no written notice of {ground.value} is on record")
+        _require_not_future_dated("disclosure", disclosed_on, ctx)
+        if not _within(disclosed_on, cure_ends_at):
+            raise CureOutOfTimeError(
+                f"disclosed on {disclosed_on}, after the cure period ended at {cure_ends_at.isoformat()}"
+            )
+        self._record(
+            NonDisclosureCured, ctx, ground=ground, disclosed_on=disclosed_on, evidence_ref=evidence_ref
+        )
+
     @taken_by("rescind policy", Role.UNDERWRITER, Role.SUPERVISOR)
-    def rescind(self, ctx: Context, *, ground: RescissionGround, refund_fen: int, notice_ref: str) -> None:
-        """Rescind the policy (解除) on an allowed, recorded ground, within the Art. 16 windows."""
+    def rescind(
+        self,
+        ctx: Context,
+        *,
+        ground: RescissionGround,
+        refund_fen: int,
+        notice_ref: str,
+        fault: NonDisclosureFault | None = None,
+    ) -> None:
+        """Rescind the policy (解除) on an allowed, recorded ground, within the Art. 16 windows.
+
+        For non-disclosure the applicant's fault decides the refund (Art. 16 ¶4–5): none when deliberate,
+        the premium paid when grossly negligent. CTPL is rescinded only after a written notice and the
+        applicant's 5 days to disclose, and never once the applicant has disclosed (CTPL Art. 14).
+        """
         require_status("rescind policy", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
         if ground not in allowed_rescission_grounds(self.line):
             raise RescissionGroundNotAllowedError(
@@ -1250,6 +1581,10 @@ class Policy(CaseAggregate):
             raise RescissionGroundNotDiscoveredError(f"no discovery of {ground.value} is on record")
         if ground in _WINDOWED_GROUNDS:
             self._check_rescission_window(ctx, known_at)
+        if self.ctpl:
+            self._check_ctpl_cure_period(ctx, ground)
+        if ground is RescissionGround.NON_DISCLOSURE_ART16:
+            self._check_refund_for_fault(fault, refund_fen)
         self._record(
             PolicyRescinded,
             ctx,
@@ -1257,7 +1592,37 @@ class Policy(CaseAggregate):
             basis=_BASIS[ground],
             refund_fen=refund_fen,
             notice_ref=notice_ref,
+            fault=fault if ground is RescissionGround.NON_DISCLOSURE_ART16 else None,
         )
+
+    def _check_ctpl_cure_period(self, ctx: Context, ground: RescissionGround) -> None:
+        # CTPL Art. 14: written notice first; the applicant's 5 days (rolled over a holiday, Civil Code
+        # Art. 203: the period is the applicant's) must have run out; a disclosure in time bars rescission.
+        cure_ends_at = self.cure_end(ground)
+        if cure_ends_at is None:
+            raise CtplRescissionWithoutNoticeError(
+                f"no written notice of {ground.value} is on record: notify the applicant first"
+            )
+        if ground in self.cured_grounds:
+            raise CtplNonDisclosureCuredError(f"the applicant disclosed {ground.value} within the 5 days")
+        if ctx.recorded_at < cure_ends_at:
+            raise CtplCurePeriodNotOverError(f"the applicant may disclose until {cure_ends_at.isoformat()}")
+
+    def _check_refund_for_fault(self, fault: NonDisclosureFault | None, refund_fen: int) -> None:
+        if fault is None:
+            raise NonDisclosureFaultNotStatedError(
+                "state whether the non-disclosure was deliberate or grossly negligent (Art. 16 ¶4–5)"
+            )
+        if fault is NonDisclosureFault.DELIBERATE and refund_fen != 0:
+            raise DeliberateNonDisclosureRefundError(
+                f"a refund of {refund_fen} fen: after deliberate non-disclosure no premium is refunded "
+                "(Art. 16 ¶4); a refund means the fault was gross negligence"
+            )
+        if fault is NonDisclosureFault.GROSS_NEGLIGENCE and refund_fen < self.premium_paid_fen:
+            raise NegligentNonDisclosureRefundTooLowError(
+                f"a refund of {refund_fen} fen is less than the {self.premium_paid_fen} fen of premium "
+                "paid (Art. 16 ¶5)"
+            )
 
     def _check_rescission_window(self, ctx: Context, known_at: datetime) -> None:
         # Art. 16 ¶3 and ¶6 (Art. 32 applies them to age), counted from formation (Art. 13: the insurer's
@@ -1280,23 +1645,85 @@ class Policy(CaseAggregate):
             raise RescissionTooLateError(f"the right to rescind lapsed at the end of {last_day}")
 
     @taken_by("surrender policy", Role.UNDERWRITER, Role.SUPERVISOR)
-    def surrender(self, ctx: Context, *, requested_on: date, cash_value_fen: int) -> None:
-        """Surrender the policy (退保) at the applicant's request; the cash value is refunded."""
+    def surrender(
+        self,
+        ctx: Context,
+        *,
+        requested_on: date,
+        cash_value_fen: int,
+        ctpl_ground: CtplSurrenderGround | None = None,
+        proof_ref: str | None = None,
+    ) -> None:
+        """Surrender the policy (退保) at the applicant's request; the cash value is refunded.
+
+        The request's day is neither in the future nor before the issue, and never inside the cooling-off
+        period (such a request is a cooling-off cancellation, with the premium refunded). CTPL is
+        surrendered only on a CTPL Art. 16 ground, proven by its document.
+        """
         require_status(
             "surrender policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE, PolicyStatus.LAPSED
         )
-        self._record(PolicySurrendered, ctx, requested_on=requested_on, cash_value_fen=cash_value_fen)
+        _require_not_future_dated("surrender request", requested_on, ctx)
+        assert self.issued_on is not None  # the status check implies issue
+        if requested_on < self.issued_on:
+            raise SurrenderDatedBeforeIssueError(
+                f"requested on {requested_on}, before the policy was issued on {self.issued_on}"
+            )
+        cooling_off_end = self.cooling_off_end
+        if cooling_off_end is not None and _within(requested_on, cooling_off_end):
+            raise SurrenderInCoolingOffError(
+                f"requested on {requested_on}, inside the cooling-off period that ended at "
+                f"{cooling_off_end.isoformat()}: cancel in cooling-off, refunding the premium"
+            )
+        if self.ctpl:
+            if ctpl_ground is None:
+                raise CtplSurrenderGroundRequiredError(
+                    "CTPL is surrendered only when the vehicle is deregistered, laid up or certified lost "
+                    "by the police (CTPL Art. 16)"
+                )
+            if not proof_ref:
+                raise CtplSurrenderProofMissingError(
+                    f"{ctpl_ground.value} is proven by {CTPL_SURRENDER_PROOF[ctpl_ground]}"
+                )
+        self._record(
+            PolicySurrendered,
+            ctx,
+            requested_on=requested_on,
+            cash_value_fen=cash_value_fen,
+            ctpl_ground=ctpl_ground if self.ctpl else None,
+            proof_ref=proof_ref,
+        )
 
     @taken_by("lapse policy", Role.SYSTEM)
     def lapse(self, ctx: Context, *, due_on: date, reminded_on: date | None = None) -> None:
-        """Suspend the cover for an unpaid instalment (效力中止), once the Art. 36 grace period is over."""
+        """Suspend personal cover for an unpaid instalment (效力中止), once an Art. 36 period is over.
+
+        The periods are the applicant's to pay in: 60 days after the due date, or 30 after the insurer's
+        payment demand, each counted by ``domain.calendar`` with the holiday roll-over (Civil Code Art. 203).
+        Property and motor cover have no such suspension (Art. 36 is a rule of personal insurance).
+        """
         require_status("lapse policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE)
-        today = _today(ctx)
-        grace_over = today > due_on + timedelta(days=GRACE_DAYS)
-        demand_over = reminded_on is not None and today > reminded_on + timedelta(days=REMINDER_DAYS)
-        if not (grace_over or demand_over):
-            raise GracePeriodNotOverError(f"the premium due on {due_on} is still within its grace period")
-        self._record(PolicyLapsed, ctx, due_on=due_on, reminded_on=reminded_on)
+        if self.line not in _PERSONAL_LINES:
+            raise LapseOnlyForPersonalInsuranceError(
+                f"a {self.line.value} policy is not suspended for an unpaid premium: Art. 36 applies to "
+                "personal insurance only"
+            )
+        periods = [customer_period_end("IL36-GRACE-60D", due_on, GRACE_DAYS)]
+        if reminded_on is not None:
+            periods.append(customer_period_end("IL36-DEMAND-30D", reminded_on, REMINDER_DAYS))
+        first_end = min(periods, key=lambda period: period.due_at)
+        if ctx.recorded_at < first_end.due_at:
+            raise GracePeriodNotOverError(
+                f"the premium due on {due_on} may still be paid until {first_end.due_at.isoformat()}"
+            )
+        self._record(
+            PolicyLapsed,
+            ctx,
+            due_on=due_on,
+            reminded_on=reminded_on,
+            payment_period_ended_at=first_end.due_at,
+            calendar_version=first_end.calendar_version,
+        )
 
     @taken_by("reinstate policy", Role.UNDERWRITER, Role.SUPERVISOR)
     def reinstate(self, ctx: Context, *, arrears_paid_fen: int, agreement_ref: str) -> None:
@@ -1338,6 +1765,21 @@ class Policy(CaseAggregate):
 
 def _shanghai_date(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
+
+
+def _end_of_day(day: date) -> datetime:
+    """24:00 Asia/Shanghai of ``day`` (Civil Code Art. 203 ¶2), as 00:00 of the next day."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+
+
+def _within(day: date, end: datetime) -> bool:
+    """Whether a request made on ``day`` (Asia/Shanghai) came before a period's ``end``."""
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI) < end
+
+
+def _require_not_future_dated(what: str, day: date, ctx: Context) -> None:
+    if day > _today(ctx):
+        raise FutureDatedRequestError(f"the {what} is dated {day}, after today {_today(ctx)}")
 
 
 def _today(ctx: Context) -> date:

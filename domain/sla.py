@@ -45,7 +45,8 @@ CASE_FACTS: Mapping[str, str] = MappingProxyType(
         "claim_outcome": "the claim decision's outcome: covered, partial or not_covered",
         "contract_formed": "this event forms the contract: a standard or preferential acceptance, "
         "or the applicant's acceptance of a conditional offer",
-        "life_term_over_one_year": "a life (or long-term health) policy with a term of more than one year",
+        "life_term_over_one_year": "a personal policy (life, health or accident) with a term of more than "
+        "one year: the long-term personal insurance that has a cooling-off period",
         "remediation_opened": "the callback issue opens a mis-selling remediation task "
         "(CallbackIssueFound.remediation_task_id is set)",
     }
@@ -164,6 +165,11 @@ class SlaRule(BaseModel):
     """The start event's field holding the start instant; if it is None, the event's recorded time
     (``timestamp``). A date field starts the clock on that Asia/Shanghai day. Pause, resume, restart and
     extension events are read the same way from their ``occurred_at``, else ``timestamp``."""
+    ends_at_field: str | None = None
+    """For a window whose end the case itself computes, records and guards (the policy's cooling-off end):
+    the start event's field holding that instant. The clock ends there instead of counting ``duration``
+    again, so the case's guard and the timer read one instant (a contract may grant more than the rule's
+    minimum). An event recorded before the field existed holds None: that clock counts ``duration``."""
     subject_field: str | None = None
     """The start event's field naming the case whose clock this is, when that is not the start event's own
     case: an issue found on one callback task starts the clock of the remediation task it opens."""
@@ -190,6 +196,11 @@ class SlaRule(BaseModel):
             raise ValueError(f"{self.rule_id}: subject_field {self.subject_field!r} is not a field name")
         if self.met_on_callback is not None and self.applies_to is Aggregate.CALLBACK:
             raise ValueError(f"{self.rule_id}: a callback task's own clock is not met on another task")
+        if self.ends_at_field is not None and not self.ends_at_field.isidentifier():
+            raise ValueError(f"{self.rule_id}: ends_at_field {self.ends_at_field!r} is not a field name")
+        if self.ends_at_field is not None and (self.pauses_on or self.restarts_on or self.extended_by):
+            # The case owns the recorded end: a pause, restart or extension would recount it from duration.
+            raise ValueError(f"{self.rule_id}: a clock ending at a recorded instant never pauses or moves")
         if not self.start_field.isidentifier():
             raise ValueError(f"{self.rule_id}: start_field {self.start_field!r} is not a field name")
         if not _RULE_ID.match(self.rule_id):
@@ -456,6 +467,33 @@ ALL_RULES: tuple[SlaRule, ...] = (
         ),
     ),
     SlaRule(
+        rule_id="CTPL14-CURE-5D",
+        title="The CTPL applicant may disclose within 5 days of receiving the insurer's written notice",
+        kind=RuleKind.WINDOW,
+        legal_basis=LegalBasis(
+            instrument=_CTPL_REGULATION,
+            article="Art. 14 (自收到通知之日起5日内履行如实告知义务); Civil Code Art. 203 roll-over",
+            duration_set_by="law",
+            confidence=Confidence.SOURCED,
+        ),
+        applies_to=Aggregate.POLICY,
+        starts_on=("RescissionNoticeSent",),
+        start_field="received_on",
+        # The policy counts the applicant's 5 days and its rescission guard reads this instant.
+        ends_at_field="cure_ends_at",
+        cancelled_by=("NonDisclosureCured", "PolicyRescinded", "PolicySurrendered", "PolicyExpired"),
+        duration=5,
+        unit=_DAYS,
+        counting=_CIVIL,
+        warn_at=(),
+        on_breach=BreachConsequence(
+            escalate_to=None,
+            regulator_reportable=False,
+            consequence="The applicant did not disclose in time: the insurer may now rescind the CTPL "
+            "policy (CTPL Art. 14), within the Art. 16 windows.",
+        ),
+    ),
+    SlaRule(
         rule_id="CTPL28-DOCLIST-1D",
         title="Give the CTPL claimant the written list of required documents within 1 day",
         legal_basis=LegalBasis(
@@ -599,9 +637,9 @@ ALL_RULES: tuple[SlaRule, ...] = (
         title="Cooling-off period of at least 15 days after the policy receipt is acknowledged",
         kind=RuleKind.WINDOW,
         legal_basis=LegalBasis(
-            instrument="健康保险管理办法 (Health Insurance Measures, 2019); industry practice for life "
-            "policies over one year",
-            article="Art. 15 (draft numbering, to check)",
+            instrument="健康保险管理办法 (Health Insurance Measures, 2019); the regulator's rules for "
+            "personal insurance (life, health, accident) over one year",
+            article="Art. 15 (draft numbering, to check); Civil Code Art. 203 roll-over",
             duration_set_by="law",
             confidence=Confidence.TO_CHECK,
         ),
@@ -609,6 +647,8 @@ ALL_RULES: tuple[SlaRule, ...] = (
         applies_if=only_if(life_term_over_one_year=True),
         starts_on=("PolicyReceiptAcknowledged",),
         start_field="received_on",
+        # The policy counts the contract's period (15 days or more) and its guard reads this instant.
+        ends_at_field="cooling_off_ends_at",
         cancelled_by=("PolicyCancelledInCoolingOff",),
         duration=15,
         unit=_DAYS,
@@ -634,6 +674,8 @@ ALL_RULES: tuple[SlaRule, ...] = (
         applies_if=only_if(life_term_over_one_year=True),
         starts_on=("PolicyReceiptAcknowledged",),
         start_field="received_on",
+        # Inside the cooling-off period: its end is the one the policy recorded.
+        ends_at_field="cooling_off_ends_at",
         met_on_callback=CallbackType.NEW_POLICY,
         satisfied_by=("CallbackCompleted",),
         # The policy ending early is what cancels its new-policy callback task (consumers.callbacks); the

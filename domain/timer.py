@@ -38,6 +38,7 @@ from domain.calendar import (
     Step,
     calendar_for,
     compute_deadline,
+    deadline_recorded_by_case,
     extend_deadline,
     restart_deadline,
 )
@@ -457,10 +458,20 @@ class SlaTimer(CaseAggregate):
         calendar: HolidayCalendar,
         cause_event: str,
         cause_event_id: UUID,
+        ends_at: datetime | None = None,
     ) -> SlaTimer:
-        """Start ``rule``'s clock on a case at ``start_at``: the deadline is computed once, here."""
-        deadline = compute_deadline(rule, start_at, calendar)
-        assert isinstance(deadline, Deadline)  # no pauses yet, so never a paused clock
+        """Start ``rule``'s clock on a case at ``start_at``: the deadline is computed once, here.
+
+        ``ends_at`` is the end the case recorded on the start event (the rule's ``ends_at_field``): the
+        clock ends exactly there, so that the case's guard and the timer read the same instant.
+        """
+        if ends_at is not None and rule.ends_at_field is not None:
+            source = f"{cause_event}.{rule.ends_at_field}"
+            deadline = deadline_recorded_by_case(rule, start_at, ends_at, calendar, source=source)
+        else:
+            result = compute_deadline(rule, start_at, calendar)
+            assert isinstance(result, Deadline)  # no pauses yet, so never a paused clock
+            deadline = result
         basis = rule.legal_basis
         return cls._open(
             TimerStarted,

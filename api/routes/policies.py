@@ -30,6 +30,7 @@ from infra.services.policies import (
     ReceivePremium,
     RecordDisclosure,
     RecordExclusionsExplained,
+    RecordNonDisclosureCure,
     RecordProxySignature,
     RecordRescissionGround,
     ReinstatePolicy,
@@ -37,6 +38,7 @@ from infra.services.policies import (
     RenewPolicy,
     RescindPolicy,
     SealDocuments,
+    SendRescissionNotice,
     SubmitProposal,
     SurrenderPolicy,
     VerifyEntry,
@@ -230,7 +232,7 @@ def acknowledge_receipt(
     call: Annotated[CommandCall, Depends(case_command(Policy.acknowledge_receipt))],
     policies: PoliciesDep,
 ) -> JSONResponse:
-    """回执: record the applicant's receipt; life and health over a year start cooling-off that day."""
+    """回执: record the applicant's receipt; personal cover over a year starts cooling-off that day."""
     return call.update(policies, policy_id, body, policies.acknowledge_receipt)
 
 
@@ -275,6 +277,28 @@ def record_rescission_ground(
 ) -> JSONResponse:
     """Record when the insurer learnt of a rescission ground (this dates Art. 16's window)."""
     return call.update(policies, policy_id, body, policies.record_rescission_ground)
+
+
+@router.post("/{policy_id}/rescission-notice", **command_route())
+def send_rescission_notice(
+    policy_id: PolicyId,
+    body: SendRescissionNotice,
+    call: Annotated[CommandCall, Depends(case_command(Policy.send_rescission_notice))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """CTPL Art. 14: the written notice of a non-disclosure; the applicant has 5 days to disclose."""
+    return call.update(policies, policy_id, body, policies.send_rescission_notice)
+
+
+@router.post("/{policy_id}/non-disclosure-cure", **command_route())
+def record_non_disclosure_cure(
+    policy_id: PolicyId,
+    body: RecordNonDisclosureCure,
+    call: Annotated[CommandCall, Depends(case_command(Policy.record_non_disclosure_cure))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """CTPL Art. 14: the applicant disclosed within the 5 days; the insurer may no longer rescind."""
+    return call.update(policies, policy_id, body, policies.record_non_disclosure_cure)
 
 
 @router.post("/{policy_id}/rescission", **command_route())

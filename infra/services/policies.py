@@ -12,8 +12,11 @@ from domain.base import SHANGHAI
 from domain.cover import PolicyCover
 from domain.policy import (
     MIN_COOLING_OFF_DAYS,
+    BeneficiaryChangedBy,
+    CtplSurrenderGround,
     ExplanationMethod,
     Line,
+    NonDisclosureFault,
     Policy,
     RescissionGround,
     UnderwritingDecision,
@@ -243,7 +246,8 @@ class IssuePolicy(Command):
 
 
 class AcknowledgeReceipt(Command):
-    """回执: the day the applicant received the policy; life and health over a year start cooling-off."""
+    """回执: the day the applicant received the policy; personal cover over a year starts cooling-off for the
+    contract's days (at least 15), to 24:00 of its last day, rolled past a holiday (Civil Code Art. 203)."""
 
     model_config = examples({"received_on": "2026-03-08", "method": "e-signature", "cooling_off_days": 15})
 
@@ -262,16 +266,26 @@ class CancelInCoolingOff(Command):
 
 
 class ApplyEndorsement(Command):
-    """批改 / 保全: a change to the policy; a new beneficiary needs the insured's consent."""
+    """批改 / 保全: a change to the policy; the applicant changes a beneficiary only with the insured's
+    consent, the insured may change it himself (Art. 41)."""
 
     model_config = examples(
         {
             "endorsement_no": "PA2026000045",
             "change_type": "beneficiary",
-            "description": "the beneficiary is changed to the insured's spouse",
+            "description": "the applicant changes the beneficiary to the insured's spouse",
             "effective_on": "2026-06-01",
             "beneficiary_names": ["王五"],
             "insured_consent_ref": "CONSENT-0045",
+            "beneficiary_changed_by": "applicant",
+        },
+        {
+            "endorsement_no": "PA2026000047",
+            "change_type": "beneficiary",
+            "description": "the insured changes the beneficiary to his daughter",
+            "effective_on": "2026-06-01",
+            "beneficiary_names": ["张小红"],
+            "beneficiary_changed_by": "insured",
         },
         {
             "endorsement_no": "PA2026000046",
@@ -291,6 +305,7 @@ class ApplyEndorsement(Command):
     sum_insured_fen: Fen | None = None
     beneficiary_names: Names | None = None
     insured_consent_ref: Name | None = None
+    beneficiary_changed_by: BeneficiaryChangedBy = BeneficiaryChangedBy.APPLICANT
 
 
 class RecordRescissionGround(Command):
@@ -309,25 +324,74 @@ class RecordRescissionGround(Command):
     evidence: Text
 
 
-class RescindPolicy(Command):
-    """解除: on a recorded ground, with the refund and the notice."""
+class SendRescissionNotice(Command):
+    """CTPL Art. 14: the written notice of a non-disclosure, and the day the applicant received it (the
+    applicant then has 5 days to disclose, rolled past a holiday)."""
 
     model_config = examples(
-        {"ground": "non_disclosure_art16", "refund_fen": 1_200_000, "notice_ref": "RESC-2026-0003"}
+        {"ground": "non_disclosure_art16", "notice_ref": "CTPL-NOTICE-2026-0007", "received_on": "2026-09-28"}
+    )
+
+    ground: RescissionGround
+    notice_ref: Name
+    received_on: date
+
+
+class RecordNonDisclosureCure(Command):
+    """CTPL Art. 14: the applicant disclosed within the 5 days of the notice; the insurer may not rescind."""
+
+    model_config = examples(
+        {"ground": "non_disclosure_art16", "disclosed_on": "2026-10-08", "evidence_ref": "DISCLOSURE-0007"}
+    )
+
+    ground: RescissionGround
+    disclosed_on: date
+    evidence_ref: Name
+
+
+class RescindPolicy(Command):
+    """解除: on a recorded ground, with the refund and the notice; for non-disclosure the applicant's fault,
+    which decides the refund (Art. 16 ¶4–5: none if deliberate, the premium if grossly negligent)."""
+
+    model_config = examples(
+        {
+            "ground": "non_disclosure_art16",
+            "fault": "gross_negligence",
+            "refund_fen": 1_200_000,
+            "notice_ref": "RESC-2026-0003",
+        },
+        {
+            "ground": "non_disclosure_art16",
+            "fault": "deliberate",
+            "refund_fen": 0,
+            "notice_ref": "RESC-2026-0004",
+        },
     )
 
     ground: RescissionGround
     refund_fen: Fen
     notice_ref: Name
+    fault: NonDisclosureFault | None = None
 
 
 class SurrenderPolicy(Command):
-    """退保: the request's day and the cash value refunded."""
+    """退保: the request's day (not after today, not inside cooling-off) and the cash value refunded; CTPL
+    only on a CTPL Art. 16 ground with the document proving it."""
 
-    model_config = examples({"requested_on": "2031-03-10", "cash_value_fen": 3_456_700})
+    model_config = examples(
+        {"requested_on": "2031-03-10", "cash_value_fen": 3_456_700},
+        {
+            "requested_on": "2026-07-15",
+            "cash_value_fen": 41_000,
+            "ctpl_ground": "vehicle_lost",
+            "proof_ref": "POLICE-LOSS-310104-2026-0042",
+        },
+    )
 
     requested_on: date
     cash_value_fen: Fen
+    ctpl_ground: CtplSurrenderGround | None = None
+    proof_ref: Name | None = None
 
 
 class LapsePolicy(Command):
@@ -531,7 +595,7 @@ class Policies(CaseApplication[Policy]):
     def acknowledge_receipt(
         self, policy_id: UUID, command: AcknowledgeReceipt, by: Caller, expected_version: int | None = None
     ) -> CommandResult:
-        """回执: record the applicant's receipt; life and health over a year start cooling-off that day."""
+        """回执: record the applicant's receipt; personal cover over a year starts cooling-off that day."""
         return self.run(policy_id, by, expected_version, Policy.acknowledge_receipt, **command.arguments())
 
     def end_cooling_off(
@@ -562,6 +626,28 @@ class Policies(CaseApplication[Policy]):
         """Record when the insurer learnt of a rescission ground (this dates Art. 16's window)."""
         return self.run(
             policy_id, by, expected_version, Policy.record_rescission_ground, **command.arguments()
+        )
+
+    def send_rescission_notice(
+        self,
+        policy_id: UUID,
+        command: SendRescissionNotice,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """CTPL Art. 14: record the written notice and its receipt; the applicant's 5 days start."""
+        return self.run(policy_id, by, expected_version, Policy.send_rescission_notice, **command.arguments())
+
+    def record_non_disclosure_cure(
+        self,
+        policy_id: UUID,
+        command: RecordNonDisclosureCure,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """CTPL Art. 14: record the applicant's disclosure within the 5 days; no rescission then."""
+        return self.run(
+            policy_id, by, expected_version, Policy.record_non_disclosure_cure, **command.arguments()
         )
 
     def rescind(

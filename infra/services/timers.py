@@ -275,8 +275,12 @@ class Timers(CaseApplication[SlaTimer]):
         cause_event: str,
         cause_event_id: UUID,
         calendar: HolidayCalendar | None = None,
+        ends_at: datetime | None = None,
     ) -> SlaTimer:
-        """Start the rule's clock for this cycle, or return the timer that an earlier delivery started."""
+        """Start the rule's clock for this cycle, or return the timer that an earlier delivery started.
+
+        ``ends_at``: the end the case recorded on the start event, where the rule reads one.
+        """
         timer = SlaTimer.start(
             self.context(caller),
             rule=rule,
@@ -287,6 +291,7 @@ class Timers(CaseApplication[SlaTimer]):
             calendar=calendar or default_calendar(),
             cause_event=cause_event,
             cause_event_id=cause_event_id,
+            ends_at=ends_at,
         )
         try:
             self.save_new(timer)

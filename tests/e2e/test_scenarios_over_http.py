@@ -21,6 +21,7 @@ import pytest
 
 from cli.demo import SELLER_REGISTRATION
 from domain.base import SHANGHAI, Role
+from domain.policy import customer_period_end
 from infra.store.eventstore import drop_schemas
 from tests.api.conftest import SECRET, as_, ok
 from tests.kafka_fixtures import free_port
@@ -233,7 +234,10 @@ def test_a_life_policy_goes_from_proposal_to_issue_and_its_receipt_starts_coolin
     view = read(api, policy, received["version"])
 
     assert view["status"] == "in_cooling_off"
-    assert view["cooling_off_ends_on"] == (today + timedelta(days=15)).isoformat()
+    # 15 days after the receipt, rolled past a rest day or holiday (Civil Code Art. 203).
+    last_day = customer_period_end("LIFE-COOLOFF-15D", today, 15).last_day
+    assert last_day is not None
+    assert view["cooling_off_ends_on"] == last_day.isoformat()
     assert early.status_code == 422
     assert early.json()["title"] == "CoolingOffNotOverError"
 

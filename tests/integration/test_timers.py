@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -647,6 +647,41 @@ def test_the_policy_records_cooling_off_ended_once_caused_by_the_closed_window(
     assert ended[0].correlation_id == closed.correlation_id
     assert ended[0].actor.role is Role.SYSTEM
     assert ended[0].ended_on == received_on + timedelta(days=15)
+    assert system.policies.load(policy_id).status is PolicyStatus.IN_FORCE
+
+
+def test_a_twenty_day_cooling_off_closes_on_day_twenty_and_the_policy_records_its_end(
+    system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
+) -> None:
+    # Received Mon 2 March 2026 under a contract granting 20 days: day 20 is Sun 22 March, a rest day, so
+    # the period runs to Mon 23 March (Civil Code Art. 203); a 15-day timer would close on 17 March and the
+    # policy would refuse CoolingOffEnded, parking the timer's event as a dead letter.
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    policy_id = issue_policy(
+        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
+    )
+    received_on = clock.now().astimezone(SHANGHAI).date()
+    system.policies.acknowledge_receipt(
+        policy_id,
+        AcknowledgeReceipt(received_on=received_on, method="e-receipt", cooling_off_days=20),
+        by(SELLER),
+    )
+    consumer.consume()
+    timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
+    assert timer.due_at == datetime(2026, 3, 24, tzinfo=SHANGHAI)
+    assert timer.due_at == system.policies.load(policy_id).cooling_off_end
+    scheduler = Scheduler(timers, system.database_url, system.settings.db_schema, clock)
+    try:
+        clock.set(timer.due_at + timedelta(seconds=1))
+        scheduler.tick()
+    finally:
+        scheduler.close()
+
+    outcomes = consumer.consume_timers()
+
+    assert outcomes[Outcome.PARKED] == 0
+    ended = [e for e in system.policies.history(policy_id) if isinstance(e, CoolingOffEnded)]
+    assert [e.ended_on for e in ended] == [date(2026, 3, 23)]
     assert system.policies.load(policy_id).status is PolicyStatus.IN_FORCE
 
 

@@ -45,6 +45,7 @@ from domain.policy import (
     InsurerKnewAtFormationError,
     InvalidCoverPeriodError,
     Line,
+    NonDisclosureFault,
     Policy,
     PolicyCancelledInCoolingOff,
     PolicyDocumentsPrepared,
@@ -316,15 +317,17 @@ def with_ground(
 
 
 def rescind_on(day: date, ground: RescissionGround = RescissionGround.NON_DISCLOSURE_ART16) -> Command:
-    """The command: rescind on ``day``."""
+    """The command: rescind on ``day``; a non-disclosure was deliberate, so nothing is refunded."""
+    fault = NonDisclosureFault.DELIBERATE if ground is RescissionGround.NON_DISCLOSURE_ART16 else None
     return lambda p: p.rescind(
-        ctx(UW, UNDERWRITER_ID, at=at(day)), ground=ground, refund_fen=0, notice_ref="N-1"
+        ctx(UW, UNDERWRITER_ID, at=at(day)), ground=ground, refund_fen=0, notice_ref="N-1", fault=fault
     )
 
 
 def rescinded(ground: RescissionGround, basis: str) -> Expected:
     """What ``rescind_on`` records: the ground, the legal basis the rule names for it, refund and notice."""
-    return expect(PolicyRescinded, ground=ground, basis=basis, refund_fen=0, notice_ref="N-1")
+    fault = NonDisclosureFault.DELIBERATE if ground is RescissionGround.NON_DISCLOSURE_ART16 else None
+    return expect(PolicyRescinded, ground=ground, basis=basis, refund_fen=0, notice_ref="N-1", fault=fault)
 
 
 RESCINDED_FOR_NON_DISCLOSURE = rescinded(RescissionGround.NON_DISCLOSURE_ART16, "Insurance Law Art. 16")
@@ -1127,8 +1130,15 @@ def test_rescission_is_refused_when_an_age_ground_is_cited_on_motor_cover() -> N
 
 def test_ctpl_rescission_is_recorded_when_the_ground_is_non_disclosure() -> None:
     policy = with_ground(an_issued_ctpl_policy(), DISCOVERED_ON)
+    # CTPL Art. 14: the written notice, received Wednesday 2 September; 5 days end with Monday 7 September.
+    policy.send_rescission_notice(
+        ctx(UW, at=at(date(2026, 9, 2))),
+        ground=RescissionGround.NON_DISCLOSURE_ART16,
+        notice_ref="CTPL-N-1",
+        received_on=date(2026, 9, 2),
+    )
 
-    given(policy).when(rescind_on(DISCOVERED_ON)).events(RESCINDED_FOR_NON_DISCLOSURE)
+    given(policy).when(rescind_on(date(2026, 9, 8))).events(RESCINDED_FOR_NON_DISCLOSURE)
 
 
 def test_rescission_is_refused_when_no_discovery_of_the_ground_is_on_record() -> None:
@@ -1162,7 +1172,7 @@ def test_rescission_ground_is_recorded_with_the_time_the_insurer_learnt_it() -> 
 
 # -------------------------------------------------------------------------- lapse, surrender, renewal, expiry
 
-DUE_ON = date(2027, 3, 2)
+DUE_ON = date(2026, 8, 20)  # + 60 days = Monday 19 October, a working day: no holiday roll-over
 
 
 def lapse_on(day: date, reminded_on: date | None = None) -> Command:
@@ -1205,8 +1215,18 @@ def test_policy_is_reinstated_when_it_lapsed_and_the_arrears_are_paid() -> None:
 
 def test_policy_is_surrendered_when_it_is_in_force() -> None:
     given(an_in_force_life_policy()).when(
-        lambda p: p.surrender(ctx(UW), requested_on=date(2027, 6, 1), cash_value_fen=400_000)
-    ).events(expect(PolicySurrendered, requested_on=date(2027, 6, 1), cash_value_fen=400_000))
+        lambda p: p.surrender(
+            ctx(UW, at=at(date(2027, 6, 1))), requested_on=date(2027, 6, 1), cash_value_fen=400_000
+        )
+    ).events(
+        expect(
+            PolicySurrendered,
+            requested_on=date(2027, 6, 1),
+            cash_value_fen=400_000,
+            ctpl_ground=None,
+            proof_ref=None,
+        )
+    )
 
 
 def test_surrender_is_refused_when_the_policy_is_in_cooling_off() -> None:
@@ -1281,7 +1301,7 @@ def test_every_policy_event_has_its_own_versioned_wire_name_when_the_module_is_l
     ]
     topics = [cls.__dict__.get("TOPIC") for cls in events]
 
-    assert len(events) == 27
+    assert len(events) == 29
     assert all(isinstance(t, str) and re.fullmatch(r"policy\.[a-z0-9-]+\.v1", t) for t in topics), topics
     assert len(set(topics)) == len(topics)
 
