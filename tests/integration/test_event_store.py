@@ -26,8 +26,8 @@ from cli.demo import (
     register_demo_seller,
 )
 from domain.base import SHANGHAI, CaseAggregate, Context, DomainEvent, Role
-from domain.claim import Claim, ClaimReported
-from domain.cover import LossDateOutsideCoverError, PolicyNotInForceError
+from domain.claim import Claim, ClaimDecided, ClaimOutcome, ClaimReported, RefusalGround
+from domain.cover import PolicyNotInForceError
 from domain.policy import Line, Policy, SellerNotRegisteredError
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
@@ -68,7 +68,6 @@ def state(aggregate: CaseAggregate) -> dict[str, Any]:
 def report_claim(system: System, policy_id: UUID, **overrides: Any) -> UUID:
     claim_id = uuid4()
     fields: dict[str, Any] = {
-        "claim_id": claim_id,
         "policy_id": policy_id,
         "loss_at": system.clock.now() - timedelta(hours=2),
         "reporter_name": "张伟",
@@ -77,7 +76,7 @@ def report_claim(system: System, policy_id: UUID, **overrides: Any) -> UUID:
         "description": "dents on the roof",
         "channel": "app",
     } | overrides
-    system.claims.report(ReportClaim(**fields), by(HANDLER))
+    system.claims.report(ReportClaim(**fields), by(HANDLER), claim_id=claim_id)
     return claim_id
 
 
@@ -160,7 +159,7 @@ def test_two_concurrent_writers_of_one_case_get_one_success_and_one_conflict(sys
 def test_command_is_refused_with_the_current_version_when_if_match_is_stale(system: System) -> None:
     claim_id = report_claim(system, a_motor_policy(system))
     system.claims.register(
-        claim_id, RegisterClaim(claim_no="LP-1", coverages=[], reserve_fen=0), by(HANDLER), 1
+        claim_id, RegisterClaim(claim_no="LP-1", coverages=["hail"], reserve_fen=0), by(HANDLER), 1
     )
 
     with pytest.raises(ConcurrencyConflictError) as refusal:
@@ -209,7 +208,7 @@ def test_claim_reported_in_the_version_1_shape_loads_with_its_channel_upcast(sys
     assert event.channel == "unknown"
     assert claim.policy_id == policy_id
     system.claims.register(
-        claim_id, RegisterClaim(claim_no="LP-OLD", coverages=[], reserve_fen=0), by(HANDLER), 1
+        claim_id, RegisterClaim(claim_no="LP-OLD", coverages=["hail"], reserve_fen=0), by(HANDLER), 1
     )
     assert system.claims.load(claim_id).version == 2
 
@@ -317,14 +316,18 @@ def test_claim_is_refused_and_nothing_stored_when_the_policy_is_not_yet_in_force
 
 
 @pytest.mark.usefixtures("seller")
-def test_claim_is_refused_when_the_loss_date_is_before_the_cover_started(system: System) -> None:
+def test_claim_is_stored_and_decided_not_covered_when_the_loss_date_is_before_the_cover_started(
+    system: System,
+) -> None:
     policy_id = a_motor_policy(system)
-    before = events_in_store(system)
 
-    with pytest.raises(LossDateOutsideCoverError):
-        report_claim(system, policy_id, loss_at=system.clock.now() - timedelta(days=3))
+    claim_id = report_claim(system, policy_id, loss_at=system.clock.now() - timedelta(days=3))
 
-    assert events_in_store(system) == before
+    reported, decided = system.claims.history(claim_id)
+    assert isinstance(reported, ClaimReported)
+    assert isinstance(decided, ClaimDecided)
+    assert (decided.outcome, decided.grounds) == (ClaimOutcome.NOT_COVERED, (RefusalGround.OUTSIDE_COVER,))
+    assert "Insurance Law Art. 14" in decided.reasons[0]
 
 
 def test_proposal_is_refused_when_the_seller_has_no_registration_on_record(system: System) -> None:
