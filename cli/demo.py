@@ -34,7 +34,9 @@ from infra.services.claims import (
     CompleteDocuments,
     DecideClaim,
     IssuePayment,
+    ReceiveClaimApplication,
     ReceiveDocument,
+    RecordRequestDelivery,
     RecordSurvey,
     RegisterClaim,
     ReportClaim,
@@ -248,7 +250,8 @@ def life_policy_story(system: System, clock: ControlledClock) -> tuple[UUID, UUI
 
 
 def claim_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
-    """A motor claim: reported, registered, surveyed, assessed, adjusted, reviewed, paid, closed."""
+    """A motor claim: reported, applied for, registered, surveyed, assessed, documents asked for (the
+    request's delivery stops the Art. 23 clock until they arrive), adjusted, reviewed, paid, closed."""
     claims = system.claims
     claim_id = uuid4()
     loss_at = clock.now() - timedelta(hours=3)
@@ -264,6 +267,13 @@ def claim_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID
         ),
         by(HANDLER),
         claim_id=claim_id,
+    )
+    claims.receive_application(
+        claim_id,
+        ReceiveClaimApplication(
+            received_at=clock.now() - timedelta(minutes=20), documents=["claim form", "vehicle licence"]
+        ),
+        by(HANDLER),
     )
     claim_no = f"LP{claim_id.hex[:10].upper()}"
     claims.register(
@@ -287,9 +297,17 @@ def claim_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID
         ),
         by(HANDLER),
     )
-    clock.advance(timedelta(days=4))
+    clock.advance(timedelta(days=1))
+    claims.record_request_delivery(
+        claim_id,
+        RecordRequestDelivery(delivered_at=clock.now() - timedelta(hours=2), notice_ref="NOTICE-22-01"),
+        by(HANDLER),
+    )
+    clock.advance(timedelta(days=3))
     for doc in ("police accident report", "repair invoice", "driving licence"):
-        claims.receive_document(claim_id, ReceiveDocument(doc_type=doc), by(HANDLER))
+        claims.receive_document(
+            claim_id, ReceiveDocument(doc_type=doc, received_at=clock.now() - timedelta(hours=1)), by(HANDLER)
+        )
     claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
     clock.advance(timedelta(days=1))
     claims.adjust(

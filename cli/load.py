@@ -46,7 +46,9 @@ from infra.services.claims import (
     CompleteDocuments,
     DecideClaim,
     IssuePayment,
+    ReceiveClaimApplication,
     ReceiveDocument,
+    RecordRequestDelivery,
     RecordSurvey,
     RegisterClaim,
     ReportClaim,
@@ -292,9 +294,19 @@ class LoadScripts:
         assessed = self.rng.randrange(50_000, 400_000)
         claims.assess_loss(claim_id, AssessLoss(items=["parts", "labour"], amount_fen=assessed), by(SURVEYOR))
         yield
+        claims.receive_application(
+            claim_id, ReceiveClaimApplication(received_at=self.now(), documents=["claim form"]), by(HANDLER)
+        )
+        yield
         claims.request_documents(
             claim_id,
             RequestDocuments(required_docs=["invoice", "id card"], notice_ref=f"N22-{claim_id.hex[:6]}"),
+            by(HANDLER),
+        )
+        yield
+        claims.record_request_delivery(
+            claim_id,
+            RecordRequestDelivery(delivered_at=self.now(), notice_ref=f"N22-{claim_id.hex[:6]}"),
             by(HANDLER),
         )
         yield
@@ -310,10 +322,14 @@ class LoadScripts:
                 by(HANDLER),
             )
             yield
-            claims.receive_document(claim_id, ReceiveDocument(doc_type="medical report"), by(HANDLER))
+            claims.receive_document(
+                claim_id, ReceiveDocument(doc_type="medical report", received_at=self.now()), by(HANDLER)
+            )
             yield
         for doc in ("invoice", "id card"):
-            claims.receive_document(claim_id, ReceiveDocument(doc_type=doc), by(HANDLER))
+            claims.receive_document(
+                claim_id, ReceiveDocument(doc_type=doc, received_at=self.now()), by(HANDLER)
+            )
             yield
         claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
         yield
@@ -332,6 +348,17 @@ class LoadScripts:
                 claim_id,
                 DecideClaim(outcome=ClaimOutcome.PARTIAL, reasons=["half the damage predates the policy"]),
                 by(REVIEWER),
+            )
+            yield
+            # Art. 24: the part refused gets its written notice too.
+            claims.send_rejection_notice(
+                claim_id,
+                SendRejectionNotice(
+                    reasons=["half the damage predates the policy"],
+                    notice_ref=f"REJ-P-{claim_id.hex[:6]}",
+                    channel="letter",
+                ),
+                by(HANDLER),
             )
         else:
             claims.decide(claim_id, DecideClaim(outcome=ClaimOutcome.COVERED), by(REVIEWER))

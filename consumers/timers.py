@@ -18,9 +18,10 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   of a policy), so a replay months later decides as the live run did. A fact that cannot be read is an
   error (the event is retried, then parked): a rule is never applied by guess.
 - **Times.** A clock starts at the rule's ``start_field`` (a date starts it at 00:00 Asia/Shanghai of that
-  day); every other change takes effect at the event's ``occurred_at``, else its recorded time. A rule with
-  ``ends_at_field`` (the cooling-off end the policy recorded) ends its clock at that instant, never at a
-  recount of its minimum duration, so the policy's guard and the timer agree on a longer contract period.
+  day); every other change takes effect at the event's ``occurred_at``, else its recorded time. A pause or
+  resume stated before what the clock already holds takes effect at that instant instead (``last_change``).
+  A rule with ``ends_at_field`` (the cooling-off end the policy recorded) ends its clock at that instant,
+  never at a recount of its minimum duration, so the policy's guard and the timer agree on a longer period.
 - **Clocks met on a callback task.** A rule with ``met_on_callback`` keeps its clock on the policy or claim
   (so ``timers explain`` of that case shows it); a ``CallbackCompleted`` or ``CallbackCancelled`` of a task
   of that type moves the one timer whose cycle's event id is the task's ``source_event_id``, read from the
@@ -276,14 +277,22 @@ class TimerHandler:
 
             def pause(timer: SlaTimer, ctx: Context) -> None:
                 if timer.state is TimerState.RUNNING and timer.due_at is not None and at < timer.due_at:
-                    timer.pause(ctx, at=at, reason=name, cause_event=name, cause_event_id=event.event_id)
+                    timer.pause(
+                        ctx,
+                        at=max(at, last_change(timer)),
+                        reason=name,
+                        cause_event=name,
+                        cause_event_id=event.event_id,
+                    )
 
             decisions.append(pause)
         if name in rule.resumes_on:
 
             def resume(timer: SlaTimer, ctx: Context) -> None:
                 if timer.state is TimerState.PAUSED:
-                    timer.resume(ctx, at=at, cause_event=name, cause_event_id=event.event_id)
+                    timer.resume(
+                        ctx, at=max(at, last_change(timer)), cause_event=name, cause_event_id=event.event_id
+                    )
 
             decisions.append(resume)
         if name in rule.restarts_on:
@@ -340,6 +349,16 @@ def recorded_end(rule: SlaRule, event: DomainEvent) -> datetime | None:
 def change_instant(event: DomainEvent) -> datetime:
     """When a pause, resume, restart, extension or end takes effect: the business time, else recorded."""
     return event.occurred_at or event.timestamp
+
+
+def last_change(timer: SlaTimer) -> datetime:
+    """The latest instant the clock already holds (its start, a pause or a resume).
+
+    Business times are stated, and may lie before it: documents that reached the insurer before the
+    request reached the claimant (JI-II Art. 15) stop the clock for no time at all, and a delivery stated
+    before an earlier resume stops it from that resume. A clock never runs backwards.
+    """
+    return max((timer.start_at, *(p.resumed_at or p.paused_at for p in timer.pauses)))
 
 
 def timers_handler(system: System, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:

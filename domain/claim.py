@@ -1,10 +1,17 @@
-"""理赔 Claims: report → register → survey → loss assessment → documents → adjustment → review → decision
-→ settlement → payment → closure (→ reopening).
+"""理赔 Claims: report → claim application → register → survey → loss assessment → documents → adjustment
+→ review → decision → settlement → payment → closure (→ reopening).
 
-The rules a claim keeps, each a named error below: the policy covers the loss date (Art. 14); missing
-documents are asked for once, in one complete list (Insurance Law Art. 22); the reviewer (核赔) is not the
-adjuster (理算); nothing is paid before approval, advance payments (Art. 25) and CTPL rescue costs aside; the
-total paid never exceeds the approved amount; a rejection carries reasons and a written notice (Art. 24).
+The rules a claim keeps, each a named error below: every reported loss is recorded, and one the policy did
+not cover at the loss date (Art. 14) is decided "not covered" at once, with its reason, so that its Art. 24
+notice follows; missing documents are asked for once, in one complete list, after the claim application
+(Insurance Law Art. 22); the reviewer (核赔) is not the adjuster (理算); nothing is paid before approval,
+advance payments (Art. 25, once the claim and its documents are in) and CTPL rescue costs aside; the total
+paid never exceeds the approved amount; a decision refusing all or part of a claim carries reasons and a
+written notice (Art. 24); a refusal for non-disclosure needs the contract rescinded first (JI-II Art. 8).
+
+The Art. 23 clock runs on facts with their business times (JI-II Art. 15): from the claim application's
+receipt, stopped from the day the documents request reached the claimant until the last requested
+document arrived. Each of those times is stated by the command, never taken from when staff record it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from domain.base import (
     require_status,
     taken_by,
 )
-from domain.cover import PolicyCover, check_loss_is_covered
+from domain.cover import PolicyCover
+from domain.policy import RescissionGround
 
 
 class ClaimStatus(StrEnum):
@@ -64,6 +72,16 @@ class AdvanceBasis(StrEnum):
     CTPL_RESCUE = "CTPL31"  # rescue costs advanced to the hospital on the police's notice
 
 
+class RefusalGround(StrEnum):
+    """The legal ground a decision refusing all or part of a claim rests on (its reasons say the facts)."""
+
+    OUTSIDE_COVER = "outside_cover"  # Art. 14: the policy did not cover the loss date
+    EXCLUSION = "exclusion"  # Art. 17: an exclusion clause explained at the sale
+    NON_DISCLOSURE = "non_disclosure"  # Art. 16 ¶4-5: only once the contract is rescinded (JI-II Art. 8)
+    FRAUD = "fraud"  # Art. 27
+    OTHER = "other"
+
+
 class ClosureOutcome(StrEnum):
     """How a claim ended."""
 
@@ -88,6 +106,44 @@ class DocumentsStillMissingError(DomainError):
     rule = "IL22-DOCUMENTS-COMPLETE"
 
 
+class DocumentsAlreadyCompleteError(DomainError):
+    """The documents are declared complete once per request: the Art. 23 clock resumes once."""
+
+    rule = "IL22-DOCUMENTS-COMPLETE-ONCE"
+
+
+class ClaimApplicationNotReceivedError(DomainError):
+    """Art. 22: documents are asked for, and judged complete, against the claim application (索赔申请)."""
+
+    rule = "IL22-AFTER-APPLICATION"
+
+
+class ClaimApplicationAlreadyReceivedError(DomainError):
+    """JI-II Art. 15: the Art. 23 period counts from the first receipt of the claim application, once."""
+
+    rule = "IL23-ONE-APPLICATION"
+
+
+class DocumentsRequestNotOpenError(DomainError):
+    """JI-II Art. 15: only an open documents request, delivered once, stops the Art. 23 clock."""
+
+    rule = "IL23-PAUSE-ON-OPEN-REQUEST"
+
+
+class ClaimBusinessTimeError(DomainError):
+    """A business time (application, delivery, arrival) lies neither after its recording nor before the
+    fact it follows: a wrong one would move a statutory clock."""
+
+    rule = "CLM-BUSINESS-TIME"
+
+
+class NonDisclosureRefusalWithoutRescissionError(DomainError):
+    """JI-II Art. 8: a claim is not refused for non-disclosure (Art. 16 ¶4-5) unless the insurer has
+    rescinded the contract on that ground."""
+
+    rule = "JI2-ART8-RESCIND-FIRST"
+
+
 class ReviewerIsAdjusterError(FourEyesError):
     """Four-eyes: the claim reviewer (核赔) is not the adjuster (理算)."""
 
@@ -107,7 +163,7 @@ class RejectionWithoutReasonsError(DomainError):
 
 
 class RejectionNoticeNotSentError(DomainError):
-    """Art. 24: a rejected claim is not closed before the written rejection notice has been sent."""
+    """Art. 24: a claim refused in whole or in part gets the written notice, and is not closed before it."""
 
     rule = "IL24-REJECT-3D"
 
@@ -140,7 +196,10 @@ class ClaimNotFullyPaidError(DomainError):
 
 
 class ClaimReported(CaseCreated):
-    """接报案: a loss was reported on a policy in force; ``occurred_at`` is the loss time.
+    """接报案: a loss was reported on a policy; ``occurred_at`` is the loss time.
+
+    Every report is recorded, whatever the cover at the loss date: a loss outside it is decided "not
+    covered" by the same command (``ClaimDecided`` with ground ``outside_cover``).
 
     Version 2 added the reporting ``channel``; version-1 events, stored as ``claim.reported.v1``, are
     upcast on load with the channel "unknown" (the reporters' channel was not recorded then).
@@ -176,6 +235,20 @@ class ClaimReported(CaseCreated):
 
 # Stored version-1 rows keep their old wire name; it resolves to the same class and is upcast on load.
 register_topic("claim.reported.v1", ClaimReported)
+
+
+class ClaimApplicationReceived(DomainEvent):
+    """索赔申请: the claim application, with the documents the claimant could supply, reached the insurer
+    at ``received_at``: the Art. 23 decision clock (JI-II Art. 15), the Art. 22 notice and CTPL Art. 28's
+    document list count from here."""
+
+    TOPIC = "claim.application-received.v1"
+
+    received_at: datetime
+    documents: tuple[str, ...] = ()
+
+    def apply(self, claim: Claim) -> None:
+        claim.application_received_at = self.received_at
 
 
 class ClaimRegistered(DomainEvent):
@@ -231,21 +304,46 @@ class ClaimDocumentsRequested(DomainEvent):
         claim.documents_requested += 1
         claim.outstanding_docs = claim.outstanding_docs | set(self.required_docs)
         claim.documents_complete = False
+        claim.requested_at = self.timestamp
+        claim.request_delivered = False
+
+
+class ClaimDocumentsRequestDelivered(DomainEvent):
+    """The documents request reached the claimant at ``delivered_at`` (``occurred_at``): from here the
+    Art. 23 clock stops until the documents are in (JI-II Art. 15)."""
+
+    TOPIC = "claim.documents-request-delivered.v1"
+
+    notice_ref: str = Field(min_length=1)
+    delivered_at: datetime
+
+    def apply(self, claim: Claim) -> None:
+        claim.request_delivered = True
 
 
 class ClaimDocumentReceived(DomainEvent):
-    """收单: one requested document arrived."""
+    """收单: one requested document arrived at ``received_at`` (``occurred_at``).
+
+    ``received_at`` is None on events recorded before arrival times were stated: their recording time
+    stood for the arrival then.
+    """
 
     TOPIC = "claim.document-received.v1"
 
     doc_type: str = Field(min_length=1)
+    received_at: datetime | None = None
 
     def apply(self, claim: Claim) -> None:
         claim.outstanding_docs = claim.outstanding_docs - {self.doc_type}
+        arrived = self.received_at or self.timestamp
+        if claim.last_document_at is None or arrived > claim.last_document_at:
+            claim.last_document_at = arrived
 
 
 class ClaimDocumentsCompleted(DomainEvent):
-    """The requested documents are all in: the Art. 23 clock runs again, Art. 25 and CTPL29 start."""
+    """The claim and its documents are all in, as of ``occurred_at``: the last requested document's arrival,
+    or the application's receipt when it came complete. The Art. 23 clock runs again from then, and the
+    Art. 25 and CTPL Art. 29 periods start (events recorded before that carry no ``occurred_at``)."""
 
     TOPIC = "claim.documents-completed.v1"
 
@@ -288,6 +386,8 @@ class ClaimDecided(DomainEvent):
 
     outcome: ClaimOutcome
     reasons: tuple[str, ...] = ()
+    grounds: tuple[RefusalGround, ...] = ()
+    """The legal grounds of a refusal in whole or in part (empty on events recorded before grounds were)."""
 
     def apply(self, claim: Claim) -> None:
         claim.status = ClaimStatus.DECIDED
@@ -299,13 +399,16 @@ class ClaimDecided(DomainEvent):
 
 
 class RejectionNoticeSent(DomainEvent):
-    """拒赔通知书 (Art. 24): the written rejection notice, with reasons, was sent."""
+    """拒赔通知书 (Art. 24): the written notice, with reasons, of a decision refusing the claim (``outcome``
+    not_covered) or the part of it not paid (``outcome`` partial) was sent."""
 
     TOPIC = "claim.rejection-notice-sent.v1"
 
     reasons: tuple[str, ...] = Field(min_length=1)
     notice_ref: str = Field(min_length=1)
     channel: str
+    outcome: ClaimOutcome = ClaimOutcome.NOT_COVERED
+    """The decision notified; events recorded before partial notices existed were all not_covered."""
 
     def apply(self, claim: Claim) -> None:
         claim.rejection_notice_sent = True
@@ -431,13 +534,20 @@ class Claim(CaseAggregate):
     agreed_fen: int
     paid_fen: int
     closure: ClosureOutcome | None
+    # Facts added later carry class-level defaults: a snapshot taken before them restores without them.
+    application_received_at: datetime | None = None
+    requested_at: datetime | None = None
+    request_delivered: bool = False
+    last_document_at: datetime | None = None
 
     def __init__(self) -> None:
         # Called by the library when ClaimReported is replayed; ClaimReported.apply then sets the facts.
         self.claim_no = None
         self.outstanding_docs = frozenset()
         self.documents_requested = 0
-        self.documents_complete = True
+        # Art. 25: the claim's documents are in only once they are judged so (ClaimDocumentsCompleted), on
+        # the application or on the last requested item; a fresh report has none.
+        self.documents_complete = False
         self.assessed_fen = 0
         self.adjuster_id = None
         self.proposed_fen = 0
@@ -463,9 +573,10 @@ class Claim(CaseAggregate):
         description: str,
         channel: str,
     ) -> Claim:
-        """Report a loss (接报案) on a policy whose cover includes the loss date."""
-        check_loss_is_covered(cover, loss_at)
-        return cls._open(
+        """Report a loss (接报案): always recorded. A loss the policy did not cover at ``loss_at`` (Art. 14)
+        is decided "not covered" at once, with the reason, so that the Art. 24 notice is owed and sent."""
+        gap = cover.gap_at(loss_at)
+        claim = cls._open(
             ClaimReported,
             claim_id,
             ctx,
@@ -480,6 +591,36 @@ class Claim(CaseAggregate):
             ctpl=cover.ctpl,
             sum_insured_fen=cover.sum_insured_fen,
             channel=channel,
+        )
+        if gap is not None:
+            # The policy's own record decides this one; a reviewer may still reopen it on other facts.
+            claim._record(
+                ClaimDecided,
+                ctx,
+                outcome=ClaimOutcome.NOT_COVERED,
+                reasons=(gap,),
+                grounds=(RefusalGround.OUTSIDE_COVER,),
+            )
+        return claim
+
+    @taken_by("receive claim application", *_HANDLERS)
+    def receive_application(
+        self, ctx: Context, *, received_at: datetime, documents: tuple[str, ...] = ()
+    ) -> None:
+        """Record the claim application (索赔申请) as received at ``received_at``, with the documents it came
+        with: the Art. 23 decision period counts from this receipt (JI-II Art. 15)."""
+        require_status("receive claim application", self.status, *_OPEN)
+        if self.application_received_at is not None:
+            raise ClaimApplicationAlreadyReceivedError(
+                f"the claim application was received at {self.application_received_at.isoformat()}"
+            )
+        _check_business_time("received_at", received_at, ctx, not_before=self.loss_at, before_what="the loss")
+        self._record(
+            ClaimApplicationReceived,
+            ctx,
+            occurred_at=received_at,
+            received_at=received_at,
+            documents=documents,
         )
 
     @taken_by("register claim", *_HANDLERS)
@@ -514,6 +655,7 @@ class Claim(CaseAggregate):
     ) -> None:
         """Send the one complete list of missing documents (Art. 22); a second list only on new facts."""
         require_status("request documents", self.status, *_OPEN[:5])
+        self._require_application("request documents")
         if self.documents_requested and not (new_facts and reason):
             raise DocumentsAlreadyRequestedError(
                 "the missing documents were already notified in one list; a further request needs "
@@ -528,24 +670,70 @@ class Claim(CaseAggregate):
             reason=reason,
         )
 
+    @taken_by("record documents request delivery", *_HANDLERS)
+    def record_request_delivery(self, ctx: Context, *, delivered_at: datetime, notice_ref: str) -> None:
+        """Record when the documents request reached the claimant: the Art. 23 clock stops from then until
+        the documents are in (JI-II Art. 15), never from the insurer's sending."""
+        require_status("record documents request delivery", self.status, *_OPEN)
+        if self.requested_at is None or self.documents_complete:
+            raise DocumentsRequestNotOpenError("no documents request is open: there is nothing to deliver")
+        if self.request_delivered:
+            raise DocumentsRequestNotOpenError(
+                "the delivery of the open documents request is already on record"
+            )
+        _check_business_time(
+            "delivered_at",
+            delivered_at,
+            ctx,
+            not_before=self.requested_at,
+            before_what="the request was sent",
+        )
+        self._record(
+            ClaimDocumentsRequestDelivered,
+            ctx,
+            occurred_at=delivered_at,
+            delivered_at=delivered_at,
+            notice_ref=notice_ref,
+        )
+
     @taken_by("receive document", *_HANDLERS)
-    def receive_document(self, ctx: Context, *, doc_type: str) -> None:
-        """Record one requested document as received (收单)."""
+    def receive_document(self, ctx: Context, *, doc_type: str, received_at: datetime) -> None:
+        """Record one requested document as received (收单) at ``received_at``: when it reached us."""
         require_status("receive document", self.status, *_OPEN)
         if doc_type not in self.outstanding_docs:
             raise DocumentsStillMissingError(f"{doc_type!r} is not on the list of outstanding documents")
-        self._record(ClaimDocumentReceived, ctx, doc_type=doc_type)
+        _check_business_time(
+            "received_at",
+            received_at,
+            ctx,
+            not_before=self.application_received_at,
+            before_what="the claim application",
+        )
+        self._record(
+            ClaimDocumentReceived, ctx, occurred_at=received_at, doc_type=doc_type, received_at=received_at
+        )
 
     @taken_by("complete documents", *_HANDLERS)
     def complete_documents(self, ctx: Context) -> None:
-        """Declare the documents complete: every requested item has arrived."""
+        """Declare the claim's documents complete: those of the application, or every requested item.
+
+        The completion takes effect when the documents arrived, not when it is declared: at the last
+        requested item's arrival, or at the application's receipt when nothing was requested.
+        """
         require_status("complete documents", self.status, *_OPEN)
         if self.documents_complete:
-            raise DocumentsStillMissingError("no documents request is open")
+            raise DocumentsAlreadyCompleteError("the documents are already complete: no request is open")
         if self.outstanding_docs:
             missing = ", ".join(sorted(self.outstanding_docs))
             raise DocumentsStillMissingError(f"documents still missing: {missing}")
-        self._record(ClaimDocumentsCompleted, ctx)
+        # A request follows the application, so its last item arrived after it. (A request recorded before
+        # applications were, on a claim in flight then, has no application: its items' arrival still dates.)
+        arrived = self.last_document_at if self.documents_requested else None
+        self._record(
+            ClaimDocumentsCompleted,
+            ctx,
+            occurred_at=arrived or self._require_application("complete documents"),
+        )
 
     @taken_by("adjust claim", Role.ADJUSTER)
     def adjust(
@@ -554,7 +742,7 @@ class Claim(CaseAggregate):
         """Calculate the payable amount (理算) once the documents are complete."""
         require_status("adjust claim", self.status, ClaimStatus.ASSESSED, ClaimStatus.ADJUSTED)
         if not self.documents_complete:
-            missing = ", ".join(sorted(self.outstanding_docs))
+            missing = ", ".join(sorted(self.outstanding_docs)) or "not yet judged complete"
             raise DocumentsStillMissingError(f"cannot adjust while documents are missing: {missing}")
         self._record(
             ClaimAdjusted,
@@ -581,8 +769,18 @@ class Claim(CaseAggregate):
         self._record(ClaimReviewed, ctx, approved_amount_fen=approved_amount_fen, comment=comment)
 
     @taken_by("decide claim", Role.CLAIM_REVIEWER, Role.SUPERVISOR)
-    def decide(self, ctx: Context, *, outcome: ClaimOutcome, reasons: tuple[str, ...] = ()) -> None:
-        """Decide on cover (Art. 23); a rejection or partial cover states its reasons."""
+    def decide(
+        self,
+        ctx: Context,
+        *,
+        outcome: ClaimOutcome,
+        reasons: tuple[str, ...] = (),
+        grounds: tuple[RefusalGround, ...] = (),
+        cover: PolicyCover | None = None,
+    ) -> None:
+        """Decide on cover (Art. 23); a rejection or partial cover states its reasons and may name its legal
+        grounds. A refusal for non-disclosure needs ``cover`` (the policy's, read now) to show the contract
+        rescinded on that ground (JI-II Art. 8)."""
         if outcome is ClaimOutcome.NOT_COVERED:
             # A rejection may follow registration or survey directly: a clear exclusion needs no adjustment.
             require_status("decide claim", self.status, *_OPEN)
@@ -590,19 +788,46 @@ class Claim(CaseAggregate):
             require_status("decide claim", self.status, ClaimStatus.REVIEWED)
         if outcome is not ClaimOutcome.COVERED and not reasons:
             raise RejectionWithoutReasonsError(f"a decision of {outcome.value} must state its reasons")
-        self._record(ClaimDecided, ctx, outcome=outcome, reasons=reasons)
+        if outcome is not ClaimOutcome.COVERED and RefusalGround.NON_DISCLOSURE in grounds:
+            rescinded = cover is not None and cover.rescission_ground == RescissionGround.NON_DISCLOSURE_ART16
+            if not rescinded:
+                raise NonDisclosureRefusalWithoutRescissionError(
+                    "a claim is refused for non-disclosure only after the policy has been rescinded on "
+                    "that ground (Insurance Law Art. 16; Judicial Interpretation II Art. 8)"
+                )
+        self._record(ClaimDecided, ctx, outcome=outcome, reasons=reasons, grounds=grounds)
 
     @taken_by("send rejection notice", *_HANDLERS)
     def send_rejection_notice(
         self, ctx: Context, *, reasons: tuple[str, ...], notice_ref: str, channel: str
     ) -> None:
-        """Send the written rejection notice with reasons (Art. 24, within 3 days of the decision)."""
-        require_status("send rejection notice", self.status, ClaimStatus.DECIDED)
-        if self.outcome is not ClaimOutcome.NOT_COVERED:
-            raise RejectionNoticeNotSentError("only a claim decided as not covered gets a rejection notice")
+        """Send the written notice, with reasons, of a refusal (Art. 24, within 3 days of the decision):
+        of the whole claim, or of the part a partial decision does not pay."""
+        if self.outcome is ClaimOutcome.PARTIAL:
+            # The part paid may be settled and paid before the notice of the part refused goes out.
+            require_status(
+                "send rejection notice",
+                self.status,
+                ClaimStatus.DECIDED,
+                ClaimStatus.SETTLED,
+                ClaimStatus.PAID,
+            )
+        else:
+            require_status("send rejection notice", self.status, ClaimStatus.DECIDED)
+        if self.outcome not in _REFUSALS:
+            raise RejectionNoticeNotSentError(
+                "only a claim decided as not covered or partly covered gets a rejection notice"
+            )
         if not reasons:
             raise RejectionWithoutReasonsError("a rejection notice states its reasons")
-        self._record(RejectionNoticeSent, ctx, reasons=reasons, notice_ref=notice_ref, channel=channel)
+        self._record(
+            RejectionNoticeSent,
+            ctx,
+            reasons=reasons,
+            notice_ref=notice_ref,
+            channel=channel,
+            outcome=self.outcome,
+        )
 
     @taken_by("agree settlement", *_HANDLERS)
     def agree_settlement(self, ctx: Context, *, amount_fen: int, payee_name: str, payee_account: str) -> None:
@@ -624,7 +849,9 @@ class Claim(CaseAggregate):
         require_status("pay advance", self.status, *_OPEN)
         if basis is AdvanceBasis.CTPL_RESCUE and not self.ctpl:
             raise PaymentBeforeApprovalError("rescue costs are advanced only on a CTPL claim")
-        if basis is AdvanceBasis.IL25_ADVANCE and self.documents_complete is False:
+        if basis is AdvanceBasis.IL25_ADVANCE and not self.documents_complete:
+            # Art. 25 counts from the receipt of the claim *and* its documents: before they are judged
+            # complete there is nothing the advance could be "the amount that can be determined" of.
             raise PaymentBeforeApprovalError("an Art. 25 advance follows the claim and its documents")
         if self.paid_fen + amount_fen > self.sum_insured_fen:
             raise PaymentExceedsApprovedAmountError("advances may not exceed the sum insured")
@@ -646,7 +873,14 @@ class Claim(CaseAggregate):
 
     @taken_by("close claim", *_HANDLERS)
     def close(self, ctx: Context) -> None:
-        """Close the claim (结案): paid in full, or rejected with the notice sent."""
+        """Close the claim (结案): paid in full, or rejected with the notice sent; a partial decision's
+        notice of the part refused (Art. 24) is sent before the claim is closed as paid."""
+        if self.status in (ClaimStatus.PAID, ClaimStatus.SETTLED) and (
+            self.outcome is ClaimOutcome.PARTIAL and not self.rejection_notice_sent
+        ):
+            raise RejectionNoticeNotSentError(
+                "the notice of the part refused must be sent before a partly covered claim is closed"
+            )
         if self.status is ClaimStatus.PAID:
             outcome = ClosureOutcome.PAID
         elif self.status is ClaimStatus.DECIDED and self.outcome is ClaimOutcome.NOT_COVERED:
@@ -675,3 +909,28 @@ class Claim(CaseAggregate):
         """Record the claimant's withdrawal of an open claim."""
         require_status("withdraw claim", self.status, *_OPEN)
         self._record(ClaimWithdrawn, ctx, reason=reason)
+
+    def _require_application(self, step: str) -> datetime:
+        if self.application_received_at is None:
+            raise ClaimApplicationNotReceivedError(
+                f"{step}: no claim application is on record; documents are judged against it (Art. 22)"
+            )
+        return self.application_received_at
+
+
+_REFUSALS = (ClaimOutcome.NOT_COVERED, ClaimOutcome.PARTIAL)
+
+
+def _check_business_time(
+    name: str, value: datetime, ctx: Context, *, not_before: datetime | None, before_what: str
+) -> None:
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    if value > ctx.recorded_at:
+        raise ClaimBusinessTimeError(
+            f"{name} {value.isoformat()} is later than its recording at {ctx.recorded_at.isoformat()}"
+        )
+    if not_before is not None and value < not_before:
+        raise ClaimBusinessTimeError(
+            f"{name} {value.isoformat()} is before {before_what} ({not_before.isoformat()})"
+        )

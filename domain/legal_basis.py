@@ -93,16 +93,23 @@ BY_WIRE_NAME: dict[str, Citation] = {
     "policy.expired.v1": _law("Art. 18 (the agreed cover period)"),
     # 理赔 claims
     "claim.reported.v2": _law("Art. 21"),
+    "claim.application-received.v1": _law(
+        "Art. 22 ¶1, Art. 23 ¶1 (from the claim request); Judicial Interpretation II Art. 15; "
+        "CTPL Regulation Art. 28"
+    ),
     "claim.registered.v1": _law("Art. 14 (cover in force at the loss)"),
     "claim.survey-done.v1": _company("查勘"),
     "claim.loss-assessed.v1": _company("定损"),
     "claim.documents-requested.v1": _law("Art. 22 ¶2 (one-time notice); CTPL Regulation Art. 28"),
+    "claim.documents-request-delivered.v1": Citation(
+        instrument=JUDICIAL_INTERPRETATION_II, article="Art. 15 (deducted from the notice's arrival)"
+    ),
     "claim.document-received.v1": _law("Art. 22 ¶1"),
     "claim.documents-completed.v1": _law("Art. 23 ¶1; Judicial Interpretation II Art. 15"),
     "claim.adjusted.v1": _company("理算"),
     "claim.reviewed.v1": _company("核赔, four-eyes"),
     "claim.decided.v1": _law("Art. 23 ¶1; CTPL Regulation Art. 29"),
-    "claim.rejection-notice-sent.v1": _law("Art. 24"),
+    "claim.rejection-notice-sent.v1": _law("Art. 24 (a refusal in whole or in part)"),
     "claim.settlement-agreed.v1": _law("Art. 23 ¶1"),
     "claim.advance-payment-issued.v1": _law("Art. 25; CTPL Regulation Art. 31 (rescue costs)"),
     "claim.payment-issued.v1": _law("Art. 23 ¶1"),

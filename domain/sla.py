@@ -111,16 +111,20 @@ class LegalBasis(BaseModel):
 
 
 class FactCondition(BaseModel):
-    """One test on a case fact: the fact must equal the value."""
+    """One test on a case fact: the fact must equal the value, or one of the values when several are given."""
 
     model_config = _FROZEN
 
     fact: str
-    equals: FactValue
+    equals: FactValue | tuple[FactValue, ...]
+
+    def holds(self, value: FactValue) -> bool:
+        """Whether the case fact's ``value`` passes this test."""
+        return value in self.equals if isinstance(self.equals, tuple) else value == self.equals
 
 
-def only_if(**conditions: FactValue) -> tuple[FactCondition, ...]:
-    """A rule's ``applies_if``: every named case fact must have the given value."""
+def only_if(**conditions: FactValue | tuple[FactValue, ...]) -> tuple[FactCondition, ...]:
+    """A rule's ``applies_if``: every named case fact must have the given value (or one of the values)."""
     return tuple(FactCondition(fact=fact, equals=value) for fact, value in conditions.items())
 
 
@@ -264,7 +268,7 @@ class SlaRule(BaseModel):
         for condition in self.applies_if:
             if condition.fact not in facts:
                 raise MissingCaseFactError(self.rule_id, condition.fact)
-            if facts[condition.fact] != condition.equals:
+            if not condition.holds(facts[condition.fact]):
                 return False
         return True
 
@@ -301,11 +305,11 @@ ALL_RULES: tuple[SlaRule, ...] = (
         applies_to=Aggregate.CLAIM,
         # CTPL claims run the stricter CTPL28 clock instead, so one obligation never shows twice.
         applies_if=only_if(ctpl=False),
-        # The claim request is where the insurer first judges the documents; a claim whose documents
-        # are complete, or that is decided without them (a clear exclusion), owes no list.
-        starts_on=("ClaimReported",),
-        # ClaimReported.occurred_at is the loss time; the clock runs from the report's receipt.
-        start_field="timestamp",
+        # The claim application is where the insurer first judges the documents (Art. 22 ¶1), counted
+        # from its receipt; one whose documents are complete on receipt (ClaimDocumentsCompleted with no
+        # request), or that is decided without them (a clear exclusion), owes no list.
+        starts_on=("ClaimApplicationReceived",),
+        start_field="received_at",
         satisfied_by=("ClaimDocumentsRequested",),
         cancelled_by=("ClaimDocumentsCompleted", "ClaimDecided", "ClaimWithdrawn"),
         duration=1,
@@ -329,10 +333,12 @@ ALL_RULES: tuple[SlaRule, ...] = (
         ),
         applies_to=Aggregate.CLAIM,
         applies_if=only_if(ctpl=False),
-        starts_on=("ClaimReported",),
-        # ClaimReported.occurred_at is the loss time; the clock runs from the report's receipt.
-        start_field="timestamp",
-        pauses_on=("ClaimDocumentsRequested",),
+        # JI-II Art. 15: from the first receipt of the claim request with the documents supplied; the time
+        # deducted runs from the day the Art. 22 notice *reaches* the claimant to the day the requested
+        # documents reach the insurer (ClaimDocumentsCompleted's occurred_at is the last arrival).
+        starts_on=("ClaimApplicationReceived",),
+        start_field="received_at",
+        pauses_on=("ClaimDocumentsRequestDelivered",),
         resumes_on=("ClaimDocumentsCompleted",),
         satisfied_by=("ClaimDecided",),
         cancelled_by=("ClaimWithdrawn",),
@@ -370,12 +376,14 @@ ALL_RULES: tuple[SlaRule, ...] = (
     ),
     SlaRule(
         rule_id="IL24-REJECT-3D",
-        title="Send the written rejection notice, with reasons, within 3 days of a not-covered decision",
+        title="Send the written rejection notice, with reasons, within 3 days of a decision refusing all or "
+        "part of the claim",
         legal_basis=LegalBasis(
             instrument=_INSURANCE_LAW, article="Art. 24", duration_set_by="law", confidence=Confidence.SOURCED
         ),
         applies_to=Aggregate.CLAIM,
-        applies_if=only_if(claim_outcome="not_covered"),
+        # The part a partial decision does not pay is refused as much as a whole claim is (Art. 24).
+        applies_if=only_if(claim_outcome=("not_covered", "partial")),
         starts_on=("ClaimDecided",),
         satisfied_by=("RejectionNoticeSent",),
         duration=3,
@@ -394,9 +402,11 @@ ALL_RULES: tuple[SlaRule, ...] = (
             instrument=_INSURANCE_LAW, article="Art. 25", duration_set_by="law", confidence=Confidence.SOURCED
         ),
         applies_to=Aggregate.CLAIM,
+        # ClaimDocumentsCompleted.occurred_at: when the claim and its documents were all in (Art. 25).
         starts_on=("ClaimDocumentsCompleted",),
         satisfied_by=("AdvancePaymentIssued", "PaymentIssued"),
-        # Once the amount is agreed IL23-PAY-10D governs; a rejection leaves nothing to advance.
+        # Once the amount is agreed IL23-PAY-10D governs; a rejection notice follows a decision that fixed
+        # the amount (partial) or left nothing to advance (not covered).
         cancelled_by=("SettlementAgreed", "RejectionNoticeSent", "ClaimWithdrawn"),
         duration=60,
         unit=_DAYS,
@@ -504,9 +514,9 @@ ALL_RULES: tuple[SlaRule, ...] = (
         ),
         applies_to=Aggregate.CLAIM,
         applies_if=only_if(ctpl=True),
-        starts_on=("ClaimReported",),
-        # ClaimReported.occurred_at is the loss time; the clock runs from the report's receipt.
-        start_field="timestamp",
+        # Art. 28: within 1 day of receiving the claim application (赔偿申请), not the accident report.
+        starts_on=("ClaimApplicationReceived",),
+        start_field="received_at",
         satisfied_by=("ClaimDocumentsRequested",),
         cancelled_by=("ClaimDocumentsCompleted", "ClaimDecided", "ClaimWithdrawn"),
         duration=1,

@@ -24,10 +24,11 @@ Claim (理赔)
   review claim (claim_reviewer) — ClaimAdjusted → ClaimReviewed, ClaimDecided, ClaimWithdrawn
   decide claim (claim_reviewer) — ClaimReported, ClaimReviewed → ClaimDecided, ClaimWithdrawn
       [IL23-DETERMINE-30D, paused while documents are awaited | CTPL29-DECIDE-5D]
-  send rejection notice (claims_handler) — ClaimDecided not covered → RejectionNoticeSent [IL24-REJECT-3D]
+  send rejection notice (claims_handler) — ClaimDecided not covered / partial → RejectionNoticeSent
+      [IL24-REJECT-3D]
   agree settlement (claims_handler) — ClaimDecided covered / partial → SettlementAgreed
   pay settlement (claims_handler) — SettlementAgreed → PaymentIssued, ClaimWithdrawn [IL23-PAY-10D]
-  close claim (claims_handler) — PaymentIssued, RejectionNoticeSent, ClaimWithdrawn → ClaimClosed
+  close claim (claims_handler) — PaymentIssued, RejectionNoticeSent not covered, ClaimWithdrawn → ClaimClosed
 Complaint (投诉)
   acknowledge complaint (complaints_officer) — ComplaintLodged → ComplaintAcknowledged,
       ComplaintResponded, ComplaintWithdrawn [CO-CMP-ACK-1WD]
@@ -67,7 +68,7 @@ from domain.callback import (
     CallbackTaskCreated,
     CallbackType,
 )
-from domain.claim import ClaimDecided, ClaimOutcome, ClaimReported
+from domain.claim import ClaimDecided, ClaimOutcome, ClaimReported, RejectionNoticeSent
 from domain.complaint import ComplaintAssigned
 from domain.policy import UnderwritingDecided, UnderwritingDecision
 from domain.sla import FactValue, SlaRule, rule_by_id
@@ -148,6 +149,11 @@ class WorkItemKind:
 
 def _decided_as(*outcomes: ClaimOutcome) -> Callable[[DomainEvent], bool]:
     return lambda event: isinstance(event, ClaimDecided) and event.outcome in outcomes
+
+
+def _closable(event: DomainEvent) -> bool:
+    # A partial decision's notice refuses only the part not paid: the claim closes after its payment.
+    return not isinstance(event, RejectionNoticeSent) or event.outcome is ClaimOutcome.NOT_COVERED
 
 
 def _accepted(event: DomainEvent) -> bool:
@@ -246,7 +252,7 @@ KINDS: tuple[WorkItemKind, ...] = (
         Role.CLAIMS_HANDLER,
         opened_by=("ClaimDecided",),
         rules=("IL24-REJECT-3D",),
-        open_if=_decided_as(ClaimOutcome.NOT_COVERED),
+        open_if=_decided_as(ClaimOutcome.NOT_COVERED, ClaimOutcome.PARTIAL),
     ),
     WorkItemKind(
         "agree settlement",
@@ -270,6 +276,7 @@ KINDS: tuple[WorkItemKind, ...] = (
         Role.CLAIMS_HANDLER,
         opened_by=("PaymentIssued", "RejectionNoticeSent", "ClaimWithdrawn"),
         closed_by=("ClaimClosed",),
+        open_if=_closable,
         assign_opener=True,
     ),
     WorkItemKind(

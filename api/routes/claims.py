@@ -20,9 +20,12 @@ from infra.services.claims import (
     CloseClaim,
     CompleteDocuments,
     DecideClaim,
+    DocumentArrival,
     IssuePayment,
     PayAdvance,
+    ReceiveClaimApplication,
     ReceiveDocument,
+    RecordRequestDelivery,
     RecordSurvey,
     RegisterClaim,
     ReopenClaim,
@@ -45,8 +48,20 @@ def report_claim(
     call: Annotated[CommandCall, Depends(opening_command(Claim.report))],
     claims: ClaimsDep,
 ) -> JSONResponse:
-    """接报案: report a loss on a policy whose cover includes the loss date; opens a claim."""
+    """接报案: report a loss on a policy; a loss outside its cover at the loss date is decided "not covered"
+    at once (Art. 14), so that its Art. 24 notice follows."""
     return call.open(claims, body, claims.report)
+
+
+@router.post("/{claim_id}/application", **command_route())
+def receive_claim_application(
+    claim_id: ClaimId,
+    body: ReceiveClaimApplication,
+    call: Annotated[CommandCall, Depends(case_command(Claim.receive_application))],
+    claims: ClaimsDep,
+) -> JSONResponse:
+    """索赔申请: record the claim application's receipt; the Art. 23 decision clock starts there."""
+    return call.update(claims, claim_id, body, claims.receive_application)
 
 
 @router.post("/{claim_id}/registration", **command_route())
@@ -93,15 +108,28 @@ def request_documents(
     return call.update(claims, claim_id, body, claims.request_documents)
 
 
+@router.post("/{claim_id}/documents-request/delivery", **command_route())
+def record_request_delivery(
+    claim_id: ClaimId,
+    body: RecordRequestDelivery,
+    call: Annotated[CommandCall, Depends(case_command(Claim.record_request_delivery))],
+    claims: ClaimsDep,
+) -> JSONResponse:
+    """Record when the documents request reached the claimant (JI-II Art. 15: the clock stops then)."""
+    return call.update(claims, claim_id, body, claims.record_request_delivery)
+
+
 @router.post("/{claim_id}/documents/{doc_type}", **command_route())
 def receive_document(
     claim_id: ClaimId,
     doc_type: DocType,
+    body: DocumentArrival,
     call: Annotated[CommandCall, Depends(case_command(Claim.receive_document))],
     claims: ClaimsDep,
 ) -> JSONResponse:
-    """收单: record one requested document as received."""
-    return call.update(claims, claim_id, ReceiveDocument(doc_type=doc_type), claims.receive_document)
+    """收单: record one requested document as received at the time it reached the insurer."""
+    command = ReceiveDocument(doc_type=doc_type, received_at=body.received_at)
+    return call.update(claims, claim_id, command, claims.receive_document)
 
 
 @router.post("/{claim_id}/documents-complete", **command_route())
@@ -110,7 +138,8 @@ def complete_documents(
     call: Annotated[CommandCall, Depends(case_command(Claim.complete_documents))],
     claims: ClaimsDep,
 ) -> JSONResponse:
-    """Declare the documents complete: every requested item has arrived."""
+    """Declare the documents complete: those of the application, or every requested item; it takes
+    effect when the last of them arrived."""
     return call.update(claims, claim_id, CompleteDocuments(), claims.complete_documents)
 
 

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, Field
 
-from domain.claim import AdvanceBasis, Claim, ClaimOutcome
+from domain.claim import AdvanceBasis, Claim, ClaimOutcome, RefusalGround
 from infra.clock import Clock
 from infra.services.commands import (
     Command,
@@ -47,6 +47,24 @@ class ReportClaim(Command):
     cause: Text
     description: Text
     channel: Name
+
+
+class ReceiveClaimApplication(Command):
+    """索赔申请: the claim application reached the insurer at ``received_at``, with these documents.
+
+    The Art. 23 decision period (JI-II Art. 15), the Art. 22 notice and CTPL Art. 28's list count from
+    ``received_at``, the time it arrived, not the time it is recorded.
+    """
+
+    model_config = examples(
+        {
+            "received_at": "2026-03-03T14:10:00+08:00",
+            "documents": ["claim form", "driving licence", "vehicle licence"],
+        }
+    )
+
+    received_at: AwareDatetime
+    documents: Names = Field(default_factory=list)
 
 
 class RegisterClaim(Command):
@@ -106,6 +124,26 @@ class RequestDocuments(Command):
     reason: Text | None = None
 
 
+class RecordRequestDelivery(Command):
+    """The documents request reached the claimant at ``delivered_at``: the Art. 23 clock stops from then
+    until the requested documents arrive (JI-II Art. 15)."""
+
+    model_config = examples(
+        {"delivered_at": "2026-03-05T11:20:00+08:00", "notice_ref": "NOTICE-22-01"},
+    )
+
+    delivered_at: AwareDatetime
+    notice_ref: Name
+
+
+class DocumentArrival(Command):
+    """When a requested document reached the insurer (the body of ``POST .../documents/{doc_type}``)."""
+
+    model_config = examples({"received_at": "2026-03-09T16:45:00+08:00"})
+
+    received_at: AwareDatetime
+
+
 class AdjustClaim(Command):
     """理算: the payable amount and how it was calculated."""
 
@@ -138,11 +176,22 @@ class DecideClaim(Command):
 
     model_config = examples(
         {"outcome": "covered"},
-        {"outcome": "not_covered", "reasons": ["driver under the influence of alcohol: exclusion clause 24"]},
+        {
+            "outcome": "not_covered",
+            "reasons": ["driver under the influence of alcohol: exclusion clause 24"],
+            "grounds": ["exclusion"],
+        },
+        {
+            "outcome": "partial",
+            "reasons": ["the rear light was broken before the collision (survey photos 3 and 4)"],
+            "grounds": ["other"],
+        },
     )
 
     outcome: ClaimOutcome
     reasons: Names = Field(default_factory=list)
+    grounds: Annotated[list[RefusalGround], Field(max_length=10)] = Field(default_factory=list)
+    """The legal grounds of a refusal; ``non_disclosure`` only once the policy was rescinded for it."""
 
 
 class SendRejectionNotice(Command):
@@ -196,9 +245,10 @@ class IssuePayment(Command):
 
 
 class ReceiveDocument(Command):
-    """收单: record one requested document as received."""
+    """收单: record one requested document as received at ``received_at``."""
 
     doc_type: Name
+    received_at: AwareDatetime
 
 
 class CompleteDocuments(Command):
@@ -235,15 +285,27 @@ class Claims(CaseApplication[Claim]):
         self.policies = policies
 
     def report(self, command: ReportClaim, by: Caller, claim_id: UUID | None = None) -> CommandResult:
-        """接报案: report a loss on a policy whose cover includes the loss date; opens a claim.
+        """接报案: report a loss on a policy; opens a claim, decided "not covered" at once when the policy
+        did not cover the loss date (Art. 14), so that its Art. 24 notice follows.
 
-        The policy's cover comes from the policy's own history.
+        The policy's cover comes from the policy's own history: a loss before a surrender, a lapse or an
+        expiry is judged at its own date.
         """
         cover = self.policies.cover(command.policy_id)
         arguments = command.arguments()
         del arguments["policy_id"]
         claim = Claim.report(self.context(by), claim_id=claim_id or uuid4(), cover=cover, **arguments)
         return self.save_new(claim)
+
+    def receive_application(
+        self,
+        claim_id: UUID,
+        command: ReceiveClaimApplication,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """索赔申请: record the claim application's receipt; the Art. 23 decision clock starts there."""
+        return self.run(claim_id, by, expected_version, Claim.receive_application, **command.arguments())
 
     def register(
         self, claim_id: UUID, command: RegisterClaim, by: Caller, expected_version: int | None = None
@@ -268,6 +330,16 @@ class Claims(CaseApplication[Claim]):
     ) -> CommandResult:
         """Send the one complete list of missing documents (Insurance Law Art. 22)."""
         return self.run(claim_id, by, expected_version, Claim.request_documents, **command.arguments())
+
+    def record_request_delivery(
+        self,
+        claim_id: UUID,
+        command: RecordRequestDelivery,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Record when the documents request reached the claimant (JI-II Art. 15: the clock stops then)."""
+        return self.run(claim_id, by, expected_version, Claim.record_request_delivery, **command.arguments())
 
     def receive_document(
         self, claim_id: UUID, command: ReceiveDocument, by: Caller, expected_version: int | None = None
@@ -296,8 +368,13 @@ class Claims(CaseApplication[Claim]):
     def decide(
         self, claim_id: UUID, command: DecideClaim, by: Caller, expected_version: int | None = None
     ) -> CommandResult:
-        """Decide on cover (Art. 23); a rejection or partial cover states its reasons."""
-        return self.run(claim_id, by, expected_version, Claim.decide, **command.arguments())
+        """Decide on cover (Art. 23); a rejection or partial cover states its reasons.
+
+        The policy's cover is read now, so that a refusal for non-disclosure can be checked against its
+        rescission (JI-II Art. 8).
+        """
+        cover = self.policies.cover(self.load(claim_id).policy_id)
+        return self.run(claim_id, by, expected_version, Claim.decide, cover=cover, **command.arguments())
 
     def send_rejection_notice(
         self, claim_id: UUID, command: SendRejectionNotice, by: Caller, expected_version: int | None = None

@@ -22,6 +22,7 @@ from domain.policy import (
     UnderwritingDecision,
     WithdrawalParty,
 )
+from domain.policy_cover import cover_over_time
 from infra.clock import Clock
 from infra.services.commands import (
     Command,
@@ -481,8 +482,8 @@ class Policies(CaseApplication[Policy]):
         return self.save_new(policy)
 
     def cover(self, policy_id: UUID) -> PolicyCover:
-        """The policy's cover as it stands now (what a new claim is checked against)."""
-        return self.load(policy_id).cover()
+        """The policy's cover over its whole history: a claim judges its loss date against it."""
+        return cover_over_time(self.load(policy_id), self.history(policy_id))
 
     def record_proxy_signature(
         self, policy_id: UUID, command: RecordProxySignature, by: Caller, expected_version: int | None = None

@@ -71,6 +71,7 @@ def test_a_broken_rule_answers_with_the_rule_it_broke(
     claim = f"/claims/{report_claim(client, policy_id, clock.now() - timedelta(hours=1))['case_id']}"
     step(client, HANDLER, f"{claim}/registration", {"claim_no": "LP1", "coverages": ["a"], "reserve_fen": 1})
     step(client, SURVEYOR, f"{claim}/survey", {"findings": "f", "liability_view": "v"})
+    step(client, HANDLER, f"{claim}/application", {"received_at": clock.now().isoformat()})
     request = {"required_docs": ["invoice"], "notice_ref": "N-1"}
     step(client, HANDLER, f"{claim}/documents-request", request)
 

@@ -164,13 +164,14 @@ def policy_to_issue(
 
 def test_a_ctpl_policy_is_issued_and_a_ctpl_claim_goes_from_report_to_payment(api: httpx.Client) -> None:
     policy, today = policy_to_issue(api, "motor_ctpl", "CTPL-2026", 12, 95_000)
+    loss_at = datetime.combine(today, datetime.min.time(), SHANGHAI)
     reported = step(
         api,
         HANDLER,
         "/claims",
         {
             "policy_id": policy.rsplit("/", 1)[1],
-            "loss_at": datetime.combine(today, datetime.min.time(), SHANGHAI).isoformat(),
+            "loss_at": loss_at.isoformat(),
             "reporter_name": "王芳",
             "reporter_phone": "13900139000",
             "cause": "collision with a cyclist",
@@ -179,6 +180,8 @@ def test_a_ctpl_policy_is_issued_and_a_ctpl_claim_goes_from_report_to_payment(ap
         },
     )
     claim = f"/claims/{reported['case_id']}"
+    # The server's day began after the loss: these business times lie between the loss and now.
+    step(api, HANDLER, f"{claim}/application", {"received_at": (loss_at + timedelta(seconds=1)).isoformat()})
     step(
         api,
         HANDLER,
@@ -197,7 +200,12 @@ def test_a_ctpl_policy_is_issued_and_a_ctpl_claim_goes_from_report_to_payment(ap
     step(
         api, SURVEYOR, f"{claim}/loss-assessment", {"items": ["medical", "bicycle"], "amount_fen": 1_800_000}
     )
-    step(api, HANDLER, f"{claim}/documents/police report")
+    step(
+        api,
+        HANDLER,
+        f"{claim}/documents/police report",
+        {"received_at": (loss_at + timedelta(seconds=2)).isoformat()},
+    )
     step(api, HANDLER, f"{claim}/documents-complete")
     step(
         api,

@@ -26,10 +26,12 @@ LIFECYCLES = {
     "callback": ["CallbackTaskCreated", "CallbackAttempted", "CallbackCompleted"],
     "claim": [
         "ClaimReported",
+        "ClaimApplicationReceived",
         "ClaimRegistered",
         "SurveyDone",
         "LossAssessed",
         "ClaimDocumentsRequested",
+        "ClaimDocumentsRequestDelivered",
         "ClaimDocumentsCompleted",
         "ClaimAdjusted",
         "ClaimReviewed",
@@ -135,7 +137,7 @@ def test_embedded_postgres_keeps_the_cases_between_two_runs_when_no_database_is_
         check=False,
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.strip() == "15"
+    assert probe.stdout.strip() == "17"
 
 
 def caseledger(args: list[str], env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,13 @@ from domain.legal_basis import INSURANCE_LAW
 from infra.audit.history import AuditTrail, VersionNotRecordedError
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.services.claims import CompleteDocuments, ReceiveDocument, RequestDocuments
+from infra.services.claims import (
+    CompleteDocuments,
+    ReceiveClaimApplication,
+    ReceiveDocument,
+    RecordRequestDelivery,
+    RequestDocuments,
+)
 from infra.store.eventstore import CaseNotFoundError
 from tests.cases import a_motor_policy, report_hail_claim
 from tests.feed import Group
@@ -31,24 +37,47 @@ def trail(system: System) -> AuditTrail:
 def a_claim_paused_for_documents(
     system: System, clock: ControlledClock, timers: Group
 ) -> tuple[UUID, dict[str, datetime]]:
-    """A motor claim reported, documents requested 3 days later and completed 7 days after that; the timers
-    group consumes after each step, as it would while the case is worked."""
+    """A motor claim reported, its application recorded an hour later, documents requested 3 days later, the
+    request delivered the next day and the documents completed 7 days after that; the timers group
+    consumes after each step, as it would while the case is worked. Returns the recording times."""
     policy_id = a_motor_policy(system, clock)
     clock.advance(timedelta(days=1))
     claim_id = report_hail_claim(system, clock, policy_id)
     reported = clock.now()
+    clock.advance(timedelta(hours=1))
+    system.claims.receive_application(
+        claim_id, ReceiveClaimApplication(received_at=reported + timedelta(minutes=10)), by(HANDLER)
+    )
+    applied = clock.now()
     timers.consume()
     clock.advance(timedelta(days=3))
     system.claims.request_documents(
         claim_id, RequestDocuments(required_docs=["invoice"], notice_ref="N-1"), by(HANDLER)
     )
     requested = clock.now()
+    clock.advance(timedelta(days=1))
+    system.claims.record_request_delivery(
+        claim_id,
+        RecordRequestDelivery(delivered_at=clock.now() - timedelta(hours=4), notice_ref="N-1"),
+        by(HANDLER),
+    )
+    delivered = clock.now()
     timers.consume()
     clock.advance(timedelta(days=7))
-    system.claims.receive_document(claim_id, ReceiveDocument(doc_type="invoice"), by(HANDLER))
+    system.claims.receive_document(
+        claim_id,
+        ReceiveDocument(doc_type="invoice", received_at=clock.now() - timedelta(hours=1)),
+        by(HANDLER),
+    )
     system.claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
     timers.consume()
-    return claim_id, {"reported": reported, "requested": requested, "completed": clock.now()}
+    return claim_id, {
+        "reported": reported,
+        "applied": applied,
+        "requested": requested,
+        "delivered": delivered,
+        "completed": clock.now(),
+    }
 
 
 def test_history_lists_every_event_with_actor_times_basis_and_chain_when_a_claim_was_worked(
@@ -82,10 +111,10 @@ def test_as_of_an_instant_shows_the_case_and_its_timer_as_they_stood_when_the_cl
 ) -> None:
     claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
 
-    paused = trail.as_of(claim_id, at=times["requested"] + timedelta(days=1))
+    paused = trail.as_of(claim_id, at=times["delivered"] + timedelta(days=1))
     now = trail.as_of(claim_id)
 
-    assert paused.recorded_at == times["requested"]
+    assert paused.recorded_at == times["delivered"]
     assert paused.version < now.version
     assert paused.state["documents_complete"] is False
     assert now.state["documents_complete"] is True
@@ -103,11 +132,14 @@ def test_as_of_a_version_rebuilds_the_case_at_that_version_and_its_timers_at_its
 ) -> None:
     claim_id, times = a_claim_paused_for_documents(system, clock, timers_group)
 
-    first = trail.as_of(claim_id, version=1)
+    reported = trail.as_of(claim_id, version=1)
+    applied = trail.as_of(claim_id, version=2)
 
-    assert first.version == 1
-    assert first.recorded_at == times["reported"]
-    il23 = next(t for t in first.timers if t.rule_id == IL23)
+    assert (reported.version, reported.recorded_at) == (1, times["reported"])
+    # JI-II Art. 15: the decision clock starts with the claim application, not with the report.
+    assert IL23 not in {t.rule_id for t in reported.timers}
+    assert (applied.version, applied.recorded_at) == (2, times["applied"])
+    il23 = next(t for t in applied.timers if t.rule_id == IL23)
     assert (il23.state, il23.version, il23.pauses) == ("running", 1, 0)
 
 

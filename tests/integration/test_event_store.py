@@ -26,8 +26,8 @@ from cli.demo import (
     register_demo_seller,
 )
 from domain.base import SHANGHAI, CaseAggregate, Context, DomainEvent, Role
-from domain.claim import Claim, ClaimReported
-from domain.cover import LossDateOutsideCoverError, PolicyNotInForceError
+from domain.claim import Claim, ClaimDecided, ClaimOutcome, ClaimReported, RefusalGround
+from domain.cover import PolicyNotInForceError
 from domain.policy import Line, Policy, SellerNotRegisteredError
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
@@ -316,14 +316,18 @@ def test_claim_is_refused_and_nothing_stored_when_the_policy_is_not_yet_in_force
 
 
 @pytest.mark.usefixtures("seller")
-def test_claim_is_refused_when_the_loss_date_is_before_the_cover_started(system: System) -> None:
+def test_claim_is_stored_and_decided_not_covered_when_the_loss_date_is_before_the_cover_started(
+    system: System,
+) -> None:
     policy_id = a_motor_policy(system)
-    before = events_in_store(system)
 
-    with pytest.raises(LossDateOutsideCoverError):
-        report_claim(system, policy_id, loss_at=system.clock.now() - timedelta(days=3))
+    claim_id = report_claim(system, policy_id, loss_at=system.clock.now() - timedelta(days=3))
 
-    assert events_in_store(system) == before
+    reported, decided = system.claims.history(claim_id)
+    assert isinstance(reported, ClaimReported)
+    assert isinstance(decided, ClaimDecided)
+    assert (decided.outcome, decided.grounds) == (ClaimOutcome.NOT_COVERED, (RefusalGround.OUTSIDE_COVER,))
+    assert "Insurance Law Art. 14" in decided.reasons[0]
 
 
 def test_proposal_is_refused_when_the_seller_has_no_registration_on_record(system: System) -> None:

@@ -28,7 +28,7 @@ def test_explain_shows_the_rule_the_calendar_and_the_pause_of_a_claim_deadline(
 
     assert "rule IL23-DETERMINE-30D" in text
     assert "calendar CN-mainland version" in text
-    assert "paused    by ClaimDocumentsRequested" in text
+    assert "paused    by ClaimDocumentsRequestDelivered" in text
     assert "resumed   by ClaimDocumentsCompleted" in text
     assert "Civil Code" in text or "Art." in text
 

@@ -92,7 +92,7 @@ def test_every_published_message_validates_against_its_schema_and_reaches_the_re
             headers = dict(record.headers)
             validate_message(record.value, headers["ce_type"].decode())
             published += 1
-    assert published == 12 + 15 + 7
+    assert published == 12 + 17 + 7
 
 
 def test_read_models_stay_correct_when_the_broker_restarts_empty(

@@ -30,7 +30,13 @@ from domain.base import SHANGHAI, DomainEvent, Role
 from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.services.claims import RegisterClaim, ReportClaim, RequestDocuments
+from infra.services.claims import (
+    ReceiveClaimApplication,
+    RecordRequestDelivery,
+    RegisterClaim,
+    ReportClaim,
+    RequestDocuments,
+)
 from projections import queries, store
 from projections.base import Projection, fold
 from projections.catalogue import ALL_PROJECTIONS, projection_by_name
@@ -116,9 +122,17 @@ def cases(system: System, clock: ControlledClock) -> Cases:
     system.claims.register(
         waiting_claim_id, RegisterClaim(claim_no="LP-W", coverages=["hail"], reserve_fen=1), by(HANDLER)
     )
+    system.claims.receive_application(
+        waiting_claim_id, ReceiveClaimApplication(received_at=clock.now()), by(HANDLER)
+    )
     system.claims.request_documents(
         waiting_claim_id,
         RequestDocuments(required_docs=["photos", "repair invoice"], notice_ref="NOTICE-22-02"),
+        by(HANDLER),
+    )
+    system.claims.record_request_delivery(
+        waiting_claim_id,
+        RecordRequestDelivery(delivered_at=clock.now(), notice_ref="NOTICE-22-02"),
         by(HANDLER),
     )
     open_complaint_id = uuid4()
@@ -329,7 +343,11 @@ def test_queries_return_the_cases_as_applied(
         None,
         [],
     )
-    assert [e.event for e in claim.timeline][:2] == ["ClaimReported", "ClaimRegistered"]
+    assert [e.event for e in claim.timeline][:3] == [
+        "ClaimReported",
+        "ClaimApplicationReceived",
+        "ClaimRegistered",
+    ]
     assert waiting is not None
     assert waiting.outstanding_docs == ["photos", "repair invoice"]
     assert [(d.rule_id, d.paused, d.due_at) for d in waiting.deadlines] == [

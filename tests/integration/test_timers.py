@@ -51,7 +51,14 @@ from domain.timer import (
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.messaging.contract import ReceivedEvent
-from infra.services.claims import CompleteDocuments, ReceiveDocument, ReportClaim, RequestDocuments
+from infra.services.claims import (
+    CompleteDocuments,
+    ReceiveClaimApplication,
+    ReceiveDocument,
+    RecordRequestDelivery,
+    ReportClaim,
+    RequestDocuments,
+)
 from infra.services.complaints import (
     AcknowledgeComplaint,
     AssignComplaint,
@@ -154,8 +161,7 @@ def history_types(timers: Timers, timer_id: UUID) -> list[type]:
     return [type(e) for e in timers.history(timer_id)]
 
 
-def a_claim_paused_for_documents(system: System, clock: ControlledClock) -> tuple[UUID, list[datetime]]:
-    """A motor claim: reported, documents requested 3 days later, completed 7 days after that."""
+def a_reported_motor_claim(system: System, clock: ControlledClock) -> UUID:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
     policy_id = issue_policy(
         system,
@@ -178,16 +184,32 @@ def a_claim_paused_for_documents(system: System, clock: ControlledClock) -> tupl
         by(HANDLER),
         claim_id=claim_id,
     )
-    reported_at = clock.now()
+    return claim_id
+
+
+def a_claim_paused_for_documents(system: System, clock: ControlledClock) -> tuple[UUID, list[datetime]]:
+    """A motor claim: applied for an hour before it was recorded; documents asked for 3 days later, the
+    request reaching the claimant the day after; the invoice arriving 7 days after that and declared
+    complete hours later. Returns the business times: application, delivery, arrival."""
+    claim_id = a_reported_motor_claim(system, clock)
+    applied_at = clock.now() - timedelta(hours=1)
+    system.claims.receive_application(claim_id, ReceiveClaimApplication(received_at=applied_at), by(HANDLER))
     clock.advance(timedelta(days=3))
     system.claims.request_documents(
         claim_id, RequestDocuments(required_docs=["invoice"], notice_ref="N-1"), by(HANDLER)
     )
-    requested_at = clock.now()
+    clock.advance(timedelta(days=1))
+    delivered_at = clock.now() - timedelta(hours=2)
+    system.claims.record_request_delivery(
+        claim_id, RecordRequestDelivery(delivered_at=delivered_at, notice_ref="N-1"), by(HANDLER)
+    )
     clock.advance(timedelta(days=7))
-    system.claims.receive_document(claim_id, ReceiveDocument(doc_type="invoice"), by(HANDLER))
+    arrived_at = clock.now() - timedelta(hours=5)
+    system.claims.receive_document(
+        claim_id, ReceiveDocument(doc_type="invoice", received_at=arrived_at), by(HANDLER)
+    )
     system.claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
-    return claim_id, [reported_at, requested_at, clock.now()]
+    return claim_id, [applied_at, delivered_at, arrived_at]
 
 
 def a_complaint(system: System, clock: ControlledClock) -> UUID:
@@ -196,29 +218,80 @@ def a_complaint(system: System, clock: ControlledClock) -> UUID:
     return complaint_id
 
 
-def test_il23_is_paused_by_the_documents_request_and_resumed_with_the_deadline_moved(
+def test_il23_runs_from_the_application_and_stops_from_the_delivery_to_the_documents_arrival(
     system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
 ) -> None:
-    claim_id, (reported_at, requested_at, completed_at) = a_claim_paused_for_documents(system, clock)
+    claim_id, (applied_at, delivered_at, arrived_at) = a_claim_paused_for_documents(system, clock)
 
     consumer.consume()
 
     timer = the_timer(system, timers, IL23, claim_id)
     assert history_types(timers, timer.id) == [TimerStarted, TimerPaused, TimerResumed]
+    # JI-II Art. 15: the stated business times, not when staff recorded the request or the completion.
+    assert timer.start_at == applied_at
+    assert timer.pauses == (Pause(paused_at=delivered_at, resumed_at=arrived_at),)
     calendar = default_calendar()
     rule = rule_by_id(IL23)
-    unpaused = compute_deadline(rule, reported_at, calendar)
     moved = compute_deadline(
-        rule, reported_at, calendar, (Pause(paused_at=requested_at, resumed_at=completed_at),)
+        rule, applied_at, calendar, (Pause(paused_at=delivered_at, resumed_at=arrived_at),)
     )
-    assert isinstance(unpaused, Deadline)
     assert isinstance(moved, Deadline)
     assert timer.state is TimerState.RUNNING
-    assert timer.due_at == moved.due_at == unpaused.due_at + timedelta(days=7)
+    assert timer.due_at == moved.due_at
     assert (timer.calendar_id, timer.calendar_version) == (calendar.calendar_id, calendar.version)
     paused = timers.history(timer.id)[1]
     assert isinstance(paused, TimerPaused)
-    assert paused.cause_event == "ClaimDocumentsRequested"
+    assert paused.cause_event == "ClaimDocumentsRequestDelivered"
+
+
+def test_documents_that_arrived_before_the_request_reached_the_claimant_stop_the_clock_for_no_time(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    claim_id = a_reported_motor_claim(system, clock)
+    applied_at = clock.now() - timedelta(hours=1)
+    system.claims.receive_application(claim_id, ReceiveClaimApplication(received_at=applied_at), by(HANDLER))
+    system.claims.request_documents(
+        claim_id, RequestDocuments(required_docs=["invoice"], notice_ref="N-1"), by(HANDLER)
+    )
+    clock.advance(timedelta(days=2))
+    # The invoice came in on day 1; the registered letter's receipt, signed on day 2, is recorded after it.
+    system.claims.receive_document(
+        claim_id,
+        ReceiveDocument(doc_type="invoice", received_at=clock.now() - timedelta(days=1)),
+        by(HANDLER),
+    )
+    delivered_at = clock.now() - timedelta(hours=1)
+    system.claims.record_request_delivery(
+        claim_id, RecordRequestDelivery(delivered_at=delivered_at, notice_ref="N-1"), by(HANDLER)
+    )
+    system.claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
+
+    outcomes = consumer.consume()
+
+    assert set(outcomes) == {Outcome.APPLIED}
+    timer = the_timer(system, timers, IL23, claim_id)
+    unpaused = compute_deadline(rule_by_id(IL23), applied_at, default_calendar())
+    assert isinstance(unpaused, Deadline)
+    assert timer.pauses == (Pause(paused_at=delivered_at, resumed_at=delivered_at),)
+    assert timer.due_at == unpaused.due_at
+
+
+def test_a_claim_complete_on_receipt_owes_no_notice_and_starts_art25_at_the_receipt(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    claim_id = a_reported_motor_claim(system, clock)
+    applied_at = clock.now() - timedelta(hours=1)
+    system.claims.receive_application(claim_id, ReceiveClaimApplication(received_at=applied_at), by(HANDLER))
+    clock.advance(timedelta(hours=3))
+    system.claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
+
+    consumer.consume()
+
+    notice = the_timer(system, timers, "IL22-ONE-TIME-NOTICE-1WD", claim_id)
+    advance = the_timer(system, timers, "IL25-ADVANCE-60D", claim_id)
+    assert notice.state is TimerState.CANCELLED
+    assert (advance.state, advance.start_at) == (TimerState.RUNNING, applied_at)
+    assert the_timer(system, timers, IL23, claim_id).pauses == ()
 
 
 def test_a_complaint_clock_is_extended_paused_for_appraisal_and_restarted_by_new_facts(
@@ -293,12 +366,13 @@ def test_a_redelivery_after_a_crash_between_the_timer_and_the_consumer_commit_pa
     timer = the_timer(system, timers, IL23, claim_id)
     # Every case event handled again inside transactions that never commit: the timer's events are stored,
     # the consumer's tracking and due rows are not. The redelivery must then change nothing.
-    request = system.claims.history(claim_id)[1]
-    received = received_claim_event(system, claim_id, request.originator_version)
+    delivery = system.claims.history(claim_id)[3]
+    assert type(delivery).__name__ == "ClaimDocumentsRequestDelivered"
+    received = received_claim_event(system, claim_id, delivery.originator_version)
 
     def handle_then_crash() -> None:
         with consumer.conn.transaction():
-            consumer.handler.handle(consumer.conn, request, received)
+            consumer.handler.handle(consumer.conn, delivery, received)
             raise CrashBeforeCommitError
 
     for _ in range(2):

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,17 +15,22 @@ from uuid import UUID, uuid4
 import pytest
 
 import domain.claim as claim_module
-from domain.base import Actor, ActorRoleError, DomainEvent, InvalidTransitionError, Role
+from domain.base import SHANGHAI, Actor, ActorRoleError, DomainEvent, InvalidTransitionError, Role
 from domain.claim import (
     AdvanceBasis,
     AdvancePaymentIssued,
     ApprovedAmountExceedsCoverError,
     Claim,
     ClaimAdjusted,
+    ClaimApplicationAlreadyReceivedError,
+    ClaimApplicationNotReceivedError,
+    ClaimApplicationReceived,
+    ClaimBusinessTimeError,
     ClaimClosed,
     ClaimDecided,
     ClaimDocumentReceived,
     ClaimDocumentsCompleted,
+    ClaimDocumentsRequestDelivered,
     ClaimDocumentsRequested,
     ClaimNotFullyPaidError,
     ClaimOutcome,
@@ -36,12 +41,16 @@ from domain.claim import (
     ClaimStatus,
     ClaimWithdrawn,
     ClosureOutcome,
+    DocumentsAlreadyCompleteError,
     DocumentsAlreadyRequestedError,
+    DocumentsRequestNotOpenError,
     DocumentsStillMissingError,
     LossAssessed,
+    NonDisclosureRefusalWithoutRescissionError,
     PaymentBeforeApprovalError,
     PaymentExceedsApprovedAmountError,
     PaymentIssued,
+    RefusalGround,
     RejectionNoticeNotSentError,
     RejectionNoticeSent,
     RejectionWithoutReasonsError,
@@ -50,8 +59,11 @@ from domain.claim import (
     SettlementExceedsApprovedAmountError,
     SurveyDone,
 )
-from domain.cover import LossDateOutsideCoverError, PolicyCover, PolicyNotInForceError
-from tests.gwt import Expected, ctx, expect, given, refuses
+from domain.cover import CoverPeriod, CoverSuspension, PolicyCover
+from domain.policy import Policy
+from domain.policy_cover import cover_over_time
+from tests.gwt import T0, Expected, Then, ctx, expect, given, refuses
+from tests.unit import test_policy_rules as policies
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,11 +81,22 @@ PROPOSED_FEN = 1_200_000
 APPROVED_FEN = 1_150_000
 
 LOSS_AT = datetime(2026, 2, 27, 1, 30, tzinfo=UTC)  # Friday 09:30 in Shanghai
+APPLIED_AT = T0 - timedelta(hours=1)  # Monday 2 March 09:00 in Shanghai, an hour before it is recorded
+DOCS_AT = T0 - timedelta(minutes=30)
 MISSING_DOCS = ("police_report", "repair_invoice")
 NOT_COVERED_REASONS = ("drunk driving: exclusion clause 7.3",)
 
 
 # -------------------------------------------------------------------------------------------------- builders
+
+
+def shanghai(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def given_events_are(events: Sequence[DomainEvent], *expected: Expected) -> None:
+    """The events a creating command recorded are exactly ``expected`` (Then.events for a new case)."""
+    Then(aggregate=replay(events), new_events=list(events), error=None).events(*expected)
 
 
 def a_cover(**overrides: Any) -> PolicyCover:
@@ -126,10 +149,19 @@ def a_surveyed_claim() -> Claim:
     return claim
 
 
+def with_application(claim: Claim, received_at: datetime = APPLIED_AT) -> Claim:
+    """The claim application (索赔申请) reached the insurer at ``received_at``."""
+    claim.receive_application(
+        ctx(HANDLER, at=max(received_at, T0)), received_at=received_at, documents=("claim form",)
+    )
+    return claim
+
+
 def an_assessed_claim() -> Claim:
+    """Surveyed and assessed, with the claim application received."""
     claim = a_surveyed_claim()
     claim.assess_loss(ctx(SURVEYOR), items=("rear bumper", "boot lid"), amount_fen=ASSESSED_FEN)
-    return claim
+    return with_application(claim)
 
 
 def a_claim_awaiting_documents() -> Claim:
@@ -140,9 +172,7 @@ def a_claim_awaiting_documents() -> Claim:
 
 
 def a_claim_with_documents_complete() -> Claim:
-    claim = a_claim_awaiting_documents()
-    for doc in MISSING_DOCS:
-        claim.receive_document(ctx(HANDLER), doc_type=doc)
+    claim = received_all_documents(a_claim_awaiting_documents())
     claim.complete_documents(ctx(HANDLER))
     return claim
 
@@ -208,6 +238,12 @@ def a_closed_claim() -> Claim:
     return claim
 
 
+def received_all_documents(claim: Claim, at: datetime = DOCS_AT) -> Claim:
+    for doc in MISSING_DOCS:
+        claim.receive_document(ctx(HANDLER, at=max(at, T0)), doc_type=doc, received_at=at)
+    return claim
+
+
 def replay(events: Sequence[DomainEvent]) -> Claim:
     aggregate: Any = None
     for event in events:
@@ -241,17 +277,70 @@ def test_report_records_the_claim_when_policy_is_in_force_and_loss_is_inside_cov
     assert claim.status is ClaimStatus.REPORTED
 
 
-def test_report_is_refused_when_policy_is_not_in_force() -> None:
-    with refuses(PolicyNotInForceError) as refusal:
-        report(a_cover(in_force=False))
-    assert "PDAA2026310000000001" in str(refusal.value)
+def outside_cover(reason: str) -> Expected:
+    """The decision ``report`` records for a loss the policy did not cover then."""
+    return expect(
+        ClaimDecided,
+        outcome=ClaimOutcome.NOT_COVERED,
+        reasons=(reason,),
+        grounds=(RefusalGround.OUTSIDE_COVER,),
+    )
 
 
-def test_report_is_refused_when_loss_is_on_the_shanghai_day_before_cover_starts() -> None:
+def reported(loss_at: datetime) -> Expected:
+    return expect(ClaimReported, occurred_at=loss_at, policy_no="PDAA2026310000000001")
+
+
+def when_reported(cover: PolicyCover, loss_at: datetime) -> list[DomainEvent]:
+    return [e for e in report(cover, loss_at=loss_at).collect_events() if isinstance(e, DomainEvent)]
+
+
+SURRENDERED = a_cover(
+    in_force=False,
+    # Surrendered on a request of Saturday 28 February (the month's last day): the day is still covered.
+    ended_at=shanghai(2026, 3, 1, 0),
+    ended_by="PolicySurrendered",
+)
+
+
+def test_report_is_recorded_and_left_to_the_handlers_when_the_loss_preceded_a_later_surrender() -> None:
+    claim = report(SURRENDERED, loss_at=shanghai(2026, 2, 28, 23, 30))
+
+    then = given(claim)
+
+    assert [type(e) for e in then.history] == [ClaimReported]
+    assert then.aggregate.status is ClaimStatus.REPORTED
+
+
+def test_report_is_recorded_and_decided_not_covered_when_the_loss_followed_the_surrender() -> None:
+    events = when_reported(SURRENDERED, shanghai(2026, 3, 1, 8))
+
+    reason = (
+        "the loss at 2026-03-01T08:00+08:00 is after policy PDAA2026310000000001 ended "
+        "(PolicySurrendered at 2026-03-01T00:00+08:00)"
+    )
+    given_events_are(events, reported(shanghai(2026, 3, 1, 8)), outside_cover(reason))
+
+
+def test_report_is_recorded_when_the_policy_is_no_longer_in_force_but_covered_the_loss_date() -> None:
+    # Lapsed or expired since: what counts is the cover on the loss date, not the policy's state today.
+    claim = report(a_cover(in_force=False))
+
+    assert [type(e) for e in claim.collect_events()] == [ClaimReported]
+
+
+def test_report_is_decided_not_covered_when_loss_is_on_the_shanghai_day_before_cover_starts() -> None:
     # 2025-12-31T15:59Z is 23:59 on 31 December in Shanghai.
-    with refuses(LossDateOutsideCoverError) as refusal:
-        report(loss_at=datetime(2025, 12, 31, 15, 59, tzinfo=UTC))
-    assert "2025-12-31" in str(refusal.value)
+    loss_at = datetime(2025, 12, 31, 15, 59, tzinfo=UTC)
+
+    given_events_are(
+        when_reported(a_cover(), loss_at),
+        reported(loss_at),
+        outside_cover(
+            "the loss on 2025-12-31 (Asia/Shanghai) is outside the cover of policy PDAA2026310000000001 "
+            "(2026-01-01 to 2026-12-31): Insurance Law Art. 14"
+        ),
+    )
 
 
 def test_report_is_accepted_when_loss_is_on_the_first_shanghai_day_of_cover_but_still_last_year_in_utc() -> (
@@ -268,11 +357,180 @@ def test_report_is_accepted_when_loss_is_on_the_last_shanghai_day_of_cover() -> 
     assert [type(e) for e in claim.collect_events()] == [ClaimReported]
 
 
-def test_report_is_refused_when_loss_is_already_new_year_in_shanghai_after_cover_ends() -> None:
+def test_report_is_decided_not_covered_when_loss_is_already_new_year_in_shanghai_after_cover_ends() -> None:
     # 2026-12-31T17:00Z is 2027-01-01 01:00 in Shanghai: outside a cover ending 2026-12-31.
-    with refuses(LossDateOutsideCoverError) as refusal:
-        report(loss_at=datetime(2026, 12, 31, 17, 0, tzinfo=UTC))
-    assert "2027-01-01" in str(refusal.value)
+    claim = report(loss_at=datetime(2026, 12, 31, 17, 0, tzinfo=UTC))
+
+    [_, decided] = claim.collect_events()
+    assert isinstance(decided, ClaimDecided)
+    assert "2027-01-01" in decided.reasons[0]
+    assert (claim.status, claim.outcome) == (ClaimStatus.DECIDED, ClaimOutcome.NOT_COVERED)
+
+
+# A policy suspended for the premium due on 30 June 2026 (Art. 36: from 30 August, day 61), reinstated on
+# Thursday 8 October, the first working day after the National Day holiday.
+SUSPENDED = a_cover(
+    suspensions=(
+        CoverSuspension(suspended_from=shanghai(2026, 8, 30, 0), reinstated_at=shanghai(2026, 10, 8, 10)),
+    )
+)
+
+
+def test_report_is_decided_not_covered_when_the_loss_fell_while_the_cover_was_suspended() -> None:
+    loss_at = shanghai(2026, 10, 5, 15)  # National Day holiday, still suspended
+
+    given_events_are(
+        when_reported(SUSPENDED, loss_at),
+        reported(loss_at),
+        outside_cover(
+            "the loss at 2026-10-05T15:00+08:00 falls while policy PDAA2026310000000001 was suspended for "
+            "unpaid premium (from 2026-08-30T00:00+08:00, reinstated at 2026-10-08T10:00+08:00): "
+            "Insurance Law Arts. 36-37"
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "loss_at",
+    [
+        pytest.param(shanghai(2026, 8, 29, 23, 59), id="last-day-of-the-grace-period"),
+        pytest.param(shanghai(2026, 10, 8, 10), id="the-instant-of-reinstatement"),
+    ],
+)
+def test_report_is_left_to_the_handlers_when_the_loss_fell_outside_the_suspension(loss_at: datetime) -> None:
+    assert [type(e) for e in when_reported(SUSPENDED, loss_at)] == [ClaimReported]
+
+
+# Renewed for 2027: the current period is 2027, and 2026 is still one of the policy's periods.
+RENEWED_WITH_A_GAP = a_cover(
+    effective_from=date(2027, 1, 3),
+    effective_to=date(2027, 12, 31),
+    periods=(
+        CoverPeriod(effective_from=date(2026, 1, 1), effective_to=date(2026, 12, 31)),
+        CoverPeriod(effective_from=date(2027, 1, 3), effective_to=date(2027, 12, 31)),
+    ),
+)
+
+
+def test_report_is_left_to_the_handlers_when_the_loss_fell_in_a_period_before_the_renewal() -> None:
+    assert [type(e) for e in when_reported(RENEWED_WITH_A_GAP, shanghai(2026, 12, 31, 22))] == [ClaimReported]
+
+
+def test_report_is_decided_not_covered_when_the_loss_fell_between_two_periods() -> None:
+    [_, decided] = when_reported(RENEWED_WITH_A_GAP, shanghai(2027, 1, 2, 12))
+
+    assert isinstance(decided, ClaimDecided)
+    assert decided.reasons == (
+        "the loss on 2027-01-02 (Asia/Shanghai) is outside the cover of policy PDAA2026310000000001 "
+        "(2026-01-01 to 2026-12-31; 2027-01-03 to 2027-12-31): Insurance Law Art. 14",
+    )
+
+
+def test_rejection_notice_is_sent_and_the_claim_closed_when_the_loss_was_outside_cover() -> None:
+    loss_at = shanghai(2026, 3, 1, 8)
+    claim = report(SURRENDERED, loss_at=loss_at)
+    reason = SURRENDERED.gap_at(loss_at)
+    assert reason is not None
+    claim.send_rejection_notice(ctx(HANDLER), reasons=(reason,), notice_ref="REJ-24-0002", channel="letter")
+
+    given(claim).when(lambda c: c.close(ctx(HANDLER))).events(
+        expect(ClaimClosed, outcome=ClosureOutcome.REJECTED)
+    )
+
+
+# ------------------------------------------------------------------------------- the cover over the history
+
+
+def cover_of(policy: Policy) -> PolicyCover:
+    """What ``Policies.cover`` hands a claim: the policy folded with its whole history."""
+    return cover_over_time(policy, [e for e in policy.collect_events() if isinstance(e, DomainEvent)])
+
+
+def a_surrendered_life_policy() -> Policy:
+    """In force from 3 March 2026; surrender requested on Wed 30 September, processed on Fri 9 October."""
+    policy = policies.an_in_force_life_policy()
+    policy.surrender(
+        ctx(Role.UNDERWRITER, at=shanghai(2026, 10, 9)),
+        requested_on=date(2026, 9, 30),
+        cash_value_fen=400_000,
+    )
+    return policy
+
+
+def test_claim_is_reported_and_left_open_when_the_loss_came_before_a_surrender_recorded_since() -> None:
+    cover = cover_of(a_surrendered_life_policy())
+    claim = report(cover, loss_at=shanghai(2026, 9, 30, 22))
+
+    assert not cover.in_force
+    assert (cover.ended_at, cover.ended_by) == (shanghai(2026, 10, 1, 0), "PolicySurrendered")
+    assert [type(e) for e in claim.collect_events()] == [ClaimReported]
+
+
+def test_claim_is_decided_not_covered_when_the_loss_came_on_national_day_after_the_surrender_request() -> (
+    None
+):
+    claim = report(cover_of(a_surrendered_life_policy()), loss_at=shanghai(2026, 10, 1, 9))
+
+    assert (claim.status, claim.outcome) == (ClaimStatus.DECIDED, ClaimOutcome.NOT_COVERED)
+
+
+def test_claim_is_reported_and_left_open_when_the_loss_was_on_the_last_day_before_expiry() -> None:
+    policy = policies.an_issued_motor_policy()  # 3 March 2026 to 2 March 2027
+    policy.expire(ctx(Role.SYSTEM, at=shanghai(2027, 3, 3, 0)))
+
+    claim = report(cover_of(policy), loss_at=shanghai(2027, 3, 2, 23, 50))
+
+    assert [type(e) for e in claim.collect_events()] == [ClaimReported]
+
+
+def test_cover_records_the_art36_suspension_and_its_reinstatement_when_the_policy_lapsed() -> None:
+    policy = policies.an_in_force_life_policy()
+    # Premium due on Tue 30 June (a month's end), a payment demand on 15 July: 30 days after it run
+    # before the 60 days after the due date, so the cover is suspended from Sat 15 August.
+    policy.lapse(
+        ctx(Role.SYSTEM, at=shanghai(2026, 8, 15, 0)), due_on=date(2026, 6, 30), reminded_on=date(2026, 7, 15)
+    )
+    policy.reinstate(
+        ctx(Role.UNDERWRITER, at=shanghai(2026, 10, 8)), arrears_paid_fen=1_200_000, agreement_ref="FX-1"
+    )
+
+    cover = cover_of(policy)
+
+    assert cover.suspensions == (
+        CoverSuspension(suspended_from=shanghai(2026, 8, 15, 0), reinstated_at=shanghai(2026, 10, 8)),
+    )
+    assert cover.gap_at(shanghai(2026, 8, 14, 23, 59)) is None
+    assert cover.gap_at(shanghai(2026, 10, 3)) is not None
+    assert cover.gap_at(shanghai(2026, 10, 8, 10)) is None
+
+
+def test_cover_keeps_every_period_when_the_policy_was_renewed() -> None:
+    policy = policies.an_issued_motor_policy()
+    policy.renew(
+        ctx(Role.UNDERWRITER),
+        effective_from=date(2027, 3, 3),
+        effective_to=date(2028, 3, 2),
+        premium_fen=480_000,
+        terms_version="2027-01",
+    )
+
+    cover = cover_of(policy)
+
+    assert cover.cover_periods() == (
+        CoverPeriod(effective_from=date(2026, 3, 3), effective_to=date(2027, 3, 2)),
+        CoverPeriod(effective_from=date(2027, 3, 3), effective_to=date(2028, 3, 2)),
+    )
+    assert cover.gap_at(shanghai(2026, 5, 1)) is None
+
+
+def test_cover_names_the_rescission_ground_when_the_policy_was_rescinded() -> None:
+    policy = policies.with_ground(policies.an_in_force_life_policy(), date(2026, 9, 1))
+    policies.rescind_on(date(2026, 9, 11))(policy)
+
+    cover = cover_of(policy)
+
+    assert (cover.rescission_ground, cover.ended_by) == ("non_disclosure_art16", "PolicyRescinded")
+    assert cover.ended_at == shanghai(2026, 9, 12, 0)
 
 
 def test_report_is_refused_when_loss_time_has_no_timezone() -> None:
@@ -337,10 +595,33 @@ COMMANDS: list[Any] = [
         id="request_documents",
     ),
     pytest.param(
-        a_claim_awaiting_documents,
-        lambda c, r: c.receive_document(ctx(r), doc_type="police_report"),
+        a_surveyed_claim,
+        lambda c, r: c.receive_application(ctx(r), received_at=APPLIED_AT, documents=("claim form",)),
         HANDLER,
-        expect(ClaimDocumentReceived, doc_type="police_report"),
+        expect(
+            ClaimApplicationReceived,
+            received_at=APPLIED_AT,
+            documents=("claim form",),
+            occurred_at=APPLIED_AT,
+        ),
+        SURVEYOR,
+        "receive claim application",
+        id="receive_application",
+    ),
+    pytest.param(
+        a_claim_awaiting_documents,
+        lambda c, r: c.record_request_delivery(ctx(r), delivered_at=T0, notice_ref="NTC-22-0001"),
+        HANDLER,
+        expect(ClaimDocumentsRequestDelivered, delivered_at=T0, notice_ref="NTC-22-0001", occurred_at=T0),
+        ADJUSTER,
+        "record documents request delivery",
+        id="record_request_delivery",
+    ),
+    pytest.param(
+        a_claim_awaiting_documents,
+        lambda c, r: c.receive_document(ctx(r), doc_type="police_report", received_at=DOCS_AT),
+        HANDLER,
+        expect(ClaimDocumentReceived, doc_type="police_report", received_at=DOCS_AT, occurred_at=DOCS_AT),
         Role.CALLBACK_AGENT,
         "receive document",
         id="receive_document",
@@ -376,7 +657,7 @@ COMMANDS: list[Any] = [
         a_reviewed_claim,
         lambda c, r: c.decide(ctx(r), outcome=ClaimOutcome.COVERED),
         REVIEWER,
-        expect(ClaimDecided, outcome=ClaimOutcome.COVERED, reasons=()),
+        expect(ClaimDecided, outcome=ClaimOutcome.COVERED, reasons=(), grounds=()),
         HANDLER,
         "decide claim",
         id="decide",
@@ -387,7 +668,13 @@ COMMANDS: list[Any] = [
             ctx(r), reasons=NOT_COVERED_REASONS, notice_ref="R-1", channel="mail"
         ),
         HANDLER,
-        expect(RejectionNoticeSent, reasons=NOT_COVERED_REASONS, notice_ref="R-1", channel="mail"),
+        expect(
+            RejectionNoticeSent,
+            reasons=NOT_COVERED_REASONS,
+            notice_ref="R-1",
+            channel="mail",
+            outcome=ClaimOutcome.NOT_COVERED,
+        ),
         REVIEWER,
         "send rejection notice",
         id="send_rejection_notice",
@@ -451,12 +738,6 @@ COMMANDS: list[Any] = [
         id="withdraw",
     ),
 ]
-
-
-def received_all_documents(claim: Claim) -> Claim:
-    for doc in MISSING_DOCS:
-        claim.receive_document(ctx(HANDLER), doc_type=doc)
-    return claim
 
 
 @pytest.mark.parametrize(("build", "command", "role", "expected", "wrong_role", "step"), COMMANDS)
@@ -643,31 +924,99 @@ def test_second_documents_request_adds_to_the_list_when_new_facts_are_stated_wit
 
 def test_receiving_a_document_removes_it_from_the_list_when_it_was_requested() -> None:
     then = given(a_claim_awaiting_documents()).when(
-        lambda c: c.receive_document(ctx(HANDLER), doc_type="police_report")
+        lambda c: c.receive_document(ctx(HANDLER), doc_type="police_report", received_at=DOCS_AT)
     )
 
-    then.events(expect(ClaimDocumentReceived, doc_type="police_report"))
+    then.events(expect(ClaimDocumentReceived, doc_type="police_report", received_at=DOCS_AT))
     assert then.aggregate.outstanding_docs == {"repair_invoice"}
 
 
 def test_receiving_a_document_is_refused_when_it_is_not_on_the_list() -> None:
     given(a_claim_awaiting_documents()).when(
-        lambda c: c.receive_document(ctx(HANDLER), doc_type="birth_certificate")
+        lambda c: c.receive_document(ctx(HANDLER), doc_type="birth_certificate", received_at=DOCS_AT)
     ).refused(DocumentsStillMissingError, match="'birth_certificate'")
+
+
+def test_receiving_a_document_is_refused_when_its_arrival_is_later_than_its_recording() -> None:
+    given(a_claim_awaiting_documents()).when(
+        lambda c: c.receive_document(
+            ctx(HANDLER), doc_type="police_report", received_at=T0 + timedelta(minutes=1)
+        )
+    ).refused(ClaimBusinessTimeError, match="later than its recording")
+
+
+def test_receiving_a_document_is_refused_when_it_arrived_before_the_claim_application() -> None:
+    given(a_claim_awaiting_documents()).when(
+        lambda c: c.receive_document(
+            ctx(HANDLER), doc_type="police_report", received_at=APPLIED_AT - timedelta(minutes=1)
+        )
+    ).refused(ClaimBusinessTimeError, match="claim application")
 
 
 def test_documents_completion_is_refused_when_items_are_still_missing() -> None:
     claim = a_claim_awaiting_documents()
-    claim.receive_document(ctx(HANDLER), doc_type="police_report")
+    claim.receive_document(ctx(HANDLER), doc_type="police_report", received_at=DOCS_AT)
 
     given(claim).when(lambda c: c.complete_documents(ctx(HANDLER))).refused(
         DocumentsStillMissingError, match="repair_invoice"
     )
 
 
-def test_documents_completion_is_refused_when_no_request_is_open() -> None:
-    given(an_assessed_claim()).when(lambda c: c.complete_documents(ctx(HANDLER))).refused(
-        DocumentsStillMissingError, match="no documents request is open"
+def test_documents_completion_is_refused_when_they_were_declared_complete_already() -> None:
+    given(a_claim_with_documents_complete()).when(lambda c: c.complete_documents(ctx(HANDLER))).refused(
+        DocumentsAlreadyCompleteError
+    )
+
+
+def test_documents_completion_is_refused_when_no_claim_application_is_on_record() -> None:
+    claim = a_surveyed_claim()
+    claim.assess_loss(ctx(SURVEYOR), items=("rear bumper",), amount_fen=ASSESSED_FEN)
+
+    given(claim).when(lambda c: c.complete_documents(ctx(HANDLER))).refused(ClaimApplicationNotReceivedError)
+
+
+def test_documents_are_complete_on_receipt_when_the_application_brought_them_all() -> None:
+    # Nothing to ask for: the completion dates from the application's receipt, so Art. 25 and CTPL29 run
+    # from there and the Art. 22 notice is owed no more (reviewer's IL22 false breach).
+    then = given(an_assessed_claim()).when(lambda c: c.complete_documents(ctx(HANDLER)))
+
+    then.events(expect(ClaimDocumentsCompleted, occurred_at=APPLIED_AT))
+    assert then.aggregate.documents_complete is True
+
+
+def test_documents_completion_dates_from_the_last_arrival_when_it_is_declared_later() -> None:
+    # Documents arrive on Wed 30 September and on Thu 8 October, after the National Day holiday; staff
+    # declare them complete on Fri 9 October. The Art. 23 clock resumes from the arrival, not the declaration.
+    claim = with_application(a_surveyed_claim(), shanghai(2026, 9, 25, 9))
+    claim.request_documents(
+        ctx(HANDLER, at=shanghai(2026, 9, 25, 15)), required_docs=MISSING_DOCS, notice_ref="NTC-22-0005"
+    )
+    claim.receive_document(
+        ctx(HANDLER, at=shanghai(2026, 9, 30, 17)),
+        doc_type="police_report",
+        received_at=shanghai(2026, 9, 30, 11),
+    )
+    claim.receive_document(
+        ctx(HANDLER, at=shanghai(2026, 10, 9, 9)),
+        doc_type="repair_invoice",
+        received_at=shanghai(2026, 10, 8, 16),
+    )
+
+    given(claim).when(lambda c: c.complete_documents(ctx(HANDLER, at=shanghai(2026, 10, 9, 10)))).events(
+        expect(ClaimDocumentsCompleted, occurred_at=shanghai(2026, 10, 8, 16))
+    )
+
+
+def test_documents_completion_dates_from_the_recorded_arrival_when_a_claim_predates_applications() -> None:
+    # A history recorded before applications and arrival times were: the request has no application and
+    # the receipt no received_at. It still completes, dated by the receipt's recording as it was then.
+    claim = a_registered_claim()
+    claim._record(ClaimDocumentsRequested, ctx(HANDLER), required_docs=("police_report",), notice_ref="N-0")
+    arrived_then = T0 + timedelta(days=2)
+    claim._record(ClaimDocumentReceived, ctx(HANDLER, at=arrived_then), doc_type="police_report")
+
+    given(claim).when(lambda c: c.complete_documents(ctx(HANDLER, at=T0 + timedelta(days=3)))).events(
+        expect(ClaimDocumentsCompleted, occurred_at=arrived_then)
     )
 
 
@@ -676,8 +1025,129 @@ def test_documents_completion_is_recorded_when_every_requested_item_arrived() ->
         lambda c: c.complete_documents(ctx(HANDLER))
     )
 
-    then.events(ClaimDocumentsCompleted)
+    then.events(expect(ClaimDocumentsCompleted, occurred_at=DOCS_AT))
     assert then.aggregate.documents_complete is True
+
+
+# -------------------------------------------------------------------------- application, delivery (Art. 23)
+
+
+def test_claim_application_is_recorded_with_its_receipt_when_stated() -> None:
+    then = given(a_registered_claim()).when(
+        lambda c: c.receive_application(
+            ctx(HANDLER), received_at=APPLIED_AT, documents=("claim form", "id card")
+        )
+    )
+
+    then.events(
+        expect(
+            ClaimApplicationReceived,
+            received_at=APPLIED_AT,
+            documents=("claim form", "id card"),
+            occurred_at=APPLIED_AT,
+        )
+    )
+    assert then.aggregate.application_received_at == APPLIED_AT
+
+
+def test_claim_application_is_refused_when_one_was_received_already() -> None:
+    given(an_assessed_claim()).when(
+        lambda c: c.receive_application(ctx(HANDLER), received_at=APPLIED_AT)
+    ).refused(ClaimApplicationAlreadyReceivedError)
+
+
+@pytest.mark.parametrize(
+    ("received_at", "match"),
+    [
+        pytest.param(T0 + timedelta(seconds=1), "later than its recording", id="after-its-recording"),
+        pytest.param(LOSS_AT - timedelta(minutes=1), "before the loss", id="before-the-loss"),
+    ],
+)
+def test_claim_application_is_refused_when_its_receipt_cannot_be_true(
+    received_at: datetime, match: str
+) -> None:
+    given(a_registered_claim()).when(
+        lambda c: c.receive_application(ctx(HANDLER), received_at=received_at)
+    ).refused(ClaimBusinessTimeError, match=match)
+
+
+def test_documents_request_is_refused_when_no_claim_application_is_on_record() -> None:
+    claim = a_surveyed_claim()
+    claim.assess_loss(ctx(SURVEYOR), items=("rear bumper",), amount_fen=ASSESSED_FEN)
+
+    given(claim).when(
+        lambda c: c.request_documents(ctx(HANDLER), required_docs=MISSING_DOCS, notice_ref="NTC-1")
+    ).refused(ClaimApplicationNotReceivedError, match="Art. 22")
+
+
+def test_request_delivery_is_recorded_when_the_open_request_reached_the_claimant() -> None:
+    claim = with_application(a_surveyed_claim(), shanghai(2026, 9, 25, 9))
+    claim.request_documents(
+        ctx(HANDLER, at=shanghai(2026, 9, 25, 15)), required_docs=MISSING_DOCS, notice_ref="NTC-22-0005"
+    )
+    delivered_at = shanghai(2026, 9, 28, 11)  # Monday: the registered letter was signed for
+
+    then = given(claim).when(
+        lambda c: c.record_request_delivery(
+            ctx(HANDLER, at=shanghai(2026, 9, 29, 9)), delivered_at=delivered_at, notice_ref="NTC-22-0005"
+        )
+    )
+
+    then.events(
+        expect(
+            ClaimDocumentsRequestDelivered,
+            delivered_at=delivered_at,
+            notice_ref="NTC-22-0005",
+            occurred_at=delivered_at,
+        )
+    )
+    assert then.aggregate.request_delivered is True
+
+
+def test_request_delivery_is_refused_when_it_is_stated_before_the_request_was_sent() -> None:
+    given(a_claim_awaiting_documents()).when(
+        lambda c: c.record_request_delivery(
+            ctx(HANDLER, at=T0 + timedelta(days=1)), delivered_at=T0 - timedelta(minutes=1), notice_ref="N"
+        )
+    ).refused(ClaimBusinessTimeError, match="request was sent")
+
+
+def test_request_delivery_is_refused_when_no_request_was_sent() -> None:
+    given(an_assessed_claim()).when(
+        lambda c: c.record_request_delivery(ctx(HANDLER), delivered_at=T0, notice_ref="N")
+    ).refused(DocumentsRequestNotOpenError, match="nothing to deliver")
+
+
+def test_request_delivery_is_refused_when_the_documents_are_complete_already() -> None:
+    # A late delivery would stop a clock that nothing would start again.
+    given(a_claim_with_documents_complete()).when(
+        lambda c: c.record_request_delivery(ctx(HANDLER), delivered_at=T0, notice_ref="N")
+    ).refused(DocumentsRequestNotOpenError)
+
+
+def test_request_delivery_is_refused_when_it_is_on_record_already() -> None:
+    claim = a_claim_awaiting_documents()
+    claim.record_request_delivery(ctx(HANDLER), delivered_at=T0, notice_ref="NTC-22-0001")
+
+    given(claim).when(
+        lambda c: c.record_request_delivery(ctx(HANDLER), delivered_at=T0, notice_ref="NTC-22-0001")
+    ).refused(DocumentsRequestNotOpenError, match="already on record")
+
+
+def test_request_delivery_is_recorded_again_when_a_second_request_on_new_facts_was_sent() -> None:
+    claim = a_claim_awaiting_documents()
+    claim.record_request_delivery(ctx(HANDLER), delivered_at=T0, notice_ref="NTC-22-0001")
+    claim.request_documents(
+        ctx(HANDLER),
+        required_docs=("medical_report",),
+        notice_ref="NTC-22-0002",
+        new_facts=True,
+        reason="injury",
+    )
+
+    given(claim).when(
+        lambda c: c.record_request_delivery(ctx(HANDLER), delivered_at=T0, notice_ref="NTC-22-0002")
+    ).events(expect(ClaimDocumentsRequestDelivered, delivered_at=T0, notice_ref="NTC-22-0002"))
 
 
 def test_adjustment_is_refused_when_documents_are_missing() -> None:
@@ -803,6 +1273,146 @@ def test_rejection_notice_is_recorded_when_claim_is_not_covered_and_notice_has_r
     assert then.aggregate.rejection_notice_sent is True
 
 
+def a_partly_covered_claim() -> Claim:
+    """Reviewed and decided as partly covered: the part not paid is refused."""
+    claim = a_reviewed_claim()
+    claim.decide(ctx(REVIEWER, actor=REVIEWER_ID), outcome=ClaimOutcome.PARTIAL, reasons=PARTIAL_REASONS)
+    return claim
+
+
+PARTIAL_REASONS = ("paint damage predates the policy: not an insured event",)
+
+
+def test_rejection_notice_is_recorded_for_the_part_refused_when_the_decision_is_partial() -> None:
+    then = given(a_partly_covered_claim()).when(
+        lambda c: c.send_rejection_notice(
+            ctx(HANDLER), reasons=PARTIAL_REASONS, notice_ref="REJ-24-0003", channel="registered-mail"
+        )
+    )
+
+    then.events(
+        expect(
+            RejectionNoticeSent,
+            reasons=PARTIAL_REASONS,
+            notice_ref="REJ-24-0003",
+            channel="registered-mail",
+            outcome=ClaimOutcome.PARTIAL,
+        )
+    )
+    assert then.aggregate.rejection_notice_sent is True
+
+
+def test_rejection_notice_is_recorded_for_the_part_refused_when_the_paid_part_was_settled_first() -> None:
+    claim = a_partly_covered_claim()
+    claim.agree_settlement(ctx(HANDLER), amount_fen=APPROVED_FEN, payee_name="张伟", payee_account="6222")
+
+    given(claim).when(
+        lambda c: c.send_rejection_notice(ctx(HANDLER), reasons=PARTIAL_REASONS, notice_ref="R", channel="m")
+    ).events(expect(RejectionNoticeSent, outcome=ClaimOutcome.PARTIAL, reasons=PARTIAL_REASONS))
+
+
+def test_closing_is_refused_when_a_partly_covered_claim_is_paid_without_the_notice_of_the_part_refused() -> (
+    None
+):
+    claim = a_partly_covered_claim()
+    claim.agree_settlement(ctx(HANDLER), amount_fen=APPROVED_FEN, payee_name="张伟", payee_account="6222")
+    claim.issue_payment(ctx(HANDLER), amount_fen=APPROVED_FEN, reference="PAY-0001")
+
+    given(claim).when(lambda c: c.close(ctx(HANDLER))).refused(
+        RejectionNoticeNotSentError, match="part refused"
+    )
+
+
+def test_closing_records_payment_when_a_partly_covered_claim_is_paid_and_its_notice_sent() -> None:
+    claim = a_partly_covered_claim()
+    claim.send_rejection_notice(ctx(HANDLER), reasons=PARTIAL_REASONS, notice_ref="R", channel="m")
+    claim.agree_settlement(ctx(HANDLER), amount_fen=APPROVED_FEN, payee_name="张伟", payee_account="6222")
+    claim.issue_payment(ctx(HANDLER), amount_fen=APPROVED_FEN, reference="PAY-0001")
+
+    given(claim).when(lambda c: c.close(ctx(HANDLER))).events(
+        expect(ClaimClosed, outcome=ClosureOutcome.PAID)
+    )
+
+
+# ----------------------------------------------------------------------- non-disclosure (JI-II Art. 8)
+
+NON_DISCLOSURE_REASONS = ("hypertension treated in 2025-11 was not disclosed when asked",)
+
+
+def decide_non_disclosure(cover: PolicyCover | None) -> Callable[[Claim], None]:
+    return lambda c: c.decide(
+        ctx(REVIEWER, actor=REVIEWER_ID),
+        outcome=ClaimOutcome.NOT_COVERED,
+        reasons=NON_DISCLOSURE_REASONS,
+        grounds=(RefusalGround.NON_DISCLOSURE,),
+        cover=cover,
+    )
+
+
+def test_refusal_for_non_disclosure_is_refused_when_the_policy_was_not_rescinded() -> None:
+    given(a_registered_claim()).when(decide_non_disclosure(a_cover())).refused(
+        NonDisclosureRefusalWithoutRescissionError, match="Judicial Interpretation II Art. 8"
+    )
+
+
+def test_refusal_for_non_disclosure_is_refused_when_the_policy_was_rescinded_on_another_ground() -> None:
+    rescinded_for_fraud = a_cover(
+        in_force=False, ended_at=T0, ended_by="PolicyRescinded", rescission_ground="fraud_art27"
+    )
+
+    given(a_registered_claim()).when(decide_non_disclosure(rescinded_for_fraud)).refused(
+        NonDisclosureRefusalWithoutRescissionError
+    )
+
+
+def test_partial_refusal_for_non_disclosure_is_refused_when_the_policy_was_not_rescinded() -> None:
+    given(a_reviewed_claim()).when(
+        lambda c: c.decide(
+            ctx(REVIEWER, actor=REVIEWER_ID),
+            outcome=ClaimOutcome.PARTIAL,
+            reasons=NON_DISCLOSURE_REASONS,
+            grounds=(RefusalGround.NON_DISCLOSURE,),
+            cover=a_cover(),
+        )
+    ).refused(NonDisclosureRefusalWithoutRescissionError)
+
+
+def test_refusal_for_non_disclosure_is_recorded_with_its_ground_when_the_policy_was_rescinded_for_it() -> (
+    None
+):
+    rescinded = a_cover(
+        in_force=False, ended_at=T0, ended_by="PolicyRescinded", rescission_ground="non_disclosure_art16"
+    )
+
+    given(a_registered_claim()).when(decide_non_disclosure(rescinded)).events(
+        expect(
+            ClaimDecided,
+            outcome=ClaimOutcome.NOT_COVERED,
+            reasons=NON_DISCLOSURE_REASONS,
+            grounds=(RefusalGround.NON_DISCLOSURE,),
+        )
+    )
+
+
+def test_refusal_on_an_exclusion_is_recorded_when_the_policy_is_in_force() -> None:
+    given(a_registered_claim()).when(
+        lambda c: c.decide(
+            ctx(REVIEWER, actor=REVIEWER_ID),
+            outcome=ClaimOutcome.NOT_COVERED,
+            reasons=NOT_COVERED_REASONS,
+            grounds=(RefusalGround.EXCLUSION,),
+            cover=a_cover(),
+        )
+    ).events(
+        expect(
+            ClaimDecided,
+            outcome=ClaimOutcome.NOT_COVERED,
+            reasons=NOT_COVERED_REASONS,
+            grounds=(RefusalGround.EXCLUSION,),
+        )
+    )
+
+
 # ------------------------------------------------------------------------------------ settlement and payment
 
 
@@ -895,6 +1505,23 @@ def test_rescue_advance_is_paid_when_claim_is_ctpl() -> None:
         expect(AdvancePaymentIssued, amount_fen=300_000, basis=AdvanceBasis.CTPL_RESCUE, reference="A-1")
     )
     assert (then.aggregate.status, then.aggregate.paid_fen) == (ClaimStatus.REPORTED, 300_000)
+
+
+def test_art25_advance_is_refused_when_the_claim_was_only_reported() -> None:
+    # Art. 25 counts from the receipt of the claim and its documents: a fresh report has neither.
+    given(a_reported_claim()).when(
+        lambda c: c.pay_advance(
+            ctx(HANDLER), amount_fen=500_000, basis=AdvanceBasis.IL25_ADVANCE, reference="A-1"
+        )
+    ).refused(PaymentBeforeApprovalError, match="documents")
+
+
+def test_art25_advance_is_refused_when_the_application_came_but_its_documents_are_not_judged() -> None:
+    given(an_assessed_claim()).when(
+        lambda c: c.pay_advance(
+            ctx(HANDLER), amount_fen=500_000, basis=AdvanceBasis.IL25_ADVANCE, reference="A-1"
+        )
+    ).refused(PaymentBeforeApprovalError, match="documents")
 
 
 def test_art25_advance_is_refused_when_documents_are_incomplete() -> None:
@@ -1040,6 +1667,7 @@ def test_claim_goes_from_report_to_closed_when_every_step_keeps_its_rule() -> No
         ClaimRegistered,
         SurveyDone,
         LossAssessed,
+        ClaimApplicationReceived,
         ClaimDocumentsRequested,
         ClaimDocumentReceived,
         ClaimDocumentReceived,
@@ -1089,7 +1717,7 @@ def test_replay_rebuilds_identical_state_when_a_whole_history_is_replayed_twice(
     first, second = replay(history), replay(history)
 
     assert first is not second
-    assert first.version == len(history) == 15
+    assert first.version == len(history) == 16
     assert first.__dict__ == second.__dict__
     assert first.__dict__ == claim.__dict__
 
@@ -1101,7 +1729,7 @@ def test_every_claim_event_has_its_own_versioned_wire_name_when_the_module_is_lo
     events = claim_event_classes()
     topics = [cls.__dict__.get("TOPIC") for cls in events]
 
-    assert len(events) == 17
+    assert len(events) == 19
     assert all(isinstance(t, str) and re.fullmatch(r"claim\.[a-z0-9-]+\.v[0-9]+", t) for t in topics), topics
     assert len(set(topics)) == len(topics)
 

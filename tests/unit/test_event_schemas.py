@@ -81,8 +81,11 @@ def a_closed_claim() -> Claim:
     claim.register(handler, claim_no="CLM-2026-000123", coverages=("vehicle_damage",), reserve_fen=1_500_000)
     claim.record_survey(surveyor, findings="rear bumper", liability_view="third party at fault")
     claim.assess_loss(surveyor, items=("rear bumper",), amount_fen=1_250_000)
+    applied_at = handler.recorded_at - timedelta(hours=1)
+    claim.receive_application(handler, received_at=applied_at, documents=("claim form",))
     claim.request_documents(handler, required_docs=("police_report",), notice_ref="NTC-22-0001")
-    claim.receive_document(handler, doc_type="police_report")
+    claim.record_request_delivery(handler, delivered_at=handler.recorded_at, notice_ref="NTC-22-0001")
+    claim.receive_document(handler, doc_type="police_report", received_at=handler.recorded_at)
     claim.complete_documents(handler)
     claim.adjust(
         ctx(Role.ADJUSTER, "wang.fang"), proposed_amount_fen=1_200_000, deductible_fen=50_000, calculation="x"

@@ -155,25 +155,42 @@ def a_reported_claim(*, ctpl: bool = False, at: datetime = REPORTED_AT) -> Claim
     )
 
 
+def with_application(
+    claim: Claim, received_at: datetime = REPORTED_AT, recorded_at: datetime | None = None
+) -> Claim:
+    """The claim application reached the insurer at ``received_at`` (recorded then, unless said)."""
+    claim.receive_application(ctx(HANDLER, "chen.jie", recorded_at or received_at), received_at=received_at)
+    return claim
+
+
 def an_assessed_claim(*, ctpl: bool = False) -> Claim:
+    """Registered, surveyed and assessed, its claim application received on the day of the report."""
     claim = a_reported_claim(ctpl=ctpl)
     claim.register(ctx(HANDLER, "chen.jie"), claim_no="CLM-2026-000123", coverages=("damage",), reserve_fen=1)
     claim.record_survey(ctx(Role.SURVEYOR, "liu.yang"), findings="rear bumper", liability_view="third party")
     claim.assess_loss(ctx(Role.SURVEYOR, "liu.yang"), items=("rear bumper",), amount_fen=650_000)
-    return claim
+    return with_application(claim)
 
 
-def a_claim_awaiting_documents(*, ctpl: bool = False) -> Claim:
-    """Assessed; the one complete list of missing documents sent on the day of the report."""
+def a_claim_awaiting_documents(*, ctpl: bool = False, delivered_at: datetime | None = REPORTED_AT) -> Claim:
+    """Assessed; the one complete list of missing documents sent on the day of the report, and (unless
+    ``delivered_at`` is None) its delivery to the claimant on record."""
     claim = an_assessed_claim(ctpl=ctpl)
     claim.request_documents(ctx(HANDLER, "chen.jie"), required_docs=MISSING_DOCS, notice_ref="NTC-22-0001")
+    if delivered_at is not None:
+        claim.record_request_delivery(
+            ctx(HANDLER, "chen.jie", max(delivered_at, REPORTED_AT)),
+            delivered_at=delivered_at,
+            notice_ref="NTC-22-0001",
+        )
     return claim
 
 
-def with_documents_completed(claim: Claim, on: datetime) -> Claim:
+def with_documents_completed(claim: Claim, on: datetime, declared: datetime | None = None) -> Claim:
+    """Every requested document arrived ``on``; the completion is declared then, or at ``declared``."""
     for doc in MISSING_DOCS:
-        claim.receive_document(ctx(HANDLER, "chen.jie", on), doc_type=doc)
-    claim.complete_documents(ctx(HANDLER, "chen.jie", on))
+        claim.receive_document(ctx(HANDLER, "chen.jie", on), doc_type=doc, received_at=on)
+    claim.complete_documents(ctx(HANDLER, "chen.jie", declared or on))
     return claim
 
 
@@ -300,7 +317,7 @@ def test_exclusions_are_unproven_when_a_proposal_is_only_submitted() -> None:
 def test_outstanding_documents_shrink_when_documents_arrive() -> None:
     claim = a_claim_awaiting_documents()
     history = events_of(claim)
-    claim.receive_document(ctx(HANDLER, "chen.jie"), doc_type="repair_invoice")
+    claim.receive_document(ctx(HANDLER, "chen.jie"), doc_type="repair_invoice", received_at=REPORTED_AT)
 
     before = only_row(ClaimsView(), history)
     after = only_row(ClaimsView(), [*history, *events_of(claim)])
@@ -317,28 +334,103 @@ def test_claim_timeline_lists_every_event_with_its_actor_when_claim_is_assessed(
         (2, "ClaimRegistered", "chen.jie", "claims_handler"),
         (3, "SurveyDone", "liu.yang", "surveyor"),
         (4, "LossAssessed", "liu.yang", "surveyor"),
+        (5, "ClaimApplicationReceived", "chen.jie", "claims_handler"),
     ]
     assert row["timeline"][0]["at"] == T0.isoformat()
-    assert (row["status"], row["handler"], row["version"]) == ("assessed", "chen.jie", 4)
+    assert (row["status"], row["handler"], row["version"]) == ("assessed", "chen.jie", 5)
 
 
-def test_next_deadline_is_the_one_time_notice_when_a_claim_is_reported() -> None:
+def test_no_claim_clock_runs_when_a_loss_is_only_reported() -> None:
+    # Art. 22, Art. 23 (JI-II Art. 15) and CTPL Art. 28 count from the claim application, not the report.
     row = only_row(ClaimsView(), events_of(a_reported_claim()))
 
-    # One working day after Monday 2 March, not counting the day of the report: Tuesday ends at 24:00.
+    assert (row["sla_clocks"], row["next_deadline"]) == ([], None)
+
+
+def test_next_deadline_is_the_one_time_notice_when_the_claim_application_is_received() -> None:
+    # Received Fri 6 March at 15:00, recorded on Mon 9 March: the clocks count from the receipt.
+    claim = with_application(a_reported_claim(), received_at=shanghai(3, 6, 15), recorded_at=shanghai(3, 9))
+
+    row = only_row(ClaimsView(), events_of(claim))
+
+    # One working day after Friday 6 March: the weekend is skipped, Monday 9 March ends at 24:00.
     assert row["next_deadline_rule"] == "IL22-ONE-TIME-NOTICE-1WD"
-    assert row["next_deadline"] == midnight_after(date(2026, 3, 3))
-    assert {c["rule_id"] for c in row["sla_clocks"]} == {"IL22-ONE-TIME-NOTICE-1WD", "IL23-DETERMINE-30D"}
+    assert row["next_deadline"] == midnight_after(date(2026, 3, 9))
+    [il23] = [c for c in row["sla_clocks"] if c["rule_id"] == "IL23-DETERMINE-30D"]
+    # Fri 6 March + 30 = Sun 5 April, the Qingming holiday (4–6 April): 24:00 on Tue 7 April.
+    assert il23["started_at"] == shanghai(3, 6, 15).astimezone(UTC).isoformat()
+    assert il23["due_at"] == midnight_after(date(2026, 4, 7)).isoformat()
 
 
-def test_ctpl_clocks_run_when_a_ctpl_claim_is_reported() -> None:
-    row = only_row(ClaimsView(), events_of(a_reported_claim(ctpl=True)))
+def test_ctpl_clocks_run_when_a_ctpl_claim_application_is_received() -> None:
+    row = only_row(ClaimsView(), events_of(with_application(a_reported_claim(ctpl=True))))
 
     assert [c["rule_id"] for c in row["sla_clocks"]] == ["CTPL28-DOCLIST-1D"]
     assert row["next_deadline"] == midnight_after(date(2026, 3, 3))
 
 
-def test_il23_decision_deadline_pauses_when_documents_are_requested() -> None:
+def test_the_notice_is_owed_no_more_and_art25_runs_when_the_documents_are_complete_on_receipt() -> None:
+    claim = an_assessed_claim()
+    claim.complete_documents(ctx(HANDLER, "chen.jie", shanghai(3, 2, 16)))
+
+    row = only_row(ClaimsView(), events_of(claim))
+
+    # No Art. 22 clock left to breach; Art. 25's 60 days count from the application's receipt on 2 March.
+    assert {c["rule_id"] for c in row["sla_clocks"]} == {"IL23-DETERMINE-30D", "IL25-ADVANCE-60D"}
+    [il25] = [c for c in row["sla_clocks"] if c["rule_id"] == "IL25-ADVANCE-60D"]
+    assert il25["started_at"] == T0.isoformat()
+
+
+def test_ctpl_decision_clock_runs_from_the_receipt_when_the_documents_are_complete_on_receipt() -> None:
+    claim = with_application(a_reported_claim(ctpl=True))
+    claim.complete_documents(ctx(HANDLER, "chen.jie", shanghai(3, 3)))
+
+    row = only_row(ClaimsView(), events_of(claim))
+
+    # Mon 2 March + 5 = Sat 7 March → Mon 9 March, 24:00 — from the receipt, not the declaration on 3 March.
+    assert {c["rule_id"] for c in row["sla_clocks"]} == {"CTPL29-DECIDE-5D", "IL25-ADVANCE-60D"}
+    assert (row["next_deadline_rule"], row["next_deadline"]) == (
+        "CTPL29-DECIDE-5D",
+        midnight_after(date(2026, 3, 9)),
+    )
+
+
+def test_il23_keeps_running_while_the_documents_request_has_not_reached_the_claimant() -> None:
+    row = only_row(ClaimsView(), events_of(a_claim_awaiting_documents(delivered_at=None)))
+
+    [il23] = row["sla_clocks"]
+    assert (il23["rule_id"], il23["pauses"]) == ("IL23-DETERMINE-30D", [])
+    assert il23["due_at"] == midnight_after(date(2026, 4, 1)).isoformat()
+
+
+def test_il23_pauses_from_the_delivery_when_the_request_reached_the_claimant_days_after_it_was_sent() -> None:
+    claim = a_claim_awaiting_documents(delivered_at=None)
+    claim.record_request_delivery(
+        ctx(HANDLER, "chen.jie", shanghai(3, 5, 18)),
+        delivered_at=shanghai(3, 5, 11),
+        notice_ref="NTC-22-0001",
+    )
+
+    row = only_row(ClaimsView(), events_of(claim))
+
+    [il23] = row["sla_clocks"]
+    assert il23["pauses"] == [
+        {"paused_at": shanghai(3, 5, 11).astimezone(UTC).isoformat(), "resumed_at": None}
+    ]
+
+
+def test_il23_resumes_from_the_last_arrival_when_completion_is_declared_days_later() -> None:
+    # Delivered Mon 2 March; everything arrived Fri 6 March; declared complete Wed 11 March.
+    claim = with_documents_completed(a_claim_awaiting_documents(), shanghai(3, 6), declared=shanghai(3, 11))
+
+    row = only_row(ClaimsView(), events_of(claim))
+
+    [il23] = [c for c in row["sla_clocks"] if c["rule_id"] == "IL23-DETERMINE-30D"]
+    assert il23["pauses"][0]["resumed_at"] == shanghai(3, 6).astimezone(UTC).isoformat()
+    assert il23["due_at"] == midnight_after(date(2026, 4, 7)).isoformat()
+
+
+def test_il23_decision_deadline_pauses_when_the_documents_request_reaches_the_claimant() -> None:
     row = only_row(ClaimsView(), events_of(a_claim_awaiting_documents()))
 
     [clock] = row["sla_clocks"]
@@ -363,6 +455,35 @@ def test_il23_decision_deadline_moves_by_the_pause_when_documents_are_completed(
     assert {c["rule_id"] for c in row["sla_clocks"]} == {"IL23-DETERMINE-30D", "IL25-ADVANCE-60D"}
 
 
+def test_rejection_notice_deadline_runs_when_a_claim_is_decided_partly_covered() -> None:
+    row = only_row(ClaimsView(), events_of(a_decided_claim(ClaimOutcome.PARTIAL)))
+
+    assert row["outcome"] == "partial"
+    assert row["next_deadline_rule"] == "IL24-REJECT-3D"
+    assert row["next_deadline"] == midnight_after(date(2026, 3, 9))  # Sun 8 March rolls over to Monday
+
+
+def test_rejection_notice_deadline_runs_from_the_report_when_the_loss_was_outside_cover() -> None:
+    claim = Claim.report(
+        ctx(HANDLER, "chen.jie", REPORTED_AT),
+        claim_id=uuid4(),
+        cover=a_cover(),
+        loss_at=shanghai(12, 31, hour=23, year=2025),  # the day before cover started
+        reporter_name="张伟",
+        reporter_phone="13800138000",
+        cause="collision",
+        description="rear-ended at a red light",
+        channel="phone-95500",
+    )
+
+    row = only_row(ClaimsView(), events_of(claim))
+
+    assert (row["status"], row["outcome"]) == ("decided", "not_covered")
+    # Mon 2 March + 3 = Thu 5 March, 24:00.
+    assert row["next_deadline_rule"] == "IL24-REJECT-3D"
+    assert row["next_deadline"] == midnight_after(date(2026, 3, 5))
+
+
 def test_rejection_notice_deadline_runs_when_a_claim_is_decided_not_covered() -> None:
     row = only_row(ClaimsView(), events_of(a_decided_claim(ClaimOutcome.NOT_COVERED)))
 
@@ -372,7 +493,7 @@ def test_rejection_notice_deadline_runs_when_a_claim_is_decided_not_covered() ->
 
 
 def test_claim_deadline_is_unknown_when_the_calendar_does_not_cover_its_year() -> None:
-    claim = a_reported_claim(at=shanghai(12, 21, year=2027))
+    claim = with_application(a_reported_claim(at=shanghai(12, 21, year=2027)), shanghai(12, 21, year=2027))
 
     row = only_row(ClaimsView(), events_of(claim))
 
@@ -562,6 +683,25 @@ def test_rejection_notice_item_is_due_in_three_days_when_a_claim_is_rejected() -
 
     assert set(open_items) == {"send rejection notice"}
     assert open_items["send rejection notice"]["due_at"] == midnight_after(date(2026, 3, 9))
+
+
+def test_rejection_notice_item_opens_beside_the_settlement_when_a_claim_is_partly_covered() -> None:
+    claim = a_decided_claim(ClaimOutcome.PARTIAL)
+    history = events_of(claim)
+    decided = items(history)
+    claim.send_rejection_notice(
+        ctx(HANDLER, "chen.jie", shanghai(3, 6)),
+        reasons=("exclusion 7.3",),
+        notice_ref="R-1",
+        channel="letter",
+    )
+
+    notified = items(history + events_of(claim))
+
+    assert set(decided) == {"send rejection notice", "agree settlement"}
+    assert decided["send rejection notice"]["due_at"] == midnight_after(date(2026, 3, 9))
+    # The part refused is notified; the part paid is still to settle, so nothing is ready to close.
+    assert set(notified) == {"agree settlement"}
 
 
 def test_respond_item_is_assigned_to_the_complaint_handler_when_the_complaint_is_assigned() -> None:

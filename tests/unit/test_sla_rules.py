@@ -67,10 +67,12 @@ EVENT_NAMES = frozenset(
         "PolicyRenewed",
         "PolicyExpired",
         "ClaimReported",
+        "ClaimApplicationReceived",
         "ClaimRegistered",
         "SurveyDone",
         "LossAssessed",
         "ClaimDocumentsRequested",
+        "ClaimDocumentsRequestDelivered",
         "ClaimDocumentReceived",
         "ClaimDocumentsCompleted",
         "ClaimAdjusted",
@@ -188,9 +190,11 @@ def test_rule_by_id_refuses_an_unknown_id_when_asked() -> None:
         rule_by_id("IL99-NOTHING-1D")
 
 
-def test_claim_report_starts_the_decision_and_notice_clocks_when_looked_up() -> None:
-    started = {rule.rule_id for rule in rules_started_by("ClaimReported")}
+def test_claim_application_starts_the_decision_and_notice_clocks_when_looked_up() -> None:
+    # JI-II Art. 15 and CTPL Art. 28 count from the claim application, not from the loss report.
+    started = {rule.rule_id for rule in rules_started_by("ClaimApplicationReceived")}
     assert started == {"IL22-ONE-TIME-NOTICE-1WD", "IL23-DETERMINE-30D", "CTPL28-DOCLIST-1D"}
+    assert rules_started_by("ClaimReported") == ()
 
 
 def test_complaint_lodged_starts_decision_and_acknowledgement_when_looked_up() -> None:
@@ -199,16 +203,18 @@ def test_complaint_lodged_starts_decision_and_acknowledgement_when_looked_up() -
     assert rules_started_by("ComplaintClosed") == ()
 
 
-def test_ctpl_claims_run_only_the_ctpl_clocks_when_reported() -> None:
-    ctpl = {r.rule_id for r in rules_started_by("ClaimReported") if r.applies({"ctpl": True})}
-    other = {r.rule_id for r in rules_started_by("ClaimReported") if r.applies({"ctpl": False})}
+def test_ctpl_claims_run_only_the_ctpl_clocks_when_the_application_is_received() -> None:
+    started = rules_started_by("ClaimApplicationReceived")
+    ctpl = {r.rule_id for r in started if r.applies({"ctpl": True})}
+    other = {r.rule_id for r in started if r.applies({"ctpl": False})}
     assert ctpl == {"CTPL28-DOCLIST-1D"}
     assert other == {"IL22-ONE-TIME-NOTICE-1WD", "IL23-DETERMINE-30D"}
 
 
-def test_rejection_notice_rule_applies_only_when_the_outcome_is_not_covered() -> None:
+def test_rejection_notice_rule_applies_when_the_decision_refuses_all_or_part_of_the_claim() -> None:
     rule = rule_by_id("IL24-REJECT-3D")
     assert rule.applies({"claim_outcome": "not_covered"})
+    assert rule.applies({"claim_outcome": "partial"})
     assert not rule.applies({"claim_outcome": "covered"})
     with pytest.raises(MissingCaseFactError):
         rule.applies({})
@@ -222,17 +228,19 @@ def test_cooling_off_rules_apply_only_when_the_life_term_is_over_one_year() -> N
 
 def test_clock_starts_from_the_business_time_of_the_start_event_when_it_has_one() -> None:
     start_fields = {rule.rule_id: rule.start_field for rule in ALL_RULES}
-    # ClaimReported.occurred_at is the loss time, so claim-report clocks use the recorded time.
-    assert start_fields["IL23-DETERMINE-30D"] == "timestamp"
-    assert start_fields["CTPL28-DOCLIST-1D"] == "timestamp"
+    # The claim application's receipt, a stated business time, not when staff recorded it.
+    assert start_fields["IL22-ONE-TIME-NOTICE-1WD"] == "received_at"
+    assert start_fields["IL23-DETERMINE-30D"] == "received_at"
+    assert start_fields["CTPL28-DOCLIST-1D"] == "received_at"
     assert start_fields["IL16-RESCIND-30D"] == "known_at"
     assert start_fields["LIFE-COOLOFF-15D"] == "received_on"
     assert start_fields["CMP-DECIDE-15D"] == "occurred_at"
 
 
-def test_claim_decision_clock_pauses_for_documents_when_the_notice_is_sent() -> None:
+def test_claim_decision_clock_pauses_for_documents_when_the_notice_reaches_the_claimant() -> None:
+    # JI-II Art. 15: from the notice's arrival to the documents' arrival (the completion's occurred_at).
     rule = rule_by_id("IL23-DETERMINE-30D")
-    assert rule.pauses_on == ("ClaimDocumentsRequested",)
+    assert rule.pauses_on == ("ClaimDocumentsRequestDelivered",)
     assert rule.resumes_on == ("ClaimDocumentsCompleted",)
     assert rule.satisfied_by == ("ClaimDecided",)
 
@@ -301,6 +309,21 @@ def test_claim_decision_moves_by_the_paused_days_when_documents_were_requested()
     pause = Pause(paused_at=shanghai(2025, 3, 10, 14), resumed_at=shanghai(2025, 3, 20, 11))
     assert due_at("IL23-DETERMINE-30D", shanghai(2025, 3, 3, 9)) == shanghai(2025, 4, 3)
     assert due_at("IL23-DETERMINE-30D", shanghai(2025, 3, 3, 9), (pause,)) == shanghai(2025, 4, 15)
+
+
+def test_claim_decision_stops_from_the_notices_arrival_to_the_documents_arrival_across_national_day() -> None:
+    # JI-II Art. 15. Application received Fri 2026-09-18: unpaused, + 30 = Sun Oct 18 → Mon Oct 19. The
+    # notice reached the claimant on Mon Sep 28 with 20 days left; the last document arrived on Thu Oct 8:
+    # + 20 = Wed Oct 28.
+    start = shanghai(2026, 9, 18, 15)
+    pause = Pause(paused_at=shanghai(2026, 9, 28, 11), resumed_at=shanghai(2026, 10, 8, 16))
+    assert due_at("IL23-DETERMINE-30D", start) == shanghai(2026, 10, 20)
+    assert due_at("IL23-DETERMINE-30D", start, (pause,)) == shanghai(2026, 10, 29)
+
+
+def test_one_time_notice_is_due_after_national_day_when_the_application_comes_on_its_eve() -> None:
+    # Wed 2026-09-30; Oct 1–7 are off; the first working day is Thu Oct 8.
+    assert due_at("IL22-ONE-TIME-NOTICE-1WD", shanghai(2026, 9, 30, 16)) == shanghai(2026, 10, 9)
 
 
 def test_claim_decision_has_no_deadline_when_documents_are_still_awaited() -> None:
