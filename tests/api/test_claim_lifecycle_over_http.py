@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from cli.demo import UNDERWRITER, by
 from domain.base import SHANGHAI, Role
 from domain.claim import ClaimDecided, ClaimOutcome, RefusalGround
-from domain.policy import RescissionGround
+from domain.policy import NonDisclosureFault, RescissionGround
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.services.policies import RecordRescissionGround, RescindPolicy, SurrenderPolicy
@@ -146,7 +146,12 @@ def test_a_refusal_for_non_disclosure_answers_with_its_rule_until_the_policy_is_
     )
     system.policies.rescind(
         policy_id,
-        RescindPolicy(ground=RescissionGround.NON_DISCLOSURE_ART16, refund_fen=0, notice_ref="RESC-1"),
+        RescindPolicy(
+            ground=RescissionGround.NON_DISCLOSURE_ART16,
+            fault=NonDisclosureFault.DELIBERATE,
+            refund_fen=0,
+            notice_ref="RESC-1",
+        ),
         by(UNDERWRITER),
     )
     decided = client.post(f"{claim}/decision", json=decision, headers=as_(*REVIEWER))
