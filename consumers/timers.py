@@ -18,7 +18,9 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   of a policy), so a replay months later decides as the live run did. A fact that cannot be read is an
   error (the event is retried, then parked): a rule is never applied by guess.
 - **Times.** A clock starts at the rule's ``start_field`` (a date starts it at 00:00 Asia/Shanghai of that
-  day); every other change takes effect at the event's ``occurred_at``, else its recorded time.
+  day); every other change takes effect at the event's ``occurred_at``, else its recorded time. A rule with
+  a ``deadline_field`` (the review window a complaint response records) keeps that recorded instant as its
+  deadline, so the case's guard and the timer read the same one.
 - **Clocks met on a callback task.** A rule with ``met_on_callback`` keeps its clock on the policy or claim
   (so ``timers explain`` of that case shows it); a ``CallbackCompleted`` or ``CallbackCancelled`` of a task
   of that type moves the one timer whose cycle's event id is the task's ``source_event_id``, read from the
@@ -186,6 +188,7 @@ class TimerHandler:
             start_at=start_instant(rule, event),
             cause_event=name,
             cause_event_id=event.event_id,
+            recorded_due_at=recorded_deadline(rule, event),
         )
         source_case = getattr(event, "source_case_id", None) if subject != received.case_id else None
         upsert_due_row(
@@ -320,6 +323,14 @@ def start_instant(rule: SlaRule, event: DomainEvent) -> datetime:
     if isinstance(value, date):
         return datetime.combine(value, time(0), tzinfo=SHANGHAI)
     return event.timestamp
+
+
+def recorded_deadline(rule: SlaRule, event: DomainEvent) -> datetime | None:
+    """The deadline the case recorded on the start event (the rule's ``deadline_field``), if any."""
+    if rule.deadline_field is None:
+        return None
+    value = getattr(event, rule.deadline_field, None)
+    return value if isinstance(value, datetime) else None
 
 
 def change_instant(event: DomainEvent) -> datetime:

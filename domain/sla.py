@@ -164,6 +164,11 @@ class SlaRule(BaseModel):
     """The start event's field holding the start instant; if it is None, the event's recorded time
     (``timestamp``). A date field starts the clock on that Asia/Shanghai day. Pause, resume, restart and
     extension events are read the same way from their ``occurred_at``, else ``timestamp``."""
+    deadline_field: str | None = None
+    """The start event's field holding the deadline its case computed and guards itself (a window the
+    case refuses to act on after its end): the timer keeps that recorded instant instead of its own
+    computation, so that the case's guard and the timer read the same one. None in the field (an event
+    recorded before it was): the timer computes the deadline as for any rule."""
     subject_field: str | None = None
     """The start event's field naming the case whose clock this is, when that is not the start event's own
     case: an issue found on one callback task starts the clock of the remediation task it opens."""
@@ -186,6 +191,8 @@ class SlaRule(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> SlaRule:
+        if self.deadline_field is not None and not self.deadline_field.isidentifier():
+            raise ValueError(f"{self.rule_id}: deadline_field {self.deadline_field!r} is not a field name")
         if self.subject_field is not None and not self.subject_field.isidentifier():
             raise ValueError(f"{self.rule_id}: subject_field {self.subject_field!r} is not a field name")
         if self.met_on_callback is not None and self.applies_to is Aggregate.CALLBACK:
@@ -514,7 +521,8 @@ ALL_RULES: tuple[SlaRule, ...] = (
             confidence=Confidence.SOURCED,
         ),
         applies_to=Aggregate.COMPLAINT,
-        starts_on=("ComplaintLodged",),
+        # A reopened complaint is investigated again within a new 15-day period (Complaint.reopen).
+        starts_on=("ComplaintLodged", "ComplaintReopened"),
         pauses_on=("ExternalAppraisalStarted",),
         resumes_on=("ExternalAppraisalCompleted",),
         restarts_on=("ComplaintNewFactsReceived",),
@@ -560,6 +568,8 @@ ALL_RULES: tuple[SlaRule, ...] = (
         applies_to=Aggregate.COMPLAINT,
         starts_on=("ComplaintResponded",),
         start_field="delivered_at",
+        # The response records the window's end, which Complaint.request_review guards.
+        deadline_field="review_window_closes_at",
         satisfied_by=("ComplaintReviewRequested",),
         cancelled_by=("ComplaintWithdrawn",),
         duration=30,

@@ -37,7 +37,7 @@ def operations(client: TestClient) -> list[tuple[str, str, frozenset[str]]]:
 
 def test_every_route_admits_exactly_its_declared_roles(client: TestClient, read_models: None) -> None:
     routes = operations(client)
-    assert len(routes) == 81  # 74 + the two audit queries + five timer and callback views
+    assert len(routes) == 82  # 75 + the two audit queries + five timer and callback views
     wrong = []
     for method, path, allowed in routes:
         for role in Role:
