@@ -55,6 +55,21 @@ class CalendarYearNotCoveredError(DomainError):
         self.version = version
 
 
+class DateOutsideCalendarsError(DomainError):
+    """A date an SLA clock would count from lies in a year that no calendar version holds (a receipt in
+    2020, say): the command is refused at once, rather than accepted and its clock left to fail."""
+
+    rule = "CAL-OUT-OF-RANGE"
+
+    def __init__(self, what: str, day: date, covered_years: tuple[int, ...]) -> None:
+        years = ", ".join(str(y) for y in covered_years)
+        super().__init__(
+            f"{what} falls on {day.isoformat()}, outside the holiday calendars (they cover {years}): "
+            "no deadline can be counted from it"
+        )
+        self.day = day
+
+
 class UnknownCalendarError(DomainError):
     """A timer names a calendar id and version that this build does not hold."""
 
@@ -264,6 +279,18 @@ def _all_calendars() -> tuple[HolidayCalendar, ...]:
     from domain.holidays_cn import CALENDARS
 
     return tuple(HolidayCalendar.model_validate(data) for data in CALENDARS)
+
+
+def years_of_all_calendars() -> tuple[int, ...]:
+    """Every year some calendar version holds, in order."""
+    return tuple(sorted({year for calendar in _all_calendars() for year in calendar.covered_years}))
+
+
+def require_in_some_calendar(what: str, day: date) -> None:
+    """Refuse a day that no calendar version covers (``DateOutsideCalendarsError``, CAL-OUT-OF-RANGE)."""
+    years = years_of_all_calendars()
+    if day.year not in years:
+        raise DateOutsideCalendarsError(what, day, years)
 
 
 def default_calendar() -> HolidayCalendar:
