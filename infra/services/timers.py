@@ -268,15 +268,18 @@ class RecomputeReport:
     recomputed: list[UUID]
 
 
-def _open_timer_ids(conn: Connection[Any], base_schema: str, after: UUID | None, limit: int) -> list[UUID]:
+def _open_timers(
+    conn: Connection[Any], base_schema: str, after: UUID | None, limit: int
+) -> list[tuple[UUID, int]]:
+    """A page of the open timers' (id, row version), in id order after ``after``."""
     rows = conn.execute(
         sql.SQL(
-            """SELECT timer_id FROM {t} WHERE state IN ('running', 'paused')
+            """SELECT timer_id, timer_version FROM {t} WHERE state IN ('running', 'paused')
                AND (%s::uuid IS NULL OR timer_id > %s::uuid) ORDER BY timer_id LIMIT %s"""
         ).format(t=due_table(base_schema)),
         (after, after, limit),
     ).fetchall()
-    return [row[0] for row in rows]
+    return [(row[0], int(row[1])) for row in rows]
 
 
 TimerCommand = Callable[[SlaTimer, Context], None]
@@ -475,16 +478,18 @@ class Timers(CaseApplication[SlaTimer]):
         recomputed: list[UUID] = []
         after: UUID | None = None
         while True:
-            ids = _open_timer_ids(conn, base_schema, after, page)
-            if not ids:
+            rows = _open_timers(conn, base_schema, after, page)
+            if not rows:
                 break
-            after = ids[-1]
-            for timer_id in ids:
+            after = rows[-1][0]
+            for timer_id, row_version in rows:
                 examined += 1
                 before = self.load(timer_id).version
                 timer = self.change(timer_id, caller, _recompute_with(target))
                 if timer.version > before:
                     recomputed.append(timer_id)
+                # Also a row an earlier run left behind (it died between the timer's write and its commit).
+                if timer.version > row_version:
                     upsert_due_row(conn, base_schema, DueRow.of(timer))
         return RecomputeReport(
             calendar=f"{target.calendar_id} {target.version}", examined=examined, recomputed=recomputed

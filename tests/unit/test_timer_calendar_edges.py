@@ -4,16 +4,16 @@ timer only by a recorded ``TimerDeadlineRecomputed``, and only when it changes w
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
-from domain.base import SHANGHAI, Role
-from domain.calendar import Deadline, HolidayCalendar, compute_deadline, default_calendar
-from domain.holidays_cn import CN_MAINLAND_2026_2
-from domain.sla import rule_by_id
+from domain.base import SHANGHAI, DomainEvent, Role
+from domain.calendar import DateOutsideCalendarsError, Deadline, compute_deadline, default_calendar
+from domain.complaint import Complaint, ComplaintCategory, ComplaintChannel, SubjectKind, SubjectRef
+from domain.sla import require_clock_days_in_calendar, rule_by_id
 from domain.timer import (
     SlaTimer,
     TimerClosedError,
@@ -21,6 +21,7 @@ from domain.timer import (
     TimerStarted,
     TimerState,
 )
+from tests.calendar_versions import notice_2027
 from tests.gwt import ctx, expect, given
 
 CASE_ID = UUID("00000000-0000-4000-8000-000000000031")
@@ -32,29 +33,6 @@ def at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 
 def system(when: datetime) -> Any:
     return ctx(Role.SYSTEM, "sla-timers", when)
-
-
-def notice_2027() -> HolidayCalendar:
-    """A made-up newer version: 2027's notice out, National Day 1-7 Oct with make-up days 26 Sep and 9 Oct."""
-    data: dict[str, Any] = dict(CN_MAINLAND_2026_2)
-    data["version"] = "2027.1-test"
-    data["sources"] = tuple(
-        {**source, "provisional": False, "title": "国务院办公厅关于2027年部分节假日安排的通知 (test)"}
-        if source["year"] == 2027
-        else source
-        for source in data["sources"]
-    )
-    periods = [p for p in data["periods"] if p["name"] != "国庆节" or not p["first_day"].startswith("2027")]
-    periods.append(
-        {
-            "name": "国庆节",
-            "first_day": "2027-10-01",
-            "last_day": "2027-10-07",
-            "makeup_working_days": ("2027-09-26", "2027-10-09"),
-        }
-    )
-    data["periods"] = tuple(periods)
-    return HolidayCalendar.model_validate(data)
 
 
 def started(rule_id: str, start: datetime, *, recorded_due_at: datetime | None = None) -> SlaTimer:
@@ -263,3 +241,43 @@ def test_recomputing_is_refused_when_the_timer_is_closed() -> None:
 def test_the_test_notice_differs_from_the_provisional_calendar_on_the_days_it_changes(day: datetime) -> None:
     assert notice_2027().is_working_day(day.date()) != default_calendar().is_working_day(day.date())
     assert not notice_2027().says_the_same_from(default_calendar(), day.date() - timedelta(days=1))
+
+
+# ------------------------------------------------------------------------------ dates outside every calendar
+
+
+def lodged_on(received: datetime) -> DomainEvent:
+    complaint = Complaint.lodge(
+        ctx(Role.COMPLAINTS_OFFICER, "wu.xia", at(2028, 1, 2)),
+        complaint_id=uuid4(),
+        received_at=received,
+        category=ComplaintCategory.CLAIMS,
+        channel=ComplaintChannel.LETTER,
+        subject_ref=SubjectRef(kind=SubjectKind.POLICY, ref="P-1"),
+        customer_id="CUST-1",
+        complainant_name="张三",
+        complainant_phone="13800000000",
+        facts="an old grievance",
+        demands="a refund",
+    )
+    [event] = complaint.collect_events()
+    assert isinstance(event, DomainEvent)
+    return event
+
+
+def test_a_receipt_in_2020_is_refused_when_no_calendar_version_covers_that_year() -> None:
+    with pytest.raises(DateOutsideCalendarsError, match="2020-05-06") as refused:
+        require_clock_days_in_calendar(lodged_on(at(2020, 5, 6)))
+
+    assert refused.value.rule == "CAL-OUT-OF-RANGE"
+
+
+def test_a_receipt_on_new_years_eve_2024_is_refused_when_the_calendars_start_in_2025() -> None:
+    # 31 Dec 2024 16:30 UTC is already 1 Jan 2025 in Shanghai: only the Shanghai day counts.
+    require_clock_days_in_calendar(lodged_on(datetime(2024, 12, 31, 16, 30, tzinfo=UTC)))
+    with pytest.raises(DateOutsideCalendarsError):
+        require_clock_days_in_calendar(lodged_on(at(2024, 12, 31, 23)))
+
+
+def test_a_receipt_in_the_provisional_year_is_accepted_when_a_version_holds_it() -> None:
+    require_clock_days_in_calendar(lodged_on(at(2027, 12, 20)))
