@@ -780,6 +780,7 @@ def rules_started_by(event_name: str) -> tuple[SlaRule, ...]:
     """The rules whose clock this event (by class name) may start; each one's ``applies_if`` still decides."""
     return tuple(rule for rule in ALL_RULES if event_name in rule.starts_on)
 
+
 _CALENDAR_RULES_BY_EVENT: Mapping[str, tuple[SlaRule, ...]] = MappingProxyType(
     {
         name: tuple(

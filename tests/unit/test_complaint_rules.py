@@ -544,9 +544,9 @@ def test_extending_to_60_days_is_refused_when_there_is_no_approver() -> None:
 
 
 def test_extending_to_60_days_is_refused_when_the_complainant_was_not_notified() -> None:
-    given(approved_to_60()).when(
-        lambda c: c.extend(officer(HANDLER), to_days=60, reason="x")
-    ).refused(ExtensionNoticeRequiredError)
+    given(approved_to_60()).when(lambda c: c.extend(officer(HANDLER), to_days=60, reason="x")).refused(
+        ExtensionNoticeRequiredError
+    )
 
 
 def test_extending_is_refused_when_the_period_would_exceed_60_days() -> None:
