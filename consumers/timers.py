@@ -297,7 +297,10 @@ class TimerHandler:
             extension = event
 
             def extend(timer: SlaTimer, ctx: Context) -> None:
-                if timer.is_open:
+                # A period that had run out is not extended (an old history may hold such an extension;
+                # the command refuses it now, CMP-EXT-WITHIN-PERIOD): its breach stands.
+                ran_out = timer.due_at is not None and at >= timer.due_at
+                if timer.is_open and not ran_out:
                     timer.extend(
                         ctx,
                         at=at,

@@ -79,7 +79,10 @@ def advance(
             changed["pauses"] = [*changed["pauses"][:-1], {**last, "resumed_at": iso(resumed)}]
         if name in rule.restarts_on:
             changed["restarted_at"] = iso(max(instant, from_iso(changed["started_at"])))
-        if name in rule.extended_by and isinstance(event, ComplaintDeadlineExtended):
+        # As the timer: a period that had run out when the extension came is not extended (an old history
+        # may hold such an extension; the command refuses it now, CMP-EXT-WITHIN-PERIOD).
+        extends = name in rule.extended_by and isinstance(event, ComplaintDeadlineExtended)
+        if extends and isinstance(event, ComplaintDeadlineExtended) and not _ran_out(clock, instant):
             changed["duration"] = event.to_days
         result.append(_with_deadline(rule, changed) if changed != clock else clock)
     running = {clock["rule_id"] for clock in result}
@@ -133,6 +136,11 @@ def warning_at(clock: JsonObject, percent: int) -> datetime | None:
 def is_paused(clock: JsonObject) -> bool:
     """Whether the clock is stopped now (its last pause has not ended)."""
     return _paused(clock)
+
+
+def _ran_out(clock: JsonObject, instant: datetime) -> bool:
+    due = clock.get("due_at")
+    return due is not None and instant >= from_iso(due)
 
 
 def _paused(clock: JsonObject) -> bool:

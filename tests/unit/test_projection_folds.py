@@ -502,8 +502,11 @@ def test_complaint_is_late_when_its_timer_breached_before_an_extension_recorded_
     assert [type(e) for e in timer[-2:]] == [TimerBreached, TimerSatisfied]
 
     row = only_row(ComplaintsView(), [*history, *timer])
+    before_the_answer = only_row(ComplaintsView(), history[:-1])
 
     assert (row["deadline_days"], row["on_time"], row["decide_timer_outcome"]) == (60, False, "met_late")
+    # The period shown is the one the timer breached: the late extension moved neither.
+    assert before_the_answer["due_at"] == midnight_after(date(2026, 4, 1))
 
 
 def test_complaint_is_late_when_the_breach_arrives_before_the_response() -> None:

@@ -21,7 +21,9 @@ from domain.timer import (
     TimerStarted,
     TimerState,
 )
-from tests.calendar_versions import notice_2027
+from projections.base import fold
+from projections.worklist import WorklistView
+from tests.calendar_versions import notice_2027, publish
 from tests.gwt import ctx, expect, given
 
 CASE_ID = UUID("00000000-0000-4000-8000-000000000031")
@@ -248,7 +250,7 @@ def test_the_test_notice_differs_from_the_provisional_calendar_on_the_days_it_ch
 
 def lodged_on(received: datetime) -> DomainEvent:
     complaint = Complaint.lodge(
-        ctx(Role.COMPLAINTS_OFFICER, "wu.xia", at(2028, 1, 2)),
+        ctx(Role.COMPLAINTS_OFFICER, "wu.xia", max(received, at(2026, 3, 2))),
         complaint_id=uuid4(),
         received_at=received,
         category=ComplaintCategory.CLAIMS,
@@ -281,3 +283,38 @@ def test_a_receipt_on_new_years_eve_2024_is_refused_when_the_calendars_start_in_
 
 def test_a_receipt_in_the_provisional_year_is_accepted_when_a_version_holds_it() -> None:
     require_clock_days_in_calendar(lodged_on(at(2027, 12, 20)))
+
+
+# ------------------------------------------------------------------------------ the worklist follows
+
+
+def test_the_worklist_is_dated_again_when_a_timer_records_its_recomputed_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    received = at(2027, 9, 16)
+    complaint = lodged_on(received)
+    item = (complaint.originator_id, "respond to complaint")
+    before = fold([WorklistView()], [complaint])["worklist"][item]
+    timer = SlaTimer.start(
+        system(received),
+        rule=rule_by_id("CMP-DECIDE-15D"),
+        case_id=complaint.originator_id,
+        case_context="complaint",
+        cycle=1,
+        start_at=received,
+        calendar=default_calendar(),
+        cause_event="ComplaintLodged",
+        cause_event_id=complaint.event_id,
+    )
+    timer.collect_events()
+    publish(monkeypatch, notice_2027())
+    timer.recompute_deadline(system(at(2027, 9, 20)), calendar=notice_2027())
+    [recomputed] = timer.collect_events()
+    assert isinstance(recomputed, DomainEvent)
+
+    rows = fold([WorklistView()], [complaint, recomputed])["worklist"]
+
+    after = rows[item]
+    assert (before["due_at"], before["provisional"]) == (at(2027, 10, 7, 0), True)
+    assert (after["due_at"], after["provisional"]) == (at(2027, 10, 9, 0), False)
+    assert after["version"] == before["version"]
