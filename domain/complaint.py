@@ -753,8 +753,8 @@ class Complaint(CaseAggregate):
             approver = self.extension_approval
             if approver is None:
                 raise ExtensionNeedsSeniorApprovalError(
-                    "an extension to 60 days needs a senior manager's approval, recorded by the senior "
-                    "manager first (POST /complaints/{id}/extension-approval)"
+                    "an extension to 60 days needs a senior manager's approval, recorded first by the "
+                    "senior manager's own approval step"
                 )
             if customer_notified_at is None:
                 raise ExtensionNoticeRequiredError(
