@@ -121,12 +121,6 @@ class ResourceNotFoundError(ApiProblemError):
     status, title, slug = 404, "Not Found", "not-found"
 
 
-class InvalidApprovalError(ApiProblemError):
-    """An approval that is not a valid token of the role whose approval is needed."""
-
-    status, title, slug = 422, "InvalidApprovalError", "invalid-approval"
-
-
 class IdempotencyKeyReusedError(ApiProblemError):
     """The Idempotency-Key was already used by this actor for a different request."""
 

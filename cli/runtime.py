@@ -52,7 +52,9 @@ from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
 
 CONTEXTS = ("policy", "claim", "complaint", "callback", "timer", "privacy")
-DEMO_STORY_DAYS = 60
+DEMO_STORY_DAYS = 52
+"""How far back the demo story starts: it spans about 51 days, so it ends a day or so before today, and
+the clock then follows real time (no deadline falls in a gap between the story and today)."""
 KAFKA_CONNECT_TIMEOUT_S = 3.0
 
 
@@ -134,6 +136,9 @@ async def _serve_up(
         if demo:
             assert isinstance(system.clock, ControlledClock)
             cases = await asyncio.to_thread(run_demo, system, system.clock)
+            if not time_scale:
+                # The story is told on a past clock; what the system records after it happens now.
+                system.clock.follow_real_time()
             print_demo(system, cases)
             if await caught_up(system):
                 line = await asyncio.to_thread(describe_claim_view, system, cases.claim_id)

@@ -1,4 +1,5 @@
-"""`caseledger timers list|due|breached|callbacks`: the SLA timer views on the command line.
+"""`caseledger timers list|due|breached|callbacks|recompute`: the SLA timer views on the command line, and
+the step that moves open timers to a newly published holiday calendar version.
 
 They read ``sla_due`` (what the timers consumer and the scheduler keep), never the timers themselves, so
 they answer at once on a million timers; `caseledger timers explain CASE_ID` tells one case's computation.
@@ -37,6 +38,11 @@ def add_timer_view_commands(timers_commands: argparse._SubParsersAction[Any]) ->
     breached.set_defaults(run="cli.timers:breached_timers")
     callbacks = timers_commands.add_parser("callbacks", help="callback completion rate per rule")
     callbacks.set_defaults(run="cli.timers:callback_rates")
+    recompute = timers_commands.add_parser(
+        "recompute",
+        help="after a new holiday calendar version: move the open timers whose deadline it changes to it",
+    )
+    recompute.set_defaults(run="cli.timers:recompute")
 
 
 def _at(view: TimerView) -> str:
@@ -142,6 +148,30 @@ def callback_rates(args: argparse.Namespace) -> int:
             ),
             right=("on time", "late", "missed", "open", "cancelled", "rate"),
         )
+        return 0
+    finally:
+        system.close()
+
+
+def recompute(args: argparse.Namespace) -> int:
+    """`caseledger timers recompute`: move open timers to the newest calendar where it changes them."""
+    import psycopg
+
+    from cli.system import open_system
+    from infra.services.timers import create_due_table
+    from infra.settings import Settings
+
+    system = open_system(Settings())
+    try:
+        with psycopg.connect(system.database_url) as conn, conn.transaction():
+            create_due_table(conn, system.settings.db_schema)
+            report = system.timers.recompute_deadlines(conn, system.settings.db_schema)
+        print(
+            f"calendar {report.calendar}: {report.examined} open timer(s) looked at, "
+            f"{len(report.recomputed)} recomputed (TimerDeadlineRecomputed)"
+        )
+        for timer_id in report.recomputed:
+            print(f"  {timer_id}")
         return 0
     finally:
         system.close()

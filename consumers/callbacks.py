@@ -25,6 +25,12 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   issue's ``issue_id``, its source case the policy, its seller the policy's (who may not remedy it), and it
   is due as LIFE-MISSELL-15WD computes (15 working days from the issue's recorded time). The event carries
   all of it, so nothing else is read. The group therefore reads the callback topic too.
+- **Proxy signature.** ``CallbackIssueFound`` of a proxy signature (代签: the customer says they did not sign
+  personally) also marks the policy: the policy records ``ProxySignatureDetected`` by its own command
+  (``Policies.record_proxy_signature``), by the system actor, caused by the issue's event, so its exclusions
+  evidence is unproven from then on; the remediation task above is its follow-up. The policy is the task's
+  source case, or the policy of the claim a survey or closure callback was opened for. Once: a policy that
+  already records a proxy signature caused by this event records nothing again.
 - **First call.** A task the group opens gets its first call proposed at once, by the system, for the
   instant it was opened (``CallbackScheduled``): ``CallbackTask.schedule`` moves a system slot in quiet hours
   (21:00-09:00 Asia/Shanghai) to 09:00, so a task opened at 22:30 is proposed for 09:00 the next day. Only
@@ -48,7 +54,13 @@ from psycopg import Connection
 from consumers.timers import start_instant
 from domain.base import SHANGHAI, Actor, DomainEvent, Role, event_id_for
 from domain.calendar import Deadline, compute_deadline, default_calendar
-from domain.callback import CallbackIssueFound, CallbackStatus, CallbackTask, CallbackType
+from domain.callback import (
+    CallbackIssue,
+    CallbackIssueFound,
+    CallbackStatus,
+    CallbackTask,
+    CallbackType,
+)
 from domain.claim import Claim, ClaimClosed, SurveyDone
 from domain.policy import (
     Policy,
@@ -56,13 +68,14 @@ from domain.policy import (
     PolicyReceiptAcknowledged,
     PolicyRescinded,
     PolicySurrendered,
+    ProxySignatureDetected,
 )
 from domain.sla import rule_by_id
 from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
 from infra.services.callbacks import Callbacks, CancelCallbackTask, CreateCallbackTask, ScheduleCallback
 from infra.services.claims import Claims
-from infra.services.policies import Policies
+from infra.services.policies import Policies, RecordProxySignature
 from infra.store.eventstore import Caller, CaseNotFoundError
 
 CALLBACKS_GROUP = "callbacks"
@@ -107,8 +120,31 @@ class CallbackHandler:
             self._claim_callback(CallbackType.CLAIM_CLOSURE, CLOSURE_RULE, event, received)
         elif isinstance(event, ENDS_POLICY):
             self._cancel_new_policy_tasks(event, received)
-        elif isinstance(event, CallbackIssueFound) and event.remediation_task_id is not None:
-            self._remediation(event)
+        elif isinstance(event, CallbackIssueFound):
+            if event.remediation_task_id is not None:
+                self._remediation(event)
+            if event.issue is CallbackIssue.PROXY_SIGNATURE:
+                self._mark_proxy_signature(event, received)
+
+    def _mark_proxy_signature(self, issue: CallbackIssueFound, received: ReceivedEvent) -> None:
+        task = self.callbacks.load(received.case_id, version=received.version)
+        policy_id = task.source_case_id
+        if task.task_type in (CallbackType.SURVEY, CallbackType.CLAIM_CLOSURE):
+            policy_id = self.claims.load(task.source_case_id).policy_id
+        marked = any(
+            isinstance(earlier, ProxySignatureDetected) and earlier.causation_id == issue.event_id
+            for earlier in self.policies.history(policy_id)
+        )
+        if marked:
+            return
+        self.policies.record_proxy_signature(
+            policy_id,
+            RecordProxySignature(
+                document="proposal and declarations, signed on the applicant's behalf",
+                evidence=f"{task.task_type.value} callback {task.id}: {issue.details}",
+            ),
+            self._caller(issue),
+        )
 
     def _remediation(self, issue: CallbackIssueFound) -> None:
         result = self.callbacks.create_task(

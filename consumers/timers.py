@@ -22,6 +22,8 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   resume stated before what the clock already holds takes effect at that instant instead (``last_change``).
   A rule with ``ends_at_field`` (the cooling-off end the policy recorded) ends its clock at that instant,
   never at a recount of its minimum duration, so the policy's guard and the timer agree on a longer period.
+  A rule whose case records the deadline itself (the review window a complaint response opens) does the
+  same.
 - **Clocks met on a callback task.** A rule with ``met_on_callback`` keeps its clock on the policy or claim
   (so ``timers explain`` of that case shows it); a ``CallbackCompleted`` or ``CallbackCancelled`` of a task
   of that type moves the one timer whose cycle's event id is the task's ``source_event_id``, read from the
@@ -306,7 +308,10 @@ class TimerHandler:
             extension = event
 
             def extend(timer: SlaTimer, ctx: Context) -> None:
-                if timer.is_open:
+                # A period that had run out is not extended (an old history may hold such an extension;
+                # the command refuses it now, CMP-EXT-WITHIN-PERIOD): its breach stands.
+                ran_out = timer.due_at is not None and at >= timer.due_at
+                if timer.is_open and not ran_out:
                     timer.extend(
                         ctx,
                         at=at,

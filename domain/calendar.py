@@ -55,6 +55,21 @@ class CalendarYearNotCoveredError(DomainError):
         self.version = version
 
 
+class DateOutsideCalendarsError(DomainError):
+    """A date an SLA clock would count from lies in a year that no calendar version holds (a receipt in
+    2020, say): the command is refused at once, rather than accepted and its clock left to fail."""
+
+    rule = "CAL-OUT-OF-RANGE"
+
+    def __init__(self, what: str, day: date, covered_years: tuple[int, ...]) -> None:
+        years = ", ".join(str(y) for y in covered_years)
+        super().__init__(
+            f"{what} falls on {day.isoformat()}, outside the holiday calendars (they cover {years}): "
+            "no deadline can be counted from it"
+        )
+        self.day = day
+
+
 class UnknownCalendarError(DomainError):
     """A timer names a calendar id and version that this build does not hold."""
 
@@ -176,6 +191,23 @@ class HolidayCalendar(BaseModel):
         """The years held with their statutory holidays only, until their notice is added."""
         return frozenset(source.year for source in self.sources if source.provisional)
 
+    def says_the_same_from(self, other: HolidayCalendar, day: date) -> bool:
+        """Whether two calendars say the same of every day from ``day`` on: the same holidays and make-up
+        working days, the same years covered, the same years held provisionally."""
+
+        def days_from(days: frozenset[date]) -> frozenset[date]:
+            return frozenset(d for d in days if d >= day)
+
+        def years_from(years: frozenset[int]) -> frozenset[int]:
+            return frozenset(y for y in years if y >= day.year)
+
+        return (
+            days_from(self.holidays) == days_from(other.holidays)
+            and days_from(self.makeup_working_days) == days_from(other.makeup_working_days)
+            and years_from(frozenset(self.covered_years)) == years_from(frozenset(other.covered_years))
+            and years_from(self.provisional_years) == years_from(other.provisional_years)
+        )
+
     def covers(self, day: date) -> bool:
         """Whether the calendar holds the holiday notice for this day's year."""
         return day.year in self.covered_years
@@ -247,6 +279,18 @@ def _all_calendars() -> tuple[HolidayCalendar, ...]:
     from domain.holidays_cn import CALENDARS
 
     return tuple(HolidayCalendar.model_validate(data) for data in CALENDARS)
+
+
+def years_of_all_calendars() -> tuple[int, ...]:
+    """Every year some calendar version holds, in order."""
+    return tuple(sorted({year for calendar in _all_calendars() for year in calendar.covered_years}))
+
+
+def require_in_some_calendar(what: str, day: date) -> None:
+    """Refuse a day that no calendar version covers (``DateOutsideCalendarsError``, CAL-OUT-OF-RANGE)."""
+    years = years_of_all_calendars()
+    if day.year not in years:
+        raise DateOutsideCalendarsError(what, day, years)
 
 
 def default_calendar() -> HolidayCalendar:
@@ -384,6 +428,9 @@ class Deadline(BaseModel):
     pauses: tuple[Pause, ...]
     warnings: tuple[DeadlineWarning, ...]
     steps: tuple[Step, ...]
+    provisional: bool = False
+    """The result depends on a year held only provisionally (its holiday notice is not out yet, so its
+    make-up working days are unknown): it may move when the notice is added as a new calendar version."""
 
     def warning_at(self, fraction: float) -> datetime:
         """The warning instant for a threshold the rule names."""
@@ -479,6 +526,23 @@ class _Clock:
 
     def note(self, basis: str, detail: str) -> None:
         self.steps.append(Step(basis=basis, detail=detail))
+
+    def provisional(self) -> bool:
+        """Whether a day the result depends on lies in a provisional year of the calendar.
+
+        Working days are counted day by day from the start; a calendar-day period looks at the calendar
+        only to roll its last day over (Art. 203 ¶1); exact and no-roll-over periods never look at it.
+        """
+        if not self.civil or not self.calendar.provisional_years:
+            return False
+        if self.unit is DurationUnit.WORKING_DAYS:
+            first = self.start_day
+        elif self.rolls_over:
+            first = self.raw_last
+        else:
+            return False
+        years = range(first.year, self.last_day().year + 1)
+        return any(year in self.calendar.provisional_years for year in years)
 
     def explain_roll_over(self) -> None:
         if not self.rolls_over:
@@ -687,6 +751,7 @@ def compute_deadline(
         pauses=tuple(applied),
         warnings=_warnings(start_at, due_at, applied, rule.warn_at, clock.zone),
         steps=tuple(clock.steps),
+        provisional=clock.provisional(),
     )
 
 

@@ -10,6 +10,12 @@ is handled by staff other than the seller (Art. 18); a task completes only after
 An issue found (mis-selling, proxy signature, …) does not complete the task. ``CallbackIssueFound`` carries
 everything a consumer needs to open the remediation task, including its deterministic id, so that a
 redelivered event opens the same task once.
+
+A new-policy callback's seven checks are answered yes or no (是 / 否). Only seven confirmations complete
+it, with the reference of the call's recording; a "no" is a finding, not a completion: the customer who
+did not sign personally is a proxy signature (代签), one who does not know the exclusions an unexplained
+exclusion, any other "no" mis-selling. Each is recorded as ``CallbackIssueFound`` (opening the remediation
+by non-sales staff, Art. 18) and the task stays open, so its LIFE-CALLBACK-15D clock keeps running.
 """
 
 from __future__ import annotations
@@ -103,6 +109,21 @@ class NewPolicyCheck(StrEnum):
     KNOWS_PAYMENT_TERM_AND_FREQUENCY = "knows_payment_term_and_frequency"
 
 
+AFFIRMATIVE_ANSWERS = frozenset({"yes", "y", "是", "是的", "对"})
+"""Answers that confirm a new-policy check (compared trimmed and in lower case)."""
+NEGATIVE_ANSWERS = frozenset({"no", "n", "否", "不是", "没有", "不知道", "不清楚"})
+"""Answers that deny one: the customer says no, or does not know."""
+
+ISSUE_OF_A_NO: Mapping[NewPolicyCheck, CallbackIssue] = {
+    NewPolicyCheck.BOUGHT_AND_SIGNED_PERSONALLY: CallbackIssue.PROXY_SIGNATURE,
+    NewPolicyCheck.READ_BROCHURE_AND_RISK_NOTICE: CallbackIssue.MIS_SELLING,
+    NewPolicyCheck.KNOWS_COVER_EXCLUSIONS_TERM: CallbackIssue.EXCLUSIONS_UNKNOWN,
+    NewPolicyCheck.KNOWS_SURRENDER_LOSS: CallbackIssue.MIS_SELLING,
+    NewPolicyCheck.KNOWS_COOLING_OFF: CallbackIssue.MIS_SELLING,
+    NewPolicyCheck.KNOWS_PAYMENT_TERM_AND_FREQUENCY: CallbackIssue.MIS_SELLING,
+}
+"""What a "no" to a check found. A "no" to APPLICANT_IS_RESPONDENT means the applicant was not reached."""
+
 # Issues that call for a mis-selling remediation by non-sales staff; WANTS_CANCEL goes to cooling-off
 # cancellation instead.
 REMEDIATION_ISSUES = frozenset(
@@ -127,6 +148,25 @@ class NewPolicyCheckUnansweredError(DomainError):
     def __init__(self, missing: tuple[NewPolicyCheck, ...]) -> None:
         super().__init__("unanswered new-policy checks: " + ", ".join(c.value for c in missing))
         self.missing = missing
+
+
+class NewPolicyCheckAnswerUnclearError(DomainError):
+    """A new-policy check is answered yes or no: an answer that is neither confirms nothing, and is not
+    a finding either; the agent asks again."""
+
+    rule = "LIFE-CALLBACK-CHECK-YES-NO"
+
+    def __init__(self, unclear: Mapping[str, str]) -> None:
+        listed = ", ".join(f"{check}={answer!r}" for check, answer in unclear.items())
+        super().__init__(f"answer each new-policy check yes or no (是 / 否): {listed}")
+        self.unclear = dict(unclear)
+
+
+class CallbackRecordingRequiredError(DomainError):
+    """A new-policy callback completes with the reference of the call's recording (回访录音), given with the
+    answers or on the attempt that reached the customer: the customer's confirmations are evidence."""
+
+    rule = "LIFE-CALLBACK-RECORDING"
 
 
 class CallerIsSellerError(FourEyesError):
@@ -205,6 +245,7 @@ class CallbackAttempted(DomainEvent):
         task.status = CallbackStatus.ATTEMPTED
         task.attempts = self.attempt_no
         task.reached = self.outcome is AttemptOutcome.REACHED
+        task.reached_recording_ref = self.recording_ref if task.reached else None
 
 
 class CallbackCompleted(DomainEvent):
@@ -213,6 +254,8 @@ class CallbackCompleted(DomainEvent):
     TOPIC = "callback.completed.v1"
 
     answers: dict[str, str]
+    recording_ref: str | None = None
+    """The call's recording (a new-policy callback always names one; None on older completions)."""
 
     def apply(self, task: CallbackTask) -> None:
         task.status = CallbackStatus.COMPLETED
@@ -300,6 +343,7 @@ class CallbackTask(CaseAggregate):
     slot: datetime | None
     attempts: int
     reached: bool
+    reached_recording_ref: str | None
     issues: tuple[CallbackIssue, ...]
 
     def __init__(self) -> None:
@@ -308,6 +352,7 @@ class CallbackTask(CaseAggregate):
         self.slot = None
         self.attempts = 0
         self.reached = False
+        self.reached_recording_ref = None
         self.issues = ()
 
     @staticmethod
@@ -384,19 +429,41 @@ class CallbackTask(CaseAggregate):
         )
 
     @taken_by("complete callback", *_REMEDIATORS, checked_by_step=True)
-    def complete(self, ctx: Context, *, answers: Mapping[str, str]) -> None:
-        """Complete the callback with the customer's answers; a new-policy callback answers all 7 checks."""
+    def complete(self, ctx: Context, *, answers: Mapping[str, str], recording_ref: str | None = None) -> None:
+        """Complete the callback with the customer's answers. A new-policy callback answers all 7 checks
+        yes or no: seven yeses complete it, with the call's recording; a "no" records what it found
+        (``CallbackIssueFound``, opening the remediation) instead, and the task stays open."""
         self._check_staff("complete callback", ctx)
         if self.task_type is CallbackType.MIS_SELLING_REMEDIATION:
             raise WrongCallbackTypeError("a mis-selling remediation ends when it is remedied")
         require_status("complete callback", self.status, *_OPEN)
         if not self.reached:
             raise CallbackNotReachedError("the last attempt did not reach the customer")
+        recording = recording_ref or self.reached_recording_ref
         if self.task_type is CallbackType.NEW_POLICY:
-            missing = tuple(c for c in NewPolicyCheck if not answers.get(c.value, "").strip())
-            if missing:
-                raise NewPolicyCheckUnansweredError(missing)
-        self._record(CallbackCompleted, ctx, answers={str(k): v for k, v in answers.items()})
+            denied = _denied_checks(answers)
+            if NewPolicyCheck.APPLICANT_IS_RESPONDENT in denied:
+                raise CallbackNotReachedError(
+                    "the respondent is not the applicant: record the attempt as wrong_person and call the "
+                    "applicant"
+                )
+            if denied:
+                for issue, checks in _findings(denied).items():
+                    if issue in self.issues:
+                        continue  # found already (a repeated "no"): its remediation is open
+                    said = ", ".join(f"{check.value} = {denied[check]!r}" for check in checks)
+                    self._record_issue(ctx, issue, f"new-policy callback answered no: {said}")
+                return
+            if recording is None:
+                raise CallbackRecordingRequiredError(
+                    "a new-policy callback completes with the reference of the call's recording"
+                )
+        self._record(
+            CallbackCompleted,
+            ctx,
+            answers={str(k): v for k, v in answers.items()},
+            recording_ref=recording,
+        )
 
     @taken_by("fail callback", *_REMEDIATORS, Role.SYSTEM, checked_by_step=True)
     def fail(self, ctx: Context, *, reason: str, fallback: str | None = None) -> None:
@@ -417,6 +484,9 @@ class CallbackTask(CaseAggregate):
         """Record an issue found during the callback; it does not complete the task."""
         self._check_staff("record callback issue", ctx)
         require_status("record callback issue", self.status, *_OPEN)
+        self._record_issue(ctx, issue, details)
+
+    def _record_issue(self, ctx: Context, issue: CallbackIssue, details: str) -> None:
         # Derived, not random: the same recorded issue always names the same remediation task.
         issue_id = uuid5(self.id, f"issue:{self.version + 1}")
         opens_remediation = (
@@ -466,6 +536,35 @@ class CallbackTask(CaseAggregate):
                     f"{ctx.actor.id} sold the policy and may not call its customer back"
                 )
             require_role(step, ctx, *_CALLERS)
+
+
+def _denied_checks(answers: Mapping[str, str]) -> dict[NewPolicyCheck, str]:
+    """The checks answered no, with their answers; refuses a missing or an unclear answer."""
+    missing = tuple(c for c in NewPolicyCheck if not answers.get(c.value, "").strip())
+    if missing:
+        raise NewPolicyCheckUnansweredError(missing)
+    denied: dict[NewPolicyCheck, str] = {}
+    unclear: dict[str, str] = {}
+    for check in NewPolicyCheck:
+        answer = answers[check.value]
+        said = answer.strip().lower()
+        if said in NEGATIVE_ANSWERS:
+            denied[check] = answer
+        elif said not in AFFIRMATIVE_ANSWERS:
+            unclear[check.value] = answer
+    if unclear:
+        raise NewPolicyCheckAnswerUnclearError(unclear)
+    return denied
+
+
+def _findings(denied: Mapping[NewPolicyCheck, str]) -> dict[CallbackIssue, tuple[NewPolicyCheck, ...]]:
+    """What the "no"s found: each issue once, with the checks that found it, in the checks' order."""
+    found: dict[CallbackIssue, tuple[NewPolicyCheck, ...]] = {}
+    for check in NewPolicyCheck:
+        if check in denied and check in ISSUE_OF_A_NO:
+            issue = ISSUE_OF_A_NO[check]
+            found[issue] = (*found.get(issue, ()), check)
+    return found
 
 
 def in_quiet_hours(moment: datetime) -> bool:

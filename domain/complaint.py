@@ -13,8 +13,11 @@ is not responded to: the response would rest on facts that are still being estab
 that does not conclude the case stays possible while paused: reassignment, reclassification, extension, new
 facts, escalation and withdrawal (a withdrawal ends the appraisal's relevance and clears the pause).
 
-The clock fields (``received_at``, ``clock_started_at``, ``deadline_days``, ``paused``) are facts for the SLA
-timers; the aggregate itself never computes a deadline except the review window, which is a guard.
+The clock fields (``received_at``, ``clock_started_at``, ``deadline_days``, ``pauses``) are facts for the SLA
+timers. The aggregate computes two instants itself, both with ``domain.calendar`` (Civil Code Arts. 201-203,
+holidays rolled over) so that they agree with the timers: the review window's end, recorded on the response
+that opens it (the CMP-REVIEW-APPLY-30D timer keeps that recorded instant), and the end of the running
+decision period, which an extension or its approval must come before (CMP-EXT-WITHIN-PERIOD).
 """
 
 from __future__ import annotations
@@ -37,15 +40,30 @@ from domain.base import (
     InvalidTransitionError,
     PersonalStr,
     Role,
+    require_role,
     require_status,
     taken_by,
 )
+from domain.calendar import (
+    CalendarYearNotCoveredError,
+    Deadline,
+    HolidayCalendar,
+    Pause,
+    compute_deadline,
+    default_calendar,
+    restart_deadline,
+)
+from domain.sla import rule_by_id
 
 BASE_DEADLINE_DAYS = 15
 REVIEW_WINDOW_DAYS = 30
 # The only steps an extension may take, in order (CMP-EXT-30D, CMP-EXT-60D).
 EXTENSION_STEPS: dict[int, int] = {15: 30, 30: 60}
 MAX_DEADLINE_DAYS = 60
+DECIDE_RULE_ID = "CMP-DECIDE-15D"
+"""The SLA rule of the decision period (15 → 30 → 60 days) that the timers enforce."""
+REVIEW_WINDOW_RULE_ID = "CMP-REVIEW-APPLY-30D"
+"""The SLA rule of the complainant's 30 days to ask for review (核查)."""
 
 
 class ComplaintStatus(StrEnum):
@@ -156,6 +174,13 @@ class ComplaintHandlerInvolvedError(FourEyesError):
     rule = "CMP-RECUSAL"
 
 
+class ComplaintHandlerWorkedSubjectCaseError(ComplaintHandlerInvolvedError):
+    """回避: the handler is one of the staff the case complained about records (its seller, underwriter,
+    claims handler, surveyor, adjuster or reviewer), found by the system, not typed by the officer."""
+
+    rule = "CMP-RECUSAL-SUBJECT-CASE"
+
+
 class ExtensionForSimpleComplaintError(DomainError):
     """Only a complaint classified as complex (or special) may have its 15-day period extended."""
 
@@ -190,6 +215,13 @@ class ExtensionOutOfOrderError(DomainError):
     """The complaint period is extended one step at a time: 15 → 30 → 60."""
 
     rule = "CMP-EXT-ORDER"
+
+
+class ExtensionAfterPeriodError(DomainError):
+    """An extension (or its approval) is decided while the period it extends still runs: a period that
+    has run out was missed, and extending it afterwards would hide the breach."""
+
+    rule = "CMP-EXT-WITHIN-PERIOD"
 
 
 class AppraisalInProgressError(DomainError):
@@ -277,13 +309,20 @@ class ComplaintAssigned(DomainEvent):
 
     handler_id: str = Field(min_length=1)
     involved_staff: tuple[str, ...] = ()
+    subject_staff: tuple[str, ...] = ()
+    """The staff the case complained about records, as the system looked them up at this assignment."""
+    subject_case_version: int | None = None
+    """The version of the policy or claim complained about whose staff were looked up; None when
+    caseledger holds no such case (then only the staff named by the officer are known)."""
 
     def apply(self, complaint: Complaint) -> None:
         # A reassignment during the investigation keeps the complaint where it is.
         if complaint.status is ComplaintStatus.ACKNOWLEDGED:
             complaint.status = ComplaintStatus.ASSIGNED
         complaint.handler_id = self.handler_id
-        complaint.involved_staff = complaint.involved_staff | frozenset(self.involved_staff)
+        complaint.involved_staff = (
+            complaint.involved_staff | frozenset(self.involved_staff) | frozenset(self.subject_staff)
+        )
 
 
 class ComplaintClassified(DomainEvent):
@@ -312,6 +351,8 @@ class ExternalAppraisalStarted(DomainEvent):
 
     def apply(self, complaint: Complaint) -> None:
         complaint.paused = True
+        # The instant the timers pause the clock at (consumers.timers.change_instant).
+        complaint.pauses = (*complaint.pauses, Pause(paused_at=self.occurred_at or self.timestamp))
 
 
 class ExternalAppraisalCompleted(DomainEvent):
@@ -323,6 +364,10 @@ class ExternalAppraisalCompleted(DomainEvent):
 
     def apply(self, complaint: Complaint) -> None:
         complaint.paused = False
+        if complaint.pauses and complaint.pauses[-1].resumed_at is None:
+            last = complaint.pauses[-1]
+            resumed = max(self.occurred_at or self.timestamp, last.paused_at)
+            complaint.pauses = (*complaint.pauses[:-1], Pause(paused_at=last.paused_at, resumed_at=resumed))
 
 
 class ComplaintNewFactsReceived(DomainEvent):
@@ -345,10 +390,24 @@ class ComplaintDeadlineExtended(DomainEvent):
     to_days: int
     reason: str = Field(min_length=1)
     approver: Actor | None = None
+    """The senior manager whose recorded approval (``ComplaintExtensionApproved``) the 60-day step used."""
     customer_notified_at: datetime | None = None
 
     def apply(self, complaint: Complaint) -> None:
         complaint.deadline_days = self.to_days
+        complaint.extension_approval = None
+
+
+class ComplaintExtensionApproved(DomainEvent):
+    """A senior manager approved, by their own command, extending the period to ``to_days`` (60 days)."""
+
+    TOPIC = "complaint.extension-approved.v1"
+
+    to_days: int
+    reason: str = Field(min_length=1)
+
+    def apply(self, complaint: Complaint) -> None:
+        complaint.extension_approval = self.actor
 
 
 class ComplaintResponded(DomainEvent):
@@ -363,11 +422,18 @@ class ComplaintResponded(DomainEvent):
     channel: str = Field(min_length=1)
     # Also the event's occurred_at: the review window counts from it.
     delivered_at: datetime
+    review_window_closes_at: datetime | None = None
+    """The first instant after the complainant's 30 days to ask for review (Civil Code Arts. 201-203 on
+    the holiday calendar); the CMP-REVIEW-APPLY-30D timer keeps it. None on responses recorded before it
+    was: their window is the calendar-day count they were guarded by."""
 
     def apply(self, complaint: Complaint) -> None:
         complaint.status = ComplaintStatus.RESPONDED
         complaint.responder_id = self.actor.id
         complaint.delivered_at = self.delivered_at
+        complaint.review_window_closes_at = self.review_window_closes_at or review_window_minimum(
+            self.delivered_at
+        )
 
 
 class ComplaintReviewRequested(DomainEvent):
@@ -428,9 +494,12 @@ class ComplaintReopened(DomainEvent):
         complaint.status = ComplaintStatus.INVESTIGATING
         complaint.outcome = None
         complaint.delivered_at = None
+        complaint.review_window_closes_at = None
         complaint.responder_id = None
         complaint.clock_started_at = self.timestamp
         complaint.deadline_days = BASE_DEADLINE_DAYS
+        complaint.pauses = ()
+        complaint.extension_approval = None
 
 
 class ComplaintEscalatedExternally(DomainEvent):
@@ -486,10 +555,13 @@ class Complaint(CaseAggregate):
     clock_started_at: datetime
     deadline_days: int
     paused: bool
+    pauses: tuple[Pause, ...]
     handler_id: str | None
     complexity: Complexity | None
     responder_id: str | None
     delivered_at: datetime | None
+    review_window_closes_at: datetime | None
+    extension_approval: Actor | None
     outcome: ComplaintOutcome | None
     escalations: tuple[ExternalBody, ...]
     regulator_reportable: bool
@@ -499,10 +571,13 @@ class Complaint(CaseAggregate):
         self.involved_staff = frozenset()
         self.deadline_days = BASE_DEADLINE_DAYS
         self.paused = False
+        self.pauses = ()
         self.handler_id = None
         self.complexity = None
         self.responder_id = None
         self.delivered_at = None
+        self.review_window_closes_at = None
+        self.extension_approval = None
         self.outcome = None
         self.escalations = ()
         self.regulator_reportable = False
@@ -552,10 +627,22 @@ class Complaint(CaseAggregate):
         self._record(ComplaintAcknowledged, ctx, channel=channel)
 
     @taken_by("assign complaint", *_OFFICERS)
-    def assign(self, ctx: Context, *, handler_id: str, involved_staff: frozenset[str]) -> None:
-        """Assign (or reassign) a handler who has no part in the case (回避)."""
-        # The application looks up who worked the subject case (seller, adjuster, underwriter…); those
-        # known at lodging count too, so a later lookup that misses someone cannot undo the recusal.
+    def assign(
+        self,
+        ctx: Context,
+        *,
+        handler_id: str,
+        involved_staff: frozenset[str],
+        subject_staff: frozenset[str] = frozenset(),
+        subject_case_version: int | None = None,
+    ) -> None:
+        """Assign (or reassign) a handler who has no part in the case (回避).
+
+        ``subject_staff``: who the case complained about records as having worked it, looked up by the
+        application (``infra.services.complaints.Complaints.assign``); ``involved_staff``: whom the officer
+        names besides. Those known at lodging or at an earlier assignment count too, so a later lookup that
+        misses someone cannot undo the recusal.
+        """
         require_status(
             "assign complaint",
             self.status,
@@ -563,12 +650,22 @@ class Complaint(CaseAggregate):
             ComplaintStatus.ASSIGNED,
             ComplaintStatus.INVESTIGATING,
         )
+        if handler_id in subject_staff:
+            raise ComplaintHandlerWorkedSubjectCaseError(
+                f"{handler_id} is recorded on the {self.subject_ref.kind.value} complained about "
+                f"({self.subject_ref.ref}) and may not handle the complaint"
+            )
         if handler_id in self.involved_staff | involved_staff:
             raise ComplaintHandlerInvolvedError(
                 f"{handler_id} took part in the case complained about and may not handle the complaint"
             )
         self._record(
-            ComplaintAssigned, ctx, handler_id=handler_id, involved_staff=tuple(sorted(involved_staff))
+            ComplaintAssigned,
+            ctx,
+            handler_id=handler_id,
+            involved_staff=tuple(sorted(involved_staff)),
+            subject_staff=tuple(sorted(subject_staff)),
+            subject_case_version=subject_case_version,
         )
 
     @taken_by("classify complaint", *_OFFICERS)
@@ -631,15 +728,16 @@ class Complaint(CaseAggregate):
         *,
         to_days: int,
         reason: str,
-        approver: Actor | None = None,
         customer_notified_at: datetime | None = None,
     ) -> None:
-        """Extend a complex complaint's period: to 30 days with a reason, to 60 with approval and notice."""
+        """Extend a complex complaint's period while it runs: to 30 days with a reason, to 60 with a senior
+        manager's recorded approval (``approve_extension``) and notice to the complainant."""
         require_status("extend complaint deadline", self.status, ComplaintStatus.INVESTIGATING)
         if self.complexity is Complexity.SIMPLE:
             raise ExtensionForSimpleComplaintError(
                 "a complaint classified as simple is decided within 15 days"
             )
+        self._require_period_running(ctx, "the extension")
         if to_days > MAX_DEADLINE_DAYS:
             raise ComplaintExtensionBeyondSixtyDaysError(
                 f"{to_days} days exceeds the maximum of {MAX_DEADLINE_DAYS} days"
@@ -650,10 +748,13 @@ class Complaint(CaseAggregate):
             )
         if not reason.strip():
             raise ExtensionReasonRequiredError(f"an extension to {to_days} days states its reason")
+        approver: Actor | None = None
         if to_days == MAX_DEADLINE_DAYS:
-            if approver is None or approver.role is not Role.SENIOR_MANAGER:
+            approver = self.extension_approval
+            if approver is None:
                 raise ExtensionNeedsSeniorApprovalError(
-                    "an extension to 60 days needs a senior manager's approval"
+                    "an extension to 60 days needs a senior manager's approval, recorded first by the "
+                    "senior manager's own approval step"
                 )
             if customer_notified_at is None:
                 raise ExtensionNoticeRequiredError(
@@ -668,6 +769,32 @@ class Complaint(CaseAggregate):
             approver=approver,
             customer_notified_at=customer_notified_at,
         )
+
+    @taken_by("approve complaint extension", Role.SENIOR_MANAGER, *_OFFICERS, checked_by_step=True)
+    def approve_extension(self, ctx: Context, *, to_days: int, reason: str) -> None:
+        """A senior manager approves, by their own command, extending the period from 30 to 60 days."""
+        # Officers and supervisors are told the rule (CMP-EXT-60D-APPROVAL), not just "wrong role".
+        if ctx.actor.role in _OFFICERS:
+            raise ExtensionNeedsSeniorApprovalError(
+                f"an extension to 60 days is approved by a senior manager, not a {ctx.actor.role.value}"
+            )
+        require_role("approve complaint extension", ctx, Role.SENIOR_MANAGER)
+        require_status("approve complaint extension", self.status, ComplaintStatus.INVESTIGATING)
+        if to_days > MAX_DEADLINE_DAYS:
+            raise ComplaintExtensionBeyondSixtyDaysError(
+                f"{to_days} days exceeds the maximum of {MAX_DEADLINE_DAYS} days"
+            )
+        if to_days != MAX_DEADLINE_DAYS or EXTENSION_STEPS.get(self.deadline_days) != to_days:
+            raise ExtensionOutOfOrderError(
+                f"a senior manager approves the step from 30 to 60 days; the period is {self.deadline_days} "
+                f"days and cannot become {to_days} days"
+            )
+        if not reason.strip():
+            raise ExtensionReasonRequiredError("the approval of an extension to 60 days states its reason")
+        if ctx.actor.id in self.involved_staff:
+            raise ComplaintHandlerInvolvedError(f"{ctx.actor.id} took part in the case and may not approve")
+        self._require_period_running(ctx, "the approval")
+        self._record(ComplaintExtensionApproved, ctx, to_days=to_days, reason=reason)
 
     @taken_by("respond to complaint", *_OFFICERS)
     def respond(
@@ -702,17 +829,18 @@ class Complaint(CaseAggregate):
             remedies=tuple(dict.fromkeys(remedies)),
             channel=channel,
             delivered_at=delivered_at,
+            review_window_closes_at=_review_window_or_none(delivered_at),
         )
 
     @taken_by("request review", *_OFFICERS)
     def request_review(self, ctx: Context, *, reason: str, received_at: datetime | None = None) -> None:
         """Record the complainant's request for review (核查), received within 30 days of the response."""
         require_status("request review", self.status, ComplaintStatus.RESPONDED)
-        if self.delivered_at is None:  # pragma: no cover - ComplaintResponded always records the delivery
+        closes_at = self.review_window_closes_at
+        if closes_at is None:  # pragma: no cover - ComplaintResponded always sets the window
             raise InvalidTransitionError("request review", self.status.value)
         received = received_at or ctx.recorded_at
         _check_not_after_recording("received_at", received, ctx)
-        closes_at = review_window_closes_at(self.delivered_at)
         if received >= closes_at:
             raise ReviewWindowClosedError(
                 f"review was asked for on {received.astimezone(SHANGHAI):%Y-%m-%d %H:%M}; "
@@ -756,16 +884,55 @@ class Complaint(CaseAggregate):
         require_status("escalate complaint", self.status, *_NOT_ENDED)
         self._record(ComplaintEscalatedExternally, ctx, body=body, reference=reference)
 
+    def decision_period(self, calendar: HolidayCalendar | None = None) -> Deadline | None:
+        """The running decision period's end as the CMP-DECIDE-15D timer counts it (extensions, appraisal
+        pauses, a restart by new facts), or None while an appraisal pauses the clock."""
+        result = restart_deadline(
+            rule_by_id(DECIDE_RULE_ID),
+            self.clock_started_at,
+            calendar or default_calendar(),
+            self.pauses,
+            duration=self.deadline_days,
+        )
+        return result if isinstance(result, Deadline) else None
 
-def review_window_closes_at(delivered_at: datetime) -> datetime:
+    def _require_period_running(self, ctx: Context, what: str) -> None:
+        period = self.decision_period()
+        if period is not None and ctx.recorded_at >= period.due_at:
+            raise ExtensionAfterPeriodError(
+                f"{what} at {ctx.recorded_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M} comes after the "
+                f"{self.deadline_days}-day period ended at {period.due_at:%Y-%m-%d %H:%M} Asia/Shanghai "
+                f"({period.calendar_id} {period.calendar_version})"
+            )
+
+
+def review_window_closes_at(delivered_at: datetime, calendar: HolidayCalendar | None = None) -> datetime:
     """The first instant after the 30-day review window that starts with the response's delivery.
 
-    Civil Code Arts. 201-203: the day of delivery is not counted and the 30th day ends at 24:00
-    Asia/Shanghai. A last day falling on a statutory holiday is not rolled forward here: the holiday
-    calendar lives with the timers, so this guard is the calendar-day minimum.
+    Civil Code Arts. 201-203, as the CMP-REVIEW-APPLY-30D timer counts: the day of delivery is not
+    counted, a 30th day that is a statutory holiday or a weekend rolls over to the next working day, and
+    the last day ends at 24:00 Asia/Shanghai.
     """
+    rule = rule_by_id(REVIEW_WINDOW_RULE_ID)
+    deadline = compute_deadline(rule, delivered_at, calendar or default_calendar())
+    assert isinstance(deadline, Deadline)  # no pauses: never a paused clock
+    return deadline.due_at
+
+
+def review_window_minimum(delivered_at: datetime) -> datetime:
+    """The review window as it was guarded before the holiday calendar was applied: 24:00 of the 30th
+    calendar day after delivery, no roll-over. Kept for responses recorded without their window."""
     delivered_day = delivered_at.astimezone(SHANGHAI).date()
     return datetime.combine(delivered_day + timedelta(days=REVIEW_WINDOW_DAYS + 1), time(0), tzinfo=SHANGHAI)
+
+
+def _review_window_or_none(delivered_at: datetime) -> datetime | None:
+    try:
+        return review_window_closes_at(delivered_at)
+    except CalendarYearNotCoveredError:
+        # The calendar cannot place the window's end yet (its year's notice is missing): nothing is
+        # recorded, so the guard falls back to the calendar-day count until the calendar is extended.
+        return None
 
 
 def _check_not_after_recording(name: str, value: datetime, ctx: Context) -> None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.base import DomainError, Role
+from domain.base import SHANGHAI, DomainError, DomainEvent, Role
 from domain.calendar import (
     CountingMethod,
     Deadline,
@@ -30,6 +30,7 @@ from domain.calendar import (
     PausedClock,
     compute_deadline,
     counting_fits_unit,
+    require_in_some_calendar,
 )
 from domain.callback import CallbackType
 
@@ -562,7 +563,8 @@ ALL_RULES: tuple[SlaRule, ...] = (
             confidence=Confidence.SOURCED,
         ),
         applies_to=Aggregate.COMPLAINT,
-        starts_on=("ComplaintLodged",),
+        # A reopened complaint is investigated again within a new 15-day period (Complaint.reopen).
+        starts_on=("ComplaintLodged", "ComplaintReopened"),
         pauses_on=("ExternalAppraisalStarted",),
         resumes_on=("ExternalAppraisalCompleted",),
         restarts_on=("ComplaintNewFactsReceived",),
@@ -608,6 +610,8 @@ ALL_RULES: tuple[SlaRule, ...] = (
         applies_to=Aggregate.COMPLAINT,
         starts_on=("ComplaintResponded",),
         start_field="delivered_at",
+        # The response records the window's end, which Complaint.request_review guards.
+        ends_at_field="review_window_closes_at",
         satisfied_by=("ComplaintReviewRequested",),
         cancelled_by=("ComplaintWithdrawn",),
         duration=30,
@@ -801,6 +805,35 @@ def rule_by_id(rule_id: str) -> SlaRule:
         raise UnknownSlaRuleError(rule_id) from None
 
 
+def require_clock_days_in_calendar(event: DomainEvent) -> None:
+    """Refuse an event whose SLA clocks would count from a day no calendar version covers (a receipt in
+    2020): the day a rule starts from (its ``start_field``), or the day a pause, resume, restart, extension
+    or end takes effect (``occurred_at``, else the recorded time). Exact (hour and year) rules need no
+    calendar and are not checked. ``domain.calendar.DateOutsideCalendarsError`` (CAL-OUT-OF-RANGE)."""
+    name = type(event).__name__
+    for rule in _CALENDAR_RULES_BY_EVENT.get(name, ()):
+        field = rule.start_field if name in rule.starts_on else "occurred_at"
+        value = getattr(event, field, None)
+        if value is None:
+            field, value = "recorded time", event.timestamp
+        day = value.astimezone(SHANGHAI).date() if isinstance(value, datetime) else value
+        if isinstance(day, date):
+            require_in_some_calendar(f"{name}.{field} ({rule.rule_id})", day)
+
+
 def rules_started_by(event_name: str) -> tuple[SlaRule, ...]:
     """The rules whose clock this event (by class name) may start; each one's ``applies_if`` still decides."""
     return tuple(rule for rule in ALL_RULES if event_name in rule.starts_on)
+
+
+_CALENDAR_RULES_BY_EVENT: Mapping[str, tuple[SlaRule, ...]] = MappingProxyType(
+    {
+        name: tuple(
+            rule
+            for rule in ALL_RULES
+            if name in rule.event_names() and rule.counting is not CountingMethod.EXACT
+        )
+        for name in sorted({name for rule in ALL_RULES for name in rule.event_names()})
+    }
+)
+"""Per event name, the rules counting with the calendar that the event starts or moves."""

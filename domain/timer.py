@@ -3,8 +3,12 @@
 A timer is started by the event a rule starts on, then paused, resumed, restarted, extended, satisfied or
 cancelled by the events the rule lists, and warned and breached by the scheduler. Its deadline is computed
 by ``domain.calendar`` at start, resume, restart and extension only, with the calendar id and version
-recorded, so a replay never recomputes it with a newer holiday notice. Every command that a case event
-causes records that event's id, so the same event delivered twice changes the timer once.
+recorded, so a replay never recomputes it with a newer holiday notice. A newer notice reaches a running
+timer only by its own recorded step, ``TimerDeadlineRecomputed`` (``SlaTimer.recompute_deadline``), and
+only when the new version changes what the deadline depends on. A deadline that rests on a year held only
+provisionally (2027 until its notice is out) is flagged ``provisional`` on the event that computed it.
+Every command that a case event causes records that event's id, so the same event delivered twice changes
+the timer once.
 
 A breach records the fact, the lateness and what the rule says it raises (escalation role, regulator
 flag); it never changes the case itself. A window rule (cooling-off, rescission, review request) is not
@@ -168,8 +172,11 @@ class TimerStarted(CaseCreated):
     steps: tuple[Step, ...]
     cause_event_id: UUID
     cause_event: str
+    provisional: bool = False
+    """The deadline rests on a year whose holiday notice is not out yet (``domain.calendar``)."""
 
     def apply(self, timer: SlaTimer) -> None:
+        timer.provisional = self.provisional
         timer.rule_id = self.rule_id
         timer.case_id = self.subject_id
         timer.case_context = self.case_context
@@ -223,9 +230,11 @@ class TimerResumed(DomainEvent):
     steps: tuple[Step, ...]
     cause_event: str
     cause_event_id: UUID
+    provisional: bool = False
 
     def apply(self, timer: SlaTimer) -> None:
         assert self.occurred_at is not None
+        timer.provisional = self.provisional
         last = timer.pauses[-1]
         timer.pauses = (*timer.pauses[:-1], Pause(paused_at=last.paused_at, resumed_at=self.occurred_at))
         timer.state = TimerState.RUNNING
@@ -245,9 +254,11 @@ class TimerRestarted(DomainEvent):
     steps: tuple[Step, ...]
     cause_event: str
     cause_event_id: UUID
+    provisional: bool = False
 
     def apply(self, timer: SlaTimer) -> None:
         assert self.occurred_at is not None
+        timer.provisional = self.provisional
         timer.start_at = self.occurred_at
         timer.pauses = self.pauses
         timer.due_at = self.due_at
@@ -272,12 +283,43 @@ class TimerExtended(DomainEvent):
     reason: str
     cause_event: str
     cause_event_id: UUID
+    provisional: bool = False
 
     def apply(self, timer: SlaTimer) -> None:
+        timer.provisional = self.provisional
         timer.duration = self.to_duration
         timer.due_at = self.due_at
         timer.warnings = self.warnings
         timer.causes = (*timer.causes, self.cause_event_id)
+
+
+class TimerDeadlineRecomputed(DomainEvent):
+    """A newer calendar version changed what the deadline depends on (a holiday notice added, a
+    provisional year confirmed): the deadline was computed again with it, from the same start, pauses and
+    duration. ``previous_due_at`` and ``due_at`` are None while the clock is paused."""
+
+    TOPIC = "timer.deadline-recomputed.v1"
+    # Which case and rule the timer watches, so read models need no lookup.
+    rule_id: str
+    subject_id: UUID
+    case_context: str
+
+    calendar_id: str
+    calendar_version: str
+    previous_calendar_version: str
+    previous_due_at: datetime | None
+    due_at: datetime | None
+    warnings: tuple[DeadlineWarning, ...]
+    steps: tuple[Step, ...]
+    provisional: bool
+
+    def apply(self, timer: SlaTimer) -> None:
+        timer.calendar_id = self.calendar_id
+        timer.calendar_version = self.calendar_version
+        timer.provisional = self.provisional
+        if timer.state is TimerState.RUNNING:
+            timer.due_at = self.due_at
+            timer.warnings = self.warnings
 
 
 class TimerSatisfied(DomainEvent):
@@ -381,6 +423,7 @@ class SlaTimer(CaseAggregate):
     due_at: datetime | None
     calendar_id: str
     calendar_version: str
+    provisional: bool
     pauses: tuple[Pause, ...]
     warnings: tuple[DeadlineWarning, ...]
     warned: tuple[float, ...]
@@ -399,6 +442,7 @@ class SlaTimer(CaseAggregate):
         self.closed_at = None
         self.satisfied_by = None
         self.due_at = None
+        self.provisional = False
 
     # ------------------------------------------------------------------------------------------ queries
 
@@ -492,6 +536,7 @@ class SlaTimer(CaseAggregate):
             steps=deadline.steps,
             cause_event=cause_event,
             cause_event_id=cause_event_id,
+            provisional=deadline.provisional,
         )
 
     @taken_by("pause timer", Role.SYSTEM)
@@ -537,6 +582,7 @@ class SlaTimer(CaseAggregate):
             steps=deadline.steps,
             cause_event=cause_event,
             cause_event_id=cause_event_id,
+            provisional=deadline.provisional,
         )
 
     @taken_by("restart timer", Role.SYSTEM)
@@ -684,6 +730,55 @@ class SlaTimer(CaseAggregate):
             **self._watched(),
         )
 
+    @taken_by("recompute timer deadline", Role.SYSTEM)
+    def recompute_deadline(self, ctx: Context, *, calendar: HolidayCalendar) -> None:
+        """Move an open timer to a newer calendar version when that version changes what its deadline
+        depends on, recording the deadline before and after (``TimerDeadlineRecomputed``).
+
+        Nothing is recorded when the timer uses that version already, when the new version computes the
+        same deadline, warnings and provisional flag (a running clock), or says the same of every day from
+        the pause on (a paused one); nor when the deadline has passed (its breach or close stands), nor for
+        a rule whose deadline the case recorded itself (``SlaRule.ends_at_field``): the case guards that
+        instant, and the timer must keep reading the same one.
+        """
+        self._require_not_closed("recompute timer deadline")
+        if (calendar.calendar_id, calendar.version) == (self.calendar_id, self.calendar_version):
+            return
+        if self.rule.ends_at_field is not None:
+            return
+        if self.state is TimerState.PAUSED:
+            paused_day = self.pauses[-1].paused_at.astimezone(calendar.zone).date()
+            if calendar.says_the_same_from(self.calendar, paused_day):
+                return
+            result = compute_deadline(self.rule, self.start_at, calendar, self.pauses, duration=self.duration)
+        else:
+            if self.due_at is None or ctx.recorded_at >= self.due_at:
+                return
+            result = compute_deadline(self.rule, self.start_at, calendar, self.pauses, duration=self.duration)
+            assert isinstance(result, Deadline)  # running: every pause is closed
+            unchanged = (result.due_at, result.warnings, result.provisional) == (
+                self.due_at,
+                self.warnings,
+                self.provisional,
+            )
+            if unchanged:
+                return
+        computed = _computed(result)
+        self._record(
+            TimerDeadlineRecomputed,
+            ctx,
+            occurred_at=ctx.recorded_at,
+            calendar_id=calendar.calendar_id,
+            calendar_version=calendar.version,
+            previous_calendar_version=self.calendar_version,
+            previous_due_at=self.due_at,
+            due_at=computed["due_at"],
+            warnings=computed["warnings"],
+            steps=computed["steps"],
+            provisional=computed["provisional"],
+            **self._watched(),
+        )
+
     def _require_not_closed(self, command: str) -> None:
         if self.state not in OPEN_STATES:
             raise TimerClosedError(f"{command}: timer {self.id} is {self.state.value}")
@@ -697,10 +792,16 @@ class SlaTimer(CaseAggregate):
 
 
 def _computed(result: Deadline | PausedClock) -> dict[str, object]:
-    """The recorded part of a computation: the deadline (None while paused), warnings and steps."""
+    """The recorded part of a computation: the deadline (None while paused), warnings, steps, and
+    whether it rests on a provisional year."""
     if isinstance(result, Deadline):
-        return {"due_at": result.due_at, "warnings": result.warnings, "steps": result.steps}
-    return {"due_at": None, "warnings": (), "steps": result.steps}
+        return {
+            "due_at": result.due_at,
+            "warnings": result.warnings,
+            "steps": result.steps,
+            "provisional": result.provisional,
+        }
+    return {"due_at": None, "warnings": (), "steps": result.steps, "provisional": False}
 
 
 def _kept_pauses(result: Deadline | PausedClock) -> tuple[Pause, ...]:

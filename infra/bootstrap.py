@@ -74,7 +74,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> System:
     )
     policies = Policies(env(Policies), the_clock, sellers, interval)
     claims = Claims(env(Claims), the_clock, policies, interval)
-    complaints = Complaints(env(Complaints), the_clock, interval)
+    # Complaints read the policies and claims complained about: whoever worked them may not handle it.
+    complaints = Complaints(env(Complaints), the_clock, policies, claims, interval)
     cases = CustomerCases(policies, claims, complaints)
     system = System(
         settings=settings,

@@ -9,6 +9,8 @@ list, one clock per running rule (started, not yet satisfied or cancelled)::
 
 ``due_at`` is null while the clock is paused, and when the deadline reaches a year the holiday calendar
 does not cover (``note`` then says why): a read model shows "unknown" rather than fail or guess.
+``provisional`` is true when the deadline rests on a year held only provisionally (its holiday notice is
+not out yet): it may move when the notice is added.
 
 Deadlines use the default (newest) calendar, recorded in each clock. A rebuild after a new calendar
 version is published may therefore differ from the live rows: that difference is real (the deadlines
@@ -26,6 +28,7 @@ from domain.calendar import (
     CalendarYearNotCoveredError,
     Deadline,
     Pause,
+    calendar_for,
     compute_deadline,
     default_calendar,
     restart_deadline,
@@ -76,7 +79,10 @@ def advance(
             changed["pauses"] = [*changed["pauses"][:-1], {**last, "resumed_at": iso(resumed)}]
         if name in rule.restarts_on:
             changed["restarted_at"] = iso(max(instant, from_iso(changed["started_at"])))
-        if name in rule.extended_by and isinstance(event, ComplaintDeadlineExtended):
+        # As the timer: a period that had run out when the extension came is not extended (an old history
+        # may hold such an extension; the command refuses it now, CMP-EXT-WITHIN-PERIOD).
+        extends = name in rule.extended_by and isinstance(event, ComplaintDeadlineExtended)
+        if extends and isinstance(event, ComplaintDeadlineExtended) and not _ran_out(clock, instant):
             changed["duration"] = event.to_days
         result.append(_with_deadline(rule, changed) if changed != clock else clock)
     running = {clock["rule_id"] for clock in result}
@@ -95,6 +101,12 @@ def advance(
         }
         result.append(_with_deadline(rule, fresh))
     return result
+
+
+def redated(clocks: Sequence[JsonObject]) -> Clocks:
+    """The clocks with their deadlines computed again on the default calendar (a newer version may have
+    been published since they were computed: the timers record ``TimerDeadlineRecomputed`` then)."""
+    return [_with_deadline(rule_by_id(clock["rule_id"]), dict(clock)) for clock in clocks]
 
 
 def next_due(clocks: Sequence[JsonObject]) -> tuple[datetime | None, str | None]:
@@ -124,6 +136,11 @@ def warning_at(clock: JsonObject, percent: int) -> datetime | None:
 def is_paused(clock: JsonObject) -> bool:
     """Whether the clock is stopped now (its last pause has not ended)."""
     return _paused(clock)
+
+
+def _ran_out(clock: JsonObject, instant: datetime) -> bool:
+    due = clock.get("due_at")
+    return due is not None and instant >= from_iso(due)
 
 
 def _paused(clock: JsonObject) -> bool:
@@ -160,16 +177,29 @@ def _start_instant(rule: SlaRule, event: DomainEvent) -> datetime:
 
 def _with_deadline(rule: SlaRule, clock: JsonObject) -> JsonObject:
     pauses = tuple((p["paused_at"], p["resumed_at"]) for p in clock["pauses"])
-    due_at, warnings, calendar, note = _deadline(
-        rule.rule_id, clock["started_at"], clock["restarted_at"], clock["duration"], pauses
+    calendar = default_calendar()
+    due_at, warnings, version, note, provisional = _deadline(
+        rule.rule_id,
+        clock["started_at"],
+        clock["restarted_at"],
+        clock["duration"],
+        pauses,
+        (calendar.calendar_id, calendar.version),
     )
     return {
         **clock,
         "due_at": due_at,
         "warnings": [list(w) for w in warnings],
-        "calendar": calendar,
+        "calendar": version,
         "note": note,
+        "provisional": provisional,
     }
+
+
+def is_provisional(clock: JsonObject) -> bool:
+    """Whether the clock's deadline rests on a provisional year (clocks computed before it was recorded
+    are not flagged)."""
+    return bool(clock.get("provisional", False))
 
 
 Warnings = tuple[tuple[int, str], ...]
@@ -184,9 +214,12 @@ def _deadline(
     restarted_at: str | None,
     duration: int,
     pauses: tuple[tuple[str, str | None], ...],
-) -> tuple[str | None, Warnings, str, str | None]:
+    calendar_key: tuple[str, str],
+) -> tuple[str | None, Warnings, str, str | None, bool]:
+    # ``calendar_key`` names the default calendar the result was computed on, so that a cached result is
+    # never served after a newer version became the default.
     rule = rule_by_id(rule_id)
-    calendar = default_calendar()
+    calendar = calendar_for(*calendar_key)
     version = f"{calendar.calendar_id} {calendar.version}"
     stops = tuple(
         Pause(paused_at=from_iso(paused), resumed_at=None if resumed is None else from_iso(resumed))
@@ -198,8 +231,8 @@ def _deadline(
         else:
             result = compute_deadline(rule, from_iso(started_at), calendar, stops, duration=duration)
     except CalendarYearNotCoveredError as error:
-        return None, (), version, error.message
+        return None, (), version, error.message, False
     if not isinstance(result, Deadline):
-        return None, (), version, None
+        return None, (), version, None, False
     warnings = tuple((round(w.fraction * 100), iso(w.at)) for w in result.warnings)
-    return iso(result.due_at), warnings, version, None
+    return iso(result.due_at), warnings, version, None, result.provisional

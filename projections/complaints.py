@@ -1,13 +1,17 @@
 """投诉 Complaint view, and the complaint statistics kept from it.
 
-``on_time`` says whether the complaint was answered inside its CMP-DECIDE-15D period, as that clock stood
-when the response was delivered: extended (30 / 60 days), paused for external appraisal and restarted by
-new facts exactly as ``domain.sla`` and ``domain.calendar`` count it. It is null while no response has been
-delivered, and when the calendar could not place the deadline.
+``on_time`` is the outcome of the CMP-DECIDE-15D timer itself, read from the timer topic: true when the
+timer was satisfied by the response in time, false when it breached or was met late; null while no
+response has been delivered, or until the timer's outcome has arrived. The timer is the one the rule
+started for this period (its id derives from the rule, the complaint and the version of ``ComplaintLodged``
+or ``ComplaintReopened``), so an outcome of an earlier period never counts for a later one. A deadline the
+row computes for display (``due_at``) never decides timeliness: an extension recorded after a breach, or a
+rebuild on a newer calendar, cannot turn a late answer into an on-time one. The timer's events and the
+complaint's travel on different topics; an outcome that arrives before the complaint's row exists is not
+kept (a rebuild, which reads the complaints before the timers, keeps it: ``projections verify`` shows it).
 
-A reopened complaint gets a new 15-day period from its reopening (``ComplaintReopened.apply`` resets the
-aggregate's clock facts), so this view starts the CMP-DECIDE-15D clock again on that event although the
-rule's ``starts_on`` names only ``ComplaintLodged``; its earlier response and ``on_time`` are cleared.
+A reopened complaint gets a new 15-day period from its reopening (``ComplaintReopened`` starts the
+CMP-DECIDE-15D clock again, as the rule says); its earlier response and ``on_time`` are cleared.
 
 ``complaint_stats`` totals the rows of ``complaints`` by category, channel and month of receipt (Asia/
 Shanghai). It counts complaints as they stand: a reclassified complaint moves to its new category, and a
@@ -42,6 +46,7 @@ from domain.complaint import (
     ExternalBody,
 )
 from domain.sla import Aggregate, RuleKind
+from domain.timer import TimerBreached, TimerSatisfied, timer_id_for
 from projections import clocks
 from projections.base import Column, Key, Rollup, Row, Table
 from projections.columns import event_classes_named, event_name, from_iso, shanghai_month, text, utc
@@ -66,6 +71,8 @@ COMPLAINTS = Table(
         Column("closed_at", "timestamptz"),
         Column("outcome", "text"),
         Column("on_time", "boolean"),
+        Column("decide_timer_id", "uuid"),
+        Column("decide_timer_outcome", "text"),
         Column("regulator_reportable", "boolean", nullable=False),
         Column("next_deadline", "timestamptz"),
         Column("next_deadline_rule", "text"),
@@ -99,8 +106,8 @@ COMPLAINT_RULES = tuple(
     for rule in clocks.rules_observable_in(Aggregate.COMPLAINT, COMPLAINT_EVENTS)
     if rule.kind is RuleKind.OBLIGATION
 )
-ALSO_STARTS: Mapping[str, tuple[str, ...]] = {DECIDE_RULE: ("ComplaintReopened",)}
-"""Start events beyond the rules' own (see the module docstring)."""
+MET, MET_LATE, BREACHED = "met", "met_late", "breached"
+"""The outcomes of the decision timer that ``decide_timer_outcome`` holds."""
 
 _STATUS_AFTER: dict[type[DomainEvent], ComplaintStatus] = {
     ComplaintAcknowledged: ComplaintStatus.ACKNOWLEDGED,
@@ -117,11 +124,17 @@ class ComplaintsView:
         return COMPLAINTS
 
     def keys(self, event: DomainEvent) -> Sequence[Key]:
-        """Every complaint event changes its own complaint's row."""
+        """Every complaint event changes its own complaint's row; a decision timer's outcome too."""
+        if isinstance(event, TimerBreached | TimerSatisfied):
+            if event.rule_id == DECIDE_RULE and event.subject_id is not None:
+                return [(event.subject_id,)]
+            return []
         return [(event.originator_id,)] if event_name(event) in COMPLAINT_EVENTS else []
 
     def evolve(self, key: Key, row: Row | None, event: DomainEvent) -> Row | None:
         """The complaint's row after ``event``; a redelivered (older) event leaves it as it is."""
+        if isinstance(event, TimerBreached | TimerSatisfied):
+            return _timer_outcome(row, event)
         if isinstance(event, ComplaintLodged):
             if row is not None:
                 return row
@@ -130,7 +143,7 @@ class ComplaintsView:
             return row
         else:
             base = {**row, **_changes(row, event)}
-        running = clocks.advance(base["sla_clocks"], COMPLAINT_RULES, event, {}, ALSO_STARTS)
+        running = clocks.advance(base["sla_clocks"], COMPLAINT_RULES, event, {})
         decide = clocks.clock_for(running, DECIDE_RULE)
         due, rule_id = clocks.next_due(running)
         return {
@@ -163,6 +176,8 @@ def _lodged(event: ComplaintLodged) -> Row:
         "closed_at": None,
         "outcome": None,
         "on_time": None,
+        "decide_timer_id": timer_id_for(DECIDE_RULE, event.originator_id, event.originator_version),
+        "decide_timer_outcome": None,
         "regulator_reportable": event.channel is ComplaintChannel.REGULATOR_TRANSFER,
         "next_deadline": None,
         "next_deadline_rule": None,
@@ -196,7 +211,7 @@ def _changes(row: Row, event: DomainEvent) -> dict[str, Any]:
         return {
             "status": text(ComplaintStatus.RESPONDED),
             "responded_at": utc(event.delivered_at),
-            "on_time": _answered_in_time(row, event),
+            "on_time": _on_time(True, row["decide_timer_outcome"]),
         }
     if isinstance(event, ComplaintWithdrawn):
         return {"status": text(ComplaintStatus.WITHDRAWN), "paused": False}
@@ -214,18 +229,39 @@ def _changes(row: Row, event: DomainEvent) -> dict[str, Any]:
             "closed_at": None,
             "on_time": None,
             "deadline_days": BASE_DEADLINE_DAYS,
+            # A new period runs: its own timer, started by this event, decides its timeliness.
+            "decide_timer_id": timer_id_for(DECIDE_RULE, event.originator_id, event.originator_version),
+            "decide_timer_outcome": None,
         }
     if isinstance(event, ComplaintEscalatedExternally) and event.body is ExternalBody.REGULATOR:
         return {"regulator_reportable": True}
     return {}
 
 
-def _answered_in_time(row: Row, event: ComplaintResponded) -> bool | None:
-    # The clock as it stood before this response satisfied it: its deadline is what the answer had to meet.
-    clock = clocks.clock_for(row["sla_clocks"], DECIDE_RULE)
-    if clock is None or clock["due_at"] is None:
+def _timer_outcome(row: Row | None, event: TimerBreached | TimerSatisfied) -> Row | None:
+    """The row with its decision timer's outcome, if ``event`` is that timer's (see the module docstring)."""
+    if row is None or event.originator_id != row["decide_timer_id"]:
+        return row
+    if isinstance(event, TimerBreached):
+        outcome = BREACHED
+    elif row["decide_timer_outcome"] == BREACHED or event.late:
+        outcome = MET_LATE
+    else:
+        outcome = MET
+    if outcome == row["decide_timer_outcome"]:
+        return row
+    return {
+        **row,
+        "decide_timer_outcome": outcome,
+        "on_time": _on_time(row["responded_at"] is not None, outcome),
+    }
+
+
+def _on_time(responded: bool, outcome: str | None) -> bool | None:
+    """Answered on time: the decision timer did not breach and was met in time; None while unknown."""
+    if not responded or outcome is None:
         return None
-    return utc(event.delivered_at) < from_iso(clock["due_at"])
+    return outcome == MET
 
 
 def _contribution(row: Row) -> Mapping[Key, Mapping[str, int]]:

@@ -212,6 +212,8 @@ class WorkItem(BaseModel):
     amber_at: datetime | None
     red_at: datetime | None
     paused: bool
+    provisional: bool = False
+    """The deadline rests on a year whose holiday notice is not out yet (2027 for now): it may move."""
     opened_at: datetime
     related_case_id: UUID | None
 
@@ -312,7 +314,9 @@ def worklist(
         _where_all(conditions),
     )
     rows = conn.execute(query, [*params, limit, offset]).fetchall()
-    return [WorkItem.model_validate(_utc_row(dict(zip(names, values, strict=True)))) for values in rows]
+    items = [_utc_row(dict(zip(names, values, strict=True))) for values in rows]
+    # Items written before the flag was kept have none: they were never flagged provisional.
+    return [WorkItem.model_validate({**item, "provisional": bool(item["provisional"])}) for item in items]
 
 
 def complaint_statistics(

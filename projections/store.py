@@ -73,6 +73,21 @@ def create_tables(
                 sql.Identifier(schema, name), columns, sql.Identifier(f"{name}_pkey"), _names(table.key)
             )
         )
+        # A nullable column added to a view later is added to a table created before it (it reads as
+        # null in the rows written before); anything else needs a rebuild.
+        added = [c for c in table.columns if c.nullable]
+        if added:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} {}").format(
+                    sql.Identifier(schema, name),
+                    sql.SQL(", ").join(
+                        sql.SQL("ADD COLUMN IF NOT EXISTS {} {}").format(
+                            sql.Identifier(c.name), sql.SQL(c.sql_type)
+                        )
+                        for c in added
+                    ),
+                )
+            )
         for number, index in enumerate(table.indexes, start=1):
             conn.execute(
                 sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(

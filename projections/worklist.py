@@ -3,7 +3,10 @@
 An item opens on the event that creates the work and is deleted by the event that completes (or makes
 pointless) it. Where an SLA rule governs the work, the item carries that rule's clock and its ``due_at`` is
 the rule's deadline (null while the clock is paused, e.g. a claim decision while documents are awaited);
-``amber_at`` and ``red_at`` are the rule's 50 % and 80 % warnings, for the green / amber / red colour.
+``amber_at`` and ``red_at`` are the rule's 50 % and 80 % warnings, for the green / amber / red colour;
+``provisional`` says the deadline rests on a year whose holiday notice is not out yet (2027 for now). When a
+timer records ``TimerDeadlineRecomputed`` (a newer calendar version was published), the items its rule
+dates on that case are dated again on the newest calendar.
 
 Items, per lifecycle: item (role) — opened by → closed by [due]. An SLA item is also closed by the
 events that satisfy or cancel its rules.
@@ -61,7 +64,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from domain.base import DomainEvent, Role
+from domain.base import SHANGHAI, DomainEvent, Role
+from domain.calendar import default_calendar
 from domain.callback import (
     CallbackAttempted,
     CallbackScheduled,
@@ -72,11 +76,10 @@ from domain.claim import ClaimDecided, ClaimOutcome, ClaimReported, RejectionNot
 from domain.complaint import ComplaintAssigned
 from domain.policy import UnderwritingDecided, UnderwritingDecision
 from domain.sla import FactValue, SlaRule, rule_by_id
-from domain.timer import TimerBreached, TimerCancelled, TimerSatisfied
+from domain.timer import TimerBreached, TimerCancelled, TimerDeadlineRecomputed, TimerSatisfied
 from projections import clocks
 from projections.base import Column, Key, Row, Table
 from projections.columns import JsonObject, event_name, utc
-from projections.complaints import ALSO_STARTS
 
 WORKLIST = Table(
     name="worklist",
@@ -91,6 +94,7 @@ WORKLIST = Table(
         Column("amber_at", "timestamptz"),
         Column("red_at", "timestamptz"),
         Column("paused", "boolean", nullable=False),
+        Column("provisional", "boolean"),
         Column("opened_at", "timestamptz", nullable=False),
         Column("related_case_id", "uuid"),
         Column("case_facts", "jsonb", nullable=False),
@@ -341,6 +345,10 @@ KINDS: tuple[WorkItemKind, ...] = (
 _BY_ITEM: Mapping[str, WorkItemKind] = {kind.item: kind for kind in KINDS}
 _CLOSED_BY: Mapping[str, frozenset[str]] = {kind.item: kind.closing_events() for kind in KINDS}
 _RULES: Mapping[str, tuple[SlaRule, ...]] = {kind.item: tuple(map(rule_by_id, kind.rules)) for kind in KINDS}
+_KINDS_BY_RULE: Mapping[str, tuple[WorkItemKind, ...]] = {
+    rule_id: tuple(kind for kind in KINDS if rule_id in kind.rules)
+    for rule_id in sorted({rule_id for kind in KINDS for rule_id in kind.rules})
+}
 _KINDS_BY_EVENT: Mapping[str, tuple[WorkItemKind, ...]] = {
     name: tuple(kind for kind in KINDS if name in kind.event_names())
     for name in sorted({name for kind in KINDS for name in kind.event_names()})
@@ -360,12 +368,20 @@ class WorklistView:
             if event.subject_id is None or event.rule_id is None:
                 return []
             return [(event.subject_id, f"{ESCALATION}{event.rule_id}")]
+        if isinstance(event, TimerDeadlineRecomputed):
+            return [(event.subject_id, kind.item) for kind in _KINDS_BY_RULE.get(event.rule_id, ())]
         return [(event.originator_id, kind.item) for kind in _KINDS_BY_EVENT.get(event_name(event), ())]
 
     def evolve(self, key: Key, row: Row | None, event: DomainEvent) -> Row | None:
         """The item after ``event``: opened, re-dated, re-assigned, or closed (``None``)."""
         if isinstance(event, TimerBreached | TimerSatisfied | TimerCancelled):
             return _escalation(row, event)
+        if isinstance(event, TimerDeadlineRecomputed):
+            if row is None:
+                return None
+            # Dated again on the newest calendar; the item's own version is the case's, left as it is.
+            redated: Row = {**row, "sla_clocks": clocks.redated(row["sla_clocks"])}
+            return {**redated, **_dates(redated)}
         kind = _BY_ITEM[key[1]]
         name = event_name(event)
         if row is not None and event.originator_version <= row["version"]:
@@ -377,7 +393,7 @@ class WorklistView:
                 return None
             row = _opened(kind, event)
         facts = {**row["case_facts"], **_facts(event)}
-        running = clocks.advance(row["sla_clocks"], _RULES[kind.item], event, facts, ALSO_STARTS)
+        running = clocks.advance(row["sla_clocks"], _RULES[kind.item], event, facts)
         assignee = _assignee(event) if name in kind.assigned_by else None
         updated: Row = {
             **row,
@@ -413,6 +429,7 @@ def _escalation(row: Row | None, event: TimerBreached | TimerSatisfied | TimerCa
         "amber_at": None,
         "red_at": None,
         "paused": False,
+        "provisional": False,
         "opened_at": utc(event.recorded_at),
         "related_case_id": event.originator_id,
         "case_facts": {"regulator_reportable": event.regulator_reportable},
@@ -435,6 +452,7 @@ def _opened(kind: WorkItemKind, event: DomainEvent) -> Row:
         "amber_at": None,
         "red_at": None,
         "paused": False,
+        "provisional": False,
         "opened_at": utc(event.recorded_at),
         "related_case_id": _related_case(event),
         "case_facts": {},
@@ -456,6 +474,8 @@ def _callback_dates(event: CallbackTaskCreated) -> dict[str, Any]:
         "rule_id": _CALLBACK_RULE[event.type],
         "amber_at": opened + span * _AMBER / 100,
         "red_at": opened + span * _RED / 100,
+        # The task's due was counted on the calendar up to its last day: provisional if that day's is.
+        "provisional": due.astimezone(SHANGHAI).year in default_calendar().provisional_years,
     }
 
 
@@ -469,6 +489,7 @@ def _dates(row: Row) -> dict[str, Any]:
         "amber_at": None if clock is None else clocks.warning_at(clock, _AMBER),
         "red_at": None if clock is None else clocks.warning_at(clock, _RED),
         "paused": any(clocks.is_paused(c) for c in running),
+        "provisional": clock is not None and clocks.is_provisional(clock),
     }
 
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from functools import partial
 from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
-from api.auth import TokenVerifier
 from api.deps import ComplaintsDep, case_command, opening_command
 from api.gateway import CommandCall
-from api.problems import AuthenticationRequiredError, InvalidApprovalError
 from api.routes.answers import command_route
-from domain.base import Actor, Role
 from domain.complaint import Complaint
 from infra.services.complaints import (
     AcknowledgeComplaint,
+    ApproveComplaintExtension,
     AssignComplaint,
     ClassifyComplaint,
     CloseComplaint,
@@ -122,24 +119,21 @@ def extend_complaint(
     body: ExtendComplaint,
     call: Annotated[CommandCall, Depends(case_command(Complaint.extend))],
     complaints: ComplaintsDep,
-    request: Request,
 ) -> JSONResponse:
-    """Extend a complex complaint's period: to 30 days with a reason, to 60 with approval and notice."""
-    approver = _approver(request.app.state.token_verifier, body.approver_token)
-    return call.update(complaints, complaint_id, body, partial(complaints.extend, approver=approver))
+    """Extend a complex complaint's period while it runs: to 30 days with a reason, to 60 with a senior
+    manager's recorded approval (``/extension-approval``) and notice to the complainant."""
+    return call.update(complaints, complaint_id, body, complaints.extend)
 
 
-def _approver(verifier: TokenVerifier, token: str | None) -> Actor | None:
-    """A senior manager's approval is their own token, checked like any other."""
-    if token is None:
-        return None
-    try:
-        approver = verifier.actor(token)
-    except AuthenticationRequiredError as error:
-        raise InvalidApprovalError(error.detail) from None
-    if approver.role is not Role.SENIOR_MANAGER:
-        raise InvalidApprovalError("approver_token is not a senior manager's token")
-    return approver
+@router.post("/{complaint_id}/extension-approval", **command_route())
+def approve_complaint_extension(
+    complaint_id: ComplaintId,
+    body: ApproveComplaintExtension,
+    call: Annotated[CommandCall, Depends(case_command(Complaint.approve_extension))],
+    complaints: ComplaintsDep,
+) -> JSONResponse:
+    """A senior manager's own approval of extending the period from 30 to 60 days, while it runs."""
+    return call.update(complaints, complaint_id, body, complaints.approve_extension)
 
 
 @router.post("/{complaint_id}/response", **command_route())

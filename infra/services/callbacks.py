@@ -62,7 +62,8 @@ class AttemptCallback(Command):
 
 
 class CompleteCallback(Command):
-    """The customer's answers; a new-policy callback answers all seven checks."""
+    """The customer's answers; a new-policy callback answers all seven checks yes or no (a "no" records
+    the issue it found instead of completing), with the call's recording."""
 
     model_config = examples(
         {
@@ -74,11 +75,16 @@ class CompleteCallback(Command):
                 "knows_surrender_loss": "yes",
                 "knows_cooling_off": "yes",
                 "knows_payment_term_and_frequency": "yes",
-            }
+            },
+            "recording_ref": "REC-20260310-0042",
         }
     )
 
     answers: Annotated[dict[Name, OptionalText], Field(max_length=100)]
+    recording_ref: Name | None = Field(
+        default=None,
+        description="The call's recording; by default that of the attempt that reached the customer.",
+    )
 
 
 class FailCallback(Command):

@@ -1,13 +1,18 @@
-"""Complaints (投诉): the application service for complaints."""
+"""Complaints (投诉): the application service for complaints.
+
+Recusal (回避) is looked up here, not typed: ``assign`` reads who worked the case complained about from the
+policy and claim stores (a policy's seller, clerks and underwriters; a claim's handlers, surveyor, adjuster
+and reviewer, and the staff of the policy it claims on) and the domain refuses any of them as handler.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from domain.base import Actor
+from domain.base import DomainEvent, Role
 from domain.complaint import (
     Complaint,
     ComplaintCategory,
@@ -20,6 +25,8 @@ from domain.complaint import (
     SubjectKind,
     SubjectRef,
 )
+from infra.clock import Clock
+from infra.services.claims import Claims
 from infra.services.commands import (
     Command,
     Name,
@@ -29,7 +36,8 @@ from infra.services.commands import (
     Text,
     examples,
 )
-from infra.store.eventstore import Caller, CaseApplication, CommandResult
+from infra.services.policies import Policies
+from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError, CommandResult
 
 # ------------------------------------------------------------------------------------------ commands
 
@@ -161,7 +169,8 @@ class ReceiveNewFacts(Command):
 
 
 class ExtendComplaint(Command):
-    """An extension to 30 days (reason) or 60 days (also a senior manager's approval and the notice)."""
+    """An extension to 30 days (reason) or 60 days (a senior manager's recorded approval and the notice),
+    decided while the period still runs."""
 
     model_config = examples(
         {
@@ -172,22 +181,27 @@ class ExtendComplaint(Command):
         {
             "to_days": 60,
             "reason": "the manufacturer's price list is under dispute with the repair shop",
-            "approver_token": "<the senior manager's own bearer token>",
             "customer_notified_at": "2026-03-30T10:00:00+08:00",
         },
     )
 
     to_days: Annotated[int, Field(ge=1, le=366)]
     reason: OptionalText
-    approver_token: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = Field(
-        default=None,
-        description="A senior manager's own bearer token: their approval of an extension to 60 days.",
-    )
     customer_notified_at: AwareDatetime | None = None
 
-    def arguments(self) -> dict[str, Any]:
-        """The approval token is verified by the API and becomes the ``approver``; it is never recorded."""
-        return {name: value for name, value in super().arguments().items() if name != "approver_token"}
+
+class ApproveComplaintExtension(Command):
+    """A senior manager's approval of extending the period from 30 to 60 days, with its reason."""
+
+    model_config = examples(
+        {
+            "to_days": 60,
+            "reason": "the manufacturer's price list must be checked by the head office's motor experts",
+        }
+    )
+
+    to_days: Annotated[int, Field(ge=1, le=366)] = 60
+    reason: OptionalText
 
 
 class RespondToComplaint(Command):
@@ -285,6 +299,18 @@ class Complaints(CaseApplication[Complaint]):
     kind = "complaint"
     bounded_context = "complaint"
 
+    def __init__(
+        self,
+        env: dict[str, str],
+        clock: Clock,
+        policies: Policies,
+        claims: Claims,
+        snapshot_interval: int = 50,
+    ) -> None:
+        super().__init__(env, clock, snapshot_interval)
+        self.policies = policies
+        self.claims = claims
+
     def lodge(self, command: LodgeComplaint, by: Caller, complaint_id: UUID | None = None) -> CommandResult:
         """Lodge a complaint as received: the 15-day period counts from its receipt."""
         return self.open_case(
@@ -304,8 +330,50 @@ class Complaints(CaseApplication[Complaint]):
     def assign(
         self, complaint_id: UUID, command: AssignComplaint, by: Caller, expected_version: int | None = None
     ) -> CommandResult:
-        """Assign (or reassign) a handler who had no part in the case complained about (回避)."""
-        return self.run(complaint_id, by, expected_version, Complaint.assign, **command.arguments())
+        """Assign (or reassign) a handler who had no part in the case complained about (回避): besides the
+        staff the officer names, whoever the policy or claim complained about records (looked up here)."""
+        subject_staff, subject_version = self.subject_staff(self.load(complaint_id).subject_ref)
+        return self.run(
+            complaint_id,
+            by,
+            expected_version,
+            Complaint.assign,
+            subject_staff=subject_staff,
+            subject_case_version=subject_version,
+            **command.arguments(),
+        )
+
+    def subject_staff(self, subject: SubjectRef) -> tuple[frozenset[str], int | None]:
+        """Who worked the case a complaint is about, and the version of that case read.
+
+        A policy: the staff on its events (seller, clerks, underwriters, …). A claim: the staff on its
+        events (handler, surveyor, adjuster, reviewer) and on its policy's. A seller: that seller. The
+        reference names the case by its id; one caseledger does not hold (another system's policy number)
+        gives nobody, and the officer's own list is then all there is (the event records a None version).
+        """
+        if subject.kind is SubjectKind.SELLER:
+            return frozenset({subject.ref}), None
+        try:
+            case_id = UUID(subject.ref)
+        except ValueError:
+            return frozenset(), None
+        try:
+            if subject.kind is SubjectKind.CLAIM:
+                history = self.claims.history(case_id)
+                policy_id = self.claims.load(case_id).policy_id
+                staff = _staff_on(history) | _staff_on(self._policy_history(policy_id))
+            else:
+                history = self.policies.history(case_id)
+                staff = _staff_on(history)
+        except CaseNotFoundError:
+            return frozenset(), None
+        return staff, history[-1].originator_version
+
+    def _policy_history(self, policy_id: UUID) -> list[DomainEvent]:
+        try:
+            return self.policies.history(policy_id)
+        except CaseNotFoundError:
+            return []
 
     def classify(
         self, complaint_id: UUID, command: ClassifyComplaint, by: Caller, expected_version: int | None = None
@@ -336,17 +404,22 @@ class Complaints(CaseApplication[Complaint]):
         )
 
     def extend(
+        self, complaint_id: UUID, command: ExtendComplaint, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Extend a complex complaint's period while it runs: to 30 days with a reason, to 60 with a senior
+        manager's recorded approval and notice to the complainant."""
+        return self.run(complaint_id, by, expected_version, Complaint.extend, **command.arguments())
+
+    def approve_extension(
         self,
         complaint_id: UUID,
-        command: ExtendComplaint,
+        command: ApproveComplaintExtension,
         by: Caller,
         expected_version: int | None = None,
-        approver: Actor | None = None,
     ) -> CommandResult:
-        """Extend a complex complaint's period: to 30 days with a reason, to 60 with the senior manager's
-        approval (``approver``, verified by the caller's entry point) and notice to the complainant."""
+        """A senior manager approves, by their own command, extending the period from 30 to 60 days."""
         return self.run(
-            complaint_id, by, expected_version, Complaint.extend, approver=approver, **command.arguments()
+            complaint_id, by, expected_version, Complaint.approve_extension, **command.arguments()
         )
 
     def respond(
@@ -392,3 +465,11 @@ class Complaints(CaseApplication[Complaint]):
         return self.run(
             complaint_id, by, expected_version, Complaint.escalate_externally, **command.arguments()
         )
+
+
+_NOT_STAFF = frozenset({Role.SYSTEM})
+
+
+def _staff_on(history: list[DomainEvent]) -> frozenset[str]:
+    """The people recorded as actors on a case's events (the system's own steps are nobody's)."""
+    return frozenset(event.actor.id for event in history if event.actor.role not in _NOT_STAFF)

@@ -20,6 +20,7 @@ from domain.sla import rule_by_id
 from domain.timer import (
     TimerBreached,
     TimerCancelled,
+    TimerDeadlineRecomputed,
     TimerExtended,
     TimerPaused,
     TimerRestarted,
@@ -77,7 +78,8 @@ def _describe(event: DomainEvent) -> list[str]:
             f"started   {_at(event.start_at)} by {event.cause_event}",
             f"rule {rule.rule_id}: {rule.title}",
             f"basis: {basis.instrument}{article} ({basis.duration_set_by}, {basis.confidence})",
-            f"calendar {event.calendar_id} version {event.calendar_version}; due {_at(event.due_at)}",
+            f"calendar {event.calendar_id} version {event.calendar_version}; due {_at(event.due_at)}"
+            + _provisional(event.provisional),
         ]
         return lines + [f"· {step.basis}: {step.detail}" for step in event.steps]
     if isinstance(event, TimerWarningRaised):
@@ -98,6 +100,13 @@ def _describe(event: DomainEvent) -> list[str]:
             f"extended  {event.from_duration} → {event.to_duration} by {event.cause_event}{approver}: "
             f"{event.reason}; due now {_at(event.due_at)}"
         ]
+    if isinstance(event, TimerDeadlineRecomputed):
+        lines = [
+            f"recomputed with calendar {event.calendar_id} version {event.calendar_version} "
+            f"(was {event.previous_calendar_version}): due {_at(event.previous_due_at)} → {_at(event.due_at)}"
+            + _provisional(event.provisional)
+        ]
+        return lines + [f"· {step.basis}: {step.detail}" for step in event.steps]
     if isinstance(event, TimerSatisfied):
         return [f"satisfied by {event.by_event}" + (" (late)" if event.late else "")]
     if isinstance(event, TimerBreached):
@@ -116,6 +125,10 @@ def _describe(event: DomainEvent) -> list[str]:
     if isinstance(event, TimerCancelled):
         return [f"cancelled by {event.cause_event}: {event.reason}"]
     return [type(event).__name__]
+
+
+def _provisional(provisional: bool) -> str:
+    return " (PROVISIONAL: rests on a year whose holiday notice is not out yet)" if provisional else ""
 
 
 def explain(system: ExplainedSystem, case_id: UUID) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -83,6 +83,12 @@ def create_due_table(conn: Connection[Any], base_schema: str) -> None:
                    ADD COLUMN IF NOT EXISTS breached_at timestamptz"""
             ).format(t=table)
         )
+        # Whether the deadline rests on a year whose holiday notice is not out yet (2027 for now).
+        conn.execute(
+            sql.SQL(
+                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS provisional boolean NOT NULL DEFAULT false"
+            ).format(t=table)
+        )
         conn.execute(
             sql.SQL(
                 "CREATE INDEX IF NOT EXISTS {i} ON {t} (next_fire_at) WHERE next_fire_at IS NOT NULL"
@@ -113,6 +119,7 @@ class DueRow:
     timer_version: int
     source_case_id: UUID | None = None
     breached_at: datetime | None = None
+    provisional: bool = False
 
     @classmethod
     def of(cls, timer: SlaTimer, *, source_case_id: UUID | None = None) -> DueRow:
@@ -133,6 +140,7 @@ class DueRow:
             timer_version=timer.version,
             source_case_id=source_case_id,
             breached_at=timer.breached_at,
+            provisional=timer.provisional,
         )
 
 
@@ -188,6 +196,7 @@ _COLUMN_TYPES = (
     "bigint[]",
     "uuid[]",
     "timestamptz[]",
+    "boolean[]",
 )
 """The types of ``_row_values``' columns, in order, as arrays (a list of only NULLs needs its type named)."""
 
@@ -200,17 +209,18 @@ def _upsert_many_sql(base_schema: str, same_version: bool) -> sql.Composed:
 
 def _upsert_sql(base_schema: str, same_version: bool, values: sql.Composable | None = None) -> sql.Composed:
     newer = sql.SQL("<=" if same_version else "<")
-    one_row = sql.SQL("VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+    one_row = sql.SQL("VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
     return sql.SQL(
         """INSERT INTO {t} (timer_id, rule_id, case_id, case_context, cycle, state, due_at, warn_50_at,
-                   warn_80_at, next_fire_at, next_action, timer_version, source_case_id, breached_at)
+                   warn_80_at, next_fire_at, next_action, timer_version, source_case_id, breached_at,
+                   provisional)
                {values}
                ON CONFLICT (timer_id) DO UPDATE SET state = EXCLUDED.state, due_at = EXCLUDED.due_at,
                    warn_50_at = EXCLUDED.warn_50_at, warn_80_at = EXCLUDED.warn_80_at,
                    next_fire_at = EXCLUDED.next_fire_at, next_action = EXCLUDED.next_action,
                    timer_version = EXCLUDED.timer_version, updated_at = now(),
                    source_case_id = coalesce(EXCLUDED.source_case_id, {t}.source_case_id),
-                   breached_at = EXCLUDED.breached_at
+                   breached_at = EXCLUDED.breached_at, provisional = EXCLUDED.provisional
                WHERE {t}.timer_version {newer} EXCLUDED.timer_version"""
     ).format(t=due_table(base_schema), newer=newer, values=one_row if values is None else values)
 
@@ -231,6 +241,7 @@ def _row_values(row: DueRow) -> tuple[Any, ...]:
         row.timer_version,
         row.source_case_id,
         row.breached_at,
+        row.provisional,
     )
 
 
@@ -246,6 +257,29 @@ def open_timers(
         (rule_id, case_id),
     ).fetchall()
     return [(row[0], row[1]) for row in rows]
+
+
+@dataclass(frozen=True)
+class RecomputeReport:
+    """What ``Timers.recompute_deadlines`` did: the calendar, the open timers looked at, those moved."""
+
+    calendar: str
+    examined: int
+    recomputed: list[UUID]
+
+
+def _open_timers(
+    conn: Connection[Any], base_schema: str, after: UUID | None, limit: int
+) -> list[tuple[UUID, int]]:
+    """A page of the open timers' (id, row version), in id order after ``after``."""
+    rows = conn.execute(
+        sql.SQL(
+            """SELECT timer_id, timer_version FROM {t} WHERE state IN ('running', 'paused')
+               AND (%s::uuid IS NULL OR timer_id > %s::uuid) ORDER BY timer_id LIMIT %s"""
+        ).format(t=due_table(base_schema)),
+        (after, after, limit),
+    ).fetchall()
+    return [(row[0], int(row[1])) for row in rows]
 
 
 TimerCommand = Callable[[SlaTimer, Context], None]
@@ -426,12 +460,60 @@ class Timers(CaseApplication[SlaTimer]):
         """Store the events a command recorded on a loaded timer (a writer in between is a conflict)."""
         self._save(timer, expected_version=timer.version - len(timer.pending_events))
 
+    def recompute_deadlines(
+        self,
+        conn: Connection[Any],
+        base_schema: str,
+        calendar: HolidayCalendar | None = None,
+        *,
+        page: int = 500,
+    ) -> RecomputeReport:
+        """`caseledger timers recompute`: after a new calendar version is published, move every open
+        timer whose deadline depends on what it changed to that version (``SlaTimer.recompute_deadline``
+        records ``TimerDeadlineRecomputed``), and rewrite those timers' due rows in ``conn``'s transaction.
+
+        Idempotent: a timer already on the version records nothing, so the command may run again (or on
+        several machines at once: two writers of one timer meet at its version and the loser decides again).
+        """
+        target = calendar or default_calendar()
+        caller = Caller(actor=TIMERS_ACTOR, correlation_id=uuid4())
+        examined = 0
+        recomputed: list[UUID] = []
+        after: UUID | None = None
+        while True:
+            rows = _open_timers(conn, base_schema, after, page)
+            if not rows:
+                break
+            after = rows[-1][0]
+            for timer_id, row_version in rows:
+                examined += 1
+                before = self.load(timer_id).version
+                timer = self.change(timer_id, caller, _recompute_with(target))
+                if timer.version > before:
+                    recomputed.append(timer_id)
+                # Also a row an earlier run left behind (it died between the timer's write and its commit).
+                if timer.version > row_version:
+                    upsert_due_row(conn, base_schema, DueRow.of(timer))
+        return RecomputeReport(
+            calendar=f"{target.calendar_id} {target.version}", examined=examined, recomputed=recomputed
+        )
+
     def find(self, timer_id: UUID) -> SlaTimer | None:
         """The timer with this id, or None when it was never started."""
         try:
             return self.load(timer_id)
         except CaseNotFoundError:
             return None
+
+
+def _recompute_with(calendar: HolidayCalendar) -> TimerCommand:
+    """Move an open timer to ``calendar`` where that changes its deadline (a closed one stays as it is)."""
+
+    def recompute(timer: SlaTimer, ctx: Context) -> None:
+        if timer.is_open:
+            timer.recompute_deadline(ctx, calendar=calendar)
+
+    return recompute
 
 
 def _due_at(now: datetime) -> TimerCommand:
@@ -481,6 +563,8 @@ class TimerView(BaseModel):
     warn_50_at: datetime | None
     warn_80_at: datetime | None
     breached_at: datetime | None
+    provisional: bool
+    """The deadline rests on a year whose holiday notice is not out yet: it may move when it is added."""
     colour: str
 
 

@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from domain.base import Actor, CaseAggregate, Context, DomainEvent
+from domain.sla import require_clock_days_in_calendar
 from infra.clock import Clock
 from infra.store.keystore import SubjectKeys
 from infra.store.mapper import CaseEventMapper, JsonTranscoder, personal_data_of
@@ -206,6 +207,11 @@ class CaseApplication(Application[UUID], Generic[A]):
         return self._save(aggregate, expected_version=loaded_version)
 
     def _save(self, aggregate: A, expected_version: int | None) -> CommandResult:
+        # A date no holiday calendar covers is refused with the command (CAL-OUT-OF-RANGE), not accepted
+        # and left to fail in the timers consumer.
+        for event in aggregate.pending_events:
+            if isinstance(event, DomainEvent):
+                require_clock_days_in_calendar(event)
         try:
             # Events without a customer_id of their own (a payee, a disclosure) are sealed for the case's.
             with personal_data_of(getattr(aggregate, "customer_id", None)):

@@ -104,7 +104,7 @@ def test_an_unknown_case_answers_404(client: TestClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_a_60_day_extension_needs_a_senior_managers_token_not_a_claim_in_the_body(
+def test_a_60_day_extension_takes_no_approver_token_in_the_officers_body(
     client: TestClient, clock: ControlledClock
 ) -> None:
     complaint = lodge_complaint(client, clock.now())
@@ -116,4 +116,19 @@ def test_a_60_day_extension_needs_a_senior_managers_token_not_a_claim_in_the_bod
     )
 
     assert response.status_code == 422
-    assert response.json()["title"] == "InvalidApprovalError"
+    assert [error["loc"] for error in response.json()["errors"]] == [["body", "approver_token"]]
+
+
+def test_an_extension_approval_by_a_supervisor_is_refused_with_the_approval_rule(
+    client: TestClient, clock: ControlledClock
+) -> None:
+    complaint = lodge_complaint(client, clock.now())
+
+    response = client.post(
+        f"/complaints/{complaint['case_id']}/extension-approval",
+        json={"to_days": 60, "reason": "the supervisor agrees"},
+        headers=as_(Role.SUPERVISOR),
+    )
+
+    assert response.status_code == 422
+    assert response.json()["rule"] == "CMP-EXT-60D-APPROVAL"

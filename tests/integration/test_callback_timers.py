@@ -110,7 +110,8 @@ def a_scheduler(system: System, clock: ControlledClock) -> closing[Scheduler]:
 def reach(system: System, task_id: UUID) -> None:
     system.callbacks.attempt(
         task_id,
-        AttemptCallback(channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED),
+        # A new-policy callback completes with the call's recording (LIFE-CALLBACK-RECORDING).
+        AttemptCallback(channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED, recording_ref="REC-1"),
         by(CALLBACK_AGENT),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from cli.demo import (
     register_demo_seller,
 )
 from cli.load import run_load
+from consumers.timers import TIMERS_GROUP, timers_handler
 from domain.base import SHANGHAI, DomainEvent, Role
 from domain.policy import Line
 from infra.bootstrap import System
@@ -37,10 +39,12 @@ from infra.services.claims import (
     ReportClaim,
     RequestDocuments,
 )
+from infra.store.eventstore import CaseApplication
 from projections import queries, store
 from projections.base import Projection, fold
 from projections.catalogue import ALL_PROJECTIONS, projection_by_name
 from projections.policies import POLICIES
+from tests.feed import Group
 
 pytestmark = pytest.mark.integration
 
@@ -147,6 +151,9 @@ def cases(system: System, clock: ControlledClock) -> Cases:
         closed_complaint_id,
         open_complaint_id,
     ]
+    # The timers' outcomes too: a complaint is on time when its decision timer says so.
+    with closing(Group(system, TIMERS_GROUP, timers_handler, case_stores(system))) as timers_group:
+        timers_group.consume()
     return Cases(
         life_policy_id,
         motor_policy_id,
@@ -155,8 +162,19 @@ def cases(system: System, clock: ControlledClock) -> Cases:
         waiting_claim_id,
         closed_complaint_id,
         open_complaint_id,
-        history(system, ids),
+        [*history(system, ids), *timer_events(system)],
     )
+
+
+def case_stores(system: System) -> tuple[CaseApplication[Any], ...]:
+    return (system.policies, system.claims, system.complaints, system.callbacks)
+
+
+def timer_events(system: System) -> list[DomainEvent]:
+    """Every timer event, in store order (a rebuild reads the timer store after the cases')."""
+    notifications = system.timers.recorder.select_notifications(start=None, limit=100_000)
+    events = (system.timers.mapper.to_domain_event(n) for n in notifications)
+    return [e for e in events if isinstance(e, DomainEvent)]
 
 
 def apply_live(conn: psycopg.Connection[Any], schema: str, events: Sequence[DomainEvent]) -> None:

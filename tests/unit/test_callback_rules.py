@@ -73,9 +73,14 @@ def created(
     )
 
 
+RECORDING = "REC-CB-0001"
+
+
 def reached(task_type: CallbackType = CallbackType.NEW_POLICY) -> CallbackTask:
     task = created(task_type)
-    task.attempt(agent(), channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED)
+    task.attempt(
+        agent(), channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED, recording_ref=RECORDING
+    )
     return task
 
 
@@ -122,7 +127,12 @@ def test_new_policy_callback_completes_when_the_customer_answers_all_seven_check
         task.attempt(
             agent(at=shanghai(3, 10)), channel=CallbackChannel.PHONE, outcome=AttemptOutcome.NO_ANSWER
         )
-        task.attempt(agent(at=shanghai(3, 15)), channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED)
+        task.attempt(
+            agent(at=shanghai(3, 15)),
+            channel=CallbackChannel.PHONE,
+            outcome=AttemptOutcome.REACHED,
+            recording_ref=RECORDING,
+        )
         task.complete(agent(at=shanghai(3, 15, 20)), answers=ALL_CHECKS)
 
     then = given(created()).when(work)
@@ -135,7 +145,7 @@ def test_new_policy_callback_completes_when_the_customer_answers_all_seven_check
         expect(
             CallbackAttempted, attempt_no=2, channel=CallbackChannel.PHONE, outcome=AttemptOutcome.REACHED
         ),
-        expect(CallbackCompleted, answers=ALL_CHECKS),
+        expect(CallbackCompleted, answers=ALL_CHECKS, recording_ref=RECORDING),
     )
     assert then.aggregate.status is CallbackStatus.COMPLETED
 

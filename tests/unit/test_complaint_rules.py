@@ -23,6 +23,7 @@ from domain.complaint import (
     ComplaintClosed,
     ComplaintDeadlineExtended,
     ComplaintEscalatedExternally,
+    ComplaintExtensionApproved,
     ComplaintExtensionBeyondSixtyDaysError,
     ComplaintHandlerInvolvedError,
     ComplaintLodged,
@@ -121,9 +122,15 @@ def extended_to_30() -> Complaint:
     return complaint
 
 
-def extended_to_60() -> Complaint:
+def approved_to_60() -> Complaint:
     complaint = extended_to_30()
-    complaint.extend(officer(HANDLER), to_days=60, reason="special", approver=SENIOR, customer_notified_at=T0)
+    complaint.approve_extension(ctx(Role.SENIOR_MANAGER, SENIOR.id), to_days=60, reason="special")
+    return complaint
+
+
+def extended_to_60() -> Complaint:
+    complaint = approved_to_60()
+    complaint.extend(officer(HANDLER), to_days=60, reason="special", customer_notified_at=T0)
     return complaint
 
 
@@ -206,9 +213,8 @@ def test_complaint_runs_from_lodging_to_closure_when_every_rule_is_kept() -> Non
         complaint.complete_appraisal(officer(HANDLER), result_summary="signature is not the applicant's")
         complaint.receive_new_facts(officer(HANDLER), facts="a second witness")
         complaint.extend(officer(HANDLER), to_days=30, reason="witness to be heard")
-        complaint.extend(
-            officer(HANDLER), to_days=60, reason="special", approver=SENIOR, customer_notified_at=T0
-        )
+        complaint.approve_extension(ctx(Role.SENIOR_MANAGER, SENIOR.id), to_days=60, reason="special")
+        complaint.extend(officer(HANDLER), to_days=60, reason="special", customer_notified_at=T0)
         respond_to(complaint)
         complaint.request_review(officer(), reason="wants interest too")
         complaint.decide_review(
@@ -230,6 +236,7 @@ def test_complaint_runs_from_lodging_to_closure_when_every_rule_is_kept() -> Non
         expect(
             ComplaintDeadlineExtended, from_days=15, to_days=30, reason="witness to be heard", approver=None
         ),
+        expect(ComplaintExtensionApproved, to_days=60, reason="special", actor=SENIOR),
         expect(
             ComplaintDeadlineExtended,
             from_days=30,
@@ -508,10 +515,8 @@ def test_extending_is_refused_when_the_complaint_is_not_yet_classified() -> None
 def test_extending_to_60_days_records_approver_and_notice_when_a_senior_manager_approved() -> None:
     notified = T0 - timedelta(hours=2)
 
-    then = given(extended_to_30()).when(
-        lambda c: c.extend(
-            officer(HANDLER), to_days=60, reason="special", approver=SENIOR, customer_notified_at=notified
-        )
+    then = given(approved_to_60()).when(
+        lambda c: c.extend(officer(HANDLER), to_days=60, reason="special", customer_notified_at=notified)
     )
 
     then.events(
@@ -526,13 +531,9 @@ def test_extending_to_60_days_records_approver_and_notice_when_a_senior_manager_
     )
 
 
-def test_extending_to_60_days_is_refused_when_the_approver_is_not_a_senior_manager() -> None:
-    supervisor = Actor(id="supervisor-1", role=Role.SUPERVISOR)
-
+def test_approving_60_days_is_refused_with_the_approval_rule_when_a_supervisor_approves() -> None:
     given(extended_to_30()).when(
-        lambda c: c.extend(
-            officer(HANDLER), to_days=60, reason="x", approver=supervisor, customer_notified_at=T0
-        )
+        lambda c: c.approve_extension(ctx(Role.SUPERVISOR, "supervisor-1"), to_days=60, reason="x")
     ).refused(ExtensionNeedsSeniorApprovalError)
 
 
@@ -543,26 +544,26 @@ def test_extending_to_60_days_is_refused_when_there_is_no_approver() -> None:
 
 
 def test_extending_to_60_days_is_refused_when_the_complainant_was_not_notified() -> None:
-    given(extended_to_30()).when(
-        lambda c: c.extend(officer(HANDLER), to_days=60, reason="x", approver=SENIOR)
-    ).refused(ExtensionNoticeRequiredError)
+    given(approved_to_60()).when(lambda c: c.extend(officer(HANDLER), to_days=60, reason="x")).refused(
+        ExtensionNoticeRequiredError
+    )
 
 
 def test_extending_is_refused_when_the_period_would_exceed_60_days() -> None:
     given(extended_to_30()).when(
-        lambda c: c.extend(officer(HANDLER), to_days=90, reason="x", approver=SENIOR, customer_notified_at=T0)
+        lambda c: c.extend(officer(HANDLER), to_days=90, reason="x", customer_notified_at=T0)
     ).refused(ComplaintExtensionBeyondSixtyDaysError)
 
 
 def test_extending_is_refused_when_60_days_are_reached_already() -> None:
     given(extended_to_60()).when(
-        lambda c: c.extend(officer(HANDLER), to_days=60, reason="x", approver=SENIOR, customer_notified_at=T0)
+        lambda c: c.extend(officer(HANDLER), to_days=60, reason="x", customer_notified_at=T0)
     ).refused(ExtensionOutOfOrderError)
 
 
 def test_extending_is_refused_when_it_skips_the_30_day_step() -> None:
     given(investigating()).when(
-        lambda c: c.extend(officer(HANDLER), to_days=60, reason="x", approver=SENIOR, customer_notified_at=T0)
+        lambda c: c.extend(officer(HANDLER), to_days=60, reason="x", customer_notified_at=T0)
     ).refused(ExtensionOutOfOrderError)
 
 

@@ -10,6 +10,7 @@ from domain.sla import ALL_RULES
 from domain.timer import (
     TimerBreached,
     TimerCancelled,
+    TimerDeadlineRecomputed,
     TimerExtended,
     TimerPaused,
     TimerRestarted,
@@ -29,6 +30,7 @@ TIMER_EVENT_CLASSES: list[type[DomainEvent]] = [
     TimerResumed,
     TimerRestarted,
     TimerExtended,
+    TimerDeadlineRecomputed,
     TimerSatisfied,
     TimerBreached,
     TimerCancelled,

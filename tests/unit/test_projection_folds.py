@@ -17,7 +17,10 @@ from domain.complaint import (
     Complaint,
     ComplaintCategory,
     ComplaintChannel,
+    ComplaintDeadlineExtended,
+    ComplaintLodged,
     ComplaintOutcome,
+    ComplaintResponded,
     Complexity,
     Remedy,
     SubjectKind,
@@ -26,6 +29,7 @@ from domain.complaint import (
 from domain.cover import PolicyCover
 from domain.policy import ExplanationMethod, Line, Policy, SellerRegistration, UnderwritingDecision
 from domain.sla import rule_by_id
+from domain.timer import SlaTimer, TimerBreached, TimerSatisfied
 from projections.base import Key, Row, View, fold
 from projections.catalogue import ALL_PROJECTIONS, UnknownProjectionError, projection_by_name
 from projections.claims import ClaimsView
@@ -279,6 +283,53 @@ def respond(complaint: Complaint, at: datetime) -> Complaint:
     return complaint
 
 
+def the_decision_timer(history: Sequence[DomainEvent]) -> list[DomainEvent]:
+    """The CMP-DECIDE-15D timer's events for a complaint's history, as the timers consumer and the
+    scheduler record them: started at receipt, extended while open, breached at its deadline if the
+    response comes later, then satisfied by the response."""
+    rule = rule_by_id("CMP-DECIDE-15D")
+    timer: SlaTimer | None = None
+    for event in history:
+        system = ctx(Role.SYSTEM, "sla-timers", event.recorded_at)
+        if isinstance(event, ComplaintLodged):
+            timer = SlaTimer.start(
+                system,
+                rule=rule,
+                case_id=event.originator_id,
+                case_context="complaint",
+                cycle=event.originator_version,
+                start_at=event.received_at,
+                calendar=default_calendar(),
+                cause_event="ComplaintLodged",
+                cause_event_id=event.event_id,
+            )
+            continue
+        assert timer is not None
+        at = event.occurred_at or event.timestamp
+        if timer.due_at is not None and timer.is_open and at >= timer.due_at:
+            timer.breach(system, at=at)
+        if isinstance(event, ComplaintDeadlineExtended) and timer.is_open:
+            timer.extend(
+                system,
+                at=at,
+                to_duration=event.to_days,
+                approver=event.approver,
+                reason=event.reason,
+                cause_event="ComplaintDeadlineExtended",
+                cause_event_id=event.event_id,
+            )
+        if isinstance(event, ComplaintResponded):
+            timer.satisfy(system, at=at, by_event="ComplaintResponded", cause_event_id=event.event_id)
+    assert timer is not None
+    return events_of(timer)
+
+
+def with_its_timer(complaint: Complaint) -> list[DomainEvent]:
+    """A complaint's events followed by its decision timer's, as a rebuild reads them."""
+    history = events_of(complaint)
+    return [*history, *the_decision_timer(history)]
+
+
 # -------------------------------------------------------------------------------------------- policies
 
 
@@ -527,7 +578,7 @@ def test_claim_is_paid_and_closed_when_the_settlement_is_paid() -> None:
 def test_complaint_is_on_time_when_responded_inside_fifteen_days() -> None:
     complaint = respond(an_investigated_complaint(), shanghai(3, 17))
 
-    row = only_row(ComplaintsView(), events_of(complaint))
+    row = only_row(ComplaintsView(), with_its_timer(complaint))
 
     assert (row["status"], row["on_time"], row["responded_at"]) == ("responded", True, shanghai(3, 17))
 
@@ -535,7 +586,7 @@ def test_complaint_is_on_time_when_responded_inside_fifteen_days() -> None:
 def test_complaint_is_late_when_responded_after_fifteen_days() -> None:
     complaint = respond(an_investigated_complaint(), shanghai(3, 18))  # day 15 ended at 24:00 on 17 March
 
-    row = only_row(ComplaintsView(), events_of(complaint))
+    row = only_row(ComplaintsView(), with_its_timer(complaint))
 
     assert row["on_time"] is False
 
@@ -545,9 +596,70 @@ def test_complaint_is_on_time_when_responded_inside_an_extended_period() -> None
     complaint.extend(ctx(OFFICER, "zheng.qiang", shanghai(3, 10)), to_days=30, reason="manufacturer check")
     respond(complaint, shanghai(3, 25))
 
-    row = only_row(ComplaintsView(), events_of(complaint))
+    row = only_row(ComplaintsView(), with_its_timer(complaint))
 
     assert (row["deadline_days"], row["on_time"]) == (30, True)
+
+
+def test_complaint_is_late_when_its_timer_breached_before_an_extension_recorded_afterwards() -> None:
+    # A history from before extensions were refused once the period had run out: 30 days from 2 March
+    # ended 24:00 1 April; the 60-day extension was recorded on day 49 and the answer came on day 50.
+    complaint = an_investigated_complaint()
+    complaint.extend(ctx(OFFICER, "zheng.qiang", shanghai(3, 10)), to_days=30, reason="manufacturer check")
+    day_49 = T0 + timedelta(days=49)
+    complaint.trigger_event(
+        ComplaintDeadlineExtended,
+        timestamp=day_49,
+        actor=ctx(OFFICER, "zheng.qiang").actor,
+        correlation_id=uuid4(),
+        from_days=30,
+        to_days=60,
+        reason="recorded after the period had run out",
+        customer_notified_at=day_49,
+    )
+    respond(complaint, T0 + timedelta(days=50))
+    history = events_of(complaint)
+    timer = the_decision_timer(history)
+    assert [type(e) for e in timer[-2:]] == [TimerBreached, TimerSatisfied]
+
+    row = only_row(ComplaintsView(), [*history, *timer])
+    before_the_answer = only_row(ComplaintsView(), history[:-1])
+
+    assert (row["deadline_days"], row["on_time"], row["decide_timer_outcome"]) == (60, False, "met_late")
+    # The period shown is the one the timer breached: the late extension moved neither.
+    assert before_the_answer["due_at"] == midnight_after(date(2026, 4, 1))
+
+
+def test_complaint_is_late_when_the_breach_arrives_before_the_response() -> None:
+    complaint = respond(an_investigated_complaint(), shanghai(3, 20))
+    history = events_of(complaint)
+    timer = the_decision_timer(history)
+    # The timer topic ran ahead of the complaint topic: the breach is seen before the response.
+    breach_first = [*history[:-1], *timer[:-1], history[-1], timer[-1]]
+
+    row = only_row(ComplaintsView(), breach_first)
+
+    assert row["on_time"] is False
+
+
+def test_complaint_timeliness_is_unknown_until_its_timer_outcome_arrives() -> None:
+    row = only_row(ComplaintsView(), events_of(respond(an_investigated_complaint(), shanghai(3, 10))))
+
+    assert (row["status"], row["on_time"]) == ("responded", None)
+
+
+def test_an_earlier_periods_timer_does_not_decide_a_reopened_complaints_timeliness() -> None:
+    complaint = respond(an_investigated_complaint(), shanghai(3, 10))
+    first_period = with_its_timer(complaint)
+    complaint.close(ctx(OFFICER, "zheng.qiang", shanghai(3, 11)), outcome=ComplaintOutcome.PARTLY_UPHELD)
+    complaint.reopen(ctx(Role.SUPERVISOR, "boss", shanghai(4, 1)), reason="new evidence")
+    respond(complaint, shanghai(5, 20))  # the new period ended 24:00 16 April: late
+
+    # The first period's outcome (met) arrives after the reopening.
+    reopened = events_of(complaint)
+    row = only_row(ComplaintsView(), [*first_period[:-1], *reopened, first_period[-1]])
+
+    assert (row["status"], row["on_time"], row["decide_timer_outcome"]) == ("responded", None, None)
 
 
 def test_complaint_timeliness_is_unknown_while_it_is_open() -> None:
@@ -578,7 +690,9 @@ def test_complaint_statistics_count_lodged_responded_and_on_time_when_complaints
     online = a_complaint(channel=ComplaintChannel.ONLINE)
     april = a_complaint(received_at=shanghai(4, 1, hour=0))  # 31 March 16:00 UTC: April in Shanghai
 
-    totals = fold([ComplaintsView(), ComplaintStatsView()], events_of(on_time, late, open_, online, april))
+    history = [*with_its_timer(on_time), *with_its_timer(late), *events_of(open_, online, april)]
+
+    totals = fold([ComplaintsView(), ComplaintStatsView()], history)
 
     assert totals["complaint_stats"] == {
         ("claims", "hotline", "2026-03"): {

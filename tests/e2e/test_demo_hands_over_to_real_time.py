@@ -1,0 +1,138 @@
+"""`caseledger up --demo` tells its story on a past clock, then records real time: a command sent "now" is
+taken as now, and the worklist shows no breach that the story did not cause."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.base import SHANGHAI
+from tests.kafka_fixtures import free_port
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class AfterTheStory:
+    base_url: str
+    tokens: dict[str, str]
+    story_ended_at: datetime
+    """The last instant the printed story recorded (to the minute, as printed)."""
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+@pytest.fixture
+def after_the_story(database_url: str, schema: str, tmp_path: Path) -> Iterator[AfterTheStory]:
+    api_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
+        "CASELEDGER_DATABASE_URL": database_url,
+        "CASELEDGER_DB_SCHEMA": schema,
+        "CASELEDGER_BROKER_PORT": str(free_port()),
+        "CASELEDGER_API_PORT": str(api_port),
+        "PYTHONPATH": str(REPO),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "up", "--demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if line.startswith("Ctrl-C stops"):
+            break
+    text = "".join(output)
+    tokens = dict(re.findall(r"^  (\w+)\s+(eyJ\S+)$", text, flags=re.MULTILINE))
+    recorded = re.findall(r"^\s+v\d+\s+(\d{4}-\d\d-\d\d \d\d:\d\d)\s", text, flags=re.MULTILINE)
+    assert tokens, text
+    assert recorded, text
+    story_end = max(datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI) for at in recorded)
+    try:
+        yield AfterTheStory(f"http://127.0.0.1:{api_port}", tokens, story_end + timedelta(minutes=1))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+
+
+def complaint_received(at: datetime) -> dict[str, Any]:
+    return {
+        "received_at": at.isoformat(),
+        "category": "claims",
+        "channel": "hotline",
+        "subject_ref": {"kind": "policy", "ref": "P-after-the-demo"},
+        "customer_id": "CUST-after-demo",
+        "complainant_name": "李娜",
+        "complainant_phone": "13700137000",
+        "facts": "the garage was not paid",
+        "demands": "pay the garage",
+    }
+
+
+def test_a_complaint_received_now_is_accepted_after_the_demo_story(after_the_story: AfterTheStory) -> None:
+    now = datetime.now(UTC)
+    with httpx.Client(base_url=after_the_story.base_url, timeout=10) as http:
+        lodged = http.post(
+            "/complaints", json=complaint_received(now), headers=after_the_story.headers("complaints_officer")
+        )
+
+    assert lodged.status_code == 201, lodged.text
+    assert after_the_story.story_ended_at < now  # the story was told in the past
+
+
+def test_the_worklist_after_the_demo_shows_no_breach_the_story_did_not_cause(
+    after_the_story: AfterTheStory,
+) -> None:
+    with httpx.Client(base_url=after_the_story.base_url, timeout=10) as http:
+        work = http.get("/worklist", params={"limit": 500}, headers=after_the_story.headers("supervisor"))
+        timers = http.get("/timers", params={"limit": 500}, headers=after_the_story.headers("supervisor"))
+    now = datetime.now(UTC)
+
+    assert work.status_code == 200, work.text
+    assert timers.status_code == 200, timers.text
+    overdue = [
+        item
+        for item in work.json()
+        if item["due_at"] is not None and datetime.fromisoformat(item["due_at"]) < now
+    ]
+    breached = [timer for timer in timers.json() if timer["colour"] == "breached"]
+    # Whatever is past due fell due while the story ran: nothing fell due between its end and now unseen.
+    assert [i for i in overdue if datetime.fromisoformat(i["due_at"]) > after_the_story.story_ended_at] == []
+    assert [
+        t
+        for t in breached
+        if t["due_at"] is not None and datetime.fromisoformat(t["due_at"]) > after_the_story.story_ended_at
+    ] == []
+    # And the timers' colours are told at real time, not at the story's end.
+    assert all(
+        datetime.fromisoformat(t["due_at"]) > now
+        for t in timers.json()
+        if t["colour"] in ("green", "amber", "red") and t["due_at"] is not None
+    )
