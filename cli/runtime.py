@@ -52,8 +52,9 @@ from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
 
 CONTEXTS = ("policy", "claim", "complaint", "callback", "timer", "privacy")
-DEMO_STORY_DAYS = 52
-"""How far back the demo story starts: it spans about 51 days, so it ends a day or so before today, and
+DEMO_STORY_DAYS = 53
+"""How far back the demo story starts: it spans about 51 days from the next 09:00, so it ends a day or two
+before now whatever the hour it starts at, and
 the clock then follows real time (no deadline falls in a gap between the story and today)."""
 KAFKA_CONNECT_TIMEOUT_S = 3.0
 
