@@ -22,6 +22,7 @@ from cli.bench.main import SECTIONS as BENCH_SECTIONS
 from cli.bench.main import run_bench
 from cli.demo import next_morning, open_complaint, print_demo, run_demo
 from cli.load import run_load
+from cli.operations import ConsumerOperations
 from cli.privacy import add_privacy_commands
 from cli.runtime import (
     BrokerHandle,
@@ -185,7 +186,7 @@ def _timers(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     system = bootstrap(Settings())
     try:
-        run_api(system)
+        run_api(system, operations=ConsumerOperations(system))
         return 0
     finally:
         system.close()

@@ -21,6 +21,7 @@ import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from api.serve import api_server
+from cli.operations import ConsumerOperations
 from consumers.app import run_consumers
 from consumers.groups import default_groups
 from consumers.scheduler import run_scheduler
@@ -128,7 +129,7 @@ async def serve(
     """Run the relay, consumer groups, API and scheduler until ``stop``; ``then`` runs alongside them."""
     tasks = []
     if api:
-        server = api_server(system)
+        server = api_server(system, operations=ConsumerOperations(system))
         tasks.append(asyncio.create_task(server.serve(), name="api"))
 
         async def stop_api() -> None:
