@@ -4,6 +4,7 @@ from a form. The browser tests (tests/browser/) drive the same pages in chromium
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -15,7 +16,7 @@ from cli.demo import OFFICER, by, lodge_sample_complaint
 from domain.base import Role
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from tests.api.conftest import SECRET, token
+from tests.api.conftest import token
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +84,9 @@ def test_sign_in_refuses_a_token_signed_with_another_key(client: TestClient) -> 
     form = client.get("/console/sign-in")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert csrf is not None
-    forged = issue_token("another-secret-of-at-least-thirty-two-chars", "mallory", Role.SUPERVISOR, _hour())
+    forged = issue_token(
+        "another-secret-of-at-least-thirty-two-chars", "mallory", Role.SUPERVISOR, timedelta(hours=1)
+    )
 
     refused = client.post(
         "/console/sign-in", data={"csrf_token": csrf.group(1), "credential": forged}, follow_redirects=False
@@ -187,12 +190,3 @@ def test_every_case_command_route_has_a_form(client: TestClient) -> None:
 
     assert len(commands) >= 63
     assert {c.context for c in commands} == {"policy", "claim", "complaint", "callback"}
-
-
-def _hour() -> object:
-    from datetime import timedelta
-
-    return timedelta(hours=1)
-
-
-assert SECRET
