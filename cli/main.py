@@ -47,7 +47,7 @@ from infra.schemas import export
 from infra.services.explain import explain
 from infra.settings import Settings
 
-DEMO_STORY_DAYS = 60
+DEMO_STORY_DAYS = 70
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ from api.console.charts import Bar, bar_chart
 from api.console.commands import CaseCommand, CommandCatalogue, command_input, run_command
 from api.console.operations import Operations
 from api.console.sessions import SESSION_COOKIE, ConsoleSession, ConsoleSessions, SignInRefusedError
-from api.console.views import CASE_TYPES, TEAMS, ConsoleViews, shanghai, time_left
+from api.console.views import CASE_TYPES, TEAMS, ConsoleViews, duration, shanghai, time_left
 from api.deps import ApiServices, command_envelope
 from api.problems import ApiProblemError, Problem, problem_for
 from api.routes.audit import AUDIT_READERS
@@ -53,6 +53,11 @@ OPERATORS = frozenset({Role.SUPERVISOR, Role.SENIOR_MANAGER})
 """Who may retry or skip a dead letter and run the projections check."""
 OPERATIONS_READERS = OPERATORS | {Role.AUDITOR}
 SIGN_IN_COOKIE = "caseledger_console_signin"
+CONSOLE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+"""The pages run no script and load only this origin's stylesheet: an injected tag could do nothing."""
 _REFUSALS = (DomainError, ConcurrencyConflictError, CaseNotFoundError, ApiProblemError, ValidationError)
 """What a command may be refused with: shown on the page with its rule; anything else is a server error."""
 
@@ -170,6 +175,7 @@ def render_page(
         status_code=status,
     )
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = CONSOLE_POLICY
     return response
 
 
@@ -672,4 +678,5 @@ def template_globals() -> dict[str, Any]:
         "timer_state_label": labels.timer_state,
         "shanghai": shanghai,
         "time_left": time_left,
+        "duration": duration,
     }

@@ -87,6 +87,23 @@ def time_left(due_at: datetime | None, now: datetime) -> str:
     return f"剩余 {text} left" if seconds >= 0 else f"逾期 overdue {text}"
 
 
+def duration(seconds: float | None) -> str:
+    """A span as a person reads it: ``0.42 s``, ``3 min 5 s``, ``11 d 9 h``."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    whole = int(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s"
+
+
 def shanghai(moment: datetime | None) -> str:
     """A time as staff read it: Asia/Shanghai, to the minute."""
     return "" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
