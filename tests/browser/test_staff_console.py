@@ -141,12 +141,12 @@ def test_the_api_docs_render_with_no_request_leaving_the_machine(demo: DemoSyste
     page.goto(f"{demo.base_url}/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("caseledger")
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
-    screenshot(page, "docs")
+    screenshot(page, "docs", full_page=False)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{demo.base_url}/redoc")
     # ReDoc lays out the whole document (every operation) before it shows the title.
     expect(page.locator("h1").first).to_contain_text("caseledger", timeout=30_000)
     assert errors == []
-    screenshot(page, "redoc")
+    screenshot(page, "redoc", full_page=False)
     # The staff fixture fails the test if any request above went to another host.
