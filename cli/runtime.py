@@ -199,6 +199,7 @@ async def watch_timers(system: System, stop: asyncio.Event, every: float = 1.0) 
             if isinstance(event, TimerWarningRaised | TimerBreached):
                 start = next(iter(system.timers.history(event.originator_id)))
                 rule = start.rule_id if isinstance(start, TimerStarted) else "?"
+                case = start.subject_id if isinstance(start, TimerStarted) else "?"
                 at = event.recorded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
                 what = (
                     f"warning at {event.threshold:.0%}"
@@ -206,6 +207,6 @@ async def watch_timers(system: System, stop: asyncio.Event, every: float = 1.0) 
                     else f"BREACH, {event.lateness_seconds} s late, escalated to "
                     f"{event.escalate_to.value if event.escalate_to else 'nobody'}"
                 )
-                print(f"[{at} story time] {rule}: {what}", flush=True)
+                print(f"[{at} story time] {rule}: {what} (case {case})", flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
