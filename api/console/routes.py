@@ -230,7 +230,7 @@ async def sign_in(request: Request, console: ConsoleDep) -> Response:
             next=target, signin_csrf=expected, error=f"登录失败 Sign-in refused: {refused}",
         )  # fmt: skip
     response = RedirectResponse(target, status_code=HTTPStatus.SEE_OTHER)
-    seconds = int((session.expires_at - datetime.now(session.expires_at.tzinfo)).total_seconds())
+    seconds = int((session.expires_at - console.sessions.clock.now()).total_seconds())
     _set_cookie(request, response, SESSION_COOKIE, session_id, max_age=max(seconds, 1))
     response.delete_cookie(SIGN_IN_COOKIE, path="/console")
     return response

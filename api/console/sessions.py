@@ -30,6 +30,7 @@ from psycopg_pool import ConnectionPool
 from api.auth import ApiKeys, TokenVerifier
 from api.problems import AuthenticationRequiredError
 from domain.base import Actor, Role
+from infra.clock import Clock, SystemClock
 
 SESSION_COOKIE = "caseledger_console"
 SESSION_HOURS = 8
@@ -60,7 +61,16 @@ def _digest(session_id: str) -> bytes:
 class ConsoleSessions:
     """The sessions of one deployment, in ``<schema>.console_sessions``."""
 
-    def __init__(self, pool: ConnectionPool[Any], base_schema: str, verifier: TokenVerifier, keys: ApiKeys):
+    def __init__(
+        self,
+        pool: ConnectionPool[Any],
+        base_schema: str,
+        verifier: TokenVerifier,
+        keys: ApiKeys,
+        clock: Clock | None = None,
+    ) -> None:
+        # Real time, never a demo's story clock: sessions end when the tokens they came from do.
+        self.clock = clock or SystemClock()
         self._pool = pool
         self._table = sql.Identifier(base_schema, "console_sessions")
         self._verifier = verifier
@@ -92,7 +102,7 @@ class ConsoleSessions:
         presented = credential.strip().removeprefix("Bearer ").strip()
         if not presented:
             raise SignInRefusedError("paste a bearer token or an API key")
-        at = now or datetime.now(UTC)
+        at = now or self.clock.now()
         limit = at + timedelta(hours=SESSION_HOURS)
         actor = self._keys.actor(presented)
         if actor is None:
@@ -123,7 +133,7 @@ class ConsoleSessions:
                     actor.id,
                     actor.role.value,
                     session.csrf_token,
-                    now or datetime.now(UTC),
+                    now or self.clock.now(),
                     expires_at,
                 ),
             )
@@ -140,7 +150,7 @@ class ConsoleSessions:
                     """SELECT actor_id, actor_role, csrf_token, expires_at FROM {t}
                        WHERE id_digest = %s AND ended_at IS NULL AND expires_at > %s"""
                 ).format(t=self._table),
-                (_digest(session_id), now or datetime.now(UTC)),
+                (_digest(session_id), now or self.clock.now()),
             ).fetchone()
         if row is None:
             return None
@@ -155,7 +165,7 @@ class ConsoleSessions:
                 sql.SQL("UPDATE {t} SET ended_at = %s WHERE id_digest = %s AND ended_at IS NULL").format(
                     t=self._table
                 ),
-                (now or datetime.now(UTC), _digest(session_id)),
+                (now or self.clock.now(), _digest(session_id)),
             )
 
 

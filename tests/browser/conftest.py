@@ -151,6 +151,7 @@ def sign_in(staff: Staff, demo: DemoSystem, role: str) -> Page:
     page = staff.page
     page.goto(f"{demo.base_url}/console/worklist")
     page.wait_for_url("**/console/sign-in**")
+    screenshot(page, "sign-in", full_page=False)
     page.get_by_label("令牌或 API 密钥 Token or API key").fill(demo.tokens[role])
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
