@@ -4,15 +4,21 @@ from a form. The browser tests (tests/browser/) drive the same pages in chromium
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
+from api.app import create_app
 from api.auth import issue_token
 from api.console.commands import CommandCatalogue
 from cli.demo import OFFICER, by, lodge_sample_complaint
+from cli.operations import ConsumerOperations
+from consumers.processing import create_tables
 from domain.base import Role
 from infra.bootstrap import System
 from infra.clock import ControlledClock
@@ -190,3 +196,46 @@ def test_every_case_command_route_has_a_form(client: TestClient) -> None:
 
     assert len(commands) >= 63
     assert {c.context for c in commands} == {"policy", "claim", "complaint", "callback"}
+
+
+@pytest.fixture
+def operated(api_system: System) -> Iterator[TestClient]:
+    """The API as `caseledger up` builds it: with the consumer groups' operations for the console."""
+    with TestClient(create_app(api_system, ConsumerOperations(api_system))) as test_client:
+        yield test_client
+
+
+def test_a_supervisor_skips_a_dead_letter_from_the_operations_page_recording_who_and_why(
+    operated: TestClient, system: System
+) -> None:
+    schema = system.settings.db_schema
+    with psycopg.connect(system.database_url, autocommit=True) as conn:
+        create_tables(conn, schema)
+        row = conn.execute(
+            sql.SQL(
+                """INSERT INTO {}.dead_letters (group_id, topic, partition, kafka_offset, headers, value,
+                       error, status) VALUES (%s, 'caseledger.claim', 0, 7, '{{}}', %s, 'not JSON', 'parked')
+                   RETURNING id"""
+            ).format(sql.Identifier(schema)),
+            (f"{system.settings.topic_prefix}.projections", b"\x00garbage"),
+        ).fetchone()
+    assert row is not None
+    csrf = sign_in(operated, Role.SUPERVISOR, "li.ming.supervisor")
+
+    page = operated.get("/console/operations")
+    skipped = operated.post(
+        f"/console/operations/dead-letters/{row[0]}/skip",
+        data={"csrf_token": csrf, "reason": "a test message, never a real event"},
+    )
+
+    assert "not JSON" in page.text
+    assert skipped.status_code == 200, skipped.text
+    assert 'data-testid="resolution"' in skipped.text
+    with psycopg.connect(system.database_url) as conn:
+        status = conn.execute(
+            sql.SQL(
+                "SELECT status, resolved_by, resolution_reason FROM {}.dead_letters WHERE id = %s"
+            ).format(sql.Identifier(schema)),
+            (row[0],),
+        ).fetchone()
+    assert status == ("skipped", "li.ming.supervisor", "a test message, never a real event")
