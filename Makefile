@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup up demo check lint test test-unit test-integration bench bench-quick clean
+.PHONY: help setup up demo check lint test test-unit test-integration test-browser bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test-unit: $(STAMP) ## the pure domain tests only
 
 test-integration: $(STAMP) ## tests against a real PostgreSQL server
 	$(BIN)/pytest tests/integration tests/e2e
+
+test-browser: $(STAMP) ## the staff console in headless chromium (screenshots in bench-results/screenshots/)
+	$(BIN)/pytest -m browser tests/browser
 
 bench: $(STAMP) ## the full benchmark (table + bench-results/bench.json)
 	$(BIN)/caseledger bench --out bench-results/bench.json

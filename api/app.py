@@ -13,7 +13,10 @@ from fastapi.routing import APIRoute
 from psycopg_pool import ConnectionPool
 
 from api.auth import ApiKeys, RoleRequirement, TokenVerifier
+from api.console import install_console
+from api.console.operations import Operations
 from api.deps import ApiServices
+from api.docs import install_offline_docs
 from api.gateway import CommandGateway
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
@@ -77,8 +80,12 @@ def _is_problem(status: str, content: dict[str, Any]) -> bool:
     return status.isdigit() and int(status) >= 400 and schema.get("$ref", "").endswith("/Problem")
 
 
-def create_app(system: System) -> FastAPI:
-    """The API on ``system``'s services; its connection pool opens and closes with the app's lifespan."""
+def create_app(system: System, operations: Operations | None = None) -> FastAPI:
+    """The API on ``system``'s services; its connection pool opens and closes with the app's lifespan.
+
+    ``operations``: the consumer groups' dead letters, lag and projections check for the console's
+    operations page (the command line builds them; the API cannot import the consumers).
+    """
     settings = system.settings
     if settings.jwt_secret is None:
         raise MissingJwtSecretError("set CASELEDGER_JWT_SECRET (at least 32 characters) to run the API")
@@ -126,7 +133,10 @@ def create_app(system: System) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_offline_docs(app)
     app.state.services = services
     app.state.token_verifier = verifier
     app.state.audit = AuditTrail(system)
@@ -145,6 +155,7 @@ def create_app(system: System) -> FastAPI:
     ):
         _declare_roles(router)
         app.include_router(router)
+    install_console(app, system, pool, operations)
     return app
 
 

@@ -92,7 +92,10 @@ IfMatch = Annotated[
 ]
 
 
-def _envelope(actor: Actor, request: Request, key: str | None, expected_version: int | None) -> CommandCall:
+def command_envelope(
+    actor: Actor, request: Request, key: str | None, expected_version: int | None
+) -> CommandCall:
+    """The envelope of one command request: its actor, correlation, key and the version it expects."""
     # The events of one keyed request share a correlation id derived from the key: a trace joins them.
     correlation = uuid5(_IDEMPOTENCY_NAMESPACE, f"{actor.id}\n{key}") if key else uuid4()
     services: ApiServices = request.app.state.services
@@ -123,7 +126,7 @@ def command_call(*roles: Role) -> Callable[..., CommandCall]:
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> CommandCall:
-        return _envelope(actor, request, idempotency_key, _expected_version(if_match))
+        return command_envelope(actor, request, idempotency_key, _expected_version(if_match))
 
     return dependency
 
@@ -136,7 +139,7 @@ def opening_call(*roles: Role) -> Callable[..., CommandCall]:
         request: Request,
         idempotency_key: IdempotencyKey = None,
     ) -> CommandCall:
-        return _envelope(actor, request, idempotency_key, None)
+        return command_envelope(actor, request, idempotency_key, None)
 
     return dependency
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import uvicorn
 
 from api.app import create_app
+from api.console.operations import Operations
 from infra.bootstrap import System
 
 
-def api_server(system: System, host: str | None = None, port: int | None = None) -> uvicorn.Server:
+def api_server(
+    system: System, host: str | None = None, port: int | None = None, operations: Operations | None = None
+) -> uvicorn.Server:
     """A uvicorn server for the API (``await server.serve()`` inside a running event loop)."""
     config = uvicorn.Config(
-        create_app(system),
+        create_app(system, operations),
         host=host or system.settings.api_host,
         port=port or system.settings.api_port,
         log_level="info",
@@ -20,6 +23,8 @@ def api_server(system: System, host: str | None = None, port: int | None = None)
     return uvicorn.Server(config)
 
 
-def run_api(system: System, host: str | None = None, port: int | None = None) -> None:
+def run_api(
+    system: System, host: str | None = None, port: int | None = None, operations: Operations | None = None
+) -> None:
     """Serve the API until interrupted (blocks)."""
-    api_server(system, host, port).run()
+    api_server(system, host, port, operations).run()

@@ -24,7 +24,7 @@ from domain.complaint import (
 )
 from domain.policy import ExplanationMethod, Line, SellerRegistration, UnderwritingDecision
 from infra.bootstrap import System
-from infra.clock import ControlledClock
+from infra.clock import ControlledClock, SystemClock
 from infra.services.callbacks import AttemptCallback, CompleteCallback, CreateCallbackTask
 from infra.services.claims import (
     AdjustClaim,
@@ -200,6 +200,16 @@ class DemoCases:
     claim_id: UUID
     complaint_id: UUID
     callback_task_id: UUID
+    open_work: tuple[OpenCase, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """A case the demo leaves open for the worklist, and where it stands."""
+
+    context: str
+    case_id: UUID
+    stands: str
 
 
 def life_policy_story(system: System, clock: ControlledClock) -> tuple[UUID, UUID]:
@@ -252,6 +262,15 @@ def life_policy_story(system: System, clock: ControlledClock) -> tuple[UUID, UUI
 def claim_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
     """A motor claim: reported, applied for, registered, surveyed, assessed, documents asked for (the
     request's delivery stops the Art. 23 clock until they arrive), adjusted, reviewed, paid, closed."""
+    claim_id = settled_claim(system, clock, policy_id)
+    clock.advance(timedelta(days=2))
+    system.claims.issue_payment(claim_id, IssuePayment(amount_fen=600_000, reference="PAY-0001"), by(HANDLER))
+    system.claims.close_claim(claim_id, CloseClaim(), by(HANDLER))
+    return claim_id
+
+
+def settled_claim(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """A motor claim taken to an agreed settlement, its payment still due."""
     claims = system.claims
     claim_id = uuid4()
     loss_at = clock.now() - timedelta(hours=3)
@@ -328,9 +347,6 @@ def claim_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID
         AgreeSettlement(amount_fen=600_000, payee_name="张伟", payee_account="6222020200112233445"),
         by(HANDLER),
     )
-    clock.advance(timedelta(days=2))
-    claims.issue_payment(claim_id, IssuePayment(amount_fen=600_000, reference="PAY-0001"), by(HANDLER))
-    claims.close_claim(claim_id, CloseClaim(), by(HANDLER))
     return claim_id
 
 
@@ -407,7 +423,69 @@ def run_demo(system: System, clock: ControlledClock) -> DemoCases:
     clock.advance(timedelta(days=5, hours=2))
     claim_id = claim_story(system, clock, motor_policy_id)
     complaint_id = complaint_story(system, clock, motor_policy_id)
-    return DemoCases(life_policy_id, motor_policy_id, claim_id, complaint_id, task_id)
+    # The cases left open are told on the days just before now, so that when the clock then follows real
+    # time their colours are the ones the story meant (never backwards: an older story keeps its own time).
+    clock.set(max(clock.now(), SystemClock().now() - timedelta(days=OPEN_WORK_DAYS + 2)))
+    open_work = open_work_story(system, clock, motor_policy_id)
+    return DemoCases(life_policy_id, motor_policy_id, claim_id, complaint_id, task_id, open_work)
+
+
+OPEN_WORK_DAYS = 13
+"""How much story time the open cases span: the last one is lodged a day before the story ends."""
+
+
+def open_work_story(system: System, clock: ControlledClock, policy_id: UUID) -> tuple[OpenCase, ...]:
+    """Cases left open over the story's last 13 days, so that the worklist shows work of every colour.
+
+    At the story's end: a complaint never acknowledged (its 1-working-day acknowledgement breached, its
+    15-day answer at 87 %: red), a claim whose one-time documents list was never sent (breached), a
+    settled claim whose payment is due within 10 days of the agreement (80 %: red), a complaint assigned
+    8 days before the end (53 %: amber) and one lodged the day before (green or just due).
+    """
+    next_morning(clock)
+    unacknowledged = uuid4()
+    lodge_sample_complaint(system, by(OFFICER), unacknowledged, clock.now(), policy_id)
+    unlisted = uuid4()
+    system.claims.report(
+        ReportClaim(
+            policy_id=policy_id,
+            loss_at=clock.now() - timedelta(hours=20),
+            reporter_name="张伟",
+            reporter_phone="13800138000",
+            cause="hail",
+            description="hail dents on the bonnet and roof",
+            channel="app",
+        ),
+        by(HANDLER),
+        claim_id=unlisted,
+    )
+    system.claims.register(
+        unlisted,
+        RegisterClaim(
+            claim_no=f"LP{unlisted.hex[:10].upper()}", coverages=["vehicle damage"], reserve_fen=300_000
+        ),
+        by(HANDLER),
+    )
+    unpaid = settled_claim(system, clock, policy_id)
+    assigned = uuid4()
+    lodge_sample_complaint(system, by(OFFICER), assigned, clock.now(), policy_id)
+    system.complaints.acknowledge(assigned, AcknowledgeComplaint(channel="sms"), by(OFFICER))
+    system.complaints.assign(
+        assigned,
+        AssignComplaint(handler_id=HANDLING_OFFICER[1], involved_staff=[HANDLER[1]]),
+        by(OFFICER),
+    )
+    clock.advance(timedelta(days=OPEN_WORK_DAYS - 6))
+    lodged_yesterday = uuid4()
+    lodge_sample_complaint(system, by(OFFICER), lodged_yesterday, clock.now(), policy_id)
+    clock.advance(timedelta(days=1))
+    return (
+        OpenCase("complaint", unacknowledged, "lodged, never acknowledged"),
+        OpenCase("claim", unlisted, "registered, documents list never sent"),
+        OpenCase("claim", unpaid, "settlement agreed, payment due"),
+        OpenCase("complaint", assigned, "acknowledged and assigned, answer due"),
+        OpenCase("complaint", lodged_yesterday, "lodged yesterday"),
+    )
 
 
 def format_history(title: str, events: list[DomainEvent]) -> str:
@@ -442,6 +520,10 @@ def print_demo(system: System, cases: DemoCases) -> None:
     )
     print(format_history(f"Claim {cases.claim_id}", system.claims.history(cases.claim_id)))
     print(format_history(f"Complaint {cases.complaint_id}", system.complaints.history(cases.complaint_id)))
+    if cases.open_work:
+        print("\nLeft open for the worklist (the staff console at /console shows them):")
+        for case in cases.open_work:
+            print(f"  open {case.context:<10} {case.case_id}  {case.stands}")
 
 
 def open_complaint(system: System, clock: ControlledClock) -> UUID:

@@ -34,6 +34,7 @@ from api.auth import demo_tokens
 from api.serve import api_server
 from cli.demo import next_morning, open_complaint, print_demo, run_demo
 from cli.errors import CliError
+from cli.operations_page import ConsumerOperations
 from cli.system import open_system
 from cli.tables import print_table
 from consumers.app import run_consumers
@@ -52,10 +53,9 @@ from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
 
 CONTEXTS = ("policy", "claim", "complaint", "callback", "timer", "privacy")
-DEMO_STORY_DAYS = 53
-"""How far back the demo story starts: it spans about 51 days from the next 09:00, so it ends a day or two
-before now whatever the hour it starts at, and
-the clock then follows real time (no deadline falls in a gap between the story and today)."""
+DEMO_STORY_DAYS = 70
+"""How far back the demo story starts: its closed cases take about 51 days, then its open cases are told
+on the 15 days before now (cli/demo.py), and the clock follows real time from the story's end on."""
 KAFKA_CONNECT_TIMEOUT_S = 3.0
 
 
@@ -253,7 +253,7 @@ def api(args: argparse.Namespace) -> int:
             f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)",
             flush=True,
         )
-        api_server(system).run(sockets=[api_socket])
+        api_server(system, operations=ConsumerOperations(system)).run(sockets=[api_socket])
     return 0
 
 
@@ -402,7 +402,7 @@ async def serve(
     """
     tasks = []
     if api:
-        server = api_server(system)
+        server = api_server(system, operations=ConsumerOperations(system))
         sockets = None if api_socket is None else [api_socket]
         tasks.append(asyncio.create_task(server.serve(sockets=sockets), name="api"))
 
@@ -473,6 +473,7 @@ async def watch_timers(system: System, stop: asyncio.Event, every: float = 1.0) 
             if isinstance(event, TimerWarningRaised | TimerBreached):
                 start = next(iter(system.timers.history(event.originator_id)))
                 rule = start.rule_id if isinstance(start, TimerStarted) else "?"
+                case = start.subject_id if isinstance(start, TimerStarted) else "?"
                 at = event.recorded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
                 what = (
                     f"warning at {event.threshold:.0%}"
@@ -480,6 +481,6 @@ async def watch_timers(system: System, stop: asyncio.Event, every: float = 1.0) 
                     else f"BREACH, {event.lateness_seconds} s late, escalated to "
                     f"{event.escalate_to.value if event.escalate_to else 'nobody'}"
                 )
-                print(f"[{at} story time] {rule}: {what}", flush=True)
+                print(f"[{at} story time] {rule}: {what} (case {case})", flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)

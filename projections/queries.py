@@ -292,13 +292,20 @@ def worklist(
     due_before: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
+    case_type: str | None = None,
+    rule_id: str | None = None,
 ) -> list[WorkItem]:
-    """Open work items, soonest deadline first (items without one last), filtered by role, assignee, due."""
+    """Open work items, soonest deadline first (items without one last), filtered by role, assignee, due,
+    case type and rule."""
     conditions: list[sql.Composable] = []
     params: list[Any] = []
     if role is not None:
         conditions.append(sql.SQL("role = %s"))
         params.append(role.value if isinstance(role, Role) else role)
+    for column, value in (("case_type", case_type), ("rule_id", rule_id)):
+        if value is not None:
+            conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+            params.append(value)
     if assignee is not None:
         conditions.append(sql.SQL("assignee = %s"))
         params.append(assignee)

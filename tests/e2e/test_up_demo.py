@@ -157,14 +157,18 @@ def test_projections_verify_exits_non_zero_only_when_a_live_row_differs(
     database_url: str, schema: str, tmp_path: Path
 ) -> None:
     env = {"CASELEDGER_DATABASE_URL": database_url, "CASELEDGER_DB_SCHEMA": schema}
-    assert up_demo(env, tmp_path).returncode == 0
+    demo = up_demo(env, tmp_path)
+    assert demo.returncode == 0
+    claim = re.search(r"^== Claim (\S+)", demo.stdout, flags=re.MULTILINE)
+    assert claim is not None, demo.stdout
 
     clean = caseledger(["projections", "verify", "--all"], env, tmp_path)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("UPDATE {} SET status = 'edited by hand'").format(
+            sql.SQL("UPDATE {} SET status = 'edited by hand' WHERE claim_id = %s").format(
                 sql.Identifier(f"{schema}_read", "claims")
-            )
+            ),
+            (claim.group(1),),
         )
     tampered = caseledger(["projections", "verify", "claims"], env, tmp_path)
     rebuilt = caseledger(["projections", "rebuild", "claims"], env, tmp_path)
