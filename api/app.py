@@ -19,7 +19,7 @@ from api.gateway import CommandGateway
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
 from api.readiness import Readiness
-from api.readmodels import ReadModels
+from api.readmodels import ReadModels, ReadSideTimerViews
 from api.routes.audit import router as audit_routes
 from api.routes.callbacks import router as callback_routes
 from api.routes.claims import router as claim_routes
@@ -27,7 +27,6 @@ from api.routes.complaints import router as complaint_routes
 from api.routes.health import router as health_routes
 from api.routes.policies import router as policy_routes
 from api.routes.queries import router as query_routes
-from api.routes.timers import TimerViews
 from api.routes.timers import router as timer_routes
 from infra.audit.history import AuditTrail
 from infra.bootstrap import System
@@ -131,7 +130,7 @@ def create_app(system: System) -> FastAPI:
     app.state.services = services
     app.state.token_verifier = verifier
     app.state.audit = AuditTrail(system)
-    app.state.timer_views = TimerViews(pool, settings.db_schema, system.clock)
+    app.state.timer_views = ReadSideTimerViews(pool, settings.db_schema, system.clock)
     app.state.api_keys = ApiKeys(settings.api_keys)
     install_problem_handlers(app)
     for router in (

@@ -36,10 +36,12 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from api.problems import ProjectionBehindError, ReadModelsUnavailableError, ResourceNotFoundError
+from api.routes.timers import TimerViews
 from domain.base import Role
 from infra.clock import Clock
+from infra.messaging.relay import published_position
 from infra.store.eventstore import CaseApplication
-from projections import queries
+from projections import queries, watermarks
 from projections.queries import (
     AgeingBucket,
     ClaimCase,
@@ -188,23 +190,12 @@ class ReadModels:
 
     def _version_at(self, conn: psycopg.Connection[Any], context: str, case_id: UUID, position: int) -> int:
         """The case's last version stored at or before ``position`` (0 when it had none yet)."""
-        row = conn.execute(
-            sql.SQL(
-                "SELECT coalesce(max(originator_version), 0) FROM {} "
-                "WHERE originator_id = %s AND notification_id <= %s"
-            ).format(self._events[context]),
-            (case_id, position),
-        ).fetchone()
-        return 0 if row is None else int(row[0])
+        return watermarks.version_at(conn, self._events[context], case_id, position)
 
     def _wait_for(self, conn: psycopg.Connection[Any], context: str, case_id: UUID, version: int) -> None:
-        query = sql.SQL(
-            "SELECT last_version FROM {} WHERE group_id = %s AND context = %s AND case_id = %s"
-        ).format(sql.Identifier(self._base_schema, "consumer_applied"))
         deadline = time.monotonic() + self._wait_seconds
         while True:
-            row = conn.execute(query, (self._group, context, case_id)).fetchone()
-            applied = 0 if row is None else int(row[0])
+            applied = watermarks.applied_version(conn, self._base_schema, self._group, context, case_id)
             if applied >= version:
                 return
             if time.monotonic() >= deadline:
@@ -232,40 +223,17 @@ class ReadModels:
             proven = self._reached.get(context, 0)
         if proven >= position:
             return proven
-        upto = min(position, self._relay_position(conn, context))
+        # The relay's position: no hole at or below it can still be filled by a late commit.
+        upto = min(position, published_position(conn, self._base_schema, context))
         if upto <= proven:
             return proven
-        row = conn.execute(
-            sql.SQL(
-                """SELECT min(e.notification_id) FROM {events} e
-                   LEFT JOIN {applied} a
-                     ON a.group_id = %s AND a.context = %s AND a.case_id = e.originator_id
-                   WHERE e.notification_id > %s AND e.notification_id <= %s
-                     AND e.originator_version > coalesce(a.last_version, 0)"""
-            ).format(
-                events=self._events[context],
-                applied=sql.Identifier(self._base_schema, "consumer_applied"),
-            ),
-            (self._group, context, proven, upto),
-        ).fetchone()
-        first_missing = None if row is None or row[0] is None else int(row[0])
+        first_missing = watermarks.first_unapplied(
+            conn, self._events[context], self._base_schema, self._group, context, proven, upto
+        )
         reached = upto if first_missing is None else first_missing - 1
         with self._reached_lock:
             self._reached[context] = max(self._reached.get(context, 0), reached)
             return self._reached[context]
-
-    def _relay_position(self, conn: psycopg.Connection[Any], context: str) -> int:
-        table = f"{self._base_schema}.relay_positions"
-        exists = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
-        if exists is None or exists[0] is None:
-            return 0
-        row = conn.execute(
-            sql.SQL("SELECT position FROM {} WHERE context = %s").format(
-                sql.Identifier(self._base_schema, "relay_positions")
-            ),
-            (context,),
-        ).fetchone()
-        return 0 if row is None else int(row[0])
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -275,6 +243,25 @@ class ReadModels:
         except psycopg.errors.UndefinedTable:
             raise ReadModelsUnavailableError(
                 "the read models are not there yet: the projections consumer has not started"
+            ) from None
+
+
+class ReadSideTimerViews(TimerViews):
+    """The timer routes' views without DDL: ``sla_due`` is created by the timers consumer and the scheduler
+    that write it; before either ran, a view answers 503 (read models missing).
+
+    The routes (``api.routes.timers``) read ``base_schema``, ``read_schema``, ``clock`` and ``connection()``.
+    """
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; a missing ``sla_due`` or worklist table is 503, not 500."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except psycopg.errors.UndefinedTable:
+            raise ReadModelsUnavailableError(
+                "the timer views are not there yet: the timers consumer and the scheduler have not started"
             ) from None
 
 

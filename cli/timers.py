@@ -15,8 +15,10 @@ import psycopg
 from domain.base import SHANGHAI
 from domain.timer import TimerState
 from infra.bootstrap import bootstrap
-from infra.services.timers import TimerView, callback_completion, create_due_table, timer_views
 from infra.settings import Settings
+from projections.due import TimerView, callback_completion, due_table_exists, timer_views
+
+NOT_YET = "no timers yet: sla_due is created when the timers consumer or the scheduler first starts"
 
 
 def add_timer_view_commands(timers_commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,7 +65,9 @@ def _views(
     try:
         now = system.clock.now()
         with psycopg.connect(system.database_url) as conn:
-            create_due_table(conn, system.settings.db_schema)
+            if not due_table_exists(conn, system.settings.db_schema):
+                print(NOT_YET)
+                return 0
             views = timer_views(
                 conn,
                 system.settings.db_schema,
@@ -98,7 +102,9 @@ def _callbacks(args: argparse.Namespace) -> int:
     system = bootstrap(Settings())
     try:
         with psycopg.connect(system.database_url) as conn:
-            create_due_table(conn, system.settings.db_schema)
+            if not due_table_exists(conn, system.settings.db_schema):
+                print(NOT_YET)
+                return 0
             rows = callback_completion(conn, system.settings.db_schema)
         print(f"{'rule':<26}  on time  late  missed  open  cancelled  rate")
         for row in rows:

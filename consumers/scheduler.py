@@ -35,8 +35,9 @@ from psycopg import Connection, sql
 
 from domain.timer import SlaTimer
 from infra.clock import Clock
-from infra.services.timers import DueRow, Timers, create_due_table, due_channel, due_table, upsert_due_rows
+from infra.services.timers import Timers
 from infra.settings import Settings
+from projections.due import DueRow, create_due_table, due_channel, due_table, upsert_due_rows
 
 log = logging.getLogger(__name__)
 

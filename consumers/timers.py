@@ -53,8 +53,9 @@ from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
 from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
-from infra.services.timers import DueRow, Timers, create_due_table, open_timers, upsert_due_row
+from infra.services.timers import Timers
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
+from projections.due import DueRow, create_due_table, open_timers, upsert_due_row
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +328,8 @@ def change_instant(event: DomainEvent) -> datetime:
 
 
 def timers_handler(system: System, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
-    """The handler of the ``timers`` group (on ``system.timers`` unless given), its due table created."""
+    """The handler of the ``timers`` group (on ``system.timers`` unless given); it writes ``sla_due``, so
+    it creates the table (the scheduler does too: whichever starts first)."""
     timers = timers or system.timers
     create_due_table(conn, system.settings.db_schema)
     stores: dict[str, CaseApplication[Any]] = {

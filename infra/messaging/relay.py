@@ -221,6 +221,19 @@ async def _read_positions(database_url: str, base_schema: str) -> dict[str, int]
         return {str(context): int(position) for context, position in await cursor.fetchall()}
 
 
+def published_position(conn: psycopg.Connection[Any], base_schema: str, context: str) -> int:
+    """The relay's published position of one context (0 before the first relay ran): no notification id
+    at or below it can still commit unseen (see ``hole_is_settled``)."""
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{base_schema}.relay_positions",)).fetchone()
+    if exists is None or exists[0] is None:
+        return 0
+    row = conn.execute(
+        sql.SQL("SELECT position FROM {} WHERE context = %s").format(_positions_table(base_schema)),
+        (context,),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 class KeyHashPartitioner:
     """aiokafka's default partitioner (the Java client's murmur2 of the key), with each key's hash remembered.
 

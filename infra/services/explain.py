@@ -13,7 +13,6 @@ from typing import Protocol
 from uuid import UUID
 
 import psycopg
-from psycopg import sql
 
 from domain.base import SHANGHAI, DomainEvent
 from domain.sla import rule_by_id
@@ -29,8 +28,9 @@ from domain.timer import (
     TimerWarningRaised,
     TimerWindowClosed,
 )
-from infra.services.timers import Timers, due_table
+from infra.services.timers import Timers
 from infra.settings import Settings
+from projections.due import timers_of_case
 
 
 class ExplainedSystem(Protocol):
@@ -55,17 +55,7 @@ def _at(moment: datetime | None) -> str:
 def timer_ids(system: ExplainedSystem, case_id: UUID) -> list[UUID]:
     """The timers of a case, oldest cycle first, then those of the tasks serving it (a remediation's)."""
     with psycopg.connect(system.database_url) as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", (f"{system.settings.db_schema}.sla_due",)).fetchone()
-        if exists is None or exists[0] is None:
-            return []
-        rows = conn.execute(
-            sql.SQL(
-                """SELECT timer_id FROM {} WHERE case_id = %s OR source_case_id = %s
-                   ORDER BY case_id <> %s, cycle, rule_id"""
-            ).format(due_table(system.settings.db_schema)),
-            (case_id, case_id, case_id),
-        ).fetchall()
-    return [row[0] for row in rows]
+        return timers_of_case(conn, system.settings.db_schema, case_id)
 
 
 def _describe(event: DomainEvent) -> list[str]:

@@ -23,6 +23,7 @@ from domain.base import SHANGHAI, Role
 from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from projections.due import create_due_table
 
 SECRET = "test-secret-of-at-least-thirty-two-characters"
 
@@ -44,10 +45,12 @@ def client(api_system: System) -> Iterator[TestClient]:
 
 @pytest.fixture
 def read_models(system: System) -> None:
-    """The read-model and tracking tables, as the projections consumer creates them at start."""
+    """The read-model and tracking tables, as the projections consumer creates them at start, and
+    ``sla_due``, as the timers consumer and the scheduler do (the API creates none of them)."""
     with psycopg.connect(system.database_url, autocommit=True) as conn:
         create_tables(conn, system.settings.db_schema)
         projection_handler(system, conn)
+        create_due_table(conn, system.settings.db_schema)
 
 
 @pytest.fixture
