@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from psycopg_pool import ConnectionPool
 
 from api.auth import ApiKeys, RoleRequirement, TokenVerifier
 from api.commands import CallbackCommands, ClaimCommands, PolicyCommands
@@ -30,6 +30,7 @@ from api.routes.queries import router as query_routes
 from api.routes.timers import router as timer_routes
 from infra.audit.history import AuditTrail
 from infra.bootstrap import System
+from infra.messaging.relay import relay_lag
 from projections.schema import projections_group_id
 
 DESCRIPTION = """\
@@ -78,21 +79,19 @@ def _is_problem(status: str, content: dict[str, Any]) -> bool:
 
 
 def create_app(system: System) -> FastAPI:
-    """The API on ``system``'s services; its connection pool opens and closes with the app's lifespan."""
+    """The API on ``system``'s services and the process's connection pool (which the system owns).
+
+    The API creates no table but its own (``api_idempotency``, at start): the read models and ``sla_due``
+    are created by the consumers and the scheduler that write them, and a query that meets a missing one
+    answers 503 (``ReadModelsUnavailableError``).
+    """
     settings = system.settings
     if settings.jwt_secret is None:
         raise MissingJwtSecretError("set CASELEDGER_JWT_SECRET (at least 32 characters) to run the API")
-    pool: ConnectionPool[Any] = ConnectionPool(
-        system.database_url,
-        min_size=1,
-        max_size=settings.api_pool_size,
-        open=False,
-        kwargs={"autocommit": True},
-        name="caseledger-api",
-    )
+    database = system.database
     verifier = TokenVerifier(settings.jwt_secret)
     idempotency = IdempotencyStore(
-        pool, settings.db_schema, stale_seconds=settings.api_idempotency_stale_seconds
+        database, settings.db_schema, stale_seconds=settings.api_idempotency_stale_seconds
     )
     gateway = CommandGateway(idempotency)
     services = ApiServices(
@@ -102,24 +101,22 @@ def create_app(system: System) -> FastAPI:
         policies=PolicyCommands(system.policies, gateway),
         callbacks=CallbackCommands(system.callbacks, gateway),
         read_models=ReadModels(
-            pool,
+            database,
             settings.db_schema,
             projections_group_id(settings.topic_prefix),
             system.clock,
             settings.api_read_wait_seconds,
             {store.bounded_context: store for store in system.applications()},
         ),
-        readiness=Readiness(system, pool),
+        readiness=Readiness(database, partial(relay_lag, system)),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(pool.open, True, 10.0)
+        # The API's own table, so the API creates it (under an advisory lock: several API processes may
+        # start at once); every other table it reads belongs to the process that writes it.
         await asyncio.to_thread(idempotency.create_table)
-        try:
-            yield
-        finally:
-            await asyncio.to_thread(pool.close)
+        yield
 
     app = CaseledgerApi(
         title="caseledger",
@@ -130,7 +127,7 @@ def create_app(system: System) -> FastAPI:
     app.state.services = services
     app.state.token_verifier = verifier
     app.state.audit = AuditTrail(system)
-    app.state.timer_views = ReadSideTimerViews(pool, settings.db_schema, system.clock)
+    app.state.timer_views = ReadSideTimerViews(database, settings.db_schema, system.clock)
     app.state.api_keys = ApiKeys(settings.api_keys)
     install_problem_handlers(app)
     for router in (

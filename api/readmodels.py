@@ -31,15 +31,14 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
-from psycopg_pool import ConnectionPool
 
 from api.problems import ProjectionBehindError, ReadModelsUnavailableError, ResourceNotFoundError
 from api.routes.timers import TimerViews
 from domain.base import Role
 from infra.clock import Clock
 from infra.messaging.relay import published_position
+from infra.store.database import Database
 from infra.store.eventstore import CaseApplication
 from projections import queries, watermarks
 from projections.queries import (
@@ -73,20 +72,22 @@ class ReadModels:
 
     def __init__(
         self,
-        pool: ConnectionPool[Any],
+        database: Database,
         base_schema: str,
         projections_group: str,
         clock: Clock,
         wait_seconds: float,
         stores: Mapping[str, CaseApplication[Any]],
     ) -> None:
-        self._pool = pool
+        self._database = database
         self._base_schema = base_schema
         self._schema = read_schema(base_schema)
         self._group = projections_group
         self._clock = clock
         self._wait_seconds = wait_seconds
-        self._events = {context: _events_table(app) for context, app in stores.items()}
+        self._events: dict[str, sql.Composable] = {
+            context: app.events_table() for context, app in stores.items()
+        }
         self._reached: dict[str, int] = {}
         self._reached_lock = threading.Lock()
 
@@ -238,7 +239,7 @@ class ReadModels:
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         try:
-            with self._pool.connection() as conn:
+            with self._database.connection() as conn:
                 yield conn
         except psycopg.errors.UndefinedTable:
             raise ReadModelsUnavailableError(
@@ -247,26 +248,26 @@ class ReadModels:
 
 
 class ReadSideTimerViews(TimerViews):
-    """The timer routes' views without DDL: ``sla_due`` is created by the timers consumer and the scheduler
-    that write it; before either ran, a view answers 503 (read models missing).
+    """The timer routes' views on the process's pool, without DDL: ``sla_due`` is created by the timers
+    consumer and the scheduler that write it; before either ran, a view answers 503 (read models missing).
 
     The routes (``api.routes.timers``) read ``base_schema``, ``read_schema``, ``clock`` and ``connection()``.
     """
+
+    def __init__(self, database: Database, base_schema: str, clock: Clock) -> None:
+        # Not TimerViews.__init__: it expects a pool of its own, and creates sla_due on first use.
+        self.database = database
+        self.base_schema = base_schema
+        self.read_schema = read_schema(base_schema)
+        self.clock = clock
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection; a missing ``sla_due`` or worklist table is 503, not 500."""
         try:
-            with self.pool.connection() as conn:
+            with self.database.connection() as conn:
                 yield conn
         except psycopg.errors.UndefinedTable:
             raise ReadModelsUnavailableError(
                 "the timer views are not there yet: the timers consumer and the scheduler have not started"
             ) from None
-
-
-def _events_table(app: CaseApplication[Any]) -> sql.Identifier:
-    recorder = app.recorder
-    if not isinstance(recorder, PostgresApplicationRecorder):
-        raise TypeError("the read models are read beside the PostgreSQL event store")
-    return sql.Identifier(recorder.datastore.schema, recorder.events_table_name)

@@ -6,6 +6,7 @@ import uvicorn
 
 from api.app import create_app
 from infra.bootstrap import System
+from infra.store.database import ProcessKind
 
 
 def api_server(system: System, host: str | None = None, port: int | None = None) -> uvicorn.Server:
@@ -21,5 +22,6 @@ def api_server(system: System, host: str | None = None, port: int | None = None)
 
 
 def run_api(system: System, host: str | None = None, port: int | None = None) -> None:
-    """Serve the API until interrupted (blocks)."""
+    """Serve the API until interrupted (blocks); its connections are named ``caseledger-api``."""
+    system.database.name_process(ProcessKind.API)
     api_server(system, host, port).run()

@@ -10,8 +10,6 @@ import argparse
 from datetime import timedelta
 from uuid import UUID
 
-import psycopg
-
 from domain.base import SHANGHAI
 from domain.timer import TimerState
 from infra.bootstrap import bootstrap
@@ -64,7 +62,7 @@ def _views(
     system = bootstrap(Settings())
     try:
         now = system.clock.now()
-        with psycopg.connect(system.database_url) as conn:
+        with system.database.connection() as conn:
             if not due_table_exists(conn, system.settings.db_schema):
                 print(NOT_YET)
                 return 0
@@ -101,7 +99,7 @@ def _breached(args: argparse.Namespace) -> int:
 def _callbacks(args: argparse.Namespace) -> int:
     system = bootstrap(Settings())
     try:
-        with psycopg.connect(system.database_url) as conn:
+        with system.database.connection() as conn:
             if not due_table_exists(conn, system.settings.db_schema):
                 print(NOT_YET)
                 return 0

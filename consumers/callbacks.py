@@ -5,8 +5,9 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
 
 - **One task per (type, source event).** ``Callbacks.create_task`` derives the task id from the type and
   the source event id (``event_id_for(case, version)``, the same on every delivery) and returns the stored
-  task on a second create. The task is written through the callback store (its own connection), like the
-  timers' events; a crash before the consumer commits is repaired by the redelivery, which finds the task.
+  task on a second create. The task is written through the callback store (another pooled connection),
+  like the timers' events; a crash before the consumer commits is repaired by the redelivery, which finds
+  the task.
 - **Which events open a task.**
   ``PolicyReceiptAcknowledged`` of a life or health policy over one year (the event carries
   ``cooling_off_ends_on`` and the policy at that version says ``cooling_off_applies``): a NEW_POLICY task

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg import Connection, sql
 
 from consumers.groups import ConsumerGroup, default_groups, groups_named
@@ -138,7 +137,7 @@ def dlq_skip(
 
 @contextmanager
 def _connection(system: System) -> Iterator[Connection[Any]]:
-    with psycopg.connect(system.database_url, autocommit=True) as conn:
+    with system.database.connection() as conn:
         yield conn
 
 

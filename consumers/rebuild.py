@@ -128,7 +128,9 @@ def _rebuild(system: System, names: Sequence[str], verify: bool, out: TextIO | N
     report = RebuildReport([p.name for p in projections])
     progress = Progress(_event_total(system), out)
     started = time.perf_counter()
-    with psycopg.connect(system.database_url) as conn, conn.transaction():
+    # One transaction for the whole replay (it holds the pause lock), on a pooled connection: the stores'
+    # reads and the keys' take other connections of the pool meanwhile.
+    with system.database.transaction() as conn:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (PAUSE_LOCK,))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         applied = _tracked_versions(conn, system)

@@ -8,10 +8,10 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   (a claim closed, reopened and closed again owes a second closure callback).
 - **Which timer an event moves.** The open timers of (rule, case) in ``sla_due``, newest cycle first; the
   row was written in the transaction that applied the start event, which this group applied before.
-- **Two transactions.** The timer's events go through the library (its own connection); the due row goes
-  through the consumer's transaction. A crash between them is repaired by the redelivery: the start is a
-  conflict on create, every other change is skipped because the timer records the case event's id, and the
-  row is rewritten from the timer as it stands (never to an older version).
+- **Two transactions.** The timer's events go through the library (another pooled connection); the due
+  row goes through the consumer's transaction. A crash between them is repaired by the redelivery: the
+  start is a conflict on create, every other change is skipped because the timer records the case event's
+  id, and the row is rewritten from the timer as it stands (never to an older version).
 - **Facts for ``applies_if``.** Read from the event where it carries them (``ClaimReported.ctpl``,
   ``ClaimDecided.outcome``, ``CallbackIssueFound.remediation_task_id``); otherwise from the case *as it
   stood at this event's version* (``ctpl`` of a claim, ``life_term_over_one_year`` and ``contract_formed``

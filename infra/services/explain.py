@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-import psycopg
-
 from domain.base import SHANGHAI, DomainEvent
 from domain.sla import rule_by_id
 from domain.timer import (
@@ -30,6 +28,7 @@ from domain.timer import (
 )
 from infra.services.timers import Timers
 from infra.settings import Settings
+from infra.store.database import Database
 from projections.due import timers_of_case
 
 
@@ -37,7 +36,7 @@ class ExplainedSystem(Protocol):
     """What an explanation reads: the timers' histories and their due rows."""
 
     @property
-    def database_url(self) -> str: ...
+    def database(self) -> Database: ...
 
     @property
     def settings(self) -> Settings: ...
@@ -54,7 +53,7 @@ def _at(moment: datetime | None) -> str:
 
 def timer_ids(system: ExplainedSystem, case_id: UUID) -> list[UUID]:
     """The timers of a case, oldest cycle first, then those of the tasks serving it (a remediation's)."""
-    with psycopg.connect(system.database_url) as conn:
+    with system.database.connection() as conn:
         return timers_of_case(conn, system.settings.db_schema, case_id)
 
 

@@ -24,7 +24,6 @@ from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from domain.base import Actor, Context, Role
@@ -166,15 +165,13 @@ class Timers(CaseApplication[SlaTimer]):
 
     def load_found(self, timer_ids: Sequence[UUID]) -> dict[UUID, SlaTimer]:
         """``load_many`` without the ids that name no timer (they are left out, not an error)."""
-        recorder = self.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
-        query = sql.SQL(
-            """SELECT originator_id, originator_version, topic, state FROM {} WHERE originator_id = ANY(%s)
-               ORDER BY originator_id, originator_version"""
-        ).format(table)
-        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-            rows = cursor.execute(query, (list(timer_ids),)).fetchall()
+        rows = self.read_events(
+            sql.SQL(
+                """SELECT originator_id, originator_version, topic, state FROM {}
+                   WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"""
+            ).format(self.events_table()),
+            (list(timer_ids),),
+        )
         events: dict[UUID, list[Any]] = {}
         for row in rows:
             stored = StoredEvent(

@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -47,7 +46,7 @@ def client(api_system: System) -> Iterator[TestClient]:
 def read_models(system: System) -> None:
     """The read-model and tracking tables, as the projections consumer creates them at start, and
     ``sla_due``, as the timers consumer and the scheduler do (the API creates none of them)."""
-    with psycopg.connect(system.database_url, autocommit=True) as conn:
+    with system.database.connection() as conn:
         create_tables(conn, system.settings.db_schema)
         projection_handler(system, conn)
         create_due_table(conn, system.settings.db_schema)
