@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
@@ -29,8 +29,16 @@ from api.routes.policies import router as policy_routes
 from api.routes.queries import router as query_routes
 from api.routes.timers import router as timer_routes
 from infra.audit.history import AuditTrail
-from infra.bootstrap import System
+from infra.clock import Clock
 from infra.messaging.relay import relay_lag
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
+from infra.services.complaints import Complaints
+from infra.services.policies import Policies
+from infra.services.timers import Timers
+from infra.settings import Settings
+from infra.store.database import Database
+from infra.store.eventstore import CaseApplication
 from projections.schema import projections_group_id
 
 DESCRIPTION = """\
@@ -78,7 +86,38 @@ def _is_problem(status: str, content: dict[str, Any]) -> bool:
     return status.isdigit() and int(status) >= 400 and schema.get("$ref", "").endswith("/Problem")
 
 
-def create_app(system: System) -> FastAPI:
+class ApiSystem(Protocol):
+    """What the API uses of the composition root: the services its routes call, the stores its queries and
+    audit routes read, the process's database and the clock."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def policies(self) -> Policies: ...
+
+    @property
+    def claims(self) -> Claims: ...
+
+    @property
+    def complaints(self) -> Complaints: ...
+
+    @property
+    def callbacks(self) -> Callbacks: ...
+
+    @property
+    def timers(self) -> Timers: ...
+
+    def applications(self) -> list[CaseApplication[Any]]: ...
+
+
+def create_app(system: ApiSystem) -> FastAPI:
     """The API on ``system``'s services and the process's connection pool (which the system owns).
 
     The API creates no table but its own (``api_idempotency``, at start): the read models and ``sla_due``

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uvicorn
 
-from api.app import create_app
-from infra.bootstrap import System
+from api.app import ApiSystem, create_app
 from infra.store.database import ProcessKind
 
 
-def api_server(system: System, host: str | None = None, port: int | None = None) -> uvicorn.Server:
+def api_server(system: ApiSystem, host: str | None = None, port: int | None = None) -> uvicorn.Server:
     """A uvicorn server for the API (``await server.serve()`` inside a running event loop)."""
     config = uvicorn.Config(
         create_app(system),
@@ -21,7 +20,7 @@ def api_server(system: System, host: str | None = None, port: int | None = None)
     return uvicorn.Server(config)
 
 
-def run_api(system: System, host: str | None = None, port: int | None = None) -> None:
+def run_api(system: ApiSystem, host: str | None = None, port: int | None = None) -> None:
     """Serve the API until interrupted (blocks); its connections are named ``caseledger-api``."""
     system.database.name_process(ProcessKind.API)
     api_server(system, host, port).run()

@@ -43,7 +43,7 @@ from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
-from consumers.groups import ConsumerGroup, default_groups, groups_named
+from consumers.groups import ConsumerGroup, ConsumerSystem, default_groups, groups_named
 from consumers.processing import (
     BatchRefusedError,
     Outcome,
@@ -53,7 +53,6 @@ from consumers.processing import (
     create_tables,
     event_stores,
 )
-from infra.bootstrap import System
 from infra.messaging.broker import ensure_topics
 from infra.settings import Settings
 from infra.store.keystore import sealed_customers
@@ -92,7 +91,7 @@ class GroupWorker:
 
     def __init__(
         self,
-        system: System,
+        system: ConsumerSystem,
         settings: Settings,
         group: ConsumerGroup,
         retry: RetryPolicy | None = None,
@@ -315,7 +314,7 @@ def assigned_partitions(broker: KafkaBroker) -> set[tuple[str, int]]:
 
 @asynccontextmanager
 async def running_consumers(
-    system: System,
+    system: ConsumerSystem,
     settings: Settings,
     bootstrap: str,
     groups: Sequence[ConsumerGroup],
@@ -342,7 +341,7 @@ async def running_consumers(
 
 
 async def run_consumers(
-    system: System,
+    system: ConsumerSystem,
     settings: Settings,
     bootstrap: str,
     group_names: Sequence[str],

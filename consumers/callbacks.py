@@ -40,7 +40,7 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from psycopg import Connection
@@ -58,7 +58,6 @@ from domain.policy import (
     PolicySurrendered,
 )
 from domain.sla import rule_by_id
-from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
@@ -217,6 +216,19 @@ def rule_due_by(rule_id: str, event: DomainEvent) -> datetime:
     return deadline.due_at
 
 
-def callbacks_handler(system: System, conn: Connection[Any]) -> CallbackHandler:
+class CallbackSystem(Protocol):
+    """What the callbacks group's handler uses: the task service, and the cases the tasks serve."""
+
+    @property
+    def callbacks(self) -> Callbacks: ...
+
+    @property
+    def policies(self) -> Policies: ...
+
+    @property
+    def claims(self) -> Claims: ...
+
+
+def callbacks_handler(system: CallbackSystem, conn: Connection[Any]) -> CallbackHandler:
     """The handler of the ``callbacks`` group; it keeps no table of its own."""
     return CallbackHandler(system.callbacks, system.policies, system.claims)

@@ -16,16 +16,17 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
 
 from domain.base import DomainEvent
-from infra.bootstrap import System
+from infra.settings import Settings
+from infra.store.database import Database
 from infra.store.eventstore import CaseApplication
-from infra.store.keystore import sealed_customers
+from infra.store.keystore import KeyStore, sealed_customers
 from projections import store
 from projections.base import fold
 from projections.catalogue import ALL_PROJECTIONS, projection_by_name
@@ -84,11 +85,27 @@ class Progress:
         self.out.flush()
 
 
-def _applications(system: System) -> list[CaseApplication[Any]]:
+class RebuildSystem(Protocol):
+    """What a rebuild reads: every store (and the keys that open their personal fields), the read side's
+    database and settings."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def keys(self) -> KeyStore: ...
+
+    def applications(self) -> list[CaseApplication[Any]]: ...
+
+
+def _applications(system: RebuildSystem) -> list[CaseApplication[Any]]:
     return system.applications()
 
 
-def _tracked_versions(conn: psycopg.Connection[Any], system: System) -> dict[tuple[str, UUID], int]:
+def _tracked_versions(conn: psycopg.Connection[Any], system: RebuildSystem) -> dict[tuple[str, UUID], int]:
     group_id = projections_group_id(system.settings.topic_prefix)
     table = sql.Identifier(system.settings.db_schema, "consumer_applied")
     exists = conn.execute("SELECT to_regclass(%s)", (f"{system.settings.db_schema}.consumer_applied",))
@@ -102,7 +119,7 @@ def _tracked_versions(conn: psycopg.Connection[Any], system: System) -> dict[tup
     return {(context, case_id): int(version) for context, case_id, version in rows.fetchall()}
 
 
-def stored_events(system: System) -> Iterator[tuple[str, DomainEvent]]:
+def stored_events(system: RebuildSystem) -> Iterator[tuple[str, DomainEvent]]:
     """Every case event of every context, in each context's store order, with its context."""
     for app in _applications(system):
         position = 0
@@ -118,11 +135,11 @@ def stored_events(system: System) -> Iterator[tuple[str, DomainEvent]]:
             position = page[-1].id
 
 
-def _event_total(system: System) -> int:
+def _event_total(system: RebuildSystem) -> int:
     return sum(app.recorder.max_notification_id() or 0 for app in _applications(system))
 
 
-def _rebuild(system: System, names: Sequence[str], verify: bool, out: TextIO | None) -> RebuildReport:
+def _rebuild(system: RebuildSystem, names: Sequence[str], verify: bool, out: TextIO | None) -> RebuildReport:
     projections = [projection_by_name(n) for n in names] if names else list(ALL_PROJECTIONS)
     schema = read_schema(system.settings.db_schema)
     report = RebuildReport([p.name for p in projections])
@@ -164,14 +181,14 @@ def _rebuild(system: System, names: Sequence[str], verify: bool, out: TextIO | N
 
 
 def rebuild_projections(
-    system: System, names: Sequence[str] = (), out: TextIO | None = sys.stderr
+    system: RebuildSystem, names: Sequence[str] = (), out: TextIO | None = sys.stderr
 ) -> RebuildReport:
     """Replay the store into shadow tables and swap them in (all projections when ``names`` is empty)."""
     return _rebuild(system, names, verify=False, out=out)
 
 
 def verify_projections(
-    system: System, names: Sequence[str] = (), out: TextIO | None = sys.stderr
+    system: RebuildSystem, names: Sequence[str] = (), out: TextIO | None = sys.stderr
 ) -> RebuildReport:
     """Rebuild into shadow tables and compare them with the live ones; the live tables are not touched."""
     return _rebuild(system, names, verify=True, out=out)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from psycopg import Connection
@@ -51,9 +51,13 @@ from domain.complaint import ComplaintDeadlineExtended
 from domain.policy import CoolingOffEnded, Policy, PolicyStatus
 from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
-from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
+from infra.services.complaints import Complaints
+from infra.services.policies import Policies
 from infra.services.timers import Timers
+from infra.settings import Settings
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
 from projections.due import DueRow, create_due_table, open_timers, upsert_due_row
 
@@ -327,7 +331,29 @@ def change_instant(event: DomainEvent) -> datetime:
     return event.occurred_at or event.timestamp
 
 
-def timers_handler(system: System, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
+class TimerSystem(Protocol):
+    """What the timers group's handler uses: the timers, the cases whose events move them, the settings."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def timers(self) -> Timers: ...
+
+    @property
+    def policies(self) -> Policies: ...
+
+    @property
+    def claims(self) -> Claims: ...
+
+    @property
+    def complaints(self) -> Complaints: ...
+
+    @property
+    def callbacks(self) -> Callbacks: ...
+
+
+def timers_handler(system: TimerSystem, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
     """The handler of the ``timers`` group (on ``system.timers`` unless given); it writes ``sla_due``, so
     it creates the table (the scheduler does too: whichever starts first)."""
     timers = timers or system.timers

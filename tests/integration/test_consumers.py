@@ -39,7 +39,7 @@ from consumers.app import (
     running_consumers,
 )
 from consumers.dlq import dlq_list, dlq_retry, dlq_skip
-from consumers.groups import ALL_CONTEXTS, ConsumerGroup, default_groups
+from consumers.groups import ALL_CONTEXTS, ConsumerGroup, ConsumerSystem, default_groups
 from consumers.processing import (
     BatchRefusedError,
     DeadLetterNotParkedError,
@@ -115,7 +115,7 @@ class EffectLog:
         )
 
     def group(self, name: str = GROUP) -> ConsumerGroup:
-        def build(system: System, conn: Connection[Any]) -> EffectLog:
+        def build(system: ConsumerSystem, conn: Connection[Any]) -> EffectLog:
             self.create_table(conn)
             return self
 
