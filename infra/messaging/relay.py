@@ -694,9 +694,11 @@ class Relay:
             raise failed
         if self.after_ack is not None and outgoing:
             self.after_ack(tail.context, [o.message for o in outgoing])
+        # Counted as soon as the broker acknowledged them, before the position moves: whoever sees the new
+        # position (``positions()``) also sees them counted.
+        tail.published += len(outgoing)
         tail.position = through
         await self._store_position(session.lock_conn, tail)
-        tail.published += len(outgoing)
 
     async def _verify(self, session: _Session) -> None:
         """Check that each topic is still the one the position was published to; if not, republish."""
