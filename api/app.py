@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from psycopg_pool import ConnectionPool
 
 from api.auth import ApiKeys, RoleRequirement, TokenVerifier
 from api.console import install_console
@@ -21,7 +21,7 @@ from api.gateway import CommandGateway
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
 from api.readiness import Readiness
-from api.readmodels import ReadModels
+from api.readmodels import ReadModels, ReadSideTimerViews
 from api.routes.audit import router as audit_routes
 from api.routes.callbacks import router as callback_routes
 from api.routes.claims import router as claim_routes
@@ -29,10 +29,10 @@ from api.routes.complaints import router as complaint_routes
 from api.routes.health import router as health_routes
 from api.routes.policies import router as policy_routes
 from api.routes.queries import router as query_routes
-from api.routes.timers import TimerViews
 from api.routes.timers import router as timer_routes
+from api.system import ApiSystem
 from infra.audit.history import AuditTrail
-from infra.bootstrap import System
+from infra.messaging.relay import relay_lag
 from projections.schema import projections_group_id
 
 DESCRIPTION = """\
@@ -80,8 +80,12 @@ def _is_problem(status: str, content: dict[str, Any]) -> bool:
     return status.isdigit() and int(status) >= 400 and schema.get("$ref", "").endswith("/Problem")
 
 
-def create_app(system: System, operations: Operations | None = None) -> FastAPI:
-    """The API on ``system``'s services; its connection pool opens and closes with the app's lifespan.
+def create_app(system: ApiSystem, operations: Operations | None = None) -> FastAPI:
+    """The API on ``system``'s services and the process's connection pool (which the system owns).
+
+    The API creates no table but its own (``api_idempotency``, at start): the read models and ``sla_due``
+    are created by the consumers and the scheduler that write them, and a query that meets a missing one
+    answers 503 (``ReadModelsUnavailableError``).
 
     ``operations``: the consumer groups' dead letters, lag and projections check for the console's
     operations page (the command line builds them; the API cannot import the consumers).
@@ -89,17 +93,10 @@ def create_app(system: System, operations: Operations | None = None) -> FastAPI:
     settings = system.settings
     if settings.jwt_secret is None:
         raise MissingJwtSecretError("set CASELEDGER_JWT_SECRET (at least 32 characters) to run the API")
-    pool: ConnectionPool[Any] = ConnectionPool(
-        system.database_url,
-        min_size=1,
-        max_size=settings.api_pool_size,
-        open=False,
-        kwargs={"autocommit": True},
-        name="caseledger-api",
-    )
+    database = system.database
     verifier = TokenVerifier(settings.jwt_secret)
     idempotency = IdempotencyStore(
-        pool, settings.db_schema, stale_seconds=settings.api_idempotency_stale_seconds
+        database, settings.db_schema, stale_seconds=settings.api_idempotency_stale_seconds
     )
     gateway = CommandGateway(idempotency)
     services = ApiServices(
@@ -109,24 +106,22 @@ def create_app(system: System, operations: Operations | None = None) -> FastAPI:
         policies=system.policies,
         callbacks=system.callbacks,
         read_models=ReadModels(
-            pool,
+            database,
             settings.db_schema,
             projections_group_id(settings.topic_prefix),
             system.clock,
             settings.api_read_wait_seconds,
             {store.bounded_context: store for store in system.applications()},
         ),
-        readiness=Readiness(system, pool),
+        readiness=Readiness(database, partial(relay_lag, system)),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(pool.open, True, 10.0)
+        # The API's own table, so the API creates it (under an advisory lock: several API processes may
+        # start at once); every other table it reads belongs to the process that writes it.
         await asyncio.to_thread(idempotency.create_table)
-        try:
-            yield
-        finally:
-            await asyncio.to_thread(pool.close)
+        yield
 
     app = CaseledgerApi(
         title="caseledger",
@@ -140,7 +135,7 @@ def create_app(system: System, operations: Operations | None = None) -> FastAPI:
     app.state.services = services
     app.state.token_verifier = verifier
     app.state.audit = AuditTrail(system)
-    app.state.timer_views = TimerViews(pool, settings.db_schema, system.clock)
+    app.state.timer_views = ReadSideTimerViews(database, settings.db_schema, system.clock)
     app.state.api_keys = ApiKeys(settings.api_keys)
     install_problem_handlers(app)
     for router in (
@@ -155,7 +150,7 @@ def create_app(system: System, operations: Operations | None = None) -> FastAPI:
     ):
         _declare_roles(router)
         app.include_router(router)
-    install_console(app, system, pool, operations)
+    install_console(app, system, system.database, operations)
     return app
 
 

@@ -23,9 +23,9 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
 
 from api.problems import IdempotencyKeyReusedError, IdempotentRequestInProgressError
+from infra.store.database import Database
 
 TABLE = "api_idempotency"
 
@@ -62,19 +62,19 @@ class IdempotencyStore:
 
     def __init__(
         self,
-        pool: ConnectionPool[Any],
+        database: Database,
         schema: str,
         wait_seconds: float = 5.0,
         stale_seconds: float = 60.0,
     ) -> None:
-        self._pool = pool
+        self._database = database
         self._table = sql.Identifier(schema, TABLE)
         self._wait_seconds = wait_seconds
         self._stale = timedelta(seconds=stale_seconds)
 
     def create_table(self) -> None:
         """Create the table if it is missing (and add the hold columns to a table of an older release)."""
-        with self._pool.connection() as conn, conn.transaction():
+        with self._database.connection() as conn, conn.transaction():
             # Several API processes start at once; concurrent CREATE IF NOT EXISTS can still collide.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.api.idempotency'))")
             conn.execute(
@@ -107,7 +107,7 @@ class IdempotencyStore:
         deadline = time.monotonic() + self._wait_seconds
         while True:
             token = uuid4()
-            with self._pool.connection() as conn:
+            with self._database.connection() as conn:
                 inserted = conn.execute(
                     sql.SQL(
                         "INSERT INTO {} (key, actor_id, method, path, request_hash, hold_token) "
@@ -163,7 +163,7 @@ class IdempotencyStore:
 
     def record(self, request: IdempotentRequest, hold: KeyHold, answer: StoredAnswer) -> bool:
         """Keep the first answer for the repeats; False when the hold was lost (the answer is not kept)."""
-        with self._pool.connection() as conn:
+        with self._database.connection() as conn:
             updated = conn.execute(
                 sql.SQL(
                     "UPDATE {} SET status = %s, body = %s WHERE actor_id = %s AND key = %s "
@@ -175,7 +175,7 @@ class IdempotencyStore:
 
     def release(self, request: IdempotentRequest, hold: KeyHold) -> None:
         """Free the key of a request that failed without an answer worth keeping: a retry runs again."""
-        with self._pool.connection() as conn:
+        with self._database.connection() as conn:
             conn.execute(
                 sql.SQL(
                     "DELETE FROM {} WHERE actor_id = %s AND key = %s AND status IS NULL AND hold_token = %s"

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -202,6 +203,13 @@ def problem_for(exc: Exception, instance: str) -> tuple[Problem, dict[str, str]]
             detail=exc.detail,
             instance=instance,
         ), exc.headers
+    if isinstance(exc, psycopg.errors.UndefinedTable):
+        # The API creates no read table: the process that writes one creates it when it starts, so until
+        # then the answer is "not yet", not a server error.
+        missing = ReadModelsUnavailableError(
+            "a table this answer reads is not there yet: its writer has not started"
+        )
+        return problem_for(missing, instance)
     if isinstance(exc, RequestValidationError | ValidationError):
         return _invalid_input(exc.errors(), instance), {}
     if isinstance(exc, StarletteHTTPException):

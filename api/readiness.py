@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import psycopg
-from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
-from infra.bootstrap import System
-from infra.messaging.relay import relay_lag
+from infra.messaging.relay import ContextLag
+from infra.store.database import Database
 
 
 class RelayLag(BaseModel):
@@ -31,14 +30,14 @@ class ReadinessReport(BaseModel):
 class Readiness:
     """Checks what the API needs in order to serve."""
 
-    def __init__(self, system: System, pool: ConnectionPool[Any]) -> None:
-        self._system = system
-        self._pool = pool
+    def __init__(self, database: Database, relay_lag: Callable[[], Awaitable[list[ContextLag]]]) -> None:
+        self._database = database
+        self._relay_lag = relay_lag
 
     def database_reachable(self) -> bool:
-        """True when a pooled connection answers a query."""
+        """True when a pooled connection answers a query (a full pool waits up to 2 s: not reachable)."""
         try:
-            with self._pool.connection(timeout=2.0) as conn:
+            with self._database.connection(timeout=2.0) as conn:
                 conn.execute("SELECT 1")
         except (psycopg.Error, TimeoutError):
             return False
@@ -49,7 +48,7 @@ class Readiness:
         relay: list[RelayLag] | None = None
         if database:
             try:
-                lags = await relay_lag(self._system)
+                lags = await self._relay_lag()
             except psycopg.Error:
                 relay = None
             else:

@@ -31,15 +31,16 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
-from psycopg_pool import ConnectionPool
 
 from api.problems import ProjectionBehindError, ReadModelsUnavailableError, ResourceNotFoundError
+from api.routes.timers import TimerViews
 from domain.base import Role
 from infra.clock import Clock
+from infra.messaging.relay import published_position
+from infra.store.database import Database
 from infra.store.eventstore import CaseApplication
-from projections import queries
+from projections import queries, watermarks
 from projections.queries import (
     AgeingBucket,
     ClaimCase,
@@ -71,20 +72,22 @@ class ReadModels:
 
     def __init__(
         self,
-        pool: ConnectionPool[Any],
+        database: Database,
         base_schema: str,
         projections_group: str,
         clock: Clock,
         wait_seconds: float,
         stores: Mapping[str, CaseApplication[Any]],
     ) -> None:
-        self._pool = pool
+        self._database = database
         self._base_schema = base_schema
         self._schema = read_schema(base_schema)
         self._group = projections_group
         self._clock = clock
         self._wait_seconds = wait_seconds
-        self._events = {context: _events_table(app) for context, app in stores.items()}
+        self._events: dict[str, sql.Composable] = {
+            context: app.events_table() for context, app in stores.items()
+        }
         self._reached: dict[str, int] = {}
         self._reached_lock = threading.Lock()
 
@@ -188,23 +191,12 @@ class ReadModels:
 
     def _version_at(self, conn: psycopg.Connection[Any], context: str, case_id: UUID, position: int) -> int:
         """The case's last version stored at or before ``position`` (0 when it had none yet)."""
-        row = conn.execute(
-            sql.SQL(
-                "SELECT coalesce(max(originator_version), 0) FROM {} "
-                "WHERE originator_id = %s AND notification_id <= %s"
-            ).format(self._events[context]),
-            (case_id, position),
-        ).fetchone()
-        return 0 if row is None else int(row[0])
+        return watermarks.version_at(conn, self._events[context], case_id, position)
 
     def _wait_for(self, conn: psycopg.Connection[Any], context: str, case_id: UUID, version: int) -> None:
-        query = sql.SQL(
-            "SELECT last_version FROM {} WHERE group_id = %s AND context = %s AND case_id = %s"
-        ).format(sql.Identifier(self._base_schema, "consumer_applied"))
         deadline = time.monotonic() + self._wait_seconds
         while True:
-            row = conn.execute(query, (self._group, context, case_id)).fetchone()
-            applied = 0 if row is None else int(row[0])
+            applied = watermarks.applied_version(conn, self._base_schema, self._group, context, case_id)
             if applied >= version:
                 return
             if time.monotonic() >= deadline:
@@ -232,45 +224,22 @@ class ReadModels:
             proven = self._reached.get(context, 0)
         if proven >= position:
             return proven
-        upto = min(position, self._relay_position(conn, context))
+        # The relay's position: no hole at or below it can still be filled by a late commit.
+        upto = min(position, published_position(conn, self._base_schema, context))
         if upto <= proven:
             return proven
-        row = conn.execute(
-            sql.SQL(
-                """SELECT min(e.notification_id) FROM {events} e
-                   LEFT JOIN {applied} a
-                     ON a.group_id = %s AND a.context = %s AND a.case_id = e.originator_id
-                   WHERE e.notification_id > %s AND e.notification_id <= %s
-                     AND e.originator_version > coalesce(a.last_version, 0)"""
-            ).format(
-                events=self._events[context],
-                applied=sql.Identifier(self._base_schema, "consumer_applied"),
-            ),
-            (self._group, context, proven, upto),
-        ).fetchone()
-        first_missing = None if row is None or row[0] is None else int(row[0])
+        first_missing = watermarks.first_unapplied(
+            conn, self._events[context], self._base_schema, self._group, context, proven, upto
+        )
         reached = upto if first_missing is None else first_missing - 1
         with self._reached_lock:
             self._reached[context] = max(self._reached.get(context, 0), reached)
             return self._reached[context]
 
-    def _relay_position(self, conn: psycopg.Connection[Any], context: str) -> int:
-        table = f"{self._base_schema}.relay_positions"
-        exists = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
-        if exists is None or exists[0] is None:
-            return 0
-        row = conn.execute(
-            sql.SQL("SELECT position FROM {} WHERE context = %s").format(
-                sql.Identifier(self._base_schema, "relay_positions")
-            ),
-            (context,),
-        ).fetchone()
-        return 0 if row is None else int(row[0])
-
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         try:
-            with self._pool.connection() as conn:
+            with self._database.connection() as conn:
                 yield conn
         except psycopg.errors.UndefinedTable:
             raise ReadModelsUnavailableError(
@@ -278,8 +247,27 @@ class ReadModels:
             ) from None
 
 
-def _events_table(app: CaseApplication[Any]) -> sql.Identifier:
-    recorder = app.recorder
-    if not isinstance(recorder, PostgresApplicationRecorder):
-        raise TypeError("the read models are read beside the PostgreSQL event store")
-    return sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+class ReadSideTimerViews(TimerViews):
+    """The timer routes' views on the process's pool, without DDL: ``sla_due`` is created by the timers
+    consumer and the scheduler that write it; before either ran, a view answers 503 (read models missing).
+
+    The routes (``api.routes.timers``) read ``base_schema``, ``read_schema``, ``clock`` and ``connection()``.
+    """
+
+    def __init__(self, database: Database, base_schema: str, clock: Clock) -> None:
+        # Not TimerViews.__init__: it expects a pool of its own, and creates sla_due on first use.
+        self.database = database
+        self.base_schema = base_schema
+        self.read_schema = read_schema(base_schema)
+        self.clock = clock
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; a missing ``sla_due`` or worklist table is 503, not 500."""
+        try:
+            with self.database.connection() as conn:
+                yield conn
+        except psycopg.errors.UndefinedTable:
+            raise ReadModelsUnavailableError(
+                "the timer views are not there yet: the timers consumer and the scheduler have not started"
+            ) from None

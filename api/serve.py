@@ -6,11 +6,12 @@ import uvicorn
 
 from api.app import create_app
 from api.console.operations import Operations
-from infra.bootstrap import System
+from api.system import ApiSystem
+from infra.store.database import ProcessKind
 
 
 def api_server(
-    system: System, host: str | None = None, port: int | None = None, operations: Operations | None = None
+    system: ApiSystem, host: str | None = None, port: int | None = None, operations: Operations | None = None
 ) -> uvicorn.Server:
     """A uvicorn server for the API (``await server.serve()`` inside a running event loop)."""
     config = uvicorn.Config(
@@ -24,7 +25,8 @@ def api_server(
 
 
 def run_api(
-    system: System, host: str | None = None, port: int | None = None, operations: Operations | None = None
+    system: ApiSystem, host: str | None = None, port: int | None = None, operations: Operations | None = None
 ) -> None:
-    """Serve the API until interrupted (blocks)."""
+    """Serve the API until interrupted (blocks); its connections are named ``caseledger-api``."""
+    system.database.name_process(ProcessKind.API)
     api_server(system, host, port, operations).run()

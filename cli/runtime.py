@@ -24,10 +24,9 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
-import psycopg
-from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
 from pydantic import SecretStr
 
 from api.auth import demo_tokens
@@ -48,9 +47,11 @@ from infra.messaging.broker import EmbeddedBroker, ensure_topics, tansu_binary
 from infra.messaging.contract import topic_name
 from infra.messaging.relay import relay_lag, run_relay
 from infra.settings import Settings
+from infra.store.database import ProcessKind
 from infra.store.embedded import require_embedded_postgres
 from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
+from projections.watermarks import applied_table
 
 CONTEXTS = ("policy", "claim", "complaint", "callback", "timer", "privacy")
 DEMO_STORY_DAYS = 70
@@ -359,21 +360,25 @@ async def _projections_applied(system: System, group_id: str) -> bool:
     """Whether the projections group has applied the last version of every case in the store."""
 
     def check() -> bool:
-        with psycopg.connect(system.database_url) as conn:
-            table = f"{system.settings.db_schema}.consumer_applied"
-            if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
+        base_schema = system.settings.db_schema
+        with system.database.connection() as conn:
+            if conn.execute("SELECT to_regclass(%s)", (f"{base_schema}.consumer_applied",)).fetchone() == (
+                None,
+            ):
                 return False
             applied = conn.execute(
-                f"SELECT count(*), coalesce(sum(last_version), 0) FROM {table} WHERE group_id = %s",  # noqa: S608
+                sql.SQL("SELECT count(*), coalesce(sum(last_version), 0) FROM {} WHERE group_id = %s").format(
+                    applied_table(base_schema)
+                ),
                 (group_id,),
             ).fetchone()
             stored = 0
             cases = 0
             for app in system.applications():
-                recorder = cast(PostgresApplicationRecorder, app.recorder)
                 row = conn.execute(
-                    f"SELECT count(DISTINCT originator_id), count(*) FROM "  # noqa: S608 - our own table names
-                    f"{recorder.datastore.schema}.{recorder.events_table_name}"
+                    sql.SQL("SELECT count(DISTINCT originator_id), count(*) FROM {}").format(
+                        app.events_table()
+                    )
                 ).fetchone()
                 assert row is not None
                 cases += int(row[0])
@@ -400,6 +405,7 @@ async def serve(
     The API serves on ``api_socket`` when given (bound by the caller, so a taken port is found before
     anything starts), else it binds the configured host and port itself.
     """
+    system.database.name_process(process_kind(relay=relay, groups=groups, api=api, scheduler=scheduler))
     tasks = []
     if api:
         server = api_server(system, operations=ConsumerOperations(system))
@@ -448,6 +454,21 @@ async def serve(
                     await asyncio.wait_for(task, timeout=15)
 
 
+def process_kind(*, relay: bool, groups: tuple[str, ...], api: bool, scheduler: bool) -> ProcessKind:
+    """What ``pg_stat_activity`` calls a process that runs these pieces."""
+    running = [
+        kind
+        for kind, on in (
+            (ProcessKind.RELAY, relay),
+            (ProcessKind.CONSUME, bool(groups)),
+            (ProcessKind.API, api),
+            (ProcessKind.TIMERS, scheduler),
+        )
+        if on
+    ]
+    return running[0] if len(running) == 1 else ProcessKind.UP
+
+
 def all_groups() -> tuple[str, ...]:
     """Every consumer group caseledger runs in `up`."""
     return tuple(default_groups())
@@ -455,7 +476,7 @@ def all_groups() -> tuple[str, ...]:
 
 def describe_claim_view(system: System, claim_id: Any) -> str:
     """A line from the claim read model, as the API will serve it."""
-    with psycopg.connect(system.database_url) as conn:
+    with system.database.connection() as conn:
         view = get_claim(conn, read_schema(system.settings.db_schema), claim_id)
     if view is None:
         return f"claim {claim_id}: not in the read model"

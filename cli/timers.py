@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from domain.timer import TimerState
     from infra.services.timers import TimerView
 
+NOT_YET = "no timers yet: sla_due is created when the timers consumer or the scheduler first starts"
+
 TIMER_STATES = ("running", "paused", "satisfied", "breached", "cancelled", "window_closed")
 """The values of ``domain.timer.TimerState``, spelled here so that building the parser loads no domain."""
 
@@ -72,17 +74,17 @@ def _views(
 ) -> int:
     from datetime import timedelta
 
-    import psycopg
-
     from cli.system import open_system
-    from infra.services.timers import create_due_table, timer_views
     from infra.settings import Settings
+    from projections.due import due_table_exists, timer_views
 
     system = open_system(Settings())
     try:
         now = system.clock.now()
-        with psycopg.connect(system.database_url) as conn:
-            create_due_table(conn, system.settings.db_schema)
+        with system.database.connection() as conn:
+            if not due_table_exists(conn, system.settings.db_schema):
+                print(NOT_YET)
+                return 0
             views = timer_views(
                 conn,
                 system.settings.db_schema,
@@ -120,17 +122,18 @@ def breached_timers(args: argparse.Namespace) -> int:
 
 def callback_rates(args: argparse.Namespace) -> int:
     """`caseledger timers callbacks`: callback completion rate per rule."""
-    import psycopg
 
     from cli.system import open_system
     from cli.tables import print_table
-    from infra.services.timers import callback_completion, create_due_table
     from infra.settings import Settings
+    from projections.due import callback_completion, due_table_exists
 
     system = open_system(Settings())
     try:
-        with psycopg.connect(system.database_url) as conn:
-            create_due_table(conn, system.settings.db_schema)
+        with system.database.connection() as conn:
+            if not due_table_exists(conn, system.settings.db_schema):
+                print(NOT_YET)
+                return 0
             rows = callback_completion(conn, system.settings.db_schema)
         print_table(
             ("rule", "on time", "late", "missed", "open", "cancelled", "rate"),

@@ -37,15 +37,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Protocol
 
 import anyio
-import psycopg
 from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
-from psycopg import Connection
 
-from consumers.groups import ConsumerGroup, default_groups, groups_named
+from consumers.groups import ConsumerGroup, ConsumerSystem, default_groups, groups_named
 from consumers.processing import (
     BatchRefusedError,
     Outcome,
@@ -55,7 +53,6 @@ from consumers.processing import (
     create_tables,
     event_stores,
 )
-from infra.bootstrap import System
 from infra.messaging.broker import ensure_topics
 from infra.settings import Settings
 from infra.store.keystore import sealed_customers
@@ -86,11 +83,15 @@ class ConsumerStoppingError(Exception):
 
 
 class GroupWorker:
-    """One consumer group in this process: its database connection, its processor, and its stop flag."""
+    """One consumer group in this process: its processor, and its stop flag.
+
+    Each batch (or message) borrows a connection of the process's pool for its transaction, and gives it
+    back: a connection the database dropped is not given out again (the pool replaces it).
+    """
 
     def __init__(
         self,
-        system: System,
+        system: ConsumerSystem,
         settings: Settings,
         group: ConsumerGroup,
         retry: RetryPolicy | None = None,
@@ -102,7 +103,6 @@ class GroupWorker:
         self.retry = retry
         self.reconnect_delays = reconnect_delays
         self.stopping = threading.Event()
-        self._conn: Connection[Any] | None = None
         self._processor: Processor | None = None
         self._lock = threading.Lock()
 
@@ -115,12 +115,12 @@ class GroupWorker:
         return self.group.topics(self.settings.topic_prefix)
 
     def prepare(self) -> Processor:
-        """Connect, create the tables and build the group's handler (once)."""
+        """Create the tables and build the group's handler (once)."""
         with self._lock:
-            conn = self._connection()
             if self._processor is None:
-                create_tables(conn, self.settings.db_schema)
-                handler = self.group.build_handler(self.system, conn)
+                with self.system.database.connection() as conn:
+                    create_tables(conn, self.settings.db_schema)
+                    handler = self.group.build_handler(self.system, conn)
                 self._processor = Processor(
                     self.group_id, handler, event_stores(self.system), self.settings.db_schema, self.retry
                 )
@@ -132,15 +132,13 @@ class GroupWorker:
         while True:
             try:
                 processor = self.prepare()
-                with self._lock:
-                    return processor.process(self._connection(), message)
+                with self.system.database.connection() as conn:
+                    return processor.process(conn, message)
             except Exception:
                 # Not about this message (a failing effect is parked inside process): the database is
                 # away, or our own bookkeeping is broken. Either way the message must be read again,
-                # never passed over, and not in a tight loop: wait, reconnect, retry.
+                # never passed over, and not in a tight loop: wait, then retry on another connection.
                 log.exception("%s: cannot record %s; retrying in %.1fs", self.group_id, message.where, delay)
-                with self._lock:
-                    self._drop_connection()
             if self.stopping.wait(delay):
                 raise ConsumerStoppingError(f"{self.group_id} stopped before recording {message.where}")
             delay = min(delay * 2, longest)
@@ -156,31 +154,17 @@ class GroupWorker:
         try:
             processor = self.prepare()
             self.system.keys.preload(sealed_customers(m.value for m in messages))
-            with self._lock:
-                processor.process_together(self._connection(), messages)
+            with self.system.database.connection() as conn:
+                processor.process_together(conn, messages)
             return True
         except BatchRefusedError:
             return False
         except Exception:  # noqa: BLE001 - not lost: ``consume`` takes the messages and reports the outage
             log.warning("%s: a batch of %d was not recorded together", self.group_id, len(messages))
-            with self._lock:
-                self._drop_connection()
             return False
 
     def close(self) -> None:
-        """Close the connection (after the broker stopped, so no message is in flight)."""
-        with self._lock:
-            self._drop_connection()
-
-    def _connection(self) -> Connection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.system.database_url, autocommit=True)
-        return self._conn
-
-    def _drop_connection(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._conn = None
+        """Nothing to release: the worker holds no connection between batches."""
 
 
 DEFAULT_SESSION_TIMEOUT_MS = 6_000
@@ -330,7 +314,7 @@ def assigned_partitions(broker: KafkaBroker) -> set[tuple[str, int]]:
 
 @asynccontextmanager
 async def running_consumers(
-    system: System,
+    system: ConsumerSystem,
     settings: Settings,
     bootstrap: str,
     groups: Sequence[ConsumerGroup],
@@ -357,7 +341,7 @@ async def running_consumers(
 
 
 async def run_consumers(
-    system: System,
+    system: ConsumerSystem,
     settings: Settings,
     bootstrap: str,
     group_names: Sequence[str],

@@ -5,8 +5,9 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
 
 - **One task per (type, source event).** ``Callbacks.create_task`` derives the task id from the type and
   the source event id (``event_id_for(case, version)``, the same on every delivery) and returns the stored
-  task on a second create. The task is written through the callback store (its own connection), like the
-  timers' events; a crash before the consumer commits is repaired by the redelivery, which finds the task.
+  task on a second create. The task is written through the callback store (another pooled connection),
+  like the timers' events; a crash before the consumer commits is repaired by the redelivery, which finds
+  the task.
 - **Which events open a task.**
   ``PolicyReceiptAcknowledged`` of a life, health or accident policy over one year (the event carries
   ``cooling_off_ends_on`` and the policy at that version says ``cooling_off_applies``): a NEW_POLICY task
@@ -46,7 +47,7 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from psycopg import Connection
@@ -71,7 +72,6 @@ from domain.policy import (
     ProxySignatureDetected,
 )
 from domain.sla import rule_by_id
-from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
 from infra.services.callbacks import Callbacks, CancelCallbackTask, CreateCallbackTask, ScheduleCallback
 from infra.services.claims import Claims
@@ -263,6 +263,19 @@ def rule_due_by(rule_id: str, event: DomainEvent) -> datetime:
     return deadline.due_at
 
 
-def callbacks_handler(system: System, conn: Connection[Any]) -> CallbackHandler:
+class CallbackSystem(Protocol):
+    """What the callbacks group's handler uses: the task service, and the cases the tasks serve."""
+
+    @property
+    def callbacks(self) -> Callbacks: ...
+
+    @property
+    def policies(self) -> Policies: ...
+
+    @property
+    def claims(self) -> Claims: ...
+
+
+def callbacks_handler(system: CallbackSystem, conn: Connection[Any]) -> CallbackHandler:
     """The handler of the ``callbacks`` group; it keeps no table of its own."""
     return CallbackHandler(system.callbacks, system.policies, system.claims)

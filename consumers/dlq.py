@@ -9,10 +9,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg import Connection, sql
 
-from consumers.groups import ConsumerGroup, default_groups, groups_named
+from consumers.groups import ConsumerGroup, ConsumerSystem, default_groups, groups_named
 from consumers.processing import (
     OPEN,
     DeadLetterNotFoundError,
@@ -22,7 +21,6 @@ from consumers.processing import (
     create_tables,
     event_stores,
 )
-from infra.bootstrap import System
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,9 @@ def list_dead_letters(
     return [DeadLetter(*row) for row in rows]
 
 
-def dlq_list(system: System, group: str | None = None, *, include_resolved: bool = False) -> list[DeadLetter]:
+def dlq_list(
+    system: ConsumerSystem, group: str | None = None, *, include_resolved: bool = False
+) -> list[DeadLetter]:
     """``caseledger dlq list [--group NAME] [--all]``."""
     group_id = None if group is None else f"{system.settings.topic_prefix}.{group}"
     with _connection(system) as conn:
@@ -75,7 +75,7 @@ def dlq_list(system: System, group: str | None = None, *, include_resolved: bool
 
 
 def dlq_retry(
-    system: System,
+    system: ConsumerSystem,
     group: str,
     *,
     case_id: UUID | None = None,
@@ -109,7 +109,7 @@ def dlq_retry(
 
 
 def dlq_skip(
-    system: System,
+    system: ConsumerSystem,
     dead_letter_id: int,
     *,
     by: str,
@@ -137,14 +137,14 @@ def dlq_skip(
 
 
 @contextmanager
-def _connection(system: System) -> Iterator[Connection[Any]]:
-    with psycopg.connect(system.database_url, autocommit=True) as conn:
+def _connection(system: ConsumerSystem) -> Iterator[Connection[Any]]:
+    with system.database.connection() as conn:
         yield conn
 
 
 @contextmanager
 def _processor(
-    system: System, group: ConsumerGroup, retry: RetryPolicy | None
+    system: ConsumerSystem, group: ConsumerGroup, retry: RetryPolicy | None
 ) -> Iterator[tuple[Connection[Any], Processor]]:
     schema = system.settings.db_schema
     with _connection(system) as conn:

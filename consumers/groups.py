@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import Connection
 
@@ -14,7 +14,6 @@ from consumers.names import CALLBACKS_GROUP, TIMERS_GROUP
 from consumers.processing import Handler
 from consumers.read_models import projection_handler
 from consumers.timers import timers_handler
-from infra.bootstrap import System
 from infra.messaging.contract import topic_name
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
@@ -22,6 +21,10 @@ from infra.services.complaints import Complaints
 from infra.services.policies import Policies
 from infra.services.privacy import Privacy
 from infra.services.timers import Timers
+from infra.settings import Settings
+from infra.store.database import Database
+from infra.store.eventstore import CaseApplication
+from infra.store.keystore import KeyStore
 from projections.schema import PROJECTIONS_GROUP
 
 ALL_CONTEXTS: tuple[str, ...] = (
@@ -31,7 +34,40 @@ ALL_CONTEXTS: tuple[str, ...] = (
     Callbacks.bounded_context,
 )
 
-HandlerFactory = Callable[[System, Connection[Any]], Handler]
+
+class ConsumerSystem(Protocol):
+    """What the consumer groups use of the composition root: the process's database, the settings, the key
+    store, and the application services their handlers call. Each handler factory names the part it uses
+    (``TimerSystem``, ``CallbackSystem``, ``ReadModelSystem``)."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def keys(self) -> KeyStore: ...
+
+    @property
+    def policies(self) -> Policies: ...
+
+    @property
+    def claims(self) -> Claims: ...
+
+    @property
+    def complaints(self) -> Complaints: ...
+
+    @property
+    def callbacks(self) -> Callbacks: ...
+
+    @property
+    def timers(self) -> Timers: ...
+
+    def applications(self) -> list[CaseApplication[Any]]: ...
+
+
+HandlerFactory = Callable[[ConsumerSystem, Connection[Any]], Handler]
 """Builds a group's handler once per process; it may create its tables through the connection."""
 
 
@@ -68,7 +104,7 @@ def default_groups() -> Mapping[str, ConsumerGroup]:
     return {group.name: group for group in groups}
 
 
-def _projections_forgetting_erased_keys(system: System, conn: Connection[Any]) -> Handler:
+def _projections_forgetting_erased_keys(system: ConsumerSystem, conn: Connection[Any]) -> Handler:
     return ForgetErasedKeys(system.keys, projection_handler(system, conn))
 
 

@@ -28,7 +28,6 @@ from psycopg import Connection, errors, sql
 from psycopg.pq import TransactionStatus
 
 from domain.base import DomainEvent
-from infra.bootstrap import System
 from infra.messaging.contract import Headers, ReceivedEvent
 from infra.store.eventstore import CaseApplication
 
@@ -169,7 +168,13 @@ def headers_from_json(items: Sequence[Mapping[str, str]]) -> Headers:
     )
 
 
-def event_stores(system: System) -> dict[str, CaseApplication[Any]]:
+class EventStores(Protocol):
+    """Where the events of every bounded context are stored."""
+
+    def applications(self) -> list[CaseApplication[Any]]: ...
+
+
+def event_stores(system: EventStores) -> dict[str, CaseApplication[Any]]:
     """Each bounded context's application, where the events of a gap are fetched from."""
     return {app.bounded_context: app for app in system.applications()}
 

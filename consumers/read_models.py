@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import Connection, sql
 
 from domain.base import DomainEvent
-from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
+from infra.settings import Settings
 from projections import store
 from projections.base import Projection
 from projections.catalogue import ALL_PROJECTIONS
@@ -40,7 +40,14 @@ class ProjectionHandler:
             store.apply(conn, self.schema, projection, event)
 
 
-def projection_handler(system: System, conn: Connection[Any]) -> ProjectionHandler:
+class ReadModelSystem(Protocol):
+    """What the projections group's handler is built from: the settings naming the read schema."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+def projection_handler(system: ReadModelSystem, conn: Connection[Any]) -> ProjectionHandler:
     """The handler of the ``projections`` group, its tables created."""
     handler = ProjectionHandler(read_schema(system.settings.db_schema), ALL_PROJECTIONS)
     handler.create_tables(conn)

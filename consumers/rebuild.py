@@ -16,16 +16,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
 
 from domain.base import DomainEvent
-from infra.bootstrap import System
+from infra.settings import Settings
+from infra.store.database import Database
 from infra.store.eventstore import CaseApplication
-from infra.store.keystore import sealed_customers
+from infra.store.keystore import KeyStore, sealed_customers
 from projections import store
 from projections.base import fold
 from projections.catalogue import ALL_PROJECTIONS, projection_by_name
@@ -95,11 +96,27 @@ class Progress:
         out.flush()
 
 
-def _applications(system: System) -> list[CaseApplication[Any]]:
+class RebuildSystem(Protocol):
+    """What a rebuild reads: every store (and the keys that open their personal fields), the read side's
+    database and settings."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def keys(self) -> KeyStore: ...
+
+    def applications(self) -> list[CaseApplication[Any]]: ...
+
+
+def _applications(system: RebuildSystem) -> list[CaseApplication[Any]]:
     return system.applications()
 
 
-def _tracked_versions(conn: psycopg.Connection[Any], system: System) -> dict[tuple[str, UUID], int]:
+def _tracked_versions(conn: psycopg.Connection[Any], system: RebuildSystem) -> dict[tuple[str, UUID], int]:
     group_id = projections_group_id(system.settings.topic_prefix)
     table = sql.Identifier(system.settings.db_schema, "consumer_applied")
     exists = conn.execute("SELECT to_regclass(%s)", (f"{system.settings.db_schema}.consumer_applied",))
@@ -113,7 +130,7 @@ def _tracked_versions(conn: psycopg.Connection[Any], system: System) -> dict[tup
     return {(context, case_id): int(version) for context, case_id, version in rows.fetchall()}
 
 
-def stored_events(system: System) -> Iterator[tuple[str, DomainEvent]]:
+def stored_events(system: RebuildSystem) -> Iterator[tuple[str, DomainEvent]]:
     """Every case event of every context, in each context's store order, with its context."""
     for app in _applications(system):
         position = 0
@@ -129,12 +146,12 @@ def stored_events(system: System) -> Iterator[tuple[str, DomainEvent]]:
             position = page[-1].id
 
 
-def _event_total(system: System) -> int:
+def _event_total(system: RebuildSystem) -> int:
     return sum(app.recorder.max_notification_id() or 0 for app in _applications(system))
 
 
 def _rebuild(
-    system: System,
+    system: RebuildSystem,
     names: Sequence[str],
     verify: bool,
     out: TextIO | None,
@@ -145,7 +162,9 @@ def _rebuild(
     report = RebuildReport([p.name for p in projections])
     progress = Progress(_event_total(system), out, report_progress)
     started = time.perf_counter()
-    with psycopg.connect(system.database_url) as conn, conn.transaction():
+    # One transaction for the whole replay (it holds the pause lock), on a pooled connection: the stores'
+    # reads and the keys' take other connections of the pool meanwhile.
+    with system.database.transaction() as conn:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (PAUSE_LOCK,))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         applied = _tracked_versions(conn, system)
@@ -179,7 +198,7 @@ def _rebuild(
 
 
 def rebuild_projections(
-    system: System,
+    system: RebuildSystem,
     names: Sequence[str] = (),
     out: TextIO | None = sys.stderr,
     progress: ProgressReport | None = None,
@@ -192,7 +211,7 @@ def rebuild_projections(
 
 
 def verify_projections(
-    system: System,
+    system: RebuildSystem,
     names: Sequence[str] = (),
     out: TextIO | None = sys.stderr,
     progress: ProgressReport | None = None,

@@ -25,18 +25,20 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
-import psycopg
 from psycopg import Connection, sql
 
 from domain.timer import SlaTimer
 from infra.clock import Clock
-from infra.services.timers import DueRow, Timers, create_due_table, due_channel, due_table, upsert_due_rows
+from infra.services.timers import Timers
 from infra.settings import Settings
+from infra.store.database import Database, ProcessKind
+from projections.due import DueRow, create_due_table, due_channel, due_table, upsert_due_rows
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class SchedulerSystem(Protocol):
     """What a scheduler needs of the composition root."""
 
     @property
-    def database_url(self) -> str: ...
+    def database(self) -> Database: ...
 
     @property
     def settings(self) -> Settings: ...
@@ -69,12 +71,16 @@ class Tick:
 
 
 class Scheduler:
-    """Takes due timers from ``sla_due`` and records their warnings and breaches through ``Timers``."""
+    """Takes due timers from ``sla_due`` and records their warnings and breaches through ``Timers``.
+
+    Each batch borrows a connection of the process's pool for its transaction (the timers' writes take
+    another); only the LISTEN of ``run`` has a connection of its own.
+    """
 
     def __init__(
         self,
         timers: Timers,
-        database_url: str,
+        database: Database,
         base_schema: str,
         clock: Clock,
         *,
@@ -86,7 +92,7 @@ class Scheduler:
         after_record: AfterRecord | None = None,
     ) -> None:
         self.timers = timers
-        self.database_url = database_url
+        self.database = database
         self.base_schema = base_schema
         self.clock = clock
         self.batch_size = batch_size
@@ -95,40 +101,27 @@ class Scheduler:
         self.lookahead = timedelta(seconds=lookahead)
         self.stage_limit = stage_limit
         self.workers = workers
-        self._conn: Connection[Any] | None = None
-        self._worker_conns: list[Connection[Any]] = []
         self._staged: dict[UUID, SlaTimer] = {}
         self._staged_until: datetime | None = None
+        self._table_ready = False
 
-    def connection(self) -> Connection[Any]:
-        """The scheduler's own connection (autocommit: every tick is one explicit transaction)."""
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, autocommit=True)
-            create_due_table(self._conn, self.base_schema)
-        return self._conn
+    def _connection(self) -> AbstractContextManager[Connection[Any]]:
+        """A pooled connection (autocommit: every batch is one explicit transaction); the scheduler keeps
+        ``sla_due`` too, so the first one creates the table if the timers consumer has not yet."""
+        if not self._table_ready:
+            with self.database.connection() as conn:
+                create_due_table(conn, self.base_schema)
+            self._table_ready = True
+        return self.database.connection()
 
     def close(self) -> None:
-        """Close the scheduler's connections."""
-        if self._conn is not None:
-            self._conn.close()
-        for conn in self._worker_conns:
-            conn.close()
-        self._worker_conns = []
-
-    def _worker_connection(self, worker: int) -> Connection[Any]:
-        if worker == 0:
-            return self.connection()
-        while len(self._worker_conns) < worker:
-            self._worker_conns.append(psycopg.connect(self.database_url, autocommit=True))
-        conn = self._worker_conns[worker - 1]
-        if conn.closed:
-            conn = self._worker_conns[worker - 1] = psycopg.connect(self.database_url, autocommit=True)
-        return conn
+        """Nothing to release: the scheduler holds no connection between ticks (``run`` closes its LISTEN)."""
 
     def tick(self) -> Tick:
         """Fire every timer due at the clock's now (in batches), each once; returns what it took."""
         now = self.clock.now()
-        taken = self._fire_batch(self.connection(), now)
+        with self._connection() as conn:
+            taken = self._fire_batch(conn, now)
         if len(taken) < self.batch_size:
             return Tick(now, tuple(taken))
         if self.workers < 2:
@@ -142,12 +135,12 @@ class Scheduler:
         return Tick(now, tuple(taken))
 
     def _drain(self, worker: int) -> list[UUID]:
-        """Fire batches on the worker's own connection until a batch comes back short."""
-        conn = self._worker_connection(worker)
+        """Fire batches, each in its own transaction on a pooled connection, until one comes back short."""
         taken: list[UUID] = []
         while True:
             # Each batch records the instant it is written at, not the one the burst began at.
-            batch = self._fire_batch(conn, self.clock.now())
+            with self._connection() as conn:
+                batch = self._fire_batch(conn, self.clock.now())
             taken.extend(batch)
             if len(batch) < self.batch_size:
                 return taken
@@ -191,14 +184,14 @@ class Scheduler:
         """
         now = self.clock.now()
         until = now + self.lookahead
-        conn = self.connection()
-        rows = conn.execute(
-            sql.SQL(
-                """SELECT timer_id, timer_version, next_fire_at FROM {t}
-                   WHERE next_fire_at > %s AND next_fire_at <= %s ORDER BY next_fire_at LIMIT %s"""
-            ).format(t=due_table(self.base_schema)),
-            (now, until, self.stage_limit),
-        ).fetchall()
+        with self._connection() as conn:
+            rows = conn.execute(
+                sql.SQL(
+                    """SELECT timer_id, timer_version, next_fire_at FROM {t}
+                       WHERE next_fire_at > %s AND next_fire_at <= %s ORDER BY next_fire_at LIMIT %s"""
+                ).format(t=due_table(self.base_schema)),
+                (now, until, self.stage_limit),
+            ).fetchall()
         # Keep what is still due soon at a version no newer than the copy; drop the rest (moved, fired).
         kept = {
             timer_id: self._staged[timer_id]
@@ -221,15 +214,18 @@ class Scheduler:
 
     def next_due(self) -> datetime | None:
         """The earliest instant any timer needs the scheduler at."""
-        conn = self.connection()
-        row = conn.execute(
-            sql.SQL("SELECT min(next_fire_at) FROM {t}").format(t=due_table(self.base_schema))
-        ).fetchone()
+        with self._connection() as conn:
+            row = conn.execute(
+                sql.SQL("SELECT min(next_fire_at) FROM {t}").format(t=due_table(self.base_schema))
+            ).fetchone()
         return None if row is None else row[0]
 
     def run(self, stop: threading.Event) -> None:
-        """Fire due timers until ``stop`` is set; sleep until the next due instant or a notification."""
-        with psycopg.connect(self.database_url, autocommit=True) as listener:
+        """Fire due timers until ``stop`` is set; sleep until the next due instant or a notification.
+
+        LISTEN needs a session of its own for the scheduler's life: the one dedicated connection.
+        """
+        with self.database.dedicated() as listener:
             listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(due_channel(self.base_schema))))
             next_due: datetime | None = None
             changed = True
@@ -273,9 +269,10 @@ def run_scheduler(
     after_record: AfterRecord | None = None,
 ) -> None:
     """Run one scheduler process's loop against the system's database until ``stop`` is set."""
+    system.database.name_process(ProcessKind.TIMERS)
     scheduler = Scheduler(
         system.timers,
-        system.database_url,
+        system.database,
         system.settings.db_schema,
         clock,
         after_record=after_record,

@@ -8,10 +8,10 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   (a claim closed, reopened and closed again owes a second closure callback).
 - **Which timer an event moves.** The open timers of (rule, case) in ``sla_due``, newest cycle first; the
   row was written in the transaction that applied the start event, which this group applied before.
-- **Two transactions.** The timer's events go through the library (its own connection); the due row goes
-  through the consumer's transaction. A crash between them is repaired by the redelivery: the start is a
-  conflict on create, every other change is skipped because the timer records the case event's id, and the
-  row is rewritten from the timer as it stands (never to an older version).
+- **Two transactions.** The timer's events go through the library (another pooled connection); the due
+  row goes through the consumer's transaction. A crash between them is repaired by the redelivery: the
+  start is a conflict on create, every other change is skipped because the timer records the case event's
+  id, and the row is rewritten from the timer as it stands (never to an older version).
 - **Facts for ``applies_if``.** Read from the event where it carries them (``ClaimReported.ctpl``,
   ``ClaimDecided.outcome``, ``CallbackIssueFound.remediation_task_id``); otherwise from the case *as it
   stood at this event's version* (``ctpl`` of a claim, ``life_term_over_one_year`` and ``contract_formed``
@@ -44,7 +44,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from psycopg import Connection
@@ -56,11 +56,15 @@ from domain.complaint import ComplaintDeadlineExtended
 from domain.policy import CoolingOffEnded, Policy, PolicyStatus
 from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
-from infra.bootstrap import System
 from infra.messaging.contract import ReceivedEvent
+from infra.services.callbacks import Callbacks
+from infra.services.claims import Claims
+from infra.services.complaints import Complaints
 from infra.services.policies import EndCoolingOff, Policies
-from infra.services.timers import DueRow, Timers, create_due_table, open_timers, upsert_due_row
+from infra.services.timers import Timers
+from infra.settings import Settings
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
+from projections.due import DueRow, create_due_table, open_timers, upsert_due_row
 
 log = logging.getLogger(__name__)
 
@@ -366,8 +370,31 @@ def last_change(timer: SlaTimer) -> datetime:
     return max((timer.start_at, *(p.resumed_at or p.paused_at for p in timer.pauses)))
 
 
-def timers_handler(system: System, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
-    """The handler of the ``timers`` group (on ``system.timers`` unless given), its due table created."""
+class TimerSystem(Protocol):
+    """What the timers group's handler uses: the timers, the cases whose events move them, the settings."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def timers(self) -> Timers: ...
+
+    @property
+    def policies(self) -> Policies: ...
+
+    @property
+    def claims(self) -> Claims: ...
+
+    @property
+    def complaints(self) -> Complaints: ...
+
+    @property
+    def callbacks(self) -> Callbacks: ...
+
+
+def timers_handler(system: TimerSystem, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
+    """The handler of the ``timers`` group (on ``system.timers`` unless given); it writes ``sla_due``, so
+    it creates the table (the scheduler does too: whichever starts first)."""
     timers = timers or system.timers
     create_due_table(conn, system.settings.db_schema)
     stores: dict[str, CaseApplication[Any]] = {

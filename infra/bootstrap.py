@@ -16,8 +16,9 @@ from infra.services.policies import Policies
 from infra.services.privacy import CustomerCases, Privacy
 from infra.services.timers import Timers
 from infra.settings import Settings
+from infra.store.database import Database, ProcessKind
 from infra.store.embedded import EmbeddedPostgres
-from infra.store.eventstore import CaseApplication, ensure_schema, store_env
+from infra.store.eventstore import CaseApplication, ensure_schema, shared_store_env
 from infra.store.keystore import KeyStore, master_key_from
 from infra.store.sellers import SellerRegistry
 
@@ -28,6 +29,9 @@ class System:
 
     settings: Settings
     database_url: str
+    """Where the database is (for display, and for tools that start processes of their own): this
+    process's connections come from ``database``."""
+    database: Database
     clock: Clock
     sellers: SellerRegistry
     policies: Policies
@@ -44,58 +48,84 @@ class System:
         return [self.policies, self.claims, self.complaints, self.callbacks, self.timers, self.privacy]
 
     def close(self) -> None:
-        """Close the connection pools, then stop the embedded server if this process started one."""
+        """Close the process's connections, then stop the embedded server if this process started one."""
         for app in self.applications():
             app.close()
         self.keys.close()
+        self.database.close()
         if self.embedded_postgres is not None:
             self.embedded_postgres.stop()
 
 
-def bootstrap(settings: Settings, clock: Clock | None = None) -> System:
-    """Build the system: the configured PostgreSQL, or an embedded one when none is configured."""
+def bootstrap(
+    settings: Settings, clock: Clock | None = None, *, process: ProcessKind = ProcessKind.CLI
+) -> System:
+    """Build the system: the configured PostgreSQL, or an embedded one when none is configured.
+
+    Every part gets its connections from one pool (``System.database``), sized by ``db_pool_size`` (kept
+    open) and ``db_max_overflow`` (opened under load). ``process`` names the connections; an entry point
+    that runs on a system built as ``CLI`` names it later (``Database.name_process``).
+    """
     embedded: EmbeddedPostgres | None = None
     database_url = settings.database_url
     if database_url is None:
         embedded = EmbeddedPostgres(settings.data_dir)
         database_url = embedded.start()
-    the_clock = clock or SystemClock()
+    database = Database(
+        database_url,
+        min_size=settings.db_pool_size,
+        max_size=settings.db_pool_size + settings.db_max_overflow,
+        process=process,
+    )
+    try:
+        database.open()
+        return _build(settings, database, clock or SystemClock(), embedded)
+    except BaseException:
+        # Nothing half-built keeps connections (or an embedded server) behind a failed start.
+        database.close()
+        if embedded is not None:
+            embedded.stop()
+        raise
+
+
+def _build(settings: Settings, database: Database, clock: Clock, embedded: EmbeddedPostgres | None) -> System:
     interval = settings.snapshot_interval
 
     def env(app: type[CaseApplication[Any]]) -> dict[str, str]:
         schema = app.schema_for(settings.db_schema)
-        ensure_schema(database_url, schema)
-        return store_env(database_url, schema, settings.db_pool_size, settings.db_max_overflow)
+        ensure_schema(database, schema)
+        return shared_store_env(database, schema)
 
-    ensure_schema(database_url, settings.db_schema)
-    sellers = SellerRegistry(database_url, settings.db_schema)
+    ensure_schema(database, settings.db_schema)
+    sellers = SellerRegistry(database, settings.db_schema)
     keys = KeyStore(
-        database_url, settings.db_schema, master_key_from(_secret(settings.master_key), settings.data_dir)
+        database, settings.db_schema, master_key_from(_secret(settings.master_key), settings.data_dir)
     )
-    policies = Policies(env(Policies), the_clock, sellers, interval)
-    claims = Claims(env(Claims), the_clock, policies, interval)
+    policies = Policies(env(Policies), clock, sellers, interval)
+    claims = Claims(env(Claims), clock, policies, interval)
     # Complaints read the policies and claims complained about: whoever worked them may not handle it.
-    complaints = Complaints(env(Complaints), the_clock, policies, claims, interval)
+    complaints = Complaints(env(Complaints), clock, policies, claims, interval)
     cases = CustomerCases(policies, claims, complaints)
     system = System(
         settings=settings,
-        database_url=database_url,
-        clock=the_clock,
+        database_url=database.url,
+        database=database,
+        clock=clock,
         sellers=sellers,
         policies=policies,
         claims=claims,
         complaints=complaints,
-        callbacks=Callbacks(env(Callbacks), the_clock, interval),
-        timers=Timers(env(Timers), the_clock, interval),
+        callbacks=Callbacks(env(Callbacks), clock, interval),
+        timers=Timers(env(Timers), clock, interval),
         keys=keys,
-        privacy=Privacy(env(Privacy), the_clock, keys, cases, interval),
+        privacy=Privacy(env(Privacy), clock, keys, cases, interval),
         embedded_postgres=embedded,
     )
     # Personal fields are sealed per customer in every context, and opened the same way by every reader.
     for app in system.applications():
         app.use_keys(keys)
     # Every stored event is chained to its case's previous one from the first write on.
-    install_chains(database_url, system.applications())
+    install_chains(database, system.applications())
     return system
 
 

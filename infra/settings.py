@@ -53,8 +53,17 @@ class Settings(BaseSettings):
     )
     db_schema: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "caseledger"
     data_dir: Path = Field(default=Path(".caseledger"), description="Where embedded servers keep their data.")
-    db_pool_size: Annotated[int, Field(ge=1, le=200)] = 1
-    db_max_overflow: Annotated[int, Field(ge=0, le=200)] = 8
+    db_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
+        default=2,
+        description=(
+            "Connections the process's one pool keeps open: the event store, the API's requests, the "
+            "consumers' and the scheduler's transactions all borrow from it."
+        ),
+    )
+    db_max_overflow: Annotated[int, Field(ge=0, le=200)] = Field(
+        default=8,
+        description="Connections the pool may open above db_pool_size under load (closed again when idle).",
+    )
     snapshot_interval: Annotated[int, Field(ge=2)] = 50
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka bootstrap servers. Unset: the embedded Tansu broker is started."
@@ -80,10 +89,6 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
-    api_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
-        default=8,
-        description="Connections of the API's own pool (idempotency keys, queries) for concurrent requests.",
-    )
     api_read_wait_seconds: Annotated[float, Field(ge=0, le=30)] = Field(
         default=2.0, description="How long a query with min_version or min_position waits."
     )

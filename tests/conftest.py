@@ -12,6 +12,7 @@ import pytest
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.settings import Settings
+from infra.store.database import Database
 from infra.store.embedded import EmbeddedPostgres
 from infra.store.eventstore import drop_schemas
 from tests.kafka_fixtures import kafka_bootstrap  # noqa: F401 - a fixture, found by name
@@ -38,6 +39,15 @@ def schema(database_url: str) -> Iterator[str]:
     name = f"t_{uuid4().hex[:12]}"
     yield name
     drop_schemas(database_url, name)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A small pool of the test's own, for parts built without the whole system (a key store, say)."""
+    built = Database(database_url, min_size=1, max_size=4)
+    built.open()
+    yield built
+    built.close()
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ from __future__ import annotations
 import asyncio
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from psycopg_pool import ConnectionPool
 
 from api.console.operations import Operations
 from api.console.routes import (
@@ -28,13 +26,14 @@ from api.console.routes import (
 )
 from api.console.sessions import SESSION_COOKIE, ConsoleSessions
 from api.console.views import ConsoleViews
-from infra.bootstrap import System
+from api.system import ApiSystem
+from infra.store.database import Database
 
 _HERE = Path(__file__).parent
 
 
 def install_console(
-    app: FastAPI, system: System, pool: ConnectionPool[Any], operations: Operations | None = None
+    app: FastAPI, system: ApiSystem, pool: Database, operations: Operations | None = None
 ) -> None:
     """Serve the console under ``/console`` on ``app`` (built by ``create_app``: its verifier and keys)."""
     templates = Jinja2Templates(directory=_HERE / "templates")

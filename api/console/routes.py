@@ -37,10 +37,10 @@ from api.deps import ApiServices, command_envelope
 from api.problems import ApiProblemError, Problem, problem_for
 from api.routes.audit import AUDIT_READERS
 from api.routes.queries import MANAGEMENT
+from api.system import ApiSystem
 from domain.base import SHANGHAI, DomainError, Role
 from infra.audit.history import VersionNotRecordedError
 from infra.audit.verify import describe, verify_export
-from infra.bootstrap import System
 from infra.messaging.relay import relay_lag
 from infra.store.eventstore import CaseNotFoundError, ConcurrencyConflictError
 
@@ -66,7 +66,7 @@ _REFUSALS = (DomainError, ConcurrencyConflictError, CaseNotFoundError, ApiProble
 class Console:
     """The console's parts, built once by ``install_console``."""
 
-    system: System
+    system: ApiSystem
     sessions: ConsoleSessions
     views: ConsoleViews
     templates: Jinja2Templates

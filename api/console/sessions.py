@@ -21,16 +21,15 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import jwt
 from psycopg import sql
-from psycopg_pool import ConnectionPool
 
 from api.auth import ApiKeys, TokenVerifier
 from api.problems import AuthenticationRequiredError
 from domain.base import Actor, Role
 from infra.clock import Clock, SystemClock
+from infra.store.database import Database
 
 SESSION_COOKIE = "caseledger_console"
 SESSION_HOURS = 8
@@ -63,7 +62,7 @@ class ConsoleSessions:
 
     def __init__(
         self,
-        pool: ConnectionPool[Any],
+        pool: Database,
         base_schema: str,
         verifier: TokenVerifier,
         keys: ApiKeys,

@@ -18,14 +18,13 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
+from api.system import ApiSystem
 from domain.base import SHANGHAI, Role
 from domain.sla import UnknownSlaRuleError, rule_by_id
 from infra.audit.chain import chained_table
 from infra.audit.history import AuditTrail, CaseHistory, aggregate_state
-from infra.bootstrap import System
 from infra.services.explain import explain
 from infra.services.timers import (
     CallbackCompletion,
@@ -35,6 +34,7 @@ from infra.services.timers import (
     due_table,
     timer_views,
 )
+from infra.store.database import Database
 from infra.store.eventstore import CaseNotFoundError
 from projections import queries
 from projections.queries import ComplaintStatistics, WorkItem
@@ -204,7 +204,7 @@ class TimerBacklog:
 class ConsoleViews:
     """The console's read side on the API's connection pool and the system's stores."""
 
-    def __init__(self, pool: ConnectionPool[Any], system: System) -> None:
+    def __init__(self, pool: Database, system: ApiSystem) -> None:
         self._pool = pool
         self._system = system
         self._base = system.settings.db_schema

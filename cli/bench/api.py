@@ -165,11 +165,9 @@ def _api_process(system: System, secret: str) -> Iterator[str]:
         "CASELEDGER_DATA_DIR": str(settings.data_dir.resolve()),
         "CASELEDGER_JWT_SECRET": secret,
         "CASELEDGER_API_PORT": str(port),
-        # The 8 clients' requests must run at once: in the API's own pool (idempotency keys, queries) and in
-        # the complaints application's, which opens connections up to its overflow under load and keeps
-        # them; one kept per application otherwise, so six applications do not hold sixty connections.
-        "CASELEDGER_API_POOL_SIZE": str(WRITERS + 2),
-        "CASELEDGER_DB_POOL_SIZE": "1",
+        # The 8 clients' requests must run at once: the process's one pool (event store, idempotency keys,
+        # queries) opens connections up to its overflow under load; two are kept open when idle.
+        "CASELEDGER_DB_POOL_SIZE": "2",
         "CASELEDGER_DB_MAX_OVERFLOW": str(WRITERS + 2),
         "PYTHONPATH": str(REPO),
     }

@@ -113,7 +113,7 @@ def _commands(system: System, seconds: float, rounds: int = 3) -> list[Figure]:
         # Unchained rows would fail verification: empty the table and put the trigger back.
         with psycopg.connect(system.database_url, autocommit=True) as conn:
             conn.execute(sql.SQL("TRUNCATE {}").format(table.identifier))
-        install_chains(system.database_url, [system.complaints])
+        install_chains(system.database, [system.complaints])
     chained, bare = _median(chained_runs), _median(bare_runs)
     chained.baseline_per_second = bare.per_second
     return [bare, chained]

@@ -50,7 +50,6 @@ import psycopg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import Notification, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from cli.bench.figures import Figure, figure_table
@@ -882,9 +881,7 @@ def bench_rebuild(
 
 
 def _events_table(app: CaseApplication[Any]) -> sql.Identifier:
-    recorder = app.recorder
-    assert isinstance(recorder, PostgresApplicationRecorder)
-    return sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+    return app.events_table()
 
 
 def _mark_applied(system: System) -> None:

@@ -387,7 +387,7 @@ class _BreachWatcher:
         self.database_url = system.database_url
         self.query = sql.SQL(
             "SELECT notification_id FROM {} WHERE notification_id > %s AND topic = %s"
-        ).format(sql.Identifier(recorder.datastore.schema, recorder.events_table_name))
+        ).format(system.timers.events_table())
         self.seen: dict[int, datetime] = {}
         self._stop = threading.Event()
         self._start = recorder.max_notification_id() or 0

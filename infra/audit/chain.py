@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
+from infra.store.database import Database
 from infra.store.eventstore import CaseApplication
 
 FUNCTION = "caseledger_chain_hash"
@@ -38,10 +38,7 @@ class ChainedTable:
 
 def chained_table(app: CaseApplication[Any]) -> ChainedTable:
     """The events table of an application (the library names it after the application class)."""
-    recorder = app.recorder
-    if not isinstance(recorder, PostgresApplicationRecorder):
-        raise TypeError(f"{type(app).__name__} does not store its events in PostgreSQL")
-    return ChainedTable(app.bounded_context, recorder.datastore.schema, recorder.events_table_name)
+    return ChainedTable(app.bounded_context, app.events_schema, app.events_table_name)
 
 
 _FUNCTION_BODY = """
@@ -70,14 +67,14 @@ $BODY$
 """
 
 
-def install_chains(database_url: str, apps: Iterable[CaseApplication[Any]]) -> list[ChainedTable]:
+def install_chains(database: Database, apps: Iterable[CaseApplication[Any]]) -> list[ChainedTable]:
     """Chain every application's events table; idempotent, and safe for several processes starting at once.
 
     Rows stored before the chain existed are chained once, in version order, under the library's own write
     lock, so no event is written between the backfill and the trigger.
     """
     tables = [chained_table(app) for app in apps]
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with database.connection() as conn:
         for table in tables:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.audit.chain'))")

@@ -18,7 +18,6 @@ from typing import IO, Any, Protocol
 from uuid import UUID
 
 import orjson
-import psycopg
 from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 from pydantic import BaseModel, ConfigDict, TypeAdapter
@@ -36,6 +35,7 @@ from infra.audit.verify import (
     ChainCheck,
 )
 from infra.clock import Clock
+from infra.store.database import Database
 from infra.store.eventstore import CaseApplication, CaseNotFoundError
 
 _ENVELOPE = {
@@ -141,7 +141,7 @@ class AuditedSystem(Protocol):
     """What the audit trail reads: every store, the timers' store (timers as computed then), the clock."""
 
     @property
-    def database_url(self) -> str: ...
+    def database(self) -> Database: ...
 
     @property
     def clock(self) -> Clock: ...
@@ -214,7 +214,7 @@ class AuditTrail:
         table = chained_table(self.system.timers)
         # The stored payload is orjson's compact JSON: the case id appears exactly like this in it.
         needle = f'"subject_id":"{case_id}"'.encode()
-        with psycopg.connect(self.system.database_url) as conn:
+        with self.system.database.connection() as conn:
             rows = conn.execute(
                 sql.SQL(
                     "SELECT originator_id, state FROM {} WHERE originator_version = 1 AND topic = %s"
@@ -225,7 +225,7 @@ class AuditTrail:
         return [row[0] for row in rows if orjson.loads(bytes(row[1])).get("subject_id") == str(case_id)]
 
     def _locate(self, case_id: UUID) -> tuple[CaseApplication[Any], ChainedTable]:
-        with psycopg.connect(self.system.database_url) as conn:
+        with self.system.database.connection() as conn:
             for app in self.system.applications():
                 table = chained_table(app)
                 found = conn.execute(
@@ -241,7 +241,7 @@ class AuditTrail:
     def _events(
         self, app: CaseApplication[Any], table: ChainedTable, case_id: UUID
     ) -> list[tuple[DomainEvent, bytes | None]]:
-        with psycopg.connect(self.system.database_url) as conn:
+        with self.system.database.connection() as conn:
             rows = conn.execute(
                 sql.SQL(
                     "SELECT originator_version, topic, state, chain_hash FROM {}"
@@ -281,7 +281,7 @@ class AuditTrail:
     def _rows(
         self, tables: Sequence[ChainedTable], case_id: UUID | None
     ) -> Iterator[tuple[ChainedTable, tuple[UUID, int, str, bytes, bytes | None]]]:
-        with psycopg.connect(self.system.database_url) as conn:
+        with self.system.database.connection() as conn:
             for table in tables:
                 query = sql.SQL(
                     "SELECT originator_id, originator_version, topic, state, chain_hash FROM {}"

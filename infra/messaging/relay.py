@@ -52,6 +52,7 @@ from infra.clock import Clock
 from infra.messaging.broker import describe_topics, ensure_topics
 from infra.messaging.contract import H_CORRELATION, EventMessage, message_from_text, text_headers, topic_name
 from infra.settings import Settings
+from infra.store.database import Database, ProcessKind
 from infra.store.eventstore import CaseApplication
 
 log = logging.getLogger(__name__)
@@ -147,13 +148,13 @@ class ContextLag:
 
 
 class RelaySystem(Protocol):
-    """What the relay uses of the composition root: the stores it tails, where they are, the clock."""
+    """What the relay uses of the composition root: the stores it tails, their database, the clock."""
 
     @property
     def settings(self) -> Settings: ...
 
     @property
-    def database_url(self) -> str: ...
+    def database(self) -> Database: ...
 
     @property
     def clock(self) -> Clock: ...
@@ -164,7 +165,7 @@ class RelaySystem(Protocol):
 async def relay_lag(system: RelaySystem, clock: Clock | None = None) -> list[ContextLag]:
     """The relay's lag per context, read from the store and ``relay_positions`` (any process may ask)."""
     the_clock = clock or system.clock
-    positions = await _read_positions(system.database_url, system.settings.db_schema)
+    positions = await asyncio.to_thread(_read_positions, system.database, system.settings.db_schema)
     lags = []
     for app in applications(system):
         store_position = await asyncio.to_thread(app.recorder.max_notification_id) or 0
@@ -208,17 +209,32 @@ def _positions_table(base_schema: str) -> sql.Composed:
     return sql.SQL("{}.relay_positions").format(sql.Identifier(base_schema))
 
 
-async def _read_positions(database_url: str, base_schema: str) -> dict[str, int]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        exists = await (
-            await conn.execute("SELECT to_regclass(%s)", (f"{base_schema}.relay_positions",))
-        ).fetchone()
-        if exists is None or exists[0] is None:
+def _positions_exist(conn: psycopg.Connection[Any], base_schema: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s)", (f"{base_schema}.relay_positions",)).fetchone()
+    return row is not None and row[0] is not None
+
+
+def _read_positions(database: Database, base_schema: str) -> dict[str, int]:
+    """Every context's published position (none before the first relay ran), on a pooled connection."""
+    with database.connection() as conn:
+        if not _positions_exist(conn, base_schema):
             return {}
-        cursor = await conn.execute(
+        rows = conn.execute(
             sql.SQL("SELECT context, position FROM {}").format(_positions_table(base_schema))
-        )
-        return {str(context): int(position) for context, position in await cursor.fetchall()}
+        ).fetchall()
+    return {str(context): int(position) for context, position in rows}
+
+
+def published_position(conn: psycopg.Connection[Any], base_schema: str, context: str) -> int:
+    """The relay's published position of one context (0 before the first relay ran): no notification id
+    at or below it can still commit unseen (see ``hole_is_settled``)."""
+    if not _positions_exist(conn, base_schema):
+        return 0
+    row = conn.execute(
+        sql.SQL("SELECT position FROM {} WHERE context = %s").format(_positions_table(base_schema)),
+        (context,),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 class KeyHashPartitioner:
@@ -460,17 +476,19 @@ class Relay:
         self._wake.clear()
 
     async def _session(self, until_idle: bool) -> None:
-        url = self.system.database_url
-        # Our own SQL uses psycopg's asyncio connections: the lock must live on one dedicated session, and
-        # LISTEN needs a connection that waits for notifications without a thread. The library's recorder
-        # (sync, its own pool) still reads the notification log, in a worker thread: one thread hop per
-        # batch of up to `batch_size` rows costs microseconds, and the store is not reimplemented.
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as lock_conn:
+        database = self.system.database
+        # Two dedicated asyncio sessions, outside the process's pool: the advisory lock must live on one
+        # session for the relay's life (the positions are written on it, so a lost lock fails the write),
+        # and LISTEN needs a connection that waits for notifications without a thread. The library's
+        # recorder (sync, on the process's pool) still reads the notification log, in a worker thread: one
+        # thread hop per batch of up to `batch_size` rows costs microseconds, and the store is not
+        # reimplemented.
+        async with await database.dedicated_async() as lock_conn:
             if not await self._take_lock(lock_conn):
                 return
             self.active = True
             try:
-                async with self._listening(url), self._kafka() as broker:
+                async with self._listening(database), self._kafka() as broker:
                     session = _Session(lock_conn, broker, self._tails)
                     await self._start(session)
                     await self._loop_rounds(session, until_idle)
@@ -498,11 +516,11 @@ class Relay:
         return False
 
     @contextlib.asynccontextmanager
-    async def _listening(self, url: str) -> AsyncIterator[None]:
+    async def _listening(self, database: Database) -> AsyncIterator[None]:
         """LISTEN on the store's channels: the library's insert function NOTIFYs on every commit."""
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        async with await database.dedicated_async() as conn:
             for tail in self._tails:
-                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(tail.recorder.channel_name)))
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(tail.app.notification_channel)))
 
             async def forward() -> None:
                 try:
@@ -628,7 +646,7 @@ class Relay:
 
         Only the rows that follow ``after`` without a hole are prepared, unless ``whole``.
         """
-        # The library's recorder is synchronous and has its own pool; building the messages here too keeps
+        # The library's recorder is synchronous (on the process's pool); building the messages here too keeps
         # that CPU work off the event loop while it waits for the broker's acks of the previous batch.
         limit = tail.read_size if stop is None else stop - after
         rows = tail.recorder.select_notifications(after + 1, limit, stop) if limit > 0 else []
@@ -676,9 +694,11 @@ class Relay:
             raise failed
         if self.after_ack is not None and outgoing:
             self.after_ack(tail.context, [o.message for o in outgoing])
+        # Counted as soon as the broker acknowledged them, before the position moves: whoever sees the new
+        # position (``positions()``) also sees them counted.
+        tail.published += len(outgoing)
         tail.position = through
         await self._store_position(session.lock_conn, tail)
-        tail.published += len(outgoing)
 
     async def _verify(self, session: _Session) -> None:
         """Check that each topic is still the one the position was published to; if not, republish."""
@@ -766,16 +786,16 @@ class Relay:
     async def _writers(self, session: _Session, tail: _Tail) -> frozenset[str]:
         """The transactions that hold (or wait for) a lock on the events table that lets them write rows."""
         if tail.table_oid is None:
-            recorder = tail.recorder
+            schema, table = tail.app.events_schema, tail.app.events_table_name
             row = await (
                 await session.lock_conn.execute(
                     "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
                     " WHERE n.nspname = %s AND c.relname = %s",
-                    (recorder.datastore.schema, recorder.events_table_name),
+                    (schema, table),
                 )
             ).fetchone()
             if row is None:
-                raise LookupError(f"no events table {recorder.datastore.schema}.{recorder.events_table_name}")
+                raise LookupError(f"no events table {schema}.{table}")
             tail.table_oid = int(row[0])
         # Readers (AccessShareLock) and VACUUM (ShareUpdateExclusiveLock) never take notification ids.
         cursor = await session.lock_conn.execute(
@@ -806,6 +826,7 @@ async def run_relay(
     ``republish_from`` (``caseledger relay --from POSITION``) republishes from that notification id, in
     every context or in ``contexts``, once this relay holds the lock.
     """
+    system.database.name_process(ProcessKind.RELAY)
     relay = Relay(system, bootstrap_servers, options=options)
     if republish_from is not None:
         relay.republish_from(republish_from, contexts)

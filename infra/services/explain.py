@@ -12,9 +12,6 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-import psycopg
-from psycopg import sql
-
 from domain.base import SHANGHAI, DomainEvent
 from domain.sla import rule_by_id
 from domain.timer import (
@@ -30,15 +27,17 @@ from domain.timer import (
     TimerWarningRaised,
     TimerWindowClosed,
 )
-from infra.services.timers import Timers, due_table
+from infra.services.timers import Timers
 from infra.settings import Settings
+from infra.store.database import Database
+from projections.due import timers_of_case
 
 
 class ExplainedSystem(Protocol):
     """What an explanation reads: the timers' histories and their due rows."""
 
     @property
-    def database_url(self) -> str: ...
+    def database(self) -> Database: ...
 
     @property
     def settings(self) -> Settings: ...
@@ -55,18 +54,8 @@ def _at(moment: datetime | None) -> str:
 
 def timer_ids(system: ExplainedSystem, case_id: UUID) -> list[UUID]:
     """The timers of a case, oldest cycle first, then those of the tasks serving it (a remediation's)."""
-    with psycopg.connect(system.database_url) as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", (f"{system.settings.db_schema}.sla_due",)).fetchone()
-        if exists is None or exists[0] is None:
-            return []
-        rows = conn.execute(
-            sql.SQL(
-                """SELECT timer_id FROM {} WHERE case_id = %s OR source_case_id = %s
-                   ORDER BY case_id <> %s, cycle, rule_id"""
-            ).format(due_table(system.settings.db_schema)),
-            (case_id, case_id, case_id),
-        ).fetchall()
-    return [row[0] for row in rows]
+    with system.database.connection() as conn:
+        return timers_of_case(conn, system.settings.db_schema, case_id)
 
 
 def _describe(event: DomainEvent) -> list[str]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from domain.base import SHANGHAI, Context
@@ -57,14 +56,11 @@ class CustomerCases:
 def _opened_for(app: CaseApplication[Any], customer_id: str) -> list[UUID]:
     # The customer id is never sealed, so the opening events can be searched in the store itself: slow on
     # a large store (a scan), but authoritative, and an erasure is rare.
-    recorder = cast(PostgresApplicationRecorder, app.recorder)
     statement = sql.SQL(
-        "SELECT originator_id FROM {}.{} WHERE originator_version = 1"
+        "SELECT originator_id FROM {} WHERE originator_version = 1"
         " AND convert_from(state, 'UTF8')::jsonb ->> 'customer_id' = %s ORDER BY originator_id"
-    ).format(sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
-    with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-        cursor.execute(statement, (customer_id,))
-        return [row["originator_id"] for row in cursor.fetchall()]
+    ).format(app.events_table())
+    return [row["originator_id"] for row in app.read_events(statement, (customer_id,))]
 
 
 @dataclass(frozen=True)

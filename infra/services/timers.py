@@ -1,4 +1,5 @@
-"""SLA timers: the application service for ``SlaTimer``, and the ``sla_due`` table the scheduler reads.
+"""SLA timers: the application service for ``SlaTimer`` (its ``sla_due`` rows are the read side's:
+``projections.due``, re-exported here for the modules that import them from the service).
 
 Idempotency, across the two transactions a timer change involves (the library's event-store write, and the
 consumer's or scheduler's own transaction on ``sla_due``):
@@ -24,239 +25,34 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Connection, sql
-from psycopg.rows import dict_row
-from pydantic import BaseModel, ConfigDict
 
 from domain.base import Actor, Context, Role
 from domain.calendar import HolidayCalendar, default_calendar
 from domain.sla import RuleKind, SlaRule
-from domain.timer import SlaTimer, TimerAction, TimerState, timer_id_for
+from domain.timer import SlaTimer, TimerState, timer_id_for
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError, ConcurrencyConflictError
 from infra.store.mapper import personal_data_of
+
+# The due rows and the timer views are the read side's; these names are kept importable from here for the
+# API's timer routes and the command line.
+from projections.due import CallbackCompletion as CallbackCompletion
+from projections.due import DueRow as DueRow
+from projections.due import TimerView as TimerView
+from projections.due import callback_completion as callback_completion
+from projections.due import create_due_table as create_due_table
+from projections.due import due_channel as due_channel
+from projections.due import due_table as due_table
+from projections.due import open_timer_page
+from projections.due import open_timers as open_timers
+from projections.due import timer_views as timer_views
+from projections.due import upsert_due_row as upsert_due_row
+from projections.due import upsert_due_rows as upsert_due_rows
 
 TIMERS_ACTOR = Actor(id="sla-timers", role=Role.SYSTEM)
 """Who records every timer event: the system's timers, on behalf of the rule."""
 
 _CONFLICT_RETRIES = 5
-
-
-def due_table(base_schema: str) -> sql.Composed:
-    """The ``sla_due`` table of a base schema, as an SQL identifier."""
-    return sql.SQL("{}.sla_due").format(sql.Identifier(base_schema))
-
-
-def due_channel(base_schema: str) -> str:
-    """The LISTEN/NOTIFY channel a change of the next due instant is announced on."""
-    return f"{base_schema}_sla_due"
-
-
-def create_due_table(conn: Connection[Any], base_schema: str) -> None:
-    """Create ``sla_due`` and its due-instant index if they are missing."""
-    table = due_table(base_schema)
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.timers.tables'))")
-        conn.execute(
-            sql.SQL(
-                """CREATE TABLE IF NOT EXISTS {t} (
-                    timer_id uuid PRIMARY KEY,
-                    rule_id text NOT NULL,
-                    case_id uuid NOT NULL,
-                    case_context text NOT NULL,
-                    cycle bigint NOT NULL,
-                    state text NOT NULL,
-                    due_at timestamptz,
-                    warn_50_at timestamptz,
-                    warn_80_at timestamptz,
-                    next_fire_at timestamptz,
-                    next_action text,
-                    timer_version bigint NOT NULL,
-                    updated_at timestamptz NOT NULL DEFAULT now())"""
-            ).format(t=table)
-        )
-        # The policy or claim a callback task's own clock serves (a remediation's), for explain and views;
-        # and when a breach was recorded, which a late satisfaction keeps (the on-time rate needs it).
-        conn.execute(
-            sql.SQL(
-                """ALTER TABLE {t} ADD COLUMN IF NOT EXISTS source_case_id uuid,
-                   ADD COLUMN IF NOT EXISTS breached_at timestamptz"""
-            ).format(t=table)
-        )
-        # Whether the deadline rests on a year whose holiday notice is not out yet (2027 for now).
-        conn.execute(
-            sql.SQL(
-                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS provisional boolean NOT NULL DEFAULT false"
-            ).format(t=table)
-        )
-        conn.execute(
-            sql.SQL(
-                "CREATE INDEX IF NOT EXISTS {i} ON {t} (next_fire_at) WHERE next_fire_at IS NOT NULL"
-            ).format(i=sql.Identifier("sla_due_next_fire"), t=table)
-        )
-        conn.execute(
-            sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (rule_id, case_id, cycle)").format(
-                i=sql.Identifier("sla_due_by_rule_case"), t=table
-            )
-        )
-
-
-@dataclass(frozen=True)
-class DueRow:
-    """What ``sla_due`` holds of one timer: its state and the next instant the scheduler acts at."""
-
-    timer_id: UUID
-    rule_id: str
-    case_id: UUID
-    case_context: str
-    cycle: int
-    state: TimerState
-    due_at: datetime | None
-    warn_50_at: datetime | None
-    warn_80_at: datetime | None
-    next_fire_at: datetime | None
-    next_action: TimerAction | None
-    timer_version: int
-    source_case_id: UUID | None = None
-    breached_at: datetime | None = None
-    provisional: bool = False
-
-    @classmethod
-    def of(cls, timer: SlaTimer, *, source_case_id: UUID | None = None) -> DueRow:
-        """The row of a timer as it stands (``source_case_id``: the case a task's clock serves)."""
-        fire = timer.next_fire()
-        return cls(
-            timer_id=timer.id,
-            rule_id=timer.rule_id,
-            case_id=timer.case_id,
-            case_context=timer.case_context,
-            cycle=timer.cycle,
-            state=timer.state,
-            due_at=timer.due_at,
-            warn_50_at=timer.warning_at(0.5),
-            warn_80_at=timer.warning_at(0.8),
-            next_fire_at=None if fire is None else fire[0],
-            next_action=None if fire is None else fire[1],
-            timer_version=timer.version,
-            source_case_id=source_case_id,
-            breached_at=timer.breached_at,
-            provisional=timer.provisional,
-        )
-
-
-def upsert_due_row(
-    conn: Connection[Any], base_schema: str, row: DueRow, *, same_version: bool = False
-) -> None:
-    """Write a timer's row unless a newer version of it is there already; wake the schedulers if due.
-
-    ``same_version`` also rewrites a row of the same version (the scheduler, whose row must stop naming an
-    instant it has handled even when another scheduler recorded the event).
-    """
-    updated = conn.execute(_upsert_sql(base_schema, same_version), _row_values(row))
-    if updated.rowcount and row.next_fire_at is not None:
-        # Delivered on commit: a sleeping scheduler recomputes its wake-up time.
-        conn.execute("SELECT pg_notify(%s, %s)", (due_channel(base_schema), str(row.timer_id)))
-
-
-def upsert_due_rows(
-    conn: Connection[Any], base_schema: str, rows: Sequence[DueRow], *, same_version: bool = False
-) -> None:
-    """``upsert_due_row`` for many rows in one statement, with one wake-up if any is still due.
-
-    One set-based statement (the rows as column arrays) rather than one per row: at a burst of deadlines
-    the scheduler rewrites every row it fired, and per-row statements were a tenth of its time.
-    """
-    if not rows:
-        return
-    # One row per timer, its newest: ON CONFLICT DO UPDATE cannot touch a row twice in one statement.
-    newest: dict[UUID, DueRow] = {}
-    for row in rows:
-        kept = newest.get(row.timer_id)
-        if kept is None or kept.timer_version < row.timer_version:
-            newest[row.timer_id] = row
-    columns = list(zip(*(_row_values(row) for row in newest.values()), strict=True))
-    conn.execute(_upsert_many_sql(base_schema, same_version), [list(column) for column in columns])
-    if any(row.next_fire_at is not None for row in rows):
-        # A spurious wake-up only makes a scheduler recompute its next instant.
-        conn.execute("SELECT pg_notify(%s, %s)", (due_channel(base_schema), "batch"))
-
-
-_COLUMN_TYPES = (
-    "uuid[]",
-    "text[]",
-    "uuid[]",
-    "text[]",
-    "bigint[]",
-    "text[]",
-    "timestamptz[]",
-    "timestamptz[]",
-    "timestamptz[]",
-    "timestamptz[]",
-    "text[]",
-    "bigint[]",
-    "uuid[]",
-    "timestamptz[]",
-    "boolean[]",
-)
-"""The types of ``_row_values``' columns, in order, as arrays (a list of only NULLs needs its type named)."""
-
-
-def _upsert_many_sql(base_schema: str, same_version: bool) -> sql.Composed:
-    # Binary (%b): the text form of an array escapes every element, a third of the statement's time.
-    arrays = sql.SQL(", ").join(sql.SQL("%b::" + kind) for kind in _COLUMN_TYPES)
-    return _upsert_sql(base_schema, same_version, values=sql.SQL("SELECT * FROM unnest({})").format(arrays))
-
-
-def _upsert_sql(base_schema: str, same_version: bool, values: sql.Composable | None = None) -> sql.Composed:
-    newer = sql.SQL("<=" if same_version else "<")
-    one_row = sql.SQL("VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-    return sql.SQL(
-        """INSERT INTO {t} (timer_id, rule_id, case_id, case_context, cycle, state, due_at, warn_50_at,
-                   warn_80_at, next_fire_at, next_action, timer_version, source_case_id, breached_at,
-                   provisional)
-               {values}
-               ON CONFLICT (timer_id) DO UPDATE SET state = EXCLUDED.state, due_at = EXCLUDED.due_at,
-                   warn_50_at = EXCLUDED.warn_50_at, warn_80_at = EXCLUDED.warn_80_at,
-                   next_fire_at = EXCLUDED.next_fire_at, next_action = EXCLUDED.next_action,
-                   timer_version = EXCLUDED.timer_version, updated_at = now(),
-                   source_case_id = coalesce(EXCLUDED.source_case_id, {t}.source_case_id),
-                   breached_at = EXCLUDED.breached_at, provisional = EXCLUDED.provisional
-               WHERE {t}.timer_version {newer} EXCLUDED.timer_version"""
-    ).format(t=due_table(base_schema), newer=newer, values=one_row if values is None else values)
-
-
-def _row_values(row: DueRow) -> tuple[Any, ...]:
-    return (
-        row.timer_id,
-        row.rule_id,
-        row.case_id,
-        row.case_context,
-        row.cycle,
-        row.state.value,
-        row.due_at,
-        row.warn_50_at,
-        row.warn_80_at,
-        row.next_fire_at,
-        None if row.next_action is None else row.next_action.value,
-        row.timer_version,
-        row.source_case_id,
-        row.breached_at,
-        row.provisional,
-    )
-
-
-def open_timers(
-    conn: Connection[Any], base_schema: str, rule_id: str, case_id: UUID
-) -> list[tuple[UUID, int]]:
-    """The timers (id, cycle) of ``rule_id`` on a case that case events may still change, newest first."""
-    rows = conn.execute(
-        sql.SQL(
-            """SELECT timer_id, cycle FROM {t} WHERE rule_id = %s AND case_id = %s
-               AND state IN ('running', 'paused', 'breached') ORDER BY cycle DESC"""
-        ).format(t=due_table(base_schema)),
-        (rule_id, case_id),
-    ).fetchall()
-    return [(row[0], row[1]) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -266,20 +62,6 @@ class RecomputeReport:
     calendar: str
     examined: int
     recomputed: list[UUID]
-
-
-def _open_timers(
-    conn: Connection[Any], base_schema: str, after: UUID | None, limit: int
-) -> list[tuple[UUID, int]]:
-    """A page of the open timers' (id, row version), in id order after ``after``."""
-    rows = conn.execute(
-        sql.SQL(
-            """SELECT timer_id, timer_version FROM {t} WHERE state IN ('running', 'paused')
-               AND (%s::uuid IS NULL OR timer_id > %s::uuid) ORDER BY timer_id LIMIT %s"""
-        ).format(t=due_table(base_schema)),
-        (after, after, limit),
-    ).fetchall()
-    return [(row[0], int(row[1])) for row in rows]
 
 
 TimerCommand = Callable[[SlaTimer, Context], None]
@@ -399,15 +181,13 @@ class Timers(CaseApplication[SlaTimer]):
 
     def load_found(self, timer_ids: Sequence[UUID]) -> dict[UUID, SlaTimer]:
         """``load_many`` without the ids that name no timer (they are left out, not an error)."""
-        recorder = self.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
-        query = sql.SQL(
-            """SELECT originator_id, originator_version, topic, state FROM {} WHERE originator_id = ANY(%s)
-               ORDER BY originator_id, originator_version"""
-        ).format(table)
-        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-            rows = cursor.execute(query, (list(timer_ids),)).fetchall()
+        rows = self.read_events(
+            sql.SQL(
+                """SELECT originator_id, originator_version, topic, state FROM {}
+                   WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"""
+            ).format(self.events_table()),
+            (list(timer_ids),),
+        )
         events: dict[UUID, list[Any]] = {}
         for row in rows:
             stored = StoredEvent(
@@ -481,7 +261,7 @@ class Timers(CaseApplication[SlaTimer]):
         recomputed: list[UUID] = []
         after: UUID | None = None
         while True:
-            rows = _open_timers(conn, base_schema, after, page)
+            rows = open_timer_page(conn, base_schema, after, page)
             if not rows:
                 break
             after = rows[-1][0]
@@ -534,138 +314,3 @@ def _due_at(now: datetime) -> TimerCommand:
                 timer.raise_warning(ctx, threshold=warning.fraction, at=now)
 
     return due
-
-
-# ---------------------------------------------------------------------------------------------- views
-
-CALLBACK_RULES: tuple[str, ...] = (
-    "LIFE-CALLBACK-15D",
-    "CO-SURVEY-CALLBACK-2WD",
-    "CO-CLOSURE-CALLBACK-7D",
-    "LIFE-MISSELL-15WD",
-)
-"""The rules a callback task meets: their timers give the callback completion rate."""
-
-
-class TimerView(BaseModel):
-    """One timer as ``sla_due`` holds it, with its colour at the time asked."""
-
-    model_config = ConfigDict(frozen=True)
-
-    timer_id: UUID
-    rule_id: str
-    case_id: UUID
-    case_context: str
-    source_case_id: UUID | None
-    cycle: int
-    state: str
-    due_at: datetime | None
-    warn_50_at: datetime | None
-    warn_80_at: datetime | None
-    breached_at: datetime | None
-    provisional: bool
-    """The deadline rests on a year whose holiday notice is not out yet: it may move when it is added."""
-    colour: str
-
-
-class CallbackCompletion(BaseModel):
-    """How one callback rule's timers ended: met on time, met late, missed, still open, cancelled."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rule_id: str
-    on_time: int
-    late: int
-    missed: int
-    open: int
-    cancelled: int
-    completion_rate: float | None
-    """Met on time / (met + missed): None while nothing has come due."""
-
-
-def _colour(row: dict[str, Any], at: datetime) -> str:
-    if row["breached_at"] is not None or row["state"] == TimerState.BREACHED.value:
-        return "breached"
-    if row["state"] not in (TimerState.RUNNING.value, TimerState.PAUSED.value) or row["due_at"] is None:
-        return "none"
-    if at >= row["due_at"]:
-        return "breached"
-    for key, name in (("warn_80_at", "red"), ("warn_50_at", "amber")):
-        if row[key] is not None and at >= row[key]:
-            return name
-    return "green"
-
-
-def timer_views(
-    conn: Connection[Any],
-    base_schema: str,
-    at: datetime,
-    *,
-    case_id: UUID | None = None,
-    rule_id: str | None = None,
-    states: tuple[TimerState, ...] = (),
-    due_before: datetime | None = None,
-    breached: bool = False,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[TimerView]:
-    """Timers by case (its own and its tasks'), rule, state, due instant or breach, soonest due first."""
-    conditions: list[sql.Composable] = []
-    params: list[Any] = []
-    if case_id is not None:
-        conditions.append(sql.SQL("(case_id = %s OR source_case_id = %s)"))
-        params += [case_id, case_id]
-    if rule_id is not None:
-        conditions.append(sql.SQL("rule_id = %s"))
-        params.append(rule_id)
-    if states:
-        conditions.append(sql.SQL("state = ANY(%s)"))
-        params.append([state.value for state in states])
-    if due_before is not None:
-        conditions.append(sql.SQL("state = 'running' AND due_at < %s"))
-        params.append(due_before)
-    if breached:
-        conditions.append(sql.SQL("breached_at IS NOT NULL"))
-    where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
-    fields = [name for name in TimerView.model_fields if name != "colour"]
-    with conn.cursor(row_factory=dict_row) as cursor:
-        rows = cursor.execute(
-            sql.SQL(
-                "SELECT {f} FROM {t}{w} ORDER BY due_at ASC NULLS LAST, timer_id LIMIT %s OFFSET %s"
-            ).format(f=sql.SQL(", ").join(map(sql.Identifier, fields)), t=due_table(base_schema), w=where),
-            [*params, limit, offset],
-        ).fetchall()
-    return [TimerView(**row, colour=_colour(row, at)) for row in rows]
-
-
-def callback_completion(conn: Connection[Any], base_schema: str) -> list[CallbackCompletion]:
-    """Per callback rule: how its timers ended, and the share met on time of those that came due."""
-    rows = conn.execute(
-        sql.SQL(
-            """SELECT rule_id,
-                   count(*) FILTER (WHERE state = 'satisfied' AND breached_at IS NULL),
-                   count(*) FILTER (WHERE state = 'satisfied' AND breached_at IS NOT NULL),
-                   count(*) FILTER (WHERE state = 'breached'),
-                   count(*) FILTER (WHERE state IN ('running', 'paused')),
-                   count(*) FILTER (WHERE state = 'cancelled')
-               FROM {t} WHERE rule_id = ANY(%s) GROUP BY rule_id"""
-        ).format(t=due_table(base_schema)),
-        (list(CALLBACK_RULES),),
-    ).fetchall()
-    found = {row[0]: row[1:] for row in rows}
-    answer = []
-    for rule_id in CALLBACK_RULES:
-        on_time, late, missed, still_open, cancelled = found.get(rule_id, (0, 0, 0, 0, 0))
-        came_due = on_time + late + missed
-        answer.append(
-            CallbackCompletion(
-                rule_id=rule_id,
-                on_time=on_time,
-                late=late,
-                missed=missed,
-                open=still_open,
-                cancelled=cancelled,
-                completion_rate=on_time / came_due if came_due else None,
-            )
-        )
-    return answer

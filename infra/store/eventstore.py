@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ClassVar, Concatenate, Generic, ParamSpec, TypeVar
+from typing import Any, ClassVar, Concatenate, Generic, Literal, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Transcoder
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Mapper, StoredEvent, Transcoder
+from eventsourcing.postgres import (
+    ConnectionPool,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.utils import Environment, EnvType
-from psycopg import sql
+from psycopg import Connection, sql
+from psycopg.adapt import PyFormat
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow
+from psycopg.types.composite import CompositeInfo, register_composite
 
 from domain.base import Actor, CaseAggregate, Context, DomainEvent
 from domain.sla import require_clock_days_in_calendar
 from infra.clock import Clock
+from infra.store.database import Database
 from infra.store.keystore import SubjectKeys
 from infra.store.mapper import CaseEventMapper, JsonTranscoder, personal_data_of
 
@@ -63,8 +74,20 @@ class CommandResult:
     position: int
 
 
+class StoreEnv(dict[str, str]):
+    """An application's `eventsourcing` settings, and the process's pool its datastore borrows.
+
+    A dict, so that it passes unchanged through the services' constructors (``Claims(env, ...)``).
+    """
+
+    def __init__(self, settings: Mapping[str, str], pool: ConnectionPool[Connection[DictRow]]) -> None:
+        super().__init__(settings)
+        self.pool = pool
+
+
 def store_env(database_url: str, schema: str, pool_size: int, max_overflow: int) -> dict[str, str]:
-    """The `eventsourcing` PostgreSQL settings for a database URL (socket directories included)."""
+    """The `eventsourcing` PostgreSQL settings for a database URL (socket directories included); an
+    application built on them has a pool of its own (``shared_store_env`` shares the process's)."""
     params = conninfo_to_dict(database_url)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -83,14 +106,76 @@ def store_env(database_url: str, schema: str, pool_size: int, max_overflow: int)
     }
 
 
-def ensure_schema(database_url: str, schema: str) -> None:
+class PoolSharingDatastore(PostgresDatastore):
+    """The library's datastore for one application's schema, on a pool that other schemas' datastores use.
+
+    The library adapts its ``stored_event_uuid`` composite type with psycopg's default namedtuple, which
+    psycopg caches by type name: every schema's type would get the SAME Python class, and on a shared
+    connection the dumper registered last (another schema's type oid) would win, so an insert would call
+    this schema's function with another schema's type. Here each datastore adapts its types with classes
+    of its own, registered on every connection it is given.
+    """
+
+    def __init__(self, like: PostgresDatastore, pool: ConnectionPool[Connection[DictRow]]) -> None:
+        # The connection parameters are the shared pool's: the pool built here is never opened.
+        super().__init__(
+            dbname="",
+            host="",
+            port=0,
+            user="",
+            password="",
+            schema=like.schema,
+            lock_timeout=like.lock_timeout,
+            pre_ping=like.pre_ping,
+            single_row_tracking=like.single_row_tracking,
+            originator_id_type=cast(Literal["uuid", "text"], like.originator_id_type),
+            enable_db_functions=like.enable_db_functions,
+        )
+        self.pool = pool
+
+    def close(self) -> None:
+        """Leave the pool open: it is the process's, and its owner closes it (``Database.close``)."""
+
+    def register_type_adapters(self) -> None:
+        unregistered = [name for name in self.db_type_names if name not in self.psycopg_type_adapters]
+        if not unregistered:
+            return
+        with self.get_connection() as conn:
+            for name in unregistered:
+                info = CompositeInfo.fetch(conn, f"{self.schema}.{name}")
+                if info is None:
+                    continue  # not created yet: create_table registers it again afterwards
+                own = namedtuple(f"{self.schema}_{name}", info.field_names)  # type: ignore[misc]
+                register_composite(info, conn, own)
+                self.psycopg_type_adapters[name] = info
+                self.psycopg_python_types[name] = own
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Connection[DictRow]]:
+        with super().get_connection() as conn:
+            # Inside the library's block, so that a failure here is translated like any other.
+            for name, info in self.psycopg_type_adapters.items():
+                own = self.psycopg_python_types[name]
+                if conn.adapters.get_dumper(own, PyFormat.TEXT).oid != info.oid:
+                    register_composite(info, conn, own)
+            yield conn
+
+
+def shared_store_env(database: Database, schema: str) -> StoreEnv:
+    """The settings of an application whose datastore borrows ``database``'s pool instead of opening one."""
+    # The pool sizes are the shared pool's; the library's own pool object is built but never opened.
+    return StoreEnv(store_env(database.url, schema, 1, 0), database.pool)
+
+
+def ensure_schema(database: Database, schema: str) -> None:
     """Create the schema the applications' tables live in (the library creates tables, not schemas)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with database.connection() as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
 def drop_schemas(database_url: str, prefix: str) -> None:
-    """Drop the schema ``prefix`` and the applications' schemas named after it (tests and benchmarks)."""
+    """Drop the schema ``prefix`` and the applications' schemas named after it (tests and benchmarks only:
+    they run it after the system that used the schemas is closed, so it opens a connection of its own)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
@@ -114,12 +199,57 @@ class CaseApplication(Application[UUID], Generic[A]):
     def __init__(self, env: dict[str, str], clock: Clock, snapshot_interval: int = 50) -> None:
         # Per instance, because the interval is a setting; the library reads it through self.
         self.snapshotting_intervals = {self.aggregate_class: snapshot_interval}  # type: ignore[misc]
+        self._borrowed_pool = env.pool if isinstance(env, StoreEnv) else None
         super().__init__(env)
         self.clock = clock
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Only our settings configure the store: the library would also read os.environ here.
         return Environment(name, {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})})
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        factory = super().construct_factory(env)
+        if self._borrowed_pool is not None:
+            # Before any recorder exists: the library's datastore (its pool built closed) is never used, and
+            # every statement of this application runs on the process's pool, in the application's schema.
+            if not isinstance(factory, PostgresFactory):
+                raise TypeError("a shared pool needs the eventsourcing.postgres persistence module")
+            factory.datastore = PoolSharingDatastore(factory.datastore, self._borrowed_pool)
+        return factory
+
+    # ------------------------------------------------------------------------------ where events are
+
+    @property
+    def _postgres(self) -> PostgresApplicationRecorder:
+        recorder = self.recorder
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            raise TypeError(f"{type(self).__name__} does not store its events in PostgreSQL")
+        return recorder
+
+    @property
+    def events_schema(self) -> str:
+        """The schema of this application's events table (one schema per application)."""
+        return self._postgres.datastore.schema
+
+    @property
+    def events_table_name(self) -> str:
+        """The unqualified name of the events table (the library names it after the application class)."""
+        return self._postgres.events_table_name
+
+    def events_table(self) -> sql.Identifier:
+        """The events table, schema-qualified, for SQL beside the library's (audit, read-your-writes)."""
+        return sql.Identifier(self.events_schema, self.events_table_name)
+
+    @property
+    def notification_channel(self) -> str:
+        """The channel the library's insert function NOTIFYs on every commit (the relay LISTENs)."""
+        return self._postgres.channel_name
+
+    def read_events(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows (dicts) of a read-only query over this application's store, through its datastore."""
+        with self._postgres.datastore.transaction(commit=False) as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall()
 
     @classmethod
     def schema_for(cls, base_schema: str) -> str:
@@ -230,16 +360,13 @@ class CaseApplication(Application[UUID], Generic[A]):
 
         The case's events are few, and this runs only when a request meets a dead attempt or a conflict.
         """
-        recorder = self.recorder
-        if not isinstance(recorder, PostgresApplicationRecorder):
-            raise TypeError("stored_by reads the PostgreSQL event store")
-        query = sql.SQL(
-            "SELECT originator_version, topic, state, notification_id FROM {} "
-            "WHERE originator_id = %s ORDER BY originator_version"
-        ).format(sql.Identifier(recorder.datastore.schema, recorder.events_table_name))
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(query, (case_id,))
-            rows = cursor.fetchall()
+        rows = self.read_events(
+            sql.SQL(
+                "SELECT originator_version, topic, state, notification_id FROM {} "
+                "WHERE originator_id = %s ORDER BY originator_version"
+            ).format(self.events_table()),
+            (case_id,),
+        )
         found: CommandResult | None = None
         for row in rows:
             stored = StoredEvent(case_id, row["originator_version"], row["topic"], bytes(row["state"]))

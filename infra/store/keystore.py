@@ -34,9 +34,9 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
-from psycopg_pool import ConnectionPool
 
 from domain.privacy import ERASED
+from infra.store.database import Database
 
 SEALED_PREFIX = "pii:v1:"
 MASTER_KEY_FILE = "master.key"
@@ -160,7 +160,7 @@ class KeyStore:
 
     def __init__(
         self,
-        database_url: str,
+        database: Database,
         schema: str,
         master_key: bytes,
         *,
@@ -175,10 +175,8 @@ class KeyStore:
         self._cache: dict[str, tuple[AESGCM, float]] = {}
         self._erased: set[str] = set()
         self._lock = threading.Lock()
-        self._pool = ConnectionPool(
-            database_url, min_size=1, max_size=4, kwargs={"autocommit": True}, open=True, name="subject-keys"
-        )
-        with self._pool.connection() as conn:
+        self._database = database
+        with self._database.connection() as conn:
             conn.execute("SELECT pg_advisory_lock(hashtext('caseledger.subject_keys.create'))")
             try:
                 conn.execute(
@@ -196,7 +194,7 @@ class KeyStore:
                 conn.execute("SELECT pg_advisory_unlock(hashtext('caseledger.subject_keys.create'))")
 
     def close(self) -> None:
-        self._pool.close()
+        """Nothing to release: the connections are the process's pool's (closed by its owner)."""
 
     # ------------------------------------------------------------------------------------------- keys
 
@@ -205,7 +203,7 @@ class KeyStore:
         key = self._cached(customer_id)
         if key is not None:
             return key
-        with self._pool.connection() as conn:
+        with self._database.connection() as conn:
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (customer_id, wrapped_key, master_key_id) VALUES (%s, %s, %s)"
@@ -234,7 +232,7 @@ class KeyStore:
 
     def destroy(self, customer_id: str, *, erased_at: datetime, erased_by: str, reason: str) -> None:
         """Destroy the customer's key for good (a second time: no effect); a keyless customer is marked."""
-        with self._pool.connection() as conn:
+        with self._database.connection() as conn:
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {t} (customer_id, wrapped_key, master_key_id, erased_at, erased_by, reason)"
@@ -255,7 +253,7 @@ class KeyStore:
 
     def state(self, customer_id: str) -> SubjectKeyState | None:
         """The customer's key row, without the key; ``None`` if they never had one."""
-        with self._pool.connection() as conn:
+        with self._database.connection() as conn:
             row = conn.execute(
                 sql.SQL(
                     "SELECT created_at, erased_at, erased_by, reason FROM {} WHERE customer_id = %s"
@@ -286,7 +284,7 @@ class KeyStore:
 
     def _fetch(self, customer_ids: list[str]) -> dict[str, AESGCM]:
         """Read and unwrap these customers' keys in one round trip; cache them, remember the erased."""
-        with self._pool.connection() as conn:
+        with self._database.connection() as conn:
             rows = conn.execute(
                 sql.SQL(
                     "SELECT customer_id, wrapped_key, erased_at FROM {} WHERE customer_id = ANY(%s)"

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from domain.policy import SellerNotRegisteredError, SellerRegistration
+from infra.store.database import Database
 
 
 class SellerRegistry:
     """Registrations kept in PostgreSQL, one row per registration number."""
 
-    def __init__(self, database_url: str, schema: str) -> None:
-        self._url = database_url
+    def __init__(self, database: Database, schema: str) -> None:
+        self._database = database
         self._table = sql.Identifier(schema, "seller_registrations")
-        with psycopg.connect(self._url, autocommit=True) as conn:
+        with database.connection() as conn:
             conn.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
@@ -28,7 +28,7 @@ class SellerRegistry:
 
     def register(self, registration: SellerRegistration) -> None:
         """Record or renew a registration."""
-        with psycopg.connect(self._url, autocommit=True) as conn:
+        with self._database.connection() as conn:
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {} VALUES (%s, %s, %s, %s, %s) ON CONFLICT (registration_no) DO UPDATE SET"
@@ -46,7 +46,7 @@ class SellerRegistry:
 
     def lookup(self, registration_no: str) -> SellerRegistration:
         """The registration with this number; an unknown number breaks the registration rule."""
-        with psycopg.connect(self._url) as conn:
+        with self._database.connection() as conn:
             row = conn.execute(
                 sql.SQL(
                     "SELECT registration_no, seller_id, valid_from, valid_to, authorised_products FROM {}"

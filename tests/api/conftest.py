@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -23,6 +22,7 @@ from domain.base import SHANGHAI, Role
 from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from projections.due import create_due_table
 
 SECRET = "test-secret-of-at-least-thirty-two-characters"
 
@@ -44,10 +44,12 @@ def client(api_system: System) -> Iterator[TestClient]:
 
 @pytest.fixture
 def read_models(system: System) -> None:
-    """The read-model and tracking tables, as the projections consumer creates them at start."""
-    with psycopg.connect(system.database_url, autocommit=True) as conn:
+    """The read-model and tracking tables, as the projections consumer creates them at start, and
+    ``sla_due``, as the timers consumer and the scheduler do (the API creates none of them)."""
+    with system.database.connection() as conn:
         create_tables(conn, system.settings.db_schema)
         projection_handler(system, conn)
+        create_due_table(conn, system.settings.db_schema)
 
 
 @pytest.fixture

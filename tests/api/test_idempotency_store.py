@@ -5,13 +5,9 @@ A hold left by a request that died is taken over once it is older than the bound
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg_pool import ConnectionPool
 
 from api.idempotency import TABLE, IdempotencyStore, IdempotentRequest, KeyHold, StoredAnswer
 from api.problems import IdempotentRequestInProgressError
@@ -23,14 +19,10 @@ REQUEST = IdempotentRequest(actor_id="a", key="k", method="POST", path="/claims"
 
 
 @pytest.fixture
-def store(system: System) -> Iterator[IdempotencyStore]:
-    pool: ConnectionPool[Any] = ConnectionPool(
-        system.database_url, min_size=1, max_size=2, kwargs={"autocommit": True}
-    )
-    built = IdempotencyStore(pool, system.settings.db_schema, wait_seconds=0.2, stale_seconds=30)
+def store(system: System) -> IdempotencyStore:
+    built = IdempotencyStore(system.database, system.settings.db_schema, wait_seconds=0.2, stale_seconds=30)
     built.create_table()
-    yield built
-    pool.close()
+    return built
 
 
 def abandon(system: System) -> None:

@@ -163,8 +163,8 @@ def test_installing_again_chains_rows_stored_before_the_chain_existed_and_later_
     tamper(system, "DROP TRIGGER caseledger_chain_hash ON {t}")
     tamper(system, "UPDATE {t} SET chain_hash = NULL WHERE originator_id = %s", case_id)
 
-    install_chains(system.database_url, [system.complaints])
-    install_chains(system.database_url, [system.complaints])
+    install_chains(system.database, [system.complaints])
+    install_chains(system.database, [system.complaints])
     system.complaints.classify(case_id, ClassifyComplaint(complexity=Complexity.SIMPLE), by(OFFICER))
 
     report = AuditTrail(system).verify(case_id)

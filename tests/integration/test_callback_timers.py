@@ -104,7 +104,7 @@ def a_life_policy_received_on_22_april(system: System, clock: ControlledClock) -
 
 
 def a_scheduler(system: System, clock: ControlledClock) -> closing[Scheduler]:
-    return closing(Scheduler(system.timers, system.database_url, system.settings.db_schema, clock))
+    return closing(Scheduler(system.timers, system.database, system.settings.db_schema, clock))
 
 
 def reach(system: System, task_id: UUID) -> None:

@@ -39,7 +39,7 @@ from consumers.app import (
     running_consumers,
 )
 from consumers.dlq import dlq_list, dlq_retry, dlq_skip
-from consumers.groups import ALL_CONTEXTS, ConsumerGroup, default_groups
+from consumers.groups import ALL_CONTEXTS, ConsumerGroup, ConsumerSystem, default_groups
 from consumers.processing import (
     BatchRefusedError,
     DeadLetterNotParkedError,
@@ -57,6 +57,7 @@ from infra.clock import ControlledClock
 from infra.messaging.broker import ensure_topics
 from infra.messaging.contract import EventMessage, ReceivedEvent, message_for
 from infra.settings import Settings
+from infra.store.database import Database
 from projections import store
 from projections.catalogue import ALL_PROJECTIONS
 from projections.schema import read_schema
@@ -114,7 +115,7 @@ class EffectLog:
         )
 
     def group(self, name: str = GROUP) -> ConsumerGroup:
-        def build(system: System, conn: Connection[Any]) -> EffectLog:
+        def build(system: ConsumerSystem, conn: Connection[Any]) -> EffectLog:
             self.create_table(conn)
             return self
 
@@ -678,10 +679,15 @@ async def test_message_is_read_again_before_the_ones_after_it_when_it_was_not_re
 async def test_message_is_left_for_redelivery_when_the_database_is_away_and_the_consumer_stops(
     system: System, log: EffectLog
 ) -> None:
-    unreachable = dataclasses.replace(system, database_url="postgresql://postgres@127.0.0.1:1/nowhere")
+    nowhere = Database("postgresql://postgres@127.0.0.1:1/nowhere", min_size=1, max_size=1, timeout=0.2)
+    nowhere.pool.open(wait=False)  # it keeps trying to connect; a request for a connection times out
+    unreachable = dataclasses.replace(system, database=nowhere)
     worker = GroupWorker(unreachable, system.settings, log.group(), FAST, reconnect_delays=(0.01, 0.01))
     worker.stopping.set()
     message = RawMessage("caseledger.claim", 0, 0, None, b"{}", ())
 
-    with pytest.raises(ConsumerStoppingError):
-        await asyncio.to_thread(worker.consume, message)
+    try:
+        with pytest.raises(ConsumerStoppingError):
+            await asyncio.to_thread(worker.consume, message)
+    finally:
+        nowhere.close()

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from infra.store.database import Database
 from infra.store.eventstore import ensure_schema
 from infra.store.keystore import (
     MASTER_KEY_FILE,
@@ -41,16 +42,16 @@ class Ticks:
 
 
 @pytest.fixture
-def keys(database_url: str, schema: str) -> Iterator[KeyStore]:
-    ensure_schema(database_url, schema)
-    store = KeyStore(database_url, schema, MASTER)
+def keys(database: Database, schema: str) -> Iterator[KeyStore]:
+    ensure_schema(database, schema)
+    store = KeyStore(database, schema, MASTER)
     yield store
     store.close()
 
 
-def test_a_customer_gets_one_key_however_often_it_is_asked_for(database_url: str, schema: str) -> None:
-    ensure_schema(database_url, schema)
-    first, second = KeyStore(database_url, schema, MASTER), KeyStore(database_url, schema, MASTER)
+def test_a_customer_gets_one_key_however_often_it_is_asked_for(database: Database, schema: str) -> None:
+    ensure_schema(database, schema)
+    first, second = KeyStore(database, schema, MASTER), KeyStore(database, schema, MASTER)
     try:
         sealed = seal(first.key_for_writing("cust-1"), "cust-1", "张伟")
         assert open_sealed(second, sealed) == "张伟"
@@ -61,7 +62,9 @@ def test_a_customer_gets_one_key_however_often_it_is_asked_for(database_url: str
         second.close()
 
 
-def test_the_stored_key_is_wrapped_not_kept_in_clear(keys: KeyStore, database_url: str, schema: str) -> None:
+def test_the_stored_key_is_wrapped_not_kept_in_clear(
+    keys: KeyStore, database: Database, database_url: str, schema: str
+) -> None:
     sealed = seal(keys.key_for_writing("cust-2"), "cust-2", "13800138000")
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
@@ -71,7 +74,7 @@ def test_the_stored_key_is_wrapped_not_kept_in_clear(keys: KeyStore, database_ur
         ).fetchone()
     assert row is not None
     assert len(bytes(row[0])) == 12 + 32 + 16  # nonce, key, tag: AES-GCM under the master key
-    other_master = KeyStore(database_url, schema, bytes(32))
+    other_master = KeyStore(database, schema, bytes(32))
     try:
         with pytest.raises(KeyStoreError, match="master key"):
             open_sealed(other_master, sealed)
@@ -94,10 +97,10 @@ def test_a_destroyed_key_opens_nothing_and_takes_no_new_data(keys: KeyStore) -> 
 
 
 def test_an_erasure_elsewhere_reaches_a_cached_key_when_the_cache_expires(
-    keys: KeyStore, database_url: str, schema: str
+    keys: KeyStore, database: Database, schema: str
 ) -> None:
     ticks = Ticks()
-    reader = KeyStore(database_url, schema, MASTER, cache_seconds=30, monotonic=ticks)
+    reader = KeyStore(database, schema, MASTER, cache_seconds=30, monotonic=ticks)
     try:
         sealed = seal(keys.key_for_writing("cust-4"), "cust-4", "张伟")
         assert open_sealed(reader, sealed) == "张伟"
@@ -108,8 +111,8 @@ def test_an_erasure_elsewhere_reaches_a_cached_key_when_the_cache_expires(
         reader.close()
 
 
-def test_a_forgotten_key_is_read_again_at_once(keys: KeyStore, database_url: str, schema: str) -> None:
-    reader = KeyStore(database_url, schema, MASTER, cache_seconds=3600)
+def test_a_forgotten_key_is_read_again_at_once(keys: KeyStore, database: Database, schema: str) -> None:
+    reader = KeyStore(database, schema, MASTER, cache_seconds=3600)
     try:
         sealed = seal(keys.key_for_writing("cust-5"), "cust-5", "张伟")
         assert open_sealed(reader, sealed) == "张伟"
@@ -135,12 +138,12 @@ def test_a_configured_master_key_is_used_as_given(tmp_path: Path) -> None:
 
 
 def test_preloaded_keys_open_values_without_asking_the_database_again(
-    keys: KeyStore, database_url: str, schema: str
+    keys: KeyStore, database: Database, database_url: str, schema: str
 ) -> None:
     sealed = {c: seal(keys.key_for_writing(c), c, f"name of {c}") for c in ("cust-a", "cust:b", "cust-c")}
     keys.destroy("cust-c", erased_at=WHEN, erased_by="dpo", reason="asked")
     payloads = [f'{{"name": "{value}", "other": "pii:v1:"}}'.encode() for value in sealed.values()]
-    reader = KeyStore(database_url, schema, MASTER)
+    reader = KeyStore(database, schema, MASTER)
     try:
         reader.preload(sealed_customers(payloads))
         # The rows go away behind the reader's back: only keys it already holds can still open values.

@@ -71,6 +71,7 @@ from infra.services.complaints import (
 from infra.services.policies import AcknowledgeReceipt
 from infra.services.timers import Timers, due_table
 from infra.settings import Settings
+from infra.store.database import Database
 from infra.store.eventstore import ensure_schema, store_env
 from tests.feed import deliver
 
@@ -83,7 +84,7 @@ CMP = "CMP-DECIDE-15D"
 @pytest.fixture
 def timers(system: System) -> Iterator[Timers]:
     schema = Timers.schema_for(system.settings.db_schema)
-    ensure_schema(system.database_url, schema)
+    ensure_schema(system.database, schema)
     app = Timers(store_env(system.database_url, schema, 4, 4), system.clock)
     yield app
     app.close()
@@ -91,9 +92,9 @@ def timers(system: System) -> Iterator[Timers]:
 
 @dataclass
 class TimerSystem:
-    """The composition root's part a scheduler reads (until ``System`` carries ``timers``)."""
+    """The composition root's part a scheduler reads, with timers of the test's own."""
 
-    database_url: str
+    database: Database
     settings: Settings
     timers: Timers
 
@@ -392,7 +393,7 @@ def received_claim_event(system: System, case_id: UUID, version: int) -> Receive
 
 
 def scheduler(system: System, timers: Timers, clock: ControlledClock, **kwargs: Any) -> Scheduler:
-    return Scheduler(timers, system.database_url, system.settings.db_schema, clock, **kwargs)
+    return Scheduler(timers, system.database, system.settings.db_schema, clock, **kwargs)
 
 
 def test_the_scheduler_warns_at_half_and_four_fifths_then_breaches_once_at_the_deadline(
@@ -494,7 +495,7 @@ def test_the_running_scheduler_wakes_on_a_notification_and_breaches_when_the_clo
     assert timer.due_at is not None
     stop = threading.Event()
     runner = threading.Thread(
-        target=run_scheduler, args=(TimerSystem(system.database_url, system.settings, timers), clock, stop)
+        target=run_scheduler, args=(TimerSystem(system.database, system.settings, timers), clock, stop)
     )
     runner.start()
     try:
@@ -672,7 +673,7 @@ def test_the_cooling_off_window_closes_at_its_end_without_a_breach_or_an_escalat
     consumer.consume()
     timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
     assert timer.due_at is not None
-    scheduler = Scheduler(timers, system.database_url, system.settings.db_schema, clock)
+    scheduler = Scheduler(timers, system.database, system.settings.db_schema, clock)
     try:
         clock.set(max(clock.now(), timer.due_at) + timedelta(seconds=1))
         scheduler.tick()
@@ -702,7 +703,7 @@ def test_the_policy_records_cooling_off_ended_once_caused_by_the_closed_window(
     consumer.consume()
     timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
     assert timer.due_at is not None
-    one = Scheduler(timers, system.database_url, system.settings.db_schema, clock)
+    one = Scheduler(timers, system.database, system.settings.db_schema, clock)
     try:
         clock.set(timer.due_at + timedelta(seconds=1))
         one.tick()
@@ -744,7 +745,7 @@ def test_a_twenty_day_cooling_off_closes_on_day_twenty_and_the_policy_records_it
     timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
     assert timer.due_at == datetime(2026, 3, 24, tzinfo=SHANGHAI)
     assert timer.due_at == system.policies.load(policy_id).cooling_off_end
-    scheduler = Scheduler(timers, system.database_url, system.settings.db_schema, clock)
+    scheduler = Scheduler(timers, system.database, system.settings.db_schema, clock)
     try:
         clock.set(timer.due_at + timedelta(seconds=1))
         scheduler.tick()
@@ -767,7 +768,7 @@ def test_a_closed_cooling_off_window_records_nothing_on_a_policy_whose_end_is_re
     consumer.consume()
     timer = the_timer(system, timers, "LIFE-COOLOFF-15D", policy_id)
     assert timer.due_at is not None
-    one = Scheduler(timers, system.database_url, system.settings.db_schema, clock)
+    one = Scheduler(timers, system.database, system.settings.db_schema, clock)
     try:
         clock.set(max(clock.now(), timer.due_at) + timedelta(seconds=1))
         one.tick()
