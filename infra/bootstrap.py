@@ -74,8 +74,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> System:
     )
     policies = Policies(env(Policies), the_clock, sellers, interval)
     claims = Claims(env(Claims), the_clock, policies, interval)
-    # Complaints read the policies and claims complained about: whoever worked them may not handle it.
-    complaints = Complaints(env(Complaints), the_clock, policies, claims, interval)
+    # Complaints read the policies, claims and sellers complained about: who worked them may not handle it.
+    complaints = Complaints(env(Complaints), the_clock, policies, claims, sellers, interval)
     cases = CustomerCases(policies, claims, complaints)
     system = System(
         settings=settings,
