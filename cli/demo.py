@@ -389,15 +389,18 @@ def complaint_story(system: System, clock: ControlledClock, policy_id: UUID) -> 
 
 
 def lodge_sample_complaint(
-    system: System, caller: Caller, complaint_id: UUID, received_at: datetime, policy_id: UUID
+    system: System, caller: Caller, complaint_id: UUID, received_at: datetime, subject: UUID | SubjectRefBody
 ) -> CommandResult:
-    """Lodge a realistic claims complaint about ``policy_id`` (the demo's and the benchmark's)."""
+    """Lodge a realistic claims complaint about a policy (``subject`` its case id) or another subject (the
+    demo's, the benchmark's and the tests'). It is assigned only if the subject is on record (回避)."""
+    if isinstance(subject, UUID):
+        subject = SubjectRefBody(kind=SubjectKind.POLICY, ref=str(subject))
     return system.complaints.lodge(
         LodgeComplaint(
             received_at=received_at,
             category=ComplaintCategory.CLAIMS,
             channel=ComplaintChannel.HOTLINE,
-            subject_ref=SubjectRefBody(kind=SubjectKind.POLICY, ref=str(policy_id)),
+            subject_ref=subject,
             customer_id="CUST-demo",
             complainant_name="张伟",
             complainant_phone="13800138000",
@@ -526,11 +529,12 @@ def print_demo(system: System, cases: DemoCases) -> None:
             print(f"  open {case.context:<10} {case.case_id}  {case.stands}")
 
 
-def open_complaint(system: System, clock: ControlledClock) -> UUID:
-    """A complaint left open (acknowledged and assigned), so its 15-day clock can be watched running out."""
+def open_complaint(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """A complaint about ``policy_id`` left open (acknowledged and assigned), so its 15-day clock can be
+    watched running out."""
     next_morning(clock)
     complaint_id = uuid4()
-    lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), uuid4())
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), policy_id)
     system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
     system.complaints.assign(
         complaint_id,

@@ -377,13 +377,18 @@ class LoadScripts:
 
     def complaint(self) -> Step:
         """A complaint answered in 15 days, extended to 30, paused for an appraisal, or withdrawn."""
+        if not self.in_force:
+            # A complaint is assigned only about a policy on record (回避): the first ones bring theirs along.
+            yield from self.policy()
+            if not self.in_force:
+                return
         complaint_id = uuid4()
         lodge_sample_complaint(
             self.system,
             by(OFFICER),
             complaint_id,
             self.now() - timedelta(minutes=5),
-            self.rng.choice(self.in_force) if self.in_force else uuid4(),
+            self.rng.choice(self.in_force),
         )
         self.report.complaints.append(complaint_id)
         yield

@@ -156,7 +156,9 @@ async def _serve_up(
                 print(f"  {role.value:<19} {token}")
             if time_scale:
                 assert isinstance(system.clock, ControlledClock)
-                complaint_id = await asyncio.to_thread(open_complaint, system, system.clock)
+                complaint_id = await asyncio.to_thread(
+                    open_complaint, system, system.clock, cases.motor_policy_id
+                )
                 system.clock.run(time_scale)
                 print(
                     f"\nThe clock now runs {time_scale:g} times faster. Complaint {complaint_id} is open: "

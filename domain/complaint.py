@@ -181,6 +181,14 @@ class ComplaintHandlerWorkedSubjectCaseError(ComplaintHandlerInvolvedError):
     rule = "CMP-RECUSAL-SUBJECT-CASE"
 
 
+class ComplaintSubjectUnresolvedError(DomainError):
+    """回避 cannot be checked: the policy, claim or seller the complaint names is not one case or seller on
+    record (an unknown or shared number, a case id of no such case), so the complaint is not assigned until
+    the officer gives the case id; recusal is never skipped for want of a lookup."""
+
+    rule = "CMP-RECUSAL-SUBJECT-UNRESOLVED"
+
+
 class ExtensionForSimpleComplaintError(DomainError):
     """Only a complaint classified as complex (or special) may have its 15-day period extended."""
 
@@ -312,8 +320,12 @@ class ComplaintAssigned(DomainEvent):
     subject_staff: tuple[str, ...] = ()
     """The staff the case complained about records, as the system looked them up at this assignment."""
     subject_case_version: int | None = None
-    """The version of the policy or claim complained about whose staff were looked up; None when
-    caseledger holds no such case (then only the staff named by the officer are known)."""
+    """The version of the policy or claim complained about whose staff were looked up; None for a seller,
+    and on assignments recorded before every policy or claim reference had to resolve to a case (then only
+    the staff named by the officer were known)."""
+    subject_case_id: UUID | None = None
+    """The policy or claim whose staff were looked up (the complaint may name it by its number); None for
+    a seller, and on assignments recorded before this field."""
 
     def apply(self, complaint: Complaint) -> None:
         # A reassignment during the investigation keeps the complaint where it is.
@@ -634,14 +646,16 @@ class Complaint(CaseAggregate):
         handler_id: str,
         involved_staff: frozenset[str],
         subject_staff: frozenset[str] = frozenset(),
+        subject_case_id: UUID | None = None,
         subject_case_version: int | None = None,
     ) -> None:
         """Assign (or reassign) a handler who has no part in the case (回避).
 
         ``subject_staff``: who the case complained about records as having worked it, looked up by the
         application (``infra.services.complaints.Complaints.assign``); ``involved_staff``: whom the officer
-        names besides. Those known at lodging or at an earlier assignment count too, so a later lookup that
-        misses someone cannot undo the recusal.
+        names besides; ``subject_case_id`` and ``subject_case_version``: which case, as it stood, the
+        application read them from. Those known at lodging or at an earlier assignment count too, so a later
+        lookup that misses someone cannot undo the recusal.
         """
         require_status(
             "assign complaint",
@@ -665,6 +679,7 @@ class Complaint(CaseAggregate):
             handler_id=handler_id,
             involved_staff=tuple(sorted(involved_staff)),
             subject_staff=tuple(sorted(subject_staff)),
+            subject_case_id=subject_case_id,
             subject_case_version=subject_case_version,
         )
 

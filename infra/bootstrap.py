@@ -103,8 +103,8 @@ def _build(settings: Settings, database: Database, clock: Clock, embedded: Embed
     )
     policies = Policies(env(Policies), clock, sellers, interval)
     claims = Claims(env(Claims), clock, policies, interval)
-    # Complaints read the policies and claims complained about: whoever worked them may not handle it.
-    complaints = Complaints(env(Complaints), clock, policies, claims, interval)
+    # Complaints read the policies, claims and sellers complained about: who worked them may not handle it.
+    complaints = Complaints(env(Complaints), clock, policies, claims, sellers, interval)
     cases = CustomerCases(policies, claims, complaints)
     system = System(
         settings=settings,

@@ -24,14 +24,19 @@ import psycopg
 from psycopg import sql
 
 from cli.bench.figures import Figure
-from cli.demo import lodge_sample_complaint
-from domain.base import Actor, Role
-from domain.complaint import Complexity
+from cli.demo import SELLER, lodge_sample_complaint, register_demo_seller
+from domain.base import SHANGHAI, Actor, Role
+from domain.complaint import Complexity, SubjectKind
 from infra.audit.chain import TRIGGER, ChainedTable, chained_table, install_chains
 from infra.audit.history import AuditTrail
 from infra.audit.verify import verify_export
 from infra.bootstrap import System, bootstrap
-from infra.services.complaints import AcknowledgeComplaint, AssignComplaint, ClassifyComplaint
+from infra.services.complaints import (
+    AcknowledgeComplaint,
+    AssignComplaint,
+    ClassifyComplaint,
+    SubjectRefBody,
+)
 from infra.settings import Settings
 from infra.store.eventstore import Caller, drop_schemas
 
@@ -41,6 +46,7 @@ FULL_EVENTS = 1_000_000
 _BATCH_CASES = 25_000
 _KEY = b"bench-audit-key"
 _POLICY = UUID(int=1)
+_SELLER = SubjectRefBody(kind=SubjectKind.SELLER, ref=SELLER[1])
 
 
 def run_audit_bench(settings: Settings, quick: bool) -> list[Figure]:
@@ -73,7 +79,9 @@ def _caller() -> Caller:
 def _template(system: System) -> list[tuple[str, bytes]]:
     """The stored rows of one worked complaint: lodged, acknowledged, assigned, classified."""
     case_id = uuid4()
-    lodge_sample_complaint(system, _caller(), case_id, system.clock.now(), _POLICY)
+    # A complaint is assigned only about a subject on record (回避): the template's is a registered seller.
+    register_demo_seller(system, system.clock.now().astimezone(SHANGHAI).date())
+    lodge_sample_complaint(system, _caller(), case_id, system.clock.now(), _SELLER)
     complaints = system.complaints
     complaints.acknowledge(case_id, AcknowledgeComplaint(channel="sms"), _caller())
     complaints.assign(case_id, AssignComplaint(handler_id="bench-handler"), _caller())

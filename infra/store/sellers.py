@@ -65,3 +65,16 @@ class SellerRegistry:
             valid_to=valid_to,
             authorised_products=frozenset(products),
         )
+
+    def sellers_named(self, ref: str) -> frozenset[str]:
+        """The sellers ``ref`` names: a seller id on some registration, or the seller of the registration
+        with that number (a complainant quotes the number on the agent's practice card). Empty when neither
+        is on record."""
+        with self._database.connection() as conn:
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT DISTINCT seller_id FROM {} WHERE seller_id = %s OR registration_no = %s"
+                ).format(self._table),
+                (ref, ref),
+            ).fetchall()
+        return frozenset(seller_id for (seller_id,) in rows)

@@ -42,7 +42,11 @@ def step(
     return ok(client.post(path, json=body, headers=as_(*who)))
 
 
-def lodge_complaint(client: TestClient, received_at: datetime, **headers: str) -> dict[str, Any]:
+def lodge_complaint(
+    client: TestClient, received_at: datetime, subject: dict[str, str] | None = None, **headers: str
+) -> dict[str, Any]:
+    """A claims complaint about ``subject`` (by default a policy number caseledger does not hold: such a
+    complaint is lodged, but not assigned)."""
     return ok(
         client.post(
             "/complaints",
@@ -50,7 +54,7 @@ def lodge_complaint(client: TestClient, received_at: datetime, **headers: str) -
                 "received_at": (received_at - timedelta(minutes=5)).isoformat(),
                 "category": "claims",
                 "channel": "hotline",
-                "subject_ref": {"kind": "policy", "ref": "P-1"},
+                "subject_ref": subject or {"kind": "policy", "ref": "P-1"},
                 "customer_id": "CUST-api",
                 "complainant_name": "张伟",
                 "complainant_phone": "13800138000",

@@ -13,6 +13,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
+from cli.demo import SELLER, register_demo_seller
 from consumers.timers import TIMERS_GROUP, timers_handler
 from domain.base import SHANGHAI, Role
 from domain.complaint import ComplaintDeadlineExtended
@@ -36,9 +37,10 @@ def timers_group(system: System) -> Iterator[Group]:
         yield group
 
 
-def investigated(client: TestClient, clock: ControlledClock) -> str:
-    """A complaint lodged, acknowledged, assigned and classified complex: its id."""
-    complaint = lodge_complaint(client, clock.now())
+def investigated(client: TestClient, system: System, clock: ControlledClock) -> str:
+    """A complaint about the (registered) seller lodged, acknowledged, assigned and classified complex."""
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    complaint = lodge_complaint(client, clock.now(), {"kind": "seller", "ref": SELLER[1]})
     path = f"/complaints/{complaint['case_id']}"
     step(client, OFFICER, f"{path}/acknowledgement", {"channel": "sms"})
     step(client, OFFICER, f"{path}/assignment", {"handler_id": HANDLING[1]})
@@ -49,7 +51,7 @@ def investigated(client: TestClient, clock: ControlledClock) -> str:
 def test_the_senior_manager_approves_the_60_day_extension_by_their_own_request(
     client: TestClient, system: System, clock: ControlledClock
 ) -> None:
-    complaint_id = investigated(client, clock)
+    complaint_id = investigated(client, system, clock)
     path = f"/complaints/{complaint_id}"
     step(client, HANDLING, f"{path}/extension", {"to_days": 30, "reason": "the invoice is disputed"})
 
@@ -74,9 +76,9 @@ def test_the_senior_manager_approves_the_60_day_extension_by_their_own_request(
 
 
 def test_the_60_day_extension_is_refused_with_the_approval_rule_when_no_senior_manager_approved(
-    client: TestClient, clock: ControlledClock
+    client: TestClient, system: System, clock: ControlledClock
 ) -> None:
-    complaint_id = investigated(client, clock)
+    complaint_id = investigated(client, system, clock)
     path = f"/complaints/{complaint_id}"
     step(client, HANDLING, f"{path}/extension", {"to_days": 30, "reason": "the invoice is disputed"})
 
@@ -88,6 +90,21 @@ def test_the_60_day_extension_is_refused_with_the_approval_rule_when_no_senior_m
 
     assert response.status_code == 422
     assert response.json()["rule"] == "CMP-EXT-60D-APPROVAL"
+
+
+def test_assigning_a_complaint_about_a_policy_number_on_no_record_is_a_422_naming_the_recusal_rule(
+    client: TestClient, system: System, clock: ControlledClock
+) -> None:
+    complaint = lodge_complaint(client, clock.now(), {"kind": "policy", "ref": "P-LEGACY-0001"})
+    path = f"/complaints/{complaint['case_id']}"
+    step(client, OFFICER, f"{path}/acknowledgement", {"channel": "sms"})
+
+    response = client.post(f"{path}/assignment", json={"handler_id": HANDLING[1]}, headers=as_(*OFFICER))
+
+    assert response.status_code == 422
+    assert response.json()["rule"] == "CMP-RECUSAL-SUBJECT-UNRESOLVED"
+    assert "subject_case_id" in response.json()["detail"]
+    assert system.complaints.load(UUID(complaint["case_id"])).handler_id is None
 
 
 def test_a_complaint_received_in_2020_is_refused_with_the_calendar_rule(

@@ -259,13 +259,14 @@ def test_a_complaint_is_extended_to_thirty_days_and_responded(api: httpx.Client)
         "/complaints",
         {
             "received_at": received_at.isoformat(),
-            "category": "claims",
+            "category": "sales",
             "channel": "hotline",
-            "subject_ref": {"kind": "policy", "ref": "P-E2E"},
+            # The demo's seller, by the number on their practice card: a subject on record can be assigned.
+            "subject_ref": {"kind": "seller", "ref": SELLER_REGISTRATION},
             "customer_id": "CUST-e2e",
             "complainant_name": "王芳",
             "complainant_phone": "13900139000",
-            "facts": "the survey took two weeks",
+            "facts": "the agent promised a survey within a day; it took two weeks",
             "demands": "an apology and faster handling",
         },
     )

@@ -10,21 +10,31 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
-from cli.demo import OFFICER, by, lodge_sample_complaint
-from domain.complaint import Complexity
+from cli.demo import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
+from domain.base import SHANGHAI
+from domain.complaint import Complexity, SubjectKind
 from infra.audit.chain import chained_table, install_chains
 from infra.audit.history import AuditTrail
 from infra.audit.verify import GENESIS, chain_hash
 from infra.bootstrap import System
-from infra.services.complaints import AcknowledgeComplaint, AssignComplaint, ClassifyComplaint
+from infra.services.complaints import (
+    AcknowledgeComplaint,
+    AssignComplaint,
+    ClassifyComplaint,
+    SubjectRefBody,
+)
 
 pytestmark = pytest.mark.integration
+
+ABOUT_THE_SELLER = SubjectRefBody(kind=SubjectKind.SELLER, ref=SELLER[1])
 
 
 def a_complaint(system: System) -> UUID:
     """A complaint lodged, acknowledged and assigned: three events, stored by three commands."""
     complaint_id = uuid4()
-    lodge_sample_complaint(system, by(OFFICER), complaint_id, system.clock.now(), uuid4())
+    # About the registered seller: a complaint is assigned only about a subject on record (回避).
+    register_demo_seller(system, system.clock.now().astimezone(SHANGHAI).date())
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, system.clock.now(), ABOUT_THE_SELLER)
     system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
     system.complaints.assign(
         complaint_id,

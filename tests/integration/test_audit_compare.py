@@ -15,14 +15,18 @@ from psycopg import sql
 
 import infra.audit.verify
 from cli import main as cli
-from cli.demo import OFFICER, by, lodge_sample_complaint
+from cli.demo import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
+from domain.base import SHANGHAI
+from domain.complaint import SubjectKind
 from infra.audit.chain import chained_table
 from infra.audit.history import AuditTrail
 from infra.audit.verify import chain_hash, compare_exports, verify_export
 from infra.bootstrap import System
-from infra.services.complaints import AcknowledgeComplaint, AssignComplaint
+from infra.services.complaints import AcknowledgeComplaint, AssignComplaint, SubjectRefBody
 
 pytestmark = pytest.mark.integration
+
+ABOUT_THE_SELLER = SubjectRefBody(kind=SubjectKind.SELLER, ref=SELLER[1])
 
 KEY = b"the auditors' export key"
 
@@ -30,7 +34,9 @@ KEY = b"the auditors' export key"
 def a_complaint(system: System) -> UUID:
     """A complaint lodged and acknowledged: versions 1 and 2."""
     complaint_id = uuid4()
-    lodge_sample_complaint(system, by(OFFICER), complaint_id, system.clock.now(), uuid4())
+    # About the registered seller: a complaint is assigned only about a subject on record (回避).
+    register_demo_seller(system, system.clock.now().astimezone(SHANGHAI).date())
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, system.clock.now(), ABOUT_THE_SELLER)
     system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
     return complaint_id
 

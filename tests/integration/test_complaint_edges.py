@@ -159,20 +159,8 @@ def test_assigning_refuses_the_underwriter_of_the_policy_complained_about(
         system.complaints.assign(complaint_id, AssignComplaint(handler_id="wang.fang.uw"), by(OFFICER))
 
 
-def test_assigning_keeps_to_the_officers_list_when_caseledger_does_not_hold_the_case(
-    system: System, clock: ControlledClock
-) -> None:
-    complaint_id = lodge(system, clock, SubjectKind.POLICY, "P-LEGACY-0001")
-
-    system.complaints.assign(
-        complaint_id,
-        AssignComplaint(handler_id=HANDLING_OFFICER[1], involved_staff=["old.agent"]),
-        by(OFFICER),
-    )
-
-    assigned = system.complaints.history(complaint_id)[-1]
-    assert isinstance(assigned, ComplaintAssigned)
-    assert (assigned.subject_staff, assigned.subject_case_version) == ((), None)
+# A policy or claim named by its number, a seller, and a reference caseledger cannot resolve (refused, never
+# passed over): tests/integration/test_complaint_recusal.py.
 
 
 # ------------------------------------------------------------------------------ the review window
@@ -182,7 +170,8 @@ def test_a_review_asked_on_a_day_the_window_timer_shows_open_is_accepted(
     system: System, clock: ControlledClock, timers_group: Group
 ) -> None:
     clock.set(at(2026, 8, 25))
-    complaint_id = lodge(system, clock, SubjectKind.POLICY, "P-1")
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    complaint_id = lodge(system, clock, SubjectKind.SELLER, SELLER[1])  # a subject on record: assignable
     system.complaints.assign(complaint_id, AssignComplaint(handler_id=HANDLING_OFFICER[1]), by(OFFICER))
     system.complaints.classify(complaint_id, ClassifyComplaint(complexity=Complexity.SIMPLE), by(OFFICER))
     clock.set(at(2026, 9, 1, 15))  # the 30th day after it is National Day

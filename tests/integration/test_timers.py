@@ -32,7 +32,7 @@ from consumers.scheduler import Scheduler, nudge, run_scheduler
 from consumers.timers import TIMERS_GROUP, TimerHandler, timers_handler
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, Pause, compute_deadline, default_calendar
-from domain.complaint import Complexity
+from domain.complaint import Complexity, SubjectKind
 from domain.policy import CoolingOffEnded, Line, PolicyStatus
 from domain.sla import rule_by_id
 from domain.timer import (
@@ -67,6 +67,7 @@ from infra.services.complaints import (
     ExtendComplaint,
     ReceiveNewFacts,
     StartAppraisal,
+    SubjectRefBody,
 )
 from infra.services.policies import AcknowledgeReceipt
 from infra.services.timers import Timers, due_table
@@ -213,10 +214,16 @@ def a_claim_paused_for_documents(system: System, clock: ControlledClock) -> tupl
     return claim_id, [applied_at, delivered_at, arrived_at]
 
 
-def a_complaint(system: System, clock: ControlledClock) -> UUID:
+def a_complaint(system: System, clock: ControlledClock, subject: UUID | SubjectRefBody | None = None) -> UUID:
     complaint_id = uuid4()
-    lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), uuid4())
+    lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), subject or uuid4())
     return complaint_id
+
+
+def a_complaint_about_the_seller(system: System, clock: ControlledClock) -> UUID:
+    """A complaint that can be assigned: its subject, the seller, is on record (回避 is checked on it)."""
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    return a_complaint(system, clock, SubjectRefBody(kind=SubjectKind.SELLER, ref=SELLER[1]))
 
 
 def test_il23_runs_from_the_application_and_stops_from_the_delivery_to_the_documents_arrival(
@@ -298,7 +305,7 @@ def test_a_claim_complete_on_receipt_owes_no_notice_and_starts_art25_at_the_rece
 def test_a_complaint_clock_is_extended_paused_for_appraisal_and_restarted_by_new_facts(
     system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
 ) -> None:
-    complaint_id = a_complaint(system, clock)
+    complaint_id = a_complaint_about_the_seller(system, clock)
     system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
     system.complaints.assign(complaint_id, AssignComplaint(handler_id=HANDLING_OFFICER[1]), by(OFFICER))
     system.complaints.classify(
