@@ -428,8 +428,13 @@ def run_demo(system: System, clock: ControlledClock) -> DemoCases:
     complaint_id = complaint_story(system, clock, motor_policy_id)
     # The cases left open are told on the days just before now, so that when the clock then follows real
     # time their colours are the ones the story meant (never backwards: an older story keeps its own time).
-    clock.set(max(clock.now(), SystemClock().now() - timedelta(days=OPEN_WORK_DAYS + 2)))
+    # They start the morning after the day fifteen days back (``next_morning``) and take thirteen days, so
+    # they end yesterday morning whatever the hour now.
+    start_day = (SystemClock().now().astimezone(SHANGHAI) - timedelta(days=OPEN_WORK_DAYS + 2)).date()
+    clock.set(max(clock.now(), datetime.combine(start_day, time(12), tzinfo=SHANGHAI)))
     open_work = open_work_story(system, clock, motor_policy_id)
+    # The story ends now (within the day its open work needed), so nothing falls due unseen between them.
+    clock.set(max(clock.now(), SystemClock().now()))
     return DemoCases(life_policy_id, motor_policy_id, claim_id, complaint_id, task_id, open_work)
 
 

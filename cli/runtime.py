@@ -54,8 +54,8 @@ from projections.schema import projections_group_id, read_schema
 from projections.watermarks import applied_table
 
 CONTEXTS = ("policy", "claim", "complaint", "callback", "timer", "privacy")
-DEMO_STORY_DAYS = 70
-"""How far back the demo story starts: its closed cases take about 51 days, then its open cases are told
+DEMO_STORY_DAYS = 100
+"""How far back the demo story starts: its closed cases take about two months, then its open cases are told
 on the 15 days before now (cli/demo.py), and the clock follows real time from the story's end on."""
 KAFKA_CONNECT_TIMEOUT_S = 3.0
 
@@ -138,10 +138,12 @@ async def _serve_up(
         if demo:
             assert isinstance(system.clock, ControlledClock)
             cases = await asyncio.to_thread(run_demo, system, system.clock)
+            told_until = system.clock.now().astimezone(SHANGHAI)
             if not time_scale:
                 # The story is told on a past clock; what the system records after it happens now.
                 system.clock.follow_real_time()
             print_demo(system, cases)
+            print(f"\nThe story was told on a past clock up to {told_until:%Y-%m-%d %H:%M} (Asia/Shanghai).")
             if await caught_up(system):
                 line = await asyncio.to_thread(describe_claim_view, system, cases.claim_id)
                 print("\nRead models caught up: " + line)

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
+from uuid import UUID
 
 from psycopg import Connection, sql
 
 from domain.base import DomainEvent
 from infra.messaging.contract import ReceivedEvent
+from infra.services.complaints import Complaints
 from infra.settings import Settings
+from infra.store.eventstore import CaseNotFoundError
 from projections import store
 from projections.base import Projection
 from projections.catalogue import ALL_PROJECTIONS
+from projections.complaints import COMPLAINTS, complaint_needed_by
 from projections.schema import PAUSE_LOCK, read_schema
+
+CaseHistory = Callable[[UUID], Sequence[DomainEvent]]
+"""A case's stored events, oldest first (an application's ``history``)."""
+
+
+COMPLAINTS_PROJECTION = "complaints"
+"""The projection holding the complaint rows (``projections.catalogue``)."""
 
 
 class ProjectionHandler:
     """Folds each event into every projection's rows, in the consumer's transaction."""
 
-    def __init__(self, schema: str, projections: Sequence[Projection]) -> None:
+    def __init__(
+        self,
+        schema: str,
+        projections: Sequence[Projection],
+        complaint_history: CaseHistory | None = None,
+    ) -> None:
         self.schema = schema
         self.projections = tuple(projections)
+        self.complaint_history = complaint_history
 
     def create_tables(self, conn: Connection[Any]) -> None:
         """Create the read schema and the projections' tables if they are missing."""
@@ -37,18 +54,46 @@ class ProjectionHandler:
         # A rebuild holds this lock exclusively while it replays up to our tracked versions and swaps.
         conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (PAUSE_LOCK,))
         for projection in self.projections:
+            if projection.name == COMPLAINTS_PROJECTION:
+                self._fold_complaint_first(conn, projection, event)
             store.apply(conn, self.schema, projection, event)
+
+    def _fold_complaint_first(
+        self, conn: Connection[Any], projection: Projection, event: DomainEvent
+    ) -> None:
+        """Fold the complaint a decision timer's outcome needs from the store, if its row is not there yet.
+
+        Its own events arrive later on their topic and change nothing then: the view applies a complaint's
+        event only above the version its row holds.
+        """
+        complaint_id = complaint_needed_by(event)
+        if complaint_id is None or self.complaint_history is None:
+            return
+        if store.read_key(conn, self.schema, COMPLAINTS, (complaint_id,)) is not None:
+            return
+        try:
+            history = self.complaint_history(complaint_id)
+        except CaseNotFoundError:
+            return
+        for past in history:
+            store.apply(conn, self.schema, projection, past)
 
 
 class ReadModelSystem(Protocol):
-    """What the projections group's handler is built from: the settings naming the read schema."""
+    """What the projections group's handler is built from: the settings naming the read schema, and the
+    complaints' store (a decision timer's outcome may arrive before its complaint's events)."""
 
     @property
     def settings(self) -> Settings: ...
 
+    @property
+    def complaints(self) -> Complaints: ...
+
 
 def projection_handler(system: ReadModelSystem, conn: Connection[Any]) -> ProjectionHandler:
     """The handler of the ``projections`` group, its tables created."""
-    handler = ProjectionHandler(read_schema(system.settings.db_schema), ALL_PROJECTIONS)
+    handler = ProjectionHandler(
+        read_schema(system.settings.db_schema), ALL_PROJECTIONS, system.complaints.history
+    )
     handler.create_tables(conn)
     return handler

@@ -7,8 +7,8 @@ started for this period (its id derives from the rule, the complaint and the ver
 or ``ComplaintReopened``), so an outcome of an earlier period never counts for a later one. A deadline the
 row computes for display (``due_at``) never decides timeliness: an extension recorded after a breach, or a
 rebuild on a newer calendar, cannot turn a late answer into an on-time one. The timer's events and the
-complaint's travel on different topics; an outcome that arrives before the complaint's row exists is not
-kept (a rebuild, which reads the complaints before the timers, keeps it: ``projections verify`` shows it).
+complaint's travel on different topics; an outcome that arrives before the complaint's row exists makes
+the consumer fold the complaint from the store first (``complaint_needed_by``), so it is never lost.
 
 A reopened complaint gets a new 15-day period from its reopening (``ComplaintReopened`` starts the
 CMP-DECIDE-15D clock again, as the rule says); its earlier response and ``on_time`` are cleared.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 import domain.complaint as complaint_module
 from domain.base import DomainEvent
@@ -236,6 +237,18 @@ def _changes(row: Row, event: DomainEvent) -> dict[str, Any]:
     if isinstance(event, ComplaintEscalatedExternally) and event.body is ExternalBody.REGULATOR:
         return {"regulator_reportable": True}
     return {}
+
+
+def complaint_needed_by(event: DomainEvent) -> UUID | None:
+    """The complaint whose row ``event`` (its decision timer's outcome) needs before it can be applied.
+
+    The timer's events and the complaint's travel on different topics, so the outcome may arrive first (a
+    republish after a broker wipe): the consumer then folds the complaint from the store first, instead of
+    losing the outcome (``consumers.read_models.ProjectionHandler``).
+    """
+    if isinstance(event, TimerBreached | TimerSatisfied) and event.rule_id == DECIDE_RULE:
+        return event.subject_id
+    return None
 
 
 def _timer_outcome(row: Row | None, event: TimerBreached | TimerSatisfied) -> Row | None:
