@@ -31,7 +31,7 @@ class ConsumerOperations:
         schema = self._system.settings.db_schema
         tables = {app.bounded_context: chained_table(app) for app in self._system.applications()}
         lags = []
-        with psycopg.connect(self._system.database_url) as conn:
+        with self._system.database.connection() as conn:
             applied_table = conn.execute("SELECT to_regclass(%s)", (f"{schema}.consumer_applied",)).fetchone()
             stored = {
                 context: _count(conn, sql.SQL("SELECT count(*) FROM {}").format(table.identifier))

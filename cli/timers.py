@@ -158,15 +158,13 @@ def callback_rates(args: argparse.Namespace) -> int:
 
 def recompute(args: argparse.Namespace) -> int:
     """`caseledger timers recompute`: move open timers to the newest calendar where it changes them."""
-    import psycopg
-
     from cli.system import open_system
     from infra.services.timers import create_due_table
     from infra.settings import Settings
 
     system = open_system(Settings())
     try:
-        with psycopg.connect(system.database_url) as conn, conn.transaction():
+        with system.database.transaction() as conn:
             create_due_table(conn, system.settings.db_schema)
             report = system.timers.recompute_deadlines(conn, system.settings.db_schema)
         print(
