@@ -8,12 +8,8 @@ Screenshots go to ``bench-results/screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +29,7 @@ from playwright.sync_api import (
 )
 
 from infra.store.eventstore import drop_schemas
-from tests.kafka_fixtures import free_port
+from tests.demo_process import demo_process
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "bench-results" / "screenshots"
@@ -63,51 +59,22 @@ class Staff:
 @pytest.fixture(scope="package")
 def demo(database_url: str) -> Iterator[DemoSystem]:
     schema = f"t_{uuid4().hex[:12]}"
-    api_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
-        "CASELEDGER_DATABASE_URL": database_url,
-        "CASELEDGER_DB_SCHEMA": schema,
-        "CASELEDGER_BROKER_PORT": str(free_port()),
-        "CASELEDGER_API_PORT": str(api_port),
-        "CASELEDGER_AUDIT_KEY": "browser-test-audit-key",
-        "PYTHONPATH": str(REPO),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "up", "--demo"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("Ctrl-C stops"):
-            break
-    text = "".join(lines)
     try:
-        tokens = dict(re.findall(r"^  (\w+)\s+(eyJ\S+)$", text, flags=re.MULTILINE))
-        open_cases = {
-            stands.strip(): case_id
-            for case_id, stands in re.findall(r"^  open \w+\s+(\S+)\s+(.+)$", text, flags=re.MULTILINE)
-        }
-        closed = re.search(r"^== Complaint (\S+)", text, flags=re.MULTILINE)
-        assert tokens, text
-        assert open_cases, text
-        assert closed is not None, text
-        yield DemoSystem(f"http://127.0.0.1:{api_port}", tokens, open_cases, closed.group(1))
+        with demo_process(
+            database_url, schema, REPO, wait_s=120, CASELEDGER_AUDIT_KEY="browser-test-audit-key"
+        ) as demo:
+            text = demo.output
+            tokens = demo.tokens()
+            open_cases = {
+                stands.strip(): case_id
+                for case_id, stands in re.findall(r"^  open \w+\s+(\S+)\s+(.+)$", text, flags=re.MULTILINE)
+            }
+            closed = re.search(r"^== Complaint (\S+)", text, flags=re.MULTILINE)
+            assert tokens, text
+            assert open_cases, text
+            assert closed is not None, text
+            yield DemoSystem(demo.base_url, tokens, open_cases, closed.group(1))
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
         drop_schemas(database_url, schema)
 
 

@@ -3,12 +3,7 @@ taken as now, and the worklist shows no breach that the story did not cause."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,11 +14,9 @@ import httpx
 import pytest
 
 from domain.base import SHANGHAI
-from tests.kafka_fixtures import free_port
+from tests.demo_process import demo_process
 
 pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -41,50 +34,15 @@ class AfterTheStory:
 
 @pytest.fixture
 def after_the_story(database_url: str, schema: str, tmp_path: Path) -> Iterator[AfterTheStory]:
-    api_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
-        "CASELEDGER_DATABASE_URL": database_url,
-        "CASELEDGER_DB_SCHEMA": schema,
-        "CASELEDGER_BROKER_PORT": str(free_port()),
-        "CASELEDGER_API_PORT": str(api_port),
-        "PYTHONPATH": str(REPO),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "up", "--demo"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    output: list[str] = []
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        if line.startswith("Ctrl-C stops"):
-            break
-    text = "".join(output)
-    tokens = dict(re.findall(r"^  (\w+)\s+(eyJ\S+)$", text, flags=re.MULTILINE))
-    told_until = re.search(r"told on a past clock up to (\d{4}-\d\d-\d\d \d\d:\d\d)", text)
-    assert tokens, text
-    assert told_until, text
-    story_end = datetime.strptime(told_until.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
-    try:
+    with demo_process(database_url, schema, tmp_path) as demo:
+        text = demo.output
+        tokens = demo.tokens()
+        told_until = re.search(r"told on a past clock up to (\d{4}-\d\d-\d\d \d\d:\d\d)", text)
+        assert tokens, text
+        assert told_until, text
+        story_end = datetime.strptime(told_until.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
         left_open = frozenset(re.findall(r"^  open \w+\s+([0-9a-f-]{36})\s", text, flags=re.MULTILINE))
-        yield AfterTheStory(
-            f"http://127.0.0.1:{api_port}", tokens, story_end + timedelta(minutes=1), left_open
-        )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+        yield AfterTheStory(demo.base_url, tokens, story_end + timedelta(minutes=1), left_open)
 
 
 def complaint_received(at: datetime) -> dict[str, Any]:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,11 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.kafka_fixtures import free_port
+from tests.demo_process import demo_process
 
 pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -36,48 +29,15 @@ class RunningSystem:
 
 @pytest.fixture
 def running(database_url: str, schema: str, tmp_path: Path) -> Iterator[RunningSystem]:
-    api_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
-        "CASELEDGER_DATABASE_URL": database_url,
-        "CASELEDGER_DB_SCHEMA": schema,
-        "CASELEDGER_BROKER_PORT": str(free_port()),
-        "CASELEDGER_API_PORT": str(api_port),
-        "PYTHONPATH": str(REPO),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "up", "--demo"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    output: list[str] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        if line.startswith("Ctrl-C stops"):
-            break
-    text = "".join(output)
-    tokens = dict(re.findall(r"^  (\w+)\s+(eyJ\S+)$", text, flags=re.MULTILINE))
-    motor = re.search(r"^== Policy (\S+) \(motor\)", text, flags=re.MULTILINE)
-    claim = re.search(r"^== Claim (\S+)", text, flags=re.MULTILINE)
-    assert motor is not None, text
-    assert claim is not None, text
-    assert tokens, text
-    try:
-        yield RunningSystem(f"http://127.0.0.1:{api_port}", tokens, motor.group(1), claim.group(1))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+    with demo_process(database_url, schema, tmp_path, wait_s=120) as demo:
+        text = demo.output
+        tokens = demo.tokens()
+        motor = re.search(r"^== Policy (\S+) \(motor\)", text, flags=re.MULTILINE)
+        claim = re.search(r"^== Claim (\S+)", text, flags=re.MULTILINE)
+        assert motor is not None, text
+        assert claim is not None, text
+        assert tokens, text
+        yield RunningSystem(demo.base_url, tokens, motor.group(1), claim.group(1))
 
 
 def test_running_system_serves_the_read_models_and_takes_commands_over_http(running: RunningSystem) -> None:
