@@ -18,6 +18,7 @@ from api.console.operations import Operations
 from api.deps import ApiServices
 from api.docs import install_offline_docs
 from api.gateway import CommandGateway
+from api.hygiene import RequestHygiene
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
 from api.readiness import Readiness
@@ -138,6 +139,8 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
     app.state.timer_views = ReadSideTimerViews(database, settings.db_schema, system.clock)
     app.state.api_keys = ApiKeys(settings.api_keys)
     install_problem_handlers(app)
+    # Before routing: a NUL byte or an over-long URL never reaches a route (nor the database).
+    app.add_middleware(RequestHygiene)
     for router in (
         policy_routes,
         claim_routes,

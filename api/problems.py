@@ -146,6 +146,12 @@ class ProjectionBehindError(ApiProblemError):
         super().__init__(detail, {"Retry-After": "1"})
 
 
+class UnreachableReadBoundError(ApiProblemError):
+    """A ``min_version`` or ``min_position`` that no wait can meet: beyond what the store holds."""
+
+    status, title, slug = 422, "UnreachableReadBoundError", "unreachable-read-bound"
+
+
 class ReadModelsUnavailableError(ApiProblemError):
     """The read-model tables do not exist yet: the projections consumer has never started."""
 
@@ -210,6 +216,16 @@ def problem_for(exc: Exception, instance: str) -> tuple[Problem, dict[str, str]]
             "a table this answer reads is not there yet: its writer has not started"
         )
         return problem_for(missing, instance)
+    if isinstance(exc, psycopg.DataError):
+        # A value PostgreSQL cannot hold (a NUL in a body's text, a number out of its range): the input is
+        # at fault, whatever route carried it. The database's message is not repeated: it quotes the value.
+        return Problem(
+            type=PROBLEM_TYPE + "unstorable-value",
+            title="Unprocessable Content",
+            status=HTTPStatus.UNPROCESSABLE_ENTITY,
+            detail="the request holds a value the database cannot store (such as a NUL byte in a text)",
+            instance=instance,
+        ), {}
     if isinstance(exc, RequestValidationError | ValidationError):
         return _invalid_input(exc.errors(), instance), {}
     if isinstance(exc, StarletteHTTPException):
@@ -266,6 +282,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         RequestValidationError,
         ValidationError,
         StarletteHTTPException,
+        psycopg.DataError,
         Exception,
     ):
         app.add_exception_handler(error, _handle)

@@ -2,7 +2,9 @@
 
 Read your writes. A command answers with the case's new ``version`` and the store ``position`` of its last
 event (the notification id in its bounded context's log; each context numbers its own). A query waits,
-bounded, until the ``projections`` consumer group has reached what it names, else answers 503:
+bounded, until the ``projections`` consumer group has reached what it names, else answers 503. A bound
+that no wait can meet (a case the store does not hold, a version beyond its last, a position beyond the
+context's last) is refused at once: 404 for an unknown case, else 422.
 
 - ``min_version`` (case queries): the group has applied that version of the case. The group records, per
   case, the last version it applied in the same transaction as the rows, so the comparison is exact.
@@ -33,7 +35,12 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
-from api.problems import ProjectionBehindError, ReadModelsUnavailableError, ResourceNotFoundError
+from api.problems import (
+    ProjectionBehindError,
+    ReadModelsUnavailableError,
+    ResourceNotFoundError,
+    UnreachableReadBoundError,
+)
 from api.routes.timers import TimerViews
 from domain.base import Role
 from infra.clock import Clock
@@ -181,13 +188,37 @@ class ReadModels:
         with self._connection() as conn:
             needed = min_version or 0
             if min_position is not None:
+                self._require_stored(conn, context, min_position)
                 needed = max(needed, self._version_at(conn, context, case_id, min_position))
             if needed:
+                self._require_version(conn, context, case_id, needed)
                 self._wait_for(conn, context, case_id, needed)
             found = get(conn, self._schema, case_id)
         if found is None:
             raise ResourceNotFoundError(f"no {context} with id {case_id}")
         return found
+
+    def _require_version(
+        self, conn: psycopg.Connection[Any], context: str, case_id: UUID, version: int
+    ) -> None:
+        """Refuse at once a version the store does not hold: waiting for it would only end in 503."""
+        head = watermarks.case_head(conn, self._events[context], case_id)
+        if head == 0:
+            raise ResourceNotFoundError(
+                f"no {context} with id {case_id} is stored: min_version {version} can never be met"
+            )
+        if version > head:
+            raise UnreachableReadBoundError(
+                f"{context} {case_id} is at version {head}: min_version {version} can never be met"
+            )
+
+    def _require_stored(self, conn: psycopg.Connection[Any], context: str, position: int) -> None:
+        """Refuse at once a position beyond the context's store head: no command has answered with it."""
+        head = watermarks.store_head(conn, self._events[context])
+        if position > head:
+            raise UnreachableReadBoundError(
+                f"the {context} store is at position {head}: min_position {position} can never be met"
+            )
 
     def _version_at(self, conn: psycopg.Connection[Any], context: str, case_id: UUID, position: int) -> int:
         """The case's last version stored at or before ``position`` (0 when it had none yet)."""
@@ -210,6 +241,7 @@ class ReadModels:
         if after is None:
             return
         context, position = after
+        self._require_stored(conn, context, position)
         deadline = time.monotonic() + self._wait_seconds
         while (reached := self._reached_position(conn, context, position)) < position:
             if time.monotonic() >= deadline:

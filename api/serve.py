@@ -6,6 +6,7 @@ import uvicorn
 
 from api.app import create_app
 from api.console.operations import Operations
+from api.hygiene import ProblemHttpToolsProtocol
 from api.system import ApiSystem
 from infra.store.database import ProcessKind
 
@@ -20,6 +21,8 @@ def api_server(
         port=port or system.settings.api_port,
         log_level="info",
         proxy_headers=True,
+        # httptools, answering what its parser rejects with problem+json rather than uvicorn's plain text.
+        http=ProblemHttpToolsProtocol,
     )
     return uvicorn.Server(config)
 

@@ -14,6 +14,9 @@ from uuid import UUID
 
 from psycopg import Connection, sql
 
+STORE_END = 2**63 - 1
+"""Above every store position (PostgreSQL's bigint maximum)."""
+
 APPLIED_TABLE = "consumer_applied"
 """Per consumer group and case, the last version applied (kept by every group's consumer)."""
 
@@ -43,6 +46,22 @@ def version_at(conn: Connection[Any], events_table: sql.Composable, case_id: UUI
             " WHERE originator_id = %s AND notification_id <= %s"
         ).format(events_table),
         (case_id, position),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def case_head(conn: Connection[Any], events_table: sql.Composable, case_id: UUID) -> int:
+    """The case's last stored version (0: the store holds no such case)."""
+    return version_at(conn, events_table, case_id, STORE_END)
+
+
+def store_head(conn: Connection[Any], events_table: sql.Composable) -> int:
+    """The highest store position taken in the context so far (0: none). Read from the primary key's end.
+
+    A position above it belongs to no committed command: no read can wait for it to be applied.
+    """
+    row = conn.execute(
+        sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(events_table)
     ).fetchone()
     return 0 if row is None else int(row[0])
 
