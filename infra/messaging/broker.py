@@ -265,3 +265,24 @@ def _topic_id(value: object) -> str | None:
     # Brokers without topic ids answer with the all-zero UUID.
     text = str(value) if value else ""
     return None if text.strip("0-") == "" else text
+
+
+def recreate_topics(bootstrap: str, topics: Sequence[str], partitions: int, timeout: float = 30.0) -> None:
+    """Delete ``topics`` and create them again, empty (what a relay needs after a broker lost them).
+
+    A deletion may take effect after the answer (Kafka deletes asynchronously): the topics are created again
+    only once the cluster no longer lists them. A client that auto-creates one meanwhile leaves it empty.
+    """
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="caseledger-admin")
+    try:
+        present = [t for t in topics if t in set(admin.list_topics())]
+        if present:
+            admin.delete_topics(present, raise_errors=False)  # one already gone is what we wanted
+        deadline = time.monotonic() + timeout
+        while set(admin.list_topics()) & set(present):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the cluster still lists {present} {timeout:.0f} s after their deletion")
+            time.sleep(0.05)
+    finally:
+        admin.close()
+    ensure_topics(bootstrap, topics, partitions)

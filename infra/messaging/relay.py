@@ -18,7 +18,9 @@ Guarantees, and how they are kept:
 - **A lost broker is repaired.** A position is recorded together with the id of the topic it was published
   to (KIP-516 topic ids). If the topic vanished (the embedded Tansu broker keeps nothing across a restart)
   or now has another id (deleted and recreated, or auto-created by a client after the loss), the relay
-  creates what is missing and republishes that context from the store; consumers deduplicate. End offsets
+  creates what is missing and republishes that context from the store; consumers deduplicate. A recreated
+  topic is emptied first, after the producer is closed: sends retried across the broker's loss may have
+  landed on it, and a subscriber from offset 0 must see each case in version order. End offsets
   are not used for this: Tansu under-reports them after a multi-record batch.
 
 Position semantics: a context's position is the highest notification id such that every id up to it was
@@ -49,7 +51,7 @@ from kafka.errors import KafkaError as KafkaPythonError
 from psycopg import sql
 
 from infra.clock import Clock
-from infra.messaging.broker import describe_topics, ensure_topics
+from infra.messaging.broker import describe_topics, ensure_topics, recreate_topics
 from infra.messaging.contract import H_CORRELATION, EventMessage, message_from_text, text_headers, topic_name
 from infra.settings import Settings
 from infra.store.database import Database, ProcessKind
@@ -264,6 +266,14 @@ class KeyHashPartitioner:
 
 class LockLostError(RuntimeError):
     """The relay's database session (and with it the advisory lock) is gone: it must stop publishing."""
+
+
+class TopicsRecreatedError(Exception):
+    """Topics are not the ones the positions were published to: the session's producer must be fenced."""
+
+    def __init__(self, tails: Sequence[_Tail]) -> None:
+        super().__init__(", ".join(t.topic for t in tails))
+        self.tails = list(tails)
 
 
 # A failure of the broker or the database ends the session; a new one starts after a pause. Anything else
@@ -488,10 +498,19 @@ class Relay:
                 return
             self.active = True
             try:
-                async with self._listening(database), self._kafka() as broker:
-                    session = _Session(lock_conn, broker, self._tails)
-                    await self._start(session)
-                    await self._loop_rounds(session, until_idle)
+                async with self._listening(database):
+                    while True:
+                        try:
+                            async with self._kafka() as broker:
+                                session = _Session(lock_conn, broker, self._tails)
+                                await self._start(session)
+                                await self._loop_rounds(session, until_idle)
+                            return
+                        except TopicsRecreatedError as recreated:
+                            # The producer is closed (fenced): every send was acked or failed before
+                            # _verify ran, and none can follow. Empty the recreated topics; then a fresh
+                            # producer republishes them from the first position.
+                            await self._refill(lock_conn, recreated.tails)
             finally:
                 self.active = False
                 for tail in self._tails:
@@ -701,7 +720,8 @@ class Relay:
         await self._store_position(session.lock_conn, tail)
 
     async def _verify(self, session: _Session) -> None:
-        """Check that each topic is still the one the position was published to; if not, republish."""
+        """Check that each topic is still the one the position was published to; if not, end the session's
+        producer (``TopicsRecreatedError``) so that the topic can be emptied and republished."""
         # Also proves the lock's session is alive: a relay that lost it must not go on publishing.
         await session.lock_conn.execute("SELECT 1")
         topics = [t.topic for t in session.tails]
@@ -709,6 +729,7 @@ class Relay:
         if len(states) < len(topics):
             await asyncio.to_thread(ensure_topics, self.bootstrap_servers, topics, self._partitions)
             states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics)
+        recreated = []
         for tail in session.tails:
             state = states.get(tail.topic)
             if state is None or state.topic_id == tail.topic_id:
@@ -716,15 +737,15 @@ class Relay:
             if tail.topic_id is not None and state.topic_id is not None:
                 log.warning(
                     "topic %s is not the one published to up to position %d (id %s, was %s): "
-                    "republishing %s from the store",
+                    "emptying it and republishing %s from the store",
                     tail.topic,
                     tail.position,
                     state.topic_id,
                     tail.topic_id,
                     tail.context,
                 )
-                tail.position = 0
-                tail.hole = None
+                recreated.append(tail)
+                continue
             if state.partitions != self._partitions:
                 log.warning(
                     "topic %s has %d partitions, not the configured %d (auto-created by a client?)",
@@ -734,6 +755,31 @@ class Relay:
                 )
             tail.topic_id = state.topic_id
             await self._store_position(session.lock_conn, tail)
+        if recreated:
+            # Sends the producer retried after the broker's loss may already have landed on the new topic,
+            # ahead of the history that the republish puts there: a subscriber from offset 0 would see a
+            # case's later versions first. So the producer stops here, and the topic is emptied before the
+            # republish (``_refill``).
+            raise TopicsRecreatedError(recreated)
+
+    async def _refill(self, lock_conn: psycopg.AsyncConnection[Any], tails: Sequence[_Tail]) -> None:
+        """Empty the recreated topics and record that they are republished from the first position.
+
+        Position 0 is first recorded with the topic id it was published to, so a crash before the topics
+        are empty again finds the mismatch at the next start and empties them again; the new topic's id is
+        recorded only once it is empty.
+        """
+        for tail in tails:
+            tail.position = 0
+            tail.hole = None
+            await self._store_position(lock_conn, tail)
+        topics = [t.topic for t in tails]
+        await asyncio.to_thread(recreate_topics, self.bootstrap_servers, topics, self._partitions)
+        states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics)
+        for tail in tails:
+            state = states.get(tail.topic)
+            tail.topic_id = None if state is None else state.topic_id
+            await self._store_position(lock_conn, tail)
 
     async def _apply_rewinds(self, session: _Session) -> None:
         with self._rewinds_lock:
