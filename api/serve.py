@@ -14,7 +14,11 @@ from infra.store.database import ProcessKind
 def api_server(
     system: ApiSystem, host: str | None = None, port: int | None = None, operations: Operations | None = None
 ) -> uvicorn.Server:
-    """A uvicorn server for the API (``await server.serve()`` inside a running event loop)."""
+    """A uvicorn server for the API (``await server.serve()`` inside a running event loop).
+
+    Its connections are named ``caseledger-api``, unless the process already named itself (``up``).
+    """
+    system.database.name_process(ProcessKind.API)
     config = uvicorn.Config(
         create_app(system, operations),
         host=host or system.settings.api_host,
@@ -31,5 +35,4 @@ def run_api(
     system: ApiSystem, host: str | None = None, port: int | None = None, operations: Operations | None = None
 ) -> None:
     """Serve the API until interrupted (blocks); its connections are named ``caseledger-api``."""
-    system.database.name_process(ProcessKind.API)
     api_server(system, host, port, operations).run()
