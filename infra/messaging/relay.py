@@ -330,7 +330,7 @@ class _Outgoing:
         subject = headers["ce_subject"]
         # FastStream's own correlation_id header: the event's correlation id, so that FastStream consumers
         # see a meaningful one (and a republished message carries the same).
-        correlation_id = headers[H_CORRELATION] or headers["ce_id"]
+        correlation_id = headers.get(H_CORRELATION) or headers["ce_id"]
         return cls(topic, subject.encode(), row.state, headers, row.id, correlation_id)
 
     @property
