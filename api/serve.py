@@ -19,6 +19,9 @@ def api_server(
         host=host or system.settings.api_host,
         port=port or system.settings.api_port,
         log_level="info",
+        # Logging is the process's (cli/logs.py): uvicorn's loggers propagate to it instead of printing
+        # coloured lines of their own.
+        log_config=None,
         proxy_headers=True,
     )
     return uvicorn.Server(config)

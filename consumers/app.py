@@ -197,6 +197,8 @@ def build_broker(
         client_id=f"{settings.topic_prefix}-consumers",
         # One log line per message at INFO would drown everything else at thousands of events a second.
         log_level=logging.DEBUG,
+        # A logger of ours, not FastStream's own colourful stdout handler: lines render like every other.
+        logger=logging.getLogger("consumers.kafka"),
     )
     for subscription in subscriptions:
         subscribe(broker, subscription, session_timeout_ms)

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = Field(
         default=None,
         description="HMAC-SHA256 key that signs audit exports (`audit export`); --key overrides it.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level logged, by caseledger and the libraries it runs."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="json: one JSON object a line; console: lines for a person; auto: console on a terminal.",
     )
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
