@@ -44,6 +44,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from consumers.groups import ConsumerGroup, ConsumerSystem, default_groups, groups_named
+from consumers.pacing import Pace, Pacer
 from consumers.processing import (
     BatchRefusedError,
     Outcome,
@@ -172,16 +173,13 @@ DEFAULT_SESSION_TIMEOUT_MS = 6_000
 partitions move on soonest. Tansu also holds a new member's join for half of it."""
 
 
-FETCH_MAX_WAIT_MS = 5
-"""Tansu answers a fetch only when this wait is over, records or not, so it bounds every latency from below
-(measured: 20 ms gave p99 ~107 ms at 200 commands/s, 5 ms ~92–126 ms). The price is an idle consumer
-polling 200 times a second. Real Kafka answers as soon as records are there; the wait only applies to
-empty fetches."""
+PACE = Pace(busy_fetch_wait_ms=5, busy_batch_timeout_ms=5, idle_fetch_wait_ms=500, idle_batch_timeout_ms=250)
+"""Under load: Tansu answers a fetch only when its wait is over, records or not, so the busy fetch wait
+bounds every latency from below (measured: 20 ms gave p99 ~107 ms at 200 commands/s, 5 ms ~92–126 ms).
+Idle: the long waits, so an idle group polls a few times a second instead of 200 (consumers/pacing.py)."""
 
 MAX_BATCH = 200
 """The most records one call of a group's function records before their offsets are committed (once)."""
-
-BATCH_TIMEOUT_MS = 5
 
 
 def build_broker(
@@ -211,6 +209,7 @@ def subscribe(
     """Register the group's batch subscriber: its offsets are committed after every message is recorded."""
 
     async def on_batch(message: KafkaMessage) -> None:
+        pacer.batch_arrived()
         records = message.raw_message
         batch = records if isinstance(records, tuple | list) else (records,)
         raws = [
@@ -241,21 +240,23 @@ def subscribe(
         # One Kafka offset commit per batch, after every message of it is recorded in PostgreSQL.
         batch=True,
         max_records=MAX_BATCH,
-        # FastStream sleeps this long again after an empty poll: keep it short, it adds to the latency.
-        batch_timeout_ms=BATCH_TIMEOUT_MS,
+        # FastStream sleeps this long again after an empty poll. A group starts idle; its pacer shortens
+        # this and the fetch wait while batches arrive (consumers/pacing.py).
+        batch_timeout_ms=PACE.idle_batch_timeout_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         # A new group builds its read models from the start of the topics.
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=session_timeout_ms // 3,
         # Tansu holds every fetch for the full wait even when records are there; 500 ms (the default)
-        # would be the floor of every command-to-read-model latency. Harmless on real Kafka.
-        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        # would be the floor of every command-to-read-model latency under load. Harmless on real Kafka.
+        fetch_max_wait_ms=PACE.idle_fetch_wait_ms,
         parser=_tolerant_parse,
         decoder=_raw_body,
         title=f"{subscription.group_id}:consume",
     )
     subscriber(on_batch)
+    pacer = Pacer(subscriber, PACE, idle=True)
 
 
 def _consume_batch(subscription: Subscription, raws: Sequence[RawMessage]) -> tuple[int, Exception | None]:

@@ -124,6 +124,11 @@ class EmbeddedBroker:
         """The address clients bootstrap from."""
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs (the idle benchmark counts its CPU)."""
+        return None if self._process is None else self._process.pid
+
     def start(self) -> str:
         """Start the broker, wait until it answers Kafka requests, and return its ``host:port``."""
         if self._process is not None:

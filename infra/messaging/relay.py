@@ -118,11 +118,11 @@ class RelayOptions:
 
     batch_size: int = 1000
     """The most notifications read per select, and published before waiting for the broker's acks."""
-    idle_poll_s: float = 1.0
+    idle_poll_s: float = 5.0
     """Longest sleep when caught up: NOTIFY wakes the relay sooner, this is the fallback."""
     hole_poll_s: float = 0.05
     """Sleep while a hole is open: a rolled-back insert sends no NOTIFY."""
-    verify_interval_s: float = 2.0
+    verify_interval_s: float = 5.0
     """How often the topics are checked for loss (a broker restarted empty)."""
     standby_poll_s: float = 1.0
     """How often a standby relay tries to take the lock."""
