@@ -55,6 +55,7 @@ from consumers.processing import (
     event_stores,
 )
 from infra.messaging.broker import ensure_topics
+from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.keystore import sealed_customers
 
@@ -197,6 +198,7 @@ def build_broker(
         log_level=logging.DEBUG,
         # A logger of ours, not FastStream's own colourful stdout handler: lines render like every other.
         logger=logging.getLogger("consumers.kafka"),
+        security=KafkaSecurity.from_settings(settings).faststream(),
     )
     for subscription in subscriptions:
         subscribe(broker, subscription, session_timeout_ms)
@@ -328,7 +330,8 @@ async def running_consumers(
     """Consume with these groups while inside the block; stop cleanly on the way out."""
     workers = [GroupWorker(system, settings, group, retry) for group in groups]
     topics = sorted({topic for worker in workers for topic in worker.topics})
-    await anyio.to_thread.run_sync(ensure_topics, bootstrap, topics, settings.topic_partitions)
+    security = KafkaSecurity.from_settings(settings)
+    await anyio.to_thread.run_sync(ensure_topics, bootstrap, topics, settings.topic_partitions, security)
     async with AsyncExitStack() as stack:
         for worker in workers:
             stack.callback(worker.close)

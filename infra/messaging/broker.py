@@ -26,6 +26,8 @@ from typing import IO, Any
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
+from infra.messaging.security import KafkaSecurity
+
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 15.0
@@ -211,9 +213,11 @@ class EmbeddedBroker:
         self.stop()
 
 
-def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> None:
+def ensure_topics(
+    bootstrap: str, topics: Sequence[str], partitions: int, security: KafkaSecurity | None = None
+) -> None:
     """Create the topics that are missing; existing topics are left exactly as they are."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="caseledger-admin")
+    admin = _admin(bootstrap, security)
     try:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
@@ -237,6 +241,11 @@ def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> Non
         admin.close()
 
 
+def _admin(bootstrap: str, security: KafkaSecurity | None) -> KafkaAdminClient:
+    options = {} if security is None else security.client_options()
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="caseledger-admin", **options)
+
+
 def _cluster(admin: Any) -> dict[str, Any]:
     described: dict[str, Any] = admin.describe_cluster()
     return described
@@ -251,10 +260,12 @@ class TopicState:
     partitions: int
 
 
-def describe_topics(bootstrap: str, topics: Sequence[str]) -> dict[str, TopicState]:
+def describe_topics(
+    bootstrap: str, topics: Sequence[str], security: KafkaSecurity | None = None
+) -> dict[str, TopicState]:
     """The state of those of ``topics`` that exist (a missing topic is absent from the answer)."""
     # A fresh client per call: a long-lived kafka-python admin client does not find a restarted broker again.
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="caseledger-admin")
+    admin = _admin(bootstrap, security)
     try:
         # The admin client's metadata request never auto-creates a topic (a producer's would, on Tansu).
         described = [t for t in admin.describe_topics(list(topics)) if t.get("error_code") == 0]

@@ -51,6 +51,7 @@ from psycopg import sql
 from infra.clock import Clock
 from infra.messaging.broker import describe_topics, ensure_topics
 from infra.messaging.contract import H_CORRELATION, EventMessage, message_from_text, text_headers, topic_name
+from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.database import Database, ProcessKind
 from infra.store.eventstore import CaseApplication
@@ -377,6 +378,7 @@ class Relay:
     ) -> None:
         self.system = system
         self.bootstrap_servers = bootstrap_servers
+        self._security = KafkaSecurity.from_settings(system.settings)
         self.options = options or RelayOptions()
         self.after_ack = after_ack
         """Test seam: runs after the broker's ack and before the position write (a crash there)."""
@@ -551,6 +553,7 @@ class Relay:
             max_batch_size=256 * 1024,
             partitioner=KeyHashPartitioner(),
             logger=None,
+            security=self._security.faststream(),
         )
         await broker.start()
         try:
@@ -705,10 +708,12 @@ class Relay:
         # Also proves the lock's session is alive: a relay that lost it must not go on publishing.
         await session.lock_conn.execute("SELECT 1")
         topics = [t.topic for t in session.tails]
-        states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics)
+        states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics, self._security)
         if len(states) < len(topics):
-            await asyncio.to_thread(ensure_topics, self.bootstrap_servers, topics, self._partitions)
-            states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics)
+            await asyncio.to_thread(
+                ensure_topics, self.bootstrap_servers, topics, self._partitions, self._security
+            )
+            states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics, self._security)
         for tail in session.tails:
             state = states.get(tail.topic)
             if state is None or state.topic_id == tail.topic_id:
