@@ -6,22 +6,27 @@ application services' named methods (``Complaints.acknowledge``); a route hands 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import orjson
+import structlog
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.idempotency import IdempotencyStore, IdempotentRequest, KeyHold, StoredAnswer
 from api.problems import PROBLEM_JSON, is_final_rejection, problem_for
+from domain.base import DomainError
 from infra.services.commands import Command
 from infra.store.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
 
 C = TypeVar("C", bound=Command)
+log = logging.getLogger(__name__)
 
 OpeningUseCase = Callable[[C, Caller, UUID], CommandResult]
 """A use case that opens a case: ``(command, by, case_id) -> result`` (e.g. ``Complaints.lodge``)."""
@@ -69,27 +74,55 @@ class CommandCall:
     ) -> JSONResponse:
         """Run a use case that opens a case (under ``opening_id`` unless the case's id is ``case_id``)."""
         opened = self.opening_id if case_id is None else case_id
-        answer = self.gateway.execute(
-            self,
+        return self._run(
+            opened,
             HTTPStatus.CREATED,
             command,
             CommandTarget(app, opened),
             lambda: use_case(command, self.caller, opened),
         )
-        return command_response(answer)
 
     def update(
         self, app: CaseApplication[Any], case_id: UUID, command: C, use_case: CaseUseCase[C]
     ) -> JSONResponse:
         """Run a use case on the case ``case_id``, against the version the request's If-Match expects."""
-        answer = self.gateway.execute(
-            self,
+        return self._run(
+            case_id,
             HTTPStatus.OK,
             command,
             CommandTarget(app, case_id),
             lambda: use_case(case_id, command, self.caller, self.expected_version),
         )
+
+    def _run(
+        self,
+        case_id: UUID,
+        status: int,
+        command: BaseModel,
+        target: CommandTarget,
+        use_case: Callable[[], CommandResult],
+    ) -> JSONResponse:
+        with self._logged(case_id):
+            try:
+                answer = self.gateway.execute(self, status, command, target, use_case)
+            except DomainError as refused:
+                log.info("%s %s refused by rule %s", self.method, self.path, refused.rule)
+                raise
+            log.info(
+                "%s %s answered %d, case version %s%s",
+                self.method,
+                self.path,
+                answer.status,
+                answer.body.get("version"),
+                " (a repeat: nothing recorded again)" if answer.replayed else "",
+            )
         return command_response(answer)
+
+    def _logged(self, case_id: UUID) -> AbstractContextManager[object]:
+        """Every log line of the command's path (store, gateway, libraries) names its case and correlation."""
+        return structlog.contextvars.bound_contextvars(
+            correlation_id=str(self.caller.correlation_id), case_id=str(case_id)
+        )
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ def api_server(
         host=host or system.settings.api_host,
         port=port or system.settings.api_port,
         log_level="info",
+        # Logging is the process's (cli/logs.py): uvicorn's loggers propagate to it instead of printing
+        # coloured lines of their own.
+        log_config=None,
         proxy_headers=True,
         # httptools, answering what its parser rejects with problem+json rather than uvicorn's plain text.
         http=ProblemHttpToolsProtocol,

@@ -197,7 +197,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except UsageError as usage:
         return report(usage)
-    return run_command(lambda: handler(args.run)(args), debug=args.debug)
+    return run_command(lambda: _run(args), debug=args.debug)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Configure logging from the settings, then run the command's handler."""
+    from cli.logs import LogFormat, configure_logging
+    from infra.settings import Settings
+
+    settings = Settings()
+    run = handler(args.run)  # imported first: logging then takes over the loggers its libraries made
+    configure_logging(settings.log_level, LogFormat(settings.log_format))
+    return run(args)
 
 
 if __name__ == "__main__":

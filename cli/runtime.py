@@ -46,6 +46,7 @@ from infra.clock import ControlledClock, SystemClock
 from infra.messaging.broker import EmbeddedBroker, ensure_topics, tansu_binary
 from infra.messaging.contract import topic_name
 from infra.messaging.relay import relay_lag, run_relay
+from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.database import ProcessKind
 from infra.store.embedded import require_embedded_postgres
@@ -336,7 +337,9 @@ def start_broker(settings: Settings) -> BrokerHandle:
         embedded = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "tansu.log")
         handle = BrokerHandle(embedded.start(), embedded)
     topics = [topic_name(settings.topic_prefix, context) for context in CONTEXTS]
-    ensure_topics(handle.bootstrap_servers, topics, settings.topic_partitions)
+    ensure_topics(
+        handle.bootstrap_servers, topics, settings.topic_partitions, KafkaSecurity.from_settings(settings)
+    )
     return handle
 
 

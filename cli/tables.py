@@ -5,7 +5,9 @@ Into a pipe or a file a table keeps each row on one line, however wide: scripts 
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -61,11 +63,37 @@ def progress_bar(description: str, unit: str) -> Iterator[Callable[[int, int], N
         TaskProgressColumn(),
         TimeRemainingColumn(),
     )
-    # Into a log or a pipe a bar is noise: the command's own summary line says what was done.
-    with Progress(*columns, console=console(stderr=True), disable=not sys.stderr.isatty()) as progress:
+    if not sys.stderr.isatty():
+        # Into a log or a pipe a bar is noise (and its carriage returns garble the file): a plain line now
+        # and then says the work is alive.
+        yield _periodic_lines(description, unit)
+        return
+    with Progress(*columns, console=console(stderr=True)) as progress:
         task = progress.add_task(description, total=None)
 
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
         yield update
+
+
+PLAIN_PROGRESS_EVERY_S = 10.0
+
+
+def _periodic_lines(
+    description: str, unit: str, every_s: float = PLAIN_PROGRESS_EVERY_S
+) -> Callable[[int, int], None]:
+    """``update(done, total)`` that logs one line at most every ``every_s`` seconds, and at the end."""
+    log = logging.getLogger("caseledger.progress")
+    last = time.monotonic()
+
+    def update(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < every_s and done < total:
+            return
+        last = now
+        share = f" ({done / total:.0%})" if total else ""
+        log.info("%s: %d/%d %s%s", description, done, total, unit, share)
+
+    return update

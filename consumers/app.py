@@ -44,6 +44,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from consumers.groups import ConsumerGroup, ConsumerSystem, default_groups, groups_named
+from consumers.pacing import Pace, Pacer
 from consumers.processing import (
     BatchRefusedError,
     Outcome,
@@ -54,6 +55,7 @@ from consumers.processing import (
     event_stores,
 )
 from infra.messaging.broker import ensure_topics
+from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.keystore import sealed_customers
 
@@ -172,16 +174,13 @@ DEFAULT_SESSION_TIMEOUT_MS = 6_000
 partitions move on soonest. Tansu also holds a new member's join for half of it."""
 
 
-FETCH_MAX_WAIT_MS = 5
-"""Tansu answers a fetch only when this wait is over, records or not, so it bounds every latency from below
-(measured: 20 ms gave p99 ~107 ms at 200 commands/s, 5 ms ~92–126 ms). The price is an idle consumer
-polling 200 times a second. Real Kafka answers as soon as records are there; the wait only applies to
-empty fetches."""
+PACE = Pace(busy_fetch_wait_ms=5, busy_batch_timeout_ms=5, idle_fetch_wait_ms=500, idle_batch_timeout_ms=250)
+"""Under load: Tansu answers a fetch only when its wait is over, records or not, so the busy fetch wait
+bounds every latency from below (measured: 20 ms gave p99 ~107 ms at 200 commands/s, 5 ms ~92–126 ms).
+Idle: the long waits, so an idle group polls a few times a second instead of 200 (consumers/pacing.py)."""
 
 MAX_BATCH = 200
 """The most records one call of a group's function records before their offsets are committed (once)."""
-
-BATCH_TIMEOUT_MS = 5
 
 
 def build_broker(
@@ -197,6 +196,9 @@ def build_broker(
         client_id=f"{settings.topic_prefix}-consumers",
         # One log line per message at INFO would drown everything else at thousands of events a second.
         log_level=logging.DEBUG,
+        # A logger of ours, not FastStream's own colourful stdout handler: lines render like every other.
+        logger=logging.getLogger("consumers.kafka"),
+        security=KafkaSecurity.from_settings(settings).faststream(),
     )
     for subscription in subscriptions:
         subscribe(broker, subscription, session_timeout_ms)
@@ -209,6 +211,7 @@ def subscribe(
     """Register the group's batch subscriber: its offsets are committed after every message is recorded."""
 
     async def on_batch(message: KafkaMessage) -> None:
+        pacer.batch_arrived()
         records = message.raw_message
         batch = records if isinstance(records, tuple | list) else (records,)
         raws = [
@@ -239,21 +242,23 @@ def subscribe(
         # One Kafka offset commit per batch, after every message of it is recorded in PostgreSQL.
         batch=True,
         max_records=MAX_BATCH,
-        # FastStream sleeps this long again after an empty poll: keep it short, it adds to the latency.
-        batch_timeout_ms=BATCH_TIMEOUT_MS,
+        # FastStream sleeps this long again after an empty poll. A group starts idle; its pacer shortens
+        # this and the fetch wait while batches arrive (consumers/pacing.py).
+        batch_timeout_ms=PACE.idle_batch_timeout_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         # A new group builds its read models from the start of the topics.
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=session_timeout_ms // 3,
         # Tansu holds every fetch for the full wait even when records are there; 500 ms (the default)
-        # would be the floor of every command-to-read-model latency. Harmless on real Kafka.
-        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        # would be the floor of every command-to-read-model latency under load. Harmless on real Kafka.
+        fetch_max_wait_ms=PACE.idle_fetch_wait_ms,
         parser=_tolerant_parse,
         decoder=_raw_body,
         title=f"{subscription.group_id}:consume",
     )
     subscriber(on_batch)
+    pacer = Pacer(subscriber, PACE, idle=True)
 
 
 def _consume_batch(subscription: Subscription, raws: Sequence[RawMessage]) -> tuple[int, Exception | None]:
@@ -325,7 +330,8 @@ async def running_consumers(
     """Consume with these groups while inside the block; stop cleanly on the way out."""
     workers = [GroupWorker(system, settings, group, retry) for group in groups]
     topics = sorted({topic for worker in workers for topic in worker.topics})
-    await anyio.to_thread.run_sync(ensure_topics, bootstrap, topics, settings.topic_partitions)
+    security = KafkaSecurity.from_settings(settings)
+    await anyio.to_thread.run_sync(ensure_topics, bootstrap, topics, settings.topic_partitions, security)
     async with AsyncExitStack() as stack:
         for worker in workers:
             stack.callback(worker.close)

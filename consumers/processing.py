@@ -18,6 +18,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import Token
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ import orjson
 from psycopg import Connection, errors, sql
 from psycopg.pq import TransactionStatus
 
+from consumers.handling import HANDLING, Handling
 from domain.base import DomainEvent
 from infra.messaging.contract import Headers, ReceivedEvent
 from infra.store.eventstore import CaseApplication
@@ -264,20 +266,30 @@ class Processor:
         except ValueError as exc:
             self._park_unreadable(conn, message, str(exc))
             return Outcome.PARKED
-        failure: EffectFailedError | None = None
-        for delay in (0.0, *self.retry.delays):
-            if delay:
-                self._sleep(delay)
-            try:
-                with conn.transaction():
-                    return self._deliver(conn, received, message)
-            except EffectFailedError as exc:
-                if conn.broken:
-                    raise
-                failure = exc
-                log.info("%s: %s (attempt failed, will retry or park)", self.group_id, exc)
-        assert failure is not None
-        return self._park(conn, received, message, failure)
+        handling = self._handling(received)
+        try:
+            failure: EffectFailedError | None = None
+            for delay in (0.0, *self.retry.delays):
+                if delay:
+                    self._sleep(delay)
+                try:
+                    with conn.transaction():
+                        return self._deliver(conn, received, message)
+                except EffectFailedError as exc:
+                    if conn.broken:
+                        raise
+                    failure = exc
+                    log.info("%s: %s (attempt failed, will retry or park)", self.group_id, exc)
+            assert failure is not None
+            return self._park(conn, received, message, failure)
+        finally:
+            HANDLING.reset(handling)
+
+    def _handling(self, received: ReceivedEvent) -> Token[Handling | None]:
+        """Name the message in every log line until the token is reset (a context manager costs 3 µs)."""
+        return HANDLING.set(
+            Handling(self.group_id, str(received.case_id), received.version, received.wire_name)
+        )
 
     def process_together(self, conn: Connection[Any], messages: Sequence[RawMessage]) -> list[Outcome]:
         """Record a batch in ONE transaction: one commit (and one WAL flush) instead of one per message.
@@ -292,7 +304,11 @@ class Processor:
             for message in messages:
                 try:
                     received = ReceivedEvent.from_message(message.key, message.value, message.headers)
-                    outcomes.append(self._deliver(conn, received, message))
+                    handling = self._handling(received)
+                    try:
+                        outcomes.append(self._deliver(conn, received, message))
+                    finally:
+                        HANDLING.reset(handling)
                 except (ValueError, EffectFailedError) as exc:
                     if conn.broken:
                         raise

@@ -258,20 +258,38 @@ def _common_headers_schema() -> dict[str, Any]:
         "ce_time": {"type": "string", "format": "date-time", "description": "when the event was recorded"},
         "ce_subject": {**uuid, "description": "the case id (also the record key)"},
         "content-type": {"const": contract.CONTENT_TYPE.decode()},
+        contract.H_SEQUENCE: {
+            "type": "string",
+            "pattern": f"^[0-9]{{{contract.SEQUENCE_DIGITS}}}$",
+            "description": "CloudEvents sequence extension: the case version, zero-padded (orders as text)",
+        },
+        contract.H_PARTITION_KEY: {**uuid, "description": "CloudEvents partitioning extension: the case id"},
         contract.H_CONTEXT: {"enum": list(CONTEXTS)},
         contract.H_VERSION: {**positive, "description": "the case's version after this event"},
         contract.H_POSITION: {**positive, "description": "the position in the event store's log"},
         contract.H_CORRELATION: uuid,
-        contract.H_CAUSATION: {"anyOf": [uuid, {"const": ""}], "description": "empty when none"},
+        contract.H_CAUSATION: {**uuid, "description": "absent when none"},
         contract.H_ACTOR_ID: {"type": "string", "minLength": 1},
         contract.H_ACTOR_ROLE: {"enum": [role.value for role in Role]},
+    }
+    required = [name for name in properties if name != contract.H_CAUSATION]
+    for current, old in contract.DEPRECATED_HEADERS.items():
+        properties[old] = {
+            **properties[current],
+            "description": f"deprecated (one release): the same value as {current}",
+            "deprecated": True,
+        }
+    properties[contract.DEPRECATED_HEADERS[contract.H_CAUSATION]] = {
+        "anyOf": [uuid, {"const": ""}],
+        "description": f"deprecated (one release): {contract.H_CAUSATION}, or empty when none",
+        "deprecated": True,
     }
     return {
         "title": _HEADERS_COMPONENT,
         "description": "Kafka record headers of a case event; every value is UTF-8 text.",
         "type": "object",
         "properties": properties,
-        "required": list(properties),
+        "required": required,
     }
 
 

@@ -7,9 +7,9 @@ import binascii
 import hashlib
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.base import Role
@@ -68,6 +68,23 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka bootstrap servers. Unset: the embedded Tansu broker is started."
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="How the Kafka clients connect: SASL_SSL for MSK, Confluent Cloud, enterprise clusters.",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="The SASL mechanism (with SASL_PLAINTEXT or SASL_SSL)."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="The SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="The SASL password.")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the brokers' certificates (unset: the system's).",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="PEM client certificate, for brokers that require mutual TLS."
+    )
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="PEM key of the client certificate.")
     broker_port: Annotated[int, Field(ge=1, le=65535)] = Field(
         default=9092, description="Port of the embedded broker (127.0.0.1)."
     )
@@ -87,6 +104,13 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC-SHA256 key that signs audit exports (`audit export`); --key overrides it.",
     )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level logged, by caseledger and the libraries it runs."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="json: one JSON object a line; console: lines for a person; auto: console on a terminal.",
+    )
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     api_read_wait_seconds: Annotated[float, Field(ge=0, le=30)] = Field(
@@ -100,6 +124,30 @@ class Settings(BaseSettings):
         default=60.0,
         description="After how long a pending Idempotency-Key (its request died) may be reclaimed.",
     )
+
+    @model_validator(mode="after")
+    def _kafka_security_is_whole(self) -> Settings:
+        sasl = self.kafka_security_protocol in {"SASL_PLAINTEXT", "SASL_SSL"}
+        tls = self.kafka_security_protocol in {"SSL", "SASL_SSL"}
+        given = [self.kafka_sasl_mechanism, self.kafka_sasl_username, self.kafka_sasl_password]
+        if sasl and any(value is None for value in given):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs kafka_sasl_mechanism, "
+                "kafka_sasl_username and kafka_sasl_password"
+            )
+        if not sasl and any(value is not None for value in given):
+            raise ValueError(
+                "the kafka_sasl_* settings need kafka_security_protocol SASL_PLAINTEXT or SASL_SSL"
+            )
+        files = [self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile]
+        if not tls and any(path is not None for path in files):
+            raise ValueError("the kafka_ssl_* settings need kafka_security_protocol SSL or SASL_SSL")
+        missing = [str(path) for path in files if path is not None and not path.is_file()]
+        if missing:
+            raise ValueError(f"kafka_ssl_* file not found: {', '.join(missing)}")
+        if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
+            raise ValueError("kafka_ssl_keyfile needs kafka_ssl_certfile")
+        return self
 
     @field_validator("database_url")
     @classmethod

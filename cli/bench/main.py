@@ -64,12 +64,20 @@ def bench_timers(settings: Settings, quick: bool) -> list[Figure]:
     return run_timers_section(settings, quick)
 
 
+def bench_idle(settings: Settings, quick: bool) -> list[Figure]:
+    """CPU share of an idle `up` and its broker, beside the bare broker alone (``cli.bench.idle``)."""
+    from cli.bench.idle import bench_idle as run_idle_section
+
+    return run_idle_section(settings, quick)
+
+
 SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
     "write": bench_write,
     "pipeline": bench_pipeline,
     "api": bench_api,
     "audit": bench_audit,
     "timers": bench_timers,
+    "idle": bench_idle,
 }
 """Every section of `caseledger bench`, in the order they run; each measures its own bare baseline."""
 

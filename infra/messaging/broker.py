@@ -26,6 +26,8 @@ from typing import IO, Any
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
+from infra.messaging.security import KafkaSecurity
+
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 15.0
@@ -124,6 +126,11 @@ class EmbeddedBroker:
         """The address clients bootstrap from."""
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs (the idle benchmark counts its CPU)."""
+        return None if self._process is None else self._process.pid
+
     def start(self) -> str:
         """Start the broker, wait until it answers Kafka requests, and return its ``host:port``."""
         if self._process is not None:
@@ -206,9 +213,11 @@ class EmbeddedBroker:
         self.stop()
 
 
-def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> None:
+def ensure_topics(
+    bootstrap: str, topics: Sequence[str], partitions: int, security: KafkaSecurity | None = None
+) -> None:
     """Create the topics that are missing; existing topics are left exactly as they are."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="caseledger-admin")
+    admin = _admin(bootstrap, security)
     try:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
@@ -232,6 +241,11 @@ def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> Non
         admin.close()
 
 
+def _admin(bootstrap: str, security: KafkaSecurity | None) -> KafkaAdminClient:
+    options = {} if security is None else security.client_options()
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="caseledger-admin", **options)
+
+
 def _cluster(admin: Any) -> dict[str, Any]:
     described: dict[str, Any] = admin.describe_cluster()
     return described
@@ -246,10 +260,12 @@ class TopicState:
     partitions: int
 
 
-def describe_topics(bootstrap: str, topics: Sequence[str]) -> dict[str, TopicState]:
+def describe_topics(
+    bootstrap: str, topics: Sequence[str], security: KafkaSecurity | None = None
+) -> dict[str, TopicState]:
     """The state of those of ``topics`` that exist (a missing topic is absent from the answer)."""
     # A fresh client per call: a long-lived kafka-python admin client does not find a restarted broker again.
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="caseledger-admin")
+    admin = _admin(bootstrap, security)
     try:
         # The admin client's metadata request never auto-creates a topic (a producer's would, on Tansu).
         described = [t for t in admin.describe_topics(list(topics)) if t.get("error_code") == 0]
@@ -267,13 +283,19 @@ def _topic_id(value: object) -> str | None:
     return None if text.strip("0-") == "" else text
 
 
-def recreate_topics(bootstrap: str, topics: Sequence[str], partitions: int, timeout: float = 30.0) -> None:
+def recreate_topics(
+    bootstrap: str,
+    topics: Sequence[str],
+    partitions: int,
+    security: KafkaSecurity | None = None,
+    timeout: float = 30.0,
+) -> None:
     """Delete ``topics`` and create them again, empty (what a relay needs after a broker lost them).
 
     A deletion may take effect after the answer (Kafka deletes asynchronously): the topics are created again
     only once the cluster no longer lists them. A client that auto-creates one meanwhile leaves it empty.
     """
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="caseledger-admin")
+    admin = _admin(bootstrap, security)
     try:
         present = [t for t in topics if t in set(admin.list_topics())]
         if present:
@@ -296,4 +318,4 @@ def recreate_topics(bootstrap: str, topics: Sequence[str], partitions: int, time
             time.sleep(0.05)
     finally:
         admin.close()
-    ensure_topics(bootstrap, topics, partitions)
+    ensure_topics(bootstrap, topics, partitions, security)

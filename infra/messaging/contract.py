@@ -7,8 +7,17 @@
   protects at rest, such as personal fields, stays protected on the topic); it has ``class_version``
   when the shape is newer than version 1. Consumers decode it through the same mapper.
 - Headers: the CloudEvents 1.0 Kafka binary binding (``ce_specversion``, ``ce_id``, ``ce_source``,
-  ``ce_type`` = the versioned wire name, ``ce_time``, ``ce_subject`` = the case id, ``content-type``) plus
-  caseledger's own: version, store position, correlation and causation ids, actor id and role.
+  ``ce_type`` = the versioned wire name, ``ce_time``, ``ce_subject`` = the case id, ``content-type``) and
+  extension attributes, so that a CloudEvents SDK reading the topic sees them as attributes:
+  ``ce_sequence`` (the documented sequence extension: the case version, zero-padded to ten digits so that
+  it orders lexicographically), ``ce_partitionkey`` (the partitioning extension: the case id, also the
+  record key), and caseledger's own, named by the spec's rule (lower-case letters and digits only):
+  ``ce_casecontext``, ``ce_caseversion``, ``ce_storeposition``, ``ce_correlationid``, ``ce_causationid``
+  (absent when none), ``ce_actorid``, ``ce_actorrole``.
+- Deprecated, kept for one release so that existing subscribers keep working: the same values under
+  ``caseledger_context``, ``caseledger_version``, ``caseledger_position``, ``caseledger_correlation_id``,
+  ``caseledger_causation_id``, ``caseledger_actor_id``, ``caseledger_actor_role``. Readers here take the
+  extension attributes first and fall back to these (messages published by an older relay).
 
 ``ce_id`` is derived from (case id, version), so a republished event carries the same id as before.
 """
@@ -29,13 +38,29 @@ from domain.base import DomainEvent
 SPEC_VERSION = b"1.0"
 CONTENT_TYPE = b"application/json"
 
-H_VERSION = "caseledger_version"
-H_POSITION = "caseledger_position"
-H_CORRELATION = "caseledger_correlation_id"
-H_CAUSATION = "caseledger_causation_id"
-H_ACTOR_ID = "caseledger_actor_id"
-H_ACTOR_ROLE = "caseledger_actor_role"
-H_CONTEXT = "caseledger_context"
+# CloudEvents extension attributes (binary binding: ``ce_`` + the attribute's name).
+H_SEQUENCE = "ce_sequence"
+H_PARTITION_KEY = "ce_partitionkey"
+H_CONTEXT = "ce_casecontext"
+H_VERSION = "ce_caseversion"
+H_POSITION = "ce_storeposition"
+H_CORRELATION = "ce_correlationid"
+H_CAUSATION = "ce_causationid"
+H_ACTOR_ID = "ce_actorid"
+H_ACTOR_ROLE = "ce_actorrole"
+
+# Deprecated names of the same values (one release): each extension header → the header it replaces.
+DEPRECATED_HEADERS = {
+    H_CONTEXT: "caseledger_context",
+    H_VERSION: "caseledger_version",
+    H_POSITION: "caseledger_position",
+    H_CORRELATION: "caseledger_correlation_id",
+    H_CAUSATION: "caseledger_causation_id",
+    H_ACTOR_ID: "caseledger_actor_id",
+    H_ACTOR_ROLE: "caseledger_actor_role",
+}
+
+SEQUENCE_DIGITS = 10  # a case version is a positive 32-bit integer: at most ten digits
 
 Headers = tuple[tuple[str, bytes], ...]
 
@@ -77,14 +102,8 @@ def text_headers(context: str, notification: Notification, payload: bytes) -> di
     version = notification.originator_version
     actor = state.get("actor") or {}
     source, content_type = _fixed_headers(context)
-    return {
-        "ce_specversion": _SPEC_VERSION_TEXT,
-        "ce_id": event_id_text(case_id, version),
-        "ce_source": source,
-        "ce_type": notification.topic,
-        "ce_time": str(state.get("timestamp", "")),
-        "ce_subject": str(case_id),
-        "content-type": content_type,
+    subject = str(case_id)
+    extensions = {
         H_CONTEXT: context,
         H_VERSION: str(version),
         H_POSITION: str(notification.id),
@@ -93,6 +112,21 @@ def text_headers(context: str, notification: Notification, payload: bytes) -> di
         H_ACTOR_ID: str(actor.get("id", "")),
         H_ACTOR_ROLE: str(actor.get("role", "")),
     }
+    headers = {
+        "ce_specversion": _SPEC_VERSION_TEXT,
+        "ce_id": event_id_text(case_id, version),
+        "ce_source": source,
+        "ce_type": notification.topic,
+        "ce_time": str(state.get("timestamp", "")),
+        "ce_subject": subject,
+        "content-type": content_type,
+        H_SEQUENCE: str(version).zfill(SEQUENCE_DIGITS),
+        H_PARTITION_KEY: subject,
+    }
+    # An empty extension attribute is not allowed (CloudEvents: a non-empty string or absent).
+    headers.update((name, value) for name, value in extensions.items() if value)
+    headers.update((DEPRECATED_HEADERS[name], value) for name, value in extensions.items())
+    return headers
 
 
 def event_id_text(case_id: UUID, version: int) -> str:
@@ -141,11 +175,11 @@ class ReceivedEvent:
         found = dict(headers)
         try:
             return cls(
-                context=found[H_CONTEXT].decode(),
+                context=_header(found, H_CONTEXT).decode(),
                 case_id=UUID(found["ce_subject"].decode()),
-                version=int(found[H_VERSION]),
+                version=int(_header(found, H_VERSION)),
                 wire_name=found["ce_type"].decode(),
-                position=int(found[H_POSITION]),
+                position=int(_header(found, H_POSITION)),
                 value=value,
             )
         except (KeyError, ValueError) as exc:
@@ -158,6 +192,13 @@ class ReceivedEvent:
         if not isinstance(event, DomainEvent):
             raise ValueError(f"{self.wire_name} is not a case event")
         return event
+
+
+def _header(found: dict[str, bytes], name: str) -> bytes:
+    """An extension attribute's header, or the deprecated header of the same value (an older relay's)."""
+    if name in found:
+        return found[name]
+    return found[DEPRECATED_HEADERS[name]]
 
 
 def _uuid(value: UUID | str) -> UUID:

@@ -53,6 +53,7 @@ from psycopg import sql
 from infra.clock import Clock
 from infra.messaging.broker import describe_topics, ensure_topics, recreate_topics
 from infra.messaging.contract import H_CORRELATION, EventMessage, message_from_text, text_headers, topic_name
+from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.database import Database, ProcessKind
 from infra.store.eventstore import CaseApplication
@@ -120,11 +121,11 @@ class RelayOptions:
 
     batch_size: int = 1000
     """The most notifications read per select, and published before waiting for the broker's acks."""
-    idle_poll_s: float = 1.0
+    idle_poll_s: float = 5.0
     """Longest sleep when caught up: NOTIFY wakes the relay sooner, this is the fallback."""
     hole_poll_s: float = 0.05
     """Sleep while a hole is open: a rolled-back insert sends no NOTIFY."""
-    verify_interval_s: float = 2.0
+    verify_interval_s: float = 5.0
     """How often the topics are checked for loss (a broker restarted empty)."""
     standby_poll_s: float = 1.0
     """How often a standby relay tries to take the lock."""
@@ -340,7 +341,7 @@ class _Outgoing:
         subject = headers["ce_subject"]
         # FastStream's own correlation_id header: the event's correlation id, so that FastStream consumers
         # see a meaningful one (and a republished message carries the same).
-        correlation_id = headers[H_CORRELATION] or headers["ce_id"]
+        correlation_id = headers.get(H_CORRELATION) or headers["ce_id"]
         return cls(topic, subject.encode(), row.state, headers, row.id, correlation_id)
 
     @property
@@ -387,6 +388,7 @@ class Relay:
     ) -> None:
         self.system = system
         self.bootstrap_servers = bootstrap_servers
+        self._security = KafkaSecurity.from_settings(system.settings)
         self.options = options or RelayOptions()
         self.after_ack = after_ack
         """Test seam: runs after the broker's ack and before the position write (a crash there)."""
@@ -570,6 +572,7 @@ class Relay:
             max_batch_size=256 * 1024,
             partitioner=KeyHashPartitioner(),
             logger=None,
+            security=self._security.faststream(),
         )
         await broker.start()
         try:
@@ -725,10 +728,12 @@ class Relay:
         # Also proves the lock's session is alive: a relay that lost it must not go on publishing.
         await session.lock_conn.execute("SELECT 1")
         topics = [t.topic for t in session.tails]
-        states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics)
+        states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics, self._security)
         if len(states) < len(topics):
-            await asyncio.to_thread(ensure_topics, self.bootstrap_servers, topics, self._partitions)
-            states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics)
+            await asyncio.to_thread(
+                ensure_topics, self.bootstrap_servers, topics, self._partitions, self._security
+            )
+            states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics, self._security)
         recreated = []
         for tail in session.tails:
             state = states.get(tail.topic)
@@ -774,7 +779,9 @@ class Relay:
             tail.hole = None
             await self._store_position(lock_conn, tail)
         topics = [t.topic for t in tails]
-        await asyncio.to_thread(recreate_topics, self.bootstrap_servers, topics, self._partitions)
+        await asyncio.to_thread(
+            recreate_topics, self.bootstrap_servers, topics, self._partitions, self._security
+        )
         states = await asyncio.to_thread(describe_topics, self.bootstrap_servers, topics)
         for tail in tails:
             state = states.get(tail.topic)

@@ -32,6 +32,7 @@ from cli.demo import (
     register_demo_seller,
 )
 from consumers.app import (
+    PACE,
     ConsumerStoppingError,
     GroupWorker,
     assigned_partitions,
@@ -674,6 +675,32 @@ async def test_message_is_read_again_before_the_ones_after_it_when_it_was_not_re
         await broker.stop()
 
     assert subscription.seen == [0, 1, 1, 2, 3]
+
+
+async def test_a_group_polls_with_the_long_waits_until_a_batch_comes_then_with_the_short_ones(
+    system: System, kafka_bootstrap: str
+) -> None:
+    settings = broker_settings(system)
+    subscription = FailsOnceAt(settings.topic_prefix, offset=99)
+    ensure_topics(kafka_bootstrap, subscription.topics, 1)
+    broker = build_broker(settings, kafka_bootstrap, [subscription], session_timeout_ms=SESSION_MS)
+
+    def waits() -> tuple[int, int]:
+        (subscriber,) = broker.subscribers
+        fetcher = subscriber.consumer._fetcher  # type: ignore[attr-defined]  # what aiokafka reads per fetch
+        return fetcher._fetch_max_wait_ms, subscriber.batch_timeout_ms  # type: ignore[attr-defined]
+
+    await broker.start()
+    try:
+        idle = waits()
+        await produce(kafka_bootstrap, [EventMessage(subscription.topics[0], b"k", b"{}", ())])
+        await eventually(lambda: subscription.seen == [0])
+        busy = waits()
+    finally:
+        await broker.stop()
+
+    assert idle == (PACE.idle_fetch_wait_ms, PACE.idle_batch_timeout_ms)
+    assert busy == (PACE.busy_fetch_wait_ms, PACE.busy_batch_timeout_ms)
 
 
 async def test_message_is_left_for_redelivery_when_the_database_is_away_and_the_consumer_stops(

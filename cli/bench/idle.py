@@ -1,0 +1,143 @@
+"""Idle means idle: the CPU an idle `caseledger up` (and its broker) burns, beside the bare broker alone.
+
+`caseledger up` is started as an operator would, on the configured PostgreSQL (or its embedded one) and its
+embedded broker; once it says "Ctrl-C stops" and has settled, the CPU seconds of the process and all its
+children (the broker, an embedded PostgreSQL) are counted over a window. The baseline is the same broker
+binary started alone with no client, counted over the same window in the same run: what no caseledger code
+can remove. The figure is the share of one core; the ratio says how many times the bare broker's share.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from uuid import uuid4
+
+import psutil
+
+from cli.bench.figures import Figure, figure_table
+from infra.messaging.broker import EmbeddedBroker
+from infra.settings import Settings
+from infra.store.eventstore import drop_schemas
+
+SECTION = "idle"
+GOAL_SHARE = 0.02  # issue 16: an idle `up` uses under 2 % of a core, caseledger and broker together
+
+
+def bench_idle(settings: Settings, quick: bool) -> list[Figure]:
+    """The CPU share of one core of an idle `up` (and its children), beside a bare idle broker."""
+    settle_s, window_s = (10.0, 15.0) if quick else (20.0, 30.0)
+    with TemporaryDirectory(prefix="caseledger-bench-idle-") as work:
+        bare = _bare_broker_share(Path(work), window_s)
+        up = _up_share(settings, Path(work), settle_s, window_s)
+    figures = [
+        Figure(SECTION, "bare broker alone, share of a core", 1, 1, window_s, bare),
+        Figure(
+            SECTION,
+            "idle `up` and its children, share of a core",
+            1,
+            1,
+            window_s,
+            up,
+            baseline_per_second=bare,
+        ),
+    ]
+    print(figure_table(figures, _detail))
+    return figures
+
+
+def _detail(figure: Figure) -> str | None:
+    if figure.baseline_per_second is None:
+        return None
+    verdict = "meets" if figure.per_second < GOAL_SHARE else "misses"
+    return (
+        f"{figure.per_second:.1%} of a core over {figure.seconds:.0f} s ({verdict} the {GOAL_SHARE:.0%} goal)"
+    )
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """CPU seconds (user + system) of ``process`` and every child it has now."""
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        try:
+            times = each.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def share_over(process: psutil.Process, window_s: float) -> float:
+    """The share of one core ``process`` (with its children) used over the next ``window_s`` seconds."""
+    before = cpu_seconds(process)
+    started = time.monotonic()
+    time.sleep(window_s)
+    return (cpu_seconds(process) - before) / (time.monotonic() - started)
+
+
+def _bare_broker_share(work: Path, window_s: float) -> float:
+    with EmbeddedBroker(_free_port(), work / "bare-tansu.log") as broker:
+        assert broker.pid is not None
+        time.sleep(2.0)  # past its start
+        return share_over(psutil.Process(broker.pid), window_s)
+
+
+def _up_share(settings: Settings, work: Path, settle_s: float, window_s: float) -> float:
+    schema = f"bench_idle_{uuid4().hex[:10]}"
+    try:
+        with _running_up(settings, schema, work) as process:
+            time.sleep(settle_s)
+            return share_over(process, window_s)
+    finally:
+        if settings.database_url is not None:
+            drop_schemas(settings.database_url, schema)
+
+
+@contextmanager
+def _running_up(settings: Settings, schema: str, work: Path) -> Iterator[psutil.Process]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
+        "CASELEDGER_DB_SCHEMA": schema,
+        "CASELEDGER_DATA_DIR": str(work / "data"),
+        "CASELEDGER_BROKER_PORT": str(_free_port()),
+        "CASELEDGER_API_PORT": str(_free_port()),
+        "CASELEDGER_LOG_LEVEL": "WARNING",
+    }
+    if settings.database_url is not None:
+        environment["CASELEDGER_DATABASE_URL"] = settings.database_url
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "up"],
+        cwd=work,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("Ctrl-C stops"):
+                break
+        else:
+            raise RuntimeError(f"`caseledger up` ended before it was ready (exit code {process.wait()})")
+        yield psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
