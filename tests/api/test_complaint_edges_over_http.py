@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from cli.demo import SELLER, register_demo_seller
+from cli.scenarios import SELLER, register_demo_seller
 from consumers.timers import TIMERS_GROUP, timers_handler
 from domain.base import SHANGHAI, Role
 from domain.complaint import ComplaintDeadlineExtended

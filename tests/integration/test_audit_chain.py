@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
-from cli.demo import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
+from cli.scenarios import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
 from domain.base import SHANGHAI
 from domain.complaint import Complexity, SubjectKind
 from infra.audit.chain import chained_table, install_chains

@@ -15,7 +15,7 @@ from psycopg import sql
 
 import infra.audit.verify
 from cli import main as cli
-from cli.demo import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
+from cli.scenarios import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
 from domain.base import SHANGHAI
 from domain.complaint import SubjectKind
 from infra.audit.chain import chained_table

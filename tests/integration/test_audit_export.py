@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 
 import infra.audit.verify
-from cli.demo import OFFICER, by, lodge_sample_complaint
+from cli.scenarios import OFFICER, by, lodge_sample_complaint
 from infra.audit.chain import chained_table
 from infra.audit.history import AuditTrail
 from infra.audit.verify import chain_hash, sign, verify_export

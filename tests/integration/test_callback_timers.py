@@ -15,13 +15,13 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from cli.demo import (
+from cli.scenarios import (
     CALLBACK_AGENT,
     OFFICER,
     SELLER,
+    a_policy,
     by,
     claim_story,
-    issue_policy,
     register_demo_seller,
 )
 from consumers.callbacks import CALLBACKS_GROUP, callbacks_handler
@@ -83,9 +83,7 @@ def a_life_policy_received(
     """A 20-year life policy issued at ``issued``, its receipt acknowledged on paper at ``received``."""
     clock.set(issued)
     register_demo_seller(system, issued.date())
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
+    policy_id = a_policy(system, Line.LIFE)
     clock.set(received)
     system.policies.acknowledge_receipt(
         policy_id, AcknowledgeReceipt(received_on=received.date(), method="paper"), by(SELLER)

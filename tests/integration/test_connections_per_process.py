@@ -26,8 +26,8 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from api.app import create_app
-from cli.demo import OFFICER, SYSTEM, by, lodge_sample_complaint
 from cli.runtime import all_groups, serve
+from cli.scenarios import OFFICER, SYSTEM, by, lodge_sample_complaint
 from domain.base import Actor, Role
 from domain.callback import CallbackType
 from domain.privacy import HoldGround
