@@ -24,7 +24,10 @@ from infra.services.complaints import (
     SubjectRefBody,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("tampers with stored events, and verifies every case the store holds"),
+]
 
 ABOUT_THE_SELLER = SubjectRefBody(kind=SubjectKind.SELLER, ref=SELLER[1])
 

@@ -24,7 +24,10 @@ from infra.audit.verify import chain_hash, compare_exports, verify_export
 from infra.bootstrap import System
 from infra.services.complaints import AcknowledgeComplaint, AssignComplaint, SubjectRefBody
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("exports every case the store holds and tampers with stored events"),
+]
 
 ABOUT_THE_SELLER = SubjectRefBody(kind=SubjectKind.SELLER, ref=SELLER[1])
 

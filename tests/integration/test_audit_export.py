@@ -22,7 +22,10 @@ from infra.audit.verify import chain_hash, sign, verify_export
 from infra.bootstrap import System
 from infra.services.complaints import AcknowledgeComplaint
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("exports every case the store holds and tampers with stored events"),
+]
 
 KEY = b"the auditors' export key"
 

@@ -34,7 +34,7 @@ from infra.clock import ControlledClock
 from infra.services.claims import RecordSurvey, RegisterClaim
 from infra.services.policies import AcknowledgeReceipt, CancelInCoolingOff
 from tests.cases import report_hail_claim
-from tests.feed import Group
+from tests.feed import Group, stored_since_begin
 
 pytestmark = pytest.mark.integration
 
@@ -57,14 +57,15 @@ def seller(system: System, clock: ControlledClock) -> None:
 
 
 def callback_topics(system: System) -> Counter[str]:
-    return Counter(n.topic for n in system.callbacks.recorder.select_notifications(start=None, limit=100_000))
+    """The topics of the callback events the test stored."""
+    return Counter(n.topic for n in stored_since_begin(system, system.callbacks))
 
 
 def tasks(system: System) -> list[CallbackTask]:
-    """Every callback task in the store, in the order they were opened."""
+    """Every callback task the test opened, in the order they were opened."""
     return [
         system.callbacks.load(UUID(str(n.originator_id)))
-        for n in system.callbacks.recorder.select_notifications(start=None, limit=100_000)
+        for n in stored_since_begin(system, system.callbacks)
         if n.topic == TASK_CREATED
     ]
 

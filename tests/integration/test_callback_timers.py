@@ -303,6 +303,7 @@ def test_a_seller_may_not_remedy_and_a_complaints_officer_meets_the_remediation_
     assert (satisfied.by_event, satisfied.late) == ("MisSellingRemedied", False)
 
 
+@pytest.mark.isolated("reads the breached view and the completion rate over every case in the schema")
 def test_the_views_show_a_late_new_policy_callback_as_breached_and_count_it_against_the_rate(
     system: System, clock: ControlledClock, callbacks_group: Group, timers_group: Group
 ) -> None:

@@ -61,7 +61,11 @@ from projections import store
 from projections.catalogue import ALL_PROJECTIONS
 from projections.schema import read_schema
 
-pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.anyio,
+    pytest.mark.isolated("runs the consumer groups over everything the schema's stores and topics hold"),
+]
 
 
 FAST = RetryPolicy(delays=(0.01, 0.02))

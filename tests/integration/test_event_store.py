@@ -324,6 +324,7 @@ def test_claim_is_stored_and_decided_not_covered_when_the_loss_date_is_before_th
     assert "Insurance Law Art. 14" in decided.reasons[0]
 
 
+@pytest.mark.isolated("needs a sellers registry without the demo seller")
 def test_proposal_is_refused_when_the_seller_has_no_registration_on_record(system: System) -> None:
     before = events_in_store(system)
 

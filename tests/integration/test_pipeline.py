@@ -26,7 +26,10 @@ from projections.queries import get_claim
 from projections.schema import read_schema
 from tests.kafka_fixtures import consume_all, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("runs the relay and every consumer group over everything the schema stores"),
+]
 
 
 @pytest.fixture

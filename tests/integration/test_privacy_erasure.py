@@ -37,7 +37,10 @@ from infra.store.eventstore import Caller
 from projections.schema import read_schema
 from tests.kafka_fixtures import consume_all
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("runs the relay and the consumer groups over all the schema stores, then rebuilds"),
+]
 
 # What the demo's cases record as personal data: the applicant's name, id number and phone, the payee.
 PLAINTEXT = ("张伟", "110101199003071234", "13800138000", "6222020200112233445")

@@ -48,7 +48,7 @@ from projections.complaints import COMPLAINTS, complaint_needed_by
 from projections.policies import POLICIES
 from tests.feed import Group
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.isolated("rebuilds, swaps and drops whole read models")]
 
 SHADOW = "_shadow"
 

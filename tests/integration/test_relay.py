@@ -53,7 +53,12 @@ from infra.settings import Settings
 from infra.store.eventstore import CaseApplication
 from tests.kafka_fixtures import Record, consume_all, delete_topics, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated(
+        "the relay publishes everything the schema stores; its positions and topics are the schema's"
+    ),
+]
 
 
 # Production waits, shortened so that each test takes a few seconds.

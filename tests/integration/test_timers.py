@@ -666,6 +666,7 @@ def test_window_rules_are_timed_beside_the_callback_rule_and_an_obligation(
     assert {"CMP-DECIDE-15D", "LIFE-CALLBACK-15D", "LIFE-COOLOFF-15D", "IL16-INCONTESTABLE-2Y"} <= rules
 
 
+@pytest.mark.isolated("its scheduler fires every timer due in the schema, and it asserts no breach anywhere")
 def test_the_cooling_off_window_closes_at_its_end_without_a_breach_or_an_escalation(
     system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
 ) -> None:
