@@ -1,16 +1,18 @@
 """Fixtures shared by the tiers: a real PostgreSQL server, and the system the tests run their cases on.
 
-Every test gets ``system`` and ``clock``. By default that system is the session's one, bootstrapped once on
-one schema (``shared_system``): a test creates its cases under fresh ids (``uuid4``; business numbers are
-derived from them) and reads back only its own cases, so tests never see each other's, and the suite does
-not pay a bootstrap per test. Its clock is the running test's: each test gets a ``ControlledClock`` of its
-own at ``START``, and the shared system tells that one's time (``SharedClock``), so time may go back between
-tests but never inside one (each test's aggregates are new).
+Every test gets ``system`` and ``clock``. In the integration and API tiers that system is by default the
+session's one, bootstrapped once on one schema (``shared_system``): a test creates its cases under fresh
+ids (``uuid4``; business numbers are derived from them) and reads back only its own cases, so tests never
+see each other's, and the suite does not pay a bootstrap per test. Its clock is the running test's: each
+test gets a ``ControlledClock`` of its own at ``START``, and the shared system tells that one's time
+(``SharedClock``), so time may go back between tests but never inside one (each test's aggregates are
+new).
 
 A test that needs a store of its own (it counts whole tables, rebuilds or drops read models, runs the
 processes or a broker's consumers over everything stored, changes settings, counts connections …) says so
 with ``@pytest.mark.isolated("why")``: it then gets a schema and a system of its own, dropped afterwards, as
-every test did before. ``pytest -m isolated --collect-only -q`` lists them.
+every test did before, and so does a test of the other tiers or one that takes ``schema`` without
+``system`` (it builds what runs there itself). ``pytest -m isolated --collect-only -q`` lists the marked.
 """
 
 from __future__ import annotations
@@ -42,8 +44,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.isolated needs its reason, as a string")
 
 
+SHARING_TIERS = ("integration", "api")
+"""The tiers whose tests run on the shared system; the others (e2e, browser) start processes of their own."""
+
+
 def is_isolated(request: pytest.FixtureRequest) -> bool:
-    return request.node.get_closest_marker("isolated") is not None
+    """Whether the test gets a schema (and a system) of its own rather than the shared one."""
+    if request.node.get_closest_marker("isolated") is not None:
+        return True
+    tier = Path(str(request.node.path)).parent.name
+    # A test that takes a schema but no system builds what runs in it itself: it gets a fresh one.
+    return tier not in SHARING_TIERS or "system" not in request.fixturenames
 
 
 class SharedClock:
