@@ -11,89 +11,69 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from cli.demo import (
-    ADJUSTER,
-    CHECKER,
-    CLERK,
+from cli.scenarios import (
     HANDLER,
     HANDLING_OFFICER,
     OFFICER,
+    PRODUCTS,
     REVIEWER,
     SELLER,
-    SELLER_REGISTRATION,
     SURVEYOR,
-    SYSTEM,
     UNDERWRITER,
+    WANG_FANG,
+    Steps,
+    adjust_claim,
+    agree_settlement,
     by,
+    documents_received_steps,
+    documents_request_steps,
+    handling_steps,
+    issuance_steps,
     lodge_sample_complaint,
+    payment_steps,
+    proposal_steps,
+    refusal_steps,
+    register_claim,
     register_demo_seller,
+    report_claim,
+    respond_to_complaint,
+    review_claim,
 )
 from domain.base import SHANGHAI, DomainError
 from domain.claim import ClaimOutcome
-from domain.complaint import ComplaintOutcome, Complexity, Remedy
-from domain.policy import ExplanationMethod, Line, UnderwritingDecision
+from domain.complaint import ComplaintOutcome, Complexity
+from domain.policy import Line, UnderwritingDecision
 from infra.bootstrap import System
 from infra.services.claims import (
-    AdjustClaim,
-    AgreeSettlement,
     AssessLoss,
     CloseClaim,
-    CompleteDocuments,
     DecideClaim,
-    IssuePayment,
     ReceiveClaimApplication,
     ReceiveDocument,
-    RecordRequestDelivery,
     RecordSurvey,
-    RegisterClaim,
-    ReportClaim,
     RequestDocuments,
-    ReviewClaim,
-    SendRejectionNotice,
     WithdrawClaim,
 )
 from infra.services.complaints import (
-    AcknowledgeComplaint,
-    AssignComplaint,
     ClassifyComplaint,
     CloseComplaint,
     CompleteAppraisal,
     ExtendComplaint,
-    RespondToComplaint,
     StartAppraisal,
     WithdrawComplaint,
 )
 from infra.services.policies import (
     AcceptConditionalOffer,
     AcknowledgeReceipt,
-    CheckProposal,
     DecideUnderwriting,
-    EnterProposalData,
-    IssuePolicy,
-    PrepareDocuments,
-    RateRisk,
-    ReceivePremium,
-    RecordDisclosure,
-    RecordExclusionsExplained,
     RejectConditionalOffer,
-    SealDocuments,
-    SubmitProposal,
-    VerifyEntry,
 )
 from infra.store.eventstore import ConcurrencyConflictError
-
-Step = Iterator[None]
-
-PRODUCTS = {
-    Line.LIFE: ("LIFE-WL-20", 240, 1_200_000),
-    Line.MOTOR_COMMERCIAL: ("MOTOR-COMM-2026", 12, 480_000),
-    Line.MOTOR_CTPL: ("CTPL-2026", 12, 95_000),
-}
 
 
 @dataclass
@@ -120,59 +100,26 @@ class LoadScripts:
     def now(self) -> datetime:
         return self.system.clock.now()
 
-    def policy(self) -> Step:
+    def policy(self) -> Steps:
         """A proposal to issue, or to a decline or a rejected conditional offer."""
         policies = self.system.policies
         line = self.rng.choice([Line.LIFE, Line.MOTOR_COMMERCIAL, Line.MOTOR_COMMERCIAL, Line.MOTOR_CTPL])
-        product, term, premium = PRODUCTS[line]
+        product = PRODUCTS[line]
         policy_id = uuid4()
-        exclusions = ("EXCL-WAR",) if line is Line.LIFE else ("EXCL-DRUNK-DRIVING",)
-        policies.submit(
-            SubmitProposal(
-                proposal_no=f"TB{policy_id.hex[:10].upper()}",
-                product_code=product,
-                line=line,
-                customer_id=f"CUST-{self.rng.randrange(10_000):05d}",
-                applicant_name="王芳",
-                applicant_id_number="310101198512120021",
-                applicant_phone="13900139000",
-                insured_name="王芳",
-                sum_insured_fen=self.rng.choice([20_000_000, 50_000_000, 100_000_000]),
-                term_months=term,
-                quoted_premium_fen=premium,
-                exclusion_clause_ids=list(exclusions),
-                seller_registration_no=SELLER_REGISTRATION,
-                channel=self.rng.choice(["agency", "bank", "online"]),
-            ),
-            by(SELLER),
-            policy_id=policy_id,
+        proposal = proposal_steps(
+            self.system,
+            policy_id,
+            line,
+            product,
+            customer_id=f"CUST-{self.rng.randrange(10_000):05d}",
+            person=WANG_FANG,
+            sum_insured_fen=self.rng.choice([20_000_000, 50_000_000, 100_000_000]),
+            channel=self.rng.choice(["agency", "bank", "online"]),
         )
+        next(proposal)  # submitted: a case of the report's from here on
         self.report.policies.append(policy_id)
         yield
-        policies.check_proposal(policy_id, CheckProposal(), by(CLERK))
-        yield
-        policies.enter_data(policy_id, EnterProposalData(form_ref="FORM-L"), by(CLERK))
-        yield
-        policies.verify_entry(policy_id, VerifyEntry(), by(CHECKER))
-        yield
-        policies.record_disclosure(
-            policy_id,
-            RecordDisclosure(questions=["smoker?"], answers=["no"], answered_by="王芳"),
-            by(SELLER),
-        )
-        yield
-        policies.record_exclusions_explained(
-            policy_id,
-            RecordExclusionsExplained(
-                clause_ids=list(exclusions),
-                method=ExplanationMethod.WRITTEN,
-                evidence_ref="SIGNED-L",
-                acknowledged_by="王芳",
-            ),
-            by(SELLER),
-        )
-        yield
-        policies.rate_risk(policy_id, RateRisk(risk_class="standard"), by(UNDERWRITER))
+        yield from proposal
         yield
         roll = self.rng.random()
         if line is not Line.MOTOR_CTPL and roll < 0.08:
@@ -206,34 +153,16 @@ class LoadScripts:
                 policy_id, DecideUnderwriting(decision=UnderwritingDecision.STANDARD), by(UNDERWRITER)
             )
         yield
-        policies.prepare_documents(policy_id, PrepareDocuments(documents=["policy", "clauses"]), by(CLERK))
-        yield
-        policies.seal_documents(policy_id, SealDocuments(seal_ref="SEAL-L"), by(CHECKER))
-        yield
-        policies.receive_premium(
-            policy_id,
-            ReceivePremium(amount_fen=premium, method="bank", receipt_no=f"R-{policy_id.hex[:6]}"),
-            by(SYSTEM),
-        )
-        yield
         today = self.now().astimezone(SHANGHAI).date()
-        policies.issue(
-            policy_id,
-            IssuePolicy(
-                policy_no=f"P{policy_id.hex[:12].upper()}",
-                effective_from=today - timedelta(days=1),
-                effective_to=today + timedelta(days=30 * term),
-                terms_version="2026-01",
-            ),
-            by(UNDERWRITER),
-        )
+        # Cover from yesterday: the load's claims report losses up to ten hours back.
+        yield from issuance_steps(self.system, policy_id, product, effective_from=today - timedelta(days=1))
         self.in_force.append(policy_id)
         yield
         policies.acknowledge_receipt(
             policy_id, AcknowledgeReceipt(received_on=today, method="e-receipt"), by(SELLER)
         )
 
-    def claim(self) -> Step:
+    def claim(self) -> Steps:
         """A claim to payment, to a rejection with its notice, or withdrawn."""
         if not self.in_force:
             # A claim needs a policy in force: the first claims of a load bring their policies along.
@@ -242,28 +171,18 @@ class LoadScripts:
                 return
         claims = self.system.claims
         claim_id = uuid4()
-        claims.report(
-            ReportClaim(
-                policy_id=self.rng.choice(self.in_force),
-                loss_at=self.now() - timedelta(minutes=self.rng.randrange(1, 600)),
-                reporter_name="王芳",
-                reporter_phone="13900139000",
-                cause=self.rng.choice(["collision", "theft", "hail", "illness"]),
-                description="reported by phone",
-                channel="hotline 95500",
-            ),
-            by(HANDLER),
-            claim_id=claim_id,
+        report_claim(
+            self.system,
+            claim_id,
+            self.rng.choice(self.in_force),
+            loss_at=self.now() - timedelta(minutes=self.rng.randrange(1, 600)),
+            cause=self.rng.choice(["collision", "theft", "hail", "illness"]),
+            description="reported by phone",
+            person=WANG_FANG,
         )
         self.report.claims.append(claim_id)
         yield
-        claims.register(
-            claim_id,
-            RegisterClaim(
-                claim_no=f"LP{claim_id.hex[:10].upper()}", coverages=["main cover"], reserve_fen=500_000
-            ),
-            by(HANDLER),
-        )
+        register_claim(self.system, claim_id, coverages=["main cover"], reserve_fen=500_000)
         yield
         if self.rng.random() < 0.05:
             claims.withdraw(claim_id, WithdrawClaim(reason="settled privately"), by(HANDLER))
@@ -273,20 +192,8 @@ class LoadScripts:
         )
         yield
         if self.rng.random() < 0.15:
-            claims.decide(
-                claim_id,
-                DecideClaim(outcome=ClaimOutcome.NOT_COVERED, reasons=["exclusion: drunk driving"]),
-                by(REVIEWER),
-            )
-            yield
-            claims.send_rejection_notice(
-                claim_id,
-                SendRejectionNotice(
-                    reasons=["exclusion: drunk driving"],
-                    notice_ref=f"REJ-{claim_id.hex[:6]}",
-                    channel="letter",
-                ),
-                by(HANDLER),
+            yield from refusal_steps(
+                self.system, claim_id, ClaimOutcome.NOT_COVERED, ["exclusion: drunk driving"]
             )
             yield
             claims.close_claim(claim_id, CloseClaim(), by(HANDLER))
@@ -298,16 +205,8 @@ class LoadScripts:
             claim_id, ReceiveClaimApplication(received_at=self.now(), documents=["claim form"]), by(HANDLER)
         )
         yield
-        claims.request_documents(
-            claim_id,
-            RequestDocuments(required_docs=["invoice", "id card"], notice_ref=f"N22-{claim_id.hex[:6]}"),
-            by(HANDLER),
-        )
-        yield
-        claims.record_request_delivery(
-            claim_id,
-            RecordRequestDelivery(delivered_at=self.now(), notice_ref=f"N22-{claim_id.hex[:6]}"),
-            by(HANDLER),
+        yield from documents_request_steps(
+            self.system, claim_id, ["invoice", "id card"], delivered_at=self.now()
         )
         yield
         if self.rng.random() < 0.1:
@@ -326,56 +225,28 @@ class LoadScripts:
                 claim_id, ReceiveDocument(doc_type="medical report", received_at=self.now()), by(HANDLER)
             )
             yield
-        for doc in ("invoice", "id card"):
-            claims.receive_document(
-                claim_id, ReceiveDocument(doc_type=doc, received_at=self.now()), by(HANDLER)
-            )
-            yield
-        claims.complete_documents(claim_id, CompleteDocuments(), by(HANDLER))
-        yield
-        claims.adjust(
-            claim_id,
-            AdjustClaim(proposed_amount_fen=assessed, deductible_fen=0, calculation="assessed amount"),
-            by(ADJUSTER),
+        yield from documents_received_steps(
+            self.system, claim_id, ["invoice", "id card"], received_at=self.now()
         )
+        yield
+        adjust_claim(self.system, claim_id, assessed_fen=assessed, deductible_fen=0)
         yield
         partial = self.rng.random() < 0.2
         approved = assessed // 2 if partial else assessed
-        claims.review(claim_id, ReviewClaim(approved_amount_fen=approved), by(REVIEWER))
+        review_claim(self.system, claim_id, approved)
         yield
         if partial:
-            claims.decide(
-                claim_id,
-                DecideClaim(outcome=ClaimOutcome.PARTIAL, reasons=["half the damage predates the policy"]),
-                by(REVIEWER),
-            )
-            yield
-            # Art. 24: the part refused gets its written notice too.
-            claims.send_rejection_notice(
-                claim_id,
-                SendRejectionNotice(
-                    reasons=["half the damage predates the policy"],
-                    notice_ref=f"REJ-P-{claim_id.hex[:6]}",
-                    channel="letter",
-                ),
-                by(HANDLER),
+            yield from refusal_steps(
+                self.system, claim_id, ClaimOutcome.PARTIAL, ["half the damage predates the policy"]
             )
         else:
             claims.decide(claim_id, DecideClaim(outcome=ClaimOutcome.COVERED), by(REVIEWER))
         yield
-        claims.agree_settlement(
-            claim_id,
-            AgreeSettlement(amount_fen=approved, payee_name="王芳", payee_account="6222020200998877665"),
-            by(HANDLER),
-        )
+        agree_settlement(self.system, claim_id, approved, WANG_FANG)
         yield
-        claims.issue_payment(
-            claim_id, IssuePayment(amount_fen=approved, reference=f"PAY-{claim_id.hex[:6]}"), by(HANDLER)
-        )
-        yield
-        claims.close_claim(claim_id, CloseClaim(), by(HANDLER))
+        yield from payment_steps(self.system, claim_id, approved)
 
-    def complaint(self) -> Step:
+    def complaint(self) -> Steps:
         """A complaint answered in 15 days, extended to 30, paused for an appraisal, or withdrawn."""
         if not self.in_force:
             # A complaint is assigned only about a policy on record (回避): the first ones bring theirs along.
@@ -392,13 +263,7 @@ class LoadScripts:
         )
         self.report.complaints.append(complaint_id)
         yield
-        self.system.complaints.acknowledge(complaint_id, AcknowledgeComplaint(channel="sms"), by(OFFICER))
-        yield
-        self.system.complaints.assign(
-            complaint_id,
-            AssignComplaint(handler_id=HANDLING_OFFICER[1], involved_staff=[HANDLER[1]]),
-            by(OFFICER),
-        )
+        yield from handling_steps(self.system, complaint_id, [HANDLER[1]])
         yield
         if self.rng.random() < 0.07:
             self.system.complaints.withdraw(
@@ -436,17 +301,12 @@ class LoadScripts:
                     by(HANDLING_OFFICER),
                 )
                 yield
-        self.system.complaints.respond(
+        respond_to_complaint(
+            self.system,
             complaint_id,
-            RespondToComplaint(
-                decision="explained and settled",
-                verification_summary="file reviewed",
-                basis="policy terms",
-                remedies=[Remedy.REVIEW, Remedy.MEDIATION, Remedy.LITIGATION],
-                channel="letter",
-                delivered_at=self.now(),
-            ),
-            by(HANDLING_OFFICER),
+            decision="explained and settled",
+            basis="policy terms",
+            verified="file reviewed",
         )
         yield
         self.system.complaints.close_complaint(
@@ -471,7 +331,7 @@ def run_load(
     register_demo_seller(system, system.clock.now().astimezone(SHANGHAI).date())
     kinds = [scripts.policy] * 5 + [scripts.claim] * 3 + [scripts.complaint] * 2
     to_start = cases
-    running: list[Step] = []
+    running: list[Steps] = []
     interval = 1.0 / rate if rate > 0 else 0.0
     started = time.perf_counter()
     next_at = started

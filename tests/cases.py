@@ -8,43 +8,30 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg import sql
 
-from cli.demo import HANDLER, by, issue_policy, register_demo_seller
-from domain.base import SHANGHAI
-from domain.policy import Line
+from cli.scenarios import a_policy, register_demo_seller, report_claim, today
 from domain.timer import SlaTimer
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from infra.services.claims import ReportClaim
 from infra.services.timers import Timers, due_table
 
 
 def a_motor_policy(system: System, clock: ControlledClock) -> UUID:
     """A commercial motor policy issued now, the demo seller registered today to sell it."""
-    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    return issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    register_demo_seller(system, today(system))
+    return a_policy(system)
 
 
 def report_hail_claim(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
     """A hail claim on ``policy_id`` reported now by the app, the loss two hours earlier; its id."""
     claim_id = uuid4()
-    system.claims.report(
-        ReportClaim(
-            policy_id=policy_id,
-            loss_at=clock.now() - timedelta(hours=2),
-            reporter_name="张伟",
-            reporter_phone="13800138000",
-            cause="hail",
-            description="dents on the roof",
-            channel="app",
-        ),
-        by(HANDLER),
-        claim_id=claim_id,
+    report_claim(
+        system,
+        claim_id,
+        policy_id,
+        loss_at=clock.now() - timedelta(hours=2),
+        cause="hail",
+        description="dents on the roof",
+        channel="app",
     )
     return claim_id
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import psycopg
+from eventsourcing.persistence import Notification
 from psycopg import Connection, sql
 
 from consumers.processing import Handler, Outcome, Processor, RawMessage, create_tables, event_stores
@@ -21,6 +22,22 @@ from infra.messaging.contract import message_for
 from infra.store.eventstore import CaseApplication
 from projections.schema import PROJECTIONS_GROUP
 
+_ORIGINS: dict[tuple[str, str], int] = {}
+"""Per schema and context: the last notification stored before the running test began (see ``begin``)."""
+
+
+def begin(system: System) -> None:
+    """Mark where the running test's events start in ``system``'s stores: a store shared by the session's
+    tests holds the earlier tests' events too, and what a test feeds its groups is its own."""
+    for app in system.applications():
+        _ORIGINS[(system.settings.db_schema, app.bounded_context)] = app.recorder.max_notification_id() or 0
+
+
+def stored_since_begin(system: System, app: CaseApplication[Any]) -> list[Notification]:
+    """The notifications ``app`` stored since the running test began (in ``system``'s schema)."""
+    origin = _ORIGINS.get((system.settings.db_schema, app.bounded_context), 0)
+    return list(app.recorder.select_notifications(start=origin + 1, limit=100_000))
+
 
 def deliver(
     system: System,
@@ -29,11 +46,12 @@ def deliver(
     apps: Iterable[CaseApplication[Any]] | None = None,
     offsets: Iterator[int] | None = None,
 ) -> Counter[Outcome]:
-    """Every stored event of ``apps`` (all by default), in store order, through ``processor``."""
+    """Every event of ``apps`` (all by default) stored since the test began, in store order, through
+    ``processor``."""
     outcomes: Counter[Outcome] = Counter()
     numbers = offsets if offsets is not None else itertools.count()
     for app in apps if apps is not None else system.applications():
-        for n in app.recorder.select_notifications(start=None, limit=100_000):
+        for n in stored_since_begin(system, app):
             msg = message_for(system.settings.topic_prefix, app.bounded_context, n, n.state)
             raw = RawMessage(msg.topic, 0, next(numbers), msg.key, msg.value, msg.headers)
             outcomes[processor.process(conn, raw)] += 1
@@ -41,7 +59,7 @@ def deliver(
 
 
 def project(system: System) -> int:
-    """Deliver every stored event to the projections group; how many were applied."""
+    """Deliver every event stored since the test began to the projections group; how many were applied."""
     with psycopg.connect(system.database_url, autocommit=True) as conn:
         create_tables(conn, system.settings.db_schema)
         processor = Processor(

@@ -8,7 +8,7 @@ token in a hidden field and every POST is refused without it. Signing out ends t
 cookie dies with it; a session also ends when its credential would have (the JWT's ``exp``) and after
 ``SESSION_HOURS`` at most. Several API processes share the table, so a session works behind any of them.
 
-The seam for single sign-on (OIDC, a later issue): an identity provider's callback route checks the ID
+The seam for single sign-on (OIDC, not built): an identity provider's callback route checks the ID
 token, maps it to an ``Actor``, and calls ``ConsoleSessions.open(actor, expires_at)``, as ``sign_in``
 does for a pasted credential; nothing else in the console knows how the actor was proven.
 """

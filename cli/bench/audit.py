@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 
 from cli.bench.figures import Figure
-from cli.demo import SELLER, lodge_sample_complaint, register_demo_seller
+from cli.scenarios import SELLER, lodge_sample_complaint, register_demo_seller
 from domain.base import SHANGHAI, Actor, Role
 from domain.complaint import Complexity, SubjectKind
 from infra.audit.chain import TRIGGER, ChainedTable, chained_table, install_chains

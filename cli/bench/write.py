@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from cli.bench.figures import Figure
-from cli.demo import lodge_sample_complaint
+from cli.scenarios import lodge_sample_complaint
 from domain.base import Actor, Role
 from infra.bootstrap import System, bootstrap
 from infra.settings import Settings

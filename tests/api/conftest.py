@@ -15,11 +15,10 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.auth import issue_token
-from cli.demo import issue_policy, register_demo_seller
+from cli.scenarios import a_policy, register_demo_seller
 from consumers.processing import create_tables
 from consumers.read_models import projection_handler
 from domain.base import SHANGHAI, Role
-from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from projections.due import create_due_table
@@ -56,13 +55,7 @@ def read_models(system: System) -> None:
 def policy_id(system: System, clock: ControlledClock) -> UUID:
     """An issued motor policy, its loss cover running from today."""
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    issued = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    issued = a_policy(system)
     clock.advance(timedelta(days=2))
     return issued
 

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from cli.demo import OFFICER, by, lodge_sample_complaint
+from cli.scenarios import OFFICER, by, lodge_sample_complaint
 from domain.base import Role
 from infra.bootstrap import System
 from infra.services.complaints import AcknowledgeComplaint

@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from cli.demo import UNDERWRITER, by
+from cli.scenarios import UNDERWRITER, by
 from domain.base import SHANGHAI, Role
 from domain.claim import ClaimDecided, ClaimOutcome, RefusalGround
 from domain.policy import NonDisclosureFault, RescissionGround

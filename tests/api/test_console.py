@@ -16,8 +16,8 @@ from psycopg import sql
 from api.app import create_app
 from api.auth import issue_token
 from api.console.commands import CommandCatalogue
-from cli.demo import OFFICER, by, lodge_sample_complaint
 from cli.operations_page import ConsumerOperations
+from cli.scenarios import OFFICER, by, lodge_sample_complaint
 from consumers.processing import create_tables
 from domain.base import Role
 from infra.bootstrap import System

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from cli.demo import issue_policy, register_demo_seller
+from cli.scenarios import a_policy, register_demo_seller
 from domain.base import SHANGHAI, Role
 from domain.policy import Line, PolicyStatus
 from infra.bootstrap import System
@@ -29,9 +29,7 @@ def _today(clock: ControlledClock) -> date:
 
 def a_ctpl_policy(system: System, clock: ControlledClock) -> str:
     register_demo_seller(system, _today(clock))
-    policy_id = issue_policy(
-        system, line=Line.MOTOR_CTPL, product_code="CTPL-2026", term_months=12, premium_fen=95_000
-    )
+    policy_id = a_policy(system, Line.MOTOR_CTPL)
     return f"/policies/{policy_id}"
 
 

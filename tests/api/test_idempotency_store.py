@@ -5,6 +5,8 @@ A hold left by a request that died is taken over once it is older than the bound
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import psycopg
 import pytest
 from psycopg import sql
@@ -15,7 +17,13 @@ from infra.bootstrap import System
 
 pytestmark = pytest.mark.integration
 
-REQUEST = IdempotentRequest(actor_id="a", key="k", method="POST", path="/claims", request_hash="h")
+
+@pytest.fixture
+def request_() -> IdempotentRequest:
+    """A request under a key of the test's own: the table is shared by the session's tests."""
+    return IdempotentRequest(
+        actor_id="a", key=f"k-{uuid4()}", method="POST", path="/claims", request_hash="h"
+    )
 
 
 @pytest.fixture
@@ -40,57 +48,63 @@ def held(claimed: StoredAnswer | KeyHold) -> KeyHold:
     return claimed
 
 
-def test_the_first_request_with_a_key_holds_it(store: IdempotencyStore) -> None:
-    assert held(store.claim(REQUEST)).taken_over is False
+def test_the_first_request_with_a_key_holds_it(store: IdempotencyStore, request_: IdempotentRequest) -> None:
+    assert held(store.claim(request_)).taken_over is False
 
 
-def test_a_repeat_while_the_first_request_runs_is_told_to_retry(store: IdempotencyStore) -> None:
-    store.claim(REQUEST)
+def test_a_repeat_while_the_first_request_runs_is_told_to_retry(
+    store: IdempotencyStore, request_: IdempotentRequest
+) -> None:
+    store.claim(request_)
 
     with pytest.raises(IdempotentRequestInProgressError):
-        store.claim(REQUEST)
+        store.claim(request_)
 
 
-def test_a_repeat_after_the_first_answer_gets_it(store: IdempotencyStore) -> None:
-    hold = held(store.claim(REQUEST))
-    store.record(REQUEST, hold, StoredAnswer(201, {"version": 1}))
+def test_a_repeat_after_the_first_answer_gets_it(
+    store: IdempotencyStore, request_: IdempotentRequest
+) -> None:
+    hold = held(store.claim(request_))
+    store.record(request_, hold, StoredAnswer(201, {"version": 1}))
 
-    assert store.claim(REQUEST) == StoredAnswer(201, {"version": 1})
+    assert store.claim(request_) == StoredAnswer(201, {"version": 1})
 
 
-def test_a_released_key_runs_again(store: IdempotencyStore) -> None:
-    store.release(REQUEST, held(store.claim(REQUEST)))
+def test_a_released_key_runs_again(store: IdempotencyStore, request_: IdempotentRequest) -> None:
+    store.release(request_, held(store.claim(request_)))
 
-    assert held(store.claim(REQUEST)).taken_over is False
+    assert held(store.claim(request_)).taken_over is False
 
 
 def test_a_repeat_takes_over_a_key_left_pending_past_the_bound(
-    store: IdempotencyStore, system: System
+    store: IdempotencyStore, request_: IdempotentRequest, system: System
 ) -> None:
-    store.claim(REQUEST)
+    store.claim(request_)
     abandon(system)
 
-    assert held(store.claim(REQUEST)).taken_over is True
+    assert held(store.claim(request_)).taken_over is True
 
 
-def test_only_one_repeat_takes_over_an_abandoned_key(store: IdempotencyStore, system: System) -> None:
-    store.claim(REQUEST)
+def test_only_one_repeat_takes_over_an_abandoned_key(
+    store: IdempotencyStore, request_: IdempotentRequest, system: System
+) -> None:
+    store.claim(request_)
     abandon(system)
-    store.claim(REQUEST)
+    store.claim(request_)
 
     with pytest.raises(IdempotentRequestInProgressError):
-        store.claim(REQUEST)
+        store.claim(request_)
 
 
 def test_the_answer_of_a_request_that_lost_its_hold_is_not_kept(
-    store: IdempotencyStore, system: System
+    store: IdempotencyStore, request_: IdempotentRequest, system: System
 ) -> None:
-    first = held(store.claim(REQUEST))
+    first = held(store.claim(request_))
     abandon(system)
-    second = held(store.claim(REQUEST))
+    second = held(store.claim(request_))
 
-    kept_late = store.record(REQUEST, first, StoredAnswer(201, {"version": 1}))
-    kept = store.record(REQUEST, second, StoredAnswer(201, {"version": 2}))
+    kept_late = store.record(request_, first, StoredAnswer(201, {"version": 1}))
+    kept = store.record(request_, second, StoredAnswer(201, {"version": 2}))
 
     assert (kept_late, kept) == (False, True)
-    assert store.claim(REQUEST) == StoredAnswer(201, {"version": 2})
+    assert store.claim(request_) == StoredAnswer(201, {"version": 2})

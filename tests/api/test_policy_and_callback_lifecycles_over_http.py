@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from cli.demo import SELLER_REGISTRATION, register_demo_seller
+from cli.scenarios import SELLER_REGISTRATION, register_demo_seller
 from domain.base import SHANGHAI, Role
 from domain.callback import CallbackStatus, NewPolicyCheck
 from domain.policy import PolicyStatus

@@ -36,6 +36,7 @@ def test_the_case_queries_return_the_projected_rows(
     assert claim["case_id"] in customer["claim_ids"]
 
 
+@pytest.mark.isolated("counts the worklist and the statistics over every case in the schema")
 def test_the_worklist_and_statistics_come_from_the_projections(
     client: TestClient, system: System, clock: ControlledClock, policy_id: UUID, read_models: None
 ) -> None:

@@ -17,7 +17,10 @@ from domain.base import Role
 from infra.bootstrap import System
 from tests.api.conftest import as_
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("needs a schema whose read tables were never created"),
+]
 
 READS = [
     "/timers",

@@ -29,7 +29,10 @@ from tests.api.claim_driver import HANDLER, OFFICER, lodge_complaint, report_cla
 from tests.api.conftest import as_, ok
 from tests.feed import project
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("runs the relay and the projections group over everything the schema stores"),
+]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cli.demo import SELLER_REGISTRATION
+from cli.scenarios import SELLER_REGISTRATION
 from domain.base import SHANGHAI, Role
 from domain.policy import customer_period_end
 from infra.store.eventstore import drop_schemas

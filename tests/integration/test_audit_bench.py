@@ -8,7 +8,12 @@ import pytest
 from cli.bench.audit import audit_table, bench_audit
 from infra.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated(
+        "the benchmark builds and drops schemas under this test's own name and counts what is left"
+    ),
+]
 
 EVENTS = 400
 

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
-from cli.demo import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
+from cli.scenarios import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
 from domain.base import SHANGHAI
 from domain.complaint import Complexity, SubjectKind
 from infra.audit.chain import chained_table, install_chains
@@ -24,7 +24,10 @@ from infra.services.complaints import (
     SubjectRefBody,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("tampers with stored events, and verifies every case the store holds"),
+]
 
 ABOUT_THE_SELLER = SubjectRefBody(kind=SubjectKind.SELLER, ref=SELLER[1])
 

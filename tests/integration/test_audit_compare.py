@@ -15,7 +15,7 @@ from psycopg import sql
 
 import infra.audit.verify
 from cli import main as cli
-from cli.demo import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
+from cli.scenarios import OFFICER, SELLER, by, lodge_sample_complaint, register_demo_seller
 from domain.base import SHANGHAI
 from domain.complaint import SubjectKind
 from infra.audit.chain import chained_table
@@ -24,7 +24,10 @@ from infra.audit.verify import chain_hash, compare_exports, verify_export
 from infra.bootstrap import System
 from infra.services.complaints import AcknowledgeComplaint, AssignComplaint, SubjectRefBody
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("exports every case the store holds and tampers with stored events"),
+]
 
 ABOUT_THE_SELLER = SubjectRefBody(kind=SubjectKind.SELLER, ref=SELLER[1])
 

@@ -15,14 +15,17 @@ import pytest
 from psycopg import sql
 
 import infra.audit.verify
-from cli.demo import OFFICER, by, lodge_sample_complaint
+from cli.scenarios import OFFICER, by, lodge_sample_complaint
 from infra.audit.chain import chained_table
 from infra.audit.history import AuditTrail
 from infra.audit.verify import chain_hash, sign, verify_export
 from infra.bootstrap import System
 from infra.services.complaints import AcknowledgeComplaint
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("exports every case the store holds and tampers with stored events"),
+]
 
 KEY = b"the auditors' export key"
 

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from cli.demo import HANDLER, by
+from cli.scenarios import HANDLER, by
 from domain.base import Role
 from domain.legal_basis import INSURANCE_LAW
 from infra.audit.history import AuditTrail, VersionNotRecordedError

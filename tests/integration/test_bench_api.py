@@ -18,7 +18,12 @@ from cli.bench.api import (
 from cli.bench.write import BARE
 from infra.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated(
+        "the benchmark builds and drops schemas under this test's own name and counts what is left"
+    ),
+]
 
 TINY = ApiSizes(seconds=1.0, rounds=1, cases=300, samples=40)
 

@@ -16,7 +16,12 @@ from cli.bench.pipeline import (
 )
 from infra.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated(
+        "the benchmark builds and drops schemas under this test's own name and counts what is left"
+    ),
+]
 
 EVENTS = 300
 

@@ -9,7 +9,12 @@ import pytest
 from cli.bench.timers import TimerFigure, TimerSizes, run_timers_bench, timers_table
 from infra.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated(
+        "the benchmark builds and drops schemas under this test's own name and counts what is left"
+    ),
+]
 
 TINY = TimerSizes(pending=3_000, due=60, idle_seconds=1.0, start_writers=2, startup_budget_s=10.0)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from cli.demo import claim_story, complaint_story, issue_policy, register_demo_seller
+from cli.scenarios import claim_story, complaint_story, issue_policy, register_demo_seller
 from domain.base import SHANGHAI
 from domain.policy import Line
 from infra.bootstrap import System, bootstrap

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from cli.demo import CALLBACK_AGENT, SELLER, by, issue_policy, register_demo_seller
+from cli.scenarios import CALLBACK_AGENT, SELLER, a_policy, by, register_demo_seller
 from consumers.callbacks import CALLBACKS_GROUP, callbacks_handler
 from domain.base import SHANGHAI, Role
 from domain.callback import (
@@ -45,9 +45,7 @@ def consumer(system: System) -> Iterator[Group]:
 def a_called_life_policy(system: System, clock: ControlledClock, consumer: Group) -> tuple[UUID, UUID]:
     """A life policy received, its new-policy task opened by the group, the customer reached on the phone."""
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
+    policy_id = a_policy(system, Line.LIFE)
     clock.advance(timedelta(days=2))
     system.policies.acknowledge_receipt(
         policy_id,

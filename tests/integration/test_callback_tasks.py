@@ -10,14 +10,14 @@ from uuid import UUID
 
 import pytest
 
-from cli.demo import (
+from cli.scenarios import (
     HANDLER,
     SELLER,
     SURVEYOR,
     UNDERWRITER,
+    a_policy,
     by,
     claim_story,
-    issue_policy,
     register_demo_seller,
 )
 from consumers.callbacks import CALLBACKS_CONTEXTS, CALLBACKS_GROUP, callbacks_handler
@@ -34,7 +34,7 @@ from infra.clock import ControlledClock
 from infra.services.claims import RecordSurvey, RegisterClaim
 from infra.services.policies import AcknowledgeReceipt, CancelInCoolingOff
 from tests.cases import report_hail_claim
-from tests.feed import Group
+from tests.feed import Group, stored_since_begin
 
 pytestmark = pytest.mark.integration
 
@@ -57,14 +57,15 @@ def seller(system: System, clock: ControlledClock) -> None:
 
 
 def callback_topics(system: System) -> Counter[str]:
-    return Counter(n.topic for n in system.callbacks.recorder.select_notifications(start=None, limit=100_000))
+    """The topics of the callback events the test stored."""
+    return Counter(n.topic for n in stored_since_begin(system, system.callbacks))
 
 
 def tasks(system: System) -> list[CallbackTask]:
-    """Every callback task in the store, in the order they were opened."""
+    """Every callback task the test opened, in the order they were opened."""
     return [
         system.callbacks.load(UUID(str(n.originator_id)))
-        for n in system.callbacks.recorder.select_notifications(start=None, limit=100_000)
+        for n in stored_since_begin(system, system.callbacks)
         if n.topic == TASK_CREATED
     ]
 
@@ -80,9 +81,7 @@ def today(clock: ControlledClock) -> date:
 
 def a_received_life_policy(system: System, clock: ControlledClock) -> tuple[UUID, PolicyReceiptAcknowledged]:
     """A 20-year life policy issued and received two days later: cooling-off starts (no demo callback)."""
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
+    policy_id = a_policy(system, Line.LIFE)
     clock.advance(timedelta(days=2))
     system.policies.acknowledge_receipt(
         policy_id, AcknowledgeReceipt(received_on=today(clock), method="e-receipt"), by(SELLER)
@@ -93,13 +92,7 @@ def a_received_life_policy(system: System, clock: ControlledClock) -> tuple[UUID
 
 
 def a_motor_policy(system: System) -> UUID:
-    return issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    return a_policy(system)
 
 
 def test_the_group_is_registered_on_the_policy_claim_and_callback_topics() -> None:
@@ -245,9 +238,7 @@ def test_cancelling_in_cooling_off_cancels_the_open_callback_once(
 def test_a_task_opened_at_22_30_gets_its_first_call_proposed_at_09_00_the_next_day(
     system: System, clock: ControlledClock, consumer: Group
 ) -> None:
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
+    policy_id = a_policy(system, Line.LIFE)
     received_on = today(clock) + timedelta(days=2)
     clock.set(datetime.combine(received_on, time(22, 30), SHANGHAI))
     system.policies.acknowledge_receipt(

@@ -15,13 +15,13 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from cli.demo import (
+from cli.scenarios import (
     CALLBACK_AGENT,
     OFFICER,
     SELLER,
+    a_policy,
     by,
     claim_story,
-    issue_policy,
     register_demo_seller,
 )
 from consumers.callbacks import CALLBACKS_GROUP, callbacks_handler
@@ -83,9 +83,7 @@ def a_life_policy_received(
     """A 20-year life policy issued at ``issued``, its receipt acknowledged on paper at ``received``."""
     clock.set(issued)
     register_demo_seller(system, issued.date())
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
+    policy_id = a_policy(system, Line.LIFE)
     clock.set(received)
     system.policies.acknowledge_receipt(
         policy_id, AcknowledgeReceipt(received_on=received.date(), method="paper"), by(SELLER)
@@ -305,6 +303,7 @@ def test_a_seller_may_not_remedy_and_a_complaints_officer_meets_the_remediation_
     assert (satisfied.by_event, satisfied.late) == ("MisSellingRemedied", False)
 
 
+@pytest.mark.isolated("reads the breached view and the completion rate over every case in the schema")
 def test_the_views_show_a_late_new_policy_callback_as_breached_and_count_it_against_the_rate(
     system: System, clock: ControlledClock, callbacks_group: Group, timers_group: Group
 ) -> None:

@@ -11,15 +11,15 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cli.demo import (
+from cli.scenarios import (
     ADJUSTER,
     HANDLER,
     HANDLING_OFFICER,
     OFFICER,
     SELLER,
+    a_policy,
     by,
     claim_story,
-    issue_policy,
     register_demo_seller,
 )
 from domain.base import SHANGHAI
@@ -110,13 +110,7 @@ def due_row(system: System, timer_id: UUID) -> tuple[datetime, bool]:
 def a_closed_claim(system: System, clock: ControlledClock) -> UUID:
     """The demo's motor claim: handled, surveyed, adjusted, reviewed, paid and closed."""
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    policy_id = a_policy(system)
     return claim_story(system, clock, policy_id)
 
 
@@ -150,9 +144,7 @@ def test_assigning_refuses_the_underwriter_of_the_policy_complained_about(
     system: System, clock: ControlledClock
 ) -> None:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
+    policy_id = a_policy(system, Line.LIFE)
     complaint_id = lodge(system, clock, SubjectKind.POLICY, str(policy_id))
 
     with pytest.raises(ComplaintHandlerWorkedSubjectCaseError):

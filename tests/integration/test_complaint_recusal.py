@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from cli.demo import (
+from cli.scenarios import (
     ADJUSTER,
     HANDLER,
     HANDLING_OFFICER,
@@ -22,9 +22,9 @@ from cli.demo import (
     SELLER_REGISTRATION,
     SURVEYOR,
     UNDERWRITER,
+    a_policy,
     by,
     claim_story,
-    issue_policy,
     register_demo_seller,
 )
 from domain.base import SHANGHAI
@@ -84,13 +84,7 @@ def registered_seller(system: System, clock: ControlledClock) -> None:
 @pytest.fixture
 def a_motor_policy(system: System, registered_seller: None) -> UUID:
     """The demo's motor policy: sold by the seller, entered, checked, underwritten and issued."""
-    return issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    return a_policy(system)
 
 
 @pytest.fixture

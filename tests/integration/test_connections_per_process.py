@@ -26,8 +26,8 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from api.app import create_app
-from cli.demo import OFFICER, SYSTEM, by, lodge_sample_complaint
 from cli.runtime import all_groups, serve
+from cli.scenarios import OFFICER, SYSTEM, by, lodge_sample_complaint
 from domain.base import Actor, Role
 from domain.callback import CallbackType
 from domain.privacy import HoldGround
@@ -41,7 +41,10 @@ from tests.api.claim_driver import report_claim
 from tests.api.conftest import SECRET
 from tests.cases import a_motor_policy, report_hail_claim
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("counts the connections of the processes it runs on its schema"),
+]
 
 POOL_SIZE = 2
 MAX_OVERFLOW = 3

@@ -22,12 +22,12 @@ from faststream.kafka import KafkaBroker
 from kafka.admin import KafkaAdminClient
 from psycopg import Connection, sql
 
-from cli.demo import (
+from cli.scenarios import (
     OFFICER,
+    a_policy,
     by,
     claim_story,
     complaint_story,
-    issue_policy,
     lodge_sample_complaint,
     register_demo_seller,
 )
@@ -52,7 +52,6 @@ from consumers.processing import (
     event_stores,
 )
 from domain.base import SHANGHAI, DomainEvent
-from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.messaging.broker import ensure_topics
@@ -63,7 +62,11 @@ from projections import store
 from projections.catalogue import ALL_PROJECTIONS
 from projections.schema import read_schema
 
-pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.anyio,
+    pytest.mark.isolated("runs the consumer groups over everything the schema's stores and topics hold"),
+]
 
 
 FAST = RetryPolicy(delays=(0.01, 0.02))
@@ -150,13 +153,7 @@ def conn(database_url: str) -> Iterator[Connection[Any]]:
 def cases(system: System, clock: ControlledClock) -> dict[str, UUID]:
     """A motor policy, a claim and a complaint on it: three cases in three contexts."""
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    policy_id = a_policy(system)
     return {
         "policy": policy_id,
         "claim": claim_story(system, clock, policy_id),

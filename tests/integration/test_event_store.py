@@ -15,13 +15,13 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 from pydantic import ValidationError
 
-from cli.demo import (
+from cli.scenarios import (
     HANDLER,
     SELLER_REGISTRATION,
+    a_policy,
     by,
     claim_story,
     complaint_story,
-    issue_policy,
     life_policy_story,
     register_demo_seller,
 )
@@ -45,13 +45,7 @@ def seller(system: System) -> None:
 
 
 def a_motor_policy(system: System) -> UUID:
-    return issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    return a_policy(system)
 
 
 def replay(events: list[DomainEvent]) -> Any:
@@ -330,6 +324,7 @@ def test_claim_is_stored_and_decided_not_covered_when_the_loss_date_is_before_th
     assert "Insurance Law Art. 14" in decided.reasons[0]
 
 
+@pytest.mark.isolated("needs a sellers registry without the demo seller")
 def test_proposal_is_refused_when_the_seller_has_no_registration_on_record(system: System) -> None:
     before = events_in_store(system)
 

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from cli.demo import OFFICER, by, lodge_sample_complaint
+from cli.scenarios import OFFICER, by, lodge_sample_complaint
 from infra.bootstrap import bootstrap
 from infra.clock import ControlledClock
 from infra.messaging.broker import kafka_answers, tansu_binary

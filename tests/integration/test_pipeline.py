@@ -12,11 +12,10 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from cli.demo import claim_story, complaint_story, issue_policy, register_demo_seller
 from cli.runtime import all_groups, caught_up, serve
+from cli.scenarios import a_policy, claim_story, complaint_story, register_demo_seller
 from consumers.rebuild import verify_projections
 from domain.base import SHANGHAI
-from domain.policy import Line
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.messaging.broker import EmbeddedBroker
@@ -27,7 +26,10 @@ from projections.queries import get_claim
 from projections.schema import read_schema
 from tests.kafka_fixtures import consume_all, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("runs the relay and every consumer group over everything the schema stores"),
+]
 
 
 @pytest.fixture
@@ -50,13 +52,7 @@ def broker() -> Iterator[EmbeddedBroker]:
 
 
 def drive_a_claim(system: System, clock: ControlledClock) -> tuple[object, object]:
-    policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    policy_id = a_policy(system)
     return claim_story(system, clock, policy_id), complaint_story(system, clock, policy_id)
 
 

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cli.demo import claim_story, issue_policy, register_demo_seller
 from cli.runtime import CONTEXTS, all_groups, caught_up, serve
+from cli.scenarios import a_policy, claim_story, register_demo_seller
 from consumers.rebuild import verify_projections
 from domain.base import SHANGHAI, Actor, Role
 from domain.complaint import (
@@ -23,7 +23,7 @@ from domain.complaint import (
     ComplaintChannel,
     SubjectKind,
 )
-from domain.policy import Line, PolicyStatus, ProposalSubmitted
+from domain.policy import PolicyStatus, ProposalSubmitted
 from domain.privacy import ERASED, PersonalDataErased, RetentionHoldAppliesError
 from infra.audit.history import AuditTrail
 from infra.bootstrap import System, bootstrap
@@ -37,7 +37,10 @@ from infra.store.eventstore import Caller
 from projections.schema import read_schema
 from tests.kafka_fixtures import consume_all
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("runs the relay and the consumer groups over all the schema stores, then rebuilds"),
+]
 
 # What the demo's cases record as personal data: the applicant's name, id number and phone, the payee.
 PLAINTEXT = ("张伟", "110101199003071234", "13800138000", "6222020200112233445")
@@ -140,13 +143,7 @@ def lodge_and_withdraw_complaint(
 
 
 def a_motor_policy(system: System) -> tuple[UUID, str]:
-    policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    policy_id = a_policy(system)
     return policy_id, system.policies.load(policy_id).customer_id
 
 

@@ -15,22 +15,21 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cli.demo import (
+from cli.load import run_load
+from cli.scenarios import (
     HANDLER,
     OFFICER,
+    a_policy,
     by,
     claim_story,
     complaint_story,
-    issue_policy,
     life_policy_story,
     lodge_sample_complaint,
     register_demo_seller,
 )
-from cli.load import run_load
 from consumers.read_models import ProjectionHandler
 from consumers.timers import TIMERS_GROUP, timers_handler
 from domain.base import SHANGHAI, DomainEvent, Role
-from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.messaging.contract import ReceivedEvent
@@ -49,7 +48,7 @@ from projections.complaints import COMPLAINTS, complaint_needed_by
 from projections.policies import POLICIES
 from tests.feed import Group
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.isolated("rebuilds, swaps and drops whole read models")]
 
 SHADOW = "_shadow"
 
@@ -113,13 +112,7 @@ def report_claim(system: System, policy_id: UUID) -> UUID:
 def cases(system: System, clock: ControlledClock) -> Cases:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
     life_policy_id, task_id = life_policy_story(system, clock)
-    motor_policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    motor_policy_id = a_policy(system)
     clock.advance(timedelta(days=5, hours=2))
     closed_claim_id = claim_story(system, clock, motor_policy_id)
     closed_complaint_id = complaint_story(system, clock, motor_policy_id)
@@ -310,13 +303,7 @@ def test_a_shared_row_keeps_both_cases_when_two_transactions_create_it_at_once(
     database_url: str, conn: psycopg.Connection[Any], read_schema: str, system: System, clock: ControlledClock
 ) -> None:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    policy_id = a_policy(system)
     first, second = uuid4(), uuid4()
     for complaint_id in (first, second):  # the sample complaints share one customer
         lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), policy_id)

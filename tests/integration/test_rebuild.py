@@ -15,7 +15,7 @@ from infra.bootstrap import System
 from projections.schema import read_schema
 from tests.feed import project
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.isolated("rebuilds and swaps the whole read schema")]
 
 
 @pytest.fixture

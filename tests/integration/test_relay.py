@@ -20,19 +20,18 @@ from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
-from cli.demo import (
+from cli.scenarios import (
     OFFICER,
+    a_policy,
     by,
     claim_story,
     complaint_story,
-    issue_policy,
     life_policy_story,
     lodge_sample_complaint,
     register_demo_seller,
 )
 from domain.base import SHANGHAI, event_id_for
 from domain.complaint import Complaint, ComplaintCategory, ComplaintChannel, SubjectKind, SubjectRef
-from domain.policy import Line
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.messaging.broker import EmbeddedBroker
@@ -54,7 +53,12 @@ from infra.settings import Settings
 from infra.store.eventstore import CaseApplication
 from tests.kafka_fixtures import Record, consume_all, delete_topics, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated(
+        "the relay publishes everything the schema stores; its positions and topics are the schema's"
+    ),
+]
 
 
 # Production waits, shortened so that each test takes a few seconds.
@@ -92,13 +96,7 @@ def case_applications(system: System) -> list[Any]:
 def tell_stories(system: System, clock: ControlledClock) -> UUID:
     """A life policy with its callback, a motor policy, a claim and a complaint; returns the motor policy."""
     life_policy_story(system, clock)
-    motor_policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    motor_policy_id = a_policy(system)
     claim_story(system, clock, motor_policy_id)
     complaint_story(system, clock, motor_policy_id)
     return motor_policy_id

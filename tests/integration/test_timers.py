@@ -16,13 +16,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cli.demo import (
+from cli.scenarios import (
     HANDLER,
     HANDLING_OFFICER,
     OFFICER,
     SELLER,
+    a_policy,
     by,
-    issue_policy,
     life_policy_story,
     lodge_sample_complaint,
     register_demo_seller,
@@ -165,13 +165,7 @@ def history_types(timers: Timers, timer_id: UUID) -> list[type]:
 
 def a_reported_motor_claim(system: System, clock: ControlledClock) -> UUID:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system,
-        line=Line.MOTOR_COMMERCIAL,
-        product_code="MOTOR-COMM-2026",
-        term_months=12,
-        premium_fen=480_000,
-    )
+    policy_id = a_policy(system)
     claim_id = uuid4()
     system.claims.report(
         ReportClaim(
@@ -672,6 +666,7 @@ def test_window_rules_are_timed_beside_the_callback_rule_and_an_obligation(
     assert {"CMP-DECIDE-15D", "LIFE-CALLBACK-15D", "LIFE-COOLOFF-15D", "IL16-INCONTESTABLE-2Y"} <= rules
 
 
+@pytest.mark.isolated("its scheduler fires every timer due in the schema, and it asserts no breach anywhere")
 def test_the_cooling_off_window_closes_at_its_end_without_a_breach_or_an_escalation(
     system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
 ) -> None:
@@ -700,9 +695,7 @@ def test_the_policy_records_cooling_off_ended_once_caused_by_the_closed_window(
     system: System, timers: Timers, clock: ControlledClock, consumer: Consumer
 ) -> None:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
+    policy_id = a_policy(system, Line.LIFE)
     received_on = clock.now().astimezone(SHANGHAI).date()
     system.policies.acknowledge_receipt(
         policy_id, AcknowledgeReceipt(received_on=received_on, method="e-receipt"), by(SELLER)
@@ -739,9 +732,7 @@ def test_a_twenty_day_cooling_off_closes_on_day_twenty_and_the_policy_records_it
     # the period runs to Mon 23 March (Civil Code Art. 203); a 15-day timer would close on 17 March and the
     # policy would refuse CoolingOffEnded, parking the timer's event as a dead letter.
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
-    policy_id = issue_policy(
-        system, line=Line.LIFE, product_code="LIFE-WL-20", term_months=240, premium_fen=1_200_000
-    )
+    policy_id = a_policy(system, Line.LIFE)
     received_on = clock.now().astimezone(SHANGHAI).date()
     system.policies.acknowledge_receipt(
         policy_id,
