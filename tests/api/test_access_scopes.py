@@ -32,7 +32,8 @@ __all__ = ["book"]  # the fixture, imported for pytest
 
 
 def _status(client: TestClient, who: tuple[Role, str], path: str) -> int:
-    return client.get(path, headers=as_(*who)).status_code
+    status: int = client.get(path, headers=as_(*who)).status_code
+    return status
 
 
 def _reads(client: TestClient, who: tuple[Role, str], book: Book) -> dict[str, int]:
