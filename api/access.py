@@ -170,3 +170,20 @@ def scope_table_markdown() -> str:
             reveals = "every personal field"
         lines.append(f"| {role.value} | " + " | ".join(cells) + f" | {reveals} |")
     return "\n".join(lines)
+
+
+def access_description() -> str:
+    """The OpenAPI document's section on record-level access and personal data."""
+    masks = "\n".join(f"  * {kind.value}: {rule}" for kind, rule in MASKING_RULES.items())
+    return (
+        "\n\n## Access and personal data\n\n"
+        "* **Record scopes**: each role reads the records of the table below under the relation named "
+        "(`projections/scopes.py`); a case out of scope answers 404 exactly like one that does not exist, "
+        "and lists (worklist, timers, a customer's cases) hold only what is in scope.\n"
+        "* **Masking**: every personal field reads masked by default:\n"
+        f"{masks}\n"
+        "* **Reveal**: `GET /policies|claims|complaints/{id}/personal-data?reveal=FIELD&purpose=…` shows a "
+        "field in full to a role that may reveal it (else 403; without `purpose` 403); each field shown is "
+        "recorded in the personal-data access log (`GET /audit/access-log`, auditors) with the actor, time, "
+        "data subject, purpose and `X-Request-ID`.\n\n" + scope_table_markdown()
+    )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from api.access import access_description
 from api.auth import ApiKeys, OidcVerifier, RoleRequirement, TokenVerifier
 from api.console import install_console
 from api.console.operations import Operations
@@ -126,7 +127,7 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
     app = CaseledgerApi(
         title="caseledger",
         version="0.1.0",
-        description=DESCRIPTION,
+        description=DESCRIPTION + access_description(),
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
