@@ -103,3 +103,31 @@ def test_the_cli_lists_a_subjects_accesses_and_verifies_the_chain(
     assert "1 accesses" in listing
     assert verified == 0
     assert "2 access-log rows checked: the chain holds" in verdict
+
+
+def test_audit_verify_checks_the_access_logs_chain_too(
+    log: AccessLog,
+    database: Database,
+    database_url: str,
+    schema: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log.record([_record("CUST-1", "applicant_phone")], AT)
+    monkeypatch.setenv("CASELEDGER_DATABASE_URL", database_url)
+    monkeypatch.setenv("CASELEDGER_DB_SCHEMA", schema)
+    intact = main(["audit", "verify"])
+    before = capsys.readouterr().out
+    table = sql.Identifier(schema, TABLE)
+    with database.transaction() as conn:
+        conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(table))
+        conn.execute(sql.SQL("UPDATE {} SET field = 'applicant_name'").format(table))
+        conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(table))
+
+    broken = main(["audit", "verify"])
+    after = capsys.readouterr().out
+
+    assert intact == 0
+    assert "access log: 1 rows, its chain holds" in before
+    assert broken == 1
+    assert "access log: 1 rows, BROKEN at row 1" in after
