@@ -85,7 +85,14 @@ COMPLAINTS = Table(
         Column("updated_at", "timestamptz", nullable=False),
     ),
     key=("complaint_id",),
-    indexes=(("customer_id",), ("status",), ("handler_id",), ("next_deadline",)),
+    indexes=(
+        ("customer_id",),
+        ("status",),
+        ("handler_id",),
+        ("next_deadline",),
+        ("subject_case_id",),  # the scopes: a policy or claim complained about
+        ("subject_ref",),
+    ),
 )
 
 COMPLAINT_STATS = Table(

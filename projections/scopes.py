@@ -181,10 +181,13 @@ def condition(schema: str, resource: Resource, reader: Reader, alias: str = "t")
                 role, actor, t=t
             )
         case Resource.WORK_ITEM, Relation.TEAM_SOLD_BY_ACTOR:
-            return sql.SQL(
-                "{t}.role = {} AND EXISTS (SELECT 1 FROM {} p WHERE p.seller_id = {} "
-                "AND p.policy_id IN ({t}.case_id, {t}.related_case_id))"
-            ).format(role, table(POLICIES.name), actor, t=t)
+            # The seller's policies once (by the seller_id index, hashed), not a probe per work item.
+            sold = sql.SQL("(SELECT p.policy_id FROM {} p WHERE p.seller_id = {})").format(
+                table(POLICIES.name), actor
+            )
+            return sql.SQL("{t}.role = {} AND ({t}.case_id IN {s} OR {t}.related_case_id IN {s})").format(
+                role, t=t, s=sold
+            )
         case _:
             return sql.SQL("FALSE")
 
