@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from domain.privacy import ERASED
+
 
 class PersonalKind(StrEnum):
     """What a personal field holds, which decides its mask."""
@@ -52,8 +54,8 @@ MASKING_RULES = {
 
 
 def mask(kind: PersonalKind, value: str) -> str:
-    """``value`` as a reader without a reveal sees it."""
-    if not value:
+    """``value`` as a reader without a reveal sees it (an erased value says so, as it is)."""
+    if not value or value == ERASED:
         return value
     match kind:
         case PersonalKind.NAME:

@@ -144,3 +144,14 @@ def test_audit_histories_show_personal_fields_masked(client: TestClient, book: B
 
     assert submitted["applicant_id_number"] == "**************1234"
     assert B_ID_NUMBER not in str(history)
+
+
+def test_a_reveal_of_a_field_that_is_not_personal_is_422(client: TestClient, book: Book) -> None:
+    answer = client.get(
+        f"/policies/{book.policy_b}/personal-data",
+        params={"reveal": "premium_fen", "purpose": "curiosity"},
+        headers=as_(*AUDITOR),
+    )
+
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
