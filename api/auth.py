@@ -120,7 +120,10 @@ class OidcVerifier:
         cooldown_seconds: float = 30.0,
     ) -> None:
         if jwks.startswith(("https://", "http://")):
-            self._client: jwt.PyJWKClient = jwt.PyJWKClient(jwks, cooldown_duration=cooldown_seconds)
+            # A slow IdP must not hold a request for the library's default 30 s: 5 s, then 401.
+            self._client: jwt.PyJWKClient = jwt.PyJWKClient(
+                jwks, cooldown_duration=cooldown_seconds, timeout=5
+            )
         else:
             self._client = _JwksFile(Path(jwks.removeprefix("file://")), cooldown_seconds)
         self._issuer = issuer
