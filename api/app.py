@@ -12,7 +12,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from api.auth import ApiKeys, RoleRequirement, TokenVerifier
+from api.access import access_description
+from api.auth import ApiKeys, OidcVerifier, RoleRequirement, TokenVerifier
 from api.console import install_console
 from api.console.operations import Operations
 from api.deps import ApiServices
@@ -95,7 +96,7 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
     if settings.jwt_secret is None:
         raise MissingJwtSecretError("set CASELEDGER_JWT_SECRET (at least 32 characters) to run the API")
     database = system.database
-    verifier = TokenVerifier(settings.jwt_secret)
+    verifier = TokenVerifier(settings.jwt_secret, OidcVerifier.from_settings(settings))
     idempotency = IdempotencyStore(
         database, settings.db_schema, stale_seconds=settings.api_idempotency_stale_seconds
     )
@@ -127,7 +128,7 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
     app = CaseledgerApi(
         title="caseledger",
         version="0.1.0",
-        description=DESCRIPTION,
+        description=DESCRIPTION + access_description(),
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,

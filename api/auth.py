@@ -1,5 +1,10 @@
 """Bearer tokens: an HS256 JWT names the actor (``sub``) and their role; each endpoint names its roles.
 
+Enterprise sign-in (OIDC): with ``CASELEDGER_OIDC_JWKS`` set, RS256/ES256 tokens of the company's identity
+provider are verified against its JWKS (PyJWT's ``PyJWKClient``: a key id not in the cached set refetches it,
+at most once per cooldown, so a rotated key works without a restart), with issuer and audience checked and
+the roles claim mapped to a staff role (``CASELEDGER_OIDC_ROLE_MAP``). HS256 stays for the demo's tokens.
+
 Downstream systems may instead present a configured API key (``CASELEDGER_API_KEYS``), which stands for one
 actor and role. Keys are held only as SHA-256 digests and compared in constant time.
 
@@ -10,8 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import jwt
@@ -21,21 +29,25 @@ from pydantic import SecretStr
 
 from api.problems import AuthenticationRequiredError, RoleNotAllowedError
 from domain.base import Actor, Role
-from infra.settings import ApiKeyGrant
+from infra.settings import ApiKeyGrant, Settings
 
 ALGORITHM = "HS256"
+OIDC_ALGORITHMS = ("RS256", "ES256")
 ISSUER = "caseledger"
 LEEWAY = timedelta(seconds=30)
 """Clock skew tolerated between the token's issuer and this process."""
 
 ALL_ROLES = frozenset(Role)
 STAFF_WRITERS = frozenset(Role) - {Role.AUDITOR}
+STAFF_ROLES = frozenset(Role) - {Role.SYSTEM}
 
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
     bearerFormat="JWT",
-    description="An HS256 JWT with `sub` (actor id) and `role` (one of the staff roles).",
+    description="A JWT: HS256 with `sub` (actor id) and `role` (one of the staff roles), as `caseledger up "
+    "--demo` issues; or, with `CASELEDGER_OIDC_JWKS` set, an RS256/ES256 token of the company's identity "
+    "provider, verified against its JWKS, issuer and audience, whose roles claim maps to a staff role.",
 )
 _api_key = HTTPBearer(
     auto_error=False,
@@ -73,14 +85,129 @@ def demo_tokens(secret: str | SecretStr, ttl: timedelta) -> dict[Role, str]:
     }
 
 
-class TokenVerifier:
-    """Checks a bearer token's signature, issuer and expiry, and reads the actor from it."""
+class _JwksFile(jwt.PyJWKClient):
+    """A JWKS kept in a file, read as PyJWKClient reads a URL (same cache, same refetch on an unknown kid)."""
 
-    def __init__(self, secret: str | SecretStr) -> None:
+    def __init__(self, path: Path, cooldown: float) -> None:
+        # PyJWKClient accepts only http(s) URIs; the URI is never fetched, since fetch_data is replaced.
+        super().__init__("https://jwks.file.invalid/", cooldown_duration=cooldown)
+        self._path = path
+
+    def fetch_data(self) -> object:
+        try:
+            data = json.loads(self._path.read_bytes())
+        except (OSError, ValueError) as error:
+            raise jwt.PyJWKClientConnectionError(f"cannot read the JWKS file {self._path}: {error}") from None
+        payload = self._as_jwk_set_payload(data)
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(payload)
+        # As PyJWKClient.fetch_data does: the cooldown of a forced refetch counts from the last read.
+        self._last_successful_fetch = time.monotonic()
+        return payload
+
+
+class OidcVerifier:
+    """Verifies the identity provider's RS256/ES256 tokens and maps their roles claim to a staff role."""
+
+    def __init__(
+        self,
+        jwks: str,
+        issuer: str,
+        audience: str,
+        roles_claim: str = "roles",
+        role_map: Mapping[str, Role] | None = None,
+        actor_claim: str = "sub",
+        cooldown_seconds: float = 30.0,
+    ) -> None:
+        if jwks.startswith(("https://", "http://")):
+            # A slow IdP must not hold a request for the library's default 30 s: 5 s, then 401.
+            self._client: jwt.PyJWKClient = jwt.PyJWKClient(
+                jwks, cooldown_duration=cooldown_seconds, timeout=5
+            )
+        else:
+            self._client = _JwksFile(Path(jwks.removeprefix("file://")), cooldown_seconds)
+        self._issuer = issuer
+        self._audience = audience
+        self._roles_claim = roles_claim.split(".")
+        self._role_map = {**{r.value: r for r in STAFF_ROLES}, **(role_map or {})}
+        self._actor_claim = actor_claim
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OidcVerifier | None:
+        """The verifier the settings configure, or None when enterprise sign-in is not configured."""
+        if settings.oidc_jwks is None or settings.oidc_issuer is None or settings.oidc_audience is None:
+            return None
+        return cls(
+            settings.oidc_jwks,
+            settings.oidc_issuer,
+            settings.oidc_audience,
+            settings.oidc_roles_claim,
+            settings.oidc_role_map,
+            settings.oidc_actor_claim,
+            settings.oidc_jwks_cooldown_seconds,
+        )
+
+    def actor(self, token: str) -> Actor:
+        try:
+            key = self._client.get_signing_key_from_jwt(token)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=list(OIDC_ALGORITHMS),
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=LEEWAY,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.PyJWKClientConnectionError as error:
+            raise AuthenticationRequiredError(
+                f"the identity provider's keys are not available: {error}"
+            ) from None
+        except jwt.PyJWKClientError as error:
+            raise AuthenticationRequiredError(f"the bearer token is not valid: {error}") from None
+        except jwt.InvalidTokenError as error:
+            raise AuthenticationRequiredError(f"the bearer token is not valid: {error}") from None
+        subject = claims.get(self._actor_claim)
+        if not isinstance(subject, str) or not subject:
+            raise AuthenticationRequiredError("the bearer token names no actor")
+        roles = {self._role_map[v] for v in self._claimed(claims) if v in self._role_map}
+        if len(roles) != 1:
+            # One token acts in one role: the events record it, and the scopes depend on it.
+            named = "no staff role" if not roles else "several staff roles"
+            raise AuthenticationRequiredError(f"the bearer token maps to {named}: sign in with one role")
+        return Actor(id=subject, role=roles.pop())
+
+    def _claimed(self, claims: Mapping[str, object]) -> list[str]:
+        value: object = claims
+        for part in self._roles_claim:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if isinstance(value, str):
+            return value.replace(",", " ").split()
+        if isinstance(value, list):
+            return [v for v in value if isinstance(v, str)]
+        return []
+
+
+class TokenVerifier:
+    """Checks a bearer token's signature, issuer and expiry, and reads the actor from it: HS256 with the
+    shared secret, or RS256/ES256 against the identity provider's JWKS when ``oidc`` is configured."""
+
+    def __init__(self, secret: str | SecretStr, oidc: OidcVerifier | None = None) -> None:
         self._secret = _secret(secret)
+        self._oidc = oidc
 
     def actor(self, token: str) -> Actor:
         """The actor the token names; ``AuthenticationRequiredError`` when it is not valid."""
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+        except jwt.InvalidTokenError as error:
+            raise AuthenticationRequiredError(f"the bearer token is not valid: {error}") from None
+        if algorithm in OIDC_ALGORITHMS:
+            if self._oidc is None:
+                raise AuthenticationRequiredError(
+                    "the bearer token is signed with a key pair, and no identity provider is configured"
+                )
+            return self._oidc.actor(token)
         try:
             claims = jwt.decode(
                 token,

@@ -43,6 +43,7 @@ from api.problems import (
 )
 from api.routes.timers import TimerViews
 from domain.base import Role
+from infra.audit.access_log import AccessLog
 from infra.clock import Clock
 from infra.messaging.relay import published_position
 from infra.store.database import Database
@@ -58,6 +59,7 @@ from projections.queries import (
     WorkItem,
 )
 from projections.schema import read_schema
+from projections.scopes import Reader
 
 T = TypeVar("T")
 
@@ -97,30 +99,51 @@ class ReadModels:
         }
         self._reached: dict[str, int] = {}
         self._reached_lock = threading.Lock()
+        self.access_log = AccessLog(database, base_schema)
+        """The personal-data access log (its table is created on the first access recorded)."""
+        self.clock = clock
 
     def claim(
-        self, claim_id: UUID, min_version: int | None = None, min_position: int | None = None
+        self,
+        claim_id: UUID,
+        min_version: int | None = None,
+        min_position: int | None = None,
+        reader: Reader | None = None,
     ) -> ClaimCase:
-        """案件查询: a claim as projected, once the projection holds ``min_version`` / ``min_position``."""
-        return self._case("claim", claim_id, min_version, min_position, queries.get_claim)
+        """案件查询: a claim as projected, once the projection holds ``min_version`` / ``min_position``;
+        one out of ``reader``'s scope is not found."""
+        return self._case("claim", claim_id, min_version, min_position, queries.get_claim, reader)
 
     def complaint(
-        self, complaint_id: UUID, min_version: int | None = None, min_position: int | None = None
+        self,
+        complaint_id: UUID,
+        min_version: int | None = None,
+        min_position: int | None = None,
+        reader: Reader | None = None,
     ) -> ComplaintCase:
         """A complaint as projected, once the projection holds ``min_version`` / ``min_position``."""
-        return self._case("complaint", complaint_id, min_version, min_position, queries.get_complaint)
+        return self._case("complaint", complaint_id, min_version, min_position, queries.get_complaint, reader)
 
     def policy(
-        self, policy_id: UUID, min_version: int | None = None, min_position: int | None = None
+        self,
+        policy_id: UUID,
+        min_version: int | None = None,
+        min_position: int | None = None,
+        reader: Reader | None = None,
     ) -> PolicySummary:
         """保单查询: a policy as projected, once the projection holds ``min_version`` / ``min_position``."""
-        return self._case("policy", policy_id, min_version, min_position, queries.get_policy)
+        return self._case("policy", policy_id, min_version, min_position, queries.get_policy, reader)
 
-    def customer(self, customer_id: str, after: tuple[PositionContext, int] | None = None) -> CustomerCases:
+    def customer(
+        self,
+        customer_id: str,
+        after: tuple[PositionContext, int] | None = None,
+        reader: Reader | None = None,
+    ) -> CustomerCases:
         """Every case of one customer (once the projection reached ``after``: context and position)."""
         with self._connection() as conn:
             self._reach(conn, after)
-            found = queries.get_customer(conn, self._schema, customer_id)
+            found = queries.get_customer(conn, self._schema, customer_id, reader)
         if found is None:
             raise ResourceNotFoundError(f"no customer with id {customer_id}")
         return found
@@ -134,8 +157,9 @@ class ReadModels:
         limit: int,
         offset: int,
         after: tuple[PositionContext, int] | None = None,
+        reader: Reader | None = None,
     ) -> list[WorkItem]:
-        """Open work items, soonest deadline first."""
+        """Open work items in ``reader``'s scope, soonest deadline first."""
         with self._connection() as conn:
             self._reach(conn, after)
             return queries.worklist(
@@ -146,6 +170,7 @@ class ReadModels:
                 due_before=due_before,
                 limit=limit,
                 offset=offset,
+                reader=reader,
             )
 
     def complaint_statistics(
@@ -183,7 +208,8 @@ class ReadModels:
         case_id: UUID,
         min_version: int | None,
         min_position: int | None,
-        get: Callable[[psycopg.Connection[Any], str, UUID], T | None],
+        get: Callable[[psycopg.Connection[Any], str, UUID, Reader | None], T | None],
+        reader: Reader | None,
     ) -> T:
         with self._connection() as conn:
             needed = min_version or 0
@@ -193,7 +219,7 @@ class ReadModels:
             if needed:
                 self._require_version(conn, context, case_id, needed)
                 self._wait_for(conn, context, case_id, needed)
-            found = get(conn, self._schema, case_id)
+            found = get(conn, self._schema, case_id, reader)
         if found is None:
             raise ResourceNotFoundError(f"no {context} with id {case_id}")
         return found

@@ -42,6 +42,17 @@ def _api_key_grant(entry: str) -> ApiKeyGrant:
     return ApiKeyGrant(digest=digest, actor_id=actor_id, role=Role(role))
 
 
+def _role_map(value: str) -> dict[str, Role]:
+    """``IDP_VALUE=ROLE`` entries separated by commas or spaces."""
+    mapping: dict[str, Role] = {}
+    for entry in value.replace(",", " ").split():
+        name, sep, role = entry.rpartition("=")
+        if not sep or not name or role not in {r.value for r in Role} or role == Role.SYSTEM:
+            raise ValueError("each entry is IDP_VALUE=ROLE with a staff role")
+        mapping[name] = Role(role)
+    return mapping
+
+
 class Settings(BaseSettings):
     """caseledger's configuration, validated once at start."""
 
@@ -147,6 +158,43 @@ class Settings(BaseSettings):
             raise ValueError(f"kafka_ssl_* file not found: {', '.join(missing)}")
         if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
             raise ValueError("kafka_ssl_keyfile needs kafka_ssl_certfile")
+        return self
+
+    oidc_jwks: str | None = Field(
+        default=None,
+        description=(
+            "Enterprise sign-in: the identity provider's JWKS, an https:// (or http://) URL or a file path. "
+            "Set: RS256/ES256 bearer tokens signed by its keys are accepted (with oidc_issuer and "
+            "oidc_audience checked); a token with a key id not in the set refetches it (rate-limited)."
+        ),
+    )
+    oidc_issuer: str | None = Field(default=None, description="The `iss` the IdP's tokens must carry.")
+    oidc_audience: str | None = Field(default=None, description="The `aud` the IdP's tokens must carry.")
+    oidc_roles_claim: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,200}$")] = Field(
+        default="roles",
+        description="The claim holding the user's roles or groups (a dotted path: realm_access.roles).",
+    )
+    oidc_role_map: Annotated[dict[str, Role], NoDecode] = Field(
+        default_factory=dict,
+        description="IDP_VALUE=ROLE entries mapping the roles claim's values to staff roles; a value equal "
+        "to a role's name maps to it without an entry.",
+    )
+    oidc_actor_claim: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,200}$")] = Field(
+        default="sub", description="The claim naming the actor recorded in events."
+    )
+    oidc_jwks_cooldown_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=30.0, description="At most one refetch of the JWKS for an unknown key id per this period."
+    )
+
+    @field_validator("oidc_role_map", mode="before")
+    @classmethod
+    def _parse_role_map(cls, value: object) -> object:
+        return _role_map(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_jwks is not None and (not self.oidc_issuer or not self.oidc_audience):
+            raise ValueError("CASELEDGER_OIDC_JWKS needs CASELEDGER_OIDC_ISSUER and CASELEDGER_OIDC_AUDIENCE")
         return self
 
     @field_validator("database_url")

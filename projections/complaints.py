@@ -62,6 +62,9 @@ COMPLAINTS = Table(
         Column("customer_id", "text", nullable=False),
         Column("subject_kind", "text", nullable=False),
         Column("subject_ref", "text", nullable=False),
+        # The policy or claim complained about, once an assignment resolved it: complaints staff's scope
+        # reaches that case through this column (api access scopes).
+        Column("subject_case_id", "uuid"),
         Column("handler_id", "text"),
         Column("complexity", "text"),
         Column("received_at", "timestamptz", nullable=False),
@@ -82,7 +85,14 @@ COMPLAINTS = Table(
         Column("updated_at", "timestamptz", nullable=False),
     ),
     key=("complaint_id",),
-    indexes=(("customer_id",), ("status",), ("handler_id",), ("next_deadline",)),
+    indexes=(
+        ("customer_id",),
+        ("status",),
+        ("handler_id",),
+        ("next_deadline",),
+        ("subject_case_id",),  # the scopes: a policy or claim complained about
+        ("subject_ref",),
+    ),
 )
 
 COMPLAINT_STATS = Table(
@@ -167,6 +177,7 @@ def _lodged(event: ComplaintLodged) -> Row:
         "customer_id": event.customer_id,
         "subject_kind": text(event.subject_ref.kind),
         "subject_ref": event.subject_ref.ref,
+        "subject_case_id": None,
         "handler_id": None,
         "complexity": None,
         "received_at": utc(event.received_at),
@@ -195,7 +206,8 @@ def _changes(row: Row, event: DomainEvent) -> dict[str, Any]:
         # A reassignment during the investigation keeps the complaint where it is (as the aggregate does).
         moved = row["status"] == ComplaintStatus.ACKNOWLEDGED.value
         status = text(ComplaintStatus.ASSIGNED) if moved else row["status"]
-        return {"status": status, "handler_id": event.handler_id}
+        resolved = {} if event.subject_case_id is None else {"subject_case_id": event.subject_case_id}
+        return {"status": status, "handler_id": event.handler_id, **resolved}
     if isinstance(event, ComplaintClassified):
         return {
             "status": text(ComplaintStatus.INVESTIGATING),

@@ -338,9 +338,11 @@ def timer_views(
     breached: bool = False,
     limit: int = 100,
     offset: int = 0,
+    scope: sql.Composable | None = None,
 ) -> list[TimerView]:
-    """Timers by case (its own and its tasks'), rule, state, due instant or breach, soonest due first."""
-    conditions: list[sql.Composable] = []
+    """Timers by case (its own and its tasks'), rule, state, due instant or breach, soonest due first;
+    ``scope``: a condition on ``case_id`` (the reader's record scope, ``projections.scopes``)."""
+    conditions: list[sql.Composable] = [] if scope is None else [scope]
     params: list[Any] = []
     if case_id is not None:
         conditions.append(sql.SQL("(case_id = %s OR source_case_id = %s)"))

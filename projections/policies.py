@@ -73,7 +73,7 @@ POLICIES = Table(
         Column("updated_at", "timestamptz", nullable=False),
     ),
     key=("policy_id",),
-    indexes=(("customer_id",), ("status",), ("policy_no",)),
+    indexes=(("customer_id",), ("status",), ("policy_no",), ("seller_id",)),
 )
 
 POLICY_EVENTS = event_classes_named(vars(policy_module), policy_module.__name__)

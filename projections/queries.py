@@ -12,7 +12,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.base import SHANGHAI, Role
 from domain.claim import ClaimStatus
@@ -22,7 +22,9 @@ from projections.claims import CLAIMS
 from projections.columns import from_iso, utc
 from projections.complaints import COMPLAINT_STATS, COMPLAINTS
 from projections.customers import CUSTOMERS
+from projections.masking import mask_fields
 from projections.policies import POLICIES
+from projections.scopes import Reader, Resource, condition, visible, visible_ids
 from projections.store import read_key
 from projections.worklist import WORKLIST, colour
 
@@ -45,7 +47,7 @@ class PolicySummary(BaseModel):
                     "status": "in_cooling_off",
                     "customer_id": "CUST-0b8a4f2e",
                     "seller_id": "li.na.agent",
-                    "applicant_name": "张三",
+                    "applicant_name": "张*",
                     "sum_insured_fen": 50_000_000,
                     "premium_fen": 1_200_000,
                     "premium_received_fen": 1_200_000,
@@ -71,7 +73,9 @@ class PolicySummary(BaseModel):
     status: str
     customer_id: str
     seller_id: str
-    applicant_name: str
+    applicant_name: str = Field(
+        description="Personal data, masked (王*): the full name only through the personal-data reveal."
+    )
     sum_insured_fen: int
     premium_fen: int
     premium_received_fen: int
@@ -259,28 +263,56 @@ AGEING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 _ENDED_CLAIM = (ClaimStatus.CLOSED.value, ClaimStatus.WITHDRAWN.value)
 
 
-def get_policy(conn: psycopg.Connection[Any], schema: str, policy_id: UUID) -> PolicySummary | None:
-    """The policy with this id, or None."""
+def get_policy(
+    conn: psycopg.Connection[Any], schema: str, policy_id: UUID, reader: Reader | None = None
+) -> PolicySummary | None:
+    """The policy with this id (None when absent or out of ``reader``'s scope), personal fields masked."""
+    if reader is not None and not visible(conn, schema, Resource.POLICY, policy_id, reader):
+        return None
     row = read_key(conn, schema, POLICIES, (policy_id,))
-    return None if row is None else PolicySummary.model_validate(row)
+    return None if row is None else PolicySummary.model_validate(mask_fields(row))
 
 
-def get_claim(conn: psycopg.Connection[Any], schema: str, claim_id: UUID) -> ClaimCase | None:
-    """The claim with this id, with its timeline and running deadlines, or None."""
+def get_claim(
+    conn: psycopg.Connection[Any], schema: str, claim_id: UUID, reader: Reader | None = None
+) -> ClaimCase | None:
+    """The claim with this id, with its timeline and running deadlines (None when absent or out of scope)."""
+    if reader is not None and not visible(conn, schema, Resource.CLAIM, claim_id, reader):
+        return None
     row = read_key(conn, schema, CLAIMS, (claim_id,))
     return None if row is None else ClaimCase.model_validate({**row, "deadlines": _deadlines(row)})
 
 
-def get_complaint(conn: psycopg.Connection[Any], schema: str, complaint_id: UUID) -> ComplaintCase | None:
-    """The complaint with this id, or None."""
+def get_complaint(
+    conn: psycopg.Connection[Any], schema: str, complaint_id: UUID, reader: Reader | None = None
+) -> ComplaintCase | None:
+    """The complaint with this id (None when absent or out of ``reader``'s scope)."""
+    if reader is not None and not visible(conn, schema, Resource.COMPLAINT, complaint_id, reader):
+        return None
     row = read_key(conn, schema, COMPLAINTS, (complaint_id,))
     return None if row is None else ComplaintCase.model_validate({**row, "deadlines": _deadlines(row)})
 
 
-def get_customer(conn: psycopg.Connection[Any], schema: str, customer_id: str) -> CustomerCases | None:
-    """The cases of this customer, or None when they have none."""
+def get_customer(
+    conn: psycopg.Connection[Any], schema: str, customer_id: str, reader: Reader | None = None
+) -> CustomerCases | None:
+    """The cases of this customer, or None when they have none or the customer is out of scope; each
+    list holds only the cases ``reader`` may see."""
+    if reader is not None and not visible(conn, schema, Resource.CUSTOMER, customer_id, reader):
+        return None
     row = read_key(conn, schema, CUSTOMERS, (customer_id,))
-    return None if row is None else CustomerCases.model_validate(row)
+    if row is None:
+        return None
+    cases = CustomerCases.model_validate(row)
+    if reader is None:
+        return cases
+    return cases.model_copy(
+        update={
+            "policy_ids": visible_ids(conn, schema, Resource.POLICY, cases.policy_ids, reader),
+            "claim_ids": visible_ids(conn, schema, Resource.CLAIM, cases.claim_ids, reader),
+            "complaint_ids": visible_ids(conn, schema, Resource.COMPLAINT, cases.complaint_ids, reader),
+        }
+    )
 
 
 def worklist(
@@ -294,11 +326,14 @@ def worklist(
     offset: int = 0,
     case_type: str | None = None,
     rule_id: str | None = None,
+    reader: Reader | None = None,
 ) -> list[WorkItem]:
     """Open work items, soonest deadline first (items without one last), filtered by role, assignee, due,
-    case type and rule."""
+    case type and rule, and by ``reader``'s scope (so a page never counts what they may not see)."""
     conditions: list[sql.Composable] = []
     params: list[Any] = []
+    if reader is not None:
+        conditions.append(condition(schema, Resource.WORK_ITEM, reader))
     if role is not None:
         conditions.append(sql.SQL("role = %s"))
         params.append(role.value if isinstance(role, Role) else role)
@@ -314,7 +349,7 @@ def worklist(
         params.append(utc(due_before))
     names = list(WorkItem.model_fields)
     query = sql.SQL(
-        "SELECT {} FROM {} {} ORDER BY due_at ASC NULLS LAST, opened_at, case_id, item LIMIT %s OFFSET %s"
+        "SELECT {} FROM {} t {} ORDER BY due_at ASC NULLS LAST, opened_at, case_id, item LIMIT %s OFFSET %s"
     ).format(
         sql.SQL(", ").join(sql.Identifier(n) for n in names),
         sql.Identifier(schema, WORKLIST.name),

@@ -103,7 +103,7 @@ WORKLIST = Table(
         Column("updated_at", "timestamptz", nullable=False),
     ),
     key=("case_id", "item"),
-    indexes=(("role", "due_at"), ("assignee", "due_at"), ("due_at",)),
+    indexes=(("role", "due_at"), ("assignee", "due_at"), ("due_at",), ("related_case_id",)),
 )
 
 _CALLBACK_RULE = {

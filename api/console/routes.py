@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 
+from api.access import reader
 from api.console import labels
 from api.console.charts import Bar, bar_chart
 from api.console.commands import CaseCommand, CommandCatalogue, command_input, run_command
@@ -43,6 +44,7 @@ from infra.audit.history import VersionNotRecordedError
 from infra.audit.verify import describe, verify_export
 from infra.messaging.relay import relay_lag
 from infra.store.eventstore import CaseNotFoundError, ConcurrencyConflictError
+from projections.masking import mask_fields
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +283,7 @@ def worklist_page(
         case_type=case_type or None,
         rule_id=rule or None,
         mine=session.actor.id if mine else None,
+        reader=reader(session.actor),
     )
     return render_page(
         console,
@@ -336,7 +339,7 @@ def _case_response(
     values: Mapping[str, Any] | None = None,
 ) -> HTMLResponse:
     try:
-        case = console.views.case_file(case_id)
+        case = console.views.case_file(case_id, reader(session.actor))
     except CaseNotFoundError:
         raise ConsolePageRefusedError(
             HTTPStatus.NOT_FOUND, "未找到案件 No such case", f"no case with id {case_id}"
@@ -490,6 +493,7 @@ def audit_page(
             state = console.views.trail.as_of(
                 chosen, at=at, version=int(version) if version.isdigit() and at is None else None
             )
+            state = state.model_copy(update={"state": mask_fields(state.state)})
         except (CaseNotFoundError, VersionNotRecordedError, ValueError) as refused:
             error = str(refused)
     elif case_id:

@@ -37,8 +37,10 @@ from infra.services.timers import (
 from infra.store.database import Database
 from infra.store.eventstore import CaseNotFoundError
 from projections import queries
+from projections.masking import mask_fields
 from projections.queries import ComplaintStatistics, WorkItem
 from projections.schema import read_schema
+from projections.scopes import Reader, Resource, callback_visible, visible, visible_ids
 from projections.worklist import KINDS
 
 CASE_TYPES = ("policy", "claim", "complaint", "callback")
@@ -134,6 +136,9 @@ class TimerRow:
     left: str
 
 
+_RESOURCES = {"policy": Resource.POLICY, "claim": Resource.CLAIM, "complaint": Resource.COMPLAINT}
+
+
 @dataclass
 class CaseFile:
     """Everything the case page shows of one case."""
@@ -226,9 +231,15 @@ class ConsoleViews:
     # ------------------------------------------------------------------------------------------ worklist
 
     def worklist(
-        self, *, team: str | None, case_type: str | None, rule_id: str | None, mine: str | None
+        self,
+        *,
+        team: str | None,
+        case_type: str | None,
+        rule_id: str | None,
+        mine: str | None,
+        reader: Reader | None = None,
     ) -> list[WorkRow]:
-        """Open work of every case type, soonest deadline first, with its colour now."""
+        """Open work of every case type in ``reader``'s scope, soonest deadline first, with its colour now."""
         now = self.now()
         try:
             with self._connection() as conn:
@@ -240,6 +251,7 @@ class ConsoleViews:
                     case_type=case_type,
                     rule_id=rule_id,
                     limit=WORKLIST_LIMIT,
+                    reader=reader,
                 )
         except psycopg.errors.UndefinedTable:
             return []
@@ -260,14 +272,27 @@ class ConsoleViews:
 
     # ------------------------------------------------------------------------------------------ case file
 
-    def case_file(self, case_id: UUID) -> CaseFile:
-        """The case as it stands: state, timeline with legal basis, deadlines explained, linked cases."""
+    def case_file(self, case_id: UUID, reader: Reader | None = None) -> CaseFile:
+        """The case as it stands: state, timeline with legal basis, deadlines explained, linked cases.
+
+        With ``reader``: a case out of their scope is not found (as the API answers 404), the linked cases
+        are only those in scope, and personal fields read masked (as every read shows them)."""
         history = self.trail.history(case_id)
+        if reader is not None and not self._visible(history.context, case_id, reader):
+            raise CaseNotFoundError("case", case_id)
+        history = history.model_copy(
+            update={
+                "events": [e.model_copy(update={"payload": mask_fields(e.payload)}) for e in history.events]
+            }
+        )
         summary, source = self._summary(history.context, case_id)
+        summary = mask_fields(summary)
         now = self.now()
         with self._connection() as conn:
             timers = timer_views(conn, self._base, now, case_id=case_id, limit=100)
             links = self._links(conn, history.context, case_id, summary)
+            if reader is not None:
+                links = self._links_in_scope(conn, links, reader)
         return CaseFile(
             case_id=case_id,
             history=history,
@@ -277,6 +302,35 @@ class ConsoleViews:
             explanation=explain(self._system, case_id),
             links=links,
         )
+
+    def _visible(self, context: str, case_id: UUID, reader: Reader) -> bool:
+        resource = _RESOURCES.get(context)
+        try:
+            with self._connection() as conn:
+                if resource is not None:
+                    return visible(conn, self._read, resource, case_id, reader)
+                if context == "callback":
+                    return callback_visible(conn, self._read, case_id, reader)
+        except psycopg.errors.UndefinedTable:
+            return False
+        # Timers and data subjects: for those who read every case only.
+        return all(reader.sees_all(r) for r in Resource)
+
+    def _links_in_scope(
+        self, conn: psycopg.Connection[Any], links: list[CaseLink], reader: Reader
+    ) -> list[CaseLink]:
+        kept = []
+        for link in links:
+            resource = _RESOURCES.get(link.context)
+            if resource is not None:
+                shown = bool(visible_ids(conn, self._read, resource, [link.case_id], reader))
+            elif link.context == "callback":
+                shown = callback_visible(conn, self._read, link.case_id, reader)
+            else:
+                shown = all(reader.sees_all(r) for r in Resource)
+            if shown:
+                kept.append(link)
+        return kept
 
     def _summary(self, context: str, case_id: UUID) -> tuple[dict[str, Any], str]:
         getters = {

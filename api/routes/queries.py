@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 
+from api.access import PersonalData, check_reveal, personal_data, reader, request_id
 from api.auth import ALL_ROLES, require
 from api.deps import ReadModelsDep
 from api.problems import problem_responses
-from api.readmodels import PositionContext
+from api.readmodels import PositionContext, ReadModels
 from domain.base import Actor, Role
 from domain.complaint import ComplaintCategory, ComplaintChannel
+from infra.audit.history import AuditTrail
 from projections.queries import (
     AgeingBucket,
     ClaimCase,
@@ -70,6 +72,21 @@ Context = Annotated[
     PositionContext | None,
     Query(description="The bounded context of `min_position` (required with it)."),
 ]
+Reveal = Annotated[
+    list[str] | None,
+    Query(
+        description="Personal fields to show in full (e.g. `applicant_id_number`), for a role whose task "
+        "needs them (else 403); needs `purpose`. Each one shown is recorded in the personal-data access log.",
+    ),
+]
+Purpose = Annotated[
+    str | None,
+    Query(
+        min_length=3,
+        max_length=500,
+        description="Why the full value is needed (recorded with the reveal; a reveal without one is 403).",
+    ),
+]
 CASE_PROBLEMS = problem_responses(401, 403, 404, 422, 503)
 LIST_PROBLEMS = problem_responses(401, 403, 422, 503)
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
@@ -100,13 +117,15 @@ def _after(context: PositionContext | None, min_position: int | None) -> tuple[P
 def get_claim(
     claim_id: UUID,
     response: Response,
-    _: Reader,
+    actor: Reader,
     read_models: ReadModelsDep,
     min_version: MinVersion = None,
     min_position: MinPosition = None,
 ) -> ClaimCase:
-    """案件查询: a claim's status, timeline, outstanding documents, money, handler and deadlines."""
-    case = read_models.claim(claim_id, min_version, min_position)
+    """案件查询: a claim's status, timeline, outstanding documents, money, handler and deadlines.
+
+    Claims staff read every claim; complaints officers the claims complained about; others none (404)."""
+    case = read_models.claim(claim_id, min_version, min_position, reader(actor))
     _etag(response, case.version)
     return case
 
@@ -115,13 +134,13 @@ def get_claim(
 def get_complaint(
     complaint_id: UUID,
     response: Response,
-    _: Reader,
+    actor: Reader,
     read_models: ReadModelsDep,
     min_version: MinVersion = None,
     min_position: MinPosition = None,
 ) -> ComplaintCase:
-    """A complaint: status, handler, its period and whether it was answered on time."""
-    case = read_models.complaint(complaint_id, min_version, min_position)
+    """A complaint: status, handler, its period and whether it was answered on time (complaints staff)."""
+    case = read_models.complaint(complaint_id, min_version, min_position, reader(actor))
     _etag(response, case.version)
     return case
 
@@ -130,13 +149,16 @@ def get_complaint(
 def get_policy(
     policy_id: UUID,
     response: Response,
-    _: Reader,
+    actor: Reader,
     read_models: ReadModelsDep,
     min_version: MinVersion = None,
     min_position: MinPosition = None,
 ) -> PolicySummary:
-    """保单查询: a policy as staff look it up."""
-    policy = read_models.policy(policy_id, min_version, min_position)
+    """保单查询: a policy as staff look it up, personal fields masked.
+
+    A seller reads the policies they sold; claims staff the policies claimed on; complaints officers the
+    policies complained about; callback agents the policies of their open callbacks (404 otherwise)."""
+    policy = read_models.policy(policy_id, min_version, min_position, reader(actor))
     _etag(response, policy.version)
     return policy
 
@@ -144,18 +166,19 @@ def get_policy(
 @router.get("/customers/{customer_id}", responses=CASE_PROBLEMS)
 def get_customer(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
-    _: Reader,
+    actor: Reader,
     read_models: ReadModelsDep,
     min_position: ListMinPosition = None,
     context: Context = None,
 ) -> CustomerCases:
-    """Every policy, claim and complaint of one customer."""
-    return read_models.customer(customer_id, _after(context, min_position))
+    """Every policy, claim and complaint of one customer that the reader may see (a seller: the customers
+    of the policies they sold, and only those policies)."""
+    return read_models.customer(customer_id, _after(context, min_position), reader(actor))
 
 
 @router.get("/worklist", responses=LIST_PROBLEMS)
 def get_worklist(
-    _: Reader,
+    actor: Reader,
     read_models: ReadModelsDep,
     role: Role | None = None,
     assignee: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -165,7 +188,9 @@ def get_worklist(
     min_position: ListMinPosition = None,
     context: Context = None,
 ) -> list[WorkItem]:
-    """Open work items, soonest deadline first, by role, assignee and due time."""
+    """Open work items in the reader's scope (their team's; a seller's on policies they sold; a callback
+    agent's assigned to them or to nobody yet; all for supervisors, managers and auditors), soonest
+    deadline first, by role, assignee and due time."""
     return read_models.worklist(
         role=role,
         assignee=assignee,
@@ -173,6 +198,7 @@ def get_worklist(
         limit=limit,
         offset=offset,
         after=_after(context, min_position),
+        reader=reader(actor),
     )
 
 
@@ -207,3 +233,93 @@ def get_claims_ageing(
 ) -> list[AgeingBucket]:
     """Open claims by age in calendar days since the report; ``as_of`` defaults to the server's now."""
     return read_models.claims_ageing(as_of, _after(context, min_position))
+
+
+def _trail(request: Request) -> AuditTrail:
+    trail: AuditTrail = request.app.state.audit
+    return trail
+
+
+TrailDep = Annotated[AuditTrail, Depends(_trail)]
+PERSONAL_PROBLEMS = problem_responses(401, 403, 404, 422, 503)
+
+
+@router.get("/policies/{policy_id}/personal-data", responses=PERSONAL_PROBLEMS, tags=["personal data"])
+def get_policy_personal_data(
+    policy_id: UUID,
+    request: Request,
+    response: Response,
+    actor: Reader,
+    read_models: ReadModelsDep,
+    trail: TrailDep,
+    reveal: Reveal = None,
+    purpose: Purpose = None,
+) -> PersonalData:
+    """The applicant's, insured's and beneficiaries' personal fields of a policy in the reader's scope:
+    masked, or in full for `reveal`ed fields the role may see (each logged with `purpose`)."""
+    found = read_models.policy(policy_id, reader=reader(actor))
+    return _personal(
+        actor, policy_id, found.customer_id, reveal, purpose, request, response, read_models, trail
+    )
+
+
+@router.get("/claims/{claim_id}/personal-data", responses=PERSONAL_PROBLEMS, tags=["personal data"])
+def get_claim_personal_data(
+    claim_id: UUID,
+    request: Request,
+    response: Response,
+    actor: Reader,
+    read_models: ReadModelsDep,
+    trail: TrailDep,
+    reveal: Reveal = None,
+    purpose: Purpose = None,
+) -> PersonalData:
+    """The reporter's and payee's personal fields of a claim in the reader's scope: masked, or in full
+    for `reveal`ed fields the role may see (each logged with `purpose`)."""
+    found = read_models.claim(claim_id, reader=reader(actor))
+    return _personal(
+        actor, claim_id, found.customer_id, reveal, purpose, request, response, read_models, trail
+    )
+
+
+@router.get("/complaints/{complaint_id}/personal-data", responses=PERSONAL_PROBLEMS, tags=["personal data"])
+def get_complaint_personal_data(
+    complaint_id: UUID,
+    request: Request,
+    response: Response,
+    actor: Reader,
+    read_models: ReadModelsDep,
+    trail: TrailDep,
+    reveal: Reveal = None,
+    purpose: Purpose = None,
+) -> PersonalData:
+    """The complainant's personal fields of a complaint in the reader's scope: masked, or in full for
+    `reveal`ed fields the role may see (each logged with `purpose`)."""
+    found = read_models.complaint(complaint_id, reader=reader(actor))
+    return _personal(
+        actor, complaint_id, found.customer_id, reveal, purpose, request, response, read_models, trail
+    )
+
+
+def _personal(
+    actor: Actor,
+    case_id: UUID,
+    subject_id: str,
+    reveal: list[str] | None,
+    purpose: str | None,
+    request: Request,
+    response: Response,
+    read_models: ReadModels,
+    trail: AuditTrail,
+) -> PersonalData:
+    return personal_data(
+        actor=actor,
+        case_id=case_id,
+        subject_id=subject_id,
+        reveal=check_reveal(actor, reveal or []),
+        purpose=purpose,
+        request_id=request_id(request, response),
+        trail=trail,
+        access_log=read_models.access_log,
+        clock=read_models.clock,
+    )

@@ -15,8 +15,10 @@ from uuid import UUID
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from api.access import reader
 from api.auth import ALL_ROLES, require
 from api.problems import problem_responses
 from domain.base import Actor, Role
@@ -32,6 +34,7 @@ from infra.services.timers import (
 from projections import queries
 from projections.queries import WorkItem
 from projections.schema import read_schema
+from projections.scopes import case_condition
 
 router = APIRouter(tags=["timers"])
 
@@ -72,7 +75,7 @@ ViewsDep = Annotated[TimerViews, Depends(_views)]
 
 @router.get("/timers", responses=problem_responses(401, 403, 422))
 def list_timers(
-    _: Reader,
+    actor: Reader,
     views: ViewsDep,
     case_id: Annotated[UUID | None, Query(description="A case: its timers and its callback tasks'.")] = None,
     rule: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
@@ -91,12 +94,13 @@ def list_timers(
             states=() if state is None else (state,),
             limit=limit,
             offset=offset,
+            scope=case_condition(views.read_schema, reader(actor), sql.Identifier("case_id")),
         )
 
 
 @router.get("/timers/due-soon", responses=problem_responses(401, 403, 422))
 def timers_due_soon(
-    _: Reader,
+    actor: Reader,
     views: ViewsDep,
     within_hours: Annotated[int, Query(ge=1, le=24 * 90, description="Due within this many hours.")] = 24,
     limit: Limit = 100,
@@ -112,12 +116,13 @@ def timers_due_soon(
             due_before=now + timedelta(hours=within_hours),
             limit=limit,
             offset=offset,
+            scope=case_condition(views.read_schema, reader(actor), sql.Identifier("case_id")),
         )
 
 
 @router.get("/timers/breached", responses=problem_responses(401, 403, 422))
 def breached_timers(
-    _: Reader,
+    actor: Reader,
     views: ViewsDep,
     rule: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     limit: Limit = 100,
@@ -133,12 +138,13 @@ def breached_timers(
             breached=True,
             limit=limit,
             offset=offset,
+            scope=case_condition(views.read_schema, reader(actor), sql.Identifier("case_id")),
         )
 
 
 @router.get("/callbacks/worklist", responses=problem_responses(401, 403, 422))
 def callback_worklist(
-    _: Reader,
+    actor: Reader,
     views: ViewsDep,
     assignee: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     limit: Limit = 50,
@@ -153,6 +159,7 @@ def callback_worklist(
             assignee=assignee,
             limit=limit,
             offset=offset,
+            reader=reader(actor),
         )
 
 

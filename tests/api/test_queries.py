@@ -27,7 +27,7 @@ def test_the_case_queries_return_the_projected_rows(
 
     claim_view = ok(client.get(f"/claims/{claim['case_id']}", headers=as_(Role.AUDITOR)))
     complaint_view = ok(client.get(f"/complaints/{complaint['case_id']}", headers=as_(Role.AUDITOR)))
-    policy_view = ok(client.get(f"/policies/{policy_id}", headers=as_(Role.SELLER)))
+    policy_view = ok(client.get(f"/policies/{policy_id}", headers=as_(Role.SELLER, "li.na.seller")))
     customer = ok(client.get(f"/customers/{claim_view['customer_id']}", headers=as_(Role.AUDITOR)))
 
     assert claim_view["status"] == "reported"
