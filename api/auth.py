@@ -78,10 +78,17 @@ def issue_token(
     return jwt.encode(claims, _secret(secret), algorithm=ALGORITHM)
 
 
-def demo_tokens(secret: str | SecretStr, ttl: timedelta) -> dict[Role, str]:
-    """One token per staff role (actor ``demo.<role>``), for the demo to print."""
+def demo_tokens(
+    secret: str | SecretStr, ttl: timedelta, actors: Mapping[Role, str] | None = None
+) -> dict[Role, str]:
+    """One token per staff role, for the demo to print: the actor ``actors`` names for the role (a role
+    whose reads are scoped to the actor's own records, as a seller's are, needs the story's actor to see
+    them), else ``demo.<role>``."""
+    named = actors or {}
     return {
-        role: issue_token(secret, f"demo.{role.value}", role, ttl) for role in Role if role is not Role.SYSTEM
+        role: issue_token(secret, named.get(role, f"demo.{role.value}"), role, ttl)
+        for role in Role
+        if role is not Role.SYSTEM
     }
 
 

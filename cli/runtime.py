@@ -34,6 +34,7 @@ from api.serve import api_server
 from cli.demo import next_morning, open_complaint, print_demo, run_demo
 from cli.errors import CliError
 from cli.operations_page import ConsumerOperations
+from cli.scenarios import SELLER
 from cli.system import open_system
 from cli.tables import print_table
 from consumers.app import run_consumers
@@ -155,7 +156,8 @@ async def _serve_up(
             secret = system.settings.jwt_secret
             assert secret is not None
             print("\nBearer tokens for this run (Authorization: Bearer <token>):")
-            for role, token in demo_tokens(secret, timedelta(hours=8)).items():
+            # The seller's token is the story's seller: a seller reads only the policies they sold.
+            for role, token in demo_tokens(secret, timedelta(hours=8), dict([SELLER])).items():
                 print(f"  {role.value:<19} {token}")
             if time_scale:
                 assert isinstance(system.clock, ControlledClock)

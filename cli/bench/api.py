@@ -169,6 +169,9 @@ def _api_process(system: System, secret: str) -> Iterator[str]:
         # queries) opens connections up to its overflow under load; two are kept open when idle.
         "CASELEDGER_DB_POOL_SIZE": "2",
         "CASELEDGER_DB_MAX_OVERFLOW": str(WRITERS + 2),
+        # stderr is a pipe read only if the API dies at start: an access line per request would fill it
+        # and block the server. Warnings and errors are few.
+        "CASELEDGER_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO),
     }
     if settings.master_key is not None:

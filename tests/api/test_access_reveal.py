@@ -23,7 +23,12 @@ from tests.api.access_fixtures import (
 )
 from tests.api.conftest import as_
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated(
+        "reads the access log of whole data subjects, which every test's reveals would share"
+    ),
+]
 __all__ = ["book"]
 
 

@@ -27,7 +27,10 @@ from tests.api.access_fixtures import (
 )
 from tests.api.conftest import as_
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated("compares whole lists, which the cases of every other test would join"),
+]
 __all__ = ["book"]  # the fixture, imported for pytest
 
 
