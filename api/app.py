@@ -20,7 +20,7 @@ from api.docs import install_offline_docs
 from api.gateway import CommandGateway
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
-from api.readiness import Readiness
+from api.readiness import Readiness, install_database_unavailable_handler
 from api.readmodels import ReadModels, ReadSideTimerViews
 from api.routes.audit import router as audit_routes
 from api.routes.callbacks import router as callback_routes
@@ -138,6 +138,7 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
     app.state.timer_views = ReadSideTimerViews(database, settings.db_schema, system.clock)
     app.state.api_keys = ApiKeys(settings.api_keys)
     install_problem_handlers(app)
+    install_database_unavailable_handler(app)
     for router in (
         policy_routes,
         claim_routes,

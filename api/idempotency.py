@@ -14,6 +14,7 @@ the request that lost its hold is not recorded: its hold's token no longer match
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +26,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from api.problems import IdempotencyKeyReusedError, IdempotentRequestInProgressError
-from infra.store.database import Database
+from infra.store.database import DATABASE_UNAVAILABLE, Database
 
 TABLE = "api_idempotency"
 
@@ -172,6 +173,20 @@ class IdempotencyStore:
                 (answer.status, Jsonb(answer.body), request.actor_id, request.key, hold.token),
             ).fetchone()
         return updated is not None
+
+    def abandon(self, request: IdempotentRequest, hold: KeyHold) -> None:
+        """Leave the key held but stale at once: the attempt ended not knowing whether its events were
+        stored (the database went away, perhaps after the commit), so the next repeat takes the key over and
+        looks in the event store before it runs the command. If the database is still away the hold stays
+        as it is, and goes stale after ``stale_seconds``."""
+        with contextlib.suppress(*DATABASE_UNAVAILABLE), self._database.connection() as conn:
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET held_since = '-infinity' WHERE actor_id = %s AND key = %s "
+                    "AND status IS NULL AND hold_token = %s"
+                ).format(self._table),
+                (request.actor_id, request.key, hold.token),
+            )
 
     def release(self, request: IdempotentRequest, hold: KeyHold) -> None:
         """Free the key of a request that failed without an answer worth keeping: a retry runs again."""
