@@ -16,15 +16,19 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+from psycopg import sql
 
 from api.auth import issue_token
 from domain.base import Role
+from infra.services.complaints import Complaints
 from tests.kafka_fixtures import Record
 
 FIGURES = Path(__file__).resolve().parents[2] / "bench-results" / "faults.jsonl"
@@ -84,7 +88,7 @@ class CommandLoad:
         assert not self._thread.is_alive(), "the load could not finish its last command"
 
     def _run(self) -> None:
-        token = issue_token(self.secret, "faults.officer", Role.COMPLAINTS_OFFICER, _hours(2))
+        token = issue_token(self.secret, "faults.officer", Role.COMPLAINTS_OFFICER, hours(2))
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=self.base_url, timeout=30.0) as client:
             while not self._stop.is_set():
@@ -133,7 +137,7 @@ COMPLAINT = {
 }
 
 
-def _hours(n: int) -> timedelta:
+def hours(n: int) -> timedelta:
     return timedelta(hours=n)
 
 
@@ -155,3 +159,39 @@ def report(fault: str, **figures: object) -> None:
     with FIGURES.open("a") as out:
         out.write(line + "\n")
     sys.stdout.write("\n" + line + "\n")
+
+
+def wait_for(condition: Callable[[], object], seconds: float, what: str) -> None:
+    """Return once ``condition()`` is true; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.1)
+
+
+def opened_complaints(database_url: str, base_schema: str) -> set[str]:
+    """The ids of the complaints in the store (each opening event is version 1)."""
+    schema = Complaints.schema_for(base_schema)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name LIKE %s",
+            (schema, "%events"),
+        ).fetchone()
+        assert row is not None, "the complaints' events table"
+        ids = conn.execute(
+            sql.SQL("SELECT originator_id FROM {} WHERE originator_version = 1").format(
+                sql.Identifier(schema, row[0])
+            )
+        ).fetchall()
+    return {str(i) for (i,) in ids}
+
+
+def all_readable(base_url: str, secret: str, complaint_ids: set[str]) -> bool:
+    """Whether the API's read model answers every one of the complaints."""
+    token = issue_token(secret, "faults.reader", Role.COMPLAINTS_OFFICER, hours(1))
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        return all(
+            client.get(f"/complaints/{cid}", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            for cid in sorted(complaint_ids)
+        )

@@ -14,19 +14,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import psycopg
 import pytest
-from psycopg import sql
 
-from infra.services.complaints import Complaints
 from tests.faults.harness import (
     OUTAGE_ANSWER_S,
     CommandLoad,
+    all_readable,
     kill_postmaster,
+    opened_complaints,
     out_of_order,
     postmaster_pid,
     report,
+    wait_for,
 )
 from tests.kafka_fixtures import consume_all, free_port
 
@@ -110,22 +109,22 @@ def up(tmp_path: Path) -> Iterator[UpProcess]:
 
 def test_up_keeps_running_through_a_kill_of_its_postgres_answering_503_then_2xx(up: UpProcess) -> None:
     load = CommandLoad(up.base_url, SECRET).start()
-    _wait_for(lambda: len(load.accepted) >= 5, 60, "the load gets going")
+    wait_for(lambda: len(load.accepted) >= 5, 60, "the load gets going")
 
     killed_pid = kill_postmaster(up.pgdata)
     killed_at = time.monotonic()
-    _wait_for(lambda: _server_back(up.pgdata, killed_pid), 60, "`up` starts its PostgreSQL again")
+    wait_for(lambda: _server_back(up.pgdata, killed_pid), 60, "`up` starts its PostgreSQL again")
     back_at = time.monotonic()
     accepted_before = len(load.accepted)
-    _wait_for(lambda: _accepted_since(load, back_at) > 0, 60, "a command is accepted again")
+    wait_for(lambda: _accepted_since(load, back_at) > 0, 60, "a command is accepted again")
     recovered_at = min(a.at + a.seconds for a in load.after(back_at) if 200 <= a.status < 300)
-    _wait_for(lambda: len(load.accepted) >= accepted_before + 5, 60, "the load goes on")
+    wait_for(lambda: len(load.accepted) >= accepted_before + 5, 60, "the load goes on")
     load.stop()
 
     assert up.process.poll() is None, "`up` is still running"
     during = [a for a in load.after(killed_at) if a.at < back_at]
     refused = [a for a in load.after(killed_at) if not 200 <= a.status < 300]
-    stored = _opened_complaints(up.database_url)
+    stored = opened_complaints(up.database_url, "caseledger")
     accepted = set(load.accepted.values())
     report(
         "up: kill -9 of its embedded PostgreSQL",
@@ -150,19 +149,14 @@ def test_up_keeps_running_through_a_kill_of_its_postgres_answering_503_then_2xx(
     # Every accepted command is stored exactly once, is in the read model, and is published in order.
     assert accepted <= stored, f"{len(accepted - stored)} accepted complaint(s) not stored"
     assert len(stored) == len(accepted), f"{len(stored) - len(accepted)} complaint(s) stored unasked"
-    _wait_for(lambda: _all_readable(up, accepted), 60, "every accepted complaint is in the read model")
+    wait_for(
+        lambda: all_readable(up.base_url, SECRET, accepted),
+        60,
+        "every accepted complaint is in the read model",
+    )
     records = consume_all(up.bootstrap, "caseledger.complaint", timeout=30)
     assert {record.key.decode() for record in records if record.key} >= accepted
     assert out_of_order(records) == []
-
-
-def _wait_for(condition: object, seconds: float, what: str) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.1)
 
 
 def _server_back(pgdata: Path, killed_pid: int) -> bool:
@@ -174,33 +168,3 @@ def _server_back(pgdata: Path, killed_pid: int) -> bool:
 
 def _accepted_since(load: CommandLoad, instant: float) -> int:
     return sum(1 for a in load.after(instant) if 200 <= a.status < 300)
-
-
-def _opened_complaints(database_url: str) -> set[str]:
-    """The ids of the complaints in the store (each opening event is version 1)."""
-    schema = Complaints.schema_for("caseledger")
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name LIKE %s",
-            (schema, "%events"),
-        ).fetchone()
-        assert row is not None, "the complaints' events table"
-        ids = conn.execute(
-            sql.SQL("SELECT originator_id FROM {} WHERE originator_version = 1").format(
-                sql.Identifier(schema, row[0])
-            )
-        ).fetchall()
-    return {str(i) for (i,) in ids}
-
-
-def _all_readable(up: UpProcess, complaint_ids: set[str]) -> bool:
-    from api.auth import issue_token
-    from domain.base import Role
-    from tests.faults.harness import _hours
-
-    token = issue_token(SECRET, "faults.reader", Role.COMPLAINTS_OFFICER, _hours(1))
-    with httpx.Client(base_url=up.base_url, timeout=10) as client:
-        return all(
-            client.get(f"/complaints/{cid}", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-            for cid in sorted(complaint_ids)
-        )
