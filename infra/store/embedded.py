@@ -52,7 +52,9 @@ class EmbeddedPostgres:
         if self._server is None:
             return False
         try:
-            return bool(self._server.get_postmaster_info().is_running())
+            process = self._server.get_postmaster_info().process
+            # A killed postmaster stays a zombie until it is reaped: dead all the same.
+            return bool(process is not None and process.is_running() and process.status() != "zombie")
         except Exception:  # noqa: BLE001 - psutil's errors for a vanished process: not running
             return False
 

@@ -4,6 +4,7 @@ the connection was lost (the commit's answer is what got lost)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,6 +13,7 @@ import psycopg_pool
 import pytest
 from fastapi.testclient import TestClient
 
+from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON
 from infra.bootstrap import System
 from infra.clock import ControlledClock
@@ -45,6 +47,42 @@ def test_a_command_that_loses_the_database_after_storing_answers_503_and_its_ret
     assert retried.status_code == 200, retried.text
     assert retried.headers.get("idempotent-replayed") == "true"
     assert retried.json()["version"] == 2
+    assert len(system.complaints.history(UUID(complaint["case_id"]))) == 2
+
+
+def test_a_retry_is_not_held_up_when_the_cut_off_command_could_not_even_mark_its_key(
+    client: TestClient, system: System, clock: ControlledClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    complaint = lodge_complaint(client, clock.now())
+    path = f"/complaints/{complaint['case_id']}/acknowledgement"
+    stored = system.complaints.acknowledge
+    mark = IdempotencyStore._mark_abandoned
+    marks: list[str] = []
+
+    def acknowledge_then_lose_the_connection(*args: Any) -> Any:
+        stored(*args)
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    def database_still_away(self: IdempotencyStore, *args: Any) -> None:
+        marks.append("refused")
+        monkeypatch.setattr(IdempotencyStore, "_mark_abandoned", mark)
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(system.complaints, "acknowledge", acknowledge_then_lose_the_connection)
+    monkeypatch.setattr(IdempotencyStore, "_mark_abandoned", database_still_away)
+    headers = as_(*OFFICER, Idempotency_Key=str(uuid4()))
+
+    cut_off = client.post(path, json={"channel": "sms"}, headers=headers)
+    monkeypatch.setattr(system.complaints, "acknowledge", stored)
+    began = time.monotonic()
+    retried = client.post(path, json={"channel": "sms"}, headers=headers)
+
+    assert cut_off.status_code == 503
+    assert marks == ["refused"]
+    # Not a 409 "still running" until the hold goes stale (60 s): the mark is written before the claim.
+    assert retried.status_code == 200, retried.text
+    assert time.monotonic() - began < 2
+    assert retried.headers.get("idempotent-replayed") == "true"
     assert len(system.complaints.history(UUID(complaint["case_id"]))) == 2
 
 

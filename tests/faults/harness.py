@@ -29,6 +29,7 @@ from psycopg import sql
 from api.auth import issue_token
 from domain.base import Role
 from infra.services.complaints import Complaints
+from infra.store.embedded import EmbeddedPostgres
 from tests.kafka_fixtures import Record
 
 FIGURES = Path(__file__).resolve().parents[2] / "bench-results" / "faults.jsonl"
@@ -195,3 +196,19 @@ def all_readable(base_url: str, secret: str, complaint_ids: set[str]) -> bool:
             client.get(f"/complaints/{cid}", headers={"Authorization": f"Bearer {token}"}).status_code == 200
             for cid in sorted(complaint_ids)
         )
+
+
+def restarted(server: EmbeddedPostgres) -> Callable[[], bool]:
+    """A condition for ``wait_for``: start the killed server again, True once it runs. Right after a
+    ``kill -9`` its old backends may still hold its shared memory, and the start fails: try again."""
+
+    def attempt() -> bool:
+        try:
+            server.restart_if_down()
+        except Exception as failed:  # noqa: BLE001 - pg_ctl's failure, retried until the backends are gone
+            sys.stderr.write(f"PostgreSQL did not start again yet: {failed!r}\n")
+            time.sleep(0.5)
+            return False
+        return server.running()
+
+    return attempt

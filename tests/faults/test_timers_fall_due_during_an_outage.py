@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from infra.settings import Settings
 from infra.store.database import DATABASE_UNAVAILABLE
 from infra.store.embedded import EmbeddedPostgres
 from tests.conftest import START
-from tests.faults.harness import kill_postmaster, report, wait_for
+from tests.faults.harness import kill_postmaster, report, restarted, wait_for
 from tests.integration.test_timers import CMP, Consumer, a_complaint, history_types, the_timer
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(180)]
@@ -33,8 +33,8 @@ RECOVERY_BOUND_S = 15.0
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    embedded = EmbeddedPostgres(tmp_path / "postgres")
+def server(fault_dir: Path) -> Iterator[EmbeddedPostgres]:
+    embedded = EmbeddedPostgres(fault_dir / "postgres")
     embedded.start()
     try:
         yield embedded
@@ -77,7 +77,7 @@ def test_timers_due_while_postgres_was_dead_fire_once_when_it_is_back(
         clock.set(latest_due + timedelta(minutes=1))
         time.sleep(2.0)
         assert runner.is_alive(), "the scheduler lives through the outage"
-        wait_for(_restarted(server), 60, "the throwaway PostgreSQL starts again")
+        wait_for(restarted(server), 60, "the throwaway PostgreSQL starts again")
         back_at = time.monotonic()
         wait_for(lambda: _all_breached(system, timers), 60, "every timer that fell due is breached")
         fired_at = time.monotonic()
@@ -100,17 +100,6 @@ def test_timers_due_while_postgres_was_dead_fire_once_when_it_is_back(
     assert fired_at - back_at <= RECOVERY_BOUND_S
     assert breaches == [1] * TIMERS, breaches
     assert scheduler.sessions >= 2, "it reconnected and LISTENed again"
-
-
-def _restarted(server: EmbeddedPostgres) -> Callable[[], bool]:
-    def attempt() -> bool:
-        try:
-            server.restart_if_down()
-        except Exception:  # noqa: BLE001 - the dead server's backends may still hold its memory: again
-            return False
-        return server.running()
-
-    return attempt
 
 
 def _all_breached(system: System, timers: list[SlaTimer]) -> bool:

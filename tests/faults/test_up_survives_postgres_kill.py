@@ -99,8 +99,8 @@ class UpProcess:
 
 
 @pytest.fixture
-def up(tmp_path: Path) -> Iterator[UpProcess]:
-    running = UpProcess(tmp_path)
+def up(fault_dir: Path) -> Iterator[UpProcess]:
+    running = UpProcess(fault_dir)
     try:
         yield running
     finally:
