@@ -63,7 +63,7 @@ def test_a_retry_is_not_held_up_when_the_cut_off_command_could_not_even_mark_its
         stored(*args)
         raise psycopg.OperationalError("server closed the connection unexpectedly")
 
-    def database_still_away(self: IdempotencyStore, *args: Any) -> None:
+    def database_still_away(self: IdempotencyStore, *args: Any, **kwargs: Any) -> None:
         marks.append("refused")
         monkeypatch.setattr(IdempotencyStore, "_mark_abandoned", mark)
         raise psycopg.OperationalError("connection refused")
