@@ -45,6 +45,7 @@ RECOVERY_BOUND_S = 15.0
 OUTAGE_S = 3.0
 """How long the database stays away."""
 KINDS = ("relay", "consume", "timers", "api")
+STALE_HOLD_S = 10
 ROUNDS = int(os.environ.get("FAULTS_ROUNDS", "1"))
 """Kill rounds (each: every process, then PostgreSQL); `make faults` runs more than `make check`."""
 
@@ -70,6 +71,9 @@ class Fleet:
             "CASELEDGER_DATA_DIR": str(data_dir),
             # One key for every process: each would otherwise race to create the key file.
             "CASELEDGER_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+            # A keyed request in flight when the API is killed holds its key until the hold goes stale
+            # (60 s by default, the client meanwhile told 409 with Retry-After): shorter here, for time.
+            "CASELEDGER_API_IDEMPOTENCY_STALE_SECONDS": str(STALE_HOLD_S),
             "PYTHONPATH": str(REPO),
         }
         self.commands = {
