@@ -48,7 +48,7 @@ from infra.messaging.broker import EmbeddedBroker, ensure_topics, tansu_binary
 from infra.messaging.contract import topic_name
 from infra.messaging.relay import relay_lag, run_relay
 from infra.settings import Settings
-from infra.store.database import ProcessKind, database_unavailable
+from infra.store.database import DATABASE_UNAVAILABLE, ProcessKind, database_unavailable
 from infra.store.embedded import EmbeddedPostgres, require_embedded_postgres
 from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
@@ -552,21 +552,24 @@ async def watch_timers(system: System, stop: asyncio.Event, every: float = 1.0) 
     """Print each timer warning and breach as the scheduler records it (the demo's time-scale view)."""
     position = await asyncio.to_thread(system.timers.recorder.max_notification_id) or 0
     while not stop.is_set():
-        page = await asyncio.to_thread(system.timers.recorder.select_notifications, position + 1, 500)
-        for notification in page:
-            position = notification.id
-            event = system.timers.mapper.to_domain_event(notification)
-            if isinstance(event, TimerWarningRaised | TimerBreached):
-                start = next(iter(system.timers.history(event.originator_id)))
-                rule = start.rule_id if isinstance(start, TimerStarted) else "?"
-                case = start.subject_id if isinstance(start, TimerStarted) else "?"
-                at = event.recorded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-                what = (
-                    f"warning at {event.threshold:.0%}"
-                    if isinstance(event, TimerWarningRaised)
-                    else f"BREACH, {event.lateness_seconds} s late, escalated to "
-                    f"{event.escalate_to.value if event.escalate_to else 'nobody'}"
-                )
-                print(f"[{at} story time] {rule}: {what} (case {case})", flush=True)
+        # The database may be away (up restarts its embedded one): the next round reads on from the last
+        # event printed.
+        with contextlib.suppress(*DATABASE_UNAVAILABLE):
+            page = await asyncio.to_thread(system.timers.recorder.select_notifications, position + 1, 500)
+            for notification in page:
+                event = system.timers.mapper.to_domain_event(notification)
+                if isinstance(event, TimerWarningRaised | TimerBreached):
+                    start = next(iter(system.timers.history(event.originator_id)))
+                    rule = start.rule_id if isinstance(start, TimerStarted) else "?"
+                    case = start.subject_id if isinstance(start, TimerStarted) else "?"
+                    at = event.recorded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+                    what = (
+                        f"warning at {event.threshold:.0%}"
+                        if isinstance(event, TimerWarningRaised)
+                        else f"BREACH, {event.lateness_seconds} s late, escalated to "
+                        f"{event.escalate_to.value if event.escalate_to else 'nobody'}"
+                    )
+                    print(f"[{at} story time] {rule}: {what} (case {case})", flush=True)
+                position = notification.id
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
