@@ -492,8 +492,12 @@ async def restarting(name: str, run: Callable[[], Awaitable[None]], stop: asynci
             await run()
             return
         except Exception as exc:
-            if stop.is_set() or not database_unavailable(exc):
+            if not database_unavailable(exc):
                 raise
+            if stop.is_set():
+                # Stopping anyway: an outage met on the way out is no reason to exit with an error.
+                log.warning("%s ended while stopping: the database is away (%s)", name, exc)
+                return
             log.warning("%s ended: the database is away (%s); starting it again", name, exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
