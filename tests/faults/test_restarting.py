@@ -1,5 +1,5 @@
 """The backstop in `serve`: a piece that a database outage ended is started again; anything else (a bug)
-still ends the process, and a piece that meets an outage while the process stops just ends (no restart, no error exit)."""
+still ends the process; a piece that meets an outage while the process stops just ends (no error exit)."""
 
 from __future__ import annotations
 
