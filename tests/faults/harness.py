@@ -122,7 +122,12 @@ class CommandLoad:
         return answer, response.json() if response.status_code < 300 else {}
 
     def after(self, instant: float) -> list[Answer]:
+        """The answers to requests sent from ``instant`` on."""
         return [a for a in self.answers if a.at >= instant]
+
+    def answered_between(self, begin: float, end: float) -> list[Answer]:
+        """The answers that arrived from ``begin`` up to ``end`` (a request in flight at ``begin`` too)."""
+        return [a for a in self.answers if begin <= a.at + a.seconds < end]
 
 
 COMPLAINT = {

@@ -196,8 +196,8 @@ def test_scale_out_processes_survive_kills_and_a_postgres_restart_with_nothing_l
         wait_for(lambda: len(load.accepted) >= target, 60, "the load goes on after the restart")  # noqa: B023
     load.stop()
 
-    in_outages = [a for a in load.answers if any(k <= a.at < b for k, b, _ in outages)]
-    refused = [a for k, _, r in outages for a in load.answers if k <= a.at < r and not 200 <= a.status < 300]
+    in_outages = [a for k, b, _ in outages for a in load.answered_between(k, b)]
+    refused = [a for k, _, r in outages for a in load.answered_between(k, r) if not 200 <= a.status < 300]
     recoveries = [round(r - b, 2) for _, b, r in outages]
     accepted = set(load.accepted.values())
     stored = opened_complaints(url, SCHEMA)

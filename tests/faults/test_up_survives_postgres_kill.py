@@ -122,8 +122,8 @@ def test_up_keeps_running_through_a_kill_of_its_postgres_answering_503_then_2xx(
     load.stop()
 
     assert up.process.poll() is None, "`up` is still running"
-    during = [a for a in load.after(killed_at) if a.at < back_at]
-    refused = [a for a in load.after(killed_at) if not 200 <= a.status < 300]
+    during = load.answered_between(killed_at, back_at)
+    refused = [a for a in load.answered_between(killed_at, recovered_at) if not 200 <= a.status < 300]
     stored = opened_complaints(up.database_url, "caseledger")
     accepted = set(load.accepted.values())
     report(
