@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup up demo check lint test test-unit test-integration test-browser bench bench-quick clean
+.PHONY: help setup up demo check lint test test-unit test-integration test-browser faults bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test-integration: $(STAMP) ## tests against a real PostgreSQL server
 
 test-browser: $(STAMP) ## the staff console in headless chromium (screenshots in bench-results/screenshots/)
 	$(BIN)/pytest -m browser tests/browser
+
+faults: $(STAMP) ## the fault suite as a soak: FAULTS_ROUNDS (default 5) rounds of kill -9s (figures in bench-results/faults.jsonl)
+	FAULTS_ROUNDS=$${FAULTS_ROUNDS:-5} $(BIN)/pytest -m faults tests/faults -s
 
 bench: $(STAMP) ## the full benchmark (table + bench-results/bench.json)
 	$(BIN)/caseledger bench --out bench-results/bench.json

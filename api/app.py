@@ -22,7 +22,7 @@ from api.gateway import CommandGateway
 from api.hygiene import RequestHygiene
 from api.idempotency import IdempotencyStore
 from api.problems import PROBLEM_JSON, install_problem_handlers
-from api.readiness import Readiness
+from api.readiness import Readiness, install_database_unavailable_handler
 from api.readmodels import ReadModels, ReadSideTimerViews
 from api.routes.audit import router as audit_routes
 from api.routes.callbacks import router as callback_routes
@@ -142,6 +142,7 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
     install_problem_handlers(app)
     # Before routing: a NUL byte or an over-long URL never reaches a route (nor the database).
     app.add_middleware(RequestHygiene)
+    install_database_unavailable_handler(app)
     for router in (
         policy_routes,
         claim_routes,

@@ -23,6 +23,7 @@ from api.idempotency import IdempotencyStore, IdempotentRequest, KeyHold, Stored
 from api.problems import PROBLEM_JSON, is_final_rejection, problem_for
 from domain.base import DomainError
 from infra.services.commands import Command
+from infra.store.database import database_unavailable
 from infra.store.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
 
 C = TypeVar("C", bound=Command)
@@ -193,6 +194,10 @@ class CommandGateway:
                     held,
                     StoredAnswer(problem.status, problem.model_dump(mode="json", exclude_none=True)),
                 )
+            elif database_unavailable(exc):
+                # Whether the events were stored is unknown (the commit's answer may be what was lost):
+                # the retry takes the key over and looks in the store first, so it never runs twice.
+                self._idempotency.abandon(request, held)
             else:
                 # A failure before anything was stored: a retry with the same key runs again.
                 self._idempotency.release(request, held)

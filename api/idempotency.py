@@ -14,6 +14,7 @@ the request that lost its hold is not recorded: its hold's token no longer match
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +26,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from api.problems import IdempotencyKeyReusedError, IdempotentRequestInProgressError
-from infra.store.database import Database
+from infra.store.database import DATABASE_UNAVAILABLE, Database
 
 TABLE = "api_idempotency"
 
@@ -71,6 +72,9 @@ class IdempotencyStore:
         self._table = sql.Identifier(schema, TABLE)
         self._wait_seconds = wait_seconds
         self._stale = timedelta(seconds=stale_seconds)
+        # Holds this process could not mark abandoned while the database was away (``abandon``).
+        self._to_abandon: list[tuple[IdempotentRequest, KeyHold]] = []
+        self._to_abandon_lock = threading.Lock()
 
     def create_table(self) -> None:
         """Create the table if it is missing (and add the hold columns to a table of an older release)."""
@@ -104,6 +108,8 @@ class IdempotencyStore:
         A different request under a used key is refused; a repeat of one still running waits for it,
         then is told to retry; a repeat of one that died (its hold older than the bound) takes the key over.
         """
+        if self._to_abandon:
+            self._abandon_pending()
         deadline = time.monotonic() + self._wait_seconds
         while True:
             token = uuid4()
@@ -172,6 +178,45 @@ class IdempotencyStore:
                 (answer.status, Jsonb(answer.body), request.actor_id, request.key, hold.token),
             ).fetchone()
         return updated is not None
+
+    def abandon(self, request: IdempotentRequest, hold: KeyHold) -> None:
+        """Leave the key held but stale at once: the attempt ended not knowing whether its events were
+        stored (the database went away, perhaps after the commit), so the next repeat takes the key over and
+        looks in the event store before it runs the command.
+
+        While the database is still away the mark is kept in this process and written before its next
+        claim, so a client's retry (to this process) waits out the outage only, not ``stale_seconds``. A
+        retry that another API process serves still waits for the hold to go stale.
+        """
+        try:
+            # Briefly: the client is owed its 503 now, and the mark is written later if need be.
+            self._mark_abandoned(request, hold, timeout=0.5)
+        except DATABASE_UNAVAILABLE:
+            with self._to_abandon_lock:
+                self._to_abandon.append((request, hold))
+
+    def _abandon_pending(self) -> None:
+        with self._to_abandon_lock:
+            pending, self._to_abandon = self._to_abandon, []
+        for at, (request, hold) in enumerate(pending):
+            try:
+                self._mark_abandoned(request, hold)
+            except DATABASE_UNAVAILABLE:
+                with self._to_abandon_lock:
+                    self._to_abandon.extend(pending[at:])
+                raise
+
+    def _mark_abandoned(
+        self, request: IdempotentRequest, hold: KeyHold, timeout: float | None = None
+    ) -> None:
+        with self._database.connection(timeout) as conn:
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET held_since = '-infinity' WHERE actor_id = %s AND key = %s "
+                    "AND status IS NULL AND hold_token = %s"
+                ).format(self._table),
+                (request.actor_id, request.key, hold.token),
+            )
 
     def release(self, request: IdempotentRequest, hold: KeyHold) -> None:
         """Free the key of a request that failed without an answer worth keeping: a retry runs again."""

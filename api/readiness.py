@@ -1,14 +1,51 @@
-"""Liveness and readiness: is the process up, can it reach its database, how far behind is the relay."""
+"""Liveness and readiness: is the process up, can it reach its database, how far behind is the relay; and
+the answer to any request while the database cannot be reached."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.problems import ApiProblemError, problem_for, problem_response
 from infra.messaging.relay import ContextLag
-from infra.store.database import Database
+from infra.store.database import DATABASE_UNAVAILABLE, Database
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 2
+"""What a 503 for an unreachable database tells the client to wait: about a pool's connect timeout."""
+
+
+class DatabaseUnavailableError(ApiProblemError):
+    """PostgreSQL cannot be reached just now (restarting, down, or every connection is busy)."""
+
+    status, title, slug = 503, "DatabaseUnavailableError", "database-unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the database cannot be reached just now; retry after the given seconds "
+            "(with the same Idempotency-Key, a command is never run twice)",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A warning, not an error with a traceback: an outage makes many of these, and each is expected.
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    problem, headers = problem_for(DatabaseUnavailableError(), request.url.path)
+    return problem_response(problem, headers)
+
+
+def install_database_unavailable_handler(app: FastAPI) -> None:
+    """Answer a request that meets an unreachable database (lost connection, refused connect, a checkout
+    that timed out) with 503 problem+json and Retry-After, at once instead of a 500 or a hang."""
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
 
 
 class RelayLag(BaseModel):

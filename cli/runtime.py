@@ -16,12 +16,13 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import logging
 import secrets
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,8 +50,8 @@ from infra.messaging.contract import topic_name
 from infra.messaging.relay import relay_lag, run_relay
 from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
-from infra.store.database import ProcessKind
-from infra.store.embedded import require_embedded_postgres
+from infra.store.database import DATABASE_UNAVAILABLE, ProcessKind, database_unavailable
+from infra.store.embedded import EmbeddedPostgres, require_embedded_postgres
 from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
 from projections.watermarks import applied_table
@@ -60,6 +61,12 @@ DEMO_STORY_DAYS = 100
 """How far back the demo story starts: its closed cases take about two months, then its open cases are told
 on the 15 days before now (cli/demo.py), and the clock follows real time from the story's end on."""
 KAFKA_CONNECT_TIMEOUT_S = 3.0
+RESTART_PAUSE_S = 1.0
+"""The pause before a piece that the database's absence ended is started again (see ``serve``)."""
+POSTGRES_WATCH_S = 1.0
+"""How often `up` checks that its embedded PostgreSQL is still running."""
+
+log = logging.getLogger(__name__)
 
 
 class PortTakenError(CliError):
@@ -426,10 +433,17 @@ async def serve(
             server.should_exit = True
 
         tasks.append(asyncio.create_task(stop_api(), name="api-stopper"))
+    if system.embedded_postgres is not None:
+        tasks.append(asyncio.create_task(watch_postgres(system.embedded_postgres, stop), name="postgres"))
     if scheduler:
         halt = threading.Event()
         tasks.append(
-            asyncio.create_task(asyncio.to_thread(run_scheduler, system, system.clock, halt), name="timers")
+            asyncio.create_task(
+                restarting(
+                    "timers", lambda: asyncio.to_thread(run_scheduler, system, system.clock, halt), stop
+                ),
+                name="timers",
+            )
         )
 
         async def stop_scheduler() -> None:
@@ -438,11 +452,19 @@ async def serve(
 
         tasks.append(asyncio.create_task(stop_scheduler(), name="timers-stopper"))
     if relay:
-        tasks.append(asyncio.create_task(run_relay(system, bootstrap_servers, stop), name="relay"))
+        tasks.append(
+            asyncio.create_task(
+                restarting("relay", lambda: run_relay(system, bootstrap_servers, stop), stop), name="relay"
+            )
+        )
     if groups:
         tasks.append(
             asyncio.create_task(
-                run_consumers(system, system.settings, bootstrap_servers, list(groups), stop),
+                restarting(
+                    "consumers",
+                    lambda: run_consumers(system, system.settings, bootstrap_servers, list(groups), stop),
+                    stop,
+                ),
                 name="consumers",
             )
         )
@@ -461,6 +483,49 @@ async def serve(
             if not task.done():
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=15)
+
+
+async def restarting(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Run ``run()``; start it again when the database being away ended it, until ``stop``.
+
+    Each piece reconnects by itself (the relay's sessions, the consumers' retries, the scheduler's
+    sessions); this is the backstop, so that no outage the piece did not foresee ends the whole process
+    (and, in `up`, the broker and the other pieces with it). Any other error still ends the process.
+    """
+    while True:
+        try:
+            await run()
+            return
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            if stop.is_set():
+                # Stopping anyway: an outage met on the way out is no reason to exit with an error.
+                log.warning("%s ended while stopping: the database is away (%s)", name, exc)
+                return
+            log.warning("%s ended: the database is away (%s); starting it again", name, exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
+        if stop.is_set():
+            return
+
+
+async def watch_postgres(embedded: EmbeddedPostgres, stop: asyncio.Event) -> None:
+    """Start the embedded PostgreSQL again whenever it is found dead, until ``stop``.
+
+    `up` owns that server and nothing else supervises it; the pools and sessions of every piece reconnect
+    to the same socket once it is back.
+    """
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), POSTGRES_WATCH_S)
+        if stop.is_set():
+            return
+        try:
+            if await asyncio.to_thread(embedded.restart_if_down):
+                print("PostgreSQL (embedded) had stopped: started it again", flush=True)
+        except Exception as failed:  # noqa: BLE001 - e.g. old backends still hold its memory: try again
+            log.warning("could not start the embedded PostgreSQL again yet: %s", failed)
 
 
 def process_kind(*, relay: bool, groups: tuple[str, ...], api: bool, scheduler: bool) -> ProcessKind:
@@ -496,21 +561,24 @@ async def watch_timers(system: System, stop: asyncio.Event, every: float = 1.0) 
     """Print each timer warning and breach as the scheduler records it (the demo's time-scale view)."""
     position = await asyncio.to_thread(system.timers.recorder.max_notification_id) or 0
     while not stop.is_set():
-        page = await asyncio.to_thread(system.timers.recorder.select_notifications, position + 1, 500)
-        for notification in page:
-            position = notification.id
-            event = system.timers.mapper.to_domain_event(notification)
-            if isinstance(event, TimerWarningRaised | TimerBreached):
-                start = next(iter(system.timers.history(event.originator_id)))
-                rule = start.rule_id if isinstance(start, TimerStarted) else "?"
-                case = start.subject_id if isinstance(start, TimerStarted) else "?"
-                at = event.recorded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-                what = (
-                    f"warning at {event.threshold:.0%}"
-                    if isinstance(event, TimerWarningRaised)
-                    else f"BREACH, {event.lateness_seconds} s late, escalated to "
-                    f"{event.escalate_to.value if event.escalate_to else 'nobody'}"
-                )
-                print(f"[{at} story time] {rule}: {what} (case {case})", flush=True)
+        # The database may be away (up restarts its embedded one): the next round reads on from the last
+        # event printed.
+        with contextlib.suppress(*DATABASE_UNAVAILABLE):
+            page = await asyncio.to_thread(system.timers.recorder.select_notifications, position + 1, 500)
+            for notification in page:
+                event = system.timers.mapper.to_domain_event(notification)
+                if isinstance(event, TimerWarningRaised | TimerBreached):
+                    start = next(iter(system.timers.history(event.originator_id)))
+                    rule = start.rule_id if isinstance(start, TimerStarted) else "?"
+                    case = start.subject_id if isinstance(start, TimerStarted) else "?"
+                    at = event.recorded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+                    what = (
+                        f"warning at {event.threshold:.0%}"
+                        if isinstance(event, TimerWarningRaised)
+                        else f"BREACH, {event.lateness_seconds} s late, escalated to "
+                        f"{event.escalate_to.value if event.escalate_to else 'nobody'}"
+                    )
+                    print(f"[{at} story time] {rule}: {what} (case {case})", flush=True)
+                position = notification.id
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)

@@ -31,6 +31,7 @@ from psycopg.pq import TransactionStatus
 from consumers.handling import HANDLING, Handling
 from domain.base import DomainEvent
 from infra.messaging.contract import Headers, ReceivedEvent
+from infra.store.database import DATABASE_UNAVAILABLE
 from infra.store.eventstore import CaseApplication
 
 log = logging.getLogger(__name__)
@@ -387,6 +388,10 @@ class Processor:
             self.handler.handle(conn, event, received)
             if conn.info.transaction_status is TransactionStatus.INERROR:
                 raise RuntimeError("the handler swallowed a database error: its transaction is aborted")
+        except DATABASE_UNAVAILABLE:
+            # Not a refusal of this event: the database is away. Parking it would need the database too,
+            # and could succeed just after it came back; the caller waits the outage out and retries.
+            raise
         except Exception as exc:
             # Any refusal, whatever its type, is retried and then parked: never passed over as success.
             raise EffectFailedError(received, f"{type(exc).__name__}: {exc}", exc) from exc

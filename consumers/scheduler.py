@@ -37,10 +37,13 @@ from domain.timer import SlaTimer
 from infra.clock import Clock
 from infra.services.timers import Timers
 from infra.settings import Settings
-from infra.store.database import Database, ProcessKind
+from infra.store.database import DATABASE_UNAVAILABLE, Database, ProcessKind
 from projections.due import DueRow, create_due_table, due_channel, due_table, upsert_due_rows
 
 log = logging.getLogger(__name__)
+
+RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
+"""Pauses between attempts to reach a lost database (the last one repeats): back within seconds of it."""
 
 DEFAULT_LOOKAHEAD_S = 5.0
 """How far ahead of a due instant the scheduler loads the timers due then (seconds)."""
@@ -104,6 +107,8 @@ class Scheduler:
         self._staged: dict[UUID, SlaTimer] = {}
         self._staged_until: datetime | None = None
         self._table_ready = False
+        self.sessions = 0
+        """How many sessions (LISTEN connections) have started: more than one means it reconnected."""
 
     def _connection(self) -> AbstractContextManager[Connection[Any]]:
         """A pooled connection (autocommit: every batch is one explicit transaction); the scheduler keeps
@@ -223,10 +228,34 @@ class Scheduler:
     def run(self, stop: threading.Event) -> None:
         """Fire due timers until ``stop`` is set; sleep until the next due instant or a notification.
 
-        LISTEN needs a session of its own for the scheduler's life: the one dedicated connection.
+        When the database goes away (restart, crash, network) the session ends and a new one starts after a
+        backoff (``RECONNECT_DELAYS_S``), LISTEN again; its first pass fires everything that fell due in
+        the meantime, each once (the rows stayed due, and a batch cut short rolled back).
         """
+        failures = 0
+        while not stop.is_set():
+            sessions = self.sessions
+            try:
+                self._session(stop)
+                return
+            except DATABASE_UNAVAILABLE as exc:
+                # Back off from the first delay again once a session had started: a new outage.
+                failures = 0 if self.sessions > sessions else failures
+                delay = RECONNECT_DELAYS_S[min(failures, len(RECONNECT_DELAYS_S) - 1)]
+                failures += 1
+                log.warning("scheduler lost the database (%s); reconnecting in %.1f s", exc, delay)
+                # A staged copy may predate what happened during the outage: it is checked by version
+                # anyway, but a fresh start reads what is stored.
+                self._staged.clear()
+                self._staged_until = None
+                stop.wait(delay)
+
+    def _session(self, stop: threading.Event) -> None:
+        """One session: LISTEN on a connection of its own (the one dedicated connection), fire what is due,
+        sleep until the next due instant or a notification; a lost database raises."""
         with self.database.dedicated() as listener:
             listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(due_channel(self.base_schema))))
+            self.sessions += 1
             next_due: datetime | None = None
             changed = True
             while not stop.is_set():

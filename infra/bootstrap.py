@@ -76,6 +76,7 @@ def bootstrap(
         min_size=settings.db_pool_size,
         max_size=settings.db_pool_size + settings.db_max_overflow,
         process=process,
+        timeout=settings.db_timeout_seconds,
     )
     try:
         database.open()

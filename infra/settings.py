@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         default=8,
         description="Connections the pool may open above db_pool_size under load (closed again when idle).",
     )
+    db_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=2.0,
+        description=(
+            "How long a checkout waits for a pooled connection, and a new connection for PostgreSQL, before "
+            "giving up: while the database is away the API answers 503 with Retry-After after this long."
+        ),
+    )
     snapshot_interval: Annotated[int, Field(ge=2)] = 50
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka bootstrap servers. Unset: the embedded Tansu broker is started."

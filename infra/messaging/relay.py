@@ -55,7 +55,7 @@ from infra.messaging.broker import describe_topics, ensure_topics, recreate_topi
 from infra.messaging.contract import H_CORRELATION, EventMessage, message_from_text, text_headers, topic_name
 from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
-from infra.store.database import Database, ProcessKind
+from infra.store.database import DATABASE_UNAVAILABLE, Database, ProcessKind
 from infra.store.eventstore import CaseApplication
 
 log = logging.getLogger(__name__)
@@ -280,8 +280,7 @@ class TopicsRecreatedError(Exception):
 # A failure of the broker or the database ends the session; a new one starts after a pause. Anything else
 # is a bug (or the test seam's simulated crash) and propagates.
 _RECOVERABLE: tuple[type[BaseException], ...] = (
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
+    *DATABASE_UNAVAILABLE,  # psycopg's, and the same re-raised by the store's recorders (the relay's reads)
     AioKafkaError,  # what FastStream's producer (aiokafka) raises
     KafkaPythonError,  # what the admin client raises
     OSError,

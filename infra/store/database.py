@@ -9,6 +9,14 @@ the LISTEN connections of the relay and the scheduler (``dedicated``). So an idl
 
 Every connection carries ``application_name`` = the process kind (``caseledger-api``, ``caseledger-relay``,
 ...), so that ``pg_stat_activity`` shows which process holds what.
+
+While PostgreSQL is away (restarted, killed, unreachable) nothing waits long: a new connection gives up
+after ``timeout`` (libpq ``connect_timeout``), a checkout waits at most ``timeout`` for one, and each checkout
+first checks that the pooled connection still answers (a restart leaves every idle one broken). The pool
+retries its lost connections with a short backoff and gives up on each after ``RECONNECT_GIVE_UP_S``, so the
+next checkout opens a fresh one at once: service resumes within seconds of the server's return however
+long it was away. What such an outage raises is ``DATABASE_UNAVAILABLE`` (the API answers 503, the
+long-running loops reconnect).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 import psycopg
+from eventsourcing import persistence
 from eventsourcing.postgres import ConnectionPool
 from psycopg import Connection
 from psycopg.rows import DictRow, TupleRow, dict_row, tuple_row
@@ -35,6 +44,39 @@ class ProcessKind(StrEnum):
     TIMERS = "caseledger-timers"
     UP = "caseledger-up"
     """Everything in one process (``caseledger up``)."""
+
+
+DEFAULT_TIMEOUT_S = 2.0
+"""How long a checkout waits for a connection, and a new connection for the server, by default."""
+
+RECONNECT_GIVE_UP_S = 5.0
+"""How long the pool retries one lost connection (backoff 1, 2, 4 s) before the next checkout opens anew.
+
+The pool's own default (5 minutes) would let the backoff grow to minutes: a server back after a long outage
+would then wait for the next attempt."""
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,  # lost or refused connection, server shutting down; PoolTimeout is one too
+    psycopg.InterfaceError,  # a connection already closed under us
+    persistence.OperationalError,  # the same, as the event store's recorders re-raise them
+    persistence.InterfaceError,
+)
+"""What a statement or checkout raises while PostgreSQL cannot be reached: worth retrying later."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it was raised from) says the database cannot be reached just now."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DATABASE_UNAVAILABLE):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _connect_timeout(timeout: float) -> int:
+    # libpq takes whole seconds, and treats 1 as 2.
+    return max(2, round(timeout))
 
 
 def _configure(conn: Connection[DictRow]) -> None:
@@ -55,24 +97,33 @@ class Database:
         min_size: int,
         max_size: int,
         process: ProcessKind = ProcessKind.CLI,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         if max_size < min_size:
             raise ValueError(f"the pool's max_size {max_size} is below its min_size {min_size}")
         self.url = url
         self._process = process
+        self._connect_timeout = _connect_timeout(timeout)
         # The library's own pool class and connection settings (dict rows, autocommit), so that every
         # datastore can use it as its own; each datastore still registers its composite types on the
         # connections it gets (they are per schema, so several applications coexist on one connection).
         self.pool: ConnectionPool[Connection[DictRow]] = ConnectionPool(
             url,
             connection_class=Connection[DictRow],
-            kwargs={"row_factory": dict_row, "application_name": process.value},
+            kwargs={
+                "row_factory": dict_row,
+                "application_name": process.value,
+                "connect_timeout": self._connect_timeout,
+            },
             min_size=min_size,
             max_size=max_size,
             open=False,
             configure=_configure,
+            # A round trip per checkout: after a restart the idle connections are all broken, and each
+            # would otherwise fail one request before the pool noticed.
+            check=ConnectionPool.check_connection,
             timeout=timeout,
+            reconnect_timeout=RECONNECT_GIVE_UP_S,
             name="caseledger",
         )
 
@@ -117,8 +168,8 @@ class Database:
         """A pooled connection in autocommit mode, rows as tuples; open a transaction with ``transaction()``
         or ``conn.transaction()``. Given back (and its row factory restored) when the block ends.
 
-        When all ``max_size`` are borrowed, it waits up to ``timeout`` (default 30 s) for one to come back,
-        then raises ``psycopg_pool.PoolTimeout``: the pool never opens more.
+        When all ``max_size`` are borrowed (or the server is away), it waits up to ``timeout`` (default: the
+        pool's) for one, then raises ``psycopg_pool.PoolTimeout``: the pool never opens more.
         """
         with self.pool.connection(timeout) as pooled:
             conn = cast(Connection[Any], pooled)
@@ -137,10 +188,18 @@ class Database:
 
     def dedicated(self) -> Connection[TupleRow]:
         """A connection of its own, outside the pool (LISTEN), autocommit; the caller closes it."""
-        return psycopg.connect(self.url, autocommit=True, application_name=self._process.value)
+        return psycopg.connect(
+            self.url,
+            autocommit=True,
+            application_name=self._process.value,
+            connect_timeout=self._connect_timeout,
+        )
 
     async def dedicated_async(self) -> psycopg.AsyncConnection[TupleRow]:
         """An asyncio connection of its own (the relay's advisory lock, LISTEN); the caller closes it."""
         return await psycopg.AsyncConnection.connect(
-            self.url, autocommit=True, application_name=self._process.value
+            self.url,
+            autocommit=True,
+            application_name=self._process.value,
+            connect_timeout=self._connect_timeout,
         )

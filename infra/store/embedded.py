@@ -1,4 +1,7 @@
-"""Embedded PostgreSQL for the one-command default: a server from a wheel, its data kept between runs."""
+"""Embedded PostgreSQL for the one-command default: a server from a wheel, its data kept between runs.
+
+Nothing else watches this server, so ``caseledger up`` does: if it dies (killed, crashed) `up` starts it
+again on the same data directory, and every piece of `up` reconnects (``restart_if_down``)."""
 
 from __future__ import annotations
 
@@ -44,8 +47,38 @@ class EmbeddedPostgres:
         self._server = get_server(self.data_dir.resolve() / "pg", cleanup_mode="stop")
         return str(self._server.get_uri())
 
+    def running(self) -> bool:
+        """Whether the server this process started is still up (False once it died or was killed)."""
+        if self._server is None:
+            return False
+        try:
+            process = self._server.get_postmaster_info().process
+            # A killed postmaster stays a zombie until it is reaped: dead all the same.
+            return bool(process is not None and process.is_running() and process.status() != "zombie")
+        except Exception:  # noqa: BLE001 - psutil's errors for a vanished process: not running
+            return False
+
+    def restart_if_down(self) -> bool:
+        """Start the server again on the same data directory (and socket) if it died; True if it did.
+
+        ``caseledger up`` calls this every second: an embedded server has no other supervisor, and the
+        processes' pools reconnect to the same URL by themselves. After a ``kill -9`` of the postmaster its
+        old backends may hold the shared memory a little longer: the start then fails and the next call
+        tries again.
+        """
+        if self._server is None or self.running():
+            return False
+        # The wheel's inter-process lock, as its own start takes it: another process may be starting it too.
+        with self._server._lock:
+            self._server.ensure_postgres_running()
+        return True
+
     def stop(self) -> None:
-        """Stop the server if this process started it."""
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
+        """Stop the server if this process started it (nothing to do if it died already)."""
+        server, self._server = self._server, None
+        if server is not None:
+            try:
+                server.cleanup()
+            except Exception as gone:  # psutil.NoSuchProcess: it had stopped
+                if type(gone).__module__.split(".")[0] != "psutil":
+                    raise
