@@ -33,6 +33,7 @@ from api.auth import demo_tokens
 from api.serve import api_server
 from cli.demo import next_morning, open_complaint, print_demo, run_demo
 from cli.errors import CliError
+from cli.metrics import expose_metrics
 from cli.operations_page import ConsumerOperations
 from cli.system import open_system
 from cli.tables import print_table
@@ -216,6 +217,7 @@ def relay(args: argparse.Namespace) -> int:
         async def main() -> None:
             stop = asyncio.Event()
             stop_on_signals(stop)
+            expose_metrics(system, relay=True, groups=(), scheduler=False, serve=True)
             await run_relay(system, broker_address(settings), stop, republish_from=args.from_position)
 
         asyncio.run(main())
@@ -258,6 +260,7 @@ def api(args: argparse.Namespace) -> int:
             f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)",
             flush=True,
         )
+        running.callback(expose_metrics(system, relay=False, groups=(), scheduler=False, serve=False))
         api_server(system, operations=ConsumerOperations(system)).run(sockets=[api_socket])
     return 0
 
@@ -269,6 +272,7 @@ def timers(args: argparse.Namespace) -> int:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        expose_metrics(system, relay=False, groups=(), scheduler=True, serve=True)
         run_scheduler(system, system.clock, stop)
         return 0
     finally:
@@ -443,6 +447,8 @@ async def serve(
         )
     if then is not None:
         tasks.append(asyncio.create_task(then(), name="then"))
+    # The API serves /metrics itself; a process without it serves them on CASELEDGER_METRICS_PORT.
+    unexpose = expose_metrics(system, relay=relay, groups=groups, scheduler=scheduler, serve=not api)
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -456,6 +462,7 @@ async def serve(
             if not task.done():
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=15)
+        unexpose()
 
 
 def process_kind(*, relay: bool, groups: tuple[str, ...], api: bool, scheduler: bool) -> ProcessKind:
