@@ -414,6 +414,9 @@ async def serve(
     anything starts), else it binds the configured host and port itself.
     """
     system.database.name_process(process_kind(relay=relay, groups=groups, api=api, scheduler=scheduler))
+    # The API serves /metrics itself; a process without it serves them on CASELEDGER_METRICS_PORT (first:
+    # a taken port starts nothing).
+    unexpose = expose_metrics(system, relay=relay, groups=groups, scheduler=scheduler, serve=not api)
     tasks = []
     if api:
         server = api_server(system, operations=ConsumerOperations(system))
@@ -447,8 +450,6 @@ async def serve(
         )
     if then is not None:
         tasks.append(asyncio.create_task(then(), name="then"))
-    # The API serves /metrics itself; a process without it serves them on CASELEDGER_METRICS_PORT.
-    unexpose = expose_metrics(system, relay=relay, groups=groups, scheduler=scheduler, serve=not api)
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
