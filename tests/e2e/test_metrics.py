@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -262,3 +266,38 @@ def test_a_taken_metrics_port_is_one_line_and_leaves_nothing_registered(system: 
 
     # Nothing was left registered: the same gauges can be exposed again.
     expose_metrics(live, relay=True, groups=(), scheduler=False, serve=False)()
+
+
+def test_caseledger_timers_serves_metrics_on_the_configured_port(database_url: str, schema: str) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
+        "CASELEDGER_DATABASE_URL": database_url,
+        "CASELEDGER_DB_SCHEMA": schema,
+        "CASELEDGER_METRICS_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "timers"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        scraped: list[str] = []
+
+        def served() -> bool:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                scraped.append(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
+            except httpx.TransportError:
+                return False
+            return True
+
+        eventually(served)
+        # The scheduler creates sla_due at start; a scrape reads its open timers once it is there.
+        eventually(lambda: served() and 'caseledger_timers_pending{state="running"} 0.0' in scraped[-1])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(15)
+
+    assert 'caseledger_db_pool_connections{state="max"}' in scraped[-1]
+    assert "caseledger_relay_lag_positions" not in scraped[-1]
