@@ -169,10 +169,14 @@ class Scheduler:
                     self.after_record(timer.id)
             # Rewrite even at an equal version: the row must stop naming an instant already handled.
             upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in timers], same_version=True)
-        # Counted once committed. ``fire_many`` answers in the order of ``taken``.
+        # Counted once committed; ``fire_many`` answers in the order of ``taken``. Only a running timer has
+        # a due row, so one breached now was breached by this batch, even when its row named a warning
+        # (a late tick records the warnings and the breach at once): its lateness runs from the deadline.
         for (_, _, due, action), timer in zip(rows, timers, strict=True):
-            breached = action == TimerAction.BREACH and timer.state is TimerState.BREACHED
-            metrics.timer_fired(action, due, now, timer.rule_id if breached else None)
+            if timer.state is TimerState.BREACHED:
+                metrics.timer_fired(TimerAction.BREACH, timer.due_at or due, now, timer.rule_id)
+            else:
+                metrics.timer_fired(action, due, now, None)
         return taken
 
     @property

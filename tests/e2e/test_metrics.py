@@ -23,6 +23,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from kafka import KafkaProducer
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
@@ -30,13 +31,17 @@ from api.auth import issue_token
 from cli.metrics import MetricsPortTakenError, expose_metrics, watch_relay
 from cli.runtime import CONTEXTS, serve
 from consumers.groups import default_groups
+from consumers.scheduler import Scheduler
 from domain.base import Role
+from domain.timer import TimerBreached
 from infra.bootstrap import System
+from infra.clock import ControlledClock
 from infra.messaging.broker import ensure_topics
 from infra.messaging.contract import topic_name
 from infra.messaging.relay import Relay, RelayThread
 from projections.due import create_due_table
 from projections.schema import PROJECTIONS_GROUP
+from tests.integration.test_timers import CMP, Consumer, a_complaint, the_timer
 from tests.kafka_fixtures import free_port
 
 pytestmark = pytest.mark.e2e
@@ -301,3 +306,44 @@ def test_caseledger_timers_serves_metrics_on_the_configured_port(database_url: s
 
     assert 'caseledger_db_pool_connections{state="max"}' in scraped[-1]
     assert "caseledger_relay_lag_positions" not in scraped[-1]
+
+
+def test_the_scheduler_counts_what_it_fires_and_a_breach_under_its_rule_late_from_the_deadline(
+    system: System, clock: ControlledClock
+) -> None:
+    consumer = Consumer(system, system.timers)
+    try:
+        complaint_id = a_complaint(system, clock)
+        consumer.consume()
+    finally:
+        consumer.close()
+    timer = the_timer(system, system.timers, CMP, complaint_id)
+    half, due = timer.warning_at(0.5), timer.due_at
+    assert half is not None
+    assert due is not None
+
+    def count(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    warnings = count("caseledger_timers_fired_total", action="warning")
+    breaches = count("caseledger_timer_breaches_total", rule=CMP)
+    late = count("caseledger_timer_lateness_seconds_sum", action="breach")
+    late_count = count("caseledger_timer_lateness_seconds_count", action="breach")
+    scheduler = Scheduler(system.timers, system.database, system.settings.db_schema, clock)
+    clock.set(half)
+    scheduler.tick()
+    # Late past the deadline: the 80 % warning's row is taken, and the breach recorded with it.
+    clock.set(due + timedelta(seconds=30))
+    scheduler.tick()
+
+    assert count("caseledger_timers_fired_total", action="warning") - warnings == 1
+    assert count("caseledger_timer_breaches_total", rule=CMP) - breaches == 1
+    # Every breach recorded (the complaint's shorter clocks breach too) is observed late from its deadline.
+    recorder = system.timers.recorder
+    recorded = [system.timers.mapper.to_domain_event(n) for n in recorder.select_notifications(1, 10_000)]
+    breached = [e for e in recorded if isinstance(e, TimerBreached)]
+    assert any(e.originator_id == timer.id and e.lateness_seconds == 30 for e in breached)
+    assert count("caseledger_timer_lateness_seconds_count", action="breach") - late_count == len(breached)
+    assert count("caseledger_timer_lateness_seconds_sum", action="breach") - late == pytest.approx(
+        sum(e.lateness_seconds for e in breached), abs=len(breached)
+    )
