@@ -21,6 +21,7 @@ from api.docs import install_offline_docs
 from api.gateway import CommandGateway
 from api.hygiene import RequestHygiene
 from api.idempotency import IdempotencyStore
+from api.metrics import install_metrics
 from api.problems import PROBLEM_JSON, install_problem_handlers
 from api.readiness import Readiness, install_database_unavailable_handler
 from api.readmodels import ReadModels, ReadSideTimerViews
@@ -156,6 +157,7 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
         _declare_roles(router)
         app.include_router(router)
     install_console(app, system, system.database, operations)
+    install_metrics(app)
     return app
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from api.idempotency import IdempotencyStore, IdempotentRequest, KeyHold, StoredAnswer
 from api.problems import PROBLEM_JSON, is_final_rejection, problem_for
 from domain.base import DomainError
+from infra import metrics
 from infra.services.commands import Command
 from infra.store.database import database_unavailable
 from infra.store.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
@@ -108,7 +109,10 @@ class CommandCall:
                 answer = self.gateway.execute(self, status, command, target, use_case)
             except DomainError as refused:
                 log.info("%s %s refused by rule %s", self.method, self.path, refused.rule)
+                metrics.command_refused(refused.rule)
                 raise
+            if not answer.replayed and answer.status < HTTPStatus.BAD_REQUEST:
+                metrics.command_accepted()
             log.info(
                 "%s %s answered %d, case version %s%s",
                 self.method,

@@ -34,6 +34,7 @@ from api.auth import demo_tokens
 from api.serve import api_server
 from cli.demo import next_morning, open_complaint, print_demo, run_demo
 from cli.errors import CliError
+from cli.metrics import expose_metrics
 from cli.operations_page import ConsumerOperations
 from cli.scenarios import SELLER
 from cli.system import open_system
@@ -226,6 +227,7 @@ def relay(args: argparse.Namespace) -> int:
         async def main() -> None:
             stop = asyncio.Event()
             stop_on_signals(stop)
+            expose_metrics(system, relay=True, groups=(), scheduler=False, serve=True)
             await run_relay(system, broker_address(settings), stop, republish_from=args.from_position)
 
         asyncio.run(main())
@@ -268,6 +270,7 @@ def api(args: argparse.Namespace) -> int:
             f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)",
             flush=True,
         )
+        running.callback(expose_metrics(system, relay=False, groups=(), scheduler=False, serve=False))
         api_server(system, operations=ConsumerOperations(system)).run(sockets=[api_socket])
     return 0
 
@@ -279,6 +282,7 @@ def timers(args: argparse.Namespace) -> int:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        expose_metrics(system, relay=False, groups=(), scheduler=True, serve=True)
         run_scheduler(system, system.clock, stop)
         return 0
     finally:
@@ -422,6 +426,9 @@ async def serve(
     anything starts), else it binds the configured host and port itself.
     """
     system.database.name_process(process_kind(relay=relay, groups=groups, api=api, scheduler=scheduler))
+    # The API serves /metrics itself; a process without it serves them on CASELEDGER_METRICS_PORT (first:
+    # a taken port starts nothing).
+    unexpose = expose_metrics(system, relay=relay, groups=groups, scheduler=scheduler, serve=not api)
     tasks = []
     if api:
         server = api_server(system, operations=ConsumerOperations(system))
@@ -483,6 +490,7 @@ async def serve(
             if not task.done():
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=15)
+        unexpose()
 
 
 async def restarting(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:

@@ -30,6 +30,7 @@ from psycopg.pq import TransactionStatus
 
 from consumers.handling import HANDLING, Handling
 from domain.base import DomainEvent
+from infra import metrics
 from infra.messaging.contract import Headers, ReceivedEvent
 from infra.store.database import DATABASE_UNAVAILABLE
 from infra.store.eventstore import CaseApplication
@@ -262,6 +263,11 @@ class Processor:
         this method is not about the message (the database is unreachable, say): nothing of it was
         recorded, so the caller must not commit its offset.
         """
+        outcome = self._process(conn, message)
+        metrics.events_recorded(self.group_id, (outcome,))
+        return outcome
+
+    def _process(self, conn: Connection[Any], message: RawMessage) -> Outcome:
         try:
             received = ReceivedEvent.from_message(message.key, message.value, message.headers)
         except ValueError as exc:
@@ -314,6 +320,8 @@ class Processor:
                     if conn.broken:
                         raise
                     raise BatchRefusedError(message.where) from exc
+        # Counted once committed, per batch: a refused batch is counted by ``process``, message by message.
+        metrics.events_recorded(self.group_id, outcomes)
         return outcomes
 
     def _deliver(self, conn: Connection[Any], received: ReceivedEvent, message: RawMessage) -> Outcome:

@@ -33,7 +33,8 @@ from uuid import UUID, uuid4
 
 from psycopg import Connection, sql
 
-from domain.timer import SlaTimer
+from domain.timer import SlaTimer, TimerAction, TimerState
+from infra import metrics
 from infra.clock import Clock
 from infra.services.timers import Timers
 from infra.settings import Settings
@@ -155,14 +156,14 @@ class Scheduler:
         with conn.transaction():
             rows = conn.execute(
                 sql.SQL(
-                    """SELECT timer_id, timer_version FROM {t} WHERE next_fire_at <= %s
-                       ORDER BY next_fire_at LIMIT %s FOR UPDATE SKIP LOCKED"""
+                    """SELECT timer_id, timer_version, next_fire_at, next_action FROM {t}
+                       WHERE next_fire_at <= %s ORDER BY next_fire_at LIMIT %s FOR UPDATE SKIP LOCKED"""
                 ).format(t=due_table(self.base_schema)),
                 (now, self.batch_size),
             ).fetchall()
             taken = [row[0] for row in rows]
             loaded: dict[UUID, SlaTimer] = {}
-            for timer_id, version in rows:
+            for timer_id, version, _, _ in rows:
                 # Taken once, whatever happens next: a staged copy is never used twice.
                 staged = self._staged.pop(timer_id, None)
                 if staged is not None and staged.version >= version:
@@ -173,6 +174,14 @@ class Scheduler:
                     self.after_record(timer.id)
             # Rewrite even at an equal version: the row must stop naming an instant already handled.
             upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in timers], same_version=True)
+        # Counted once committed; ``fire_many`` answers in the order of ``taken``. Only a running timer has
+        # a due row, so one breached now was breached by this batch, even when its row named a warning
+        # (a late tick records the warnings and the breach at once): its lateness runs from the deadline.
+        for (_, _, due, action), timer in zip(rows, timers, strict=True):
+            if timer.state is TimerState.BREACHED:
+                metrics.timer_fired(TimerAction.BREACH, timer.due_at or due, now, timer.rule_id)
+            else:
+                metrics.timer_fired(action, due, now, None)
         return taken
 
     @property

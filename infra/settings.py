@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = Field(
+        default=None,
+        description=(
+            "Port (on all interfaces) where `relay`, `consume` and `timers` serve Prometheus /metrics. "
+            "Unset: none. The API and `up` serve /metrics on the API's port."
+        ),
+    )
     api_read_wait_seconds: Annotated[float, Field(ge=0, le=30)] = Field(
         default=2.0, description="How long a query with min_version or min_position waits."
     )

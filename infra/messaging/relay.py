@@ -50,6 +50,7 @@ from faststream.kafka import KafkaBroker
 from kafka.errors import KafkaError as KafkaPythonError
 from psycopg import sql
 
+from infra import metrics
 from infra.clock import Clock
 from infra.messaging.broker import describe_topics, ensure_topics, recreate_topics
 from infra.messaging.contract import H_CORRELATION, EventMessage, message_from_text, text_headers, topic_name
@@ -718,6 +719,7 @@ class Relay:
         # Counted as soon as the broker acknowledged them, before the position moves: whoever sees the new
         # position (``positions()``) also sees them counted.
         tail.published += len(outgoing)
+        metrics.events_published(tail.context, len(outgoing))
         tail.position = through
         await self._store_position(session.lock_conn, tail)
 

@@ -140,6 +140,11 @@ class Database:
     def max_size(self) -> int:
         return self.pool.max_size
 
+    def pool_stats(self) -> dict[str, int]:
+        """The pool's gauges (``pool_size``, ``pool_available``, ``requests_waiting``, ...) for the metrics;
+        ``get_stats`` only reads them (``pop_stats`` would reset the counters)."""
+        return self.pool.get_stats()
+
     def open(self, timeout: float = 30.0) -> None:
         """Open the pool and wait until its ``min_size`` connections are up (a wrong URL fails here)."""
         self.pool.open(wait=True, timeout=timeout)
