@@ -34,6 +34,20 @@ QUIET_LIBRARIES = {
 ADOPTED_PREFIXES = ("uvicorn", "faststream")
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written, not what it was when logging was configured (a
+    test runner swaps it, and closes the one it swapped in)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -61,7 +75,7 @@ def configure_logging(
     level: str = "INFO", log_format: LogFormat = LogFormat.AUTO, stream: TextIO | None = None
 ) -> None:
     """Route every logger through one structlog-rendered handler on ``stream`` (stderr by default)."""
-    out = stream or sys.stderr
+    out = stream or _CurrentStderr()
     console = log_format == LogFormat.CONSOLE or (log_format == LogFormat.AUTO and out.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

@@ -120,7 +120,8 @@ class GroupWorker:
         """Create the tables and build the group's handler (once)."""
         with self._lock:
             if self._processor is None:
-                with self.system.database.connection() as conn:
+                database = self.system.database
+                with database.schema_lock(), database.connection() as conn:
                     create_tables(conn, self.settings.db_schema)
                     handler = self.group.build_handler(self.system, conn)
                 self._processor = Processor(

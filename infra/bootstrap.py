@@ -80,7 +80,8 @@ def bootstrap(
     )
     try:
         database.open()
-        return _build(settings, database, clock or SystemClock(), embedded)
+        with database.schema_lock():
+            return _build(settings, database, clock or SystemClock(), embedded)
     except BaseException:
         # Nothing half-built keeps connections (or an embedded server) behind a failed start.
         database.close()

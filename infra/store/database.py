@@ -200,6 +200,19 @@ class Database:
             connect_timeout=self._connect_timeout,
         )
 
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Hold the database-wide lock under which a process creates what it needs (tables, functions,
+        triggers), so processes starting at once do it one after the other: concurrent CREATE … IF NOT
+        EXISTS and CREATE OR REPLACE FUNCTION collide in PostgreSQL ("tuple concurrently updated",
+        duplicate pg_type rows). A connection of its own, so the pool stays free for the work."""
+        with self.dedicated() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext('caseledger.schema'))")
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext('caseledger.schema'))")
+
     async def dedicated_async(self) -> psycopg.AsyncConnection[TupleRow]:
         """An asyncio connection of its own (the relay's advisory lock, LISTEN); the caller closes it."""
         return await psycopg.AsyncConnection.connect(

@@ -28,6 +28,7 @@ from psycopg import sql
 
 from api.auth import issue_token
 from domain.base import Role
+from infra.messaging.contract import H_VERSION
 from infra.services.complaints import Complaints
 from infra.store.embedded import EmbeddedPostgres
 from tests.kafka_fixtures import Record
@@ -152,7 +153,7 @@ def out_of_order(records: list[Record]) -> list[str]:
     event right after itself is at-least-once delivery, which the consumers absorb: not out of order)."""
     seen: dict[bytes, list[int]] = defaultdict(list)
     for record in records:
-        version = record.header("caseledger_version")
+        version = record.header(H_VERSION)
         assert version is not None, "every published event carries its version"
         seen[record.key or b""].append(int(version))
     return [key.decode() for key, versions in seen.items() if versions != sorted(versions)]

@@ -1,10 +1,10 @@
 """The scale-out processes (`api`, `relay`, `consume`, `timers`) under load: each is `kill -9`ed and started
-again, then their PostgreSQL is `kill -9`ed and started again. Every process survives the database's
-restart by itself (reconnects, LISTENs again), clients see a quick 503 problem+json meanwhile and 2xx
-within seconds of its return, and every accepted command is stored once, read back, and published in
-per-case order.
+again, then their PostgreSQL is `kill -9`ed and started again, then their broker is wiped (restarted empty:
+no topics, no offsets). Every process survives the database's restart by itself (reconnects, LISTENs
+again), clients see a quick 503 problem+json meanwhile and 2xx within seconds of its return, and every
+accepted command is stored once, read back, and published again after the wipe in per-case order.
 
-The PostgreSQL is a throwaway embedded server of the test's own, in a temporary directory.
+The PostgreSQL is a throwaway embedded server of the test's own, in a temporary directory; so is the broker.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import psycopg
 import pytest
 
 from consumers.groups import default_groups
+from infra.messaging.broker import EmbeddedBroker
 from infra.store.embedded import EmbeddedPostgres
 from tests.faults.harness import (
     OUTAGE_ANSWER_S,
@@ -144,11 +145,22 @@ def throwaway_postgres(fault_dir: Path) -> Iterator[tuple[EmbeddedPostgres, str]
 
 
 @pytest.fixture
+def own_broker(fault_dir: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of the test's own, so that wiping it touches no other test's topics."""
+    broker = EmbeddedBroker(free_port(), fault_dir / "tansu.log")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
 def fleet(
-    fault_dir: Path, throwaway_postgres: tuple[EmbeddedPostgres, str], kafka_bootstrap: str
+    fault_dir: Path, throwaway_postgres: tuple[EmbeddedPostgres, str], own_broker: EmbeddedBroker
 ) -> Iterator[Fleet]:
     _, url = throwaway_postgres
-    fleet = Fleet(fault_dir, url, kafka_bootstrap)
+    fleet = Fleet(fault_dir, url, own_broker.bootstrap_servers)
     try:
         for kind in ("relay", "consume", "timers", "api"):
             fleet.start(kind)
@@ -157,8 +169,8 @@ def fleet(
         fleet.stop()
 
 
-def test_scale_out_processes_survive_kills_and_a_postgres_restart_with_nothing_lost_or_doubled(
-    fleet: Fleet, throwaway_postgres: tuple[EmbeddedPostgres, str]
+def test_scale_out_processes_survive_kills_a_postgres_restart_and_a_broker_wipe_with_nothing_lost_or_doubled(
+    fleet: Fleet, throwaway_postgres: tuple[EmbeddedPostgres, str], own_broker: EmbeddedBroker
 ) -> None:
     server, url = throwaway_postgres
     load = CommandLoad(fleet.base_url, SECRET).start()
@@ -168,6 +180,7 @@ def test_scale_out_processes_survive_kills_and_a_postgres_restart_with_nothing_l
     going_again: dict[str, list[float]] = {kind: [] for kind in KINDS}
     answered: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
     outages: list[tuple[float, float, float]] = []  # killed, back, first 2xx
+    wiped: list[float] = []
     for _ in range(ROUNDS):
         # Each process killed under load and started again: the others carry on, the restarted one resumes.
         for kind in KINDS:
@@ -194,6 +207,14 @@ def test_scale_out_processes_survive_kills_and_a_postgres_restart_with_nothing_l
         outages.append((killed_at, back_at, recovered_at))
         target = before + 5
         wait_for(lambda: len(load.accepted) >= target, 60, "the load goes on after the restart")  # noqa: B023
+
+        # Their broker wiped under load: restarted on its port with no topic and no offset.
+        own_broker.stop()
+        own_broker.start()
+        wiped.append(time.monotonic())
+        assert fleet.running() == dict.fromkeys(fleet.processes, True), fleet.dead_logs()
+        target = len(load.accepted) + 3
+        wait_for(lambda: len(load.accepted) >= target, 60, "the load goes on after the wipe")  # noqa: B023
     load.stop()
 
     in_outages = [a for k, b, _ in outages for a in load.answered_between(k, b)]
@@ -231,8 +252,17 @@ def test_scale_out_processes_survive_kills_and_a_postgres_restart_with_nothing_l
         60,
         "every accepted complaint is in the read model",
     )
-    records = consume_all(fleet.bootstrap, f"{fleet.topic_prefix}.complaint", timeout=30)
-    assert {record.key.decode() for record in records if record.key} >= accepted
+    # After the last wipe the relay published everything again: a subscriber from offset 0 sees every
+    # accepted case, each case's versions in order.
+    topic = f"{fleet.topic_prefix}.complaint"
+
+    def on_the_topic() -> set[str]:
+        return {r.key.decode() for r in consume_all(fleet.bootstrap, topic, timeout=10) if r.key}
+
+    wait_for(lambda: on_the_topic() >= accepted, 90, "every accepted case on the topic after the wipe")
+    republished_s = round(time.monotonic() - wiped[-1], 2)
+    records = consume_all(fleet.bootstrap, topic, timeout=30)
+    report("scale-out: broker wiped under load", wipes=len(wiped), on_the_topic_again_within_s=republished_s)
     assert out_of_order(records) == []
     # The relay and the scheduler LISTEN again on connections of their own.
     wait_for(lambda: {"caseledger-relay", "caseledger-timers"} <= _listening(url), 30, "LISTEN again")
