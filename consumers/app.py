@@ -121,7 +121,7 @@ class GroupWorker:
         with self._lock:
             if self._processor is None:
                 database = self.system.database
-                with database.schema_lock(), database.connection() as conn:
+                with database.connection() as conn, database.schema_lock(conn):
                     create_tables(conn, self.settings.db_schema)
                     handler = self.group.build_handler(self.system, conn)
                 self._processor = Processor(

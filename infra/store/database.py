@@ -21,6 +21,7 @@ long-running loops reconnect).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -201,17 +202,19 @@ class Database:
         )
 
     @contextmanager
-    def schema_lock(self) -> Iterator[None]:
+    def schema_lock(self, conn: Connection[Any] | None = None) -> Iterator[None]:
         """Hold the database-wide lock under which a process creates what it needs (tables, functions,
         triggers), so processes starting at once do it one after the other: concurrent CREATE … IF NOT
         EXISTS and CREATE OR REPLACE FUNCTION collide in PostgreSQL ("tuple concurrently updated",
-        duplicate pg_type rows). A connection of its own, so the pool stays free for the work."""
-        with self.dedicated() as conn:
-            conn.execute("SELECT pg_advisory_lock(hashtext('caseledger.schema'))")
+        duplicate pg_type rows). On ``conn`` (autocommit) when the caller holds one anyway; else on a
+        connection of its own, so that the pool stays free for the work (a pool of one would deadlock)."""
+        with contextlib.ExitStack() as stack:
+            session = conn if conn is not None else stack.enter_context(self.dedicated())
+            session.execute("SELECT pg_advisory_lock(hashtext('caseledger.schema'))")
             try:
                 yield
             finally:
-                conn.execute("SELECT pg_advisory_unlock(hashtext('caseledger.schema'))")
+                session.execute("SELECT pg_advisory_unlock(hashtext('caseledger.schema'))")
 
     async def dedicated_async(self) -> psycopg.AsyncConnection[TupleRow]:
         """An asyncio connection of its own (the relay's advisory lock, LISTEN); the caller closes it."""
