@@ -240,7 +240,13 @@ def test_scale_out_processes_survive_kills_a_postgres_restart_and_a_broker_wipe_
     )
     assert fleet.running() == dict.fromkeys(fleet.processes, True), fleet.dead_logs()
     assert in_outages, "requests were answered while the database was away"
-    assert all(a.status == 503 for a in refused), sorted({a.status for a in refused})
+    # While the database is away every refusal is a 503. Just after its return a repeat may still find its
+    # key held by the attempt the outage cut off (the mark that frees it is written once the pool reaches
+    # the server again): a 409 with Retry-After, answered at once; the next repeat gets the one answer.
+    during = [a for k, b, _ in outages for a in load.answered_between(k, b) if not 200 <= a.status < 300]
+    after = [a for _, b, r in outages for a in load.answered_between(b, r) if not 200 <= a.status < 300]
+    assert all(a.status == 503 for a in during), sorted({a.status for a in during})
+    assert all(a.status in (503, 409) for a in after), sorted({a.status for a in after})
     assert all(a.content_type.startswith("application/problem+json") for a in refused)
     assert all(a.retry_after is not None for a in refused)
     assert all(a.seconds <= OUTAGE_ANSWER_S for a in refused), max(a.seconds for a in refused)
