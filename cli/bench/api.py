@@ -22,7 +22,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from pydantic import SecretStr
 
 from api.auth import issue_token
 from cli.bench.figures import Figure, figure_table
+from cli.bench.ports import free_port
 from cli.bench.write import BARE, bare_writer, create_bare_table, measure, median, stored_payload
 from consumers.read_models import ProjectionHandler
 from domain.base import Actor, Context, DomainEvent, Role
@@ -147,17 +147,10 @@ def api_table(figures: Sequence[Figure]) -> str:
 # ------------------------------------------------------------------------------------------- the server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def _api_process(system: System, secret: str) -> Iterator[str]:
     """``caseledger api`` in a process of its own on the system's database and schema; its base URL."""
-    port = _free_port()
+    port = free_port()
     settings = system.settings
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
         "CASELEDGER_DATABASE_URL": system.database_url,

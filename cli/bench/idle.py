@@ -10,7 +10,6 @@ can remove. The figure is the share of one core; the ratio says how many times t
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from uuid import uuid4
 import psutil
 
 from cli.bench.figures import Figure, figure_table
+from cli.bench.ports import free_port
 from infra.messaging.broker import EmbeddedBroker
 from infra.settings import Settings
 from infra.store.eventstore import drop_schemas
@@ -83,7 +83,7 @@ def share_over(process: psutil.Process, window_s: float) -> float:
 
 
 def _bare_broker_share(work: Path, window_s: float) -> float:
-    with EmbeddedBroker(_free_port(), work / "bare-tansu.log") as broker:
+    with EmbeddedBroker(free_port(), work / "bare-tansu.log") as broker:
         assert broker.pid is not None
         time.sleep(2.0)  # past its start
         return share_over(psutil.Process(broker.pid), window_s)
@@ -105,8 +105,8 @@ def _running_up(settings: Settings, schema: str, work: Path) -> Iterator[psutil.
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
         "CASELEDGER_DB_SCHEMA": schema,
         "CASELEDGER_DATA_DIR": str(work / "data"),
-        "CASELEDGER_BROKER_PORT": str(_free_port()),
-        "CASELEDGER_API_PORT": str(_free_port()),
+        "CASELEDGER_BROKER_PORT": str(free_port()),
+        "CASELEDGER_API_PORT": str(free_port()),
         "CASELEDGER_LOG_LEVEL": "WARNING",
     }
     if settings.database_url is not None:
@@ -134,10 +134,3 @@ def _running_up(settings: Settings, schema: str, work: Path) -> Iterator[psutil.
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
