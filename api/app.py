@@ -36,6 +36,7 @@ from api.routes.timers import router as timer_routes
 from api.system import ApiSystem
 from infra.audit.history import AuditTrail
 from infra.messaging.relay import relay_lag
+from infra.tracing import instrument_api
 from projections.schema import projections_group_id
 
 DESCRIPTION = """\
@@ -158,6 +159,8 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
         app.include_router(router)
     install_console(app, system, system.database, operations)
     install_metrics(app)
+    # Request spans, when this process traces (configure_tracing ran first); nothing otherwise.
+    instrument_api(app)
     return app
 
 

@@ -26,6 +26,7 @@ from infra import metrics
 from infra.services.commands import Command
 from infra.store.database import database_unavailable
 from infra.store.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
+from infra.tracing import command_span
 
 C = TypeVar("C", bound=Command)
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ class CommandCall:
         target: CommandTarget,
         use_case: Callable[[], CommandResult],
     ) -> JSONResponse:
-        with self._logged(case_id):
+        # The command's span: the events it stores carry its trace context on to the relay and consumers.
+        with self._logged(case_id), command_span(type(command).__name__, str(case_id)):
             try:
                 answer = self.gateway.execute(self, status, command, target, use_case)
             except DomainError as refused:

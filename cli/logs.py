@@ -5,7 +5,8 @@ eventsourcing): they all end in the root logger, whose one handler renders throu
 a line is for a person (colours only there); anywhere else it is one JSON object, with no ANSI codes, so a
 log collector reads fields, not prose. Values bound with ``structlog.contextvars.bind_contextvars`` (the
 API binds the request and correlation id, the consumers the case id and event) appear on every line logged
-while they are bound, whichever library logs it.
+while they are bound, whichever library logs it; so does the trace id of the current span, when the process
+traces (infra/tracing.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, TextIO
 import structlog
 
 from consumers.handling import add_handled_event
+from infra.tracing import add_trace_id
 
 ASSIGNED = re.compile(r"^Consumer (?P<member>\S+) assigned to partitions: \((?P<partitions>.*)\)$", re.DOTALL)
 PARTITION = re.compile(r"TopicPartition\(topic='(?P<topic>[^']+)', partition=\d+\)")
@@ -80,6 +82,7 @@ def configure_logging(
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         add_handled_event,
+        add_trace_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -53,6 +53,7 @@ from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.database import DATABASE_UNAVAILABLE, ProcessKind, database_unavailable
 from infra.store.embedded import EmbeddedPostgres, require_embedded_postgres
+from infra.tracing import configure_tracing
 from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
 from projections.watermarks import applied_table
@@ -102,6 +103,7 @@ def up(args: argparse.Namespace) -> int:
     else:
         require_kafka(settings.kafka_bootstrap_servers)
     clock: ControlledClock | None = None
+    configure_tracing(settings, "caseledger")
     if args.demo:
         # The demo story runs on a clock that starts weeks back, so a cooling-off period can run out.
         clock = ControlledClock(SystemClock().now() - timedelta(days=DEMO_STORY_DAYS))
@@ -204,6 +206,7 @@ def relay(args: argparse.Namespace) -> int:
     settings = Settings()
     if not args.lag:
         require_kafka(broker_address(settings))
+        configure_tracing(settings, "caseledger-relay")
     system = open_system(settings)
     try:
         if args.lag:
@@ -240,6 +243,7 @@ def consume(args: argparse.Namespace) -> int:
     """`caseledger consume --group NAME`: run consumer groups until stopped."""
     settings = Settings()
     require_kafka(broker_address(settings))
+    configure_tracing(settings, "caseledger-consumers")
     system = open_system(settings)
     try:
 
@@ -264,6 +268,7 @@ def api(args: argparse.Namespace) -> int:
         )
     with contextlib.ExitStack() as running:
         api_socket = running.enter_context(api_listener(settings))
+        configure_tracing(settings, "caseledger-api")
         system = open_system(settings)
         running.callback(system.close)
         print(
@@ -277,7 +282,9 @@ def api(args: argparse.Namespace) -> int:
 
 def timers(args: argparse.Namespace) -> int:
     """`caseledger timers`: the SLA timer scheduler, until stopped (several may run)."""
-    system = open_system(Settings())
+    settings = Settings()
+    configure_tracing(settings, "caseledger-timers")
+    system = open_system(settings)
     try:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

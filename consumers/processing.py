@@ -34,6 +34,7 @@ from infra import metrics
 from infra.messaging.contract import Headers, ReceivedEvent
 from infra.store.database import DATABASE_UNAVAILABLE
 from infra.store.eventstore import CaseApplication
+from infra.tracing import consumed_span
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,11 @@ class Processor:
         return outcome
 
     def _process(self, conn: Connection[Any], message: RawMessage) -> Outcome:
+        # The message's span (a child of its ce_traceparent): the handler's statements are its children.
+        with consumed_span(message.topic, self.group_id, message.headers):
+            return self._process_traced(conn, message)
+
+    def _process_traced(self, conn: Connection[Any], message: RawMessage) -> Outcome:
         try:
             received = ReceivedEvent.from_message(message.key, message.value, message.headers)
         except ValueError as exc:
@@ -313,7 +319,8 @@ class Processor:
                     received = ReceivedEvent.from_message(message.key, message.value, message.headers)
                     handling = self._handling(received)
                     try:
-                        outcomes.append(self._deliver(conn, received, message))
+                        with consumed_span(message.topic, self.group_id, message.headers):
+                            outcomes.append(self._deliver(conn, received, message))
                     finally:
                         HANDLING.reset(handling)
                 except (ValueError, EffectFailedError) as exc:

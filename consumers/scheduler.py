@@ -25,7 +25,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -39,6 +39,7 @@ from infra.clock import Clock
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.database import DATABASE_UNAVAILABLE, Database, ProcessKind
+from infra.tracing import work_span
 from projections.due import DueRow, create_due_table, due_channel, due_table, upsert_due_rows
 
 log = logging.getLogger(__name__)
@@ -168,12 +169,15 @@ class Scheduler:
                 staged = self._staged.pop(timer_id, None)
                 if staged is not None and staged.version >= version:
                     loaded[timer_id] = staged
-            timers = self.timers.fire_many(taken, caller, now, loaded=loaded) if taken else []
-            for timer in timers:
-                if self.after_record is not None:
-                    self.after_record(timer.id)
-            # Rewrite even at an equal version: the row must stop naming an instant already handled.
-            upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in timers], same_version=True)
+            # A batch of timers falling due starts a trace of its own (no request caused it): the events
+            # it records carry it on to the relay and the consumers.
+            with work_span("fire due timers") if taken else nullcontext():
+                timers = self.timers.fire_many(taken, caller, now, loaded=loaded) if taken else []
+                for timer in timers:
+                    if self.after_record is not None:
+                        self.after_record(timer.id)
+                # Rewrite even at an equal version: the row must stop naming an instant already handled.
+                upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in timers], same_version=True)
         # Counted once committed; ``fire_many`` answers in the order of ``taken``. Only a running timer has
         # a due row, so one breached now was breached by this batch, even when its row named a warning
         # (a late tick records the warnings and the breach at once): its lateness runs from the deadline.

@@ -56,13 +56,17 @@ class Context:
 
     ``recorded_at`` is the server's time, read by the application layer's clock and passed in: the domain
     never reads a clock. ``correlation_id`` groups everything one request caused; ``causation_id`` names the
-    event or request that caused this one.
+    event or request that caused this one. ``traceparent`` and ``tracestate`` are the W3C trace context of
+    the span the command ran in (none when it was not traced): kept with the events so that whatever they
+    cause later, in other processes, joins the same trace.
     """
 
     actor: Actor
     recorded_at: datetime
     correlation_id: UUID
     causation_id: UUID | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     def __post_init__(self) -> None:
         if self.recorded_at.tzinfo is None:
@@ -104,6 +108,9 @@ class DomainEvent(BaseModel, CanMutateAggregate[UUID]):
     correlation_id: UUID
     causation_id: UUID | None = None
     occurred_at: datetime | None = None
+    traceparent: str | None = None
+    """The W3C trace context of the command that recorded it (absent in events recorded untraced)."""
+    tracestate: str | None = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -242,6 +249,8 @@ def _envelope(ctx: Context) -> dict[str, Any]:
         "actor": ctx.actor,
         "correlation_id": ctx.correlation_id,
         "causation_id": ctx.causation_id,
+        "traceparent": ctx.traceparent,
+        "tracestate": ctx.tracestate,
     }
 
 

@@ -31,6 +31,7 @@ from infra.services.policies import Policies
 from infra.services.privacy import Privacy
 from infra.services.timers import Timers
 from infra.store.eventstore import CaseApplication
+from infra.tracing import H_TRACEPARENT, H_TRACESTATE
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -271,8 +272,16 @@ def _common_headers_schema() -> dict[str, Any]:
         contract.H_CAUSATION: {**uuid, "description": "absent when none"},
         contract.H_ACTOR_ID: {"type": "string", "minLength": 1},
         contract.H_ACTOR_ROLE: {"enum": [role.value for role in Role]},
+        H_TRACEPARENT: {
+            "type": "string",
+            "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+            "description": "CloudEvents distributed-tracing extension: the W3C traceparent of the span "
+            "that published the event (a child of the command's); absent when the command was not traced",
+        },
+        H_TRACESTATE: {"type": "string", "description": "the W3C tracestate that goes with it, if any"},
     }
-    required = [name for name in properties if name != contract.H_CAUSATION]
+    optional = {contract.H_CAUSATION, H_TRACEPARENT, H_TRACESTATE}
+    required = [name for name in properties if name not in optional]
     for current, old in contract.DEPRECATED_HEADERS.items():
         properties[old] = {
             **properties[current],

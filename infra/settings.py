@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.base import Role
@@ -56,7 +56,7 @@ def _role_map(value: str) -> dict[str, Role]:
 class Settings(BaseSettings):
     """caseledger's configuration, validated once at start."""
 
-    model_config = SettingsConfigDict(env_prefix="CASELEDGER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CASELEDGER_", extra="ignore", validate_by_name=True)
 
     database_url: str | None = Field(
         default=None,
@@ -148,6 +148,19 @@ class Settings(BaseSettings):
     api_idempotency_stale_seconds: Annotated[float, Field(ge=1, le=86_400)] = Field(
         default=60.0,
         description="After how long a pending Idempotency-Key (its request died) may be reclaimed.",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        # The standard OpenTelemetry variable works too, so a collector's usual setup needs nothing of ours.
+        validation_alias=AliasChoices("CASELEDGER_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description=(
+            "Base URL of an OTLP/HTTP collector (http://collector:4318): traces are exported there "
+            "(to /v1/traces). Also read from OTEL_EXPORTER_OTLP_ENDPOINT. Unset: nothing is traced."
+        ),
+    )
+    otel_sample_ratio: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=1.0,
+        description="Share of new traces kept when tracing (a message or command follows its trace's).",
     )
 
     @model_validator(mode="after")

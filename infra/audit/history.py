@@ -46,6 +46,8 @@ _ENVELOPE = {
     "correlation_id",
     "causation_id",
     "occurred_at",
+    "traceparent",
+    "tracestate",
 }
 _STATE: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 _BATCH = 10_000

@@ -13,7 +13,10 @@
   it orders lexicographically), ``ce_partitionkey`` (the partitioning extension: the case id, also the
   record key), and caseledger's own, named by the spec's rule (lower-case letters and digits only):
   ``ce_casecontext``, ``ce_caseversion``, ``ce_storeposition``, ``ce_correlationid``, ``ce_causationid``
-  (absent when none), ``ce_actorid``, ``ce_actorrole``.
+  (absent when none), ``ce_actorid``, ``ce_actorrole``; and the distributed-tracing extension
+  ``ce_traceparent`` / ``ce_tracestate`` (W3C trace context) when the event was recorded in a traced
+  command: the relay, when it traces, replaces the stored context with its producer span's
+  (``infra/tracing.py``).
 - Deprecated, kept for one release so that existing subscribers keep working: the same values under
   ``caseledger_context``, ``caseledger_version``, ``caseledger_position``, ``caseledger_correlation_id``,
   ``caseledger_causation_id``, ``caseledger_actor_id``, ``caseledger_actor_role``. Readers here take the
@@ -34,6 +37,7 @@ import orjson
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
 from domain.base import DomainEvent
+from infra.tracing import H_TRACEPARENT, H_TRACESTATE
 
 SPEC_VERSION = b"1.0"
 CONTENT_TYPE = b"application/json"
@@ -126,6 +130,12 @@ def text_headers(context: str, notification: Notification, payload: bytes) -> di
     # An empty extension attribute is not allowed (CloudEvents: a non-empty string or absent).
     headers.update((name, value) for name, value in extensions.items() if value)
     headers.update((DEPRECATED_HEADERS[name], value) for name, value in extensions.items())
+    traceparent = state.get("traceparent")
+    if traceparent:
+        headers[H_TRACEPARENT] = traceparent
+        tracestate = state.get("tracestate")
+        if tracestate:
+            headers[H_TRACESTATE] = tracestate
     return headers
 
 

@@ -53,11 +53,18 @@ from psycopg import sql
 from infra import metrics
 from infra.clock import Clock
 from infra.messaging.broker import describe_topics, ensure_topics, recreate_topics
-from infra.messaging.contract import H_CORRELATION, EventMessage, message_from_text, text_headers, topic_name
+from infra.messaging.contract import (
+    H_CORRELATION,
+    EventMessage,
+    message_from_text,
+    text_headers,
+    topic_name,
+)
 from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.database import DATABASE_UNAVAILABLE, Database, ProcessKind
 from infra.store.eventstore import CaseApplication
+from infra.tracing import H_TRACEPARENT, H_TRACESTATE, published_span, tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -339,6 +346,14 @@ class _Outgoing:
     def of(cls, topic: str, context: str, row: Notification) -> _Outgoing:
         headers = text_headers(context, row, row.state)
         subject = headers["ce_subject"]
+        if tracing_enabled() and H_TRACEPARENT in headers:
+            traced = published_span(topic, subject, headers.get(H_TRACEPARENT), headers.get(H_TRACESTATE))
+            if traced is not None:
+                # The message's trace context is its producer span's, a child of the command's.
+                headers[H_TRACEPARENT], tracestate = traced
+                headers.pop(H_TRACESTATE, None)
+                if tracestate:
+                    headers[H_TRACESTATE] = tracestate
         # FastStream's own correlation_id header: the event's correlation id, so that FastStream consumers
         # see a meaningful one (and a republished message carries the same).
         correlation_id = headers.get(H_CORRELATION) or headers["ce_id"]

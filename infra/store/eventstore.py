@@ -31,6 +31,7 @@ from infra.clock import Clock
 from infra.store.database import Database
 from infra.store.keystore import SubjectKeys
 from infra.store.mapper import CaseEventMapper, JsonTranscoder, personal_data_of
+from infra.tracing import current_trace_context
 
 A = TypeVar("A", bound=CaseAggregate)
 P = ParamSpec("P")
@@ -274,12 +275,15 @@ class CaseApplication(Application[UUID], Generic[A]):
         mapper.use_keys(keys)
 
     def context(self, caller: Caller) -> Context:
-        """The domain's command envelope: the caller plus the server's time."""
+        """The domain's command envelope: the caller plus the server's time and the command's trace."""
+        traceparent, tracestate = current_trace_context()
         return Context(
             actor=caller.actor,
             recorded_at=self.clock.now(),
             correlation_id=caller.correlation_id,
             causation_id=caller.causation_id,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
 
     def load(self, case_id: UUID, version: int | None = None) -> A:

@@ -74,6 +74,10 @@ class CaseEventMapper(Mapper[UUID]):
         event_class = type(domain_event)
         if isinstance(domain_event, DomainEvent):
             state = domain_event.model_dump(mode="json", exclude={"originator_id", "originator_version"})
+            # An untraced command's events store no trace context at all: their bytes stay as before.
+            for name in _TRACE_CONTEXT:
+                if state[name] is None:
+                    del state[name]
             personal = _personal_fields(event_class)
             if personal:
                 self._seal(domain_event, state, personal)
@@ -171,6 +175,8 @@ class CaseEventMapper(Mapper[UUID]):
         """Undo ``protect`` when a payload is read."""
         return payload
 
+
+_TRACE_CONTEXT = ("traceparent", "tracestate")
 
 _SNAPSHOT_ADAPTER: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 

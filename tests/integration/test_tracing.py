@@ -1,0 +1,152 @@
+"""One trace from the HTTP request to the read-model write, across the event store, the relay and Kafka.
+
+The request is served by the real API (TestClient), the events are stored in the real PostgreSQL, the
+relay publishes them to the real broker later (as another process would, from the notification log) and
+the projections group writes the read model. Spans go to an in-memory exporter installed in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from pydantic import SecretStr
+
+from api.app import create_app
+from cli.runtime import caught_up, serve
+from cli.scenarios import a_policy, register_demo_seller
+from domain.base import SHANGHAI
+from infra.bootstrap import System, bootstrap
+from infra.clock import ControlledClock
+from infra.settings import Settings
+from infra.tracing import configure_tracing, shutdown_tracing
+from projections.schema import PROJECTIONS_GROUP, projections_group_id
+from tests.api.claim_driver import report_claim
+from tests.api.conftest import SECRET
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.isolated(
+        "installs tracing before its system's pool opens, and runs the relay and the projections over it"
+    ),
+]
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    assert configure_tracing(Settings(), "caseledger-test", exporter=exporter)
+    yield exporter
+    shutdown_tracing()
+
+
+@pytest.fixture
+def traced_system(
+    spans: InMemorySpanExporter, database_url: str, schema: str, clock: ControlledClock
+) -> Iterator[System]:
+    settings = Settings(
+        database_url=database_url,
+        db_schema=schema,
+        topic_prefix=f"t{uuid4().hex[:8]}",
+        db_pool_size=4,
+        jwt_secret=SecretStr(SECRET),
+    )
+    built = bootstrap(settings, clock)
+    register_demo_seller(built, clock.now().astimezone(SHANGHAI).date())
+    yield built
+    built.close()
+
+
+def relay_and_project(system: System, bootstrap_servers: str) -> None:
+    async def scenario() -> None:
+        stop = asyncio.Event()
+
+        async def then() -> None:
+            assert await caught_up(system)
+            stop.set()
+
+        await serve(system, bootstrap_servers, stop, relay=True, groups=(PROJECTIONS_GROUP,), then=then)
+
+    asyncio.run(scenario())
+
+
+def parent_of(span: ReadableSpan) -> int | None:
+    return None if span.parent is None else span.parent.span_id
+
+
+def span_id(span: ReadableSpan) -> int:
+    assert span.context is not None
+    return int(span.context.span_id)
+
+
+def trace_id(span: ReadableSpan) -> int:
+    assert span.context is not None
+    return int(span.context.trace_id)
+
+
+def test_one_trace_runs_from_the_http_request_to_the_projection_write(
+    traced_system: System, spans: InMemorySpanExporter, clock: ControlledClock, kafka_bootstrap: str
+) -> None:
+    system = traced_system
+    policy_id = a_policy(system)
+    clock.advance(timedelta(days=2))
+    with TestClient(create_app(system)) as client:
+        reported = report_claim(client, policy_id, clock.now() - timedelta(hours=3))
+    claim_id = UUID(reported["case_id"])
+
+    relay_and_project(system, kafka_bootstrap)
+
+    finished = spans.get_finished_spans()
+    (server,) = [s for s in finished if s.kind is SpanKind.SERVER and s.name == "POST /claims"]
+    (command,) = [s for s in finished if s.name == "command ReportClaim"]
+    trace = trace_id(server)
+    in_trace = [s for s in finished if trace_id(s) == trace]
+    claim_topic = f"{system.settings.topic_prefix}.claim"
+    (produced,) = [s for s in in_trace if s.kind is SpanKind.PRODUCER]
+    consumed = [s for s in in_trace if s.kind is SpanKind.CONSUMER]
+    (projected,) = [
+        s
+        for s in consumed
+        if (s.attributes or {}).get("messaging.consumer.group.name")
+        == projections_group_id(system.settings.topic_prefix)
+    ]
+    writes = [
+        s
+        for s in in_trace
+        if s.kind is SpanKind.CLIENT
+        and parent_of(s) == span_id(projected)
+        and str((s.attributes or {}).get("db.statement", "")).lstrip().upper().startswith("INSERT")
+    ]
+
+    # HTTP request → command → (stored) → relay's producer span → projections' consumer span → its writes.
+    assert parent_of(command) == span_id(server)
+    (event,) = system.claims.history(claim_id)
+    assert command.context is not None
+    flags = command.context.trace_flags
+    assert event.traceparent == f"00-{trace:032x}-{command.context.span_id:016x}-{flags:02x}"
+    assert parent_of(produced) == span_id(command)
+    assert produced.name == f"create {claim_topic}"
+    assert parent_of(projected) == span_id(produced)
+    assert projected.name == f"process {claim_topic}"
+    assert writes, "the projection's INSERT statements are children of the consumer's span"
+    # The command's own statements (the event store's insert) are in the trace too, under the command.
+    assert any(s.kind is SpanKind.CLIENT and parent_of(s) == span_id(command) for s in in_trace)
+
+
+def test_events_stored_by_an_untraced_command_keep_no_trace_context(
+    traced_system: System, spans: InMemorySpanExporter
+) -> None:
+    # A command outside any request or message (here: the scenario's own call) starts no trace.
+    policy_id = a_policy(traced_system)
+
+    events = traced_system.policies.history(policy_id)
+    assert [e.traceparent for e in events] == [None] * len(events)
+    stored = traced_system.policies.recorder.select_events(policy_id)
+    assert all(b"traceparent" not in s.state for s in stored)
