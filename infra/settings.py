@@ -224,6 +224,13 @@ class Settings(BaseSettings):
             raise ValueError("CASELEDGER_OIDC_JWKS needs CASELEDGER_OIDC_ISSUER and CASELEDGER_OIDC_AUDIENCE")
         return self
 
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _otlp_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the http:// or https:// base URL of an OTLP/HTTP collector")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:

@@ -81,9 +81,8 @@ def configure_tracing(settings: Settings, service: str, *, exporter: SpanExporte
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        assert settings.otel_endpoint is not None
-        # The base URL (OTEL_EXPORTER_OTLP_ENDPOINT's meaning); the traces path is OTLP/HTTP's own.
-        endpoint = settings.otel_endpoint.rstrip("/") + "/v1/traces"
+        endpoint = traces_endpoint(settings)
+        assert endpoint is not None
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         log.info("traces are exported over OTLP/HTTP to %s as %s", endpoint, service)
     else:
@@ -92,6 +91,16 @@ def configure_tracing(settings: Settings, service: str, *, exporter: SpanExporte
     _provider = provider
     _tracer = provider.get_tracer(TRACER_NAME)
     return True
+
+
+def traces_endpoint(settings: Settings) -> str | None:
+    """Where spans are exported: the OTLP/HTTP traces path under the configured base URL (None: nowhere).
+
+    The base URL is what ``OTEL_EXPORTER_OTLP_ENDPOINT`` means; ``/v1/traces`` is OTLP/HTTP's own path.
+    """
+    if settings.otel_endpoint is None:
+        return None
+    return settings.otel_endpoint.rstrip("/") + "/v1/traces"
 
 
 def shutdown_tracing() -> None:

@@ -525,13 +525,18 @@ def test_lag_is_reported_in_positions_and_seconds(
         assert entry.store_position > 0 or entry.context in ("timer", "privacy")
 
 
-def test_a_cloudevents_sdk_reads_version_order_and_partition_key_from_the_published_messages(
+def test_a_cloudevents_sdk_reads_version_order_partition_key_and_trace_parent_from_the_published_messages(
     relay_system: System, clock: ControlledClock, kafka_bootstrap: str
 ) -> None:
     from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
+    from opentelemetry.sdk.trace import TracerProvider
 
     system = relay_system
-    tell_stories(system, clock)
+    # The commands run inside a traced span (as a request's would): their events keep its trace context,
+    # and the relay (not tracing here) passes it on as the distributed-tracing extension.
+    with TracerProvider().get_tracer("test").start_as_current_span("stories") as span:
+        tell_stories(system, clock)
+    trace_id = f"{span.get_span_context().trace_id:032x}"
 
     relay_until_idle(system, kafka_bootstrap)
 
@@ -552,6 +557,9 @@ def test_a_cloudevents_sdk_reads_version_order_and_partition_key_from_the_publis
         assert event.get_extension("partitionkey") == str(stored_event.originator_id)
         assert event.get_extension("casecontext") == "claim"
         assert event.get_extension("correlationid")
+        traceparent = orjson.loads(stored_event.state)["traceparent"]
+        assert traceparent.split("-")[1] == trace_id
+        assert event.get_extension("traceparent") == traceparent
         sequences.setdefault(event.get_subject() or "", []).append(event.get_extension("sequence"))
     for case_sequences in sequences.values():
         # The sequence extension orders as text (CloudEvents compares it lexicographically), also past 9.

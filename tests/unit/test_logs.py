@@ -154,3 +154,17 @@ def test_progress_off_a_terminal_logs_again_once_its_interval_has_passed(
         "verify: 10/40 events (25%)",
         "verify: 20/40 events (50%)",
     ]
+
+
+def test_a_line_logged_inside_a_span_names_its_trace(out: io.StringIO) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    configure_logging("INFO", LogFormat.JSON, out)
+
+    with TracerProvider().get_tracer("test").start_as_current_span("command") as span:
+        logging.getLogger("api.gateway").info("inside")
+    logging.getLogger("api.gateway").info("after")
+
+    inside, after = (json.loads(line) for line in lines(out))
+    assert inside["trace_id"] == f"{span.get_span_context().trace_id:032x}"
+    assert "trace_id" not in after
