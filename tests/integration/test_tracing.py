@@ -8,8 +8,10 @@ the projections group writes the read model. Spans go to an in-memory exporter i
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from uuid import UUID, uuid4
 
 import pytest
@@ -26,17 +28,15 @@ from domain.base import SHANGHAI
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.settings import Settings
-from infra.tracing import configure_tracing, shutdown_tracing
+from infra.tracing import command_span, configure_tracing, shutdown_tracing
 from projections.schema import PROJECTIONS_GROUP, projections_group_id
 from tests.api.claim_driver import report_claim
 from tests.api.conftest import SECRET
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.isolated(
-        "installs tracing before its system's pool opens, and runs the relay and the projections over it"
-    ),
-]
+pytestmark = pytest.mark.integration
+ISOLATED = pytest.mark.isolated(
+    "installs tracing before its system's pool opens, and runs the relay and the projections over it"
+)
 
 
 @pytest.fixture
@@ -91,6 +91,7 @@ def trace_id(span: ReadableSpan) -> int:
     return int(span.context.trace_id)
 
 
+@ISOLATED
 def test_one_trace_runs_from_the_http_request_to_the_projection_write(
     traced_system: System, spans: InMemorySpanExporter, clock: ControlledClock, kafka_bootstrap: str
 ) -> None:
@@ -140,6 +141,7 @@ def test_one_trace_runs_from_the_http_request_to_the_projection_write(
     assert any(s.kind is SpanKind.CLIENT and parent_of(s) == span_id(command) for s in in_trace)
 
 
+@ISOLATED
 def test_events_stored_by_an_untraced_command_keep_no_trace_context(
     traced_system: System, spans: InMemorySpanExporter
 ) -> None:
@@ -150,3 +152,42 @@ def test_events_stored_by_an_untraced_command_keep_no_trace_context(
     assert [e.traceparent for e in events] == [None] * len(events)
     stored = traced_system.policies.recorder.select_events(policy_id)
     assert all(b"traceparent" not in s.state for s in stored)
+
+
+def test_spans_reach_an_otlp_http_collector_at_the_configured_endpoint() -> None:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[tuple[str, str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Content-Type"], body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    collector = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{collector.server_port}"
+        assert configure_tracing(Settings(otel_endpoint=endpoint), "caseledger-api")
+        with command_span("ReportClaim", "case-1"):
+            pass
+        shutdown_tracing()  # exports what the batch holds
+    finally:
+        shutdown_tracing()
+        collector.shutdown()
+        collector.server_close()
+
+    ((path, content_type, body),) = received
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    request = ExportTraceServiceRequest.FromString(body)
+    (resource_spans,) = request.resource_spans
+    service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}["service.name"]
+    names = [span.name for scope in resource_spans.scope_spans for span in scope.spans]
+    assert (service, names) == ("caseledger-api", ["command ReportClaim"])
