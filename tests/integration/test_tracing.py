@@ -14,6 +14,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from uuid import UUID, uuid4
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import ReadableSpan
@@ -24,13 +25,15 @@ from pydantic import SecretStr
 from api.app import create_app
 from cli.runtime import caught_up, serve
 from cli.scenarios import a_policy, register_demo_seller
+from consumers.names import TIMERS_GROUP
 from domain.base import SHANGHAI
+from domain.timer import TimerStarted
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.settings import Settings
 from infra.tracing import command_span, configure_tracing, shutdown_tracing
 from projections.schema import PROJECTIONS_GROUP, projections_group_id
-from tests.api.claim_driver import report_claim
+from tests.api.claim_driver import HANDLER, report_claim, step
 from tests.api.conftest import SECRET
 
 pytestmark = pytest.mark.integration
@@ -64,15 +67,24 @@ def traced_system(
     built.close()
 
 
-def relay_and_project(system: System, bootstrap_servers: str) -> None:
+def relay_and_project(
+    system: System, bootstrap_servers: str, groups: tuple[str, ...] = (PROJECTIONS_GROUP,)
+) -> None:
     async def scenario() -> None:
         stop = asyncio.Event()
 
         async def then() -> None:
             assert await caught_up(system)
+            if TIMERS_GROUP in groups:
+                # The timers group's commands store events of their own after the projections caught up.
+                for _ in range(300):
+                    if system.timers.recorder.max_notification_id():
+                        break
+                    await asyncio.sleep(0.1)
+                assert await caught_up(system)
             stop.set()
 
-        await serve(system, bootstrap_servers, stop, relay=True, groups=(PROJECTIONS_GROUP,), then=then)
+        await serve(system, bootstrap_servers, stop, relay=True, groups=groups, then=then)
 
     asyncio.run(scenario())
 
@@ -139,6 +151,44 @@ def test_one_trace_runs_from_the_http_request_to_the_projection_write(
     assert writes, "the projection's INSERT statements are children of the consumer's span"
     # The command's own statements (the event store's insert) are in the trace too, under the command.
     assert any(s.kind is SpanKind.CLIENT and parent_of(s) == span_id(command) for s in in_trace)
+
+
+@ISOLATED
+def test_a_timer_the_timers_group_starts_for_an_event_continues_that_events_trace(
+    traced_system: System, spans: InMemorySpanExporter, clock: ControlledClock, kafka_bootstrap: str
+) -> None:
+    system = traced_system
+    policy_id = a_policy(system)
+    clock.advance(timedelta(days=2))
+    with TestClient(create_app(system)) as client:
+        claim_id = report_claim(client, policy_id, clock.now() - timedelta(hours=3))["case_id"]
+        claim = f"/claims/{claim_id}"
+        # The claim's application starts its SLA clocks (the timers group's commands).
+        received = {"received_at": clock.now().isoformat(), "documents": []}
+        step(client, HANDLER, f"{claim}/application", received)
+
+    relay_and_project(system, kafka_bootstrap, groups=(PROJECTIONS_GROUP, TIMERS_GROUP))
+
+    finished = spans.get_finished_spans()
+    (server,) = [s for s in finished if s.kind is SpanKind.SERVER and s.name.endswith("/application")]
+    timers_group = f"{system.settings.topic_prefix}.{TIMERS_GROUP}"
+    handled = {
+        span_id(s)
+        for s in finished
+        if s.kind is SpanKind.CONSUMER
+        and trace_id(s) == trace_id(server)
+        and (s.attributes or {}).get("messaging.consumer.group.name") == timers_group
+    }
+    started = [
+        orjson.loads(n.state)
+        for n in system.timers.recorder.select_notifications(start=1, limit=1_000)
+        if n.topic == TimerStarted.TOPIC and orjson.loads(n.state)["subject_id"] == claim_id
+    ]
+    assert started
+    for timer in started:
+        _, trace, parent, _ = timer["traceparent"].split("-")
+        assert int(trace, 16) == trace_id(server)
+        assert int(parent, 16) in handled
 
 
 @ISOLATED
