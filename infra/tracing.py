@@ -16,8 +16,9 @@ subscribers whose records are recorded one by one in a worker thread (consumers/
 middleware makes one span per batch from a ``traceparent`` header; the spans here are one per message.
 
 Cost. With no OTLP endpoint configured (``Settings.otel_endpoint``, or the standard
-``OTEL_EXPORTER_OTLP_ENDPOINT``) nothing is installed: no provider, no instrumentation, and each helper
-here returns after one check of a module variable. Stored events then carry no trace context (their
+``OTEL_EXPORTER_OTLP_ENDPOINT``) nothing is installed: no provider, no instrumentation; the span helpers
+return after one check of a module variable, and a command reads the current span (there is none, ~0.5 µs).
+Stored events then carry no trace context (their
 payloads stay byte for byte as before), unless the command ran inside a span someone else started; the
 relay passes a stored context through as ``ce_traceparent`` even when it does not trace itself.
 
