@@ -21,9 +21,7 @@ from typing import Any
 from psycopg import Connection, sql
 
 from infra.migrations.steps import BASELINE_TABLES, STEPS, Step
-
-SCHEMA_LOCK = "caseledger.schema"
-"""The advisory lock's key (hashed): the one ``Database.schema_lock`` holds."""
+from infra.store.database import SCHEMA_LOCK
 
 VERSION_TABLE = "schema_version"
 
