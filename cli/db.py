@@ -19,13 +19,18 @@ from infra.migrations import SchemaAheadError, status, upgrade
 from infra.settings import Settings
 from infra.store.database import ProcessKind
 from infra.store.embedded import EmbeddedPostgres
+from projections.catalogue import ALL_PROJECTIONS
+from projections.schema import read_schema
+from projections.shapes import stale_projections
 
 
 def db_status(_: argparse.Namespace) -> int:
-    """`caseledger db status`: exit 0 when up to date, 1 when steps are pending (for scripts)."""
+    """`caseledger db status`: exit 0 when up to date, 1 when steps are pending or a read model needs a
+    rebuild (for scripts)."""
     settings = Settings()
     with _connection(settings) as conn:
         found = status(conn, settings.db_schema)
+        stale = _stale_read_models(conn, settings)
     print_table(
         ("version", "step", "applied at"),
         [
@@ -38,15 +43,18 @@ def db_status(_: argparse.Namespace) -> int:
         ]
         + [(str(s.version), s.name, "pending") for s in found.pending],
     )
-    print(f"schema {found.schema}: version {found.current}, this release's {found.target}", end="")
     if found.current > found.target:
         raise SchemaAheadError(found.schema, found.current, found.target)
     print(
-        f", {len(found.pending)} step(s) pending: run `caseledger db upgrade`"
-        if found.pending
-        else ", up to date"
+        f"schema {found.schema}: version {found.current}, this release's {found.target}, "
+        + (
+            f"{len(found.pending)} step(s) pending: run `caseledger db upgrade`"
+            if found.pending
+            else "up to date"
+        )
     )
-    return 1 if found.pending else 0
+    _print_stale(stale)
+    return 1 if found.pending or stale else 0
 
 
 def db_upgrade(_: argparse.Namespace) -> int:
@@ -55,10 +63,21 @@ def db_upgrade(_: argparse.Namespace) -> int:
     with _connection(settings) as conn:
         applied = upgrade(conn, settings.db_schema)
         now = status(conn, settings.db_schema)
+        stale = _stale_read_models(conn, settings)
     for step in applied:
         print(f"applied {step.version}: {step.name}")
     print(f"schema {now.schema}: version {now.current}" + ("" if applied else " already, nothing to do"))
+    _print_stale(stale)
     return 0
+
+
+def _stale_read_models(conn: psycopg.Connection[Any], settings: Settings) -> list[str]:
+    return stale_projections(conn, read_schema(settings.db_schema), ALL_PROJECTIONS)
+
+
+def _print_stale(stale: list[str]) -> None:
+    for name in stale:
+        print(f"read model {name}: built in an older shape, run `caseledger projections rebuild {name}`")
 
 
 @contextmanager
