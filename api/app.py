@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -87,9 +84,9 @@ def _is_problem(status: str, content: dict[str, Any]) -> bool:
 def create_app(system: ApiSystem, operations: Operations | None = None) -> FastAPI:
     """The API on ``system``'s services and the process's connection pool (which the system owns).
 
-    The API creates no table but its own (``api_idempotency``, at start): the read models and ``sla_due``
-    are created by the consumers and the scheduler that write them, and a query that meets a missing one
-    answers 503 (``ReadModelsUnavailableError``).
+    The API creates no table: its own (``api_idempotency``, ``console_sessions``) and ``sla_due`` are the
+    migrations' (there once the process started); the read models are created by the consumers that write
+    them, and a query that meets a missing one answers 503 (``ReadModelsUnavailableError``).
 
     ``operations``: the consumer groups' dead letters, lag and projections check for the console's
     operations page (the command line builds them; the API cannot import the consumers).
@@ -120,18 +117,10 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
         readiness=Readiness(database, partial(relay_lag, system)),
     )
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # The API's own table, so the API creates it (under an advisory lock: several API processes may
-        # start at once); every other table it reads belongs to the process that writes it.
-        await asyncio.to_thread(idempotency.create_table)
-        yield
-
     app = CaseledgerApi(
         title="caseledger",
         version="0.1.0",
         description=DESCRIPTION + access_description(),
-        lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
     )

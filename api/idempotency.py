@@ -76,32 +76,6 @@ class IdempotencyStore:
         self._to_abandon: list[tuple[IdempotentRequest, KeyHold]] = []
         self._to_abandon_lock = threading.Lock()
 
-    def create_table(self) -> None:
-        """Create the table if it is missing (and add the hold columns to a table of an older release)."""
-        with self._database.connection() as conn, conn.transaction():
-            # Several API processes start at once; concurrent CREATE IF NOT EXISTS can still collide.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.api.idempotency'))")
-            conn.execute(
-                sql.SQL(
-                    """CREATE TABLE IF NOT EXISTS {} (
-                        key text NOT NULL,
-                        actor_id text NOT NULL,
-                        method text NOT NULL,
-                        path text NOT NULL,
-                        request_hash text NOT NULL,
-                        status integer,
-                        body jsonb,
-                        created_at timestamptz NOT NULL DEFAULT now(),
-                        PRIMARY KEY (actor_id, key))"""
-                ).format(self._table)
-            )
-            conn.execute(
-                sql.SQL(
-                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS hold_token uuid, "
-                    "ADD COLUMN IF NOT EXISTS held_since timestamptz NOT NULL DEFAULT now()"
-                ).format(self._table)
-            )
-
     def claim(self, request: IdempotentRequest) -> StoredAnswer | KeyHold:
         """The first answer when there is one; else a hold on the key, and this request must run.
 

@@ -46,6 +46,8 @@ _SENTENCES = (
     ("projections.catalogue", "UnknownProjectionError"),
     ("infra.store.eventstore", "CaseNotFoundError"),
     ("infra.audit.history", "VersionNotRecordedError"),
+    ("infra.migrations", "SchemaBehindError"),
+    ("infra.migrations", "SchemaAheadError"),
 )
 """caseledger's own errors whose text is already a whole sentence for the terminal."""
 

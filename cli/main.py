@@ -97,6 +97,7 @@ def build_parser() -> Parser:
     )
     consume.set_defaults(run="cli.runtime:consume")
 
+    _add_db_commands(commands)
     _add_dlq_commands(commands)
     _add_projections_commands(commands)
 
@@ -137,6 +138,17 @@ def build_parser() -> Parser:
     add_audit_commands(commands)
     add_privacy_commands(commands)
     return parser
+
+
+def _add_db_commands(commands: argparse._SubParsersAction[Parser]) -> None:
+    db = commands.add_parser("db", help="the database schema: its version, and the upgrade to this release's")
+    actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    actions.add_parser(
+        "status", help="the schema's version, this release's, and the steps pending"
+    ).set_defaults(run="cli.db:db_status")
+    actions.add_parser(
+        "upgrade", help="apply the pending steps in order (safe to repeat, and to run twice at once)"
+    ).set_defaults(run="cli.db:db_upgrade")
 
 
 def _add_dlq_commands(commands: argparse._SubParsersAction[Parser]) -> None:

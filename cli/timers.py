@@ -159,13 +159,11 @@ def callback_rates(args: argparse.Namespace) -> int:
 def recompute(args: argparse.Namespace) -> int:
     """`caseledger timers recompute`: move open timers to the newest calendar where it changes them."""
     from cli.system import open_system
-    from infra.services.timers import create_due_table
     from infra.settings import Settings
 
     system = open_system(Settings())
     try:
         with system.database.transaction() as conn:
-            create_due_table(conn, system.settings.db_schema)
             report = system.timers.recompute_deadlines(conn, system.settings.db_schema)
         print(
             f"calendar {report.calendar}: {report.examined} open timer(s) looked at, "

@@ -51,7 +51,6 @@ from consumers.processing import (
     Processor,
     RawMessage,
     RetryPolicy,
-    create_tables,
     event_stores,
 )
 from infra.messaging.broker import ensure_topics
@@ -117,12 +116,11 @@ class GroupWorker:
         return self.group.topics(self.settings.topic_prefix)
 
     def prepare(self) -> Processor:
-        """Create the tables and build the group's handler (once)."""
+        """Build the group's handler, and the tables it writes (once)."""
         with self._lock:
             if self._processor is None:
                 database = self.system.database
                 with database.connection() as conn, database.schema_lock(conn):
-                    create_tables(conn, self.settings.db_schema)
                     handler = self.group.build_handler(self.system, conn)
                 self._processor = Processor(
                     self.group_id, handler, event_stores(self.system), self.settings.db_schema, self.retry

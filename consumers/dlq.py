@@ -18,7 +18,6 @@ from consumers.processing import (
     Processor,
     RetryPolicy,
     RetryResult,
-    create_tables,
     event_stores,
 )
 
@@ -70,7 +69,6 @@ def dlq_list(
     """``caseledger dlq list [--group NAME] [--all]``."""
     group_id = None if group is None else f"{system.settings.topic_prefix}.{group}"
     with _connection(system) as conn:
-        create_tables(conn, system.settings.db_schema)
         return list_dead_letters(conn, system.settings.db_schema, group_id, include_resolved=include_resolved)
 
 
@@ -120,7 +118,6 @@ def dlq_skip(
     """``caseledger dlq skip ID --by WHO --reason WHY``: pass over a parked event, then retry the rest."""
     schema = system.settings.db_schema
     with _connection(system) as conn:
-        create_tables(conn, schema)
         row = conn.execute(
             sql.SQL("SELECT group_id FROM {s}.dead_letters WHERE id = %s").format(s=sql.Identifier(schema)),
             (dead_letter_id,),
@@ -148,7 +145,6 @@ def _processor(
 ) -> Iterator[tuple[Connection[Any], Processor]]:
     schema = system.settings.db_schema
     with _connection(system) as conn:
-        create_tables(conn, schema)
         handler = group.build_handler(system, conn)
         group_id = group.group_id(system.settings.topic_prefix)
         yield conn, Processor(group_id, handler, event_stores(system), schema, retry)

@@ -184,58 +184,6 @@ def event_stores(system: EventStores) -> dict[str, CaseApplication[Any]]:
     return {app.bounded_context: app for app in system.applications()}
 
 
-def create_tables(conn: Connection[Any], schema: str) -> None:
-    """Create the tracking and dead-letter tables in ``schema`` if they are missing."""
-    statements = [
-        """CREATE TABLE IF NOT EXISTS {s}.consumer_applied (
-            group_id text NOT NULL,
-            context text NOT NULL,
-            case_id uuid NOT NULL,
-            last_version bigint NOT NULL,
-            updated_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (group_id, context, case_id))""",
-        """CREATE TABLE IF NOT EXISTS {s}.consumer_offsets (
-            group_id text NOT NULL,
-            topic text NOT NULL,
-            partition integer NOT NULL,
-            last_offset bigint NOT NULL,
-            updated_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (group_id, topic, partition))""",
-        """CREATE TABLE IF NOT EXISTS {s}.dead_letters (
-            id bigserial PRIMARY KEY,
-            group_id text NOT NULL,
-            context text,
-            case_id uuid,
-            version bigint,
-            topic text NOT NULL,
-            partition integer NOT NULL,
-            kafka_offset bigint NOT NULL,
-            wire_name text,
-            key bytea,
-            headers jsonb NOT NULL,
-            value bytea NOT NULL,
-            error text,
-            attempts integer NOT NULL DEFAULT 0,
-            status text NOT NULL CHECK (status IN ('parked', 'held', 'retried', 'skipped')),
-            parked_at timestamptz NOT NULL DEFAULT now(),
-            resolved_at timestamptz,
-            resolved_by text,
-            resolution_reason text)""",
-        # One open letter per case version: a redelivered message that is already held is not held twice.
-        """CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_open_version
-            ON {s}.dead_letters (group_id, context, case_id, version) WHERE status IN ('parked', 'held')""",
-        """CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_open_unreadable
-            ON {s}.dead_letters (group_id, topic, partition, kafka_offset)
-            WHERE case_id IS NULL AND status IN ('parked', 'held')""",
-        """CREATE INDEX IF NOT EXISTS dead_letters_by_status ON {s}.dead_letters (group_id, status)""",
-    ]
-    with conn.transaction():
-        # Several consumer processes start at once; concurrent CREATE IF NOT EXISTS can still collide.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.consumers.tables'))")
-        for statement in statements:
-            conn.execute(sql.SQL(statement).format(s=sql.Identifier(schema)))
-
-
 class Processor:
     """One consumer group's processing of messages and of its dead letters, against one schema."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
@@ -13,11 +14,13 @@ from infra.messaging.contract import ReceivedEvent
 from infra.services.complaints import Complaints
 from infra.settings import Settings
 from infra.store.eventstore import CaseNotFoundError
-from projections import store
+from projections import shapes, store
 from projections.base import Projection
 from projections.catalogue import ALL_PROJECTIONS
 from projections.complaints import COMPLAINTS, complaint_needed_by
 from projections.schema import PAUSE_LOCK, read_schema
+
+log = logging.getLogger(__name__)
 
 CaseHistory = Callable[[UUID], Sequence[DomainEvent]]
 """A case's stored events, oldest first (an application's ``history``)."""
@@ -41,13 +44,23 @@ class ProjectionHandler:
         self.complaint_history = complaint_history
 
     def create_tables(self, conn: Connection[Any]) -> None:
-        """Create the read schema and the projections' tables if they are missing."""
+        """Create the read schema and the projections' tables if they are missing, record the shape of
+        those new, and say which were built in an older shape (they need a rebuild)."""
         with conn.transaction():
             # Every instance of the group creates them at start; they must not collide.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.consumers.read_models'))")
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             for projection in self.projections:
                 store.create_tables(conn, self.schema, projection)
+            stale = shapes.stale_projections(conn, self.schema, self.projections)
+            shapes.record_shapes(conn, self.schema, self.projections, rebuilt=False)
+        for name in stale:
+            log.warning(
+                "read model %s was built in an older shape than this release's: "
+                "run `caseledger projections rebuild %s`",
+                name,
+                name,
+            )
 
     def handle(self, conn: Connection[Any], event: DomainEvent, received: ReceivedEvent) -> None:
         """Apply the event to every projection."""

@@ -27,7 +27,7 @@ from infra.settings import Settings
 from infra.store.database import Database
 from infra.store.eventstore import CaseApplication
 from infra.store.keystore import KeyStore, sealed_customers
-from projections import store
+from projections import shapes, store
 from projections.base import fold
 from projections.catalogue import ALL_PROJECTIONS, projection_by_name
 from projections.schema import PAUSE_LOCK, projections_group_id, read_schema
@@ -193,6 +193,7 @@ def _rebuild(
                 store.drop_tables(conn, schema, projection, SUFFIX)
             else:
                 store.swap(conn, schema, projection, SUFFIX)
+                shapes.record_shapes(conn, schema, [projection], rebuilt=True)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -40,7 +40,7 @@ from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.database import DATABASE_UNAVAILABLE, Database, ProcessKind
 from infra.tracing import work_span
-from projections.due import DueRow, create_due_table, due_channel, due_table, upsert_due_rows
+from projections.due import DueRow, due_channel, due_table, upsert_due_rows
 
 log = logging.getLogger(__name__)
 
@@ -108,17 +108,11 @@ class Scheduler:
         self.workers = workers
         self._staged: dict[UUID, SlaTimer] = {}
         self._staged_until: datetime | None = None
-        self._table_ready = False
         self.sessions = 0
         """How many sessions (LISTEN connections) have started: more than one means it reconnected."""
 
     def _connection(self) -> AbstractContextManager[Connection[Any]]:
-        """A pooled connection (autocommit: every batch is one explicit transaction); the scheduler keeps
-        ``sla_due`` too, so the first one creates the table if the timers consumer has not yet."""
-        if not self._table_ready:
-            with self.database.connection() as conn:
-                create_due_table(conn, self.base_schema)
-            self._table_ready = True
+        """A pooled connection (autocommit: every batch is one explicit transaction)."""
         return self.database.connection()
 
     def close(self) -> None:

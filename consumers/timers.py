@@ -64,7 +64,7 @@ from infra.services.policies import EndCoolingOff, Policies
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
-from projections.due import DueRow, create_due_table, open_timers, upsert_due_row
+from projections.due import DueRow, open_timers, upsert_due_row
 
 log = logging.getLogger(__name__)
 
@@ -393,10 +393,8 @@ class TimerSystem(Protocol):
 
 
 def timers_handler(system: TimerSystem, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
-    """The handler of the ``timers`` group (on ``system.timers`` unless given); it writes ``sla_due``, so
-    it creates the table (the scheduler does too: whichever starts first)."""
+    """The handler of the ``timers`` group (on ``system.timers`` unless given); it writes ``sla_due``."""
     timers = timers or system.timers
-    create_due_table(conn, system.settings.db_schema)
     stores: dict[str, CaseApplication[Any]] = {
         app.bounded_context: app
         for app in (system.policies, system.claims, system.complaints, system.callbacks)

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from infra.audit.chain import install_chains
 from infra.clock import Clock, SystemClock
+from infra.migrations import prepare
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
@@ -62,9 +63,11 @@ def bootstrap(
 ) -> System:
     """Build the system: the configured PostgreSQL, or an embedded one when none is configured.
 
-    Every part gets its connections from one pool (``System.database``), sized by ``db_pool_size`` (kept
-    open) and ``db_max_overflow`` (opened under load). ``process`` names the connections; an entry point
-    that runs on a system built as ``CLI`` names it later (``Database.name_process``).
+    The base schema is brought to this release's version first (``infra.migrations.prepare``): upgraded
+    when ``db_auto_upgrade`` is on, else refused when behind. Every part gets its connections from one
+    pool (``System.database``), sized by ``db_pool_size`` (kept open) and ``db_max_overflow`` (opened
+    under load). ``process`` names the connections; an entry point that runs on a system built as ``CLI``
+    names it later (``Database.name_process``).
     """
     embedded: EmbeddedPostgres | None = None
     database_url = settings.database_url
@@ -80,7 +83,10 @@ def bootstrap(
     )
     try:
         database.open()
-        with database.schema_lock():
+        # The one connection of its own a process opens at start: it holds the schema lock while the
+        # schema is brought to this release's version (or found behind and refused) and the stores built.
+        with database.dedicated() as session, database.schema_lock(session):
+            prepare(session, settings.db_schema, auto_upgrade=settings.db_auto_upgrade)
             return _build(settings, database, clock or SystemClock(), embedded)
     except BaseException:
         # Nothing half-built keeps connections (or an embedded server) behind a failed start.
@@ -98,7 +104,6 @@ def _build(settings: Settings, database: Database, clock: Clock, embedded: Embed
         ensure_schema(database, schema)
         return shared_store_env(database, schema)
 
-    ensure_schema(database, settings.db_schema)
     sellers = SellerRegistry(database, settings.db_schema)
     keys = KeyStore(
         database, settings.db_schema, master_key_from(_secret(settings.master_key), settings.data_dir)

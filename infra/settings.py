@@ -82,6 +82,14 @@ class Settings(BaseSettings):
             "giving up: while the database is away the API answers 503 with Retry-After after this long."
         ),
     )
+    db_auto_upgrade: bool = Field(
+        default=True,
+        description=(
+            "Whether a process that finds the schema behind this release applies the pending migrations "
+            "itself at start (`caseledger up` on a laptop); false: it refuses in one line, and "
+            "`caseledger db upgrade` (the deployment's one-shot migrate job) must run first."
+        ),
+    )
     snapshot_interval: Annotated[int, Field(ge=2)] = 50
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka bootstrap servers. Unset: the embedded Tansu broker is started."

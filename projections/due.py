@@ -5,10 +5,9 @@ projection of the timer, written with the timer's version and only ever moved fo
 (``WHERE sla_due.timer_version < EXCLUDED.timer_version``), so a late or repeated write is harmless.
 
 Who writes it: the ``timers`` consumer group (``consumers.timers``) and the scheduler
-(``consumers.scheduler``), in the transactions that change the timers; both create the table at start.
-Who reads it: the scheduler, ``timers explain``, the API's and the command line's timer views. A reader
-never creates it: before the first writer started, the table is missing and a view says so (the API
-answers 503).
+(``consumers.scheduler``), in the transactions that change the timers. Who reads it: the scheduler,
+``timers explain``, the API's and the command line's timer views. The table is the migrations'
+(``infra/migrations/steps.py``): every process finds it at start.
 """
 
 from __future__ import annotations
@@ -36,55 +35,6 @@ def due_table(base_schema: str) -> sql.Identifier:
 def due_channel(base_schema: str) -> str:
     """The LISTEN/NOTIFY channel a change of the next due instant is announced on."""
     return f"{base_schema}_sla_due"
-
-
-def create_due_table(conn: Connection[Any], base_schema: str) -> None:
-    """Create ``sla_due`` and its due-instant index if they are missing."""
-    table = due_table(base_schema)
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('caseledger.timers.tables'))")
-        conn.execute(
-            sql.SQL(
-                """CREATE TABLE IF NOT EXISTS {t} (
-                    timer_id uuid PRIMARY KEY,
-                    rule_id text NOT NULL,
-                    case_id uuid NOT NULL,
-                    case_context text NOT NULL,
-                    cycle bigint NOT NULL,
-                    state text NOT NULL,
-                    due_at timestamptz,
-                    warn_50_at timestamptz,
-                    warn_80_at timestamptz,
-                    next_fire_at timestamptz,
-                    next_action text,
-                    timer_version bigint NOT NULL,
-                    updated_at timestamptz NOT NULL DEFAULT now())"""
-            ).format(t=table)
-        )
-        # The policy or claim a callback task's own clock serves (a remediation's), for explain and views;
-        # and when a breach was recorded, which a late satisfaction keeps (the on-time rate needs it).
-        conn.execute(
-            sql.SQL(
-                """ALTER TABLE {t} ADD COLUMN IF NOT EXISTS source_case_id uuid,
-                   ADD COLUMN IF NOT EXISTS breached_at timestamptz"""
-            ).format(t=table)
-        )
-        # Whether the deadline rests on a year whose holiday notice is not out yet (2027 for now).
-        conn.execute(
-            sql.SQL(
-                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS provisional boolean NOT NULL DEFAULT false"
-            ).format(t=table)
-        )
-        conn.execute(
-            sql.SQL(
-                "CREATE INDEX IF NOT EXISTS {i} ON {t} (next_fire_at) WHERE next_fire_at IS NOT NULL"
-            ).format(i=sql.Identifier("sla_due_next_fire"), t=table)
-        )
-        conn.execute(
-            sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (rule_id, case_id, cycle)").format(
-                i=sql.Identifier("sla_due_by_rule_case"), t=table
-            )
-        )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import psycopg
 from eventsourcing.persistence import Notification
 from psycopg import Connection, sql
 
-from consumers.processing import Handler, Outcome, Processor, RawMessage, create_tables, event_stores
+from consumers.processing import Handler, Outcome, Processor, RawMessage, event_stores
 from consumers.read_models import projection_handler
 from infra.bootstrap import System
 from infra.messaging.contract import message_for
@@ -61,7 +61,6 @@ def deliver(
 def project(system: System) -> int:
     """Deliver every event stored since the test began to the projections group; how many were applied."""
     with psycopg.connect(system.database_url, autocommit=True) as conn:
-        create_tables(conn, system.settings.db_schema)
         processor = Processor(
             f"{system.settings.topic_prefix}.{PROJECTIONS_GROUP}",
             projection_handler(system, conn),
@@ -89,7 +88,6 @@ class Group:
         self.system = system
         self.apps = tuple(apps)
         self.conn = psycopg.connect(system.database_url, autocommit=True)
-        create_tables(self.conn, system.settings.db_schema)
         self.group_id = f"{system.settings.topic_prefix}.{name}"
         self.processor = Processor(
             self.group_id, build_handler(system, self.conn), event_stores(system), system.settings.db_schema

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -74,27 +73,6 @@ class ConsoleSessions:
         self._table = sql.Identifier(base_schema, "console_sessions")
         self._verifier = verifier
         self._keys = keys
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _ensure_table(self) -> None:
-        with self._lock:
-            if self._ready:
-                return
-            with self._pool.connection() as conn:
-                conn.execute(
-                    sql.SQL(
-                        """CREATE TABLE IF NOT EXISTS {t} (
-                            id_digest bytea PRIMARY KEY,
-                            actor_id text NOT NULL,
-                            actor_role text NOT NULL,
-                            csrf_token text NOT NULL,
-                            opened_at timestamptz NOT NULL,
-                            expires_at timestamptz NOT NULL,
-                            ended_at timestamptz)"""
-                    ).format(t=self._table)
-                )
-            self._ready = True
 
     def sign_in(self, credential: str, now: datetime | None = None) -> tuple[str, ConsoleSession]:
         """Check a pasted JWT or API key as the API does; open a session for the actor it names."""
@@ -118,7 +96,6 @@ class ConsoleSessions:
         self, actor: Actor, expires_at: datetime, now: datetime | None = None
     ) -> tuple[str, ConsoleSession]:
         """Open a session for an actor already proven (by a pasted credential, later by an OIDC callback)."""
-        self._ensure_table()
         session_id = secrets.token_urlsafe(32)
         session = ConsoleSession(actor=actor, csrf_token=secrets.token_urlsafe(32), expires_at=expires_at)
         with self._pool.connection() as conn:
@@ -142,7 +119,6 @@ class ConsoleSessions:
         """The live session with this id, or None (unknown, ended or expired)."""
         if not session_id:
             return None
-        self._ensure_table()
         with self._pool.connection() as conn:
             row = conn.execute(
                 sql.SQL(
@@ -158,7 +134,6 @@ class ConsoleSessions:
 
     def end(self, session_id: str, now: datetime | None = None) -> None:
         """Sign out: the session (and any copy of its cookie) stops working at once."""
-        self._ensure_table()
         with self._pool.connection() as conn:
             conn.execute(
                 sql.SQL("UPDATE {t} SET ended_at = %s WHERE id_digest = %s AND ended_at IS NULL").format(

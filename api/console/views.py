@@ -30,7 +30,6 @@ from infra.services.timers import (
     CallbackCompletion,
     TimerView,
     callback_completion,
-    create_due_table,
     due_table,
     timer_views,
 )
@@ -215,7 +214,6 @@ class ConsoleViews:
         self._base = system.settings.db_schema
         self._read = read_schema(system.settings.db_schema)
         self.trail = AuditTrail(system)
-        self._due_ready = False
 
     def now(self) -> datetime:
         return self._system.clock.now()
@@ -223,9 +221,6 @@ class ConsoleViews:
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         with self._pool.connection() as conn:
-            if not self._due_ready:
-                create_due_table(conn, self._base)
-                self._due_ready = True
             yield conn
 
     # ------------------------------------------------------------------------------------------ worklist

@@ -6,7 +6,6 @@ the transactions that change the timers, and the callback worklist is the workli
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -28,7 +27,6 @@ from infra.services.timers import (
     CallbackCompletion,
     TimerView,
     callback_completion,
-    create_due_table,
     timer_views,
 )
 from projections import queries
@@ -51,17 +49,11 @@ class TimerViews:
         self.base_schema = base_schema
         self.read_schema = read_schema(base_schema)
         self.clock = clock
-        self._table_ready = False
-        self._lock = threading.Lock()
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection; ``sla_due`` exists once asked for (the API may run before any consumer)."""
+        """A pooled connection (``sla_due`` is the migrations', there from the process's start)."""
         with self.pool.connection() as conn:
-            with self._lock:
-                if not self._table_ready:
-                    create_due_table(conn, self.base_schema)
-                    self._table_ready = True
             yield conn
 
 

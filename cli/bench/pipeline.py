@@ -55,13 +55,14 @@ from psycopg import sql
 from cli.bench.figures import Figure, figure_table
 from cli.load import run_load
 from cli.runtime import serve
-from consumers.processing import Outcome, Processor, RawMessage, create_tables, event_stores
+from consumers.processing import Outcome, Processor, RawMessage, event_stores
 from consumers.read_models import projection_handler
 from consumers.rebuild import PAGE, rebuild_projections
 from infra.bootstrap import System, bootstrap
 from infra.messaging.broker import EmbeddedBroker, ensure_topics
 from infra.messaging.contract import EventMessage, message_for
 from infra.messaging.relay import Relay, applications, topics_for
+from infra.migrations import upgrade
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
 from infra.services.policies import Policies
@@ -447,7 +448,6 @@ def bench_projection(
         # The upsert writes the row of each event's case: the same keys, in the same order, as the consumer.
         rows = [(_uuid(n.originator_id), n.topic, n.originator_version, n.state.decode()) for _, n in stored]
         with psycopg.connect(system.database_url, autocommit=True) as conn:
-            create_tables(conn, schema)
             handler = projection_handler(system, conn)
             processor = Processor(
                 projections_group_id(settings.topic_prefix), handler, event_stores(system), schema
@@ -622,7 +622,7 @@ class _Watcher:
 
     def start(self) -> None:
         with psycopg.connect(self._url, autocommit=True) as conn:
-            create_tables(conn, self._schema)  # the consumers create it too, whoever comes first
+            upgrade(conn, self._schema)  # the processes' start does too, whoever comes first
         self._thread.start()
 
     def stop(self) -> None:
@@ -890,7 +890,6 @@ def _mark_applied(system: System) -> None:
     schema = system.settings.db_schema
     group_id = projections_group_id(system.settings.topic_prefix)
     with psycopg.connect(system.database_url, autocommit=True) as conn:
-        create_tables(conn, schema)
         for app in applications(system):
             conn.execute(
                 sql.SQL(

@@ -49,7 +49,7 @@ from domain.calendar import Deadline, HolidayCalendar, compute_deadline, default
 from domain.sla import rule_by_id
 from domain.timer import TimerBreached, TimerState
 from infra.bootstrap import System, bootstrap
-from infra.services.timers import DueRow, create_due_table, due_table, upsert_due_row
+from infra.services.timers import DueRow, due_table, upsert_due_row
 from infra.settings import Settings
 from infra.store.eventstore import drop_schemas
 
@@ -527,8 +527,6 @@ def run_timers_bench(settings: Settings, sizes: TimerSizes) -> list[Figure]:
     system = bootstrap(settings.model_copy(update={"db_schema": schema, "db_pool_size": sizes.start_writers}))
     figures: list[Figure] = []
     try:
-        with psycopg.connect(system.database_url, autocommit=True) as conn:
-            create_due_table(conn, schema)
         deadlines: list[datetime] = []
         start_figures: list[TimerFigure] = []
         for start_at in _burst_starts(len(sizes.schedulers)):

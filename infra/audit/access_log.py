@@ -75,63 +75,9 @@ class AccessLog:
         self._database = database
         self._schema = base_schema
         self._table = sql.Identifier(base_schema, TABLE)
-        self._ready = False
-
-    def create_table(self) -> None:
-        """Create the table and its append-only trigger when missing (several processes may race)."""
-        with self._database.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK + ".ddl",))
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema)))
-            conn.execute(
-                sql.SQL(
-                    """CREATE TABLE IF NOT EXISTS {} (
-                        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                        at timestamptz NOT NULL,
-                        actor_id text NOT NULL,
-                        role text NOT NULL,
-                        kind text NOT NULL,
-                        subject_id text NOT NULL,
-                        case_id uuid,
-                        field text NOT NULL,
-                        purpose text NOT NULL,
-                        request_id text NOT NULL,
-                        chain_hash bytea NOT NULL)"""
-                ).format(self._table)
-            )
-            conn.execute(
-                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (subject_id, id)").format(
-                    sql.Identifier(f"{TABLE}_subject"), self._table
-                )
-            )
-            function = sql.Identifier(self._schema, f"{TABLE}_append_only")
-            conn.execute(
-                sql.SQL(
-                    "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    "RAISE EXCEPTION 'the personal-data access log is append-only'; END $$"
-                ).format(function)
-            )
-            for name, event in (("no_change", "UPDATE OR DELETE"), ("no_truncate", "TRUNCATE")):
-                level = "ROW" if event != "TRUNCATE" else "STATEMENT"
-                conn.execute(
-                    sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-                        sql.Identifier(f"{TABLE}_{name}"), self._table
-                    )
-                )
-                conn.execute(
-                    sql.SQL("CREATE TRIGGER {} BEFORE {} ON {} FOR EACH {} EXECUTE FUNCTION {}()").format(
-                        sql.Identifier(f"{TABLE}_{name}"),
-                        sql.SQL(event),
-                        self._table,
-                        sql.SQL(level),
-                        function,
-                    )
-                )
-        self._ready = True
 
     def record(self, records: Iterable[AccessRecord], at: datetime) -> list[int]:
         """Append ``records`` (one transaction, chained in order); their ids."""
-        if not self._ready:
-            self.create_table()
         ids: list[int] = []
         with self._database.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK,))

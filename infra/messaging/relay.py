@@ -596,7 +596,6 @@ class Relay:
             await broker.stop()
 
     async def _start(self, session: _Session) -> None:
-        await self._create_positions_table(session.lock_conn)
         stored = await self._stored_positions(session.lock_conn)
         for tail in session.tails:
             tail.position, tail.topic_id = stored.get(tail.context, (0, None))
@@ -815,20 +814,6 @@ class Relay:
                 log.info("%s: republishing from notification id %d", tail.context, tail.position + 1)
 
     # ------------------------------------------------------------------- SQL
-
-    async def _create_positions_table(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        # Only the lock holder runs this: concurrent CREATE TABLE IF NOT EXISTS can still collide.
-        table = _positions_table(self._base_schema)
-        await conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} ("
-                " context text PRIMARY KEY,"
-                " position bigint NOT NULL,"
-                " updated_at timestamptz NOT NULL DEFAULT now())"
-            ).format(table)
-        )
-        # The topic instance the position belongs to: a recreated topic must be filled again.
-        await conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS topic_id text").format(table))
 
     async def _stored_positions(
         self, conn: psycopg.AsyncConnection[Any]

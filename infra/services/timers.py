@@ -40,7 +40,6 @@ from projections.due import CallbackCompletion as CallbackCompletion
 from projections.due import DueRow as DueRow
 from projections.due import TimerView as TimerView
 from projections.due import callback_completion as callback_completion
-from projections.due import create_due_table as create_due_table
 from projections.due import due_channel as due_channel
 from projections.due import due_table as due_table
 from projections.due import open_timer_page

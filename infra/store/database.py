@@ -64,6 +64,9 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 """What a statement or checkout raises while PostgreSQL cannot be reached: worth retrying later."""
 
+SCHEMA_LOCK = "caseledger.schema"
+"""The key (hashed) of the database-wide advisory lock processes create and migrate their tables under."""
+
 
 def database_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` (or what it was raised from) says the database cannot be reached just now."""
@@ -210,11 +213,11 @@ class Database:
         connection of its own, so that the pool stays free for the work (a pool of one would deadlock)."""
         with contextlib.ExitStack() as stack:
             session = conn if conn is not None else stack.enter_context(self.dedicated())
-            session.execute("SELECT pg_advisory_lock(hashtext('caseledger.schema'))")
+            session.execute("SELECT pg_advisory_lock(hashtext(%s))", (SCHEMA_LOCK,))
             try:
                 yield
             finally:
-                session.execute("SELECT pg_advisory_unlock(hashtext('caseledger.schema'))")
+                session.execute("SELECT pg_advisory_unlock(hashtext(%s))", (SCHEMA_LOCK,))
 
     async def dedicated_async(self) -> psycopg.AsyncConnection[TupleRow]:
         """An asyncio connection of its own (the relay's advisory lock, LISTEN); the caller closes it."""

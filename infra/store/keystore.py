@@ -175,23 +175,7 @@ class KeyStore:
         self._cache: dict[str, tuple[AESGCM, float]] = {}
         self._erased: set[str] = set()
         self._lock = threading.Lock()
-        self._database = database
-        with self._database.connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(hashtext('caseledger.subject_keys.create'))")
-            try:
-                conn.execute(
-                    sql.SQL(
-                        "CREATE TABLE IF NOT EXISTS {} ("
-                        " customer_id text PRIMARY KEY,"
-                        " wrapped_key bytea,"
-                        " master_key_id text NOT NULL,"
-                        " created_at timestamptz NOT NULL DEFAULT now(),"
-                        " erased_at timestamptz, erased_by text, reason text,"
-                        " CHECK ((wrapped_key IS NULL) = (erased_at IS NOT NULL)))"
-                    ).format(self._table)
-                )
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(hashtext('caseledger.subject_keys.create'))")
+        self._database = database  # its table is created by the migrations (step 1)
 
     def close(self) -> None:
         """Nothing to release: the connections are the process's pool's (closed by its owner)."""

@@ -16,15 +16,8 @@ class SellerRegistry:
 
     def __init__(self, database: Database, schema: str) -> None:
         self._database = database
+        # Created by the migrations (infra/migrations/steps.py, step 1).
         self._table = sql.Identifier(schema, "seller_registrations")
-        with database.connection() as conn:
-            conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} ("
-                    " registration_no text PRIMARY KEY, seller_id text NOT NULL,"
-                    " valid_from date NOT NULL, valid_to date NOT NULL, authorised_products jsonb NOT NULL)"
-                ).format(self._table)
-            )
 
     def register(self, registration: SellerRegistration) -> None:
         """Record or renew a registration."""

@@ -16,12 +16,10 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.auth import issue_token
 from cli.scenarios import a_policy, register_demo_seller
-from consumers.processing import create_tables
 from consumers.read_models import projection_handler
 from domain.base import SHANGHAI, Role
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from projections.due import create_due_table
 
 SECRET = "test-secret-of-at-least-thirty-two-characters"
 
@@ -43,12 +41,10 @@ def client(api_system: System) -> Iterator[TestClient]:
 
 @pytest.fixture
 def read_models(system: System) -> None:
-    """The read-model and tracking tables, as the projections consumer creates them at start, and
-    ``sla_due``, as the timers consumer and the scheduler do (the API creates none of them)."""
+    """The read-model tables, as the projections consumer creates them at start (the API creates none of
+    them; the tracking tables and ``sla_due`` are the migrations', there since the system's bootstrap)."""
     with system.database.connection() as conn:
-        create_tables(conn, system.settings.db_schema)
         projection_handler(system, conn)
-        create_due_table(conn, system.settings.db_schema)
 
 
 @pytest.fixture

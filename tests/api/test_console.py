@@ -18,7 +18,6 @@ from api.auth import issue_token
 from api.console.commands import CommandCatalogue
 from cli.operations_page import ConsumerOperations
 from cli.scenarios import OFFICER, by, lodge_sample_complaint
-from consumers.processing import create_tables
 from domain.base import Role
 from infra.bootstrap import System
 from infra.clock import ControlledClock
@@ -210,7 +209,6 @@ def test_a_supervisor_skips_a_dead_letter_from_the_operations_page_recording_who
 ) -> None:
     schema = system.settings.db_schema
     with psycopg.connect(system.database_url, autocommit=True) as conn:
-        create_tables(conn, schema)
         row = conn.execute(
             sql.SQL(
                 """INSERT INTO {}.dead_letters (group_id, topic, partition, kafka_offset, headers, value,

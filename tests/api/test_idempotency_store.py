@@ -28,9 +28,7 @@ def request_() -> IdempotentRequest:
 
 @pytest.fixture
 def store(system: System) -> IdempotencyStore:
-    built = IdempotencyStore(system.database, system.settings.db_schema, wait_seconds=0.2, stale_seconds=30)
-    built.create_table()
-    return built
+    return IdempotencyStore(system.database, system.settings.db_schema, wait_seconds=0.2, stale_seconds=30)
 
 
 def abandon(system: System) -> None:

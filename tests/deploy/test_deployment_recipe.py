@@ -44,6 +44,10 @@ def compose() -> dict[str, Any]:
     return loaded
 
 
+ONE_SHOT = {"migrate", "setup"}
+"""The services that run once to their end before the others start."""
+
+
 def caseledger_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         name: service
@@ -104,7 +108,7 @@ def test_every_service_command_is_one_the_cli_parses(compose: dict[str, Any]) ->
     for name, service in caseledger_services(compose).items():
         args = parser.parse_args(service["command"])  # exits (SystemExit) on a command that does not exist
         assert args.run, name
-        if name != "setup":
+        if name not in ONE_SHOT:
             assert service["command"][0] in LONG_RUNNING, name
             assert service["restart"] == "unless-stopped", name
 
@@ -126,16 +130,34 @@ def test_no_secret_is_written_in_the_deployment_files(compose: dict[str, Any]) -
     assert "password" not in DOCKERFILE.read_text().lower()
 
 
-def test_processes_start_only_after_postgres_kafka_and_the_one_time_setup(compose: dict[str, Any]) -> None:
+def test_processes_start_only_after_postgres_kafka_the_migrations_and_the_one_time_setup(
+    compose: dict[str, Any],
+) -> None:
     for name, service in caseledger_services(compose).items():
         conditions = {dep: spec["condition"] for dep, spec in service["depends_on"].items()}
         assert conditions["postgres"] == "service_healthy", name
-        if name != "setup":
+        if name == "migrate":
+            assert conditions == {"postgres": "service_healthy"}
+        elif name == "setup":
+            assert conditions == {"postgres": "service_healthy", "migrate": "service_completed_successfully"}
+        else:
             assert conditions == {
                 "postgres": "service_healthy",
                 "kafka": "service_healthy",
+                "migrate": "service_completed_successfully",
                 "setup": "service_completed_successfully",
             }, name
+
+
+def test_the_migrate_job_upgrades_the_schema_and_the_processes_refuse_a_schema_behind(
+    compose: dict[str, Any],
+) -> None:
+    services = caseledger_services(compose)
+    assert services["migrate"]["command"] == ["db", "upgrade"]
+    assert services["migrate"]["restart"] == "no"
+    for name, service in services.items():
+        # Off: a process of a newer image started before its migrations says so instead of altering tables.
+        assert service["environment"]["CASELEDGER_DB_AUTO_UPGRADE"] == "false", name
 
 
 def test_the_image_is_built_in_stages_and_runs_as_a_user_of_its_own() -> None:

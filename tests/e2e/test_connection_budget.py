@@ -188,16 +188,17 @@ def test_the_documented_deployment_stays_within_its_connection_budget_idle_and_u
         stack.callback(broker.stop)
         deployment = Deployment(own_database, broker.bootstrap_servers, tmp_path)
         stack.callback(deployment.stop)
-        # The stores' tables first, by one command run to its end: processes that start at once on an empty
-        # database collide creating them (CREATE TABLE IF NOT EXISTS is not safe concurrently).
-        subprocess.run(
-            [sys.executable, "-m", "cli.main", "relay", "--lag"],
-            cwd=tmp_path,
-            env=deployment.env,
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
+        # As the compose file does: the migrations, then the stores' tables, each by one command run to its
+        # end before the processes start.
+        for command in (["db", "upgrade"], ["relay", "--lag"]):
+            subprocess.run(
+                [sys.executable, "-m", "cli.main", *command],
+                cwd=tmp_path,
+                env=deployment.env,
+                capture_output=True,
+                timeout=120,
+                check=True,
+            )
         for group in ("projections", "timers", "callbacks"):
             deployment.start("consume", "--group", group)
         deployment.start("timers")

@@ -39,7 +39,6 @@ from infra.clock import ControlledClock
 from infra.messaging.broker import ensure_topics
 from infra.messaging.contract import topic_name
 from infra.messaging.relay import Relay, RelayThread
-from projections.due import create_due_table
 from projections.schema import PROJECTIONS_GROUP
 from tests.integration.test_timers import CMP, Consumer, a_complaint, the_timer
 from tests.kafka_fixtures import free_port
@@ -238,8 +237,6 @@ def test_metrics_show_commands_relay_lag_rising_and_falling_and_a_dead_letter(ru
 
 
 def test_a_process_without_http_serves_its_gauges_on_the_metrics_port(system: System) -> None:
-    with system.database.connection() as conn:
-        create_due_table(conn, system.settings.db_schema)
     port = free_port()
     live = dataclasses.replace(system, settings=system.settings.model_copy(update={"metrics_port": port}))
 

@@ -11,6 +11,7 @@ from psycopg import sql
 
 from cli.main import main
 from infra.audit.access_log import TABLE, AccessKind, AccessLog, AccessRecord
+from infra.migrations import upgrade
 from infra.store.database import Database
 
 pytestmark = pytest.mark.integration
@@ -33,9 +34,9 @@ def _record(subject: str, field: str, actor: str = "he.ping.underwriting") -> Ac
 
 @pytest.fixture
 def log(database: Database, schema: str) -> AccessLog:
-    access_log = AccessLog(database, schema)
-    access_log.create_table()
-    return access_log
+    with database.connection() as conn:
+        upgrade(conn, schema)
+    return AccessLog(database, schema)
 
 
 def test_the_access_log_refuses_update_delete_and_truncate(

@@ -48,7 +48,6 @@ from consumers.processing import (
     Processor,
     RawMessage,
     RetryPolicy,
-    create_tables,
     event_stores,
 )
 from domain.base import SHANGHAI, DomainEvent
@@ -165,7 +164,6 @@ def cases(system: System, clock: ControlledClock) -> dict[str, UUID]:
 def log(system: System, conn: Connection[Any]) -> EffectLog:
     handler = EffectLog(system.settings.db_schema)
     handler.create_table(conn)
-    create_tables(conn, system.settings.db_schema)
     return handler
 
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from infra.migrations import upgrade
 from infra.store.database import Database
-from infra.store.eventstore import ensure_schema
 from infra.store.keystore import (
     MASTER_KEY_FILE,
     KeyStore,
@@ -41,16 +41,22 @@ class Ticks:
         return self.now
 
 
+def migrate(database: Database, schema: str) -> None:
+    """The base schema with its tables, as every process's start brings it."""
+    with database.connection() as conn:
+        upgrade(conn, schema)
+
+
 @pytest.fixture
 def keys(database: Database, schema: str) -> Iterator[KeyStore]:
-    ensure_schema(database, schema)
+    migrate(database, schema)
     store = KeyStore(database, schema, MASTER)
     yield store
     store.close()
 
 
 def test_a_customer_gets_one_key_however_often_it_is_asked_for(database: Database, schema: str) -> None:
-    ensure_schema(database, schema)
+    migrate(database, schema)
     first, second = KeyStore(database, schema, MASTER), KeyStore(database, schema, MASTER)
     try:
         sealed = seal(first.key_for_writing("cust-1"), "cust-1", "张伟")

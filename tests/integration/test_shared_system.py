@@ -10,6 +10,7 @@ import pytest
 from cli.scenarios import a_policy, register_demo_seller, today
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.migrations import STEPS, status
 from tests import feed
 from tests.conftest import START
 
@@ -23,6 +24,14 @@ def test_the_shared_system_tells_the_time_of_the_tests_own_clock(
     clock.advance(timedelta(days=3))
 
     assert system.clock.now() == START + timedelta(days=3)
+
+
+def test_the_shared_system_was_bootstrapped_through_the_migrations(system: System) -> None:
+    with system.database.connection() as conn:
+        found = status(conn, system.settings.db_schema)
+
+    assert [step.version for step in found.applied] == [step.version for step in STEPS]
+    assert found.pending == ()
 
 
 def test_a_test_is_fed_only_the_events_stored_since_it_began(system: System, clock: ControlledClock) -> None:

@@ -27,7 +27,7 @@ from cli.scenarios import (
     lodge_sample_complaint,
     register_demo_seller,
 )
-from consumers.processing import Outcome, Processor, create_tables, event_stores
+from consumers.processing import Outcome, Processor, event_stores
 from consumers.scheduler import Scheduler, nudge, run_scheduler
 from consumers.timers import TIMERS_GROUP, TimerHandler, timers_handler
 from domain.base import SHANGHAI, Role
@@ -106,7 +106,6 @@ class Consumer:
     def __init__(self, system: System, timers: Timers) -> None:
         self.system = system
         self.conn = psycopg.connect(system.database_url, autocommit=True)
-        create_tables(self.conn, system.settings.db_schema)
         self.handler: TimerHandler = timers_handler(system, self.conn, timers)
         self.group_id = f"{system.settings.topic_prefix}.{TIMERS_GROUP}"
         self.processor = Processor(
