@@ -1475,6 +1475,25 @@ class Policy(CaseAggregate):
             return None
         return _end_of_day(self.cooling_off_ends_on)
 
+    def payment_period_over(self, at: datetime) -> bool:
+        """Whether an instalment is unpaid past its Art. 36 period at ``at``: ``lapse`` would be recorded."""
+        return (
+            self.status in _IN_FORCE
+            and self.line in _PERSONAL_LINES
+            and self.billed is not None
+            and at >= self.billed.suspends_at
+        )
+
+    def reinstatement_period_over(self, at: datetime) -> bool:
+        """Whether the two years to reinstate have run out at ``at`` and are not yet recorded as over."""
+        end = self.reinstatement_ends_at
+        return (
+            self.status is PolicyStatus.LAPSED
+            and not self.reinstatement_period_ended
+            and end is not None
+            and at >= end
+        )
+
     def cure_end(self, ground: RescissionGround) -> datetime | None:
         """When the applicant's 5 days to disclose ``ground`` end (CTPL Art. 14), if notified of it."""
         return dict(self.cure_periods).get(ground)

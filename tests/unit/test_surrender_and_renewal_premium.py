@@ -53,6 +53,9 @@ from domain.policy import (
 from domain.policy_cover import cover_over_time
 from domain.sla import rule_by_id
 from domain.timer import SlaTimer, TimerAction
+from projections.base import fold
+from projections.policies import POLICIES, PoliciesView
+from projections.worklist import WORKLIST, WorklistView
 from tests.gwt import ctx, expect, given
 from tests.unit import test_claim_rules as claims
 from tests.unit.test_policy_rules import (
@@ -778,3 +781,88 @@ def test_one_step_surrender_also_starts_the_refund_clock() -> None:
         ),
         expect(PolicySurrendered, cash_value_fen=10, basis=SurrenderBasis.STATED),
     )
+
+
+# ============================================================================ the policy view (保单查询)
+
+
+def policy_row(policy: Policy) -> dict[str, object]:
+    [row] = dict(fold([PoliciesView()], history(policy))[POLICIES.name]).values()
+    return row
+
+
+def test_policy_view_shows_the_instalment_due_and_its_payment_period() -> None:
+    policy = on_schedule(a_life_policy_from(date(2026, 7, 20)))
+    policy.send_premium_reminder(
+        ctx(SYSTEM, at=at(date(2026, 9, 1))), reminded_on=date(2026, 9, 1), channel="sms"
+    )
+
+    row = policy_row(policy)
+
+    assert (row["premium_frequency_months"], row["instalments"], row["instalments_paid"]) == (1, 12, 1)
+    assert (row["next_due_on"], row["next_due_fen"]) == (date(2026, 8, 20), PREMIUM_FEN)
+    assert (row["reminded_on"], row["payment_period_ends_at"]) == (
+        date(2026, 9, 1),
+        midnight(date(2026, 10, 9)),
+    )
+
+
+def test_policy_view_shows_the_suspension_and_the_end_of_the_two_years_to_reinstate() -> None:
+    row = policy_row(lapsed_on_14_october())
+
+    assert row["status"] == "lapsed"
+    assert row["suspended_at"] == midnight(date(2026, 10, 14))
+    assert row["reinstatement_ends_at"] == midnight(date(2028, 10, 17))
+
+
+def test_policy_view_shows_the_surrender_refund_due_computed_and_paid() -> None:
+    policy = surrendered_for_300_000()
+    policy.pay_surrender_refund(
+        ctx(UW, at=at(date(2027, 3, 10))), amount_fen=300_000, paid_on=date(2027, 3, 10), payment_ref="PAY-1"
+    )
+
+    row = policy_row(policy)
+
+    assert (row["status"], row["surrender_received_on"]) == ("surrendered", date(2027, 3, 3))
+    assert (row["refund_fen"], row["refund_basis"], row["refund_paid_on"]) == (
+        300_000,
+        "cash_value",
+        date(2027, 3, 10),
+    )
+    assert row["refund_due_at"] == midnight(date(2027, 4, 3))
+
+
+# ============================================================================ the worklist (我的待办)
+
+
+def open_items(policy: Policy) -> set[str]:
+    table = fold([WorklistView()], history(policy))[WORKLIST.name]
+    return {row["item"] for row in table.values()}
+
+
+def test_worklist_asks_for_the_surrender_value_and_the_refund_when_a_notice_is_received() -> None:
+    policy = a_life_policy_in_force()
+    policy.record_cash_value_table(ctx(UW), table_ref="CV", cash_values_fen=CASH_VALUES)
+    policy.receive_surrender_notice(ctx(UW, at=at(date(2026, 9, 1))), received_on=date(2026, 9, 1))
+
+    assert {"compute surrender value", "pay surrender refund"} <= open_items(policy)
+
+
+def test_worklist_keeps_only_the_refund_once_the_value_is_computed() -> None:
+    items = open_items(surrendered_for_300_000())
+
+    assert "compute surrender value" not in items
+    assert "pay surrender refund" in items
+
+
+def test_worklist_asks_for_a_premium_reminder_when_an_instalment_is_billed() -> None:
+    assert "send premium reminder" in open_items(on_schedule(a_life_policy_from(date(2026, 7, 20))))
+
+
+def test_worklist_drops_the_premium_reminder_when_it_is_sent() -> None:
+    policy = on_schedule(a_life_policy_from(date(2026, 7, 20)))
+    policy.send_premium_reminder(
+        ctx(SYSTEM, at=at(date(2026, 9, 1))), reminded_on=date(2026, 9, 1), channel="sms"
+    )
+
+    assert "send premium reminder" not in open_items(policy)
