@@ -77,6 +77,7 @@ POLICIES = Table(
         Column("submitted_at", "timestamptz", nullable=False),
         Column("issued_at", "timestamptz"),
         Column("version", "integer", nullable=False),
+        Column("updated_at", "timestamptz", nullable=False),
         # 续期: the premium schedule, the instalment due and its payment period, the suspension (Art. 36/37).
         Column("premium_frequency_months", "integer"),
         Column("instalments", "integer"),
@@ -93,7 +94,6 @@ POLICIES = Table(
         Column("refund_fen", "bigint"),
         Column("refund_basis", "text"),
         Column("refund_paid_on", "date"),
-        Column("updated_at", "timestamptz", nullable=False),
     ),
     key=("policy_id",),
     indexes=(("customer_id",), ("status",), ("policy_no",), ("seller_id",)),
