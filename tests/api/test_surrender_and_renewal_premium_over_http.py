@@ -4,6 +4,7 @@ problem+json naming the broken rule), against the real store."""
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -130,7 +131,7 @@ def test_the_policy_query_shows_the_instalment_due_and_its_payment_period(
 ) -> None:
     policy_id, policy = a_life_policy(system, clock)
     step(client, UNDERWRITER, f"{policy}/premium-schedule", {"frequency_months": 3, "instalments": 4})
-    billed = system.policies.load(policy_id).billed
+    billed = system.policies.load(UUID(policy_id)).billed
     assert billed is not None
     project(system)
 
