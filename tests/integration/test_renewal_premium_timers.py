@@ -17,6 +17,7 @@ from domain.policy import Line, PolicyLapsed, PolicyStatus
 from domain.timer import TimerSatisfied, TimerStarted, TimerState, TimerWindowClosed
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.explain import explain
 from infra.services.policies import (
     AgreePremiumSchedule,
     ComputeSurrenderValue,
@@ -80,6 +81,9 @@ def test_the_closed_payment_period_suspends_the_policy_once_and_starts_the_two_y
     reinstatement = the_timer(system, timers, "IL37-REINSTATE-2Y", policy_id)
     assert reinstatement.due_at == lapsed[0].reinstatement_ends_at
     assert history_types(timers, reinstatement.id) == [TimerStarted]
+    text = explain(system, policy_id)  # caseledger timers explain
+    assert "IL36-GRACE-60D" in text
+    assert "PolicyLapsed.reinstatement_ends_at" in text
 
 
 def test_a_surrender_notice_starts_the_art47_clock_and_the_refund_meets_it(
@@ -108,3 +112,7 @@ def test_a_surrender_notice_starts_the_art47_clock_and_the_refund_meets_it(
     consumer.consume()
 
     assert history_types(timers, timer.id) == [TimerStarted, TimerSatisfied]
+    text = explain(system, policy_id)  # caseledger timers explain
+    assert "IL47-REFUND-30D" in text
+    assert "Art. 47" in text
+    assert "SurrenderNoticeReceived.refund_due_at" in text
