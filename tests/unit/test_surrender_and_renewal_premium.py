@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from eventsourcing.domain import Snapshot
+
 from consumers.timers import recorded_end, start_instant
 from domain.base import SHANGHAI, DomainEvent, InvalidTransitionError, Role
 from domain.calendar import default_calendar
@@ -53,6 +55,7 @@ from domain.policy import (
 from domain.policy_cover import cover_over_time
 from domain.sla import rule_by_id
 from domain.timer import SlaTimer, TimerAction
+from infra.store.mapper import _SNAPSHOT_ADAPTER, restore_aggregate_state
 from projections.base import fold
 from projections.policies import POLICIES, PoliciesView
 from projections.worklist import WORKLIST, WorklistView
@@ -866,3 +869,17 @@ def test_worklist_drops_the_premium_reminder_when_it_is_sent() -> None:
     )
 
     assert "send premium reminder" not in open_items(policy)
+
+
+# ============================================================================ snapshots
+
+
+def test_a_policy_with_an_instalment_due_restores_from_its_snapshot_state() -> None:
+    policy = lapsed_on_14_october()
+    policy.record_cash_value_table(ctx(UW), table_ref="CV", cash_values_fen=CASH_VALUES)
+    dumped = _SNAPSHOT_ADAPTER.dump_python(Snapshot.take(policy).state, mode="json")
+    restored = restore_aggregate_state(Policy, dumped)
+
+    assert restored["billed"] == policy.billed
+    assert restored["cash_values_fen"] == CASH_VALUES
+    assert restored["reinstatement_ends_at"] == policy.reinstatement_ends_at
