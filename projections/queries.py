@@ -167,6 +167,11 @@ class ClaimCase(BaseModel):
     deadlines: list[RunningDeadline]
     version: int
     updated_at: datetime
+    premium_due_fen: int | None = Field(
+        default=None,
+        description="Art. 36: the loss fell in the grace period of an unpaid renewal instalment; the claim "
+        "is paid less this premium (rule IL36-GRACE-DEDUCT).",
+    )
 
 
 class ComplaintCase(BaseModel):

@@ -57,6 +57,7 @@ from domain.sla import rule_by_id
 from domain.timer import SlaTimer, TimerAction
 from infra.store.mapper import _SNAPSHOT_ADAPTER, restore_aggregate_state
 from projections.base import fold
+from projections.claims import CLAIMS, ClaimsView
 from projections.policies import POLICIES, PoliciesView
 from projections.worklist import WORKLIST, WorklistView
 from tests.gwt import ctx, expect, given
@@ -883,3 +884,11 @@ def test_a_policy_with_an_instalment_due_restores_from_its_snapshot_state() -> N
     assert restored["billed"] == policy.billed
     assert restored["cash_values_fen"] == CASH_VALUES
     assert restored["reinstatement_ends_at"] == policy.reinstatement_ends_at
+
+
+def test_claim_view_shows_the_premium_due_of_a_loss_in_grace() -> None:
+    claim = a_claim_adjusted_in_grace()
+
+    [row] = dict(fold([ClaimsView()], history(claim))[CLAIMS.name]).values()
+
+    assert row["premium_due_fen"] == GRACE_DUE_FEN
