@@ -14,8 +14,9 @@ doubt (a doubtful case goes to the reviewer's ordinary decision instead):
 - grace (Art. 36): an instalment billed and unpaid, from 00:00 of its due date to the end of its payment
   period or 00:00 of the day it was paid: a loss then is covered less the premium due;
 - reinstatement (复效, Art. 37): when it was recorded (the agreement takes effect then);
-- surrender (退保) and cooling-off cancellation: the request's time of day is not recorded, so the whole day
-  of the request is still covered; the contract ends at 00:00 of the next day;
+- surrender (退保) and cooling-off cancellation: the contract ends when the applicant's notice reaches the
+  insurer (``SurrenderNoticeReceived``, before its value is computed); the time of day is not recorded, so
+  the whole day of the notice is still covered; the contract ends at 00:00 of the next day;
 - rescission (解除): it takes effect when the notice reaches the applicant, which is not before it was sent;
   the day it was recorded is still covered, the contract ends at 00:00 of the next day.
 """
@@ -41,6 +42,7 @@ from domain.policy import (
     PremiumReminderSent,
     RenewalPremiumBilled,
     RenewalPremiumPaid,
+    SurrenderNoticeReceived,
 )
 
 
@@ -60,6 +62,10 @@ def cover_over_time(policy: Policy, history: Iterable[DomainEvent]) -> PolicyCov
             suspensions.append(CoverSuspension(suspended_from=suspended_from(event)))
         elif isinstance(event, PolicyReinstated) and suspensions and suspensions[-1].reinstated_at is None:
             suspensions[-1] = suspensions[-1].model_copy(update={"reinstated_at": event.timestamp})
+        elif isinstance(event, SurrenderNoticeReceived):
+            # The notice ends the contract when it reaches the insurer (Civil Code Art. 565), before the
+            # value is computed: the whole day of its receipt is still covered.
+            ended_at, ended_by = _start_of_day_after(event.received_on), type(event).__name__
         elif isinstance(event, PolicySurrendered | PolicyCancelledInCoolingOff):
             ended_at, ended_by = _start_of_day_after(event.requested_on), type(event).__name__
         elif isinstance(event, PolicyRescinded):

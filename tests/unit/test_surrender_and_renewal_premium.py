@@ -892,3 +892,14 @@ def test_claim_view_shows_the_premium_due_of_a_loss_in_grace() -> None:
     [row] = dict(fold([ClaimsView()], history(claim))[CLAIMS.name]).values()
 
     assert row["premium_due_fen"] == GRACE_DUE_FEN
+
+
+def test_a_loss_after_the_notice_day_is_not_covered_before_the_value_is_computed() -> None:
+    policy = a_life_policy_in_force()
+    policy.receive_surrender_notice(ctx(UW, at=at(date(2026, 9, 30))), received_on=date(2026, 9, 30))
+
+    cover = cover_of(policy)
+
+    assert cover.gap_at(at(date(2026, 9, 30), hour=22)) is None
+    assert cover.gap_at(at(date(2026, 10, 1), hour=9)) is not None
+    assert cover.ended_by == "SurrenderNoticeReceived"
