@@ -5,14 +5,16 @@ the refund clock that the refund meets."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from uuid import uuid4
 
 import pytest
 
-from cli.scenarios import UNDERWRITER, a_policy, by, register_demo_seller
+from cli.scenarios import UNDERWRITER, a_policy, by, register_demo_seller, report_claim
 from consumers.processing import Outcome
 from consumers.scheduler import Scheduler
 from domain.base import SHANGHAI, Role
+from domain.claim import ClaimStatus
 from domain.policy import Line, PolicyLapsed, PolicyStatus
 from domain.timer import TimerSatisfied, TimerStarted, TimerState, TimerWindowClosed
 from infra.bootstrap import System
@@ -116,3 +118,24 @@ def test_a_surrender_notice_starts_the_art47_clock_and_the_refund_meets_it(
     assert "IL47-REFUND-30D" in text
     assert "Art. 47" in text
     assert "SurrenderNoticeReceived.refund_due_at" in text
+
+
+def test_a_claim_for_a_loss_in_the_grace_period_carries_the_premium_due_read_from_the_policys_history(
+    system: System, clock: ControlledClock
+) -> None:
+    register_demo_seller(system, today(clock))
+    policy_id = a_policy(system, Line.LIFE)
+    system.policies.agree_premium_schedule(
+        policy_id, AgreePremiumSchedule(frequency_months=1, instalments=12), by(UNDERWRITER)
+    )
+    billed = system.policies.load(policy_id).billed
+    assert billed is not None
+    loss_at = datetime.combine(billed.due_on + timedelta(days=3), time(15), tzinfo=SHANGHAI)
+    clock.set(loss_at + timedelta(days=2))
+    claim_id = uuid4()
+
+    report_claim(system, claim_id, policy_id, loss_at=loss_at, cause="illness", description="hospitalised")
+
+    claim = system.claims.load(claim_id)
+    assert claim.status is ClaimStatus.REPORTED
+    assert claim.premium_due_fen == billed.amount_fen
