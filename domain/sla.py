@@ -515,7 +515,7 @@ ALL_RULES: tuple[SlaRule, ...] = (
     ),
     # ------------------------------------------------------------ 退保 and 续期 (issue #14 points 3 and 4)
     SlaRule(
-        rule_id="IL47-REFUND-30D",
+        rule_id="IL47-SURRENDER-30D",
         title="Refund a surrender (cash value, or the premium in cooling-off) within 30 days of the notice",
         legal_basis=LegalBasis(
             instrument=_INSURANCE_LAW,

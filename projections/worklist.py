@@ -21,7 +21,7 @@ Policy (承保)
       PolicyReinstated, SurrenderNoticeReceived
   compute surrender value (underwriter) — SurrenderNoticeReceived → PolicySurrendered,
       PolicyCancelledInCoolingOff
-  pay surrender refund (underwriter) — SurrenderNoticeReceived → SurrenderRefundPaid [IL47-REFUND-30D]
+  pay surrender refund (underwriter) — SurrenderNoticeReceived → SurrenderRefundPaid [IL47-SURRENDER-30D]
 Claim (理赔)
   register claim (claims_handler) — ClaimReported → ClaimRegistered, ClaimDecided, ClaimWithdrawn
   send documents list (claims_handler) — ClaimReported → ClaimDocumentsRequested; cancelled by
@@ -225,7 +225,7 @@ KINDS: tuple[WorkItemKind, ...] = (
         "policy",
         Role.UNDERWRITER,
         opened_by=("SurrenderNoticeReceived",),
-        rules=("IL47-REFUND-30D",),
+        rules=("IL47-SURRENDER-30D",),
         assign_opener=True,
     ),
     WorkItemKind(

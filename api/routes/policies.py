@@ -354,7 +354,7 @@ def receive_surrender_notice(
     policies: PoliciesDep,
 ) -> JSONResponse:
     """退保申请: the applicant's notice (only the applicant's, Art. 15); the refund is due within 30 days of
-    its receipt (Art. 47, the IL47-REFUND-30D clock); CTPL only on its CTPL Art. 16 ground."""
+    its receipt (Art. 47, the IL47-SURRENDER-30D clock); CTPL only on its CTPL Art. 16 ground."""
     return call.update(policies, policy_id, body, policies.receive_surrender_notice)
 
 

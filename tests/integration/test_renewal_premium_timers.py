@@ -100,7 +100,7 @@ def test_a_surrender_notice_starts_the_art47_clock_and_the_refund_meets_it(
         policy_id, ReceiveSurrenderNotice(received_on=today(clock)), by(UNDERWRITER)
     )
     consumer.consume()
-    timer = the_timer(system, timers, "IL47-REFUND-30D", policy_id)
+    timer = the_timer(system, timers, "IL47-SURRENDER-30D", policy_id)
     assert timer.due_at == system.policies.load(policy_id).refund_due_at
     system.policies.compute_surrender_value(policy_id, ComputeSurrenderValue(), by(UNDERWRITER))
     refund = system.policies.load(policy_id).refund_due_fen
@@ -115,7 +115,7 @@ def test_a_surrender_notice_starts_the_art47_clock_and_the_refund_meets_it(
 
     assert history_types(timers, timer.id) == [TimerStarted, TimerSatisfied]
     text = explain(system, policy_id)  # caseledger timers explain
-    assert "IL47-REFUND-30D" in text
+    assert "IL47-SURRENDER-30D" in text
     assert "Art. 47" in text
     assert "SurrenderNoticeReceived.refund_due_at" in text
 

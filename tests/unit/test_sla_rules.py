@@ -157,7 +157,7 @@ def test_table_holds_every_rule_of_the_brief_when_loaded() -> None:
         "CO-SURVEY-CALLBACK-2WD",
         "CO-CLOSURE-CALLBACK-7D",
         "CO-CMP-ACK-1WD",
-        "IL47-REFUND-30D",
+        "IL47-SURRENDER-30D",
         "CO-PREMIUM-REMIND-15D",
         "IL36-GRACE-60D",
         "IL36-DEMAND-30D",

@@ -747,7 +747,7 @@ def test_art47_refund_clock_ends_where_the_notice_recorded_and_warns_at_half_and
     policy.receive_surrender_notice(ctx(UW, at=at(date(2026, 9, 1))), received_on=date(2026, 9, 1))
     notice = history(policy)[-1]
     assert isinstance(notice, SurrenderNoticeReceived)
-    rule = rule_by_id("IL47-REFUND-30D")
+    rule = rule_by_id("IL47-SURRENDER-30D")
 
     timer = SlaTimer.start(
         ctx(SYSTEM),
