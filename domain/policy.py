@@ -814,6 +814,7 @@ class PolicyIssued(DomainEvent):
         policy.policy_no = self.policy_no
         policy.issued_on = self.issued_on
         policy.cover_started_on = self.effective_from
+        policy.period_premium_fen = policy.quoted_premium_fen
         policy.effective_from = self.effective_from
         policy.effective_to = self.effective_to
 
@@ -1037,6 +1038,7 @@ class PolicyRenewed(DomainEvent):
         policy.status = PolicyStatus.IN_FORCE
         policy.effective_from = self.effective_from
         policy.effective_to = self.effective_to
+        policy.period_premium_fen = self.premium_fen
 
 
 class PolicyExpired(DomainEvent):
@@ -1378,6 +1380,8 @@ class Policy(CaseAggregate):
     refund_due_fen: int | None = None
     refund_paid: bool = False
     cover_started_on: date | None = None
+    period_premium_fen: int = 0
+    """The premium of the current cover period: the quoted one at issue, a renewal's after it."""
     cash_value_table_ref: str | None = None
     cash_values_fen: tuple[int, ...] = ()
     # 续期: the premium schedule, the instalment billed and unpaid, the Art. 37 window.
@@ -1425,6 +1429,7 @@ class Policy(CaseAggregate):
         self.refund_due_fen = None
         self.refund_paid = False
         self.cover_started_on = None
+        self.period_premium_fen = 0
         self.cash_value_table_ref = None
         self.cash_values_fen = ()
         self.schedule_frequency_months = None
@@ -2215,7 +2220,7 @@ class Policy(CaseAggregate):
         assert self.effective_to is not None
         total_days = (self.effective_to - self.effective_from).days + 1
         days_left = max((self.effective_to - max(ended_on, self.effective_from - timedelta(days=1))).days, 0)
-        premium = self.quoted_premium_fen
+        premium = self.period_premium_fen or self.quoted_premium_fen
         return premium * min(days_left, total_days) // total_days
 
     @taken_by("pay surrender refund", Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)

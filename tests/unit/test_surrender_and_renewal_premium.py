@@ -903,3 +903,27 @@ def test_a_loss_after_the_notice_day_is_not_covered_before_the_value_is_computed
     assert cover.gap_at(at(date(2026, 9, 30), hour=22)) is None
     assert cover.gap_at(at(date(2026, 10, 1), hour=9)) is not None
     assert cover.ended_by == "SurrenderNoticeReceived"
+
+
+def test_a_renewed_motor_policys_surrender_refunds_the_unearned_part_of_the_renewal_premium() -> None:
+    policy = ready_to_issue(a_motor_proposal())
+    policy.issue(
+        ctx(UW, UNDERWRITER_ID),
+        policy_no="P-M-2",
+        effective_from=date(2026, 3, 3),
+        effective_to=date(2027, 3, 2),
+        terms_version="2026-01",
+    )
+    policy.renew(
+        ctx(UW),
+        effective_from=date(2027, 3, 3),
+        effective_to=date(2028, 3, 2),
+        premium_fen=366_000,
+        terms_version="2027",
+    )
+    policy.receive_surrender_notice(ctx(UW, at=at(date(2027, 3, 3))), received_on=date(2027, 3, 3))
+
+    then = given(policy).when(lambda p: p.compute_surrender_value(ctx(UW, at=at(date(2027, 3, 4)))))
+
+    # 366 days from 3 March 2027 to 2 March 2028 (29 February included); 365 of them after the notice's day.
+    then.events(expect(PolicySurrendered, cash_value_fen=365_000, basis=SurrenderBasis.UNEARNED_PREMIUM))
