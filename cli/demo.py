@@ -17,6 +17,7 @@ from cli.scenarios import (
     HANDLER,
     OFFICER,
     a_policy,
+    agree_monthly_premiums,
     by,
     claim_story,
     complaint_story,
@@ -28,8 +29,11 @@ from cli.scenarios import (
     open_complaint,
     register_claim,
     register_demo_seller,
+    remind_premium,
     report_claim,
     settled_claim,
+    surrender_story,
+    suspend_and_reinstate,
     today,
 )
 from domain.base import SHANGHAI, DomainEvent
@@ -64,10 +68,15 @@ def run_demo(system: System, clock: ControlledClock) -> DemoCases:
     """Drive one life policy (with its callback), one motor policy and claim, and one complaint."""
     register_demo_seller(system, today(system))
     life_policy_id, task_id = life_policy_story(system, clock)
+    agree_monthly_premiums(system, life_policy_id)  # 续期: the 2nd instalment falls due a month after issue
     motor_policy_id = a_policy(system, Line.MOTOR_COMMERCIAL)
     clock.advance(timedelta(days=5, hours=2))
     claim_id = claim_story(system, clock, motor_policy_id)
+    remind_premium(system, life_policy_id)  # 催告, the instalment still unpaid
     complaint_id = complaint_story(system, clock, motor_policy_id)
+    # Unpaid 30 days after the demand: suspended (中止), then reinstated (复效); then surrendered (退保).
+    suspend_and_reinstate(system, clock, life_policy_id)
+    surrender_story(system, clock, life_policy_id)
     # The cases left open are told on the days just before now, so that when the clock then follows real
     # time their colours are the ones the story meant (never backwards: an older story keeps its own time).
     # They start the morning after the day fifteen days back (``next_morning``) and take thirteen days, so
@@ -139,7 +148,9 @@ def print_demo(system: System, cases: DemoCases) -> None:
     """Print every demo case's history under the events' names."""
     print(
         format_history(
-            f"Policy {cases.life_policy_id} (life, 20 years)", system.policies.history(cases.life_policy_id)
+            f"Policy {cases.life_policy_id} (life, 20 years: monthly premium missed, suspended, reinstated, "
+            "then surrendered)",
+            system.policies.history(cases.life_policy_id),
         )
     )
     print(

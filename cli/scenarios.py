@@ -59,17 +59,25 @@ from infra.services.complaints import (
 )
 from infra.services.policies import (
     AcknowledgeReceipt,
+    AgreePremiumSchedule,
     CheckProposal,
+    ComputeSurrenderValue,
     DecideUnderwriting,
     EndCoolingOff,
     EnterProposalData,
     IssuePolicy,
+    LapsePolicy,
+    PaySurrenderRefund,
     PrepareDocuments,
     RateRisk,
     ReceivePremium,
+    ReceiveSurrenderNotice,
+    RecordCashValueTable,
     RecordDisclosure,
     RecordExclusionsExplained,
+    ReinstatePolicy,
     SealDocuments,
+    SendPremiumReminder,
     SubmitProposal,
     VerifyEntry,
 )
@@ -598,3 +606,68 @@ def open_complaint(system: System, clock: ControlledClock, policy_id: UUID) -> U
     lodge_sample_complaint(system, by(OFFICER), complaint_id, clock.now(), policy_id)
     drive(handling_steps(system, complaint_id, [HANDLER[1]]))
     return complaint_id
+
+
+# 续期 renewal premium and 退保 surrender (issue #14 points 3 and 4).
+
+DEMO_CASH_VALUES_FEN = (0, 380_000, 1_150_000, 2_100_000, 3_200_000)
+"""The demo life product's cash value table, by policy year (year 1 first)."""
+
+
+def agree_monthly_premiums(system: System, policy_id: UUID) -> None:
+    """The 20-year life policy pays monthly for 10 years (120 instalments, the first at issue); the 2nd is
+    billed."""
+    system.policies.agree_premium_schedule(
+        policy_id, AgreePremiumSchedule(frequency_months=1, instalments=120), by(UNDERWRITER)
+    )
+
+
+def remind_premium(system: System, policy_id: UUID) -> None:
+    """催告: the instalment due is demanded today (on or after its due date)."""
+    system.policies.send_premium_reminder(
+        policy_id, SendPremiumReminder(reminded_on=today(system), channel="sms 95500"), by(UNDERWRITER)
+    )
+
+
+def suspend_and_reinstate(system: System, clock: ControlledClock, policy_id: UUID) -> None:
+    """The demand's 30 days (holidays rolled over) pass unpaid: the cover is suspended (Art. 36) by the
+    system, as the IL36-DEMAND-30D timer does; three days later the applicant pays the arrears and the
+    policy is reinstated by agreement (Art. 37)."""
+    billed = system.policies.load(policy_id).billed
+    assert billed is not None
+    clock.set(max(clock.now(), billed.suspends_at + timedelta(hours=1)))
+    # The timers group may have recorded it first (the same command, caused by the closed window).
+    if system.policies.load(policy_id).payment_period_over(clock.now()):
+        system.policies.lapse(policy_id, LapsePolicy(), by(SYSTEM))
+    clock.advance(timedelta(days=3))
+    next_morning(clock)
+    system.policies.reinstate(
+        policy_id,
+        ReinstatePolicy(arrears_paid_fen=billed.amount_fen, agreement_ref="FX-DEMO-0001"),
+        by(UNDERWRITER),
+    )
+
+
+def surrender_story(system: System, clock: ControlledClock, policy_id: UUID) -> None:
+    """退保: the contract's cash value table on file, the applicant's notice (the Art. 47 clock starts),
+    the value computed from the table, and the refund paid three days later."""
+    system.policies.record_cash_value_table(
+        policy_id,
+        RecordCashValueTable(table_ref="CV-LIFE-WL-20-2026", cash_values_fen=list(DEMO_CASH_VALUES_FEN)),
+        by(UNDERWRITER),
+    )
+    clock.advance(timedelta(days=1))
+    system.policies.receive_surrender_notice(
+        policy_id, ReceiveSurrenderNotice(received_on=today(system)), by(UNDERWRITER)
+    )
+    clock.advance(timedelta(hours=3))
+    system.policies.compute_surrender_value(policy_id, ComputeSurrenderValue(), by(UNDERWRITER))
+    refund = system.policies.load(policy_id).refund_due_fen
+    assert refund is not None
+    clock.advance(timedelta(days=3))
+    next_morning(clock)
+    system.policies.pay_surrender_refund(
+        policy_id,
+        PaySurrenderRefund(amount_fen=refund, paid_on=today(system), payment_ref="PAY-SURR-DEMO-0001"),
+        by(UNDERWRITER),
+    )

@@ -32,8 +32,10 @@ Choices, each made so that a redelivered or replayed event changes nothing twice
   remediation's LIFE-MISSELL-15WD) keys its clock by the case that field names, cycle 1.
 - **Windows.** Timed like obligations; the scheduler closes them (``TimerWindowClosed``) instead of
   breaching them. The group also reads the timer topic: where a window's end names a fact the case records
-  (``CoolingOffEnded`` of LIFE-COOLOFF-15D), the policy records it by its own command, by the timers' system
-  actor, caused by the ``TimerWindowClosed`` (never silently, and once: see ``_record_window_end``).
+  (``CoolingOffEnded`` of LIFE-COOLOFF-15D, ``PolicyLapsed`` of IL36-GRACE-60D and IL36-DEMAND-30D,
+  ``ReinstatementPeriodEnded`` of IL37-REINSTATE-2Y), the policy records it by its own command, by the
+  timers' system actor, caused by the ``TimerWindowClosed`` (never silently, and once: see
+  ``_record_window_end``).
 - **Changes a timer cannot take** (a pause of a satisfied timer, a pause after the deadline has passed, a
   second resume) are no change at all: the rule allows nothing there, and the scheduler breaches a timer
   whose deadline passed.
@@ -53,14 +55,14 @@ from domain.base import SHANGHAI, CaseAggregate, Context, DomainEvent, event_id_
 from domain.callback import CallbackIssueFound, CallbackTask
 from domain.claim import Claim, ClaimDecided, ClaimReported
 from domain.complaint import ComplaintDeadlineExtended
-from domain.policy import CoolingOffEnded, Policy, PolicyStatus
+from domain.policy import CoolingOffEnded, Policy, PolicyLapsed, PolicyStatus, ReinstatementPeriodEnded
 from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
 from infra.messaging.contract import ReceivedEvent
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
-from infra.services.policies import EndCoolingOff, Policies
+from infra.services.policies import EndCoolingOff, EndReinstatementPeriod, LapsePolicy, Policies
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
@@ -127,20 +129,26 @@ class TimerHandler:
                 self._move_from_task(conn, rule, name, event, received)
 
     def _record_window_end(self, closed: TimerWindowClosed) -> None:
-        """Let the case record the fact its window's end names (the policy's ``CoolingOffEnded``).
+        """Let the case record the fact its window's end names: the policy's ``CoolingOffEnded``, its
+        ``PolicyLapsed`` (the Art. 36 payment period over) and its ``ReinstatementPeriodEnded`` (Art. 37).
 
         The timer only closes its own clock; the case changes by its own command, by the system actor,
-        caused by the timer's event. Once: a policy no longer in cooling-off (ended already, or cancelled
-        in time) records nothing, so a redelivery or a replay adds no event.
+        caused by the timer's event. Once: a policy no longer in that state (ended already, paid, reinstated
+        or ended in time) records nothing, so a redelivery or a replay adds no event.
         """
-        if closed.records != CoolingOffEnded.__name__ or closed.case_context != POLICY_CONTEXT:
+        if closed.case_context != POLICY_CONTEXT or closed.records is None:
             return
         policies = self.stores[POLICY_CONTEXT]
         assert isinstance(policies, Policies)
         policy = policies.load(closed.subject_id)
-        if policy.status is not PolicyStatus.IN_COOLING_OFF:
-            return
-        policies.end_cooling_off(closed.subject_id, EndCoolingOff(), self._caller(closed), policy.version)
+        caller = self._caller(closed)
+        records, at, version = closed.records, closed.timestamp, policy.version
+        if records == CoolingOffEnded.__name__ and policy.status is PolicyStatus.IN_COOLING_OFF:
+            policies.end_cooling_off(closed.subject_id, EndCoolingOff(), caller, version)
+        elif records == PolicyLapsed.__name__ and policy.payment_period_over(at):
+            policies.lapse(closed.subject_id, LapsePolicy(), caller, version)
+        elif records == ReinstatementPeriodEnded.__name__ and policy.reinstatement_period_over(at):
+            policies.end_reinstatement_period(closed.subject_id, EndReinstatementPeriod(), caller, version)
 
     def _move(
         self,

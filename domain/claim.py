@@ -16,7 +16,7 @@ document arrived. Each of those times is stated by the command, never taken from
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 from uuid import UUID
@@ -150,6 +150,13 @@ class ReviewerIsAdjusterError(FourEyesError):
     rule = "four-eyes-claim-review"
 
 
+class GracePremiumNotDeductedError(DomainError):
+    """Art. 36: a loss in the grace period of an unpaid instalment is paid less the premium due: the
+    approved amount is at most the adjusted benefit less that premium."""
+
+    rule = "IL36-GRACE-DEDUCT"
+
+
 class ApprovedAmountExceedsCoverError(DomainError):
     """The approved amount never exceeds the policy's sum insured."""
 
@@ -218,6 +225,9 @@ class ClaimReported(CaseCreated):
     ctpl: bool
     sum_insured_fen: Fen
     channel: str
+    premium_due_fen: Fen = 0
+    """Art. 36: the loss fell in the grace period of an unpaid renewal instalment: covered, less this."""
+    premium_due_on: date | None = None
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -231,6 +241,7 @@ class ClaimReported(CaseCreated):
         claim.ctpl = self.ctpl
         claim.sum_insured_fen = self.sum_insured_fen
         claim.loss_at = self.occurred_at
+        claim.premium_due_fen = self.premium_due_fen
 
 
 # Stored version-1 rows keep their old wire name; it resolves to the same class and is upcast on load.
@@ -359,6 +370,9 @@ class ClaimAdjusted(DomainEvent):
     proposed_amount_fen: Fen
     deductible_fen: Fen
     calculation: str
+    premium_due_deducted_fen: Fen = 0
+    """Art. 36: the renewal premium due at a loss in the grace period, deducted from the benefit; the
+    approved amount is at most ``proposed_amount_fen`` less it (rule IL36-GRACE-DEDUCT)."""
 
     def apply(self, claim: Claim) -> None:
         claim.status = ClaimStatus.ADJUSTED
@@ -539,6 +553,7 @@ class Claim(CaseAggregate):
     requested_at: datetime | None = None
     request_delivered: bool = False
     last_document_at: datetime | None = None
+    premium_due_fen: int = 0
 
     def __init__(self) -> None:
         # Called by the library when ClaimReported is replayed; ClaimReported.apply then sets the facts.
@@ -576,6 +591,7 @@ class Claim(CaseAggregate):
         """Report a loss (接报案): always recorded. A loss the policy did not cover at ``loss_at`` (Art. 14)
         is decided "not covered" at once, with the reason, so that the Art. 24 notice is owed and sent."""
         gap = cover.gap_at(loss_at)
+        grace = cover.premium_due_at(loss_at) if gap is None else None
         claim = cls._open(
             ClaimReported,
             claim_id,
@@ -591,6 +607,8 @@ class Claim(CaseAggregate):
             ctpl=cover.ctpl,
             sum_insured_fen=cover.sum_insured_fen,
             channel=channel,
+            premium_due_fen=grace.amount_fen if grace is not None else 0,
+            premium_due_on=grace.due_on if grace is not None else None,
         )
         if gap is not None:
             # The policy's own record decides this one; a reviewer may still reopen it on other facts.
@@ -750,6 +768,7 @@ class Claim(CaseAggregate):
             proposed_amount_fen=proposed_amount_fen,
             deductible_fen=deductible_fen,
             calculation=calculation,
+            premium_due_deducted_fen=self.premium_due_fen,
         )
 
     @taken_by("review claim", Role.CLAIM_REVIEWER)
@@ -761,6 +780,11 @@ class Claim(CaseAggregate):
         if approved_amount_fen < self.paid_fen:
             raise PaymentExceedsApprovedAmountError(
                 f"approving {approved_amount_fen} fen is less than the {self.paid_fen} fen already advanced"
+            )
+        if self.premium_due_fen and approved_amount_fen > self.proposed_fen - self.premium_due_fen:
+            raise GracePremiumNotDeductedError(
+                f"approving {approved_amount_fen} fen: the loss fell in the grace period, so at most the "
+                f"{self.proposed_fen} fen adjusted less the {self.premium_due_fen} fen premium due (Art. 36)"
             )
         if approved_amount_fen > self.sum_insured_fen:
             raise ApprovedAmountExceedsCoverError(

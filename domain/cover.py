@@ -42,6 +42,25 @@ class CoverSuspension(BaseModel):
         return self.suspended_from <= moment and (self.reinstated_at is None or moment < self.reinstated_at)
 
 
+class GracePremium(BaseModel):
+    """A renewal instalment in its Art. 36 payment period: due from 00:00 of ``due_on``, the cover kept
+    until ``suspends_at`` unless paid (``paid_at``: 00:00 of the payment's day, the earliest reading)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    instalment_no: int
+    due_on: date
+    amount_fen: Fen
+    suspends_at: datetime
+    paid_at: datetime | None = None
+
+    def unpaid_at(self, moment: datetime) -> bool:
+        """Whether the instalment was due and unpaid, inside its payment period, at ``moment``."""
+        due_at = datetime.combine(self.due_on, datetime.min.time(), tzinfo=SHANGHAI)
+        end = self.suspends_at if self.paid_at is None else min(self.paid_at, self.suspends_at)
+        return due_at <= moment < end
+
+
 class PolicyCover(BaseModel):
     """A policy's cover as a claim checks it: its periods, suspensions and early end, its limit, CTPL.
 
@@ -70,6 +89,13 @@ class PolicyCover(BaseModel):
     rescission_ground: str | None = None
     """The ``RescissionGround`` value of a rescinded policy (JI-II Art. 8: a rejection for non-disclosure
     needs the contract rescinded first)."""
+    grace_premiums: tuple[GracePremium, ...] = ()
+    """Every renewal instalment billed, with its payment period: a loss inside it while the instalment was
+    unpaid is covered less the premium due (Art. 36)."""
+
+    def premium_due_at(self, loss_at: datetime) -> GracePremium | None:
+        """The instalment due and unpaid at ``loss_at``, inside its grace period: the claim deducts it."""
+        return next((grace for grace in self.grace_premiums if grace.unpaid_at(loss_at)), None)
 
     def cover_periods(self) -> tuple[CoverPeriod, ...]:
         """Every period the policy covered, the current one included."""

@@ -91,6 +91,16 @@ BY_WIRE_NAME: dict[str, Citation] = {
     "policy.reinstated.v1": _law("Art. 37"),
     "policy.renewed.v1": _company("续保"),
     "policy.expired.v1": _law("Art. 18 (the agreed cover period)"),
+    # 退保 and 续期 (issue #14 points 3 and 4)
+    "policy.surrender-notice-received.v1": _law("Arts. 15, 47 (CTPL Regulation Art. 16: its grounds)"),
+    "policy.cash-value-table-recorded.v1": _law("Art. 47 (现金价值 per the contract)"),
+    "policy.surrender-refund-paid.v1": _law("Art. 47 (within 30 days of the notice)"),
+    "policy.premium-schedule-agreed.v1": _law("Art. 35 (分期支付保险费 as agreed)"),
+    "policy.renewal-premium-billed.v1": _law("Art. 36 ¶1 (the agreed due date)"),
+    "policy.premium-reminder-sent.v1": _law("Art. 36 ¶1 (催告)"),
+    "policy.renewal-premium-paid.v1": _law("Art. 36 ¶2 (paid within the period: cover kept)"),
+    "policy.reinstatement-period-ended.v1": _law("Art. 37 ¶1 (two years)"),
+    "policy.terminated-after-suspension.v1": _law("Art. 37 ¶2"),
     # 理赔 claims
     "claim.reported.v2": _law("Art. 21"),
     "claim.application-received.v1": _law(

@@ -70,6 +70,13 @@ REMINDER_DAYS = 30  # ... or 30 days after the insurer's payment demand (催告)
 CTPL_CURE_DAYS = 5  # CTPL Regulation Art. 14: 投保人应当自收到通知之日起5日内履行如实告知义务
 COOLING_OFF_RULE = "LIFE-COOLOFF-15D"  # the SLA rule that times the cooling-off window (domain.sla)
 CTPL_CURE_RULE = "CTPL14-CURE-5D"  # the SLA rule that times the CTPL cure period (domain.sla)
+SURRENDER_REFUND_DAYS = 30  # Art. 47: 自收到解除合同通知之日起三十日内 退还保险单的现金价值
+SURRENDER_REFUND_RULE = "IL47-SURRENDER-30D"  # the SLA rule that times the refund (domain.sla)
+GRACE_RULE = "IL36-GRACE-60D"  # the SLA window that ends the payment period 60 days after the due date
+DEMAND_RULE = "IL36-DEMAND-30D"  # ... and the one that ends it 30 days after the payment demand (催告)
+REINSTATEMENT_YEARS = 2  # Art. 37: 自合同效力中止之日起满二年双方未达成协议的，保险人有权解除合同
+REINSTATEMENT_RULE = "IL37-REINSTATE-2Y"  # the SLA window of the applicant's two years to reinstate
+PREMIUM_FREQUENCIES_MONTHS = frozenset({1, 3, 6, 12})  # monthly, quarterly, half-yearly, yearly instalments
 
 
 class Line(StrEnum):
@@ -103,8 +110,10 @@ class PolicyStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     CANCELLED_IN_COOLING_OFF = "cancelled_in_cooling_off"
     RESCINDED = "rescinded"
+    SURRENDER_REQUESTED = "surrender_requested"
     SURRENDERED = "surrendered"
     EXPIRED = "expired"
+    TERMINATED = "terminated"
 
 
 class UnderwritingDecision(StrEnum):
@@ -171,6 +180,27 @@ class BeneficiaryChangedBy(StrEnum):
 
     APPLICANT = "applicant"
     INSURED = "insured"
+
+
+class SurrenderParty(StrEnum):
+    """Who gave a surrender notice: Art. 15 lets the applicant (投保人) end the contract, nobody else."""
+
+    APPLICANT = "applicant"
+    INSURED = "insured"
+    BENEFICIARY = "beneficiary"
+
+
+class SurrenderBasis(StrEnum):
+    """How a surrender's refund was computed."""
+
+    # Inside the cooling-off period: the premium paid less the medical check's cost, if any.
+    COOLING_OFF = "cooling_off"
+    # Art. 47: personal insurance after cooling-off, the cash value of the contract's table for the year.
+    CASH_VALUE = "cash_value"
+    # Art. 54 (property) and CTPL Art. 17: the premium of the days after the contract ended, pro rata.
+    UNEARNED_PREMIUM = "unearned_premium"
+    # Recorded in one step with the value stated by the caller (``Policy.surrender``, before the steps).
+    STATED = "stated"
 
 
 class SellerRegistration(BaseModel):
@@ -469,6 +499,86 @@ class CoverPeriodNotOverError(DomainError):
     rule = "expiry-after-cover"
 
 
+class SurrenderByApplicantOnlyError(DomainError):
+    """Art. 15: the applicant (投保人) may end the contract; the insured or a beneficiary may not."""
+
+    rule = "IL15-APPLICANT-SURRENDERS"
+
+
+class SurrenderNoticeAlreadyReceivedError(DomainError):
+    """A policy has one surrender notice: a second is not silently taken for a new one."""
+
+    rule = "SURRENDER-NOTICE-ONCE"
+
+
+class CashValueTableMissingError(DomainError):
+    """Art. 47: the cash value refunded is the contract's: its table by policy year is on record first."""
+
+    rule = "IL47-CASH-VALUE-PER-CONTRACT"
+
+
+class MedicalCheckCostError(DomainError):
+    """Only a cooling-off refund deducts the medical check's cost, and never more than the premium paid."""
+
+    rule = "COOLOFF-MEDICAL-CHECK-COST"
+
+
+class SurrenderRefundMismatchError(DomainError):
+    """The surrender refund paid is exactly the value computed, once, after the computation."""
+
+    rule = "SURRENDER-REFUND-AMOUNT"
+
+
+class PremiumScheduleError(DomainError):
+    """A premium schedule is agreed once, in whole instalments of a known frequency, inside the cover."""
+
+    rule = "PREMIUM-SCHEDULE"
+
+
+class RenewalPremiumMismatchError(DomainError):
+    """A renewal premium paid is exactly the instalment due (no part payment keeps the policy in force)."""
+
+    rule = "premium-equals-due"
+
+
+class NoPremiumDueError(DomainError):
+    """A reminder, a payment or a suspension names an instalment that is due and unpaid."""
+
+    rule = "PREMIUM-DUE"
+
+
+class ReminderBeforeDueDateError(DomainError):
+    """Art. 36: the payment demand (催告) that starts the 30 days is made on or after the due date."""
+
+    rule = "IL36-DEMAND-AFTER-DUE"
+
+
+class PaidAfterGraceError(DomainError):
+    """Art. 36: a premium paid after the payment period ended does not keep the policy in force; the
+    suspended contract is reinstated by agreement instead (Art. 37)."""
+
+    rule = "IL36-PAID-IN-GRACE"
+
+
+class ReinstatementTooLateError(DomainError):
+    """Art. 37: reinstatement by agreement within two years of the suspension (Civil Code Art. 203
+    roll-over: the window is the applicant's)."""
+
+    rule = "IL37-REINSTATE-2Y"
+
+
+class ArrearsNotPaidError(DomainError):
+    """Art. 37: a suspended policy is reinstated once the premium it was suspended for is paid."""
+
+    rule = "IL37-ARREARS-PAID"
+
+
+class ReinstatementPeriodNotOverError(DomainError):
+    """Art. 37: the insurer may terminate a suspended policy only after the two years to reinstate."""
+
+    rule = "IL37-TERMINATE-AFTER-2Y"
+
+
 # ---------------------------------------------------------------------------------------------- events
 
 
@@ -703,6 +813,8 @@ class PolicyIssued(DomainEvent):
         policy.status = PolicyStatus.ISSUED
         policy.policy_no = self.policy_no
         policy.issued_on = self.issued_on
+        policy.cover_started_on = self.effective_from
+        policy.period_premium_fen = policy.quoted_premium_fen
         policy.effective_from = self.effective_from
         policy.effective_to = self.effective_to
 
@@ -754,9 +866,12 @@ class PolicyCancelledInCoolingOff(DomainEvent):
     requested_on: date
     refund_fen: Fen
     fee_fen: Fen
+    medical_check_fen: Fen = 0
+    """The cost of the medical check the insurer had done, deducted from the refund (0 on older events)."""
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.CANCELLED_IN_COOLING_OFF
+        policy.refund_due_fen = self.refund_fen
 
 
 class EndorsementApplied(DomainEvent):
@@ -855,9 +970,15 @@ class PolicySurrendered(DomainEvent):
     cash_value_fen: Fen
     ctpl_ground: CtplSurrenderGround | None = None
     proof_ref: str | None = None
+    basis: SurrenderBasis = SurrenderBasis.STATED
+    """How ``cash_value_fen`` was computed (events recorded before the computation step: stated)."""
+    policy_year: int | None = None
+    """The policy year the notice fell in, whose cash value was refunded (basis cash_value)."""
+    table_ref: str | None = None
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.SURRENDERED
+        policy.refund_due_fen = self.cash_value_fen
 
 
 class PolicyLapsed(DomainEvent):
@@ -870,9 +991,18 @@ class PolicyLapsed(DomainEvent):
     payment_period_ended_at: datetime | None = None
     """The end of the Art. 36 period that ran out first (24:00 of its last day, holidays rolled over)."""
     calendar_version: str | None = None
+    instalment_no: int | None = None
+    """The unpaid instalment of the premium schedule (None on events recorded before schedules)."""
+    amount_due_fen: Fen | None = None
+    reinstatement_ends_at: datetime | None = None
+    """The end of the applicant's two years to reinstate (Art. 37), the IL37-REINSTATE-2Y window's end."""
+    reinstatement_calendar_version: str | None = None
+    """The calendar version that rolled that end over; None: weekends only (its year not yet published)."""
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.LAPSED
+        policy.reinstatement_ends_at = self.reinstatement_ends_at
+        policy.reinstatement_period_ended = False
 
 
 class PolicyReinstated(DomainEvent):
@@ -882,10 +1012,16 @@ class PolicyReinstated(DomainEvent):
 
     arrears_paid_fen: Fen
     agreement_ref: str = Field(min_length=1)
+    instalment_no: int | None = None
+    """The instalment the arrears paid (None on events recorded before schedules)."""
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.IN_FORCE
         policy.arrears_paid_fen = policy.arrears_paid_fen + self.arrears_paid_fen
+        policy.reinstatement_ends_at = None
+        if self.instalment_no is not None:
+            policy.instalments_paid = self.instalment_no
+            policy.billed = None
 
 
 class PolicyRenewed(DomainEvent):
@@ -902,6 +1038,7 @@ class PolicyRenewed(DomainEvent):
         policy.status = PolicyStatus.IN_FORCE
         policy.effective_from = self.effective_from
         policy.effective_to = self.effective_to
+        policy.period_premium_fen = self.premium_fen
 
 
 class PolicyExpired(DomainEvent):
@@ -913,6 +1050,188 @@ class PolicyExpired(DomainEvent):
 
     def apply(self, policy: Policy) -> None:
         policy.status = PolicyStatus.EXPIRED
+
+
+# ------------------------------------------------------- 退保 surrender (Arts. 15, 47; CTPL Arts. 16–17)
+
+
+class SurrenderNoticeReceived(DomainEvent):
+    """退保申请: the applicant's notice ending the contract reached the insurer on ``received_on`` (the
+    contract ends then, Civil Code Art. 565); the refund is due by ``refund_due_at`` (Art. 47: 30 days of
+    receipt, counted like every period, Civil Code Arts. 201 and 203). ``in_cooling_off``: the notice came
+    inside the cooling-off period, so the premium is refunded, less the medical check's cost."""
+
+    TOPIC = "policy.surrender-notice-received.v1"
+
+    received_on: date
+    given_by: SurrenderParty
+    in_cooling_off: bool
+    refund_due_at: datetime
+    calendar_id: str = Field(min_length=1)
+    calendar_version: str = Field(min_length=1)
+    ctpl_ground: CtplSurrenderGround | None = None
+    proof_ref: str | None = None
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.SURRENDER_REQUESTED
+        policy.surrender_received_on = self.received_on
+        policy.surrender_in_cooling_off = self.in_cooling_off
+        policy.surrender_ctpl_ground = self.ctpl_ground
+        policy.surrender_proof_ref = self.proof_ref
+        policy.refund_due_at = self.refund_due_at
+
+
+class CashValueTableRecorded(DomainEvent):
+    """现金价值表: the contract's cash values, one per policy year (the first is the value during year 1),
+    that a surrender after cooling-off refunds (Art. 47) and an Art. 37 termination may owe."""
+
+    TOPIC = "policy.cash-value-table-recorded.v1"
+
+    table_ref: str = Field(min_length=1)
+    cash_values_fen: tuple[Fen, ...] = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.cash_value_table_ref = self.table_ref
+        policy.cash_values_fen = self.cash_values_fen
+
+
+class SurrenderRefundPaid(DomainEvent):
+    """退费: the surrender (or cooling-off) refund was paid; meets the Art. 47 clock."""
+
+    TOPIC = "policy.surrender-refund-paid.v1"
+
+    amount_fen: Fen
+    paid_on: date
+    payment_ref: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.refund_paid = True
+
+
+# ------------------------------------------------------------- 续期 renewal premium (Arts. 36, 37)
+
+
+class PremiumScheduleAgreed(DomainEvent):
+    """缴费计划: the contract's regular premium: ``instalments`` of ``instalment_fen`` every
+    ``frequency_months`` months from the cover's start (the first is the premium received at issue); a
+    premium unpaid ``grace_days`` after its due date (at least Art. 36's 60) suspends the cover."""
+
+    TOPIC = "policy.premium-schedule-agreed.v1"
+
+    frequency_months: int = Field(gt=0)
+    instalment_fen: Fen = Field(gt=0)
+    instalments: int = Field(ge=2)
+    grace_days: int = Field(ge=GRACE_DAYS)
+    first_due_on: date
+
+    def apply(self, policy: Policy) -> None:
+        policy.schedule_frequency_months = self.frequency_months
+        policy.schedule_instalment_fen = self.instalment_fen
+        policy.schedule_instalments = self.instalments
+        policy.schedule_grace_days = self.grace_days
+        policy.schedule_first_due_on = self.first_due_on
+        policy.instalments_paid = 1
+
+
+class RenewalPremiumBilled(DomainEvent):
+    """续期应缴: instalment ``instalment_no`` falls due on ``due_on``; unpaid, the cover is suspended at
+    ``suspends_at`` (24:00 of the grace period's last day, holidays rolled over: Civil Code Art. 203)."""
+
+    TOPIC = "policy.renewal-premium-billed.v1"
+
+    instalment_no: int = Field(ge=2)
+    due_on: date
+    amount_fen: Fen = Field(gt=0)
+    grace_days: int = Field(gt=0)
+    suspends_at: datetime
+    calendar_id: str = Field(min_length=1)
+    calendar_version: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.billed = BilledInstalment(
+            instalment_no=self.instalment_no,
+            due_on=self.due_on,
+            amount_fen=self.amount_fen,
+            suspends_at=self.suspends_at,
+            calendar_version=self.calendar_version,
+        )
+
+
+class PremiumReminderSent(DomainEvent):
+    """催告 (Art. 36): the insurer demanded the unpaid instalment on ``reminded_on``; the cover is now
+    suspended at ``suspends_at``, the earlier of 30 days after the demand and the grace period's end."""
+
+    TOPIC = "policy.premium-reminder-sent.v1"
+
+    instalment_no: int = Field(ge=2)
+    reminded_on: date
+    channel: str = Field(min_length=1)
+    suspends_at: datetime
+    calendar_id: str = Field(min_length=1)
+    calendar_version: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        if policy.billed is not None and policy.billed.instalment_no == self.instalment_no:
+            policy.billed = policy.billed.reminded(self.reminded_on, self.suspends_at)
+
+
+class RenewalPremiumPaid(DomainEvent):
+    """续期缴费: the instalment was paid within the payment period: the policy stays in force."""
+
+    TOPIC = "policy.renewal-premium-paid.v1"
+
+    instalment_no: int = Field(ge=2)
+    amount_fen: Fen = Field(gt=0)
+    paid_on: date
+    receipt_no: str = Field(min_length=1)
+
+    def apply(self, policy: Policy) -> None:
+        policy.instalments_paid = self.instalment_no
+        policy.renewal_premium_paid_fen += self.amount_fen
+        policy.billed = None
+
+
+class ReinstatementPeriodEnded(DomainEvent):
+    """Art. 37: two years passed since the suspension without reinstatement: the insurer may terminate."""
+
+    TOPIC = "policy.reinstatement-period-ended.v1"
+
+    ended_at: datetime
+
+    def apply(self, policy: Policy) -> None:
+        policy.reinstatement_period_ended = True
+
+
+class PolicyTerminatedAfterSuspension(DomainEvent):
+    """Art. 37 ¶2: the insurer ended the contract suspended for two years; it refunds the cash value of
+    the contract's table when the applicant had paid two years' premium or more."""
+
+    TOPIC = "policy.terminated-after-suspension.v1"
+
+    notice_ref: str = Field(min_length=1)
+    cash_value_fen: Fen
+    premium_years_paid: int = Field(ge=0)
+
+    def apply(self, policy: Policy) -> None:
+        policy.status = PolicyStatus.TERMINATED
+        policy.refund_due_fen = self.cash_value_fen
+
+
+class BilledInstalment(BaseModel):
+    """The renewal instalment due and unpaid, and when its payment period ends (Art. 36)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    instalment_no: int
+    due_on: date
+    amount_fen: int
+    suspends_at: datetime
+    calendar_version: str
+    reminded_on: date | None = None
+
+    def reminded(self, on: date, suspends_at: datetime) -> BilledInstalment:
+        """The instalment after a payment demand on ``on``, with the period's end it moved to."""
+        return self.model_copy(update={"reminded_on": on, "suspends_at": suspends_at})
 
 
 # ---------------------------------------------------------------------------------------------- aggregate
@@ -963,6 +1282,39 @@ def customer_period_end(rule_id: str, start_day: date, days: int) -> Deadline:
     deadline = compute_deadline(_CustomerPeriod(rule_id, days), start_at, default_calendar())
     assert isinstance(deadline, Deadline)  # no pauses given: never a paused clock
     return deadline
+
+
+@dataclass(frozen=True)
+class ReinstatementWindow:
+    """The end of the applicant's two years to reinstate, and the calendar version that rolled it over
+    (None: the calendar does not cover the anniversary's year yet, so only weekends were rolled over)."""
+
+    due_at: datetime
+    calendar_version: str | None
+
+
+def reinstatement_period_end(suspended_at: datetime) -> ReinstatementWindow:
+    """The end of the two years to reinstate (Art. 37) from the suspension at ``suspended_at``: 24:00 of
+    the anniversary of the suspension's first day (Civil Code Art. 202: 29 February → 28), rolled over a
+    rest day or holiday (Art. 203): the window is the applicant's, like every customer's.
+
+    Two years ahead the holiday calendar may not be published yet: then the anniversary is rolled over
+    weekends only, the version None, so the window never closes on a Saturday or Sunday [K: recount once
+    that year's calendar is published].
+    """
+    first_day = _shanghai_date(suspended_at)
+    anniversary = years_after(first_day, REINSTATEMENT_YEARS)
+    calendar = default_calendar()
+    if calendar.covers(anniversary):
+        # Counted as the calendar days to the anniversary, so that domain.calendar rolls it over; the
+        # day before the first day is the start day, not counted (Art. 201).
+        start_day = first_day - timedelta(days=1)
+        deadline = customer_period_end(REINSTATEMENT_RULE, start_day, (anniversary - start_day).days)
+        return ReinstatementWindow(due_at=deadline.due_at, calendar_version=deadline.calendar_version)
+    last_day = anniversary
+    while last_day.weekday() >= 5:
+        last_day += timedelta(days=1)
+    return ReinstatementWindow(due_at=_end_of_day(last_day), calendar_version=None)
 
 
 def allowed_rescission_grounds(line: Line) -> frozenset[RescissionGround]:
@@ -1019,6 +1371,30 @@ class Policy(CaseAggregate):
     """Per ground with a CTPL written notice on record, the end of the applicant's 5 days (latest notice)."""
     cured_grounds: frozenset[RescissionGround] = frozenset()
     arrears_paid_fen: int = 0
+    # 退保: the notice, the refund computed and whether it was paid.
+    surrender_received_on: date | None = None
+    surrender_in_cooling_off: bool = False
+    surrender_ctpl_ground: CtplSurrenderGround | None = None
+    surrender_proof_ref: str | None = None
+    refund_due_at: datetime | None = None
+    refund_due_fen: int | None = None
+    refund_paid: bool = False
+    cover_started_on: date | None = None
+    period_premium_fen: int = 0
+    """The premium of the current cover period: the quoted one at issue, a renewal's after it."""
+    cash_value_table_ref: str | None = None
+    cash_values_fen: tuple[int, ...] = ()
+    # 续期: the premium schedule, the instalment billed and unpaid, the Art. 37 window.
+    schedule_frequency_months: int | None = None
+    schedule_instalment_fen: int = 0
+    schedule_instalments: int = 0
+    schedule_grace_days: int = GRACE_DAYS
+    schedule_first_due_on: date | None = None
+    instalments_paid: int = 0
+    renewal_premium_paid_fen: int = 0
+    billed: BilledInstalment | None = None
+    reinstatement_ends_at: datetime | None = None
+    reinstatement_period_ended: bool = False
 
     def __init__(self) -> None:
         # Called by the library when ProposalSubmitted is replayed; its apply method then sets the facts.
@@ -1045,6 +1421,27 @@ class Policy(CaseAggregate):
         self.cure_periods = ()
         self.cured_grounds = frozenset()
         self.arrears_paid_fen = 0
+        self.surrender_received_on = None
+        self.surrender_in_cooling_off = False
+        self.surrender_ctpl_ground = None
+        self.surrender_proof_ref = None
+        self.refund_due_at = None
+        self.refund_due_fen = None
+        self.refund_paid = False
+        self.cover_started_on = None
+        self.period_premium_fen = 0
+        self.cash_value_table_ref = None
+        self.cash_values_fen = ()
+        self.schedule_frequency_months = None
+        self.schedule_instalment_fen = 0
+        self.schedule_instalments = 0
+        self.schedule_grace_days = GRACE_DAYS
+        self.schedule_first_due_on = None
+        self.instalments_paid = 0
+        self.renewal_premium_paid_fen = 0
+        self.billed = None
+        self.reinstatement_ends_at = None
+        self.reinstatement_period_ended = False
 
     # ------------------------------------------------------------------------------------------ queries
 
@@ -1083,14 +1480,64 @@ class Policy(CaseAggregate):
             return None
         return _end_of_day(self.cooling_off_ends_on)
 
+    def payment_period_over(self, at: datetime) -> bool:
+        """Whether an instalment is unpaid past its Art. 36 period at ``at``: ``lapse`` would be recorded."""
+        return (
+            self.status in _IN_FORCE
+            and self.line in _PERSONAL_LINES
+            and self.billed is not None
+            and at >= self.billed.suspends_at
+        )
+
+    def reinstatement_period_over(self, at: datetime) -> bool:
+        """Whether the two years to reinstate have run out at ``at`` and are not yet recorded as over."""
+        end = self.reinstatement_ends_at
+        return (
+            self.status is PolicyStatus.LAPSED
+            and not self.reinstatement_period_ended
+            and end is not None
+            and at >= end
+        )
+
     def cure_end(self, ground: RescissionGround) -> datetime | None:
         """When the applicant's 5 days to disclose ``ground`` end (CTPL Art. 14), if notified of it."""
         return dict(self.cure_periods).get(ground)
 
     @property
     def premium_paid_fen(self) -> int:
-        """The premium the policy records as paid: the first premium and any arrears paid to reinstate."""
-        return self.premium_received_fen + self.arrears_paid_fen
+        """The premium the policy records as paid: the first premium, the renewal instalments and any
+        arrears paid to reinstate."""
+        return self.premium_received_fen + self.renewal_premium_paid_fen + self.arrears_paid_fen
+
+    def instalment_due_on(self, instalment_no: int) -> date:
+        """The due date of instalment ``instalment_no`` (1 is the first) of the premium schedule: every
+        ``frequency_months`` from the first due date, on the month's last day where the day is missing
+        (Civil Code Art. 202)."""
+        assert self.schedule_first_due_on is not None
+        assert self.schedule_frequency_months is not None
+        return add_months(self.schedule_first_due_on, (instalment_no - 1) * self.schedule_frequency_months)
+
+    def policy_year_on(self, day: date) -> int:
+        """The policy year ``day`` falls in: 1 from the cover's start to the day before its anniversary."""
+        assert self.effective_from is not None
+        start = self.issue_start
+        years = day.year - start.year - ((day.month, day.day) < (start.month, start.day))
+        return max(years, 0) + 1
+
+    @property
+    def issue_start(self) -> date:
+        """The first day of cover: the start of the issued period (a renewal moves ``effective_from``)."""
+        start = self.cover_started_on or self.effective_from
+        assert start is not None  # only asked of an issued policy
+        return start
+
+    def cash_value_in_year(self, policy_year: int) -> int:
+        """The contract table's cash value for ``policy_year`` (the last entry for later years)."""
+        if not self.cash_values_fen:
+            raise CashValueTableMissingError(
+                f"policy {self.policy_no} has no cash value table on record: record the contract's table"
+            )
+        return self.cash_values_fen[min(policy_year, len(self.cash_values_fen)) - 1]
 
     def cover(self) -> PolicyCover:
         """The policy's cover as a claim checks it; a proposal that was never issued has none."""
@@ -1644,36 +2091,62 @@ class Policy(CaseAggregate):
         if _today(ctx) > last_day:
             raise RescissionTooLateError(f"the right to rescind lapsed at the end of {last_day}")
 
-    @taken_by("surrender policy", Role.UNDERWRITER, Role.SUPERVISOR)
-    def surrender(
+    # ------------------------------------------------------------------------------------------ 退保
+
+    @taken_by("record cash value table", Role.UNDERWRITER, Role.SUPERVISOR)
+    def record_cash_value_table(
+        self, ctx: Context, *, table_ref: str, cash_values_fen: tuple[int, ...]
+    ) -> None:
+        """Record the contract's cash value table (现金价值表), one value per policy year (Art. 47)."""
+        require_status("record cash value table", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
+        self._record(CashValueTableRecorded, ctx, table_ref=table_ref, cash_values_fen=cash_values_fen)
+
+    @taken_by("receive surrender notice", Role.UNDERWRITER, Role.SUPERVISOR)
+    def receive_surrender_notice(
         self,
         ctx: Context,
         *,
-        requested_on: date,
-        cash_value_fen: int,
+        received_on: date,
+        given_by: SurrenderParty = SurrenderParty.APPLICANT,
         ctpl_ground: CtplSurrenderGround | None = None,
         proof_ref: str | None = None,
     ) -> None:
-        """Surrender the policy (退保) at the applicant's request; the cash value is refunded.
-
-        The request's day is neither in the future nor before the issue, and never inside the cooling-off
-        period (such a request is a cooling-off cancellation, with the premium refunded). CTPL is
-        surrendered only on a CTPL Art. 16 ground, proven by its document.
-        """
-        require_status(
-            "surrender policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE, PolicyStatus.LAPSED
-        )
-        _require_not_future_dated("surrender request", requested_on, ctx)
-        assert self.issued_on is not None  # the status check implies issue
-        if requested_on < self.issued_on:
-            raise SurrenderDatedBeforeIssueError(
-                f"requested on {requested_on}, before the policy was issued on {self.issued_on}"
+        """Receive the applicant's notice ending the contract (退保, Art. 15): the refund falls due 30 days
+        after its receipt (Art. 47), counted with the holiday roll-over (Civil Code Art. 203) like every
+        period the house counts. A notice inside the cooling-off period refunds the premium; CTPL is ended
+        only on a CTPL Art. 16 ground, proven by its document."""
+        require_status("receive surrender notice", self.status, *_IN_FORCE, PolicyStatus.LAPSED)
+        if given_by is not SurrenderParty.APPLICANT:
+            raise SurrenderByApplicantOnlyError(
+                f"a notice from the {given_by.value} does not end the contract: only the applicant may "
+                "(Art. 15)"
             )
+        self._check_surrender_request(ctx, received_on, ctpl_ground, proof_ref)
         cooling_off_end = self.cooling_off_end
-        if cooling_off_end is not None and _within(requested_on, cooling_off_end):
-            raise SurrenderInCoolingOffError(
-                f"requested on {requested_on}, inside the cooling-off period that ended at "
-                f"{cooling_off_end.isoformat()}: cancel in cooling-off, refunding the premium"
+        in_cooling_off = cooling_off_end is not None and _within(received_on, cooling_off_end)
+        window = customer_period_end(SURRENDER_REFUND_RULE, received_on, SURRENDER_REFUND_DAYS)
+        self._record(
+            SurrenderNoticeReceived,
+            ctx,
+            occurred_at=datetime.combine(received_on, time(0), tzinfo=SHANGHAI),
+            received_on=received_on,
+            given_by=given_by,
+            in_cooling_off=in_cooling_off,
+            refund_due_at=window.due_at,
+            calendar_id=window.calendar_id,
+            calendar_version=window.calendar_version,
+            ctpl_ground=ctpl_ground if self.ctpl else None,
+            proof_ref=proof_ref,
+        )
+
+    def _check_surrender_request(
+        self, ctx: Context, day: date, ctpl_ground: CtplSurrenderGround | None, proof_ref: str | None
+    ) -> None:
+        _require_not_future_dated("surrender request", day, ctx)
+        assert self.issued_on is not None  # the status check implies issue
+        if day < self.issued_on:
+            raise SurrenderDatedBeforeIssueError(
+                f"requested on {day}, before the policy was issued on {self.issued_on}"
             )
         if self.ctpl:
             if ctpl_ground is None:
@@ -1685,6 +2158,143 @@ class Policy(CaseAggregate):
                 raise CtplSurrenderProofMissingError(
                     f"{ctpl_ground.value} is proven by {CTPL_SURRENDER_PROOF[ctpl_ground]}"
                 )
+
+    @taken_by("compute surrender value", Role.UNDERWRITER, Role.SUPERVISOR)
+    def compute_surrender_value(self, ctx: Context, *, medical_check_fen: int = 0) -> None:
+        """Compute the refund the notice is owed and end the contract on its day.
+
+        Inside cooling-off: the premium paid less the medical check's cost, if any (a cooling-off
+        cancellation). After it: personal cover refunds the cash value of the contract's table for the
+        policy year of the notice (Art. 47); property and motor cover, CTPL included, the premium of the
+        days left after the notice's day, pro rata (Art. 54; CTPL Art. 17).
+        """
+        require_status("compute surrender value", self.status, PolicyStatus.SURRENDER_REQUESTED)
+        received_on = self.surrender_received_on
+        assert received_on is not None  # SURRENDER_REQUESTED is entered by the notice
+        paid = self.premium_paid_fen
+        if self.surrender_in_cooling_off:
+            if medical_check_fen > paid:
+                raise MedicalCheckCostError(
+                    f"a medical check of {medical_check_fen} fen exceeds the {paid} fen of premium paid"
+                )
+            self._record(
+                PolicyCancelledInCoolingOff,
+                ctx,
+                requested_on=received_on,
+                refund_fen=paid - medical_check_fen,
+                fee_fen=0,
+                medical_check_fen=medical_check_fen,
+            )
+            return
+        if medical_check_fen:
+            raise MedicalCheckCostError("only a cooling-off refund deducts the medical check's cost")
+        common = {
+            "requested_on": received_on,
+            "ctpl_ground": self.surrender_ctpl_ground,
+            "proof_ref": self.surrender_proof_ref,
+        }
+        if self.line in _PERSONAL_LINES:
+            year = self.policy_year_on(received_on)
+            self._record(
+                PolicySurrendered,
+                ctx,
+                cash_value_fen=self.cash_value_in_year(year),
+                basis=SurrenderBasis.CASH_VALUE,
+                policy_year=year,
+                table_ref=self.cash_value_table_ref,
+                **common,
+            )
+            return
+        self._record(
+            PolicySurrendered,
+            ctx,
+            cash_value_fen=self.unearned_premium_fen(received_on),
+            basis=SurrenderBasis.UNEARNED_PREMIUM,
+            **common,
+        )
+
+    def unearned_premium_fen(self, ended_on: date) -> int:
+        """The premium of the current period's days after ``ended_on``, pro rata by day, rounded down
+        (the insurer keeps the premium from the start of cover to the end of the contract's day)."""
+        assert self.effective_from is not None
+        assert self.effective_to is not None
+        total_days = (self.effective_to - self.effective_from).days + 1
+        days_left = max((self.effective_to - max(ended_on, self.effective_from - timedelta(days=1))).days, 0)
+        premium = self.period_premium_fen or self.quoted_premium_fen
+        return premium * min(days_left, total_days) // total_days
+
+    @taken_by("pay surrender refund", Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
+    def pay_surrender_refund(self, ctx: Context, *, amount_fen: int, paid_on: date, payment_ref: str) -> None:
+        """Pay the refund computed for the surrender notice (meets the Art. 47 clock): exactly it, once."""
+        require_status(
+            "pay surrender refund",
+            self.status,
+            PolicyStatus.SURRENDERED,
+            PolicyStatus.CANCELLED_IN_COOLING_OFF,
+            PolicyStatus.TERMINATED,
+        )
+        if self.refund_due_fen is None or self.refund_paid:
+            raise SurrenderRefundMismatchError(
+                "no refund is owed: it was paid already" if self.refund_paid else "no refund was computed"
+            )
+        if amount_fen != self.refund_due_fen:
+            raise SurrenderRefundMismatchError(
+                f"paying {amount_fen} fen but the refund computed is {self.refund_due_fen} fen"
+            )
+        _require_not_future_dated("refund payment", paid_on, ctx)
+        self._record(
+            SurrenderRefundPaid, ctx, amount_fen=amount_fen, paid_on=paid_on, payment_ref=payment_ref
+        )
+
+    @taken_by("surrender policy", Role.UNDERWRITER, Role.SUPERVISOR)
+    def surrender(
+        self,
+        ctx: Context,
+        *,
+        requested_on: date,
+        cash_value_fen: int,
+        ctpl_ground: CtplSurrenderGround | None = None,
+        proof_ref: str | None = None,
+    ) -> None:
+        """Surrender the policy (退保) in one step, the value stated by the caller: the notice (which
+        starts the Art. 47 refund clock) and the surrender together. With a cash value table on record
+        the stated value is the table's.
+
+        The request's day is neither in the future nor before the issue, and never inside the cooling-off
+        period (such a request is a cooling-off cancellation, with the premium refunded). CTPL is
+        surrendered only on a CTPL Art. 16 ground, proven by its document.
+        """
+        require_status(
+            "surrender policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE, PolicyStatus.LAPSED
+        )
+        self._check_surrender_request(ctx, requested_on, ctpl_ground, proof_ref)
+        cooling_off_end = self.cooling_off_end
+        if cooling_off_end is not None and _within(requested_on, cooling_off_end):
+            raise SurrenderInCoolingOffError(
+                f"requested on {requested_on}, inside the cooling-off period that ended at "
+                f"{cooling_off_end.isoformat()}: cancel in cooling-off, refunding the premium"
+            )
+        if self.cash_values_fen and self.line in _PERSONAL_LINES:
+            table_value = self.cash_value_in_year(self.policy_year_on(requested_on))
+            if cash_value_fen != table_value:
+                raise CashValueTableMissingError(
+                    f"the cash value stated ({cash_value_fen} fen) is not the contract table's "
+                    f"{table_value} fen for the year of the request"
+                )
+        window = customer_period_end(SURRENDER_REFUND_RULE, requested_on, SURRENDER_REFUND_DAYS)
+        self._record(
+            SurrenderNoticeReceived,
+            ctx,
+            occurred_at=datetime.combine(requested_on, time(0), tzinfo=SHANGHAI),
+            received_on=requested_on,
+            given_by=SurrenderParty.APPLICANT,
+            in_cooling_off=False,
+            refund_due_at=window.due_at,
+            calendar_id=window.calendar_id,
+            calendar_version=window.calendar_version,
+            ctpl_ground=ctpl_ground if self.ctpl else None,
+            proof_ref=proof_ref,
+        )
         self._record(
             PolicySurrendered,
             ctx,
@@ -1694,42 +2304,230 @@ class Policy(CaseAggregate):
             proof_ref=proof_ref,
         )
 
-    @taken_by("lapse policy", Role.SYSTEM)
-    def lapse(self, ctx: Context, *, due_on: date, reminded_on: date | None = None) -> None:
-        """Suspend personal cover for an unpaid instalment (效力中止), once an Art. 36 period is over.
+    # ------------------------------------------------------------------------------------------ 续期
 
-        The periods are the applicant's to pay in: 60 days after the due date, or 30 after the insurer's
-        payment demand, each counted by ``domain.calendar`` with the holiday roll-over (Civil Code Art. 203).
-        Property and motor cover have no such suspension (Art. 36 is a rule of personal insurance).
+    @taken_by("agree premium schedule", Role.UNDERWRITER, Role.SUPERVISOR)
+    def agree_premium_schedule(
+        self, ctx: Context, *, frequency_months: int, instalments: int, grace_days: int = GRACE_DAYS
+    ) -> None:
+        """Record the contract's regular premium (分期缴费): ``instalments`` equal instalments, the first
+        being the premium received at issue, every ``frequency_months`` from the cover's start, each due
+        date inside the cover period; the next instalment is billed at once.
+
+        ``grace_days`` is the contract's payment period after a due date: Art. 36's 60 days or more.
         """
-        require_status("lapse policy", self.status, PolicyStatus.ISSUED, PolicyStatus.IN_FORCE)
+        require_status("agree premium schedule", self.status, *_IN_FORCE)
+        if self.line not in _PERSONAL_LINES:
+            raise LapseOnlyForPersonalInsuranceError(
+                f"a {self.line.value} policy has no Art. 36 regular premium schedule: personal insurance only"
+            )
+        if self.schedule_frequency_months is not None:
+            raise PremiumScheduleError(f"policy {self.policy_no} already has its premium schedule")
+        if frequency_months not in PREMIUM_FREQUENCIES_MONTHS:
+            raise PremiumScheduleError(
+                f"instalments every {frequency_months} months: the contract pays every 1, 3, 6 or 12 months"
+            )
+        if instalments < 2:
+            raise PremiumScheduleError("a regular premium has at least two instalments")
+        if grace_days < GRACE_DAYS:
+            raise PremiumScheduleError(
+                f"a payment period of {grace_days} days is shorter than Art. 36's {GRACE_DAYS} days"
+            )
+        first_due_on = self.issue_start
+        last_due_on = add_months(first_due_on, (instalments - 1) * frequency_months)
+        assert self.effective_to is not None
+        if last_due_on > self.effective_to:
+            raise PremiumScheduleError(
+                f"the last instalment would fall due on {last_due_on}, after the cover ends on "
+                f"{self.effective_to}"
+            )
+        self._record(
+            PremiumScheduleAgreed,
+            ctx,
+            frequency_months=frequency_months,
+            instalment_fen=self.premium_received_fen,
+            instalments=instalments,
+            grace_days=grace_days,
+            first_due_on=first_due_on,
+        )
+        self._bill_next(ctx)
+
+    def _bill_next(self, ctx: Context) -> None:
+        """Bill the instalment after the last one paid, if the schedule has one more."""
+        next_no = self.instalments_paid + 1
+        if self.schedule_frequency_months is None or next_no > self.schedule_instalments:
+            return
+        due_on = self.instalment_due_on(next_no)
+        window = customer_period_end(GRACE_RULE, due_on, self.schedule_grace_days)
+        self._record(
+            RenewalPremiumBilled,
+            ctx,
+            instalment_no=next_no,
+            due_on=due_on,
+            amount_fen=self.schedule_instalment_fen,
+            grace_days=self.schedule_grace_days,
+            suspends_at=window.due_at,
+            calendar_id=window.calendar_id,
+            calendar_version=window.calendar_version,
+        )
+
+    def _require_billed(self, command: str) -> BilledInstalment:
+        if self.billed is None:
+            raise NoPremiumDueError(f"{command}: policy {self.policy_no} has no renewal premium due")
+        return self.billed
+
+    @taken_by("send premium reminder", Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
+    def send_premium_reminder(self, ctx: Context, *, reminded_on: date, channel: str) -> None:
+        """Demand the unpaid instalment (催告, Art. 36) on or after its due date: unpaid 30 days after the
+        demand (holidays rolled over), the cover is suspended, if the grace period has not ended first."""
+        require_status("send premium reminder", self.status, *_IN_FORCE)
+        billed = self._require_billed("send premium reminder")
+        _require_not_future_dated("payment demand", reminded_on, ctx)
+        if reminded_on < billed.due_on:
+            raise ReminderBeforeDueDateError(
+                f"a demand on {reminded_on} comes before the instalment falls due on {billed.due_on}"
+            )
+        if not _within(reminded_on, billed.suspends_at):
+            raise NoPremiumDueError(
+                f"the payment period of instalment {billed.instalment_no} ended at "
+                f"{billed.suspends_at.isoformat()}: the cover is suspended, not reminded"
+            )
+        window = customer_period_end(DEMAND_RULE, reminded_on, REMINDER_DAYS)
+        self._record(
+            PremiumReminderSent,
+            ctx,
+            instalment_no=billed.instalment_no,
+            reminded_on=reminded_on,
+            channel=channel,
+            suspends_at=min(window.due_at, billed.suspends_at),
+            calendar_id=window.calendar_id,
+            calendar_version=window.calendar_version,
+        )
+
+    @taken_by("pay renewal premium", Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
+    def pay_renewal_premium(self, ctx: Context, *, amount_fen: int, paid_on: date, receipt_no: str) -> None:
+        """Receive the instalment due within its payment period (the policy stays in force, a loss in the
+        grace period is covered); the next instalment is billed."""
+        require_status("pay renewal premium", self.status, *_IN_FORCE)
+        billed = self._require_billed("pay renewal premium")
+        _require_not_future_dated("renewal premium payment", paid_on, ctx)
+        if amount_fen != billed.amount_fen:
+            raise RenewalPremiumMismatchError(
+                f"paid {amount_fen} fen but instalment {billed.instalment_no} is {billed.amount_fen} fen"
+            )
+        if not _within(paid_on, billed.suspends_at):
+            raise PaidAfterGraceError(
+                f"paid on {paid_on}, after the payment period ended at {billed.suspends_at.isoformat()}: "
+                "the cover is suspended; reinstate it by agreement (Art. 37)"
+            )
+        self._record(
+            RenewalPremiumPaid,
+            ctx,
+            instalment_no=billed.instalment_no,
+            amount_fen=amount_fen,
+            paid_on=paid_on,
+            receipt_no=receipt_no,
+        )
+        self._bill_next(ctx)
+
+    @taken_by("lapse policy", Role.SYSTEM)
+    def lapse(self, ctx: Context) -> None:
+        """Suspend personal cover for the unpaid instalment (效力中止), once its Art. 36 period is over.
+
+        The dates are the schedule's: the period ends 60 days (or the contract's longer grace) after the
+        due date, or 30 days after the payment demand if that comes first, each counted by
+        ``domain.calendar`` with the holiday roll-over (Civil Code Art. 203). From the suspension the
+        applicant has two years to reinstate (Art. 37), to 24:00 of the anniversary, rolled over too.
+        """
+        require_status("lapse policy", self.status, *_IN_FORCE)
         if self.line not in _PERSONAL_LINES:
             raise LapseOnlyForPersonalInsuranceError(
                 f"a {self.line.value} policy is not suspended for an unpaid premium: Art. 36 applies to "
                 "personal insurance only"
             )
-        periods = [customer_period_end("IL36-GRACE-60D", due_on, GRACE_DAYS)]
-        if reminded_on is not None:
-            periods.append(customer_period_end("IL36-DEMAND-30D", reminded_on, REMINDER_DAYS))
-        first_end = min(periods, key=lambda period: period.due_at)
-        if ctx.recorded_at < first_end.due_at:
+        billed = self._require_billed("lapse policy")
+        if ctx.recorded_at < billed.suspends_at:
             raise GracePeriodNotOverError(
-                f"the premium due on {due_on} may still be paid until {first_end.due_at.isoformat()}"
+                f"the premium due on {billed.due_on} may still be paid until {billed.suspends_at.isoformat()}"
             )
+        reinstatement = reinstatement_period_end(billed.suspends_at)
         self._record(
             PolicyLapsed,
             ctx,
-            due_on=due_on,
-            reminded_on=reminded_on,
-            payment_period_ended_at=first_end.due_at,
-            calendar_version=first_end.calendar_version,
+            occurred_at=billed.suspends_at,
+            due_on=billed.due_on,
+            reminded_on=billed.reminded_on,
+            payment_period_ended_at=billed.suspends_at,
+            calendar_version=billed.calendar_version,
+            instalment_no=billed.instalment_no,
+            amount_due_fen=billed.amount_fen,
+            reinstatement_ends_at=reinstatement.due_at,
+            reinstatement_calendar_version=reinstatement.calendar_version,
         )
 
     @taken_by("reinstate policy", Role.UNDERWRITER, Role.SUPERVISOR)
     def reinstate(self, ctx: Context, *, arrears_paid_fen: int, agreement_ref: str) -> None:
-        """Reinstate a suspended policy (复效) by agreement once the arrears are paid."""
+        """Reinstate a suspended policy (复效, Art. 37) on the applicant's application and agreement, within
+        two years of the suspension, once the premium it was suspended for is paid; the next instalment
+        is billed."""
         require_status("reinstate policy", self.status, PolicyStatus.LAPSED)
-        self._record(PolicyReinstated, ctx, arrears_paid_fen=arrears_paid_fen, agreement_ref=agreement_ref)
+        if self.reinstatement_ends_at is not None and ctx.recorded_at >= self.reinstatement_ends_at:
+            raise ReinstatementTooLateError(
+                f"the two years to reinstate ended at {self.reinstatement_ends_at.isoformat()}"
+            )
+        billed = self.billed
+        if billed is not None and arrears_paid_fen < billed.amount_fen:
+            raise ArrearsNotPaidError(
+                f"{arrears_paid_fen} fen paid of the {billed.amount_fen} fen due on {billed.due_on}"
+            )
+        self._record(
+            PolicyReinstated,
+            ctx,
+            arrears_paid_fen=arrears_paid_fen,
+            agreement_ref=agreement_ref,
+            instalment_no=billed.instalment_no if billed is not None else None,
+        )
+        self._bill_next(ctx)
+
+    @taken_by("end reinstatement period", Role.SYSTEM)
+    def end_reinstatement_period(self, ctx: Context) -> None:
+        """Record that the two years to reinstate have passed (the system's timer): the insurer may now
+        terminate the contract (Art. 37)."""
+        require_status("end reinstatement period", self.status, PolicyStatus.LAPSED)
+        end = self.reinstatement_ends_at
+        if end is None or ctx.recorded_at < end:
+            raise ReinstatementPeriodNotOverError(
+                "the applicant may still reinstate" + (f" until {end.isoformat()}" if end else "")
+            )
+        self._record(ReinstatementPeriodEnded, ctx, ended_at=end)
+
+    @taken_by("terminate after suspension", Role.UNDERWRITER, Role.SUPERVISOR)
+    def terminate_after_suspension(self, ctx: Context, *, notice_ref: str) -> None:
+        """End the contract suspended for two years (Art. 37 ¶2); the cash value of the contract's table is
+        refunded when two years' premium or more was paid, nothing otherwise."""
+        require_status("terminate after suspension", self.status, PolicyStatus.LAPSED)
+        if not self.reinstatement_period_ended:
+            raise ReinstatementPeriodNotOverError(
+                "the insurer may terminate only once the two years to reinstate have passed (Art. 37)"
+            )
+        years_paid = self.premium_years_paid
+        cash_value = 0
+        if years_paid >= REINSTATEMENT_YEARS:
+            cash_value = self.cash_value_in_year(self.policy_year_on(_today(ctx)))
+        self._record(
+            PolicyTerminatedAfterSuspension,
+            ctx,
+            notice_ref=notice_ref,
+            cash_value_fen=cash_value,
+            premium_years_paid=years_paid,
+        )
+
+    @property
+    def premium_years_paid(self) -> int:
+        """Whole years of premium paid under the schedule (a single premium: the whole term)."""
+        if self.schedule_frequency_months is None:
+            return self.term_months // 12
+        return self.instalments_paid * self.schedule_frequency_months // 12
 
     @taken_by("renew policy", Role.UNDERWRITER, Role.SUPERVISOR, Role.SYSTEM)
     def renew(
@@ -1761,6 +2559,24 @@ class Policy(CaseAggregate):
         if _today(ctx) <= self.effective_to:
             raise CoverPeriodNotOverError(f"the cover runs until {self.effective_to}")
         self._record(PolicyExpired, ctx, expired_on=self.effective_to)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months`` months, on the month's last day where it has no such day (Civil Code
+    Art. 202: 没有对应日的，月末日为期间的最后一日)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("every month has a 28th")
+
+
+def years_after(day: date, years: int) -> date:
+    """The anniversary ``years`` after ``day`` (29 February: the 28th, Civil Code Art. 202)."""
+    return add_months(day, 12 * years)
 
 
 def _shanghai_date(moment: datetime) -> date:

@@ -292,6 +292,15 @@ _CTPL_REGULATION = "机动车交通事故责任强制保险条例 (CTPL Regulati
 _COMPLAINT_MEASURES = "银行业保险业消费投诉处理管理办法 (CBIRC Order 2020 No. 3)"
 _LIFE_SERVICE = "人身保险业务基本服务规定 (CIRC Order 2010 No. 4)"
 _COMPANY = "company policy"
+# A renewal premium's clocks end with the contract, or with the suspension they lead to.
+_PREMIUM_ENDS = (
+    "PolicyLapsed",
+    "SurrenderNoticeReceived",
+    "PolicySurrendered",
+    "PolicyCancelledInCoolingOff",
+    "PolicyRescinded",
+    "PolicyExpired",
+)
 
 ALL_RULES: tuple[SlaRule, ...] = (
     SlaRule(
@@ -502,6 +511,143 @@ ALL_RULES: tuple[SlaRule, ...] = (
             regulator_reportable=False,
             consequence="The applicant did not disclose in time: the insurer may now rescind the CTPL "
             "policy (CTPL Art. 14), within the Art. 16 windows.",
+        ),
+    ),
+    # ------------------------------------------------------------ 退保 and 续期 (issue #14 points 3 and 4)
+    SlaRule(
+        rule_id="IL47-SURRENDER-30D",
+        title="Refund a surrender (cash value, or the premium in cooling-off) within 30 days of the notice",
+        legal_basis=LegalBasis(
+            instrument=_INSURANCE_LAW,
+            article="Art. 47 (自收到解除合同通知之日起三十日内); the same bound for cooling-off refunds [P]; "
+            "Civil Code Arts. 201 and 203 as every clock counts",
+            duration_set_by="law",
+            confidence=Confidence.SOURCED,
+        ),
+        applies_to=Aggregate.POLICY,
+        starts_on=("SurrenderNoticeReceived",),
+        start_field="received_on",
+        # The policy counts the 30 days when it receives the notice; the view and the clock read that end.
+        ends_at_field="refund_due_at",
+        satisfied_by=("SurrenderRefundPaid",),
+        duration=30,
+        unit=_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=True,
+            consequence="Surrender refund late (Art. 47): a surrender dispute (退保纠纷), regulatory risk.",
+        ),
+    ),
+    SlaRule(
+        rule_id="CO-PREMIUM-REMIND-15D",
+        title="Send the payment demand (催告) for a renewal premium unpaid at its due date within 15 days",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY,
+            article="Art. 36 lets the demand start a 30-day period; the company demands every unpaid "
+            "instalment",
+            duration_set_by="company policy",
+            confidence=Confidence.COMPANY_POLICY,
+        ),
+        applies_to=Aggregate.POLICY,
+        starts_on=("RenewalPremiumBilled",),
+        start_field="due_on",
+        satisfied_by=("PremiumReminderSent", "RenewalPremiumPaid"),
+        cancelled_by=_PREMIUM_ENDS,
+        duration=15,
+        unit=_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Company service promise missed: the customer was not reminded of the premium due.",
+        ),
+    ),
+    SlaRule(
+        rule_id="IL36-GRACE-60D",
+        title="A renewal premium unpaid 60 days (or the contract's longer grace) after its due date "
+        "suspends personal cover",
+        kind=RuleKind.WINDOW,
+        legal_basis=LegalBasis(
+            instrument=_INSURANCE_LAW,
+            article="Art. 36 ¶1 (超过约定的期限六十日未支付当期保险费); Civil Code Art. 203 roll-over",
+            duration_set_by="law",
+            confidence=Confidence.SOURCED,
+        ),
+        applies_to=Aggregate.POLICY,
+        starts_on=("RenewalPremiumBilled",),
+        start_field="due_on",
+        # The policy counts the period when it bills the instalment; its lapse guard reads this instant.
+        ends_at_field="suspends_at",
+        satisfied_by=("RenewalPremiumPaid",),
+        cancelled_by=_PREMIUM_ENDS,
+        duration=60,
+        unit=_DAYS,
+        counting=_CIVIL,
+        warn_at=(),
+        on_breach=BreachConsequence(
+            escalate_to=None,
+            regulator_reportable=False,
+            consequence="The payment period is over: the cover is suspended (效力中止, Art. 36).",
+            records="PolicyLapsed",
+        ),
+    ),
+    SlaRule(
+        rule_id="IL36-DEMAND-30D",
+        title="A renewal premium unpaid 30 days after the payment demand (催告) suspends personal cover",
+        kind=RuleKind.WINDOW,
+        legal_basis=LegalBasis(
+            instrument=_INSURANCE_LAW,
+            article="Art. 36 ¶1 (自保险人催告之日起超过三十日未支付); Civil Code Art. 203 roll-over",
+            duration_set_by="law",
+            confidence=Confidence.SOURCED,
+        ),
+        applies_to=Aggregate.POLICY,
+        starts_on=("PremiumReminderSent",),
+        start_field="reminded_on",
+        # The earlier of the demand's 30 days and the grace period's end, as the policy recorded it.
+        ends_at_field="suspends_at",
+        satisfied_by=("RenewalPremiumPaid",),
+        cancelled_by=_PREMIUM_ENDS,
+        duration=30,
+        unit=_DAYS,
+        counting=_CIVIL,
+        warn_at=(),
+        on_breach=BreachConsequence(
+            escalate_to=None,
+            regulator_reportable=False,
+            consequence="The payment period is over: the cover is suspended (效力中止, Art. 36).",
+            records="PolicyLapsed",
+        ),
+    ),
+    SlaRule(
+        rule_id="IL37-REINSTATE-2Y",
+        title="The applicant may reinstate a suspended policy by agreement within 2 years of the suspension",
+        kind=RuleKind.WINDOW,
+        legal_basis=LegalBasis(
+            instrument=_INSURANCE_LAW,
+            article="Art. 37 (自合同效力中止之日起满二年双方未达成协议的，保险人有权解除合同); Civil Code "
+            "Arts. 202–203",
+            duration_set_by="law",
+            confidence=Confidence.SOURCED,
+        ),
+        applies_to=Aggregate.POLICY,
+        starts_on=("PolicyLapsed",),
+        start_field="payment_period_ended_at",
+        # The policy records the anniversary's 24:00, rolled over; its reinstatement guard reads it.
+        ends_at_field="reinstatement_ends_at",
+        satisfied_by=("PolicyReinstated",),
+        cancelled_by=("SurrenderNoticeReceived", "PolicySurrendered", "PolicyRescinded", "PolicyExpired"),
+        duration=2,
+        unit=DurationUnit.YEARS,
+        counting=CountingMethod.EXACT,
+        warn_at=(),
+        on_breach=BreachConsequence(
+            escalate_to=None,
+            regulator_reportable=False,
+            consequence="Two years without reinstatement: the insurer may terminate the contract, refunding "
+            "the cash value when two years' premium was paid (Art. 37 ¶2).",
+            records="ReinstatementPeriodEnded",
         ),
     ),
     SlaRule(

@@ -62,6 +62,8 @@ CLAIMS = Table(
         Column("sla_clocks", "jsonb", nullable=False),
         Column("version", "integer", nullable=False),
         Column("updated_at", "timestamptz", nullable=False),
+        # Art. 36: a loss in the grace period of an unpaid renewal instalment is paid less this premium.
+        Column("premium_due_fen", "bigint"),
     ),
     key=("claim_id",),
     indexes=(("customer_id",), ("policy_id",), ("status", "reported_at"), ("next_deadline",)),
@@ -154,6 +156,7 @@ def _reported(event: ClaimReported) -> Row:
         "sla_clocks": [],
         "version": 0,
         "updated_at": utc(event.recorded_at),
+        "premium_due_fen": event.premium_due_fen or None,
     }
 
 

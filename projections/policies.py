@@ -29,14 +29,21 @@ from domain.policy import (
     PolicyRescinded,
     PolicyStatus,
     PolicySurrendered,
+    PolicyTerminatedAfterSuspension,
     PremiumReceived,
+    PremiumReminderSent,
+    PremiumScheduleAgreed,
     ProposalDataEntered,
     ProposalEntryVerified,
     ProposalPreliminaryChecked,
     ProposalSubmitted,
     ProposalWithdrawn,
     ProxySignatureDetected,
+    RenewalPremiumBilled,
+    RenewalPremiumPaid,
     RiskRated,
+    SurrenderNoticeReceived,
+    SurrenderRefundPaid,
     UnderwritingDecided,
     UnderwritingDecision,
 )
@@ -71,10 +78,31 @@ POLICIES = Table(
         Column("issued_at", "timestamptz"),
         Column("version", "integer", nullable=False),
         Column("updated_at", "timestamptz", nullable=False),
+        # 续期: the premium schedule, the instalment due and its payment period, the suspension (Art. 36/37).
+        Column("premium_frequency_months", "integer"),
+        Column("instalments", "integer"),
+        Column("instalments_paid", "integer"),
+        Column("next_due_on", "date"),
+        Column("next_due_fen", "bigint"),
+        Column("payment_period_ends_at", "timestamptz"),
+        Column("reminded_on", "date"),
+        Column("suspended_at", "timestamptz"),
+        Column("reinstatement_ends_at", "timestamptz"),
+        # 退保: the notice, the refund computed, its due instant (Art. 47) and its payment.
+        Column("surrender_received_on", "date"),
+        Column("refund_due_at", "timestamptz"),
+        Column("refund_fen", "bigint"),
+        Column("refund_basis", "text"),
+        Column("refund_paid_on", "date"),
     ),
     key=("policy_id",),
     indexes=(("customer_id",), ("status",), ("policy_no",), ("seller_id",)),
 )
+
+_RENEWAL_COLUMNS = tuple(
+    column.name for column in POLICIES.columns[POLICIES.column_names().index("premium_frequency_months") :]
+)
+"""The 续期 and 退保 columns, added after the first version of the view (null until their events)."""
 
 POLICY_EVENTS = event_classes_named(vars(policy_module), policy_module.__name__)
 
@@ -88,11 +116,7 @@ _STATUS_AFTER: dict[type[DomainEvent], PolicyStatus] = {
     PolicyDocumentsPrepared: PolicyStatus.DOCUMENTS_PREPARED,
     PolicyDocumentsSealed: PolicyStatus.DOCUMENTS_SEALED,
     CoolingOffEnded: PolicyStatus.IN_FORCE,
-    PolicyCancelledInCoolingOff: PolicyStatus.CANCELLED_IN_COOLING_OFF,
     PolicyRescinded: PolicyStatus.RESCINDED,
-    PolicySurrendered: PolicyStatus.SURRENDERED,
-    PolicyLapsed: PolicyStatus.LAPSED,
-    PolicyReinstated: PolicyStatus.IN_FORCE,
     PolicyExpired: PolicyStatus.EXPIRED,
 }
 
@@ -155,6 +179,7 @@ def _submitted(event: ProposalSubmitted) -> Row:
         "issued_at": None,
         "version": event.originator_version,
         "updated_at": utc(event.recorded_at),
+        **dict.fromkeys(_RENEWAL_COLUMNS),
     }
 
 
@@ -192,6 +217,9 @@ def _changes(row: Row, event: DomainEvent) -> dict[str, Any]:
         if event.sum_insured_fen is not None:
             changes["sum_insured_fen"] = event.sum_insured_fen
         return changes
+    renewal = _renewal_changes(row, event)
+    if renewal is not None:
+        return renewal
     if isinstance(event, PolicyRenewed):
         return {
             "status": text(PolicyStatus.IN_FORCE),
@@ -201,3 +229,65 @@ def _changes(row: Row, event: DomainEvent) -> dict[str, Any]:
         }
     # Disclosure, rescission grounds and the like change nothing this view shows; version still moves.
     return {}
+
+
+def _renewal_changes(row: Row, event: DomainEvent) -> dict[str, Any] | None:
+    """The changes of a 退保 or 续期 event (None: the event is neither)."""
+    if isinstance(event, PremiumScheduleAgreed):
+        return {
+            "premium_frequency_months": event.frequency_months,
+            "instalments": event.instalments,
+            "instalments_paid": 1,
+        }
+    if isinstance(event, RenewalPremiumBilled):
+        return {
+            "next_due_on": event.due_on,
+            "next_due_fen": event.amount_fen,
+            "payment_period_ends_at": utc(event.suspends_at),
+            "reminded_on": None,
+        }
+    if isinstance(event, PremiumReminderSent):
+        return {"reminded_on": event.reminded_on, "payment_period_ends_at": utc(event.suspends_at)}
+    if isinstance(event, RenewalPremiumPaid):
+        return _instalment_paid(event.instalment_no)
+    if isinstance(event, PolicyLapsed):
+        suspended_at = event.payment_period_ended_at
+        return {
+            "status": text(PolicyStatus.LAPSED),
+            "suspended_at": None if suspended_at is None else utc(suspended_at),
+            "reinstatement_ends_at": None
+            if event.reinstatement_ends_at is None
+            else utc(event.reinstatement_ends_at),
+        }
+    if isinstance(event, PolicyReinstated):
+        paid = {} if event.instalment_no is None else _instalment_paid(event.instalment_no)
+        return {**paid, "status": text(PolicyStatus.IN_FORCE), "reinstatement_ends_at": None}
+    if isinstance(event, PolicyTerminatedAfterSuspension):
+        return _refund(PolicyStatus.TERMINATED, event.cash_value_fen, "cash_value_art37")
+    if isinstance(event, SurrenderNoticeReceived):
+        return {
+            "status": text(PolicyStatus.SURRENDER_REQUESTED),
+            "surrender_received_on": event.received_on,
+            "refund_due_at": utc(event.refund_due_at),
+        }
+    if isinstance(event, PolicySurrendered):
+        return _refund(PolicyStatus.SURRENDERED, event.cash_value_fen, event.basis.value)
+    if isinstance(event, PolicyCancelledInCoolingOff):
+        return _refund(PolicyStatus.CANCELLED_IN_COOLING_OFF, event.refund_fen, "cooling_off")
+    if isinstance(event, SurrenderRefundPaid):
+        return {"refund_paid_on": event.paid_on}
+    return None
+
+
+def _instalment_paid(instalment_no: int) -> dict[str, Any]:
+    return {
+        "instalments_paid": instalment_no,
+        "next_due_on": None,
+        "next_due_fen": None,
+        "payment_period_ends_at": None,
+        "reminded_on": None,
+    }
+
+
+def _refund(status: PolicyStatus, refund_fen: int, basis: str) -> dict[str, Any]:
+    return {"status": text(status), "refund_fen": refund_fen, "refund_basis": basis}

@@ -88,6 +88,32 @@ class PolicySummary(BaseModel):
     issued_at: datetime | None
     version: int
     updated_at: datetime
+    premium_frequency_months: int | None = Field(
+        default=None, description="续期: instalments every this many months (none: single premium)."
+    )
+    instalments: int | None = None
+    instalments_paid: int | None = None
+    next_due_on: date | None = Field(default=None, description="The renewal instalment due and unpaid.")
+    next_due_fen: int | None = None
+    payment_period_ends_at: datetime | None = Field(
+        default=None,
+        description="Art. 36: unpaid by then, the cover is suspended (60 days after the due date, or 30 "
+        "after the payment demand if earlier; holidays rolled over).",
+    )
+    reminded_on: date | None = Field(default=None, description="催告: the day of the payment demand.")
+    suspended_at: datetime | None = Field(default=None, description="效力中止: the suspension's start.")
+    reinstatement_ends_at: datetime | None = Field(
+        default=None, description="Art. 37: the end of the applicant's two years to reinstate."
+    )
+    surrender_received_on: date | None = Field(default=None, description="退保: the notice's receipt.")
+    refund_due_at: datetime | None = Field(
+        default=None, description="Art. 47: the refund is due by then (30 days from the notice)."
+    )
+    refund_fen: int | None = None
+    refund_basis: str | None = Field(
+        default=None, description="cooling_off, cash_value, unearned_premium, stated or cash_value_art37."
+    )
+    refund_paid_on: date | None = None
 
 
 class TimelineEntry(BaseModel):
@@ -141,6 +167,11 @@ class ClaimCase(BaseModel):
     deadlines: list[RunningDeadline]
     version: int
     updated_at: datetime
+    premium_due_fen: int | None = Field(
+        default=None,
+        description="Art. 36: the loss fell in the grace period of an unpaid renewal instalment; the claim "
+        "is paid less this premium (rule IL36-GRACE-DEDUCT).",
+    )
 
 
 class ComplaintCase(BaseModel):

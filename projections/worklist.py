@@ -15,6 +15,13 @@ Policy (承保)
   underwrite proposal (underwriter) — ProposalSubmitted → UnderwritingDecided, ProposalWithdrawn
   issue policy (underwriter) — UnderwritingDecided standard / preferential, ConditionalOfferAccepted
       → PolicyIssued, ProposalWithdrawn
+  send premium reminder (underwriter) — RenewalPremiumBilled → PremiumReminderSent, RenewalPremiumPaid;
+      cancelled by the suspension or the contract's end [CO-PREMIUM-REMIND-15D, from the due date]
+  decide on suspended policy (underwriter) — ReinstatementPeriodEnded → PolicyTerminatedAfterSuspension,
+      PolicyReinstated, SurrenderNoticeReceived
+  compute surrender value (underwriter) — SurrenderNoticeReceived → PolicySurrendered,
+      PolicyCancelledInCoolingOff
+  pay surrender refund (underwriter) — SurrenderNoticeReceived → SurrenderRefundPaid [IL47-SURRENDER-30D]
 Claim (理赔)
   register claim (claims_handler) — ClaimReported → ClaimRegistered, ClaimDecided, ClaimWithdrawn
   send documents list (claims_handler) — ClaimReported → ClaimDocumentsRequested; cancelled by
@@ -189,6 +196,37 @@ KINDS: tuple[WorkItemKind, ...] = (
         opened_by=("UnderwritingDecided", "ConditionalOfferAccepted"),
         closed_by=("PolicyIssued", "ProposalWithdrawn"),
         open_if=_accepted,
+    ),
+    # 续期 and 退保 (issue #14 points 3 and 4)
+    WorkItemKind(
+        "send premium reminder",
+        "policy",
+        Role.UNDERWRITER,
+        opened_by=("RenewalPremiumBilled",),
+        rules=("CO-PREMIUM-REMIND-15D",),
+    ),
+    WorkItemKind(
+        "decide on suspended policy",
+        "policy",
+        Role.UNDERWRITER,
+        opened_by=("ReinstatementPeriodEnded",),
+        closed_by=("PolicyTerminatedAfterSuspension", "PolicyReinstated", "SurrenderNoticeReceived"),
+    ),
+    WorkItemKind(
+        "compute surrender value",
+        "policy",
+        Role.UNDERWRITER,
+        opened_by=("SurrenderNoticeReceived",),
+        closed_by=("PolicySurrendered", "PolicyCancelledInCoolingOff"),
+        assign_opener=True,
+    ),
+    WorkItemKind(
+        "pay surrender refund",
+        "policy",
+        Role.UNDERWRITER,
+        opened_by=("SurrenderNoticeReceived",),
+        rules=("IL47-SURRENDER-30D",),
+        assign_opener=True,
     ),
     WorkItemKind(
         "register claim",

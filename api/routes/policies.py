@@ -16,18 +16,25 @@ from domain.policy import Policy
 from infra.services.policies import (
     AcceptConditionalOffer,
     AcknowledgeReceipt,
+    AgreePremiumSchedule,
     ApplyEndorsement,
     CancelInCoolingOff,
     CheckProposal,
+    ComputeSurrenderValue,
     DecideUnderwriting,
     EndCoolingOff,
+    EndReinstatementPeriod,
     EnterProposalData,
     ExpirePolicy,
     IssuePolicy,
     LapsePolicy,
+    PayRenewalPremium,
+    PaySurrenderRefund,
     PrepareDocuments,
     RateRisk,
     ReceivePremium,
+    ReceiveSurrenderNotice,
+    RecordCashValueTable,
     RecordDisclosure,
     RecordExclusionsExplained,
     RecordNonDisclosureCure,
@@ -38,9 +45,11 @@ from infra.services.policies import (
     RenewPolicy,
     RescindPolicy,
     SealDocuments,
+    SendPremiumReminder,
     SendRescissionNotice,
     SubmitProposal,
     SurrenderPolicy,
+    TerminateAfterSuspension,
     VerifyEntry,
     WithdrawProposal,
 )
@@ -323,15 +332,122 @@ def surrender_policy(
     return call.update(policies, policy_id, body, policies.surrender)
 
 
+# ---------------------------------------------------------- 退保 surrender (Arts. 15, 47; CTPL Arts. 16–17)
+
+
+@router.post("/{policy_id}/cash-value-table", **command_route())
+def record_cash_value_table(
+    policy_id: PolicyId,
+    body: RecordCashValueTable,
+    call: Annotated[CommandCall, Depends(case_command(Policy.record_cash_value_table))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """现金价值表: the contract's cash values by policy year, what a surrender after cooling-off refunds."""
+    return call.update(policies, policy_id, body, policies.record_cash_value_table)
+
+
+@router.post("/{policy_id}/surrender-notice", **command_route())
+def receive_surrender_notice(
+    policy_id: PolicyId,
+    body: ReceiveSurrenderNotice,
+    call: Annotated[CommandCall, Depends(case_command(Policy.receive_surrender_notice))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """退保申请: the applicant's notice (only the applicant's, Art. 15); the refund is due within 30 days of
+    its receipt (Art. 47, the IL47-SURRENDER-30D clock); CTPL only on its CTPL Art. 16 ground."""
+    return call.update(policies, policy_id, body, policies.receive_surrender_notice)
+
+
+@router.post("/{policy_id}/surrender-value", **command_route())
+def compute_surrender_value(
+    policy_id: PolicyId,
+    body: ComputeSurrenderValue,
+    call: Annotated[CommandCall, Depends(case_command(Policy.compute_surrender_value))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """The refund the notice is owed: the premium less the medical check in cooling-off, the contract's
+    cash value after it, the unearned premium for property and motor cover."""
+    return call.update(policies, policy_id, body, policies.compute_surrender_value)
+
+
+@router.post("/{policy_id}/surrender-refund", **command_route())
+def pay_surrender_refund(
+    policy_id: PolicyId,
+    body: PaySurrenderRefund,
+    call: Annotated[CommandCall, Depends(case_command(Policy.pay_surrender_refund))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """退费: the refund computed, paid; meets the Art. 47 clock."""
+    return call.update(policies, policy_id, body, policies.pay_surrender_refund)
+
+
+# -------------------------------------------------------------- 续期 renewal premium (Arts. 36, 37)
+
+
+@router.post("/{policy_id}/premium-schedule", **command_route())
+def agree_premium_schedule(
+    policy_id: PolicyId,
+    body: AgreePremiumSchedule,
+    call: Annotated[CommandCall, Depends(case_command(Policy.agree_premium_schedule))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """缴费计划: the contract's regular premium; the next instalment is billed with its payment period."""
+    return call.update(policies, policy_id, body, policies.agree_premium_schedule)
+
+
+@router.post("/{policy_id}/premium-reminder", **command_route())
+def send_premium_reminder(
+    policy_id: PolicyId,
+    body: SendPremiumReminder,
+    call: Annotated[CommandCall, Depends(case_command(Policy.send_premium_reminder))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """催告 (Art. 36): unpaid 30 days after the demand, the cover is suspended."""
+    return call.update(policies, policy_id, body, policies.send_premium_reminder)
+
+
+@router.post("/{policy_id}/renewal-premium", **command_route())
+def pay_renewal_premium(
+    policy_id: PolicyId,
+    body: PayRenewalPremium,
+    call: Annotated[CommandCall, Depends(case_command(Policy.pay_renewal_premium))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """续期缴费: the instalment due, paid within its payment period: the policy stays in force."""
+    return call.update(policies, policy_id, body, policies.pay_renewal_premium)
+
+
+@router.post("/{policy_id}/reinstatement-period-end", **command_route())
+def end_reinstatement_period(
+    policy_id: PolicyId,
+    call: Annotated[CommandCall, Depends(case_command(Policy.end_reinstatement_period))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """The system's timer: the two years to reinstate are over (Art. 37); the insurer may terminate."""
+    return call.update(policies, policy_id, EndReinstatementPeriod(), policies.end_reinstatement_period)
+
+
+@router.post("/{policy_id}/termination", **command_route())
+def terminate_after_suspension(
+    policy_id: PolicyId,
+    body: TerminateAfterSuspension,
+    call: Annotated[CommandCall, Depends(case_command(Policy.terminate_after_suspension))],
+    policies: PoliciesDep,
+) -> JSONResponse:
+    """Art. 37 ¶2: end the contract suspended for two years, refunding the cash value where owed."""
+    return call.update(policies, policy_id, body, policies.terminate_after_suspension)
+
+
 @router.post("/{policy_id}/lapse", **command_route())
 def lapse_policy(
     policy_id: PolicyId,
-    body: LapsePolicy,
     call: Annotated[CommandCall, Depends(case_command(Policy.lapse))],
     policies: PoliciesDep,
 ) -> JSONResponse:
-    """效力中止 (the system's timer): suspend the cover once the Art. 36 grace period is over."""
-    return call.update(policies, policy_id, body, policies.lapse)
+    """效力中止 (the system's timer): suspend the cover once the unpaid instalment's Art. 36 payment period
+    (60 days after its due date, or 30 after the payment demand if earlier) is over; the dates are the
+    premium schedule's: no body."""
+    return call.update(policies, policy_id, LapsePolicy(), policies.lapse)
 
 
 @router.post("/{policy_id}/reinstatement", **command_route())

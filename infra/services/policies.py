@@ -19,6 +19,7 @@ from domain.policy import (
     NonDisclosureFault,
     Policy,
     RescissionGround,
+    SurrenderParty,
     UnderwritingDecision,
     WithdrawalParty,
 )
@@ -396,12 +397,107 @@ class SurrenderPolicy(Command):
 
 
 class LapsePolicy(Command):
-    """效力中止: the unpaid instalment's due day and the payment demand, if any."""
+    """效力中止 (the system's timer): no fields; the unpaid instalment, its due day, the payment demand and
+    the end of the Art. 36 period are the premium schedule's."""
 
-    model_config = examples({"due_on": "2027-03-06", "reminded_on": "2027-03-20"})
 
-    due_on: date
-    reminded_on: date | None = None
+# ------------------------------------------------------------- 退保 surrender and 续期 renewal premium
+
+
+class RecordCashValueTable(Command):
+    """现金价值表: the contract's cash values, one per policy year (the first for year 1), in fen."""
+
+    model_config = examples(
+        {"table_ref": "CV-LIFE-WL-20-2026-01", "cash_values_fen": [0, 300_000, 900_000, 1_600_000]}
+    )
+
+    table_ref: Name
+    cash_values_fen: Annotated[list[Fen], Field(min_length=1, max_length=120)]
+
+
+class ReceiveSurrenderNotice(Command):
+    """退保申请: the day the applicant's notice reached the insurer and who gave it (only the applicant may
+    end the contract, Art. 15); CTPL also its CTPL Art. 16 ground and the document proving it."""
+
+    model_config = examples(
+        {"received_on": "2026-09-01", "given_by": "applicant"},
+        {
+            "received_on": "2026-07-15",
+            "given_by": "applicant",
+            "ctpl_ground": "vehicle_lost",
+            "proof_ref": "POLICE-LOSS-310104-2026-0042",
+        },
+    )
+
+    received_on: date
+    given_by: SurrenderParty = SurrenderParty.APPLICANT
+    ctpl_ground: CtplSurrenderGround | None = None
+    proof_ref: Name | None = None
+
+
+class ComputeSurrenderValue(Command):
+    """The refund the notice is owed: in cooling-off the premium less the medical check's cost (give it
+    here), after it the contract's cash value or, for property and motor, the unearned premium."""
+
+    model_config = examples({"medical_check_fen": 0}, {"medical_check_fen": 35_000})
+
+    medical_check_fen: Fen = 0
+
+
+class PaySurrenderRefund(Command):
+    """退费: the refund paid, exactly the value computed, with the day and the payment's reference."""
+
+    model_config = examples({"amount_fen": 300_000, "paid_on": "2026-09-20", "payment_ref": "PAY-2026-0917"})
+
+    amount_fen: Fen
+    paid_on: date
+    payment_ref: Name
+
+
+class AgreePremiumSchedule(Command):
+    """缴费计划: every how many months (1, 3, 6 or 12), how many instalments in all (the first is the
+    premium received at issue) and the contract's payment period after a due date (60 days or more)."""
+
+    model_config = examples(
+        {"frequency_months": 3, "instalments": 4}, {"frequency_months": 12, "instalments": 20}
+    )
+
+    frequency_months: Annotated[int, Field(ge=1, le=12)]
+    instalments: Annotated[int, Field(ge=2, le=1200)]
+    grace_days: Annotated[int, Field(ge=1, le=366)] = 60
+
+
+class SendPremiumReminder(Command):
+    """催告 (Art. 36): the day the payment demand was made and how."""
+
+    model_config = examples({"reminded_on": "2026-06-10", "channel": "sms"})
+
+    reminded_on: date
+    channel: Name
+
+
+class PayRenewalPremium(Command):
+    """续期缴费: the instalment due, paid within its payment period."""
+
+    model_config = examples(
+        {"amount_fen": 1_200_000, "paid_on": "2026-06-20", "receipt_no": "RCPT-2026-06-0042"}
+    )
+
+    amount_fen: Fen
+    paid_on: date
+    receipt_no: Name
+
+
+class EndReinstatementPeriod(Command):
+    """The system's timer: two years passed since the suspension (Art. 37)."""
+
+
+class TerminateAfterSuspension(Command):
+    """Art. 37 ¶2: the insurer ends the contract suspended two years; the notice's reference."""
+
+    model_config = examples({"notice_ref": "TERM-2028-0007"})
+
+    notice_ref: Name
 
 
 class ReinstatePolicy(Command):
@@ -672,8 +768,87 @@ class Policies(CaseApplication[Policy]):
     def reinstate(
         self, policy_id: UUID, command: ReinstatePolicy, by: Caller, expected_version: int | None = None
     ) -> CommandResult:
-        """复效: reinstate a suspended policy by agreement once the arrears are paid."""
+        """复效 (Art. 37): reinstate a suspended policy by agreement within two years of the suspension,
+        once the premium it was suspended for is paid."""
         return self.run(policy_id, by, expected_version, Policy.reinstate, **command.arguments())
+
+    # -------------------------------------------------------------- 退保 surrender and 续期 renewal premium
+
+    def record_cash_value_table(
+        self, policy_id: UUID, command: RecordCashValueTable, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """现金价值表: record the contract's cash values by policy year (what a surrender refunds)."""
+        return self.run(
+            policy_id, by, expected_version, Policy.record_cash_value_table, **command.arguments()
+        )
+
+    def receive_surrender_notice(
+        self,
+        policy_id: UUID,
+        command: ReceiveSurrenderNotice,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """退保申请: the applicant's notice; the refund falls due 30 days after its receipt (Art. 47)."""
+        return self.run(
+            policy_id, by, expected_version, Policy.receive_surrender_notice, **command.arguments()
+        )
+
+    def compute_surrender_value(
+        self, policy_id: UUID, command: ComputeSurrenderValue, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """Compute the refund (premium in cooling-off, cash value or unearned premium); the contract ends."""
+        return self.run(
+            policy_id, by, expected_version, Policy.compute_surrender_value, **command.arguments()
+        )
+
+    def pay_surrender_refund(
+        self, policy_id: UUID, command: PaySurrenderRefund, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """退费: pay the refund computed; meets the Art. 47 clock."""
+        return self.run(policy_id, by, expected_version, Policy.pay_surrender_refund, **command.arguments())
+
+    def agree_premium_schedule(
+        self, policy_id: UUID, command: AgreePremiumSchedule, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """缴费计划: record the regular premium; the next instalment is billed with its payment period."""
+        return self.run(policy_id, by, expected_version, Policy.agree_premium_schedule, **command.arguments())
+
+    def send_premium_reminder(
+        self, policy_id: UUID, command: SendPremiumReminder, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """催告: demand the unpaid instalment; unpaid 30 days later the cover is suspended (Art. 36)."""
+        return self.run(policy_id, by, expected_version, Policy.send_premium_reminder, **command.arguments())
+
+    def pay_renewal_premium(
+        self, policy_id: UUID, command: PayRenewalPremium, by: Caller, expected_version: int | None = None
+    ) -> CommandResult:
+        """续期缴费: the instalment paid in its payment period keeps the policy in force."""
+        return self.run(policy_id, by, expected_version, Policy.pay_renewal_premium, **command.arguments())
+
+    def end_reinstatement_period(
+        self,
+        policy_id: UUID,
+        command: EndReinstatementPeriod,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """The system's timer: the two years to reinstate are over; the insurer may terminate."""
+        return self.run(
+            policy_id, by, expected_version, Policy.end_reinstatement_period, **command.arguments()
+        )
+
+    def terminate_after_suspension(
+        self,
+        policy_id: UUID,
+        command: TerminateAfterSuspension,
+        by: Caller,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Art. 37 ¶2: end the contract suspended for two years."""
+        return self.run(
+            policy_id, by, expected_version, Policy.terminate_after_suspension, **command.arguments()
+        )
 
     def renew(
         self, policy_id: UUID, command: RenewPolicy, by: Caller, expected_version: int | None = None

@@ -22,6 +22,15 @@ LIFECYCLES = {
         "PolicyIssued",
         "PolicyReceiptAcknowledged",
         "CoolingOffEnded",
+        # 续期: a missed monthly premium to suspension and reinstatement; then 退保 with its refund.
+        "PremiumScheduleAgreed",
+        "RenewalPremiumBilled",
+        "PremiumReminderSent",
+        "PolicyLapsed",
+        "PolicyReinstated",
+        "SurrenderNoticeReceived",
+        "PolicySurrendered",
+        "SurrenderRefundPaid",
     ],
     "callback": ["CallbackTaskCreated", "CallbackAttempted", "CallbackCompleted"],
     "claim": [

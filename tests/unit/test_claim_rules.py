@@ -484,12 +484,21 @@ def test_claim_is_reported_and_left_open_when_the_loss_was_on_the_last_day_befor
 
 
 def test_cover_records_the_art36_suspension_and_its_reinstatement_when_the_policy_lapsed() -> None:
-    policy = policies.an_in_force_life_policy()
+    policy = policies.ready_to_issue(policies.a_life_proposal())
+    policy.issue(
+        ctx(Role.UNDERWRITER, policies.UNDERWRITER_ID),
+        policy_no="P-2026-000778",
+        effective_from=date(2026, 3, 31),
+        effective_to=date(2029, 3, 30),
+        terms_version="2026-01",
+    )
+    policy.agree_premium_schedule(ctx(Role.UNDERWRITER), frequency_months=3, instalments=12)
     # Premium due on Tue 30 June (a month's end), a payment demand on 15 July: 30 days after it run
     # before the 60 days after the due date, so the cover is suspended from Sat 15 August.
-    policy.lapse(
-        ctx(Role.SYSTEM, at=shanghai(2026, 8, 15, 0)), due_on=date(2026, 6, 30), reminded_on=date(2026, 7, 15)
+    policy.send_premium_reminder(
+        ctx(Role.SYSTEM, at=shanghai(2026, 7, 15)), reminded_on=date(2026, 7, 15), channel="letter"
     )
+    policy.lapse(ctx(Role.SYSTEM, at=shanghai(2026, 8, 15, 0)))
     policy.reinstate(
         ctx(Role.UNDERWRITER, at=shanghai(2026, 10, 8)), arrears_paid_fen=1_200_000, agreement_ref="FX-1"
     )

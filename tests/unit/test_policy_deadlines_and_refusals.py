@@ -33,9 +33,7 @@ from domain.policy import (
     DeliberateNonDisclosureRefundError,
     EndorsementApplied,
     FutureDatedRequestError,
-    GracePeriodNotOverError,
     GroundKnownInFutureError,
-    LapseOnlyForPersonalInsuranceError,
     Line,
     NegligentNonDisclosureRefundTooLowError,
     NonDisclosureCured,
@@ -43,7 +41,6 @@ from domain.policy import (
     NonDisclosureFaultNotStatedError,
     Policy,
     PolicyCancelledInCoolingOff,
-    PolicyLapsed,
     PolicyReceiptAcknowledged,
     PolicyRescinded,
     PolicyStatus,
@@ -52,6 +49,7 @@ from domain.policy import (
     RescissionNoticeSent,
     SurrenderDatedBeforeIssueError,
     SurrenderInCoolingOffError,
+    SurrenderNoticeReceived,
 )
 from domain.sla import SlaRule, rule_by_id
 from domain.timer import SlaTimer, TimerAction, TimerStarted
@@ -340,12 +338,13 @@ def test_ctpl_surrender_is_recorded_when_the_vehicle_is_laid_up_and_the_certific
     )
 
     given(an_issued_ctpl_policy()).when(command).events(
+        expect(SurrenderNoticeReceived, received_on=date(2026, 6, 1), proof_ref="DMV-STOP-0001"),
         expect(
             PolicySurrendered,
             requested_on=date(2026, 6, 1),
             ctpl_ground=CtplSurrenderGround.VEHICLE_LAID_UP,
             proof_ref="DMV-STOP-0001",
-        )
+        ),
     )
 
 
@@ -359,7 +358,8 @@ def test_ctpl_surrender_is_refused_when_a_lost_vehicle_has_no_police_certificate
 
 def test_commercial_motor_surrender_is_recorded_without_a_ctpl_ground() -> None:
     given(an_issued_motor_policy()).when(surrender_requested_on(date(2026, 6, 1))).events(
-        expect(PolicySurrendered, requested_on=date(2026, 6, 1), ctpl_ground=None)
+        expect(SurrenderNoticeReceived, received_on=date(2026, 6, 1), ctpl_ground=None),
+        expect(PolicySurrendered, requested_on=date(2026, 6, 1), ctpl_ground=None),
     )
 
 
@@ -580,42 +580,8 @@ def test_beneficiary_change_is_refused_when_the_applicant_changes_it_without_the
     )
 
 
-# ------------------------------------------------------------------------------------------ lapse (Art. 36)
-
-
-def lapse_at(moment: datetime, due_on: date, reminded_on: date | None = None) -> Command:
-    return lambda p: p.lapse(ctx(SYSTEM, at=moment), due_on=due_on, reminded_on=reminded_on)
-
-
-def test_lapse_is_refused_when_the_policy_is_commercial_motor_cover() -> None:
-    given(an_issued_motor_policy()).when(lapse_at(midnight(date(2026, 10, 20)), date(2026, 8, 20))).refused(
-        LapseOnlyForPersonalInsuranceError
-    )
-
-
-def test_lapse_is_refused_during_national_day_when_day_sixty_after_the_due_date_is_1_october() -> None:
-    # Sun 2 August + 60 = Thu 1 October (国庆 1–7 Oct): the applicant may pay until 24:00 on 8 October.
-    given(an_in_force_life_policy()).when(lapse_at(midnight(date(2026, 10, 2)), date(2026, 8, 2))).refused(
-        GracePeriodNotOverError
-    )
-
-
-def test_policy_lapses_after_the_rolled_over_sixtieth_day() -> None:
-    given(an_in_force_life_policy()).when(lapse_at(midnight(date(2026, 10, 9)), date(2026, 8, 2))).events(
-        expect(
-            PolicyLapsed,
-            due_on=date(2026, 8, 2),
-            reminded_on=None,
-            payment_period_ended_at=midnight(date(2026, 10, 9)),
-        )
-    )
-
-
-def test_lapse_is_refused_during_national_day_when_day_thirty_after_the_demand_is_1_october() -> None:
-    # Demand Tue 1 September + 30 = Thu 1 October → Thu 8 October; the 60 days run to 19 October.
-    command = lapse_at(midnight(date(2026, 10, 2)), date(2026, 8, 20), reminded_on=date(2026, 9, 1))
-
-    given(an_in_force_life_policy()).when(command).refused(GracePeriodNotOverError)
+# The Art. 36 lapse periods (National Day roll-over of the 60 and the 30 days) are proven on the premium
+# schedule in tests/unit/test_surrender_and_renewal_premium.py.
 
 
 # ---------------------------------------------------------------------------- windows the case records

@@ -40,7 +40,6 @@ from domain.policy import (
     ExclusionsExplained,
     ExclusionsNotExplainedError,
     ExplanationMethod,
-    GracePeriodNotOverError,
     IncontestablePolicyError,
     InsurerKnewAtFormationError,
     InvalidCoverPeriodError,
@@ -52,9 +51,7 @@ from domain.policy import (
     PolicyDocumentsSealed,
     PolicyExpired,
     PolicyIssued,
-    PolicyLapsed,
     PolicyReceiptAcknowledged,
-    PolicyReinstated,
     PolicyRenewed,
     PolicyRescinded,
     PolicyStatus,
@@ -79,6 +76,7 @@ from domain.policy import (
     RiskRated,
     SellerNotRegisteredError,
     SellerRegistration,
+    SurrenderNoticeReceived,
     UnderwriterIsSellerError,
     UnderwritingDecided,
     UnderwritingDecision,
@@ -1172,45 +1170,8 @@ def test_rescission_ground_is_recorded_with_the_time_the_insurer_learnt_it() -> 
 
 # -------------------------------------------------------------------------- lapse, surrender, renewal, expiry
 
-DUE_ON = date(2026, 8, 20)  # + 60 days = Monday 19 October, a working day: no holiday roll-over
-
-
-def lapse_on(day: date, reminded_on: date | None = None) -> Command:
-    """The command: the system's timer suspends the cover on ``day``."""
-    return lambda p: p.lapse(ctx(SYSTEM, at=at(day, hour=0)), due_on=DUE_ON, reminded_on=reminded_on)
-
-
-def test_policy_lapses_when_the_premium_is_sixty_days_overdue() -> None:
-    then = given(an_in_force_life_policy()).when(lapse_on(DUE_ON + timedelta(days=61)))
-
-    then.events(expect(PolicyLapsed, due_on=DUE_ON, reminded_on=None))
-    assert not then.aggregate.cover().in_force
-
-
-def test_policy_lapses_when_thirty_days_have_passed_since_the_payment_demand() -> None:
-    reminded_on = DUE_ON + timedelta(days=5)
-
-    given(an_in_force_life_policy()).when(lapse_on(reminded_on + timedelta(days=31), reminded_on)).events(
-        expect(PolicyLapsed, due_on=DUE_ON, reminded_on=reminded_on)
-    )
-
-
-def test_lapse_is_refused_when_the_premium_is_within_its_grace_period() -> None:
-    given(an_in_force_life_policy()).when(lapse_on(DUE_ON + timedelta(days=60))).refused(
-        GracePeriodNotOverError
-    )
-
-
-def test_policy_is_reinstated_when_it_lapsed_and_the_arrears_are_paid() -> None:
-    policy = an_in_force_life_policy()
-    policy.lapse(ctx(SYSTEM, at=at(DUE_ON + timedelta(days=61))), due_on=DUE_ON)
-
-    then = given(policy).when(
-        lambda p: p.reinstate(ctx(UW), arrears_paid_fen=PREMIUM_FEN, agreement_ref="FX-0001")
-    )
-
-    then.events(expect(PolicyReinstated, arrears_paid_fen=PREMIUM_FEN, agreement_ref="FX-0001"))
-    assert then.aggregate.cover().in_force
+# The Art. 36 suspension and the Art. 37 reinstatement, now driven by the premium schedule, are proven in
+# tests/unit/test_surrender_and_renewal_premium.py.
 
 
 def test_policy_is_surrendered_when_it_is_in_force() -> None:
@@ -1219,13 +1180,14 @@ def test_policy_is_surrendered_when_it_is_in_force() -> None:
             ctx(UW, at=at(date(2027, 6, 1))), requested_on=date(2027, 6, 1), cash_value_fen=400_000
         )
     ).events(
+        expect(SurrenderNoticeReceived, received_on=date(2027, 6, 1)),
         expect(
             PolicySurrendered,
             requested_on=date(2027, 6, 1),
             cash_value_fen=400_000,
             ctpl_ground=None,
             proof_ref=None,
-        )
+        ),
     )
 
 
@@ -1301,7 +1263,7 @@ def test_every_policy_event_has_its_own_versioned_wire_name_when_the_module_is_l
     ]
     topics = [cls.__dict__.get("TOPIC") for cls in events]
 
-    assert len(events) == 29
+    assert len(events) == 38
     assert all(isinstance(t, str) and re.fullmatch(r"policy\.[a-z0-9-]+\.v1", t) for t in topics), topics
     assert len(set(topics)) == len(topics)
 

@@ -37,6 +37,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # against the real classes.
 EVENT_NAMES = frozenset(
     [
+        "SurrenderNoticeReceived",
+        "SurrenderRefundPaid",
+        "RenewalPremiumBilled",
+        "PremiumReminderSent",
+        "RenewalPremiumPaid",
+        "ReinstatementPeriodEnded",
         "ProposalSubmitted",
         "ProxySignatureDetected",
         "ProposalPreliminaryChecked",
@@ -151,6 +157,11 @@ def test_table_holds_every_rule_of_the_brief_when_loaded() -> None:
         "CO-SURVEY-CALLBACK-2WD",
         "CO-CLOSURE-CALLBACK-7D",
         "CO-CMP-ACK-1WD",
+        "IL47-SURRENDER-30D",
+        "CO-PREMIUM-REMIND-15D",
+        "IL36-GRACE-60D",
+        "IL36-DEMAND-30D",
+        "IL37-REINSTATE-2Y",
     }
 
 
