@@ -107,6 +107,12 @@ EVENT_NAMES = frozenset(
         "CallbackIssueFound",
         "MisSellingRemedied",
         "CallbackCancelled",
+        # 保全 policy service requests
+        "ServiceRequested",
+        "ServiceRequestCompleted",
+        "ServiceRequestRefused",
+        "ServiceRequestWithdrawn",
+        "ServiceCustomerNotified",
     ]
 )
 
@@ -151,6 +157,10 @@ def test_table_holds_every_rule_of_the_brief_when_loaded() -> None:
         "CO-SURVEY-CALLBACK-2WD",
         "CO-CLOSURE-CALLBACK-7D",
         "CO-CMP-ACK-1WD",
+        "CO-SVC-CONTACT-1WD",
+        "CO-SVC-MONEY-3WD",
+        "CO-SVC-CHANGE-5WD",
+        "CO-SVC-NOTICE-1WD",
     }
 
 
