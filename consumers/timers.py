@@ -54,6 +54,7 @@ from domain.callback import CallbackIssueFound, CallbackTask
 from domain.claim import Claim, ClaimDecided, ClaimReported
 from domain.complaint import ComplaintDeadlineExtended
 from domain.policy import CoolingOffEnded, Policy, PolicyStatus
+from domain.service_request import ServiceRequested
 from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
 from infra.messaging.contract import ReceivedEvent
@@ -61,6 +62,7 @@ from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
 from infra.services.policies import EndCoolingOff, Policies
+from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
@@ -86,6 +88,8 @@ def _from_event(fact: str, event: DomainEvent) -> FactValue | None:
         return event.outcome.value
     if fact == "remediation_opened" and isinstance(event, CallbackIssueFound):
         return event.remediation_task_id is not None
+    if fact == "service_item" and isinstance(event, ServiceRequested):
+        return event.item.value
     return None
 
 
@@ -391,6 +395,9 @@ class TimerSystem(Protocol):
     @property
     def callbacks(self) -> Callbacks: ...
 
+    @property
+    def service_requests(self) -> ServiceRequests: ...
+
 
 def timers_handler(system: TimerSystem, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
     """The handler of the ``timers`` group (on ``system.timers`` unless given); it writes ``sla_due``, so
@@ -399,6 +406,12 @@ def timers_handler(system: TimerSystem, conn: Connection[Any], timers: Timers | 
     create_due_table(conn, system.settings.db_schema)
     stores: dict[str, CaseApplication[Any]] = {
         app.bounded_context: app
-        for app in (system.policies, system.claims, system.complaints, system.callbacks)
+        for app in (
+            system.policies,
+            system.claims,
+            system.complaints,
+            system.callbacks,
+            system.service_requests,
+        )
     }
     return TimerHandler(timers, stores, system.settings.db_schema)

@@ -133,6 +133,19 @@ def done(item: ServiceItem = ServiceItem.ADDRESS_CHANGE) -> ServiceRequest:
     return service
 
 
+def notified(item: ServiceItem = ServiceItem.ADDRESS_CHANGE) -> ServiceRequest:
+    service = done(item)
+    service.notify_customer(staff(), channel="sms")
+    return service
+
+
+def refused_and_withdrawn_bank_change() -> ServiceRequest:
+    """A bank account change the customer withdrew (the schema tests read its events)."""
+    service = request(ServiceItem.BANK_ACCOUNT_CHANGE)
+    service.withdraw(staff(), reason="the customer keeps the old account")
+    return service
+
+
 # ------------------------------------------------------------------------------------------ request
 
 
