@@ -28,6 +28,7 @@ from cli import runtime
 from domain.base import CaseAggregate, DomainEvent, Role
 from domain.claim import Claim, ClaimOutcome, ClaimReported
 from domain.cover import PolicyCover
+from domain.service_request import ServiceItem
 from domain.timer import SlaTimer
 from infra import schemas
 from infra.messaging import contract
@@ -114,7 +115,7 @@ def real_events() -> Iterator[DomainEvent]:
         privacy.an_erased_subject(),
         a_breached_then_late_timer(),
         a_closed_cooling_off_window(),
-        service_requests.notified(service_requests.ServiceItem.BENEFICIARY_CHANGE),
+        service_requests.notified(ServiceItem.BENEFICIARY_CHANGE),
         service_requests.refused_and_withdrawn_bank_change(),
     ]
     for aggregate in aggregates:
