@@ -668,3 +668,25 @@ def beneficiary_change_story(system: System, clock: ControlledClock, policy_id: 
     documents = ["request_form", "id_copy", "beneficiary_id_copies"]
     drive(service_steps(system, request_id, documents, four_eyes=True))
     return request_id
+
+
+def open_bank_account_change(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """A bank account change requested and checked now, left for a second person's review (four-eyes)."""
+    request_id = system.service_requests.request(
+        RequestPolicyService(
+            policy_id=policy_id,
+            item=ServiceItem.BANK_ACCOUNT_CHANGE,
+            channel=ServiceChannel.COUNTER,
+            requested_by=Requester.APPLICANT,
+            requester_name=ZHANG_WEI.name,
+            received_at=clock.now(),
+            bank="ICBC",
+            bank_account_no=WANG_FANG.account,
+            account_holder_name=ZHANG_WEI.name,
+        ),
+        by(SELLER),
+    ).case_id
+    documents = ["request_form", "id_copy", "bank_card_copy"]
+    check = CheckServiceRequest(identity_check=IdentityCheck.ID_CARD_IN_PERSON, documents=documents)
+    system.service_requests.check(request_id, check, by(OPS_HANDLER))
+    return request_id

@@ -40,6 +40,7 @@ from domain.sla import rule_by_id
 from domain.timer import TimerState
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.explain import explain
 from infra.services.service_requests import (
     ApproveServiceRequest,
     CheckServiceRequest,
@@ -210,3 +211,22 @@ def test_the_time_standard_timer_starts_on_the_request_and_is_met_when_it_is_don
     expected = rule_by_id("CO-SVC-CONTACT-1WD").deadline(requested.received_at, default_calendar())
     assert isinstance(expected, Deadline)
     assert timer.due_at == expected.due_at
+
+
+def test_timers_explain_tells_the_time_standard_of_a_request_in_working_days(
+    system: System, clock: ControlledClock
+) -> None:
+    policy_id = a_life_policy(system)
+    begin(system)
+    request_id = address_change_story(system, clock, policy_id)
+    group = Group(system, "timers-svc", timers_handler, (system.service_requests,))
+    try:
+        group.consume()
+    finally:
+        group.close()
+
+    told = explain(system, request_id)
+
+    assert "CO-SVC-CONTACT-1WD" in told
+    assert "working_days" in told
+    assert "CO-SVC-NOTICE-1WD" in told
