@@ -8,16 +8,27 @@ from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.access import reader
+from api.access import PersonalData, check_reveal, personal_data, reader
+from api.access import request_id as request_id_of
 from api.auth import ALL_ROLES, require
 from api.deps import ReadModelsDep, ServiceRequestsDep, case_command, opening_command
 from api.gateway import CommandCall
 from api.readmodels import PositionContext
 from api.routes.answers import command_route
-from api.routes.queries import CASE_PROBLEMS, LIST_PROBLEMS, ListMinPosition, MinPosition, MinVersion
+from api.routes.queries import (
+    CASE_PROBLEMS,
+    LIST_PROBLEMS,
+    PERSONAL_PROBLEMS,
+    ListMinPosition,
+    MinPosition,
+    MinVersion,
+    Purpose,
+    Reveal,
+    TrailDep,
+)
 from domain.base import Actor
 from domain.service_request import ServiceRequest
 from infra.services.service_requests import (
@@ -147,6 +158,36 @@ def get_service_request(
     case = read_models.service_request(request_id, min_version, min_position, reader(actor))
     response.headers["ETag"] = f'"{case.version}"'
     return case
+
+
+@router.get(
+    "/service-requests/{request_id}/personal-data", responses=PERSONAL_PROBLEMS, tags=["personal data"]
+)
+def get_service_request_personal_data(
+    request_id: RequestId,
+    request: Request,
+    response: Response,
+    actor: Reader,
+    read_models: ReadModelsDep,
+    trail: TrailDep,
+    reveal: Reveal = None,
+    purpose: Purpose = None,
+) -> PersonalData:
+    """The requester's and the change's personal fields (new phone, e-mail, address, bank account and
+    holder, beneficiaries' names and identity numbers) of a request in the reader's scope: masked, or in
+    full for `reveal`ed fields the role may see (each logged with `purpose`)."""
+    found = read_models.service_request(request_id, reader=reader(actor))
+    return personal_data(
+        actor=actor,
+        case_id=request_id,
+        subject_id=found.customer_id,
+        reveal=check_reveal(actor, reveal or []),
+        purpose=purpose,
+        request_id=request_id_of(request, response),
+        trail=trail,
+        access_log=read_models.access_log,
+        clock=read_models.clock,
+    )
 
 
 @router.get("/policies/{policy_id}/service-requests", responses=CASE_PROBLEMS)

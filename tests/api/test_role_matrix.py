@@ -40,8 +40,9 @@ def test_every_route_admits_exactly_its_declared_roles(client: TestClient, read_
     routes = operations(client)
     # 74 + two audit queries + five timer and callback views + CTPL notice and cure + a claim's application
     # and its documents request's delivery + a senior manager's extension approval
-    # + three personal-data reveals and the access log + ten 保全 routes (seven steps, three reads)
-    assert len(routes) == 100
+    # + three personal-data reveals and the access log + eleven 保全 routes (seven steps, three reads and
+    # the request's personal-data reveal)
+    assert len(routes) == 101
     wrong = []
     for method, path, allowed in routes:
         for role in Role:

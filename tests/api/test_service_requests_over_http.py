@@ -173,3 +173,42 @@ def test_the_service_worklist_shows_the_request_to_handle_with_its_time_standard
     assert [(i["item"], i["rule_id"], i["related_case_id"]) for i in mine] == [
         ("handle policy service request", "CO-SVC-CHANGE-5WD", str(policy_id))
     ]
+
+
+def test_underwriting_reveals_the_new_bank_account_with_a_purpose_and_others_read_it_masked(
+    client: TestClient, system: System, clock: ControlledClock, read_models: None
+) -> None:
+    policy_id = a_life_policy(system, clock)
+    begin(system)
+    body = {
+        "policy_id": str(policy_id),
+        "item": "bank_account_change",
+        "channel": "counter",
+        "requested_by": "applicant",
+        "requester_name": "张伟",
+        "received_at": (clock.now() - timedelta(minutes=5)).isoformat(),
+        "bank": "ICBC",
+        "bank_account_no": "6222020200998877665",
+        "account_holder_name": "张伟",
+    }
+    opened = ok(client.post("/service-requests", json=body, headers=as_(*SELLER)))
+    project(system)
+    path = f"/service-requests/{opened['case_id']}/personal-data"
+
+    masked = ok(client.get(path, headers=as_(Role.SUPERVISOR, "boss")))
+    revealed = ok(
+        client.get(
+            path,
+            headers=as_(*HANDLER),
+            params={"reveal": "bank_account_no", "purpose": "set up the new direct debit"},
+        )
+    )
+    refused = client.get(
+        path, headers=as_(Role.SUPERVISOR, "boss"), params={"reveal": "bank_account_no", "purpose": "curious"}
+    )
+
+    assert masked["fields"]["bank_account_no"] == "***************7665"
+    assert masked["fields"]["requester_name"] == "张*"
+    assert revealed["fields"]["bank_account_no"] == "6222020200998877665"
+    assert revealed["revealed"] == ["bank_account_no"]
+    assert refused.status_code == 403
