@@ -20,7 +20,9 @@ from cli.scenarios import (
     address_change_story,
     beneficiary_change_story,
     by,
+    drive,
     register_demo_seller,
+    service_steps,
     today,
 )
 from consumers.timers import timers_handler
@@ -230,3 +232,28 @@ def test_timers_explain_tells_the_time_standard_of_a_request_in_working_days(
     assert "CO-SVC-CONTACT-1WD" in told
     assert "working_days" in told
     assert "CO-SVC-NOTICE-1WD" in told
+
+
+def test_a_done_reduction_lowers_the_policys_sum_insured_and_records_the_premium_refund(
+    system: System, clock: ControlledClock
+) -> None:
+    policy_id = a_life_policy(system)
+    before = system.policies.load(policy_id).sum_insured_fen
+    request_id = system.service_requests.request(
+        RequestPolicyService(
+            policy_id=policy_id,
+            item=ServiceItem.REDUCTION,
+            channel=ServiceChannel.COUNTER,
+            requested_by=Requester.APPLICANT,
+            requester_name=ZHANG_WEI.name,
+            received_at=clock.now(),
+            new_sum_insured_fen=before // 2,
+            premium_delta_fen=-300_000,
+        ),
+        by(SELLER),
+    ).case_id
+    drive(service_steps(system, request_id, ["request_form", "id_copy"], four_eyes=True))
+
+    (endorsement,) = endorsements(system, policy_id)
+    assert system.policies.load(policy_id).sum_insured_fen == before // 2
+    assert (endorsement.change_type, endorsement.premium_delta_fen) == ("reduction", -300_000)
