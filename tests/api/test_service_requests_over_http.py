@@ -212,3 +212,21 @@ def test_underwriting_reveals_the_new_bank_account_with_a_purpose_and_others_rea
     assert revealed["fields"]["bank_account_no"] == "6222020200998877665"
     assert revealed["revealed"] == ["bank_account_no"]
     assert refused.status_code == 403
+
+
+def test_the_customers_cases_list_the_request_for_whoever_may_read_its_policy(
+    client: TestClient, system: System, clock: ControlledClock, read_models: None
+) -> None:
+    begin(system)
+    policy_id = a_life_policy(system, clock)
+    opened = ok(
+        client.post("/service-requests", json=beneficiary_change(policy_id, clock), headers=as_(*SELLER))
+    )
+    project(system)
+    customer = f"/customers/{system.policies.load(policy_id).customer_id}"
+
+    seller_view = ok(client.get(customer, headers=as_(*SELLER)))
+    other_seller = client.get(customer, headers=as_(Role.SELLER, "someone.else"))
+
+    assert seller_view["service_request_ids"] == [opened["case_id"]]
+    assert other_seller.status_code == 404
