@@ -230,3 +230,29 @@ def test_the_customers_cases_list_the_request_for_whoever_may_read_its_policy(
 
     assert seller_view["service_request_ids"] == [opened["case_id"]]
     assert other_seller.status_code == 404
+
+
+def test_the_audit_history_of_a_request_cites_its_basis_and_masks_the_new_bank_account(
+    client: TestClient, system: System, clock: ControlledClock
+) -> None:
+    policy_id = a_life_policy(system, clock)
+    body = {
+        "policy_id": str(policy_id),
+        "item": "bank_account_change",
+        "channel": "counter",
+        "requested_by": "insured",
+        "requester_name": "张伟",
+        "received_at": (clock.now() - timedelta(minutes=5)).isoformat(),
+        "bank": "ICBC",
+        "bank_account_no": "6222020200998877665",
+        "account_holder_name": "张伟",
+    }
+    opened = ok(client.post("/service-requests", json=body, headers=as_(*SELLER)))
+
+    history = ok(client.get(f"/audit/cases/{opened['case_id']}/events", headers=as_(Role.AUDITOR, "audit-1")))
+
+    (requested,) = history["events"]
+    assert requested["event_type"] == "ServiceRequested"
+    assert requested["payload"]["bank_account_no"] == "***************7665"
+    assert requested["payload"]["bank"] == "ICBC"
+    assert "保全" in str(requested["legal_basis"])
