@@ -328,6 +328,8 @@ class ServiceRequested(CaseCreated):
     )
     payment_method: PaymentMethod | None = None
     loan_amount_fen: Fen | None = None
+    inquiry_id: UUID | None = None
+    """The inquiry (咨询) this request was transferred from, if any: the link back to it."""
 
     def apply(self, request: ServiceRequest) -> None:
         request.status = ServiceRequestStatus.REQUESTED
@@ -465,6 +467,7 @@ class ServiceRequest(CaseAggregate):
         requested_by: Requester,
         requester_name: str,
         received_at: datetime,
+        inquiry_id: UUID | None = None,
         **change: Any,
     ) -> ServiceRequest:
         """Record a customer's request for a change to a policy in force, with the change it asks for."""
@@ -508,6 +511,7 @@ class ServiceRequest(CaseAggregate):
             received_at=received_at,
             four_eyes=terms.four_eyes,
             time_standard=time_standard_rule(item).rule_id,
+            inquiry_id=inquiry_id,
             **given,
         )
 

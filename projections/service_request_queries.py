@@ -87,6 +87,7 @@ class ServiceRequestCase(BaseModel):
     notified_at: datetime | None = None
     next_deadline: datetime | None = None
     next_deadline_rule: str | None = None
+    inquiry_id: UUID | None = None
     deadlines: list[RunningDeadline]
     version: int
     updated_at: datetime

@@ -91,6 +91,8 @@ class RequestPolicyService(Command):
     premium_delta_fen: SignedFen | None = None
     payment_method: PaymentMethod | None = None
     loan_amount_fen: Fen | None = None
+    inquiry_id: UUID | None = None
+    """The inquiry (咨询) the request was transferred from, when it came from one."""
 
     def arguments(self) -> dict[str, Any]:
         """The domain's arguments, without the policy (the service reads its cover)."""

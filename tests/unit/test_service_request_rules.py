@@ -429,3 +429,25 @@ def test_the_customer_notice_is_due_the_working_day_after_the_outcome() -> None:
     rule = rule_by_id("CO-SVC-NOTICE-1WD")
     assert rule.starts_on == ("ServiceRequestCompleted", "ServiceRequestRefused")
     assert _due("CO-SVC-NOTICE-1WD", _shanghai(2026, 3, 6, 15)) == _shanghai(2026, 3, 10)
+
+
+def test_a_request_transferred_from_an_inquiry_records_the_link_back() -> None:
+    inquiry = uuid4()
+    service = ServiceRequest.request(
+        ctx(Role.UNDERWRITER),
+        request_id=uuid4(),
+        request_no="SR-2",
+        cover=cover(),
+        product_code="LIFE-WL-20",
+        item=ServiceItem.CONTACT_CHANGE,
+        channel=ServiceChannel.HOTLINE,
+        requested_by=Requester.APPLICANT,
+        requester_name="张三",
+        received_at=T0,
+        inquiry_id=inquiry,
+        new_email="zhang.san@example.com",
+    )
+
+    (event,) = service.collect_events()
+    assert isinstance(event, ServiceRequested)
+    assert event.inquiry_id == inquiry
