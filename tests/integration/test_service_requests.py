@@ -4,6 +4,8 @@ timer starts and is met."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -26,11 +28,12 @@ from cli.scenarios import (
     today,
 )
 from consumers.timers import timers_handler
-from domain.base import InvalidTransitionError
+from domain.base import SHANGHAI, InvalidTransitionError
 from domain.calendar import Deadline, default_calendar
 from domain.policy import BeneficiaryChangedBy, EndorsementApplied, Line
 from domain.service_request import (
     IdentityCheck,
+    PaymentMethod,
     PolicyLoanNotInProductError,
     Requester,
     ServiceChannel,
@@ -257,3 +260,64 @@ def test_a_done_reduction_lowers_the_policys_sum_insured_and_records_the_premium
     (endorsement,) = endorsements(system, policy_id)
     assert system.policies.load(policy_id).sum_insured_fen == before // 2
     assert (endorsement.change_type, endorsement.premium_delta_fen) == ("reduction", -300_000)
+
+
+@pytest.mark.parametrize(
+    ("received", "item", "change", "rule_id", "due"),
+    [
+        # National Day 1-7 Oct; Thu 8, Fri 9 and the make-up Saturday 10 Oct are the three working days.
+        (
+            datetime(2026, 9, 30, 10, tzinfo=SHANGHAI),
+            ServiceItem.PAYMENT_METHOD_CHANGE,
+            {"payment_method": PaymentMethod.BANK_DEBIT},
+            "CO-SVC-MONEY-3WD",
+            datetime(2026, 10, 11, tzinfo=SHANGHAI),
+        ),
+        # A month-end Friday: five working days run to Fri 7 Aug, due at its 24:00.
+        (
+            datetime(2026, 7, 31, 16, tzinfo=SHANGHAI),
+            ServiceItem.BENEFICIARY_CHANGE,
+            {
+                "beneficiary_names": [WANG_FANG.name],
+                "beneficiary_id_numbers": [WANG_FANG.id_number],
+                "beneficiary_shares": [100],
+            },
+            "CO-SVC-CHANGE-5WD",
+            datetime(2026, 8, 8, tzinfo=SHANGHAI),
+        ),
+    ],
+    ids=["money item before National Day", "beneficiary change at a month end"],
+)
+def test_the_time_standard_timer_counts_working_days_on_the_holiday_calendar(
+    system: System,
+    clock: ControlledClock,
+    received: datetime,
+    item: ServiceItem,
+    change: dict[str, Any],
+    rule_id: str,
+    due: datetime,
+) -> None:
+    clock.set(received)
+    policy_id = a_life_policy(system)
+    begin(system)
+    request_id = system.service_requests.request(
+        RequestPolicyService(
+            policy_id=policy_id,
+            item=item,
+            channel=ServiceChannel.COUNTER,
+            requested_by=Requester.INSURED,
+            requester_name=ZHANG_WEI.name,
+            received_at=received,
+            **change,
+        ),
+        by(SELLER),
+    ).case_id
+    group = Group(system, "timers-svc", timers_handler, (system.service_requests,))
+    try:
+        group.consume()
+    finally:
+        group.close()
+
+    timer = the_timer(system, rule_id, request_id)
+    assert timer.state is TimerState.RUNNING
+    assert timer.due_at == due
