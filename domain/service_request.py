@@ -11,6 +11,7 @@ The rules a request keeps, each a named error below:
 
 - only a policy in force is serviced (SVC-POLICY-IN-FORCE);
 - a request carries the change its item names, and nothing else (SVC-CHANGE-COMPLETE);
+- a beneficiary is named in personal insurance only (Insurance Law Art. 18 ¶3, IL18-BENEFICIARY-PERSONAL);
 - Insurance Law Art. 41: the applicant changes the beneficiary only with the insured's written consent,
   whose reference is recorded; the insured may change it himself (IL41-BENEFICIARY-CONSENT, the Policy's
   own error, so the rule has one id wherever it is checked); the beneficiaries' shares add up to 100 %
@@ -60,7 +61,7 @@ from domain.base import (
     taken_by,
 )
 from domain.cover import PolicyCover
-from domain.policy import BeneficiaryChangeWithoutConsentError
+from domain.policy import BeneficiaryChangeWithoutConsentError, Line
 from domain.sla import ALL_RULES, SlaRule
 
 _PERSONAL_SCHEMA = Field(json_schema_extra={"x-personal-data": True})
@@ -250,6 +251,12 @@ class ServiceChangeIncompleteError(DomainError):
     rule = "SVC-CHANGE-COMPLETE"
 
 
+class BeneficiaryOnlyInPersonalInsuranceError(DomainError):
+    """Art. 18 ¶3: a beneficiary is named in personal insurance (life, health, accident) only."""
+
+    rule = "IL18-BENEFICIARY-PERSONAL"
+
+
 class BeneficiarySharesError(DomainError):
     """Each named beneficiary has an identity number and a share, and the shares add up to 100 %."""
 
@@ -418,6 +425,7 @@ class ServiceRequestWithdrawn(DomainEvent):
 
 # ---------------------------------------------------------------------------------------------- aggregate
 
+_PERSONAL_LINES = frozenset({Line.LIFE, Line.HEALTH, Line.ACCIDENT})
 _STAFF = (Role.UNDERWRITER, Role.SUPERVISOR)  # no 保全 clerk role in domain.base: operations staff do it
 _OPEN = (ServiceRequestStatus.REQUESTED, ServiceRequestStatus.CHECKED, ServiceRequestStatus.APPROVED)
 
@@ -462,6 +470,7 @@ class ServiceRequest(CaseAggregate):
         request_no: str,
         cover: PolicyCover,
         product_code: str,
+        line: Line,
         item: ServiceItem,
         channel: ServiceChannel,
         requested_by: Requester,
@@ -489,6 +498,10 @@ class ServiceRequest(CaseAggregate):
             names = ", ".join(sorted(missing or terms.change_fields))
             raise ServiceChangeIncompleteError(f"a {item.value} request gives {names}")
         if item is ServiceItem.BENEFICIARY_CHANGE:
+            if line not in _PERSONAL_LINES:
+                raise BeneficiaryOnlyInPersonalInsuranceError(
+                    f"a {line.value} policy names no beneficiary: only personal insurance does"
+                )
             _check_beneficiaries(requested_by, given)
         if item is ServiceItem.REDUCTION:
             _check_reduction(cover, given)

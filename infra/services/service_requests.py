@@ -185,6 +185,7 @@ class ServiceRequests(CaseApplication[ServiceRequest]):
             request_no=request_no_for(new_id),
             cover=self.policies.cover(command.policy_id),
             product_code=policy.product_code,
+            line=policy.line,
             **command.arguments(),
         )
 

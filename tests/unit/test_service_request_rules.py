@@ -14,9 +14,10 @@ import pytest
 from domain.base import ActorRoleError, Context, InvalidTransitionError, Role
 from domain.calendar import Deadline, default_calendar
 from domain.cover import PolicyCover
-from domain.policy import BeneficiaryChangeWithoutConsentError
+from domain.policy import BeneficiaryChangeWithoutConsentError, Line
 from domain.service_request import (
     ITEM_TERMS,
+    BeneficiaryOnlyInPersonalInsuranceError,
     BeneficiarySharesError,
     IdentityCheck,
     PaymentMethod,
@@ -93,6 +94,7 @@ def request(
     *,
     by: Requester = Requester.INSURED,
     product_code: str = "LIFE-WL-20",
+    line: Line = Line.LIFE,
     policy: PolicyCover | None = None,
     received_at: datetime = T0,
     at: datetime = T0,
@@ -104,6 +106,7 @@ def request(
         request_no="SR-0001",
         cover=policy or cover(),
         product_code=product_code,
+        line=line,
         item=item,
         channel=ServiceChannel.COUNTER,
         requested_by=by,
@@ -197,6 +200,7 @@ def test_a_seller_may_take_a_request_but_a_claims_handler_may_not() -> None:
             request_no="SR-1",
             cover=cover(),
             product_code="LIFE-WL-20",
+            line=Line.LIFE,
             item=ServiceItem.ADDRESS_CHANGE,
             channel=ServiceChannel.HOTLINE,
             requested_by=Requester.APPLICANT,
@@ -236,6 +240,13 @@ def test_the_insured_changes_the_beneficiary_himself_without_anyones_consent() -
     service = request(ServiceItem.BENEFICIARY_CHANGE, by=Requester.INSURED)
 
     assert service.status is ServiceRequestStatus.REQUESTED
+
+
+def test_a_beneficiary_change_is_refused_on_a_motor_policy_which_names_no_beneficiary() -> None:
+    with pytest.raises(BeneficiaryOnlyInPersonalInsuranceError) as refused:
+        request(ServiceItem.BENEFICIARY_CHANGE, product_code="MOTOR-COMM-2026", line=Line.MOTOR_COMMERCIAL)
+
+    assert refused.value.rule == "IL18-BENEFICIARY-PERSONAL"
 
 
 @pytest.mark.parametrize(
@@ -439,6 +450,7 @@ def test_a_request_transferred_from_an_inquiry_records_the_link_back() -> None:
         request_no="SR-2",
         cover=cover(),
         product_code="LIFE-WL-20",
+        line=Line.LIFE,
         item=ServiceItem.CONTACT_CHANGE,
         channel=ServiceChannel.HOTLINE,
         requested_by=Requester.APPLICANT,
