@@ -27,6 +27,16 @@ REVEALS: dict[Role, frozenset[str]] = {
     Role.SELLER: frozenset({"applicant_name", "applicant_phone"}),
     Role.UNDERWRITER: frozenset(
         {"applicant_name", "applicant_id_number", "applicant_phone", "insured_name", "beneficiary_names"}
+        # 保全: operations staff carry out the change they check, so they may see its new values in full.
+        | {
+            "requester_name",
+            "new_phone",
+            "new_email",
+            "new_address",
+            "bank_account_no",
+            "account_holder_name",
+            "beneficiary_id_numbers",
+        }
     ),
     Role.CLAIMS_HANDLER: frozenset({"reporter_name", "reporter_phone", "payee_name", "payee_account"}),
     Role.SURVEYOR: frozenset({"reporter_name", "reporter_phone"}),
@@ -182,8 +192,9 @@ def access_description() -> str:
         "and lists (worklist, timers, a customer's cases) hold only what is in scope.\n"
         "* **Masking**: every personal field reads masked by default:\n"
         f"{masks}\n"
-        "* **Reveal**: `GET /policies|claims|complaints/{id}/personal-data?reveal=FIELD&purpose=…` shows a "
-        "field in full to a role that may reveal it (else 403; without `purpose` 403); each field shown is "
+        "* **Reveal**: `GET /policies|claims|complaints|service-requests/{id}/personal-data"
+        "?reveal=FIELD&purpose=…` shows a field in full to a role that may reveal it (else 403; without "
+        "`purpose` 403); each field shown is "
         "recorded in the personal-data access log (`GET /audit/access-log`, auditors) with the actor, time, "
         "data subject, purpose and `X-Request-ID`.\n\n" + scope_table_markdown()
     )

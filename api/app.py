@@ -29,6 +29,7 @@ from api.routes.complaints import router as complaint_routes
 from api.routes.health import router as health_routes
 from api.routes.policies import router as policy_routes
 from api.routes.queries import router as query_routes
+from api.routes.service_requests import router as service_request_routes
 from api.routes.timers import router as timer_routes
 from api.system import ApiSystem
 from infra.audit.history import AuditTrail
@@ -115,6 +116,7 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
             {store.bounded_context: store for store in system.applications()},
         ),
         readiness=Readiness(database, partial(relay_lag, system)),
+        service_requests=system.service_requests,
     )
 
     app = CaseledgerApi(
@@ -143,6 +145,7 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
         health_routes,
         audit_routes,
         timer_routes,
+        service_request_routes,
     ):
         _declare_roles(router)
         app.include_router(router)

@@ -19,6 +19,7 @@ from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
 from infra.services.policies import Policies
+from infra.services.service_requests import ServiceRequests
 from infra.store.eventstore import Caller
 
 _IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:caseledger:idempotency-key")
@@ -35,6 +36,7 @@ class ApiServices:
     callbacks: Callbacks
     read_models: ReadModels
     readiness: Readiness
+    service_requests: ServiceRequests
 
 
 def _services(request: Request) -> ApiServices:
@@ -72,6 +74,13 @@ PoliciesDep = Annotated[Policies, Depends(_policies)]
 CallbacksDep = Annotated[Callbacks, Depends(_callbacks)]
 ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+
+
+def _service_requests(services: Annotated[ApiServices, Depends(_services)]) -> ServiceRequests:
+    return services.service_requests
+
+
+ServiceRequestsDep = Annotated[ServiceRequests, Depends(_service_requests)]
 
 IdempotencyKey = Annotated[
     str | None,

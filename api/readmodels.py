@@ -48,7 +48,7 @@ from infra.clock import Clock
 from infra.messaging.relay import published_position
 from infra.store.database import Database
 from infra.store.eventstore import CaseApplication
-from projections import queries, watermarks
+from projections import queries, service_request_queries, watermarks
 from projections.queries import (
     AgeingBucket,
     ClaimCase,
@@ -60,6 +60,7 @@ from projections.queries import (
 )
 from projections.schema import read_schema
 from projections.scopes import Reader
+from projections.service_request_queries import ServiceRequestCase
 
 T = TypeVar("T")
 
@@ -74,6 +75,7 @@ class PositionContext(StrEnum):
     COMPLAINT = "complaint"
     CALLBACK = "callback"
     TIMER = "timer"
+    SERVICE_REQUEST = "service_request"
 
 
 class ReadModels:
@@ -201,6 +203,53 @@ class ReadModels:
         with self._connection() as conn:
             self._reach(conn, after)
             return queries.claims_ageing(conn, self._schema, as_of or self._clock.now())
+
+    # 保全 policy service requests (projections.service_request_queries).
+
+    def service_request(
+        self,
+        request_id: UUID,
+        min_version: int | None = None,
+        min_position: int | None = None,
+        reader: Reader | None = None,
+    ) -> ServiceRequestCase:
+        """A policy service request as projected, once the projection holds ``min_version`` /
+        ``min_position``; one whose policy is out of ``reader``'s scope is not found."""
+        return self._case(
+            "service_request",
+            request_id,
+            min_version,
+            min_position,
+            service_request_queries.get_service_request,
+            reader,
+        )
+
+    def policy_service_history(
+        self, policy_id: UUID, after: tuple[PositionContext, int] | None = None, reader: Reader | None = None
+    ) -> list[ServiceRequestCase]:
+        """The policy's 保全 requests, oldest first (404 when ``reader`` may not read the policy)."""
+        with self._connection() as conn:
+            self._reach(conn, after)
+            found = service_request_queries.policy_service_history(conn, self._schema, policy_id, reader)
+        if found is None:
+            raise ResourceNotFoundError(f"no policy with id {policy_id}")
+        return found
+
+    def service_worklist(
+        self,
+        *,
+        assignee: str | None,
+        limit: int,
+        offset: int,
+        after: tuple[PositionContext, int] | None = None,
+        reader: Reader | None = None,
+    ) -> list[WorkItem]:
+        """The 保全 work items in ``reader``'s scope, soonest deadline first."""
+        with self._connection() as conn:
+            self._reach(conn, after)
+            return service_request_queries.service_worklist(
+                conn, self._schema, assignee=assignee, limit=limit, offset=offset, reader=reader
+            )
 
     def _case(
         self,

@@ -10,6 +10,7 @@ from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
 from infra.services.policies import Policies
+from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.database import Database
@@ -43,5 +44,8 @@ class ApiSystem(Protocol):
 
     @property
     def timers(self) -> Timers: ...
+
+    @property
+    def service_requests(self) -> ServiceRequests: ...
 
     def applications(self) -> list[CaseApplication[Any]]: ...

@@ -17,7 +17,9 @@ from cli.scenarios import (
     HANDLER,
     OFFICER,
     a_policy,
+    address_change_story,
     agree_monthly_premiums,
+    beneficiary_change_story,
     by,
     claim_story,
     complaint_story,
@@ -26,6 +28,7 @@ from cli.scenarios import (
     life_policy_story,
     lodge_sample_complaint,
     next_morning,
+    open_bank_account_change,
     open_complaint,
     register_claim,
     register_demo_seller,
@@ -38,6 +41,7 @@ from cli.scenarios import (
 )
 from domain.base import SHANGHAI, DomainEvent
 from domain.policy import Line
+from domain.service_request import ServiceRequested
 from infra.bootstrap import System
 from infra.clock import ControlledClock, SystemClock
 
@@ -53,6 +57,8 @@ class DemoCases:
     complaint_id: UUID
     callback_task_id: UUID
     open_work: tuple[OpenCase, ...] = ()
+    service_request_ids: tuple[UUID, ...] = ()
+    """保全 on the life policy: an address change, then a beneficiary change (Art. 41 consent)."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,15 @@ class OpenCase:
 
 
 def run_demo(system: System, clock: ControlledClock) -> DemoCases:
-    """Drive one life policy (with its callback), one motor policy and claim, and one complaint."""
+    """Drive one life policy (with its callback and two 保全 requests), one motor policy and claim, and one
+    complaint."""
     register_demo_seller(system, today(system))
     life_policy_id, task_id = life_policy_story(system, clock)
     agree_monthly_premiums(system, life_policy_id)  # 续期: the 2nd instalment falls due a month after issue
+    service_request_ids = (
+        address_change_story(system, clock, life_policy_id),
+        beneficiary_change_story(system, clock, life_policy_id),
+    )
     motor_policy_id = a_policy(system, Line.MOTOR_COMMERCIAL)
     clock.advance(timedelta(days=5, hours=2))
     claim_id = claim_story(system, clock, motor_policy_id)
@@ -86,7 +97,9 @@ def run_demo(system: System, clock: ControlledClock) -> DemoCases:
     open_work = open_work_story(system, clock, motor_policy_id)
     # The story ends now (within the day its open work needed), so nothing falls due unseen between them.
     clock.set(max(clock.now(), SystemClock().now()))
-    return DemoCases(life_policy_id, motor_policy_id, claim_id, complaint_id, task_id, open_work)
+    return DemoCases(
+        life_policy_id, motor_policy_id, claim_id, complaint_id, task_id, open_work, service_request_ids
+    )
 
 
 OPEN_WORK_DAYS = 13
@@ -99,7 +112,8 @@ def open_work_story(system: System, clock: ControlledClock, policy_id: UUID) -> 
     At the story's end: a complaint never acknowledged (its 1-working-day acknowledgement breached, its
     15-day answer at 87 %: red), a claim whose one-time documents list was never sent (breached), a
     settled claim whose payment is due within 10 days of the agreement (80 %: red), a complaint assigned
-    8 days before the end (53 %: amber) and one lodged the day before (green or just due).
+    8 days before the end (53 %: amber) and one lodged the day before (green or just due), and a 保全 bank
+    account change of the day before, checked and waiting for a second person's review (green).
     """
     next_morning(clock)
     unacknowledged = uuid4()
@@ -122,6 +136,7 @@ def open_work_story(system: System, clock: ControlledClock, policy_id: UUID) -> 
     clock.advance(timedelta(days=OPEN_WORK_DAYS - 6))
     lodged_yesterday = uuid4()
     lodge_sample_complaint(system, by(OFFICER), lodged_yesterday, clock.now(), policy_id)
+    bank_change = open_bank_account_change(system, clock, policy_id)
     clock.advance(timedelta(days=1))
     return (
         OpenCase("complaint", unacknowledged, "lodged, never acknowledged"),
@@ -129,6 +144,7 @@ def open_work_story(system: System, clock: ControlledClock, policy_id: UUID) -> 
         OpenCase("claim", unpaid, "settlement agreed, payment due"),
         OpenCase("complaint", assigned, "acknowledged and assigned, answer due"),
         OpenCase("complaint", lodged_yesterday, "lodged yesterday"),
+        OpenCase("service_request", bank_change, "保全 bank account change checked, review due"),
     )
 
 
@@ -166,6 +182,11 @@ def print_demo(system: System, cases: DemoCases) -> None:
     )
     print(format_history(f"Claim {cases.claim_id}", system.claims.history(cases.claim_id)))
     print(format_history(f"Complaint {cases.complaint_id}", system.complaints.history(cases.complaint_id)))
+    for request_id in cases.service_request_ids:
+        history = system.service_requests.history(request_id)
+        opened = history[0]
+        item = opened.item.value if isinstance(opened, ServiceRequested) else "?"
+        print(format_history(f"Service request {request_id} (保全 {item})", history))
     if cases.open_work:
         print("\nLeft open for the worklist (the staff console at /console shows them):")
         for case in cases.open_work:

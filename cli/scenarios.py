@@ -26,6 +26,7 @@ from domain.complaint import (
     SubjectKind,
 )
 from domain.policy import ExplanationMethod, Line, SellerRegistration, UnderwritingDecision
+from domain.service_request import IdentityCheck, Requester, ServiceChannel, ServiceItem
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.services.callbacks import AttemptCallback, CompleteCallback, CreateCallbackTask
@@ -80,6 +81,13 @@ from infra.services.policies import (
     SendPremiumReminder,
     SubmitProposal,
     VerifyEntry,
+)
+from infra.services.service_requests import (
+    ApproveServiceRequest,
+    CheckServiceRequest,
+    CompleteServiceRequest,
+    NotifyServiceCustomer,
+    RequestPolicyService,
 )
 from infra.store.eventstore import Caller, CommandResult
 
@@ -671,3 +679,87 @@ def surrender_story(system: System, clock: ControlledClock, policy_id: UUID) -> 
         PaySurrenderRefund(amount_fen=refund, paid_on=today(system), payment_ref="PAY-SURR-DEMO-0001"),
         by(UNDERWRITER),
     )
+
+
+# Policy service (保全).
+
+OPS_HANDLER = Role.UNDERWRITER, "qian.yu.ops"
+OPS_REVIEWER = Role.UNDERWRITER, "feng.jun.ops"
+
+
+def service_steps(system: System, request_id: UUID, documents: list[str], *, four_eyes: bool) -> Steps:
+    """Check identity and documents, review (by a second person when four-eyes), do it, tell the customer."""
+    service = system.service_requests
+    check = CheckServiceRequest(identity_check=IdentityCheck.ID_CARD_IN_PERSON, documents=documents)
+    service.check(request_id, check, by(OPS_HANDLER))
+    yield
+    service.approve(request_id, ApproveServiceRequest(), by(OPS_REVIEWER if four_eyes else OPS_HANDLER))
+    yield
+    service.complete(request_id, CompleteServiceRequest(effective_on=today(system)), by(OPS_REVIEWER))
+    yield
+    service.notify_customer(request_id, NotifyServiceCustomer(channel="sms"), by(OPS_HANDLER))
+
+
+def address_change_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """The applicant moves house: the address is changed the same day and the customer told by SMS."""
+    request_id = system.service_requests.request(
+        RequestPolicyService(
+            policy_id=policy_id,
+            item=ServiceItem.ADDRESS_CHANGE,
+            channel=ServiceChannel.COUNTER,
+            requested_by=Requester.APPLICANT,
+            requester_name=ZHANG_WEI.name,
+            received_at=clock.now(),
+            new_address="上海市浦东新区世纪大道 100 号 8 楼",
+        ),
+        by(SELLER),
+    ).case_id
+    clock.advance(timedelta(hours=2))
+    drive(service_steps(system, request_id, ["request_form"], four_eyes=False))
+    return request_id
+
+
+def beneficiary_change_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """The applicant names new beneficiaries with the insured's written consent (Art. 41); a second person
+    reviews it, the policy's beneficiaries change, the customer is told."""
+    request_id = system.service_requests.request(
+        RequestPolicyService(
+            policy_id=policy_id,
+            item=ServiceItem.BENEFICIARY_CHANGE,
+            channel=ServiceChannel.AGENT,
+            requested_by=Requester.APPLICANT,
+            requester_name=ZHANG_WEI.name,
+            received_at=clock.now(),
+            beneficiary_names=[WANG_FANG.name],
+            beneficiary_id_numbers=[WANG_FANG.id_number],
+            beneficiary_shares=[100],
+            insured_consent_ref="CONSENT-2026-0042",
+        ),
+        by(SELLER),
+    ).case_id
+    next_morning(clock)
+    documents = ["request_form", "id_copy", "beneficiary_id_copies"]
+    drive(service_steps(system, request_id, documents, four_eyes=True))
+    return request_id
+
+
+def open_bank_account_change(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """A bank account change requested and checked now, left for a second person's review (four-eyes)."""
+    request_id = system.service_requests.request(
+        RequestPolicyService(
+            policy_id=policy_id,
+            item=ServiceItem.BANK_ACCOUNT_CHANGE,
+            channel=ServiceChannel.COUNTER,
+            requested_by=Requester.APPLICANT,
+            requester_name=ZHANG_WEI.name,
+            received_at=clock.now(),
+            bank="ICBC",
+            bank_account_no=WANG_FANG.account,
+            account_holder_name=ZHANG_WEI.name,
+        ),
+        by(SELLER),
+    ).case_id
+    documents = ["request_form", "id_copy", "bank_card_copy"]
+    check = CheckServiceRequest(identity_check=IdentityCheck.ID_CARD_IN_PERSON, documents=documents)
+    system.service_requests.check(request_id, check, by(OPS_HANDLER))
+    return request_id

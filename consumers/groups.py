@@ -20,6 +20,7 @@ from infra.services.claims import Claims
 from infra.services.complaints import Complaints
 from infra.services.policies import Policies
 from infra.services.privacy import Privacy
+from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.database import Database
@@ -32,6 +33,7 @@ ALL_CONTEXTS: tuple[str, ...] = (
     Claims.bounded_context,
     Complaints.bounded_context,
     Callbacks.bounded_context,
+    ServiceRequests.bounded_context,
 )
 
 
@@ -60,6 +62,9 @@ class ConsumerSystem(Protocol):
 
     @property
     def callbacks(self) -> Callbacks: ...
+
+    @property
+    def service_requests(self) -> ServiceRequests: ...
 
     @property
     def timers(self) -> Timers: ...

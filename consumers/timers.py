@@ -56,6 +56,7 @@ from domain.callback import CallbackIssueFound, CallbackTask
 from domain.claim import Claim, ClaimDecided, ClaimReported
 from domain.complaint import ComplaintDeadlineExtended
 from domain.policy import CoolingOffEnded, Policy, PolicyLapsed, PolicyStatus, ReinstatementPeriodEnded
+from domain.service_request import ServiceRequested
 from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
 from infra.messaging.contract import ReceivedEvent
@@ -63,6 +64,7 @@ from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
 from infra.services.policies import EndCoolingOff, EndReinstatementPeriod, LapsePolicy, Policies
+from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError
@@ -88,6 +90,8 @@ def _from_event(fact: str, event: DomainEvent) -> FactValue | None:
         return event.outcome.value
     if fact == "remediation_opened" and isinstance(event, CallbackIssueFound):
         return event.remediation_task_id is not None
+    if fact == "service_item" and isinstance(event, ServiceRequested):
+        return event.item.value
     return None
 
 
@@ -399,12 +403,21 @@ class TimerSystem(Protocol):
     @property
     def callbacks(self) -> Callbacks: ...
 
+    @property
+    def service_requests(self) -> ServiceRequests: ...
+
 
 def timers_handler(system: TimerSystem, conn: Connection[Any], timers: Timers | None = None) -> TimerHandler:
     """The handler of the ``timers`` group (on ``system.timers`` unless given); it writes ``sla_due``."""
     timers = timers or system.timers
     stores: dict[str, CaseApplication[Any]] = {
         app.bounded_context: app
-        for app in (system.policies, system.claims, system.complaints, system.callbacks)
+        for app in (
+            system.policies,
+            system.claims,
+            system.complaints,
+            system.callbacks,
+            system.service_requests,
+        )
     }
     return TimerHandler(timers, stores, system.settings.db_schema)

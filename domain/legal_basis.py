@@ -152,6 +152,14 @@ BY_WIRE_NAME: dict[str, Citation] = {
     "callback.issue-found.v1": Citation(instrument=LIFE_SERVICE, article="Art. 18"),
     "callback.mis-selling-remedied.v1": Citation(instrument=LIFE_SERVICE, article="Art. 18"),
     "callback.cancelled.v1": _company("callback no longer due"),
+    # 保全 policy service requests
+    "service_request.requested.v1": _company("保全 request received (保全时效 counts from receipt)"),
+    "service_request.checked.v1": _company("identity and documents checked"),
+    "service_request.approved.v1": _company("four-eyes review of money items and beneficiary changes"),
+    "service_request.completed.v1": _law("Art. 20 (the parties may change the contract: 批单)"),
+    "service_request.refused.v1": _company("refusal with reasons"),
+    "service_request.customer-notified.v1": _company("customer told the outcome"),
+    "service_request.withdrawn.v1": _company("request withdrawn by the customer"),
     # 个人信息 personal data
     "privacy.data-subject-opened.v1": Citation(instrument=PIPL, article="Art. 51 (protection measures)"),
     "privacy.personal-data-erased.v1": Citation(instrument=PIPL, article="Arts. 19 and 47 (erasure)"),

@@ -50,6 +50,7 @@ CASE_FACTS: Mapping[str, str] = MappingProxyType(
         "one year: the long-term personal insurance that has a cooling-off period",
         "remediation_opened": "the callback issue opens a mis-selling remediation task "
         "(CallbackIssueFound.remediation_task_id is set)",
+        "service_item": "the policy service item (保全项目) a request asks for (ServiceRequested.item)",
     }
 )
 """The case facts a rule's ``applies_if`` may test, with what the timer process must supply for each."""
@@ -83,6 +84,7 @@ class Aggregate(StrEnum):
     CLAIM = "claim"
     COMPLAINT = "complaint"
     CALLBACK = "callback"
+    SERVICE_REQUEST = "service_request"
 
 
 class RuleKind(StrEnum):
@@ -935,6 +937,90 @@ ALL_RULES: tuple[SlaRule, ...] = (
             escalate_to=Role.SUPERVISOR,
             regulator_reportable=False,
             consequence="Company service promise missed.",
+        ),
+    ),
+    # 保全 policy service: the time standard per item is the company's (保全时效), as data. "Same day" for
+    # contact data is the shortest a Civil-Code day count gives (the receipt day is not counted, Art. 201):
+    # done by 24:00 of the next working day.
+    SlaRule(
+        rule_id="CO-SVC-CONTACT-1WD",
+        title="Change contact data or address by the end of the next working day",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY, duration_set_by="company policy", confidence=Confidence.COMPANY_POLICY
+        ),
+        applies_to=Aggregate.SERVICE_REQUEST,
+        applies_if=only_if(service_item=("contact_change", "address_change")),
+        starts_on=("ServiceRequested",),
+        start_field="received_at",
+        satisfied_by=("ServiceRequestCompleted", "ServiceRequestRefused"),
+        cancelled_by=("ServiceRequestWithdrawn",),
+        duration=1,
+        unit=_WORKING_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Policy service time standard (保全时效) missed.",
+        ),
+    ),
+    SlaRule(
+        rule_id="CO-SVC-MONEY-3WD",
+        title="Decide a bank account, payment-method or policy-loan request within 3 working days",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY, duration_set_by="company policy", confidence=Confidence.COMPANY_POLICY
+        ),
+        applies_to=Aggregate.SERVICE_REQUEST,
+        applies_if=only_if(service_item=("bank_account_change", "payment_method_change", "policy_loan")),
+        starts_on=("ServiceRequested",),
+        start_field="received_at",
+        satisfied_by=("ServiceRequestCompleted", "ServiceRequestRefused"),
+        cancelled_by=("ServiceRequestWithdrawn",),
+        duration=3,
+        unit=_WORKING_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Policy service time standard (保全时效) missed on a money item.",
+        ),
+    ),
+    SlaRule(
+        rule_id="CO-SVC-CHANGE-5WD",
+        title="Decide a beneficiary change or a reduction (减保) within 5 working days",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY, duration_set_by="company policy", confidence=Confidence.COMPANY_POLICY
+        ),
+        applies_to=Aggregate.SERVICE_REQUEST,
+        applies_if=only_if(service_item=("beneficiary_change", "reduction")),
+        starts_on=("ServiceRequested",),
+        start_field="received_at",
+        satisfied_by=("ServiceRequestCompleted", "ServiceRequestRefused"),
+        cancelled_by=("ServiceRequestWithdrawn",),
+        duration=5,
+        unit=_WORKING_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Policy service time standard (保全时效) missed on a contract change.",
+        ),
+    ),
+    SlaRule(
+        rule_id="CO-SVC-NOTICE-1WD",
+        title="Tell the customer the outcome of a policy service request within 1 working day",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY, duration_set_by="company policy", confidence=Confidence.COMPANY_POLICY
+        ),
+        applies_to=Aggregate.SERVICE_REQUEST,
+        starts_on=("ServiceRequestCompleted", "ServiceRequestRefused"),
+        satisfied_by=("ServiceCustomerNotified",),
+        duration=1,
+        unit=_WORKING_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="The customer was not told the outcome of the policy service request in time.",
         ),
     ),
 )

@@ -15,6 +15,7 @@ from infra.services.claims import Claims
 from infra.services.complaints import Complaints
 from infra.services.policies import Policies
 from infra.services.privacy import CustomerCases, Privacy
+from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.database import Database, ProcessKind
@@ -42,11 +43,20 @@ class System:
     timers: Timers
     keys: KeyStore
     privacy: Privacy
+    service_requests: ServiceRequests
     embedded_postgres: EmbeddedPostgres | None = field(default=None, repr=False)
 
     def applications(self) -> list[CaseApplication[Any]]:
         """Every event-sourced application, in the order the relay and rebuilds read them."""
-        return [self.policies, self.claims, self.complaints, self.callbacks, self.timers, self.privacy]
+        return [
+            self.policies,
+            self.claims,
+            self.complaints,
+            self.callbacks,
+            self.timers,
+            self.privacy,
+            self.service_requests,
+        ]
 
     def close(self) -> None:
         """Close the process's connections, then stop the embedded server if this process started one."""
@@ -126,6 +136,8 @@ def _build(settings: Settings, database: Database, clock: Clock, embedded: Embed
         timers=Timers(env(Timers), clock, interval),
         keys=keys,
         privacy=Privacy(env(Privacy), clock, keys, cases, interval),
+        # 保全 requests read the policy's cover and apply their done change to it.
+        service_requests=ServiceRequests(env(ServiceRequests), clock, policies, interval),
         embedded_postgres=embedded,
     )
     # Personal fields are sealed per customer in every context, and opened the same way by every reader.

@@ -29,6 +29,7 @@ from infra.services.claims import Claims
 from infra.services.complaints import Complaints
 from infra.services.policies import Policies
 from infra.services.privacy import Privacy
+from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.store.eventstore import CaseApplication
 from infra.tracing import H_TRACEPARENT, H_TRACESTATE
@@ -43,6 +44,7 @@ APPLICATIONS: tuple[type[CaseApplication[Any]], ...] = (
     Callbacks,
     Timers,
     Privacy,
+    ServiceRequests,
 )
 """Every application whose events are published: each names its context (topic) and its aggregate."""
 CONTEXTS: tuple[str, ...] = tuple(app.bounded_context for app in APPLICATIONS)

@@ -12,6 +12,7 @@ from projections.claims import ClaimsView
 from projections.complaints import ComplaintStatsView, ComplaintsView
 from projections.customers import CustomersView
 from projections.policies import PoliciesView
+from projections.service_requests import ServiceRequestsView
 from projections.worklist import WorklistView
 
 
@@ -43,6 +44,7 @@ ALL_PROJECTIONS: tuple[Projection, ...] = (
     _checked(Projection("complaints", (ComplaintsView(), ComplaintStatsView()))),
     _checked(Projection("customers", (CustomersView(),))),
     _checked(Projection("worklist", (WorklistView(),))),
+    _checked(Projection("service_requests", (ServiceRequestsView(),))),
 )
 """Every projection, in the order a full rebuild runs them."""
 

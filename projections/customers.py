@@ -1,4 +1,4 @@
-"""Customer view: every policy, claim and complaint of one customer.
+"""Customer view: every policy, claim, complaint and 保全 service request of one customer.
 
 A customer's cases come from different aggregates, whose events reach the live consumer in no fixed order
 across topics, while a rebuild reads them in store order. So that both give the same row, each list is
@@ -17,6 +17,7 @@ from domain.base import DomainEvent
 from domain.claim import ClaimReported
 from domain.complaint import ComplaintLodged
 from domain.policy import ProposalSubmitted
+from domain.service_request import ServiceRequested
 from projections.base import Column, Key, Row, Table
 from projections.columns import from_iso, iso, utc
 
@@ -27,6 +28,8 @@ CUSTOMERS = Table(
         Column("policy_ids", "jsonb", nullable=False),
         Column("claim_ids", "jsonb", nullable=False),
         Column("complaint_ids", "jsonb", nullable=False),
+        # 保全 requests: nullable, so a table created before it gains it (null reads as none yet).
+        Column("service_request_ids", "jsonb"),
         Column("opened_at", "jsonb", nullable=False),
         Column("updated_at", "timestamptz", nullable=False),
     ),
@@ -37,6 +40,7 @@ _LIST_OF: dict[type[DomainEvent], str] = {
     ProposalSubmitted: "policy_ids",
     ClaimReported: "claim_ids",
     ComplaintLodged: "complaint_ids",
+    ServiceRequested: "service_request_ids",
 }
 
 
@@ -49,7 +53,7 @@ class CustomersView:
 
     def keys(self, event: DomainEvent) -> Sequence[Key]:
         """The customer of a newly opened policy, claim or complaint."""
-        if isinstance(event, ProposalSubmitted | ClaimReported | ComplaintLodged):
+        if isinstance(event, ProposalSubmitted | ClaimReported | ComplaintLodged | ServiceRequested):
             return [(event.customer_id,)]
         return []
 
@@ -64,13 +68,15 @@ class CustomersView:
             "policy_ids": [],
             "claim_ids": [],
             "complaint_ids": [],
+            "service_request_ids": [],
             "opened_at": {},
             "updated_at": utc(event.recorded_at),
         }
-        if case_id in base[column]:
+        listed = base.get(column) or []
+        if case_id in listed:
             return base
         opened_at = {**base["opened_at"], case_id: iso(event.recorded_at)}
-        ids = list(base[column])
+        ids = list(listed)
         bisect.insort(ids, case_id, key=lambda i: (from_iso(opened_at[i]), UUID(i)))
         return {
             **base,

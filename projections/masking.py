@@ -40,6 +40,14 @@ PERSONAL_FIELDS: dict[str, PersonalKind] = {
     "payee_account": PersonalKind.BANK_ACCOUNT,
     "answers": PersonalKind.FREE_TEXT,
     "answered_by": PersonalKind.NAME,
+    # 保全 policy service requests
+    "requester_name": PersonalKind.NAME,
+    "new_phone": PersonalKind.PHONE,
+    "new_email": PersonalKind.FREE_TEXT,
+    "new_address": PersonalKind.FREE_TEXT,
+    "bank_account_no": PersonalKind.BANK_ACCOUNT,
+    "account_holder_name": PersonalKind.NAME,
+    "beneficiary_id_numbers": PersonalKind.IDENTITY_NUMBER,
 }
 """Every personal field of the domain's events and the read models, by name, with its kind."""
 

@@ -229,6 +229,9 @@ class CustomerCases(BaseModel):
     policy_ids: list[UUID]
     claim_ids: list[UUID]
     complaint_ids: list[UUID]
+    service_request_ids: list[UUID] = Field(
+        default_factory=list, description="保全 requests, in scope when their policy is (oldest first)."
+    )
     updated_at: datetime
 
 
@@ -334,7 +337,7 @@ def get_customer(
     row = read_key(conn, schema, CUSTOMERS, (customer_id,))
     if row is None:
         return None
-    cases = CustomerCases.model_validate(row)
+    cases = CustomerCases.model_validate({**row, "service_request_ids": row.get("service_request_ids") or []})
     if reader is None:
         return cases
     return cases.model_copy(
@@ -342,8 +345,28 @@ def get_customer(
             "policy_ids": visible_ids(conn, schema, Resource.POLICY, cases.policy_ids, reader),
             "claim_ids": visible_ids(conn, schema, Resource.CLAIM, cases.claim_ids, reader),
             "complaint_ids": visible_ids(conn, schema, Resource.COMPLAINT, cases.complaint_ids, reader),
+            "service_request_ids": _requests_on_visible_policies(
+                conn, schema, cases.service_request_ids, reader
+            ),
         }
     )
+
+
+def _requests_on_visible_policies(
+    conn: psycopg.Connection[Any], schema: str, request_ids: list[UUID], reader: Reader
+) -> list[UUID]:
+    """The 保全 requests among ``request_ids`` whose policy ``reader`` may see, in the given order."""
+    if not request_ids or reader.sees_all(Resource.POLICY):
+        return request_ids
+    rows = conn.execute(
+        sql.SQL("SELECT request_id, policy_id FROM {} WHERE request_id = ANY(%s)").format(
+            sql.Identifier(schema, "service_requests")
+        ),
+        (request_ids,),
+    ).fetchall()
+    policy_of = {row[0]: row[1] for row in rows}
+    shown = set(visible_ids(conn, schema, Resource.POLICY, list(set(policy_of.values())), reader))
+    return [r for r in request_ids if policy_of.get(r) in shown]
 
 
 def worklist(

@@ -49,6 +49,14 @@ Complaint (投诉)
       ComplaintReviewRequested, ComplaintWithdrawn
   decide complaint review (supervisor) — ComplaintReviewRequested → ComplaintReviewDecided,
       ComplaintWithdrawn [CMP-REVIEW-DECIDE-30D]
+Policy service (保全)
+  handle policy service request (underwriter) — ServiceRequested → ServiceRequestCompleted,
+      ServiceRequestRefused, ServiceRequestWithdrawn [CO-SVC-CONTACT-1WD | CO-SVC-MONEY-3WD |
+      CO-SVC-CHANGE-5WD, by item]; assigned to the handler who checked it
+  review policy service request (underwriter) — ServiceRequestChecked → ServiceRequestApproved,
+      ServiceRequestRefused, ServiceRequestWithdrawn
+  notify policy service customer (underwriter) — ServiceRequestCompleted, ServiceRequestRefused
+      → ServiceCustomerNotified [CO-SVC-NOTICE-1WD]
 Callback (回访)
   make callback (callback_agent) — CallbackTaskCreated new policy / survey / closure → CallbackCompleted,
       CallbackFailed, CallbackCancelled [the task's due_by]
@@ -82,6 +90,7 @@ from domain.callback import (
 from domain.claim import ClaimDecided, ClaimOutcome, ClaimReported, RejectionNoticeSent
 from domain.complaint import ComplaintAssigned
 from domain.policy import UnderwritingDecided, UnderwritingDecision
+from domain.service_request import ServiceRequestChecked, ServiceRequested
 from domain.sla import FactValue, SlaRule, rule_by_id
 from domain.timer import TimerBreached, TimerCancelled, TimerDeadlineRecomputed, TimerSatisfied
 from projections import clocks
@@ -377,6 +386,30 @@ KINDS: tuple[WorkItemKind, ...] = (
         open_if=_callback_of(CallbackType.MIS_SELLING_REMEDIATION),
         assigned_by=_CALLBACK_STAFF,
     ),
+    # 保全 policy service: the request's time standard runs on its handling item until done or refused.
+    WorkItemKind(
+        "handle policy service request",
+        "service_request",
+        Role.UNDERWRITER,
+        opened_by=("ServiceRequested",),
+        rules=("CO-SVC-CONTACT-1WD", "CO-SVC-MONEY-3WD", "CO-SVC-CHANGE-5WD"),
+        assigned_by=("ServiceRequestChecked",),
+    ),
+    WorkItemKind(
+        "review policy service request",
+        "service_request",
+        Role.UNDERWRITER,
+        opened_by=("ServiceRequestChecked",),
+        closed_by=("ServiceRequestApproved", "ServiceRequestRefused", "ServiceRequestWithdrawn"),
+    ),
+    WorkItemKind(
+        "notify policy service customer",
+        "service_request",
+        Role.UNDERWRITER,
+        opened_by=("ServiceRequestCompleted", "ServiceRequestRefused"),
+        rules=("CO-SVC-NOTICE-1WD",),
+        assign_opener=True,
+    ),
 )
 """Every kind of work item, as in the table of the module docstring."""
 
@@ -536,6 +569,8 @@ def _facts(event: DomainEvent) -> dict[str, FactValue]:
         return {"ctpl": event.ctpl}
     if isinstance(event, ClaimDecided):
         return {"claim_outcome": event.outcome.value}
+    if isinstance(event, ServiceRequested):
+        return {"service_item": event.item.value}
     return {}
 
 
@@ -544,12 +579,16 @@ def _assignee(event: DomainEvent) -> str | None:
         return event.handler_id
     if isinstance(event, CallbackScheduled | CallbackAttempted) and event.actor.role is not Role.SYSTEM:
         return event.actor.id
+    if isinstance(event, ServiceRequestChecked):
+        return event.actor.id
     return None
 
 
 def _related_case(event: DomainEvent) -> UUID | None:
     if isinstance(event, CallbackTaskCreated):
         return event.source_case_id
+    if isinstance(event, ServiceRequested):
+        return event.policy_id
     return None
 
 

@@ -24,6 +24,7 @@ CASE_TYPES: dict[str, str] = {
     "claim": "理赔 Claim",
     "complaint": "投诉 Complaint",
     "callback": "回访 Callback",
+    "service_request": "保全 Policy service",
     "timer": "时限 Timer",
     "privacy": "个人信息 Data subject",
 }

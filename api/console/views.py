@@ -35,14 +35,14 @@ from infra.services.timers import (
 )
 from infra.store.database import Database
 from infra.store.eventstore import CaseNotFoundError
-from projections import queries
+from projections import queries, service_request_queries
 from projections.masking import mask_fields
 from projections.queries import ComplaintStatistics, WorkItem
 from projections.schema import read_schema
 from projections.scopes import Reader, Resource, callback_visible, visible, visible_ids
 from projections.worklist import KINDS
 
-CASE_TYPES = ("policy", "claim", "complaint", "callback")
+CASE_TYPES = ("policy", "claim", "complaint", "callback", "service_request")
 TEAMS: tuple[Role, ...] = (*dict.fromkeys(kind.role for kind in KINDS), Role.SUPERVISOR, Role.SENIOR_MANAGER)
 """The teams work is routed to: the roles of the worklist's items, and those escalations go to."""
 WORKLIST_LIMIT = 200
@@ -306,6 +306,10 @@ class ConsoleViews:
                     return visible(conn, self._read, resource, case_id, reader)
                 if context == "callback":
                     return callback_visible(conn, self._read, case_id, reader)
+                if context == "service_request":
+                    # 保全: whoever may read the policy may read its requests (as the API's reads).
+                    policy_id = self._system.service_requests.load(case_id).policy_id
+                    return visible(conn, self._read, Resource.POLICY, policy_id, reader)
         except psycopg.errors.UndefinedTable:
             return False
         # Timers and data subjects: for those who read every case only.
@@ -332,6 +336,7 @@ class ConsoleViews:
             "policy": queries.get_policy,
             "claim": queries.get_claim,
             "complaint": queries.get_complaint,
+            "service_request": service_request_queries.get_service_request,
         }
         getter = getters.get(context)
         if getter is not None:
@@ -357,6 +362,14 @@ class ConsoleViews:
             kind = summary.get("subject_kind") or ""
             if kind in ("policy", "claim") and _is_uuid(ref):
                 links.append(CaseLink("投诉对象 complained about", kind, UUID(ref)))
+        if context == "service_request" and summary.get("policy_id"):
+            links.append(CaseLink("保全保单 policy serviced", "policy", UUID(str(summary["policy_id"]))))
+        if context == "policy":
+            try:
+                history = service_request_queries.policy_service_history(conn, self._read, case_id) or []
+            except psycopg.errors.UndefinedTable:
+                history = []
+            links += [CaseLink("保全记录 service request", "service_request", r.request_id) for r in history]
         if context == "callback" and summary.get("source_case_id"):
             source = UUID(str(summary["source_case_id"]))
             links.append(CaseLink("回访来源 called back about", self._context_of(source), source))

@@ -194,7 +194,7 @@ def test_every_case_command_route_has_a_form(client: TestClient) -> None:
     commands = list(catalogue)
 
     assert len(commands) >= 63
-    assert {c.context for c in commands} == {"policy", "claim", "complaint", "callback"}
+    assert {c.context for c in commands} == {"policy", "claim", "complaint", "callback", "service_request"}
 
 
 @pytest.fixture

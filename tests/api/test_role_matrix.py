@@ -20,6 +20,7 @@ PATH_VALUES = {
     "{customer_id}": "CUST-nobody",
     "{doc_type}": "invoice",
     "{case_id}": str(uuid4()),
+    "{request_id}": str(uuid4()),
 }
 
 
@@ -40,7 +41,8 @@ def test_every_route_admits_exactly_its_declared_roles(client: TestClient, read_
     # 74 + two audit queries + five timer and callback views + CTPL notice and cure + a claim's application
     # and its documents request's delivery + a senior manager's extension approval
     # + three personal-data reveals and the access log + nine surrender and renewal premium steps
-    assert len(routes) == 99
+    # + eleven 保全 routes (seven steps, three reads and the request's personal-data reveal)
+    assert len(routes) == 110
     wrong = []
     for method, path, allowed in routes:
         for role in Role:

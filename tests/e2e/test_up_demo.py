@@ -57,6 +57,13 @@ LIFECYCLES = {
         "ComplaintResponded",
         "ComplaintClosed",
     ],
+    "policy service": [
+        "ServiceRequested",
+        "ServiceRequestChecked",
+        "ServiceRequestApproved",
+        "ServiceRequestCompleted",
+        "ServiceCustomerNotified",
+    ],
 }
 
 
@@ -100,12 +107,14 @@ def test_demo_prints_every_lifecycle_event_by_event_when_a_database_is_configure
     done = up_demo({"CASELEDGER_DATABASE_URL": database_url, "CASELEDGER_DB_SCHEMA": schema}, tmp_path)
 
     assert done.returncode == 0, done.stderr
-    life, callback, motor, claim, complaint = sections(done.stdout)
+    life, callback, motor, claim, complaint, address, beneficiary = sections(done.stdout)
     assert_in_order(life, LIFECYCLES["life policy"])
     assert_in_order(callback, LIFECYCLES["callback"])
     assert motor[-1] == "PolicyIssued"
     assert_in_order(claim, LIFECYCLES["claim"])
     assert_in_order(complaint, LIFECYCLES["complaint"])
+    assert address == beneficiary == LIFECYCLES["policy service"]
+    assert life.count("EndorsementApplied") == 2
     # Relayed through the embedded broker and applied by the projections consumer:
     assert re.search(
         r"Read models caught up: claim \S+ in the read model: status=closed, paid_fen=600000", done.stdout

@@ -27,13 +27,15 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from cli.runtime import all_groups, serve
-from cli.scenarios import OFFICER, SYSTEM, by, lodge_sample_complaint
+from cli.scenarios import OFFICER, SELLER, SYSTEM, by, lodge_sample_complaint
 from domain.base import Actor, Role
 from domain.callback import CallbackType
 from domain.privacy import HoldGround
+from domain.service_request import Requester, ServiceChannel, ServiceItem
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
 from infra.services.callbacks import CreateCallbackTask
+from infra.services.service_requests import RequestPolicyService
 from infra.settings import Settings
 from infra.store.database import ProcessKind
 from infra.store.eventstore import Caller, CaseApplication
@@ -129,7 +131,7 @@ def lodge_complaints(system: System, clock: ControlledClock, count: int, threads
 def test_every_application_writes_into_its_own_schema_over_one_shared_connection(
     database_url: str, schema: str, clock: ControlledClock
 ) -> None:
-    # One connection for all six applications: each must still adapt its own schema's composite type (the
+    # One connection for all seven applications: each must still adapt its own schema's composite type (the
     # library's insert function takes this schema's stored_event_uuid[], not another's).
     settings = Settings(database_url=database_url, db_schema=schema, db_pool_size=1, db_max_overflow=0)
     system = bootstrap(settings, clock)
@@ -154,12 +156,25 @@ def test_every_application_writes_into_its_own_schema_over_one_shared_connection
             ground=HoldGround.LEGAL,
             reason="a regulator asked",
         )
+        service = system.service_requests.request(
+            RequestPolicyService(
+                policy_id=policy_id,
+                item=ServiceItem.ADDRESS_CHANGE,
+                channel=ServiceChannel.COUNTER,
+                requested_by=Requester.APPLICANT,
+                requester_name="张伟",
+                received_at=clock.now(),
+                new_address="上海市浦东新区世纪大道 100 号",
+            ),
+            Caller(Actor(id=SELLER[1], role=Role.SELLER), uuid4()),
+        )
         written: dict[CaseApplication[Any], UUID] = {
             system.policies: policy_id,
             system.claims: claim_id,
             system.complaints: complaint.case_id,
             system.callbacks: task.case_id,
             system.privacy: hold.case_id,
+            system.service_requests: service.case_id,
         }
         for app, case_id in written.items():
             rows = app.read_events(

@@ -22,11 +22,13 @@ import domain.claim
 import domain.complaint
 import domain.policy
 import domain.privacy
+import domain.service_request
 import domain.timer
 from cli import runtime
 from domain.base import CaseAggregate, DomainEvent, Role
 from domain.claim import Claim, ClaimOutcome, ClaimReported
 from domain.cover import PolicyCover
+from domain.service_request import ServiceItem
 from domain.timer import SlaTimer
 from infra import schemas
 from infra.messaging import contract
@@ -37,6 +39,7 @@ from tests.unit import test_callback_rules as callbacks
 from tests.unit import test_complaint_rules as complaints
 from tests.unit import test_policy_rules as policies
 from tests.unit import test_retention_rules as privacy
+from tests.unit import test_service_request_rules as service_requests
 from tests.unit import test_timer_rules as timers
 
 PREFIX = "acme.caseledger"
@@ -112,6 +115,8 @@ def real_events() -> Iterator[DomainEvent]:
         privacy.an_erased_subject(),
         a_breached_then_late_timer(),
         a_closed_cooling_off_window(),
+        service_requests.notified(ServiceItem.BENEFICIARY_CHANGE),
+        service_requests.refused_and_withdrawn_bank_change(),
     ]
     for aggregate in aggregates:
         yield from (e for e in aggregate.collect_events() if isinstance(e, DomainEvent))
@@ -154,8 +159,16 @@ def a_reported_claim_payload() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- catalogue
 
 
-def test_event_classes_are_every_concrete_event_of_the_six_aggregates_in_wire_name_order() -> None:
-    modules = (domain.policy, domain.claim, domain.complaint, domain.callback, domain.timer, domain.privacy)
+def test_event_classes_are_every_concrete_event_of_the_aggregates_in_wire_name_order() -> None:
+    modules = (
+        domain.policy,
+        domain.claim,
+        domain.complaint,
+        domain.callback,
+        domain.timer,
+        domain.privacy,
+        domain.service_request,
+    )
     declared = {
         obj
         for module in modules

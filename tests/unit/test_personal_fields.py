@@ -13,10 +13,12 @@ from domain.claim import Claim, ClaimReported, SettlementAgreed
 from domain.complaint import Complaint
 from domain.policy import Policy
 from domain.privacy import ERASED, DataSubject
+from domain.service_request import ServiceItem, ServiceRequest, ServiceRequested
 from domain.timer import SlaTimer
 from infra.store.keystore import SubjectErasedError, is_sealed, sealed_customer
 from infra.store.mapper import CaseEventMapper, JsonTranscoder, PersonalDataUnprotectedError, personal_data_of
 from tests.keys import EphemeralKeys
+from tests.unit import test_service_request_rules as service_requests
 from tests.unit.test_event_schemas import a_closed_claim
 
 CUSTOMER = "cust-0001"  # the customer of a_closed_claim()
@@ -107,8 +109,31 @@ def test_a_value_stored_before_sealing_existed_still_loads_as_it_was() -> None:
     assert loaded.reporter_name == "张伟"
 
 
-@pytest.mark.parametrize("aggregate", [Policy, Claim, Complaint, CallbackTask, SlaTimer, DataSubject])
+@pytest.mark.parametrize(
+    "aggregate", [Policy, Claim, Complaint, CallbackTask, SlaTimer, DataSubject, ServiceRequest]
+)
 def test_no_aggregate_keeps_personal_data_so_snapshots_hold_none(aggregate: type) -> None:
     hints = typing.get_type_hints(aggregate, include_extras=True)
     personal = [name for name, hint in hints.items() if PERSONAL in getattr(hint, "__metadata__", ())]
     assert personal == []
+
+
+def test_the_new_personal_data_of_a_service_request_is_sealed_and_reads_as_erased_after_the_key() -> None:
+    keys = EphemeralKeys()
+    mapper = mapper_with(keys)
+    requested = next(
+        e
+        for e in service_requests.request(ServiceItem.BANK_ACCOUNT_CHANGE).collect_events()
+        if isinstance(e, ServiceRequested)
+    )
+    customer = requested.customer_id
+
+    stored = mapper.to_stored_event(requested)
+    keys.erase(customer)
+    loaded = mapper.to_domain_event(stored)
+
+    assert b"6222020200112233445" not in stored.state
+    assert sealed_customer(orjson.loads(stored.state)["bank_account_no"]) == customer
+    assert isinstance(loaded, ServiceRequested)
+    assert (loaded.bank_account_no, loaded.account_holder_name, loaded.requester_name) == (ERASED,) * 3
+    assert loaded.bank == "ICBC"

@@ -113,6 +113,12 @@ EVENT_NAMES = frozenset(
         "CallbackIssueFound",
         "MisSellingRemedied",
         "CallbackCancelled",
+        # 保全 policy service requests
+        "ServiceRequested",
+        "ServiceRequestCompleted",
+        "ServiceRequestRefused",
+        "ServiceRequestWithdrawn",
+        "ServiceCustomerNotified",
     ]
 )
 
@@ -162,6 +168,10 @@ def test_table_holds_every_rule_of_the_brief_when_loaded() -> None:
         "IL36-GRACE-60D",
         "IL36-DEMAND-30D",
         "IL37-REINSTATE-2Y",
+        "CO-SVC-CONTACT-1WD",
+        "CO-SVC-MONEY-3WD",
+        "CO-SVC-CHANGE-5WD",
+        "CO-SVC-NOTICE-1WD",
     }
 
 
