@@ -56,9 +56,13 @@ class TableDiff(NamedTuple):
 
 
 def create_tables(
-    conn: psycopg.Connection[Any], schema: str, projection: Projection, suffix: str = ""
+    conn: psycopg.Connection[Any], schema: str, projection: Projection, suffix: str = "", indexes: bool = True
 ) -> None:
-    """Create the projection's tables (``<name><suffix>``), their primary keys and indexes, if absent."""
+    """Create the projection's tables (``<name><suffix>``), their primary keys and indexes, if absent.
+
+    ``indexes=False`` leaves out the primary keys and indexes, for a shadow table that a bulk load fills
+    first: ``create_indexes`` then builds each one once, by sorting, rather than row by row during the COPY.
+    """
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     for table in projection.tables():
         name = table.name + suffix
@@ -68,10 +72,10 @@ def create_tables(
             )
             for c in table.columns
         )
+        if indexes:
+            columns = sql.SQL("{}, {}").format(columns, _primary_key(table, name))
         conn.execute(
-            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, CONSTRAINT {} PRIMARY KEY ({}))").format(
-                sql.Identifier(schema, name), columns, sql.Identifier(f"{name}_pkey"), _names(table.key)
-            )
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(sql.Identifier(schema, name), columns)
         )
         # A nullable column added to a view later is added to a table created before it (it reads as
         # null in the rows written before); anything else needs a rebuild.
@@ -88,12 +92,31 @@ def create_tables(
                     ),
                 )
             )
-        for number, index in enumerate(table.indexes, start=1):
-            conn.execute(
-                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                    sql.Identifier(f"{name}_i{number}"), sql.Identifier(schema, name), _names(index)
-                )
+        if indexes:
+            _create_secondary_indexes(conn, schema, table, name)
+
+
+def create_indexes(conn: psycopg.Connection[Any], schema: str, projection: Projection, suffix: str) -> None:
+    """Add the primary keys and indexes to tables made with ``create_tables(..., indexes=False)``."""
+    for table in projection.tables():
+        name = table.name + suffix
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD {}").format(sql.Identifier(schema, name), _primary_key(table, name))
+        )
+        _create_secondary_indexes(conn, schema, table, name)
+
+
+def _primary_key(table: Table, name: str) -> sql.Composed:
+    return sql.SQL("CONSTRAINT {} PRIMARY KEY ({})").format(sql.Identifier(f"{name}_pkey"), _names(table.key))
+
+
+def _create_secondary_indexes(conn: psycopg.Connection[Any], schema: str, table: Table, name: str) -> None:
+    for number, index in enumerate(table.indexes, start=1):
+        conn.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                sql.Identifier(f"{name}_i{number}"), sql.Identifier(schema, name), _names(index)
             )
+        )
 
 
 def drop_tables(conn: psycopg.Connection[Any], schema: str, projection: Projection, suffix: str) -> None:
