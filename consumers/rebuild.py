@@ -226,13 +226,16 @@ def _rebuild(
         # that PostgreSQL sees any wait between it and this transaction's locks) and let go only after
         # the commit: a process starting meanwhile creates its tables before or after, never across.
         until_committed.enter_context(database.schema_lock(conn))
+        # Every shadow is filled before any live table is touched: the API reads the live tables
+        # undisturbed until the swaps, which only drop and rename, just before the commit.
         for projection in projections:
-            store.create_tables(conn, schema, projection)
             store.drop_tables(conn, schema, projection, SUFFIX)
             store.create_tables(conn, schema, projection, SUFFIX, indexes=False)
             report.rows += store.write_folded(conn, schema, projection, folded, SUFFIX)
             store.create_indexes(conn, schema, projection, SUFFIX)
+        for projection in projections:
             if verify:
+                store.create_tables(conn, schema, projection)
                 differences = store.diff(conn, schema, projection, SUFFIX)
                 report.differences[projection.name] = {
                     table: (d.missing.count, d.extra.count) for table, d in differences.items()
