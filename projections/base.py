@@ -126,8 +126,7 @@ def fold(views: Sequence[View], events: Iterable[DomainEvent]) -> Mapping[str, d
     """Fold events, in order, into rows held in memory: table name → key → row (events are read once)."""
     state: dict[str, dict[Key, Row]] = {v.table.name: {} for v in views}
     rollups = [v for v in views if isinstance(v, Rollup)]
-    # Worked out once rather than per event: each view's rows and the totals kept from them. A rollup names
-    # no rows by events (its keys are always empty), so it is left out of the loop.
+    # Worked out once rather than per event: each view's rows and the totals kept from them.
     plan = [
         (
             view,
@@ -135,7 +134,6 @@ def fold(views: Sequence[View], events: Iterable[DomainEvent]) -> Mapping[str, d
             [(r, state[r.table.name]) for r in rollups if r.source == view.table.name],
         )
         for view in views
-        if not isinstance(view, Rollup)
     ]
     for event in events:
         for view, rows, totals in plan:
