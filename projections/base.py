@@ -126,9 +126,17 @@ def fold(views: Sequence[View], events: Iterable[DomainEvent]) -> Mapping[str, d
     """Fold events, in order, into rows held in memory: table name → key → row (events are read once)."""
     state: dict[str, dict[Key, Row]] = {v.table.name: {} for v in views}
     rollups = [v for v in views if isinstance(v, Rollup)]
+    # Worked out once rather than per event: each view's rows and the totals kept from them.
+    plan = [
+        (
+            view,
+            state[view.table.name],
+            [(r, state[r.table.name]) for r in rollups if r.source == view.table.name],
+        )
+        for view in views
+    ]
     for event in events:
-        for view in views:
-            rows = state[view.table.name]
+        for view, rows, totals in plan:
             for key in view.keys(event):
                 old = rows.get(key)
                 new = view.evolve(key, old, event)
@@ -136,9 +144,8 @@ def fold(views: Sequence[View], events: Iterable[DomainEvent]) -> Mapping[str, d
                     rows.pop(key, None)
                 else:
                     rows[key] = new
-                for rollup in rollups:
-                    if rollup.source == view.table.name:
-                        _apply_changes(rollup, state[rollup.table.name], old, new)
+                for rollup, kept in totals:
+                    _apply_changes(rollup, kept, old, new)
     return state
 
 

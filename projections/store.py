@@ -56,10 +56,16 @@ class TableDiff(NamedTuple):
 
 
 def create_tables(
-    conn: psycopg.Connection[Any], schema: str, projection: Projection, suffix: str = ""
+    conn: psycopg.Connection[Any], schema: str, projection: Projection, suffix: str = "", indexes: bool = True
 ) -> None:
-    """Create the projection's tables (``<name><suffix>``), their primary keys and indexes, if absent."""
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    """Create the projection's tables (``<name><suffix>``), their primary keys and indexes, if absent.
+
+    ``indexes=False`` leaves out the primary keys and indexes, for a shadow table that a bulk load fills
+    first: ``create_indexes`` then builds each one once, by sorting, rather than row by row during the COPY.
+    """
+    statements: list[sql.Composable] = [
+        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+    ]
     for table in projection.tables():
         name = table.name + suffix
         columns = sql.SQL(", ").join(
@@ -68,16 +74,16 @@ def create_tables(
             )
             for c in table.columns
         )
-        conn.execute(
-            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, CONSTRAINT {} PRIMARY KEY ({}))").format(
-                sql.Identifier(schema, name), columns, sql.Identifier(f"{name}_pkey"), _names(table.key)
-            )
+        if indexes:
+            columns = sql.SQL("{}, {}").format(columns, _primary_key(table, name))
+        statements.append(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(sql.Identifier(schema, name), columns)
         )
         # A nullable column added to a view later is added to a table created before it (it reads as
         # null in the rows written before); anything else needs a rebuild.
         added = [c for c in table.columns if c.nullable]
         if added:
-            conn.execute(
+            statements.append(
                 sql.SQL("ALTER TABLE {} {}").format(
                     sql.Identifier(schema, name),
                     sql.SQL(", ").join(
@@ -88,18 +94,51 @@ def create_tables(
                     ),
                 )
             )
-        for number, index in enumerate(table.indexes, start=1):
-            conn.execute(
-                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                    sql.Identifier(f"{name}_i{number}"), sql.Identifier(schema, name), _names(index)
-                )
-            )
+        if indexes:
+            statements += _secondary_indexes(schema, table, name)
+    _run(conn, statements)
+
+
+def create_indexes(conn: psycopg.Connection[Any], schema: str, projection: Projection, suffix: str) -> None:
+    """Add the primary keys and indexes to tables made with ``create_tables(..., indexes=False)``."""
+    statements: list[sql.Composable] = []
+    for table in projection.tables():
+        name = table.name + suffix
+        statements.append(
+            sql.SQL("ALTER TABLE {} ADD {}").format(sql.Identifier(schema, name), _primary_key(table, name))
+        )
+        statements += _secondary_indexes(schema, table, name)
+    _run(conn, statements)
+
+
+def _primary_key(table: Table, name: str) -> sql.Composed:
+    return sql.SQL("CONSTRAINT {} PRIMARY KEY ({})").format(sql.Identifier(f"{name}_pkey"), _names(table.key))
+
+
+def _secondary_indexes(schema: str, table: Table, name: str) -> list[sql.Composable]:
+    return [
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            sql.Identifier(f"{name}_i{number}"), sql.Identifier(schema, name), _names(index)
+        )
+        for number, index in enumerate(table.indexes, start=1)
+    ]
+
+
+def _run(conn: psycopg.Connection[Any], statements: Sequence[sql.Composable]) -> None:
+    """Run parameterless statements (DDL) in one round trip, in the caller's transaction if it has one."""
+    if statements:
+        conn.execute(sql.SQL("; ").join(statements))
 
 
 def drop_tables(conn: psycopg.Connection[Any], schema: str, projection: Projection, suffix: str) -> None:
     """Drop the projection's tables with ``suffix`` (an abandoned rebuild's shadow copy)."""
-    for table in projection.tables():
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, table.name + suffix)))
+    _run(
+        conn,
+        [
+            sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, table.name + suffix))
+            for table in projection.tables()
+        ],
+    )
 
 
 def apply(conn: psycopg.Connection[Any], schema: str, projection: Projection, event: DomainEvent) -> None:
@@ -185,29 +224,29 @@ def swap(conn: psycopg.Connection[Any], schema: str, projection: Projection, suf
     events until the swap commits, or its later events replayed onto the copy: otherwise what it applied
     to the old tables in between is dropped with them.
     """
+    statements: list[sql.Composable] = []
+    for table in projection.tables():
+        shadow, live = table.name + suffix, table.name
+        statements.append(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, live)))
+        statements.append(
+            sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                sql.Identifier(schema, shadow), sql.Identifier(live)
+            )
+        )
+        # Index names are unique per schema: give the live names back, so the next shadow can be made.
+        statements.append(
+            sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                sql.Identifier(schema, live), sql.Identifier(f"{shadow}_pkey"), sql.Identifier(f"{live}_pkey")
+            )
+        )
+        statements += [
+            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                sql.Identifier(schema, f"{shadow}_i{number}"), sql.Identifier(f"{live}_i{number}")
+            )
+            for number in range(1, len(table.indexes) + 1)
+        ]
     with conn.transaction():
-        for table in projection.tables():
-            shadow, live = table.name + suffix, table.name
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, live)))
-            conn.execute(
-                sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                    sql.Identifier(schema, shadow), sql.Identifier(live)
-                )
-            )
-            # Index names are unique per schema: give the live names back, so the next shadow can be made.
-            conn.execute(
-                sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
-                    sql.Identifier(schema, live),
-                    sql.Identifier(f"{shadow}_pkey"),
-                    sql.Identifier(f"{live}_pkey"),
-                )
-            )
-            for number in range(1, len(table.indexes) + 1):
-                conn.execute(
-                    sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                        sql.Identifier(schema, f"{shadow}_i{number}"), sql.Identifier(f"{live}_i{number}")
-                    )
-                )
+        _run(conn, statements)
 
 
 def diff(

@@ -38,6 +38,15 @@ def bench_pipeline(settings: Settings, quick: bool) -> list[Figure]:
     return figures
 
 
+def bench_rebuild(settings: Settings, quick: bool) -> list[Figure]:
+    """The pipeline section's rebuild rows alone, beside the bare SELECT (``cli.bench.pipeline``)."""
+    from cli.bench.pipeline import pipeline_table, run_rebuild_bench
+
+    figures = run_rebuild_bench(settings, quick, out=sys.stderr)
+    print(pipeline_table(figures))
+    return figures
+
+
 def bench_audit(settings: Settings, quick: bool) -> list[Figure]:
     """Audit export and chain verification over many events, beside a bare SELECT (``cli.bench.audit``)."""
     from cli.bench.audit import audit_table, run_audit_bench
@@ -74,12 +83,16 @@ def bench_idle(settings: Settings, quick: bool) -> list[Figure]:
 SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
     "write": bench_write,
     "pipeline": bench_pipeline,
+    "rebuild": bench_rebuild,
     "api": bench_api,
     "audit": bench_audit,
     "timers": bench_timers,
     "idle": bench_idle,
 }
 """Every section of `caseledger bench`, in the order they run; each measures its own bare baseline."""
+
+PART_OF: dict[str, str] = {"rebuild": "pipeline"}
+"""Sections that only repeat part of another (to measure it alone): a run of every section leaves them out."""
 
 
 def run_bench(
@@ -90,7 +103,7 @@ def run_bench(
     Each section builds and drops its own system, one after the other: with no database configured, each
     starts the embedded server on the same data directory after the previous one stopped it.
     """
-    chosen = list(only or SECTIONS)
+    chosen = list(only or (name for name in SECTIONS if name not in PART_OF))
     unknown = [name for name in chosen if name not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown bench sections {unknown}; known: {', '.join(SECTIONS)}")

@@ -119,17 +119,13 @@ FULL = Sizes(100_000, 10_000, (100, 200, 500), 30.0, 15.0, 100_000, 5)
 def run_pipeline_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
     """Run the four sections, each on schemas and a broker of its own; progress lines go to ``out``."""
     sizes = QUICK if quick else FULL
-    embedded: EmbeddedPostgres | None = None
-    if settings.database_url is None:
-        # One embedded server for every section, rather than one start and stop per section.
-        embedded = EmbeddedPostgres(settings.data_dir)
-        settings = settings.model_copy(update={"database_url": embedded.start()})
-    try:
-        template = realistic_template(_section_settings(settings, "tpl"))
+    # One embedded server for every section, rather than one start and stop per section.
+    with _database(settings) as ready:
+        template = realistic_template(_section_settings(ready, "tpl"))
 
         def section(name: str) -> Settings:
             _say(out, f"bench: {name} …")
-            return _section_settings(settings, name)
+            return _section_settings(ready, name)
 
         figures = bench_relay(section(RELAY), sizes.relay_events, sizes.rounds, template)
         figures += bench_projection(section(PROJECTION), sizes.projection_events, sizes.rounds, template)
@@ -142,10 +138,30 @@ def run_pipeline_bench(settings: Settings, quick: bool, out: TextIO | None = Non
             separate_processes=True,
         )
         figures += bench_rebuild(section(REBUILD), sizes.rebuild_events, sizes.rounds, template)
-    finally:
-        if embedded is not None:
-            embedded.stop()
     return figures
+
+
+def run_rebuild_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
+    """The rebuild rows of ``run_pipeline_bench`` alone, at its sizes (`caseledger bench --only rebuild`)."""
+    sizes = QUICK if quick else FULL
+    with _database(settings) as ready:
+        template = realistic_template(_section_settings(ready, "tpl"))
+        _say(out, f"bench: {REBUILD} …")
+        return bench_rebuild(_section_settings(ready, REBUILD), sizes.rebuild_events, sizes.rounds, template)
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[Settings]:
+    """The settings with a database: the configured one, or an embedded server started (and stopped) here."""
+    if settings.database_url is not None:
+        yield settings
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    url = embedded.start()
+    try:
+        yield settings.model_copy(update={"database_url": url})
+    finally:
+        embedded.stop()
 
 
 def pipeline_table(figures: Sequence[Figure]) -> str:

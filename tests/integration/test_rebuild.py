@@ -12,6 +12,7 @@ from psycopg import sql
 from cli.load import run_load
 from consumers.rebuild import rebuild_projections, verify_projections
 from infra.bootstrap import System
+from projections import store
 from projections.schema import read_schema
 from tests.feed import project
 
@@ -27,10 +28,14 @@ def loaded(system: System) -> System:
 
 def rows(system: System, table: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(system.database_url) as conn:
-        query = sql.SQL("SELECT * FROM {} ORDER BY 1").format(
-            sql.Identifier(read_schema(system.settings.db_schema), table)
-        )
-        return conn.execute(query).fetchall()
+        return rows_on(conn, system, table)
+
+
+def rows_on(conn: psycopg.Connection[Any], system: System, table: str) -> list[tuple[Any, ...]]:
+    query = sql.SQL("SELECT * FROM {} ORDER BY 1").format(
+        sql.Identifier(read_schema(system.settings.db_schema), table)
+    )
+    return conn.execute(query).fetchall()
 
 
 def test_verify_finds_no_difference_when_the_live_projections_are_what_the_consumer_applied(
@@ -86,3 +91,26 @@ def test_rebuild_leaves_out_events_the_consumer_has_not_applied_yet(system: Syst
 
     # The copy matches what was applied, so a swap cannot make the consumer apply an event twice.
     assert report.consistent, report.differences
+
+
+def test_the_live_tables_answer_reads_while_the_shadow_tables_are_filled(
+    loaded: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = {table: rows(loaded, table) for table in ("policies", "claims", "complaints", "worklist")}
+    seen: list[dict[str, list[tuple[Any, ...]]]] = []
+    fill_indexes = store.create_indexes
+
+    def read_live_after_each_fill(*args: Any) -> None:
+        fill_indexes(*args)
+        # Another session, as the API's: a live table locked by the rebuild would fail it at once.
+        with psycopg.connect(loaded.database_url) as conn:
+            conn.execute("SET lock_timeout = '200ms'")
+            seen.append({table: rows_on(conn, loaded, table) for table in live})
+
+    monkeypatch.setattr(store, "create_indexes", read_live_after_each_fill)
+
+    rebuild_projections(loaded, out=None)
+
+    assert len(seen) == 5  # once after each projection's shadow tables were filled
+    assert all(reads == live for reads in seen)
+    assert {table: rows(loaded, table) for table in live} == live
