@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -195,16 +196,46 @@ class OidcVerifier:
         return []
 
 
+VERIFIED_TOKENS_KEPT = 4096
+"""How many verified tokens a process remembers (the oldest is forgotten first)."""
+
+
 class TokenVerifier:
     """Checks a bearer token's signature, issuer and expiry, and reads the actor from it: HS256 with the
-    shared secret, or RS256/ES256 against the identity provider's JWKS when ``oidc`` is configured."""
+    shared secret, or RS256/ES256 against the identity provider's JWKS when ``oidc`` is configured.
 
-    def __init__(self, secret: str | SecretStr, oidc: OidcVerifier | None = None) -> None:
+    A client sends the same token with every request: a token verified once is remembered (its actor and
+    the moment it stops being accepted, ``exp`` plus the leeway) and is not verified again until then. Only
+    valid tokens are remembered; a token is a signed statement, so its actor cannot change while it is valid.
+    """
+
+    def __init__(
+        self,
+        secret: str | SecretStr,
+        oidc: OidcVerifier | None = None,
+        kept: int = VERIFIED_TOKENS_KEPT,
+    ) -> None:
         self._secret = _secret(secret)
         self._oidc = oidc
+        self._kept = kept
+        self._verified: dict[str, tuple[Actor, float]] = {}
+        self._verified_lock = threading.Lock()
 
     def actor(self, token: str) -> Actor:
         """The actor the token names; ``AuthenticationRequiredError`` when it is not valid."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            actor, valid_until = remembered
+            if time.time() < valid_until:
+                return actor
+        actor, valid_until = self._verify(token)
+        with self._verified_lock:
+            if len(self._verified) >= self._kept:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = (actor, valid_until)
+        return actor
+
+    def _verify(self, token: str) -> tuple[Actor, float]:
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
         except jwt.InvalidTokenError as error:
@@ -214,7 +245,7 @@ class TokenVerifier:
                 raise AuthenticationRequiredError(
                     "the bearer token is signed with a key pair, and no identity provider is configured"
                 )
-            return self._oidc.actor(token)
+            return self._oidc.actor(token), _accepted_until(token)
         try:
             claims = jwt.decode(
                 token,
@@ -229,7 +260,16 @@ class TokenVerifier:
         subject, role = claims.get("sub"), claims.get("role")
         if not isinstance(subject, str) or not subject or role not in ALL_ROLES:
             raise AuthenticationRequiredError("the bearer token names no known actor and role")
-        return Actor(id=subject, role=Role(role))
+        return Actor(id=subject, role=Role(role)), _accepted_until(token)
+
+
+def _accepted_until(token: str) -> float:
+    """When a verified token stops being accepted (Unix time): its ``exp`` plus the leeway; at once if it
+    has no ``exp`` (every token verified here requires one)."""
+    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    if not isinstance(expires, int | float):
+        return 0.0
+    return float(expires) + LEEWAY.total_seconds()
 
 
 class ApiKeys:
