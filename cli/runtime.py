@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import secrets
 import signal
 import socket
@@ -255,24 +256,95 @@ def consume(args: argparse.Namespace) -> int:
 
 
 def api(args: argparse.Namespace) -> int:
-    """`caseledger api`: the HTTP API alone, until stopped."""
+    """`caseledger api`: the HTTP API alone, until stopped; with ``--workers N``, N processes on its port."""
     settings = Settings()
     if settings.jwt_secret is None:
         raise CliError(
             "CASELEDGER_JWT_SECRET is not set: the API signs and checks bearer tokens with it "
             "(at least 32 characters)"
         )
+    workers = settings.api_workers if getattr(args, "workers", None) is None else args.workers
+    if workers < 1:
+        raise CliError(f"--workers {workers}: the API needs at least one worker process")
+    with api_listener(settings) as api_socket:
+        if workers == 1:
+            _serve_api(settings, api_socket, announce=True)
+        else:
+            _serve_api_workers(settings, api_socket, workers)
+    return 0
+
+
+def _serve_api(settings: Settings, api_socket: socket.socket, announce: bool) -> None:
     with contextlib.ExitStack() as running:
-        api_socket = running.enter_context(api_listener(settings))
         system = open_system(settings)
         running.callback(system.close)
-        print(
-            f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)",
-            flush=True,
-        )
+        if announce:
+            print(
+                f"HTTP API: http://{settings.api_host}:{settings.api_port}  "
+                "(OpenAPI at /docs and /openapi.json)",
+                flush=True,
+            )
         running.callback(expose_metrics(system, relay=False, groups=(), scheduler=False, serve=False))
         api_server(system, operations=ConsumerOperations(system)).run(sockets=[api_socket])
-    return 0
+
+
+def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: int) -> None:
+    """``workers`` processes forked from this one serve the socket it bound (the kernel spreads the
+    connections); each opens its own system and pool. A worker that dies is replaced; SIGTERM or SIGINT
+    stops them all. This process opens nothing but the socket, so forking is safe: no thread, no connection.
+    """
+    children: dict[int, int] = {}
+    stopping = False
+
+    def start(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_DFL)
+                _serve_api(settings, api_socket, announce=False)
+                code = 0
+            except BaseException:
+                log.exception("API worker %d failed", index)
+            finally:
+                os._exit(code)
+        children[pid] = index
+
+    def stop(signum: int, _: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    for index in range(workers):
+        start(index)
+    print(
+        f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json), "
+        f"{workers} worker processes",
+        flush=True,
+    )
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        if pid not in children or stopping:
+            children.pop(pid, None)
+            continue
+        index = children.pop(pid)
+        log.warning(
+            "API worker %d (pid %d) ended with status %d: starting another",
+            index,
+            pid,
+            os.waitstatus_to_exitcode(status),
+        )
+        time.sleep(RESTART_PAUSE_S)
+        if not stopping:
+            start(index)
 
 
 def timers(args: argparse.Namespace) -> int:
