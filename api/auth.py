@@ -18,7 +18,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +27,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import AuthenticationRequiredError, RoleNotAllowedError
 from domain.base import Actor, Role
@@ -221,13 +222,20 @@ class TokenVerifier:
         self._verified: dict[str, tuple[Actor, float]] = {}
         self._verified_lock = threading.Lock()
 
-    def actor(self, token: str) -> Actor:
-        """The actor the token names; ``AuthenticationRequiredError`` when it is not valid."""
+    def remembered(self, token: str) -> Actor | None:
+        """The actor of a token verified before and still valid; None when it must be verified."""
         remembered = self._verified.get(token)
         if remembered is not None:
             actor, valid_until = remembered
             if time.time() < valid_until:
                 return actor
+        return None
+
+    def actor(self, token: str) -> Actor:
+        """The actor the token names; ``AuthenticationRequiredError`` when it is not valid."""
+        remembered = self.remembered(token)
+        if remembered is not None:
+            return remembered
         actor, valid_until = self._verify(token)
         with self._verified_lock:
             if len(self._verified) >= self._kept:
@@ -289,17 +297,17 @@ class ApiKeys:
         return found
 
 
-def _verifier(request: Request) -> TokenVerifier:
+async def _verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.token_verifier
     return verifier
 
 
-def _api_keys(request: Request) -> ApiKeys:
+async def _api_keys(request: Request) -> ApiKeys:
     keys: ApiKeys = request.app.state.api_keys
     return keys
 
 
-def authenticated_actor(
+async def authenticated_actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key)],
     verifier: Annotated[TokenVerifier, Depends(_verifier)],
@@ -310,7 +318,14 @@ def authenticated_actor(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationRequiredError("this endpoint needs a bearer token")
     keyed = api_keys.actor(credentials.credentials)
-    return keyed if keyed is not None else verifier.actor(credentials.credentials)
+    if keyed is not None:
+        return keyed
+    # On the event loop when the token was verified before (a lookup); else in the thread pool, since an
+    # identity provider's token may need its JWKS fetched.
+    remembered = verifier.remembered(credentials.credentials)
+    if remembered is not None:
+        return remembered
+    return await run_in_threadpool(verifier.actor, credentials.credentials)
 
 
 class RoleRequirement:
@@ -319,13 +334,13 @@ class RoleRequirement:
     def __init__(self, roles: frozenset[Role]) -> None:
         self.roles = roles
 
-    def __call__(self, actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
+    async def __call__(self, actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
         if actor.role not in self.roles:
             raise RoleNotAllowedError(f"the role {actor.role.value} may not use this endpoint")
         return actor
 
 
-def require(*roles: Role) -> Callable[..., Actor]:
+def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     """The dependency of an endpoint open to ``roles`` only: it yields the token's actor."""
     if not roles:
         raise ValueError("an endpoint declares at least one role")
