@@ -288,12 +288,29 @@ def _serve_api(settings: Settings, api_socket: socket.socket, announce: bool) ->
         api_server(system, operations=ConsumerOperations(system)).run(sockets=[api_socket])
 
 
+WORKER_START_GRACE_S = 10.0
+"""A worker that ends sooner than this after its start failed at start (a setting, the database)."""
+WORKER_START_FAILURES = 3
+"""After this many such failures in a row, `caseledger api --workers` stops and says so."""
+
+
+class ApiWorkersFailingError(CliError):
+    """The API's worker processes keep ending right after they start."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__(
+            f"{failures} API workers in a row ended within {WORKER_START_GRACE_S:.0f} s of their start: "
+            "see the log lines above (a setting, or the database?)"
+        )
+
+
 def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: int) -> None:
     """``workers`` processes forked from this one serve the socket it bound (the kernel spreads the
     connections); each opens its own system and pool. A worker that dies is replaced; SIGTERM or SIGINT
-    stops them all. This process opens nothing but the socket, so forking is safe: no thread, no connection.
+    stops them all; workers that keep failing at start end the command. This process opens nothing but the
+    socket, so forking is safe: no thread, no connection.
     """
-    children: dict[int, int] = {}
+    children: dict[int, tuple[int, float]] = {}
     stopping = False
 
     def start(index: int) -> None:
@@ -305,13 +322,13 @@ def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: i
                     signal.signal(sig, signal.SIG_DFL)
                 _serve_api(settings, api_socket, announce=False)
                 code = 0
-            except BaseException:
-                log.exception("API worker %d failed", index)
+            except BaseException as error:  # noqa: BLE001 (a worker's last word, then its exit status)
+                log.error("API worker %d ended: %s", index, error or type(error).__name__)
             finally:
                 os._exit(code)
-        children[pid] = index
+        children[pid] = (index, time.monotonic())
 
-    def stop(signum: int, _: object) -> None:
+    def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
         for pid in list(children):
@@ -327,6 +344,7 @@ def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: i
         f"{workers} worker processes",
         flush=True,
     )
+    failed_at_start = 0
     while children:
         try:
             pid, status = os.wait()
@@ -335,13 +353,16 @@ def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: i
         if pid not in children or stopping:
             children.pop(pid, None)
             continue
-        index = children.pop(pid)
-        log.warning(
-            "API worker %d (pid %d) ended with status %d: starting another",
-            index,
-            pid,
-            os.waitstatus_to_exitcode(status),
-        )
+        index, started = children.pop(pid)
+        code = os.waitstatus_to_exitcode(status)
+        failed_at_start = failed_at_start + 1 if time.monotonic() - started < WORKER_START_GRACE_S else 0
+        if failed_at_start >= WORKER_START_FAILURES:
+            stop()
+            for other in list(children):
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(other, 0)
+            raise ApiWorkersFailingError(failed_at_start)
+        log.warning("API worker %d (pid %d) ended with status %d: starting another", index, pid, code)
         time.sleep(RESTART_PAUSE_S)
         if not stopping:
             start(index)

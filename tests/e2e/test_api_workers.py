@@ -150,3 +150,28 @@ def test_sigterm_stops_every_worker(workers: Workers) -> None:
 
     assert workers.process.wait(timeout=30) == 0
     assert all(not Path(f"/proc/{pid}").exists() for pid in started)
+
+
+def test_workers_that_cannot_start_end_the_command_with_one_line(tmp_path: Path) -> None:
+    closed = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELEDGER_")} | {
+        "CASELEDGER_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed}/nothing",
+        "CASELEDGER_JWT_SECRET": JWT_SECRET,
+        "CASELEDGER_API_PORT": str(free_port()),
+        "CASELEDGER_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(REPO),
+    }
+
+    ended = subprocess.run(
+        [sys.executable, "-m", "cli.main", "api", "--workers", str(WORKERS)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert ended.returncode == 1
+    assert "Traceback" not in ended.stderr
+    assert "API workers in a row ended" in ended.stderr.splitlines()[-1]
