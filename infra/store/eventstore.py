@@ -121,9 +121,10 @@ def committed_with(
 
 
 class CaseRecorder(PostgresApplicationRecorder):
-    """The library's recorder (its insert function, which takes the table lock), which inserts a command's
-    events together with the statement ``committed_with`` gives, when one is given: one statement, so both
-    are committed or neither, and the table lock is held for that one round trip."""
+    """The library's recorder (its PL/pgSQL insert function: NOTIFY, then the insert), which inserts a
+    command's events together with the statement ``committed_with`` gives, when one is given: one statement,
+    one round trip, so both are committed or neither. A statement refused rolls the events back and leaves a
+    hole in the notification ids, as any failed insert does (the relay passes holes)."""
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         along = _alongside.get()
