@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import errno
 import logging
 import os
 import secrets
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -304,6 +306,16 @@ class ApiWorkersFailingError(CliError):
         )
 
 
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when the process that forked it dies (even by kill -9), so
+    no orphan keeps serving the port; Linux only (elsewhere workers outlive a killed parent)."""
+    if sys.platform == "linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request above was in place
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: int) -> None:
     """``workers`` processes forked from this one serve the socket it bound (the kernel spreads the
     connections); each opens its own system and pool. A worker that dies is replaced; SIGTERM or SIGINT
@@ -312,6 +324,7 @@ def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: i
     """
     children: dict[int, tuple[int, float]] = {}
     stopping = False
+    parent = os.getpid()
 
     def start(index: int) -> None:
         pid = os.fork()
@@ -320,6 +333,7 @@ def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: i
             try:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     signal.signal(sig, signal.SIG_DFL)
+                _end_with_parent(parent)
                 _serve_api(settings, api_socket, announce=False)
                 code = 0
             except BaseException as error:  # noqa: BLE001 (a worker's last word, then its exit status)

@@ -175,3 +175,23 @@ def test_workers_that_cannot_start_end_the_command_with_one_line(tmp_path: Path)
     assert ended.returncode == 1
     assert "Traceback" not in ended.stderr
     assert "API workers in a row ended" in ended.stderr.splitlines()[-1]
+
+
+def test_workers_end_when_their_parent_is_killed(workers: Workers) -> None:
+    started = workers.children()
+
+    workers.process.kill()
+    workers.process.wait(timeout=10)
+
+    wait_for(
+        lambda: all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in started),
+        30,
+        "no worker outlives its parent",
+    )
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
