@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +27,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import AuthenticationRequiredError, RoleNotAllowedError
 from domain.base import Actor, Role
@@ -195,16 +197,53 @@ class OidcVerifier:
         return []
 
 
+VERIFIED_TOKENS_KEPT = 4096
+"""How many verified tokens a process remembers (the oldest is forgotten first)."""
+
+
 class TokenVerifier:
     """Checks a bearer token's signature, issuer and expiry, and reads the actor from it: HS256 with the
-    shared secret, or RS256/ES256 against the identity provider's JWKS when ``oidc`` is configured."""
+    shared secret, or RS256/ES256 against the identity provider's JWKS when ``oidc`` is configured.
 
-    def __init__(self, secret: str | SecretStr, oidc: OidcVerifier | None = None) -> None:
+    A client sends the same token with every request: a token verified once is remembered (its actor and
+    the moment it stops being accepted, ``exp`` plus the leeway) and is not verified again until then. Only
+    valid tokens are remembered; a token is a signed statement, so its actor cannot change while it is valid.
+    """
+
+    def __init__(
+        self,
+        secret: str | SecretStr,
+        oidc: OidcVerifier | None = None,
+        kept: int = VERIFIED_TOKENS_KEPT,
+    ) -> None:
         self._secret = _secret(secret)
         self._oidc = oidc
+        self._kept = kept
+        self._verified: dict[str, tuple[Actor, float]] = {}
+        self._verified_lock = threading.Lock()
+
+    def remembered(self, token: str) -> Actor | None:
+        """The actor of a token verified before and still valid; None when it must be verified."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            actor, valid_until = remembered
+            if time.time() < valid_until:
+                return actor
+        return None
 
     def actor(self, token: str) -> Actor:
         """The actor the token names; ``AuthenticationRequiredError`` when it is not valid."""
+        remembered = self.remembered(token)
+        if remembered is not None:
+            return remembered
+        actor, valid_until = self._verify(token)
+        with self._verified_lock:
+            if len(self._verified) >= self._kept:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = (actor, valid_until)
+        return actor
+
+    def _verify(self, token: str) -> tuple[Actor, float]:
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
         except jwt.InvalidTokenError as error:
@@ -214,7 +253,7 @@ class TokenVerifier:
                 raise AuthenticationRequiredError(
                     "the bearer token is signed with a key pair, and no identity provider is configured"
                 )
-            return self._oidc.actor(token)
+            return self._oidc.actor(token), _accepted_until(token)
         try:
             claims = jwt.decode(
                 token,
@@ -229,7 +268,16 @@ class TokenVerifier:
         subject, role = claims.get("sub"), claims.get("role")
         if not isinstance(subject, str) or not subject or role not in ALL_ROLES:
             raise AuthenticationRequiredError("the bearer token names no known actor and role")
-        return Actor(id=subject, role=Role(role))
+        return Actor(id=subject, role=Role(role)), _accepted_until(token)
+
+
+def _accepted_until(token: str) -> float:
+    """When a verified token stops being accepted (Unix time): its ``exp`` plus the leeway; at once if it
+    has no ``exp`` (every token verified here requires one)."""
+    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    if not isinstance(expires, int | float):
+        return 0.0
+    return float(expires) + LEEWAY.total_seconds()
 
 
 class ApiKeys:
@@ -249,17 +297,17 @@ class ApiKeys:
         return found
 
 
-def _verifier(request: Request) -> TokenVerifier:
+async def _verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.token_verifier
     return verifier
 
 
-def _api_keys(request: Request) -> ApiKeys:
+async def _api_keys(request: Request) -> ApiKeys:
     keys: ApiKeys = request.app.state.api_keys
     return keys
 
 
-def authenticated_actor(
+async def authenticated_actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key)],
     verifier: Annotated[TokenVerifier, Depends(_verifier)],
@@ -270,7 +318,14 @@ def authenticated_actor(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationRequiredError("this endpoint needs a bearer token")
     keyed = api_keys.actor(credentials.credentials)
-    return keyed if keyed is not None else verifier.actor(credentials.credentials)
+    if keyed is not None:
+        return keyed
+    # On the event loop when the token was verified before (a lookup); else in the thread pool, since an
+    # identity provider's token may need its JWKS fetched.
+    remembered = verifier.remembered(credentials.credentials)
+    if remembered is not None:
+        return remembered
+    return await run_in_threadpool(verifier.actor, credentials.credentials)
 
 
 class RoleRequirement:
@@ -279,13 +334,13 @@ class RoleRequirement:
     def __init__(self, roles: frozenset[Role]) -> None:
         self.roles = roles
 
-    def __call__(self, actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
+    async def __call__(self, actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
         if actor.role not in self.roles:
             raise RoleNotAllowedError(f"the role {actor.role.value} may not use this endpoint")
         return actor
 
 
-def require(*roles: Role) -> Callable[..., Actor]:
+def require(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     """The dependency of an endpoint open to ``roles`` only: it yields the token's actor."""
     if not roles:
         raise ValueError("an endpoint declares at least one role")

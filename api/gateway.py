@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -19,13 +20,19 @@ import structlog
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from api.idempotency import IdempotencyStore, IdempotentRequest, KeyHold, StoredAnswer
-from api.problems import PROBLEM_JSON, is_final_rejection, problem_for
+from api.idempotency import IdempotencyStore, IdempotentRequest, StoredAnswer
+from api.problems import PROBLEM_JSON, IdempotentRequestInProgressError, is_final_rejection, problem_for
 from domain.base import DomainError
 from infra import metrics
 from infra.services.commands import Command
 from infra.store.database import database_unavailable
-from infra.store.eventstore import Caller, CaseApplication, CommandResult, ConcurrencyConflictError
+from infra.store.eventstore import (
+    AlongsideRefusedError,
+    Caller,
+    CaseApplication,
+    CommandResult,
+    committed_with,
+)
 from infra.tracing import command_span
 
 C = TypeVar("C", bound=Command)
@@ -150,7 +157,13 @@ class CommandAnswer:
 
 
 class CommandGateway:
-    """Runs a command at most once per (actor, Idempotency-Key), and keeps its answer for the repeats."""
+    """Runs a command at most once per (actor, Idempotency-Key), and keeps its answer for the repeats.
+
+    A keyed command costs one statement and one commit: its answer is kept by the statement that stores
+    its events (``api.idempotency``). The key is not read first: a repeat runs the command too, and meets
+    the key (or, for a command that opens a case, the case under its key-derived id) when it stores; then
+    nothing of it is stored and the first answer is given. Repeats are rare, first requests are not.
+    """
 
     def __init__(self, idempotency: IdempotencyStore) -> None:
         self._idempotency = idempotency
@@ -173,54 +186,82 @@ class CommandGateway:
             path=call.path,
             request_hash=_fingerprint(call, body),
         )
-        held = self._idempotency.claim(request)
-        if isinstance(held, StoredAnswer):
-            return CommandAnswer(held.status, held.body, replayed=True)
-        if held.taken_over:
-            # The attempt that held the key died: if it stored its events, its result is the answer.
-            earlier = target.app.stored_by(target.case_id, call.caller)
-            if earlier is not None:
-                return self._keep(request, held, status, earlier, replayed=True)
-        try:
-            result = command()
-        except ConcurrencyConflictError:
-            # The writer that got in first may be this very request (a dead attempt, or an opening
-            # command's key-derived id): then its result is the answer, not a conflict.
-            earlier = target.app.stored_by(target.case_id, call.caller)
-            if earlier is not None:
-                return self._keep(request, held, status, earlier, replayed=True)
-            self._idempotency.release(request, held)
-            raise
-        except Exception as exc:
-            if is_final_rejection(exc):
-                # The same request would be refused the same way: its repeats get this answer.
-                problem, _ = problem_for(exc, call.path)
-                self._idempotency.record(
-                    request,
-                    held,
-                    StoredAnswer(problem.status, problem.model_dump(mode="json", exclude_none=True)),
-                )
-            elif database_unavailable(exc):
-                # Whether the events were stored is unknown (the commit's answer may be what was lost):
-                # the retry takes the key over and looks in the store first, so it never runs twice.
-                self._idempotency.abandon(request, held)
-            else:
-                # A failure before anything was stored: a retry with the same key runs again.
-                self._idempotency.release(request, held)
-            raise
-        return self._keep(request, held, status, result)
+        # A second run only after taking over a hold whose attempt (of an older release) stored nothing.
+        for _ in range(2):
+            try:
+                return self._run_keeping(request, status, target, command)
+            except AlongsideRefusedError:
+                kept = self._kept_answer(call, request, status, target)
+                if kept is not None:
+                    return kept
+            except Exception as exc:
+                if database_unavailable(exc):
+                    # Whether the events were stored is unknown (the commit's answer may be what was lost):
+                    # they were stored with the key's answer or not at all, and the retry finds out which.
+                    raise
+                kept = self._kept_answer(call, request, status, target)
+                if kept is not None:
+                    # A repeat: the first attempt's effect is why this one failed (a conflict, a rule).
+                    return kept
+                if is_final_rejection(exc):
+                    # The same request would be refused the same way: its repeats get this answer.
+                    problem, _ = problem_for(exc, call.path)
+                    refusal = StoredAnswer(problem.status, problem.model_dump(mode="json", exclude_none=True))
+                    if not self._idempotency.keep_alone(request, refusal):
+                        kept = self._kept_answer(call, request, status, target)
+                        if kept is not None:
+                            return kept
+                raise
+        raise IdempotentRequestInProgressError(
+            f"the first request with the Idempotency-Key {request.key!r} is still running"
+        )
 
-    def _keep(
+    def _run_keeping(
         self,
         request: IdempotentRequest,
-        held: KeyHold,
         status: int,
-        result: CommandResult,
-        replayed: bool = False,
+        target: CommandTarget,
+        command: Callable[[], CommandResult],
     ) -> CommandAnswer:
-        answer = _accepted(result)
-        self._idempotency.record(request, held, StoredAnswer(status, answer))
-        return CommandAnswer(status, answer, replayed=replayed)
+        with committed_with(target.case_id, self._idempotency.kept_with_events(request, status)) as stored:
+            result = command()
+        if stored() is None:
+            # The command stored nothing on its case: its answer is kept on its own.
+            answer = _accepted(result)
+            if not self._idempotency.keep_alone(request, StoredAnswer(status, answer)):
+                raise AlongsideRefusedError(f"the Idempotency-Key {request.key!r} already has an answer")
+            return CommandAnswer(status, answer)
+        return CommandAnswer(status, _accepted(stored() or result))
+
+    def _kept_answer(
+        self, call: CommandCall, request: IdempotentRequest, status: int, target: CommandTarget
+    ) -> CommandAnswer | None:
+        """The answer kept under the key, if any (waiting a while for a hold that has none yet).
+
+        None when the key has no answer, or had a hold whose attempt stored nothing (now taken over): this
+        request runs the command.
+        """
+        deadline = time.monotonic() + self._idempotency.wait_seconds
+        while True:
+            found = self._idempotency.earlier(request)
+            if found is None:
+                return None
+            if isinstance(found, StoredAnswer):
+                return CommandAnswer(found.status, found.body, replayed=True)
+            if found.stale and self._idempotency.take_over(request, found):
+                # The attempt that held the key died: if it stored its events, its result is the answer.
+                earlier = target.app.stored_by(target.case_id, call.caller)
+                if earlier is None:
+                    return None
+                answer = _accepted(earlier)
+                if self._idempotency.keep_alone(request, StoredAnswer(status, answer)):
+                    return CommandAnswer(status, answer, replayed=True)
+                continue
+            if time.monotonic() >= deadline:
+                raise IdempotentRequestInProgressError(
+                    f"the first request with the Idempotency-Key {request.key!r} is still running"
+                )
+            time.sleep(0.05)
 
 
 def _accepted(result: CommandResult) -> dict[str, Any]:

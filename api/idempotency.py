@@ -1,32 +1,33 @@
 """Idempotency-Key: the first answer to a request is kept in PostgreSQL and given again to its repeats.
 
-A request claims its key by inserting a pending row under the primary key (actor, key): of concurrent
-repeats exactly one inserts it and runs; the others wait (bounded) for its answer, then are told to retry
-(409 with Retry-After). The rows outlive the process, so a repeat after a restart of the API (or on another
-API process) is answered the same way.
+The answer is kept by the very statement that stores the command's events (``infra.store.eventstore.
+committed_with``), under the primary key (actor, key): one round trip and one commit per command, and the
+events and the answer are stored together or not at all. A request that dies before that commit stored
+nothing, and its repeat runs the command once; one that dies after it stored both, and its repeat is given the
+answer. Of two attempts running at once, the second's insert of the key waits for the first's commit, then
+meets the key taken: its own events roll back with it, and it answers with the first's answer. A refusal (a
+final 4xx) stores no events: its answer is kept in a transaction of its own.
 
-A request that dies between storing its events and recording its answer leaves its key pending. Once the
-hold is older than ``stale_seconds`` a repeat takes it over (compare-and-set on the hold's token, so only one
-repeat does) and is told that it did (``KeyHold.taken_over``): it must look in the event store for the events
-of the first attempt before it runs the command again (see ``api.commands.CommandGateway``). The answer of
-the request that lost its hold is not recorded: its hold's token no longer matches.
+Rows whose answer is missing (``status`` NULL) are holds left by releases that claimed a key before running
+(three transactions per command): a repeat waits for a fresh one (then is told to retry, 409), and takes over
+one older than ``stale_seconds`` (compare-and-set on its token, so only one repeat does), then looks in the
+event store for what that attempt stored before it runs the command again (``api.gateway``).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from api.problems import IdempotencyKeyReusedError, IdempotentRequestInProgressError
-from infra.store.database import DATABASE_UNAVAILABLE, Database
+from api.problems import IdempotencyKeyReusedError
+from infra.store.database import Database
+from infra.store.eventstore import Alongside, StatementAlongside
 
 TABLE = "api_idempotency"
 
@@ -51,11 +52,12 @@ class IdempotentRequest:
 
 
 @dataclass(frozen=True)
-class KeyHold:
-    """This request holds the key and runs; ``taken_over`` when an earlier attempt left it pending."""
+class PendingHold:
+    """A key held by an attempt (of an older release) that has not answered; ``stale`` once it is older than
+    the bound, when a repeat may take it over."""
 
-    token: UUID
-    taken_over: bool = False
+    token: UUID | None
+    stale: bool
 
 
 class IdempotencyStore:
@@ -70,134 +72,98 @@ class IdempotencyStore:
     ) -> None:
         self._database = database
         self._table = sql.Identifier(schema, TABLE)
-        self._wait_seconds = wait_seconds
+        self.wait_seconds = wait_seconds
         self._stale = timedelta(seconds=stale_seconds)
-        # Holds this process could not mark abandoned while the database was away (``abandon``).
-        self._to_abandon: list[tuple[IdempotentRequest, KeyHold]] = []
-        self._to_abandon_lock = threading.Lock()
+        self._insert = sql.SQL(
+            "INSERT INTO {} (key, actor_id, method, path, request_hash, status, body) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (actor_id, key) DO NOTHING RETURNING 1"
+        ).format(self._table)
 
-    def claim(self, request: IdempotentRequest) -> StoredAnswer | KeyHold:
-        """The first answer when there is one; else a hold on the key, and this request must run.
+    def kept_with_events(self, request: IdempotentRequest, status: int) -> StatementAlongside:
+        """The statement that keeps a command's answer (``CommandAccepted``: case, version, position) in the
+        very statement that stores its events (``committed_with``); when the key already has a row it is
+        refused, and the events with it (``AlongsideRefusedError``)."""
 
-        A different request under a used key is refused; a repeat of one still running waits for it,
-        then is told to retry; a repeat of one that died (its hold older than the bound) takes the key over.
-        """
-        if self._to_abandon:
-            self._abandon_pending()
-        deadline = time.monotonic() + self._wait_seconds
-        while True:
-            token = uuid4()
-            with self._database.connection() as conn:
-                inserted = conn.execute(
-                    sql.SQL(
-                        "INSERT INTO {} (key, actor_id, method, path, request_hash, hold_token) "
-                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (actor_id, key) DO NOTHING RETURNING 1"
-                    ).format(self._table),
-                    (
-                        request.key,
-                        request.actor_id,
-                        request.method,
-                        request.path,
-                        request.request_hash,
-                        token,
-                    ),
-                ).fetchone()
-                if inserted is not None:
-                    return KeyHold(token)
-                row = conn.execute(
-                    sql.SQL(
-                        "SELECT method, path, request_hash, status, body, hold_token, "
-                        "held_since < now() - %s FROM {} WHERE actor_id = %s AND key = %s"
-                    ).format(self._table),
-                    (self._stale, request.actor_id, request.key),
-                ).fetchone()
-                if row is not None:
-                    method, path, request_hash, status, body, held_by, abandoned = row
-                    if (method, path, request_hash) != (request.method, request.path, request.request_hash):
-                        raise IdempotencyKeyReusedError(
-                            f"the Idempotency-Key {request.key!r} was already used for a different request "
-                            f"({method} {path})"
-                        )
-                    if status is not None:
-                        return StoredAnswer(int(status), dict(body))
-                    if abandoned and self._take_over(conn, request, held_by, token):
-                        return KeyHold(token, taken_over=True)
-            if time.monotonic() >= deadline:
-                raise IdempotentRequestInProgressError(
-                    f"the first request with the Idempotency-Key {request.key!r} is still running"
-                )
-            time.sleep(0.05)
+        def keep(case_id: UUID, version: int) -> Alongside:
+            return Alongside(
+                sql.SQL(
+                    "INSERT INTO {} (key, actor_id, method, path, request_hash, status, body) "
+                    "SELECT %s, %s, %s, %s, %s, %s, jsonb_build_object('case_id', %s::text, "
+                    "'version', %s::bigint, 'position', (SELECT max(notification_id) FROM stored))"
+                ).format(self._table),
+                (
+                    request.key,
+                    request.actor_id,
+                    request.method,
+                    request.path,
+                    request.request_hash,
+                    status,
+                    str(case_id),
+                    version,
+                ),
+                TABLE,
+            )
 
-    def _take_over(
-        self, conn: psycopg.Connection[Any], request: IdempotentRequest, held_by: UUID | None, token: UUID
+        return keep
+
+    def keep_alone(self, request: IdempotentRequest, answer: StoredAnswer) -> bool:
+        """Keep the answer of a command that stored no events (a refusal), in a transaction of its own;
+        False when the key already has a row (then that row's answer stands)."""
+        with self._database.connection() as conn:
+            return self._inserted(conn, request, answer)
+
+    def _inserted(
+        self, conn: psycopg.Connection[Any], request: IdempotentRequest, answer: StoredAnswer
     ) -> bool:
-        # Compare-and-set on the old token: of several repeats arriving together, one takes the key over.
-        taken = conn.execute(
-            sql.SQL(
-                "UPDATE {} SET hold_token = %s, held_since = now() WHERE actor_id = %s AND key = %s "
-                "AND status IS NULL AND hold_token IS NOT DISTINCT FROM %s RETURNING 1"
-            ).format(self._table),
-            (token, request.actor_id, request.key, held_by),
+        row = conn.execute(
+            self._insert,
+            (
+                request.key,
+                request.actor_id,
+                request.method,
+                request.path,
+                request.request_hash,
+                answer.status,
+                Jsonb(answer.body),
+            ),
+            prepare=True,
         ).fetchone()
-        return taken is not None
+        return row is not None
 
-    def record(self, request: IdempotentRequest, hold: KeyHold, answer: StoredAnswer) -> bool:
-        """Keep the first answer for the repeats; False when the hold was lost (the answer is not kept)."""
-        with self._database.connection() as conn:
-            updated = conn.execute(
-                sql.SQL(
-                    "UPDATE {} SET status = %s, body = %s WHERE actor_id = %s AND key = %s "
-                    "AND status IS NULL AND hold_token = %s RETURNING 1"
-                ).format(self._table),
-                (answer.status, Jsonb(answer.body), request.actor_id, request.key, hold.token),
-            ).fetchone()
-        return updated is not None
+    def earlier(self, request: IdempotentRequest) -> StoredAnswer | PendingHold | None:
+        """What the key holds: the first answer, a hold without an answer, or nothing.
 
-    def abandon(self, request: IdempotentRequest, hold: KeyHold) -> None:
-        """Leave the key held but stale at once: the attempt ended not knowing whether its events were
-        stored (the database went away, perhaps after the commit), so the next repeat takes the key over and
-        looks in the event store before it runs the command.
-
-        While the database is still away the mark is kept in this process and written before its next
-        claim, so a client's retry (to this process) waits out the outage only, not ``stale_seconds``. A
-        retry that another API process serves still waits for the hold to go stale.
+        A different request under a used key is refused (``IdempotencyKeyReusedError``).
         """
-        try:
-            # Briefly: the client is owed its 503 now, and the mark is written later if need be.
-            self._mark_abandoned(request, hold, timeout=0.5)
-        except DATABASE_UNAVAILABLE:
-            with self._to_abandon_lock:
-                self._to_abandon.append((request, hold))
-
-    def _abandon_pending(self) -> None:
-        with self._to_abandon_lock:
-            pending, self._to_abandon = self._to_abandon, []
-        for at, (request, hold) in enumerate(pending):
-            try:
-                self._mark_abandoned(request, hold)
-            except DATABASE_UNAVAILABLE:
-                with self._to_abandon_lock:
-                    self._to_abandon.extend(pending[at:])
-                raise
-
-    def _mark_abandoned(
-        self, request: IdempotentRequest, hold: KeyHold, timeout: float | None = None
-    ) -> None:
-        with self._database.connection(timeout) as conn:
-            conn.execute(
-                sql.SQL(
-                    "UPDATE {} SET held_since = '-infinity' WHERE actor_id = %s AND key = %s "
-                    "AND status IS NULL AND hold_token = %s"
-                ).format(self._table),
-                (request.actor_id, request.key, hold.token),
-            )
-
-    def release(self, request: IdempotentRequest, hold: KeyHold) -> None:
-        """Free the key of a request that failed without an answer worth keeping: a retry runs again."""
         with self._database.connection() as conn:
-            conn.execute(
+            row = conn.execute(
                 sql.SQL(
-                    "DELETE FROM {} WHERE actor_id = %s AND key = %s AND status IS NULL AND hold_token = %s"
+                    "SELECT method, path, request_hash, status, body, hold_token, "
+                    "held_since < now() - %s FROM {} WHERE actor_id = %s AND key = %s"
+                ).format(self._table),
+                (self._stale, request.actor_id, request.key),
+            ).fetchone()
+        if row is None:
+            return None
+        method, path, request_hash, status, body, held_by, stale = row
+        if (method, path, request_hash) != (request.method, request.path, request.request_hash):
+            raise IdempotencyKeyReusedError(
+                f"the Idempotency-Key {request.key!r} was already used for a different request "
+                f"({method} {path})"
+            )
+        if status is not None:
+            return StoredAnswer(int(status), dict(body))
+        return PendingHold(held_by, bool(stale))
+
+    def take_over(self, request: IdempotentRequest, hold: PendingHold) -> bool:
+        """Remove a stale hold, so that the key can take this attempt's answer; False when another repeat
+        took it over (or it was answered) first. Compare-and-set on the hold's token."""
+        with self._database.connection() as conn:
+            removed = conn.execute(
+                sql.SQL(
+                    "DELETE FROM {} WHERE actor_id = %s AND key = %s AND status IS NULL "
+                    "AND hold_token IS NOT DISTINCT FROM %s RETURNING 1"
                 ).format(self._table),
                 (request.actor_id, request.key, hold.token),
-            )
+            ).fetchone()
+        return removed is not None

@@ -23,9 +23,10 @@ def api_server(
         create_app(system, operations),
         host=host or system.settings.api_host,
         port=port or system.settings.api_port,
-        log_level="info",
         # Logging is the process's (cli/logs.py): uvicorn's loggers propagate to it instead of printing
-        # coloured lines of their own.
+        # coloured lines of their own, at its level (a log_level here would set uvicorn's loggers to it
+        # and print an access line per request under CASELEDGER_LOG_LEVEL=WARNING).
+        log_level=None,
         log_config=None,
         proxy_headers=True,
         # httptools, answering what its parser rejects with problem+json rather than uvicorn's plain text.

@@ -87,6 +87,13 @@ def build_parser() -> Parser:
     api = commands.add_parser(
         "api", help="serve the HTTP API alone (several behind a load balancer are safe)"
     )
+    api.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes sharing the port, each with its own pool (default: CASELEDGER_API_WORKERS, 1)",
+    )
     api.set_defaults(run="cli.runtime:api")
 
     consume = commands.add_parser("consume", help="run consumer groups (one process per partition share)")

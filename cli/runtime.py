@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import errno
 import logging
+import os
 import secrets
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -259,25 +262,129 @@ def consume(args: argparse.Namespace) -> int:
 
 
 def api(args: argparse.Namespace) -> int:
-    """`caseledger api`: the HTTP API alone, until stopped."""
+    """`caseledger api`: the HTTP API alone, until stopped; with ``--workers N``, N processes on its port."""
     settings = Settings()
     if settings.jwt_secret is None:
         raise CliError(
             "CASELEDGER_JWT_SECRET is not set: the API signs and checks bearer tokens with it "
             "(at least 32 characters)"
         )
+    workers = settings.api_workers if getattr(args, "workers", None) is None else args.workers
+    if workers < 1:
+        raise CliError(f"--workers {workers}: the API needs at least one worker process")
+    with api_listener(settings) as api_socket:
+        if workers == 1:
+            _serve_api(settings, api_socket, announce=True)
+        else:
+            _serve_api_workers(settings, api_socket, workers)
+    return 0
+
+
+def _serve_api(settings: Settings, api_socket: socket.socket, announce: bool) -> None:
     with contextlib.ExitStack() as running:
-        api_socket = running.enter_context(api_listener(settings))
-        configure_tracing(settings, "caseledger-api")
+        configure_tracing(settings, "caseledger-api")  # in each worker: span exporters do not outlive a fork
         system = open_system(settings)
         running.callback(system.close)
-        print(
-            f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)",
-            flush=True,
-        )
+        if announce:
+            print(
+                f"HTTP API: http://{settings.api_host}:{settings.api_port}  "
+                "(OpenAPI at /docs and /openapi.json)",
+                flush=True,
+            )
         running.callback(expose_metrics(system, relay=False, groups=(), scheduler=False, serve=False))
         api_server(system, operations=ConsumerOperations(system)).run(sockets=[api_socket])
-    return 0
+
+
+WORKER_START_GRACE_S = 10.0
+"""A worker that ends sooner than this after its start failed at start (a setting, the database)."""
+WORKER_START_FAILURES = 3
+"""After this many such failures in a row, `caseledger api --workers` stops and says so."""
+
+
+class ApiWorkersFailingError(CliError):
+    """The API's worker processes keep ending right after they start."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__(
+            f"{failures} API workers in a row ended within {WORKER_START_GRACE_S:.0f} s of their start: "
+            "see the log lines above (a setting, or the database?)"
+        )
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when the process that forked it dies (even by kill -9), so
+    no orphan keeps serving the port; Linux only (elsewhere workers outlive a killed parent)."""
+    if sys.platform == "linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request above was in place
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: int) -> None:
+    """``workers`` processes forked from this one serve the socket it bound (the kernel spreads the
+    connections); each opens its own system and pool. A worker that dies is replaced; SIGTERM or SIGINT
+    stops them all; workers that keep failing at start end the command. This process opens nothing but the
+    socket, so forking is safe: no thread, no connection.
+    """
+    children: dict[int, tuple[int, float]] = {}
+    stopping = False
+    parent = os.getpid()
+
+    def start(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_DFL)
+                _end_with_parent(parent)
+                _serve_api(settings, api_socket, announce=False)
+                code = 0
+            except BaseException as error:  # noqa: BLE001 (a worker's last word, then its exit status)
+                log.error("API worker %d ended: %s", index, error or type(error).__name__)
+            finally:
+                os._exit(code)
+        children[pid] = (index, time.monotonic())
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    for index in range(workers):
+        start(index)
+    print(
+        f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json), "
+        f"{workers} worker processes",
+        flush=True,
+    )
+    failed_at_start = 0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        if pid not in children or stopping:
+            children.pop(pid, None)
+            continue
+        index, started = children.pop(pid)
+        code = os.waitstatus_to_exitcode(status)
+        failed_at_start = failed_at_start + 1 if time.monotonic() - started < WORKER_START_GRACE_S else 0
+        if failed_at_start >= WORKER_START_FAILURES:
+            stop()
+            for other in list(children):
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(other, 0)
+            raise ApiWorkersFailingError(failed_at_start)
+        log.warning("API worker %d (pid %d) ended with status %d: starting another", index, pid, code)
+        time.sleep(RESTART_PAUSE_S)
+        if not stopping:
+            start(index)
 
 
 def timers(args: argparse.Namespace) -> int:

@@ -139,6 +139,13 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    api_workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1,
+        description=(
+            "Processes of `caseledger api` serving the one port (each with its own pool); as many as cores "
+            "to use them all."
+        ),
+    )
     metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = Field(
         default=None,
         description=(

@@ -2,9 +2,10 @@
 
 - **api write**: 8 client threads (httpx, one keep-alive connection each) post ``POST /complaints`` (lodge a
   complaint: one event) with a fresh ``Idempotency-Key`` each, as a well-behaved client does, against
-  ``caseledger api`` running as a process of its own (as deployed: one uvicorn worker). Beside it, in
-  alternating rounds of the same length, 8 writers of the bare INSERT of ``cli.bench.write`` (one row per
-  autocommit transaction into a table shaped like the event store's). Medians of the rounds.
+  ``caseledger api --workers <cores>`` (a worker process per core; the clients in this process, apart from
+  the API's). Beside it, in alternating rounds of the same length, 8 writers of the bare INSERT of
+  ``cli.bench.write`` (one row per autocommit transaction into a table shaped like the event store's).
+  Medians of the rounds.
 - **api query**: the read models are filled with N complaints (100,000; quick: 10,000) through the
   projection code path in bulk: the complaints' events are made by the domain (``Complaint.lodge``, then
   ``acknowledge`` and ``assign`` for two thirds of them), folded in memory by every projection of the
@@ -24,6 +25,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -59,6 +61,8 @@ HTTP_CASE = "HTTP GET /complaints/{id}"
 HTTP_LIST = "HTTP GET /worklist?role&assignee (up to 50 rows)"
 BARE_SELECT = "bare psycopg SELECT complaint row by key"
 WRITERS = 8
+API_WORKERS = os.cpu_count() or 1
+"""The API runs as deployed on this machine: one worker process per core (``caseledger api --workers``)."""
 HANDLERS = 200
 """Complaint handlers the filled complaints are assigned to: the worklist filter picks one of them."""
 REPO = Path(__file__).resolve().parents[1]
@@ -158,42 +162,45 @@ def _api_process(system: System, secret: str) -> Iterator[str]:
         "CASELEDGER_DATA_DIR": str(settings.data_dir.resolve()),
         "CASELEDGER_JWT_SECRET": secret,
         "CASELEDGER_API_PORT": str(port),
-        # The 8 clients' requests must run at once: the process's one pool (event store, idempotency keys,
+        # The 8 clients' requests must run at once: each worker's one pool (event store, idempotency keys,
         # queries) opens connections up to its overflow under load; two are kept open when idle.
         "CASELEDGER_DB_POOL_SIZE": "2",
         "CASELEDGER_DB_MAX_OVERFLOW": str(WRITERS + 2),
-        # stderr is a pipe read only if the API dies at start: an access line per request would fill it
-        # and block the server. Warnings and errors are few.
+        # Warnings and errors only: the log file is read back if the API dies at start.
         "CASELEDGER_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO),
     }
     if settings.master_key is not None:
         env["CASELEDGER_MASTER_KEY"] = settings.master_key.get_secret_value()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "api"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(process, base_url)
-        yield base_url
-    finally:
-        process.send_signal(signal.SIGTERM)
+    # Its log goes to a file, never to a pipe: an unread pipe fills and blocks the server mid-run.
+    with tempfile.TemporaryDirectory(prefix="caseledger-bench-api-") as logs:
+        log = Path(logs) / "api.log"
+        with log.open("w") as log_file:
+            process = subprocess.Popen(  # noqa: S603 (our own command line, no user input)
+                [sys.executable, "-m", "cli.main", "api", "--workers", str(API_WORKERS)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                text=True,
+            )
+        base_url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _wait_until_up(process, base_url, log)
+            yield base_url
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def _wait_until_up(process: subprocess.Popen[str], base_url: str, timeout: float = 60.0) -> None:
+def _wait_until_up(process: subprocess.Popen[str], base_url: str, log: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            error = process.stderr.read() if process.stderr else ""
+            error = log.read_text(errors="replace")
             raise RuntimeError(f"caseledger api exited with {process.returncode}: {error[-2000:]}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base_url}/readyz", timeout=1.0).status_code == 200:

@@ -11,8 +11,10 @@ Every connection carries ``application_name`` = the process kind (``caseledger-a
 ...), so that ``pg_stat_activity`` shows which process holds what.
 
 While PostgreSQL is away (restarted, killed, unreachable) nothing waits long: a new connection gives up
-after ``timeout`` (libpq ``connect_timeout``), a checkout waits at most ``timeout`` for one, and each checkout
-first checks that the pooled connection still answers (a restart leaves every idle one broken). The pool
+after ``timeout`` (libpq ``connect_timeout``), a checkout waits at most ``timeout`` for one, and a checkout
+of a connection that sat idle for more than ``CHECK_IDLE_AFTER_S`` first checks that it still answers (a
+restart leaves every idle one broken; one given back a moment ago is not checked, which spares a round trip
+per checkout under load, and a connection an outage broke in use is discarded when it is given back). The pool
 retries its lost connections with a short backoff and gives up on each after ``RECONNECT_GIVE_UP_S``, so the
 next checkout opens a fresh one at once: service resumes within seconds of the server's return however
 long it was away. What such an outage raises is ``DATABASE_UNAVAILABLE`` (the API answers 503, the
@@ -22,6 +24,7 @@ long-running loops reconnect).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -49,6 +52,13 @@ class ProcessKind(StrEnum):
 
 DEFAULT_TIMEOUT_S = 2.0
 """How long a checkout waits for a connection, and a new connection for the server, by default."""
+
+CHECK_IDLE_AFTER_S = 1.0
+"""A pooled connection idle for longer than this is checked (one round trip) before it is lent again.
+
+Under load connections come back within milliseconds, and checking each would add a round trip to every
+checkout; a server restart takes longer than this, so the connections that sat idle through it are checked
+(and replaced) before use."""
 
 RECONNECT_GIVE_UP_S = 5.0
 """How long the pool retries one lost connection (backoff 1, 2, 4 s) before the next checkout opens anew.
@@ -81,6 +91,18 @@ def database_unavailable(exc: BaseException) -> bool:
 def _connect_timeout(timeout: float) -> int:
     # libpq takes whole seconds, and treats 1 as 2.
     return max(2, round(timeout))
+
+
+def _given_back(conn: Connection[DictRow]) -> None:
+    # The pool's reset hook: runs each time a connection returns to the pool, idle from now on.
+    conn._caseledger_idle_since = time.monotonic()  # type: ignore[attr-defined]
+
+
+def _check_if_idle(conn: Connection[DictRow]) -> None:
+    # A fresh connection has no mark: it was just opened, so it answers.
+    idle_since: float = getattr(conn, "_caseledger_idle_since", time.monotonic())
+    if time.monotonic() - idle_since > CHECK_IDLE_AFTER_S:
+        ConnectionPool.check_connection(conn)
 
 
 def _configure(conn: Connection[DictRow]) -> None:
@@ -123,9 +145,10 @@ class Database:
             max_size=max_size,
             open=False,
             configure=_configure,
-            # A round trip per checkout: after a restart the idle connections are all broken, and each
-            # would otherwise fail one request before the pool noticed.
-            check=ConnectionPool.check_connection,
+            # After a restart the idle connections are all broken, and each would otherwise fail one
+            # request before the pool noticed: a connection idle for a while is checked before it is lent.
+            check=_check_if_idle,
+            reset=_given_back,
             timeout=timeout,
             reconnect_timeout=RECONNECT_GIVE_UP_S,
             name="caseledger",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, Concatenate, Generic, Literal, ParamSpec, TypeVar, cast
 from uuid import UUID
@@ -18,7 +19,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, get_topic
 from psycopg import Connection, sql
 from psycopg.adapt import PyFormat
 from psycopg.conninfo import conninfo_to_dict
@@ -73,6 +74,101 @@ class CommandResult:
     case_id: UUID
     version: int
     position: int
+
+
+@dataclass(frozen=True)
+class Alongside:
+    """A data-modifying statement committed in the very statement that stores a command's events, or not
+    at all: it may read the positions the events were given from ``stored(notification_id)``, and it writes
+    to ``table`` (a unique violation there rolls the events back and raises ``AlongsideRefusedError``)."""
+
+    statement: sql.Composable
+    params: Sequence[Any]
+    table: str
+
+
+StatementAlongside = Callable[[UUID, int], Alongside]
+"""The statement to commit with the events stored on a case, given the case and its new version."""
+
+
+class AlongsideRefusedError(Exception):
+    """The statement alongside the events met a unique constraint of its table: nothing was stored."""
+
+
+@dataclass
+class _Alongside:
+    case_id: UUID
+    statement: StatementAlongside
+    stored: CommandResult | None = None
+
+
+_alongside: ContextVar[_Alongside | None] = ContextVar("caseledger_statement_alongside", default=None)
+
+
+@contextmanager
+def committed_with(
+    case_id: UUID, statement: StatementAlongside
+) -> Iterator[Callable[[], CommandResult | None]]:
+    """While the block runs, the first events stored on ``case_id`` are inserted by one SQL statement (one
+    round trip, one commit) that also runs ``statement`` (the API keeps an Idempotency-Key's answer so).
+    Yields what those events stored once the block has stored them, else None (nothing stored on the case).
+    """
+    along = _Alongside(case_id, statement)
+    token = _alongside.set(along)
+    try:
+        yield lambda: along.stored
+    finally:
+        _alongside.reset(token)
+
+
+class CaseRecorder(PostgresApplicationRecorder):
+    """The library's recorder (its PL/pgSQL insert function: NOTIFY, then the insert), which inserts a
+    command's events together with the statement ``committed_with`` gives, when one is given: one statement,
+    one round trip, so both are committed or neither. A statement refused rolls the events back and leaves a
+    hole in the notification ids, as any failed insert does (the relay passes holes)."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        along = _alongside.get()
+        if (
+            along is None
+            or along.stored is not None
+            or not stored_events
+            or stored_events[-1].originator_id != along.case_id
+            or not self.datastore.enable_db_functions
+        ):
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
+        last = stored_events[-1]
+        alongside = along.statement(UUID(str(last.originator_id)), last.originator_version)
+        pg_stored_events = [
+            self.construct_pg_stored_event(
+                originator_id=e.originator_id,
+                originator_version=e.originator_version,
+                topic=e.topic,
+                state=e.state,
+            )
+            for e in stored_events
+        ]
+        statement = sql.SQL(
+            "WITH stored AS MATERIALIZED (SELECT * FROM {schema}.{insert}((%s)) AS ids(notification_id)), "
+            "alongside AS ({alongside}) SELECT notification_id FROM stored ORDER BY notification_id"
+        ).format(
+            schema=sql.Identifier(self.datastore.schema),
+            insert=sql.Identifier(self.pg_function_name_insert_events),
+            alongside=alongside.statement,
+        )
+        # Not retried like the library's insert: a lost connection may have lost the commit's answer only,
+        # and the caller (the API's retry) finds out which from what the statement stored.
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            try:
+                curs.execute(statement, (pg_stored_events, *alongside.params), prepare=True)
+            except psycopg.errors.UniqueViolation as refused:
+                if refused.diag.table_name == alongside.table:
+                    raise AlongsideRefusedError(str(refused)) from None
+                raise
+            inserted = [int(row["notification_id"]) for row in curs.fetchall()]
+        along.stored = CommandResult(UUID(str(last.originator_id)), last.originator_version, inserted[-1])
+        return inserted
 
 
 class StoreEnv(dict[str, str]):
@@ -206,7 +302,14 @@ class CaseApplication(Application[UUID], Generic[A]):
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Only our settings configure the store: the library would also read os.environ here.
-        return Environment(name, {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})})
+        return Environment(
+            name,
+            {
+                "IS_SNAPSHOTTING_ENABLED": "y",
+                "APPLICATION_RECORDER_TOPIC": get_topic(CaseRecorder),
+                **(env or {}),
+            },
+        )
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         factory = super().construct_factory(env)

@@ -50,39 +50,33 @@ def test_a_command_that_loses_the_database_after_storing_answers_503_and_its_ret
     assert len(system.complaints.history(UUID(complaint["case_id"]))) == 2
 
 
-def test_a_retry_is_not_held_up_when_the_cut_off_command_could_not_even_mark_its_key(
+def test_a_command_cut_off_before_its_commit_stores_nothing_and_its_retry_runs_it_once(
     client: TestClient, system: System, clock: ControlledClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     complaint = lodge_complaint(client, clock.now())
     path = f"/complaints/{complaint['case_id']}/acknowledgement"
-    stored = system.complaints.acknowledge
-    mark = IdempotencyStore._mark_abandoned
-    marks: list[str] = []
 
-    def acknowledge_then_lose_the_connection(*args: Any) -> Any:
-        stored(*args)
-        raise psycopg.OperationalError("server closed the connection unexpectedly")
+    def connection_lost(*_: Any) -> Any:
+        def statement(*_: Any) -> Any:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
 
-    def database_still_away(self: IdempotencyStore, *args: Any, **kwargs: Any) -> None:
-        marks.append("refused")
-        monkeypatch.setattr(IdempotencyStore, "_mark_abandoned", mark)
-        raise psycopg.OperationalError("connection refused")
+        return statement
 
-    monkeypatch.setattr(system.complaints, "acknowledge", acknowledge_then_lose_the_connection)
-    monkeypatch.setattr(IdempotencyStore, "_mark_abandoned", database_still_away)
+    # The key's answer is written by the statement that stores the events: losing it there loses both.
+    monkeypatch.setattr(IdempotencyStore, "kept_with_events", connection_lost)
     headers = as_(*OFFICER, Idempotency_Key=str(uuid4()))
 
     cut_off = client.post(path, json={"channel": "sms"}, headers=headers)
-    monkeypatch.setattr(system.complaints, "acknowledge", stored)
+    stored_meanwhile = len(system.complaints.history(UUID(complaint["case_id"])))
+    monkeypatch.undo()
     began = time.monotonic()
     retried = client.post(path, json={"channel": "sms"}, headers=headers)
 
     assert cut_off.status_code == 503
-    assert marks == ["refused"]
-    # Not a 409 "still running" until the hold goes stale (60 s): the mark is written before the claim.
+    assert stored_meanwhile == 1
     assert retried.status_code == 200, retried.text
     assert time.monotonic() - began < 2
-    assert retried.headers.get("idempotent-replayed") == "true"
+    assert retried.headers.get("idempotent-replayed") is None
     assert len(system.complaints.history(UUID(complaint["case_id"]))) == 2
 
 
