@@ -23,8 +23,10 @@ import domain
 from domain.base import PERSONAL, DomainError, DomainEvent
 from domain.sla import ALL_RULES, SlaRule
 
-AGGREGATE_MODULES = ("policy", "claim", "complaint", "callback")
-TOPIC_PATTERN = re.compile(r"^(policy|claim|complaint|callback|timer|privacy)\.[a-z0-9-]+\.v[0-9]+$")
+AGGREGATE_MODULES = ("policy", "claim", "complaint", "callback", "inquiry", "service_order")
+TOPIC_PATTERN = re.compile(
+    r"^(policy|claim|complaint|callback|timer|privacy|inquiry|service_order)\.[a-z0-9-]+\.v[0-9]+$"
+)
 
 # The SlaRule fields that name events (by class name), and where on_breach names the one it records.
 RULE_EVENT_FIELDS = (

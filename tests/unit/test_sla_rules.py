@@ -107,6 +107,17 @@ EVENT_NAMES = frozenset(
         "CallbackIssueFound",
         "MisSellingRemedied",
         "CallbackCancelled",
+        # 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5)
+        "InquiryLogged",
+        "InquiryDeferred",
+        "InquiryAnswered",
+        "InquiryTransferred",
+        "InquiryClosed",
+        "ServiceOrderRequested",
+        "ServiceOrderDispatched",
+        "ServiceProviderArrived",
+        "ServiceOrderCompleted",
+        "ServiceOrderCancelled",
     ]
 )
 
@@ -151,6 +162,12 @@ def test_table_holds_every_rule_of_the_brief_when_loaded() -> None:
         "CO-SURVEY-CALLBACK-2WD",
         "CO-CLOSURE-CALLBACK-7D",
         "CO-CMP-ACK-1WD",
+        # 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5)
+        "INQ-REPLY-1WD",
+        "SVC-ARRIVE-RESCUE-1H",
+        "SVC-ARRIVE-DRIVER-1H",
+        "SVC-ARRIVE-PREVENTION-3WD",
+        "CO-SVC-CALLBACK-3WD",
     }
 
 
