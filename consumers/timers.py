@@ -54,6 +54,7 @@ from domain.callback import CallbackIssueFound, CallbackTask
 from domain.claim import Claim, ClaimDecided, ClaimReported
 from domain.complaint import ComplaintDeadlineExtended
 from domain.policy import CoolingOffEnded, Policy, PolicyStatus
+from domain.service_order import ServiceOrderRequested
 from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
 from infra.messaging.contract import ReceivedEvent
@@ -86,6 +87,8 @@ def _from_event(fact: str, event: DomainEvent) -> FactValue | None:
         return event.outcome.value
     if fact == "remediation_opened" and isinstance(event, CallbackIssueFound):
         return event.remediation_task_id is not None
+    if fact == "service_kind" and isinstance(event, ServiceOrderRequested):
+        return event.kind.value
     return None
 
 

@@ -12,8 +12,10 @@ from infra.clock import Clock, SystemClock
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
+from infra.services.inquiries import Inquiries
 from infra.services.policies import Policies
 from infra.services.privacy import CustomerCases, Privacy
+from infra.services.service_orders import ServiceOrders
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.database import Database, ProcessKind
@@ -41,11 +43,23 @@ class System:
     timers: Timers
     keys: KeyStore
     privacy: Privacy
+    # 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5).
+    inquiries: Inquiries
+    service_orders: ServiceOrders
     embedded_postgres: EmbeddedPostgres | None = field(default=None, repr=False)
 
     def applications(self) -> list[CaseApplication[Any]]:
         """Every event-sourced application, in the order the relay and rebuilds read them."""
-        return [self.policies, self.claims, self.complaints, self.callbacks, self.timers, self.privacy]
+        return [
+            self.policies,
+            self.claims,
+            self.complaints,
+            self.callbacks,
+            self.timers,
+            self.privacy,
+            self.inquiries,
+            self.service_orders,
+        ]
 
     def close(self) -> None:
         """Close the process's connections, then stop the embedded server if this process started one."""
@@ -121,6 +135,9 @@ def _build(settings: Settings, database: Database, clock: Clock, embedded: Embed
         timers=Timers(env(Timers), clock, interval),
         keys=keys,
         privacy=Privacy(env(Privacy), clock, keys, cases, interval),
+        # Inquiries check that the complaint or claim they are transferred to is on record.
+        inquiries=Inquiries(env(Inquiries), clock, complaints, claims, interval),
+        service_orders=ServiceOrders(env(ServiceOrders), clock, interval),
         embedded_postgres=embedded,
     )
     # Personal fields are sealed per customer in every context, and opened the same way by every reader.
