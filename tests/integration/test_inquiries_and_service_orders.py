@@ -41,6 +41,8 @@ from projections.contact_queries import (
     inquiry_statistics,
 )
 from projections.schema import read_schema
+from projections.store import read_key
+from projections.worklist import WORKLIST
 from tests.feed import Group, begin, project
 
 pytestmark = pytest.mark.integration
@@ -235,3 +237,31 @@ def test_rescue_order_meets_its_arrival_standard_and_opens_its_callback_when_don
     assert order is not None
     assert (order.status, order.arrived_on_time) == ("done", True)
     assert order.arrival_due_at == at(2026, 7, 16, 22, 40)
+
+
+def test_a_deferred_inquiry_is_on_its_agent_s_worklist_due_when_the_reply_standard_ends(
+    system: System, clock: ControlledClock, customer: str
+) -> None:
+    clock.set(at(2026, 9, 30, 16))
+    begin(system)
+    inquiry_id = log(system, clock, customer, InquiryCategory.POLICY)
+    system.inquiries.defer(inquiry_id, DeferInquiry(reason="underwriting must answer"), by(CALLBACK_AGENT))
+    project(system)
+    schema = read_schema(system.settings.db_schema)
+    with psycopg.connect(system.database_url) as conn:
+        item = read_key(conn, schema, WORKLIST, (inquiry_id, "reply to inquiry"))
+    assert item is not None
+    assert (item["role"], item["assignee"], item["rule_id"]) == (
+        "callback_agent",
+        CALLBACK_AGENT[1],
+        "INQ-REPLY-1WD",
+    )
+    assert item["due_at"] == at(2026, 10, 9, 0)
+
+    system.inquiries.answer(inquiry_id, AnswerInquiry(answer="the clause covers it"), by(CALLBACK_AGENT))
+    project(system)
+
+    with psycopg.connect(system.database_url) as conn:
+        assert read_key(conn, schema, WORKLIST, (inquiry_id, "reply to inquiry")) is None
+        closing_item = read_key(conn, schema, WORKLIST, (inquiry_id, "close inquiry"))
+    assert closing_item is not None
