@@ -22,6 +22,7 @@ from cli.scenarios import (
     complaint_story,
     drive,
     handling_steps,
+    inquiry_story,
     life_policy_story,
     lodge_sample_complaint,
     next_morning,
@@ -29,6 +30,7 @@ from cli.scenarios import (
     register_claim,
     register_demo_seller,
     report_claim,
+    service_order_story,
     settled_claim,
     today,
 )
@@ -49,6 +51,9 @@ class DemoCases:
     complaint_id: UUID
     callback_task_id: UUID
     open_work: tuple[OpenCase, ...] = ()
+    # 咨询 and 其他 (issue #14): two inquiries (answered at once; deferred, then answered) and a rescue.
+    inquiry_ids: tuple[UUID, ...] = ()
+    service_order_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +66,16 @@ class OpenCase:
 
 
 def run_demo(system: System, clock: ControlledClock) -> DemoCases:
-    """Drive one life policy (with its callback), one motor policy and claim, and one complaint."""
+    """Drive one life policy (with its callback), one motor policy and claim, one complaint, two inquiries
+    and a roadside rescue."""
     register_demo_seller(system, today(system))
     life_policy_id, task_id = life_policy_story(system, clock)
     motor_policy_id = a_policy(system, Line.MOTOR_COMMERCIAL)
     clock.advance(timedelta(days=5, hours=2))
     claim_id = claim_story(system, clock, motor_policy_id)
     complaint_id = complaint_story(system, clock, motor_policy_id)
+    inquiry_ids = inquiry_story(system, clock, motor_policy_id)
+    service_order_id = service_order_story(system, clock, motor_policy_id)
     # The cases left open are told on the days just before now, so that when the clock then follows real
     # time their colours are the ones the story meant (never backwards: an older story keeps its own time).
     # They start the morning after the day fifteen days back (``next_morning``) and take thirteen days, so
@@ -77,7 +85,16 @@ def run_demo(system: System, clock: ControlledClock) -> DemoCases:
     open_work = open_work_story(system, clock, motor_policy_id)
     # The story ends now (within the day its open work needed), so nothing falls due unseen between them.
     clock.set(max(clock.now(), SystemClock().now()))
-    return DemoCases(life_policy_id, motor_policy_id, claim_id, complaint_id, task_id, open_work)
+    return DemoCases(
+        life_policy_id,
+        motor_policy_id,
+        claim_id,
+        complaint_id,
+        task_id,
+        open_work,
+        inquiry_ids=inquiry_ids,
+        service_order_id=service_order_id,
+    )
 
 
 OPEN_WORK_DAYS = 13
@@ -155,6 +172,15 @@ def print_demo(system: System, cases: DemoCases) -> None:
     )
     print(format_history(f"Claim {cases.claim_id}", system.claims.history(cases.claim_id)))
     print(format_history(f"Complaint {cases.complaint_id}", system.complaints.history(cases.complaint_id)))
+    for inquiry_id in cases.inquiry_ids:
+        print(format_history(f"Inquiry {inquiry_id} (咨询)", system.inquiries.history(inquiry_id)))
+    if cases.service_order_id is not None:
+        print(
+            format_history(
+                f"Service order {cases.service_order_id} (非事故救援 roadside rescue)",
+                system.service_orders.history(cases.service_order_id),
+            )
+        )
     if cases.open_work:
         print("\nLeft open for the worklist (the staff console at /console shows them):")
         for case in cases.open_work:

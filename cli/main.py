@@ -18,6 +18,7 @@ from uuid import UUID
 
 from cli.audit import add_audit_commands
 from cli.bench.main import SECTIONS as BENCH_SECTIONS
+from cli.contacts import add_contact_commands
 from cli.errors import PROG, UsageError, report, run_command
 from cli.privacy import add_privacy_commands
 from cli.timers import add_timer_view_commands
@@ -136,6 +137,7 @@ def build_parser() -> Parser:
 
     add_audit_commands(commands)
     add_privacy_commands(commands)
+    add_contact_commands(commands)  # 咨询 inquiries and the contact history (issue #14)
     return parser
 
 

@@ -48,6 +48,15 @@ LIFECYCLES = {
         "ComplaintResponded",
         "ComplaintClosed",
     ],
+    # 咨询 and 其他 (issue #14): an inquiry answered at once, one deferred and answered, a roadside rescue.
+    "inquiry answered at once": ["InquiryLogged", "InquiryAnswered"],
+    "inquiry deferred": ["InquiryLogged", "InquiryDeferred", "InquiryAnswered"],
+    "service order": [
+        "ServiceOrderRequested",
+        "ServiceOrderDispatched",
+        "ServiceProviderArrived",
+        "ServiceOrderCompleted",
+    ],
 }
 
 
@@ -91,12 +100,15 @@ def test_demo_prints_every_lifecycle_event_by_event_when_a_database_is_configure
     done = up_demo({"CASELEDGER_DATABASE_URL": database_url, "CASELEDGER_DB_SCHEMA": schema}, tmp_path)
 
     assert done.returncode == 0, done.stderr
-    life, callback, motor, claim, complaint = sections(done.stdout)
+    life, callback, motor, claim, complaint, inquiry, deferred, rescue = sections(done.stdout)
     assert_in_order(life, LIFECYCLES["life policy"])
     assert_in_order(callback, LIFECYCLES["callback"])
     assert motor[-1] == "PolicyIssued"
     assert_in_order(claim, LIFECYCLES["claim"])
     assert_in_order(complaint, LIFECYCLES["complaint"])
+    assert inquiry == LIFECYCLES["inquiry answered at once"]
+    assert deferred == LIFECYCLES["inquiry deferred"]
+    assert rescue == LIFECYCLES["service order"]
     # Relayed through the embedded broker and applied by the projections consumer:
     assert re.search(
         r"Read models caught up: claim \S+ in the read model: status=closed, paid_fen=600000", done.stdout
