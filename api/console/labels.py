@@ -26,6 +26,8 @@ CASE_TYPES: dict[str, str] = {
     "callback": "回访 Callback",
     "timer": "时限 Timer",
     "privacy": "个人信息 Data subject",
+    "inquiry": "咨询 Inquiry",
+    "service_order": "增值服务 Service order",
 }
 
 COLOURS: dict[str, str] = {
