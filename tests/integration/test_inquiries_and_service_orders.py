@@ -25,6 +25,7 @@ from domain.timer import TimerState
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.services.complaints import LodgeComplaint, SubjectRefBody
+from infra.services.explain import explain
 from infra.services.inquiries import AnswerInquiry, DeferInquiry, LogInquiry, TransferInquiry
 from infra.services.service_orders import (
     CompleteServiceOrder,
@@ -203,6 +204,9 @@ def test_deferral_starts_the_reply_timer_and_the_answer_satisfies_it(
     timers.consume()
 
     assert timer_state(system, "INQ-REPLY-1WD", inquiry_id) is TimerState.SATISFIED
+    told = explain(system, inquiry_id)
+    assert "INQ-REPLY-1WD" in told
+    assert "company policy" in told
 
 
 def test_rescue_order_meets_its_arrival_standard_and_opens_its_callback_when_done(
