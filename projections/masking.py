@@ -40,6 +40,9 @@ PERSONAL_FIELDS: dict[str, PersonalKind] = {
     "payee_account": PersonalKind.BANK_ACCOUNT,
     "answers": PersonalKind.FREE_TEXT,
     "answered_by": PersonalKind.NAME,
+    # 其他 value-added service orders (issue #14): where the provider goes and whom it calls.
+    "contact_phone": PersonalKind.PHONE,
+    "location": PersonalKind.FREE_TEXT,
 }
 """Every personal field of the domain's events and the read models, by name, with its kind."""
 

@@ -7,9 +7,10 @@ from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.access import PersonalData, check_reveal, personal_data, request_id
 from api.auth import require
 from api.deps import ReadModelsDep, ServiceOrdersDep, case_command, opening_command
 from api.gateway import CommandCall
@@ -18,6 +19,7 @@ from api.routes.answers import command_route
 from api.routes.inquiries import CONTACT_READERS
 from domain.base import Actor
 from domain.service_order import ServiceOrder
+from infra.audit.history import AuditTrail
 from infra.services.service_orders import (
     CancelServiceOrder,
     CompleteServiceOrder,
@@ -98,3 +100,42 @@ def get_service_order(
     case = read_models.service_order(order_id, min_version)
     response.headers["ETag"] = f'"{case.version}"'
     return case
+
+
+def _trail(request: Request) -> AuditTrail:
+    trail: AuditTrail = request.app.state.audit
+    return trail
+
+
+@router.get(
+    "/{order_id}/personal-data",
+    responses=problem_responses(401, 403, 404, 422, 503),
+    tags=["personal data"],
+)
+def get_service_order_personal_data(
+    order_id: OrderId,
+    request: Request,
+    response: Response,
+    actor: Annotated[Actor, Depends(require(*CONTACT_READERS))],
+    read_models: ReadModelsDep,
+    trail: Annotated[AuditTrail, Depends(_trail)],
+    reveal: Annotated[
+        list[str] | None,
+        Query(description="`contact_phone` or `location`, in full for a role that may (with `purpose`)."),
+    ] = None,
+    purpose: Annotated[str | None, Query(min_length=3, max_length=500)] = None,
+) -> PersonalData:
+    """The order's contact phone and location: masked, or in full for `reveal`ed fields the role may see
+    (the dispatching callback agent or claims handler; each reveal logged with `purpose`)."""
+    found = read_models.service_order(order_id)
+    return personal_data(
+        actor=actor,
+        case_id=order_id,
+        subject_id=found.customer_id,
+        reveal=check_reveal(actor, reveal or []),
+        purpose=purpose,
+        request_id=request_id(request, response),
+        trail=trail,
+        access_log=read_models.access_log,
+        clock=read_models.clock,
+    )

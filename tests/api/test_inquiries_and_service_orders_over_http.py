@@ -216,3 +216,30 @@ def test_an_arrival_before_the_dispatch_is_a_422_naming_its_rule(
 
     assert refused.status_code == 422
     assert refused.json()["rule"] == "SVC-BUSINESS-TIME"
+
+
+@pytest.mark.usefixtures("read_models")
+def test_a_service_order_s_phone_is_masked_and_revealed_in_full_to_its_dispatcher_with_a_purpose(
+    client: TestClient, system: System, clock: ControlledClock
+) -> None:
+    begin(system)
+    order = rescue(client, clock, f"CUST-{uuid4().hex[:8]}")
+    project(system)
+    path = f"/service-orders/{order['case_id']}/personal-data"
+
+    masked = ok(client.get(path, headers=as_(*SUPERVISOR)))
+    revealed = ok(
+        client.get(
+            path,
+            params={"reveal": "contact_phone", "purpose": "call the customer back about the truck"},
+            headers=as_(*AGENT),
+        )
+    )
+    refused = client.get(
+        path, params={"reveal": "contact_phone", "purpose": "curiosity"}, headers=as_(*SUPERVISOR)
+    )
+
+    assert masked["fields"]["contact_phone"] == "138****8000"
+    assert masked["fields"]["location"] == "***"
+    assert revealed["fields"]["contact_phone"] == "13800138000"
+    assert refused.status_code == 403
