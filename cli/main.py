@@ -79,7 +79,9 @@ def build_parser() -> Parser:
     timers_explain = timers_commands.add_parser(
         "explain", help="every timer of a case and how it was computed"
     )
-    timers_explain.add_argument("case_id", type=UUID, help="the case (policy, claim or complaint) id")
+    timers_explain.add_argument(
+        "case_id", type=UUID, help="the case (policy, claim, complaint, inquiry or service order) id"
+    )
     timers_explain.set_defaults(run="cli.operations:timers_explain")
     add_timer_view_commands(timers_commands)
 
