@@ -49,6 +49,7 @@ Callback (回访)
       CallbackCancelled [the task's due_by]
   (make callback also opens for a done value-added service order's task [CO-SVC-CALLBACK-3WD])
 Inquiry (咨询)
+  answer inquiry (callback_agent) — InquiryLogged → InquiryAnswered, InquiryDeferred, InquiryTransferred
   reply to inquiry (callback_agent) — InquiryDeferred → InquiryAnswered, InquiryTransferred [INQ-REPLY-1WD]
   close inquiry (callback_agent) — InquiryAnswered, InquiryTransferred → InquiryClosed
 Service order (其他)
@@ -358,6 +359,14 @@ KINDS: tuple[WorkItemKind, ...] = (
         assigned_by=_CALLBACK_STAFF,
     ),
     # ---- 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5)
+    WorkItemKind(
+        "answer inquiry",
+        "inquiry",
+        Role.CALLBACK_AGENT,
+        opened_by=("InquiryLogged",),
+        closed_by=("InquiryAnswered", "InquiryDeferred", "InquiryTransferred"),
+        assign_opener=True,
+    ),
     WorkItemKind(
         "reply to inquiry",
         "inquiry",

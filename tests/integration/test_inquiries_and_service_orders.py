@@ -249,11 +249,17 @@ def test_a_deferred_inquiry_is_on_its_agent_s_worklist_due_when_the_reply_standa
     clock.set(at(2026, 9, 30, 16))
     begin(system)
     inquiry_id = log(system, clock, customer, InquiryCategory.POLICY)
-    system.inquiries.defer(inquiry_id, DeferInquiry(reason="underwriting must answer"), by(CALLBACK_AGENT))
     project(system)
     schema = read_schema(system.settings.db_schema)
     with psycopg.connect(system.database_url) as conn:
+        during_the_contact = read_key(conn, schema, WORKLIST, (inquiry_id, "answer inquiry"))
+    system.inquiries.defer(inquiry_id, DeferInquiry(reason="underwriting must answer"), by(CALLBACK_AGENT))
+    project(system)
+    with psycopg.connect(system.database_url) as conn:
+        assert read_key(conn, schema, WORKLIST, (inquiry_id, "answer inquiry")) is None
         item = read_key(conn, schema, WORKLIST, (inquiry_id, "reply to inquiry"))
+    assert during_the_contact is not None
+    assert during_the_contact["due_at"] is None
     assert item is not None
     assert (item["role"], item["assignee"], item["rule_id"]) == (
         "callback_agent",
