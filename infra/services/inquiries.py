@@ -1,10 +1,11 @@
 """Inquiries (咨询): the application service for inquiry tickets.
 
 A transfer links the inquiry to the case opened for it. A complaint or a claim report is looked up in its
-own store before the link is recorded, so an inquiry never points at a case that does not exist
-(``InquiryTransferTargetError``, INQ-TRANSFER-TARGET); a policy service request is recorded by its id (its
-context is built beside this one and joins the check when it lands). The other direction, the case showing
-the inquiry it came from, is the ``inquiry_links`` read model (``projections.inquiries``).
+own store before the link is recorded, so an inquiry never points at a case that does not exist, nor at
+another customer's (``InquiryTransferTargetError``, INQ-TRANSFER-TARGET); a policy service request is
+recorded by its id (its context is built beside this one and joins the check when it lands). The other
+direction, the case showing the inquiry it came from, is the ``inquiries`` read model read by
+``transferred_to`` (``projections.inquiries``, ``GET /cases/{id}/inquiry``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from infra.clock import Clock
 from infra.services.claims import Claims
 from infra.services.commands import Command, Name, Text, examples
 from infra.services.complaints import Complaints
-from infra.store.eventstore import Caller, CaseApplication, CommandResult
+from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError, CommandResult
 
 # ------------------------------------------------------------------------------------------ commands
 
@@ -140,7 +141,7 @@ class Inquiries(CaseApplication[Inquiry]):
         self, inquiry_id: UUID, command: TransferInquiry, by: Caller, expected_version: int | None = None
     ) -> CommandResult:
         """Link the inquiry to the case opened for it, once that case is found in its own store."""
-        self._require_target(command.target_kind, command.target_id)
+        self._require_target(self.load(inquiry_id).customer_id, command.target_kind, command.target_id)
         return self.run(inquiry_id, by, expected_version, Inquiry.transfer, **command.arguments())
 
     def close_inquiry(
@@ -149,11 +150,21 @@ class Inquiries(CaseApplication[Inquiry]):
         """Close an answered or transferred inquiry."""
         return self.run(inquiry_id, by, expected_version, Inquiry.close)
 
-    def _require_target(self, kind: TransferTarget, target_id: UUID) -> None:
+    def _require_target(self, customer_id: str | None, kind: TransferTarget, target_id: UUID) -> None:
+        """The complaint or claim named is on record and is the inquiring customer's own case."""
         stores: dict[TransferTarget, CaseApplication[Any]] = {
             TransferTarget.COMPLAINT: self.complaints,
             TransferTarget.CLAIM_REPORT: self.claims,
         }
         store = stores.get(kind)
-        if store is not None and not any(True for _ in store.events.get(target_id, limit=1)):
-            raise InquiryTransferTargetError(f"no {kind.value} with id {target_id} is on record")
+        if store is None:
+            return
+        try:
+            target = store.load(target_id)
+        except CaseNotFoundError:
+            raise InquiryTransferTargetError(f"no {kind.value} with id {target_id} is on record") from None
+        owner = getattr(target, "customer_id", None)
+        if customer_id is not None and owner != customer_id:
+            raise InquiryTransferTargetError(
+                f"{kind.value} {target_id} is customer {owner}'s case, not the caller's ({customer_id})"
+            )

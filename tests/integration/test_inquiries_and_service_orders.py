@@ -275,3 +275,30 @@ def test_a_deferred_inquiry_is_on_its_agent_s_worklist_due_when_the_reply_standa
         assert read_key(conn, schema, WORKLIST, (inquiry_id, "reply to inquiry")) is None
         closing_item = read_key(conn, schema, WORKLIST, (inquiry_id, "close inquiry"))
     assert closing_item is not None
+
+
+def test_transfer_is_refused_when_the_complaint_is_another_customer_s(
+    system: System, clock: ControlledClock, customer: str
+) -> None:
+    inquiry_id = log(system, clock, customer, InquiryCategory.CLAIM_PROGRESS)
+    someone_else_s = system.complaints.lodge(
+        LodgeComplaint(
+            received_at=clock.now(),
+            category=ComplaintCategory.CLAIMS,
+            channel=ComplaintChannel.HOTLINE,
+            subject_ref=SubjectRefBody(kind=SubjectKind.POLICY, ref="P0B8A4F2E3C1D"),
+            customer_id="CUST-someone-else",
+            complainant_name="李四",
+            complainant_phone="13900139000",
+            facts="late",
+            demands="pay",
+        ),
+        by(OFFICER),
+    ).case_id
+
+    with pytest.raises(InquiryTransferTargetError, match="not the caller's"):
+        system.inquiries.transfer(
+            inquiry_id,
+            TransferInquiry(target_kind=TransferTarget.COMPLAINT, target_id=someone_else_s),
+            by(CALLBACK_AGENT),
+        )
