@@ -38,13 +38,16 @@ REVEALS: dict[Role, frozenset[str]] = {
             "beneficiary_id_numbers",
         }
     ),
-    Role.CLAIMS_HANDLER: frozenset({"reporter_name", "reporter_phone", "payee_name", "payee_account"}),
+    Role.CLAIMS_HANDLER: frozenset(
+        {"reporter_name", "reporter_phone", "payee_name", "payee_account", "contact_phone", "location"}
+    ),
     Role.SURVEYOR: frozenset({"reporter_name", "reporter_phone"}),
     Role.ADJUSTER: frozenset({"reporter_name"}),
     Role.CLAIM_REVIEWER: frozenset({"payee_name", "payee_account"}),
     Role.COMPLAINTS_OFFICER: frozenset({"complainant_name", "complainant_phone"}),
-    # The few fields a call needs: whom to ask for, and the number.
-    Role.CALLBACK_AGENT: frozenset({"applicant_name", "applicant_phone"}),
+    # The few fields a call needs: whom to ask for, and the number; a service order's dispatcher, where
+    # the provider goes and whom it calls.
+    Role.CALLBACK_AGENT: frozenset({"applicant_name", "applicant_phone", "contact_phone", "location"}),
     Role.SUPERVISOR: frozenset(),
     Role.SENIOR_MANAGER: frozenset(),
     # Auditors read everything; a reveal is still logged with its purpose.

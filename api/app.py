@@ -27,8 +27,10 @@ from api.routes.callbacks import router as callback_routes
 from api.routes.claims import router as claim_routes
 from api.routes.complaints import router as complaint_routes
 from api.routes.health import router as health_routes
+from api.routes.inquiries import router as inquiry_routes
 from api.routes.policies import router as policy_routes
 from api.routes.queries import router as query_routes
+from api.routes.service_orders import router as service_order_routes
 from api.routes.service_requests import router as service_request_routes
 from api.routes.timers import router as timer_routes
 from api.system import ApiSystem
@@ -117,6 +119,8 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
         ),
         readiness=Readiness(database, partial(relay_lag, system)),
         service_requests=system.service_requests,
+        inquiries=system.inquiries,
+        service_orders=system.service_orders,
     )
 
     app = CaseledgerApi(
@@ -146,6 +150,8 @@ def create_app(system: ApiSystem, operations: Operations | None = None) -> FastA
         audit_routes,
         timer_routes,
         service_request_routes,
+        inquiry_routes,
+        service_order_routes,
     ):
         _declare_roles(router)
         app.include_router(router)

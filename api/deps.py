@@ -23,7 +23,9 @@ from domain.base import Actor, Role, roles_of
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
+from infra.services.inquiries import Inquiries
 from infra.services.policies import Policies
+from infra.services.service_orders import ServiceOrders
 from infra.services.service_requests import ServiceRequests
 from infra.store.eventstore import Caller
 
@@ -42,6 +44,8 @@ class ApiServices:
     read_models: ReadModels
     readiness: Readiness
     service_requests: ServiceRequests
+    inquiries: Inquiries
+    service_orders: ServiceOrders
 
 
 async def _services(request: Request) -> ApiServices:
@@ -73,12 +77,22 @@ async def _readiness(services: Annotated[ApiServices, Depends(_services)]) -> Re
     return services.readiness
 
 
+def _inquiries(services: Annotated[ApiServices, Depends(_services)]) -> Inquiries:
+    return services.inquiries
+
+
+def _service_orders(services: Annotated[ApiServices, Depends(_services)]) -> ServiceOrders:
+    return services.service_orders
+
+
 ClaimsDep = Annotated[Claims, Depends(_claims)]
 ComplaintsDep = Annotated[Complaints, Depends(_complaints)]
 PoliciesDep = Annotated[Policies, Depends(_policies)]
 CallbacksDep = Annotated[Callbacks, Depends(_callbacks)]
 ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+InquiriesDep = Annotated[Inquiries, Depends(_inquiries)]
+ServiceOrdersDep = Annotated[ServiceOrders, Depends(_service_orders)]
 
 
 def _service_requests(services: Annotated[ApiServices, Depends(_services)]) -> ServiceRequests:

@@ -48,7 +48,14 @@ from infra.clock import Clock
 from infra.messaging.relay import published_position
 from infra.store.database import Database
 from infra.store.eventstore import CaseApplication
-from projections import queries, service_request_queries, watermarks
+from projections import contact_queries, queries, service_request_queries, watermarks
+from projections.contact_queries import (
+    ContactHistory,
+    InquiryCase,
+    InquiryOrigin,
+    InquiryStatistics,
+    ServiceOrderCase,
+)
 from projections.queries import (
     AgeingBucket,
     ClaimCase,
@@ -76,6 +83,8 @@ class PositionContext(StrEnum):
     CALLBACK = "callback"
     TIMER = "timer"
     SERVICE_REQUEST = "service_request"
+    INQUIRY = "inquiry"
+    SERVICE_ORDER = "service_order"
 
 
 class ReadModels:
@@ -251,6 +260,54 @@ class ReadModels:
                 conn, self._schema, assignee=assignee, limit=limit, offset=offset, reader=reader
             )
 
+    # ---- 咨询 inquiries, 其他 service orders and the contact history (issue #14 points 1, 5, 6): their
+    # rows hold no personal field and the routes admit only the roles that serve customers.
+
+    def inquiry(
+        self, inquiry_id: UUID, min_version: int | None = None, min_position: int | None = None
+    ) -> InquiryCase:
+        """An inquiry as projected, once the projection holds ``min_version`` / ``min_position``."""
+        return self._case(
+            "inquiry", inquiry_id, min_version, min_position, _unscoped(contact_queries.get_inquiry), None
+        )
+
+    def service_order(
+        self, order_id: UUID, min_version: int | None = None, min_position: int | None = None
+    ) -> ServiceOrderCase:
+        """A service order as projected, once the projection holds ``min_version`` / ``min_position``."""
+        get = _unscoped(contact_queries.get_service_order)
+        return self._case("service_order", order_id, min_version, min_position, get, None)
+
+    def inquiry_origin(self, case_id: UUID) -> InquiryOrigin:
+        """The inquiry the case ``case_id`` was opened from."""
+        with self._connection() as conn:
+            found = contact_queries.inquiry_origin(conn, self._schema, case_id)
+        if found is None:
+            raise ResourceNotFoundError(f"no inquiry was transferred to case {case_id}")
+        return found
+
+    def inquiry_statistics(
+        self,
+        *,
+        month_from: str | None,
+        month_to: str | None,
+        after: tuple[PositionContext, int] | None = None,
+    ) -> list[InquiryStatistics]:
+        """Inquiry volume by category, channel and month, with the first-contact resolution rate."""
+        with self._connection() as conn:
+            self._reach(conn, after)
+            return contact_queries.inquiry_statistics(
+                conn, self._schema, month_from=month_from, month_to=month_to
+            )
+
+    def contact_history(
+        self, customer_id: str, after: tuple[PositionContext, int] | None = None
+    ) -> ContactHistory:
+        """The customer's inquiries, service orders and cases, newest first."""
+        with self._connection() as conn:
+            self._reach(conn, after)
+            return contact_queries.contact_history(conn, self._schema, customer_id)
+
     def _case(
         self,
         context: str,
@@ -378,3 +435,14 @@ class ReadSideTimerViews(TimerViews):
             raise ReadModelsUnavailableError(
                 "the timer views are not there yet: the timers consumer and the scheduler have not started"
             ) from None
+
+
+def _unscoped(
+    get: Callable[[psycopg.Connection[Any], str, UUID], T | None],
+) -> Callable[[psycopg.Connection[Any], str, UUID, Reader | None], T | None]:
+    """A query whose rows every admitted role may read whole (the route has checked the role)."""
+
+    def scoped(conn: psycopg.Connection[Any], schema: str, case_id: UUID, reader: Reader | None) -> T | None:
+        return get(conn, schema, case_id)
+
+    return scoped

@@ -9,7 +9,9 @@ from infra.clock import Clock
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
+from infra.services.inquiries import Inquiries
 from infra.services.policies import Policies
+from infra.services.service_orders import ServiceOrders
 from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.settings import Settings
@@ -47,5 +49,11 @@ class ApiSystem(Protocol):
 
     @property
     def service_requests(self) -> ServiceRequests: ...
+
+    @property
+    def inquiries(self) -> Inquiries: ...
+
+    @property
+    def service_orders(self) -> ServiceOrders: ...
 
     def applications(self) -> list[CaseApplication[Any]]: ...

@@ -25,6 +25,7 @@ from cli.scenarios import (
     complaint_story,
     drive,
     handling_steps,
+    inquiry_story,
     life_policy_story,
     lodge_sample_complaint,
     next_morning,
@@ -34,6 +35,7 @@ from cli.scenarios import (
     register_demo_seller,
     remind_premium,
     report_claim,
+    service_order_story,
     settled_claim,
     surrender_story,
     suspend_and_reinstate,
@@ -59,6 +61,9 @@ class DemoCases:
     open_work: tuple[OpenCase, ...] = ()
     service_request_ids: tuple[UUID, ...] = ()
     """保全 on the life policy: an address change, then a beneficiary change (Art. 41 consent)."""
+    # 咨询 and 其他 (issue #14): two inquiries (answered at once; deferred, then answered) and a rescue.
+    inquiry_ids: tuple[UUID, ...] = ()
+    service_order_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,9 @@ class OpenCase:
 
 
 def run_demo(system: System, clock: ControlledClock) -> DemoCases:
-    """Drive one life policy (with its callback and two 保全 requests), one motor policy and claim, and one
-    complaint."""
+    """Drive one life policy (with its callback, two 保全 requests, a missed premium to suspension and
+    reinstatement, and a surrender), one motor policy and claim, one complaint, two inquiries and a roadside
+    rescue."""
     register_demo_seller(system, today(system))
     life_policy_id, task_id = life_policy_story(system, clock)
     agree_monthly_premiums(system, life_policy_id)  # 续期: the 2nd instalment falls due a month after issue
@@ -88,6 +94,8 @@ def run_demo(system: System, clock: ControlledClock) -> DemoCases:
     # Unpaid 30 days after the demand: suspended (中止), then reinstated (复效); then surrendered (退保).
     suspend_and_reinstate(system, clock, life_policy_id)
     surrender_story(system, clock, life_policy_id)
+    inquiry_ids = inquiry_story(system, clock, motor_policy_id)
+    service_order_id = service_order_story(system, clock, motor_policy_id)
     # The cases left open are told on the days just before now, so that when the clock then follows real
     # time their colours are the ones the story meant (never backwards: an older story keeps its own time).
     # They start the morning after the day fifteen days back (``next_morning``) and take thirteen days, so
@@ -98,7 +106,15 @@ def run_demo(system: System, clock: ControlledClock) -> DemoCases:
     # The story ends now (within the day its open work needed), so nothing falls due unseen between them.
     clock.set(max(clock.now(), SystemClock().now()))
     return DemoCases(
-        life_policy_id, motor_policy_id, claim_id, complaint_id, task_id, open_work, service_request_ids
+        life_policy_id,
+        motor_policy_id,
+        claim_id,
+        complaint_id,
+        task_id,
+        open_work,
+        service_request_ids,
+        inquiry_ids=inquiry_ids,
+        service_order_id=service_order_id,
     )
 
 
@@ -187,6 +203,15 @@ def print_demo(system: System, cases: DemoCases) -> None:
         opened = history[0]
         item = opened.item.value if isinstance(opened, ServiceRequested) else "?"
         print(format_history(f"Service request {request_id} (保全 {item})", history))
+    for inquiry_id in cases.inquiry_ids:
+        print(format_history(f"Inquiry {inquiry_id} (咨询)", system.inquiries.history(inquiry_id)))
+    if cases.service_order_id is not None:
+        print(
+            format_history(
+                f"Service order {cases.service_order_id} (非事故救援 roadside rescue)",
+                system.service_orders.history(cases.service_order_id),
+            )
+        )
     if cases.open_work:
         print("\nLeft open for the worklist (the staff console at /console shows them):")
         for case in cases.open_work:

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from cli.audit import add_audit_commands
 from cli.bench.main import SECTIONS as BENCH_SECTIONS
+from cli.contacts import add_contact_commands
 from cli.errors import PROG, UsageError, report, run_command
 from cli.privacy import add_privacy_commands
 from cli.timers import add_timer_view_commands
@@ -79,7 +80,9 @@ def build_parser() -> Parser:
         "explain", help="every timer of a case and how it was computed"
     )
     timers_explain.add_argument(
-        "case_id", type=UUID, help="the case (policy, claim, complaint or 保全 service request) id"
+        "case_id",
+        type=UUID,
+        help="the case (policy, claim, complaint, inquiry, service order or 保全 service request) id",
     )
     timers_explain.set_defaults(run="cli.operations:timers_explain")
     add_timer_view_commands(timers_commands)
@@ -146,6 +149,7 @@ def build_parser() -> Parser:
 
     add_audit_commands(commands)
     add_privacy_commands(commands)
+    add_contact_commands(commands)  # 咨询 inquiries and the contact history (issue #14)
     return parser
 
 

@@ -61,7 +61,17 @@ from projections.queries import get_claim
 from projections.schema import projections_group_id, read_schema
 from projections.watermarks import applied_table
 
-CONTEXTS = ("policy", "claim", "complaint", "callback", "timer", "privacy", "service_request")
+CONTEXTS = (
+    "policy",
+    "claim",
+    "complaint",
+    "callback",
+    "timer",
+    "privacy",
+    "service_request",
+    "inquiry",
+    "service_order",
+)
 DEMO_STORY_DAYS = 100
 """How far back the demo story starts: its closed cases take about two months, then its open cases are told
 on the 15 days before now (cli/demo.py), and the clock follows real time from the story's end on."""

@@ -25,7 +25,9 @@ from domain.complaint import (
     Remedy,
     SubjectKind,
 )
+from domain.inquiry import InquiryCategory, InquiryChannel
 from domain.policy import ExplanationMethod, Line, SellerRegistration, UnderwritingDecision
+from domain.service_order import ServiceKind
 from domain.service_request import IdentityCheck, Requester, ServiceChannel, ServiceItem
 from infra.bootstrap import System
 from infra.clock import ControlledClock
@@ -58,6 +60,7 @@ from infra.services.complaints import (
     RespondToComplaint,
     SubjectRefBody,
 )
+from infra.services.inquiries import AnswerInquiry, DeferInquiry, LogInquiry
 from infra.services.policies import (
     AcknowledgeReceipt,
     AgreePremiumSchedule,
@@ -81,6 +84,12 @@ from infra.services.policies import (
     SendPremiumReminder,
     SubmitProposal,
     VerifyEntry,
+)
+from infra.services.service_orders import (
+    CompleteServiceOrder,
+    DispatchServiceOrder,
+    RecordProviderArrival,
+    RequestServiceOrder,
 )
 from infra.services.service_requests import (
     ApproveServiceRequest,
@@ -763,3 +772,76 @@ def open_bank_account_change(system: System, clock: ControlledClock, policy_id: 
     check = CheckServiceRequest(identity_check=IdentityCheck.ID_CARD_IN_PERSON, documents=documents)
     system.service_requests.check(request_id, check, by(OPS_HANDLER))
     return request_id
+
+
+# ---- 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5)
+
+
+def inquiry_story(system: System, clock: ControlledClock, policy_id: UUID) -> tuple[UUID, UUID]:
+    """Two hotline inquiries of the policy's customer: a premium question answered at once (first-contact
+    resolution), and a claim-progress question that needs the adjuster, answered the next working morning
+    within INQ-REPLY-1WD. Returns both inquiry ids."""
+    policy = system.policies.load(policy_id)
+    inquiries = system.inquiries
+    at_once = inquiries.log_inquiry(
+        LogInquiry(
+            contacted_at=clock.now() - timedelta(minutes=4),
+            channel=InquiryChannel.HOTLINE,
+            category=InquiryCategory.PREMIUM,
+            question="when is my next premium due, and how much is it?",
+            customer_id=policy.customer_id,
+            policy_ref=str(policy_id),
+        ),
+        by(CALLBACK_AGENT),
+    ).case_id
+    inquiries.answer(
+        at_once, AnswerInquiry(answer="on the policy anniversary; 4,800.00 CNY"), by(CALLBACK_AGENT)
+    )
+    pending = inquiries.log_inquiry(
+        LogInquiry(
+            contacted_at=clock.now() - timedelta(minutes=1),
+            channel=InquiryChannel.HOTLINE,
+            category=InquiryCategory.CLAIM_PROGRESS,
+            question="has the repair estimate of my car been approved?",
+            customer_id=policy.customer_id,
+            policy_ref=str(policy_id),
+        ),
+        by(CALLBACK_AGENT),
+    ).case_id
+    inquiries.defer(
+        pending, DeferInquiry(reason="the adjuster must confirm the estimate"), by(CALLBACK_AGENT)
+    )
+    next_morning(clock)
+    inquiries.answer(
+        pending, AnswerInquiry(answer="approved this morning; the shop may start"), by(CALLBACK_AGENT)
+    )
+    return at_once, pending
+
+
+def service_order_story(system: System, clock: ControlledClock, policy_id: UUID) -> UUID:
+    """A roadside rescue (非事故救援) under the motor policy: requested at night, dispatched, on site within
+    the hour (VAS-ARRIVE-RESCUE-1H), done; its callback task follows (CO-VAS-CALLBACK-3WD)."""
+    policy = system.policies.load(policy_id)
+    orders = system.service_orders
+    order_id = orders.request(
+        RequestServiceOrder(
+            requested_at=clock.now(),
+            kind=ServiceKind.ROADSIDE_RESCUE,
+            customer_id=policy.customer_id,
+            policy_ref=str(policy_id),
+            contact_phone=ZHANG_WEI.phone,
+            location="G60 Shanghai-Kunming expressway km 32, Songjiang",
+            details="flat battery, the car will not start",
+        ),
+        by(CALLBACK_AGENT),
+    ).case_id
+    orders.dispatch(order_id, DispatchServiceOrder(provider="Anji Rescue Songjiang"), by(CALLBACK_AGENT))
+    clock.advance(timedelta(minutes=35))
+    orders.record_arrival(order_id, RecordProviderArrival(arrived_at=clock.now()), by(CALLBACK_AGENT))
+    clock.advance(timedelta(minutes=20))
+    orders.complete(
+        order_id,
+        CompleteServiceOrder(summary="battery jump-started, the customer drove on"),
+        by(CALLBACK_AGENT),
+    )
+    return order_id

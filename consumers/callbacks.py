@@ -71,11 +71,14 @@ from domain.policy import (
     PolicySurrendered,
     ProxySignatureDetected,
 )
+from domain.service_order import CALLBACK_RULE_ID as SERVICE_CALLBACK_RULE
+from domain.service_order import ServiceOrderCompleted
 from domain.sla import rule_by_id
 from infra.messaging.contract import ReceivedEvent
 from infra.services.callbacks import Callbacks, CancelCallbackTask, CreateCallbackTask, ScheduleCallback
 from infra.services.claims import Claims
 from infra.services.policies import Policies, RecordProxySignature
+from infra.services.service_orders import ServiceOrders
 from infra.store.eventstore import Caller, CaseNotFoundError
 
 CALLBACKS_GROUP = "callbacks"
@@ -85,6 +88,7 @@ CALLBACKS_CONTEXTS: tuple[str, ...] = (
     Policies.bounded_context,
     Claims.bounded_context,
     Callbacks.bounded_context,
+    ServiceOrders.bounded_context,
 )
 """The bounded contexts whose topics the group reads."""
 
@@ -105,10 +109,17 @@ ENDS_POLICY = (PolicyCancelledInCoolingOff, PolicyRescinded, PolicySurrendered)
 class CallbackHandler:
     """Opens and cancels callback tasks through the callback store, in the order of each case's events."""
 
-    def __init__(self, callbacks: Callbacks, policies: Policies, claims: Claims) -> None:
+    def __init__(
+        self,
+        callbacks: Callbacks,
+        policies: Policies,
+        claims: Claims,
+        service_orders: ServiceOrders | None = None,
+    ) -> None:
         self.callbacks = callbacks
         self.policies = policies
         self.claims = claims
+        self.service_orders = service_orders
 
     def handle(self, conn: Connection[Any], event: DomainEvent, received: ReceivedEvent) -> None:
         """Open the task this event calls for, or cancel the tasks it ends; other events change nothing."""
@@ -118,6 +129,8 @@ class CallbackHandler:
             self._claim_callback(CallbackType.SURVEY, SURVEY_RULE, event, received)
         elif isinstance(event, ClaimClosed):
             self._claim_callback(CallbackType.CLAIM_CLOSURE, CLOSURE_RULE, event, received)
+        elif isinstance(event, ServiceOrderCompleted):
+            self._service_callback(event, received)
         elif isinstance(event, ENDS_POLICY):
             self._cancel_new_policy_tasks(event, received)
         elif isinstance(event, CallbackIssueFound):
@@ -193,6 +206,24 @@ class CallbackHandler:
                 customer_id=claim.customer_id,
                 due_by=rule_due_by(rule_id, event),
                 seller_id=self._seller_of_policy(claim),
+            ),
+            self._caller(event),
+        )
+        self._propose_first_call(result.case_id, event)
+
+    def _service_callback(self, event: ServiceOrderCompleted, received: ReceivedEvent) -> None:
+        """A done value-added service order opens its callback task, due as CO-VAS-CALLBACK-3WD computes;
+        the customer is read from the order as it stood at this event's version."""
+        if self.service_orders is None:
+            return
+        order = self.service_orders.load(received.case_id, version=received.version)
+        result = self.callbacks.create_task(
+            CreateCallbackTask(
+                task_type=CallbackType.VALUE_ADDED_SERVICE,
+                source_event_id=event.event_id,
+                source_case_id=received.case_id,
+                customer_id=order.customer_id,
+                due_by=rule_due_by(SERVICE_CALLBACK_RULE, event),
             ),
             self._caller(event),
         )
@@ -275,7 +306,10 @@ class CallbackSystem(Protocol):
     @property
     def claims(self) -> Claims: ...
 
+    @property
+    def service_orders(self) -> ServiceOrders: ...
+
 
 def callbacks_handler(system: CallbackSystem, conn: Connection[Any]) -> CallbackHandler:
     """The handler of the ``callbacks`` group; it keeps no table of its own."""
-    return CallbackHandler(system.callbacks, system.policies, system.claims)
+    return CallbackHandler(system.callbacks, system.policies, system.claims, system.service_orders)

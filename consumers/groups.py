@@ -18,8 +18,10 @@ from infra.messaging.contract import topic_name
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
+from infra.services.inquiries import Inquiries
 from infra.services.policies import Policies
 from infra.services.privacy import Privacy
+from infra.services.service_orders import ServiceOrders
 from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.settings import Settings
@@ -34,6 +36,8 @@ ALL_CONTEXTS: tuple[str, ...] = (
     Complaints.bounded_context,
     Callbacks.bounded_context,
     ServiceRequests.bounded_context,
+    Inquiries.bounded_context,
+    ServiceOrders.bounded_context,
 )
 
 
@@ -68,6 +72,9 @@ class ConsumerSystem(Protocol):
 
     @property
     def timers(self) -> Timers: ...
+
+    @property
+    def service_orders(self) -> ServiceOrders: ...
 
     def applications(self) -> list[CaseApplication[Any]]: ...
 

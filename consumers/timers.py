@@ -56,6 +56,7 @@ from domain.callback import CallbackIssueFound, CallbackTask
 from domain.claim import Claim, ClaimDecided, ClaimReported
 from domain.complaint import ComplaintDeadlineExtended
 from domain.policy import CoolingOffEnded, Policy, PolicyLapsed, PolicyStatus, ReinstatementPeriodEnded
+from domain.service_order import ServiceOrderRequested
 from domain.service_request import ServiceRequested
 from domain.sla import ALL_RULES, FactValue, MissingCaseFactError, SlaRule
 from domain.timer import SlaTimer, TimerState, TimerWindowClosed
@@ -92,6 +93,8 @@ def _from_event(fact: str, event: DomainEvent) -> FactValue | None:
         return event.remediation_task_id is not None
     if fact == "service_item" and isinstance(event, ServiceRequested):
         return event.item.value
+    if fact == "service_kind" and isinstance(event, ServiceOrderRequested):
+        return event.kind.value
     return None
 
 

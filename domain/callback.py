@@ -56,6 +56,7 @@ class CallbackType(StrEnum):
     SURVEY = "survey"  # 查勘回访
     CLAIM_CLOSURE = "claim_closure"  # 结案回访
     MIS_SELLING_REMEDIATION = "mis_selling_remediation"
+    VALUE_ADDED_SERVICE = "value_added_service"  # 增值服务回访, after a done service order
 
 
 class CallbackStatus(StrEnum):

@@ -160,6 +160,17 @@ BY_WIRE_NAME: dict[str, Citation] = {
     "service_request.refused.v1": _company("refusal with reasons"),
     "service_request.customer-notified.v1": _company("customer told the outcome"),
     "service_request.withdrawn.v1": _company("request withdrawn by the customer"),
+    # 咨询 inquiries and 其他 value-added service orders: company service standards (issue #14).
+    "inquiry.logged.v1": _company("inquiry received (咨询)"),
+    "inquiry.deferred.v1": _company("INQ-REPLY-1WD, reply within 1 working day"),
+    "inquiry.answered.v1": _company("answer; first-contact resolution recorded"),
+    "inquiry.transferred.v1": _company("transfer to the case that handles it"),
+    "inquiry.closed.v1": _company("inquiry closed"),
+    "service_order.requested.v1": _company("value-added service requested (其他); arrival standard starts"),
+    "service_order.dispatched.v1": _company("provider dispatched"),
+    "service_order.provider-arrived.v1": _company("VAS-ARRIVE-*, arrival-time standard"),
+    "service_order.completed.v1": _company("service done; CO-VAS-CALLBACK-3WD callback"),
+    "service_order.cancelled.v1": _company("service order cancelled"),
     # 个人信息 personal data
     "privacy.data-subject-opened.v1": Citation(instrument=PIPL, article="Art. 51 (protection measures)"),
     "privacy.personal-data-erased.v1": Citation(instrument=PIPL, article="Arts. 19 and 47 (erasure)"),

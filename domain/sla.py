@@ -51,6 +51,8 @@ CASE_FACTS: Mapping[str, str] = MappingProxyType(
         "remediation_opened": "the callback issue opens a mis-selling remediation task "
         "(CallbackIssueFound.remediation_task_id is set)",
         "service_item": "the policy service item (保全项目) a request asks for (ServiceRequested.item)",
+        "service_kind": "the value-added service ordered: roadside_rescue, designated_driver or "
+        "risk_prevention (ServiceOrderRequested.kind)",
     }
 )
 """The case facts a rule's ``applies_if`` may test, with what the timer process must supply for each."""
@@ -85,6 +87,8 @@ class Aggregate(StrEnum):
     COMPLAINT = "complaint"
     CALLBACK = "callback"
     SERVICE_REQUEST = "service_request"
+    INQUIRY = "inquiry"
+    SERVICE_ORDER = "service_order"
 
 
 class RuleKind(StrEnum):
@@ -1021,6 +1025,108 @@ ALL_RULES: tuple[SlaRule, ...] = (
             escalate_to=Role.SUPERVISOR,
             regulator_reportable=False,
             consequence="The customer was not told the outcome of the policy service request in time.",
+        ),
+    ),
+    # ---- 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5): company standards.
+    SlaRule(
+        rule_id="INQ-REPLY-1WD",
+        title="Reply to an inquiry that could not be answered at once within 1 working day",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY,
+            article="the company's service standard for inquiries (咨询); the number is the insurer's to set",
+            duration_set_by="company policy",
+            confidence=Confidence.COMPANY_POLICY,
+        ),
+        applies_to=Aggregate.INQUIRY,
+        starts_on=("InquiryDeferred",),
+        satisfied_by=("InquiryAnswered", "InquiryTransferred"),
+        duration=1,
+        unit=_WORKING_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Company service promise missed: the caller waits past the promised reply.",
+        ),
+    ),
+    SlaRule(
+        rule_id="VAS-ARRIVE-RESCUE-1H",
+        title="Roadside rescue (非事故救援) on site within 1 hour of the request",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY, duration_set_by="company policy", confidence=Confidence.COMPANY_POLICY
+        ),
+        applies_to=Aggregate.SERVICE_ORDER,
+        applies_if=only_if(service_kind="roadside_rescue"),
+        starts_on=("ServiceOrderRequested",),
+        satisfied_by=("ServiceProviderArrived",),
+        cancelled_by=("ServiceOrderCancelled",),
+        duration=1,
+        unit=DurationUnit.HOURS,
+        counting=CountingMethod.EXACT,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Company service promise missed: the rescue arrived late.",
+        ),
+    ),
+    SlaRule(
+        rule_id="VAS-ARRIVE-DRIVER-1H",
+        title="Designated driver (酒后代驾) on site within 1 hour of the request",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY, duration_set_by="company policy", confidence=Confidence.COMPANY_POLICY
+        ),
+        applies_to=Aggregate.SERVICE_ORDER,
+        applies_if=only_if(service_kind="designated_driver"),
+        starts_on=("ServiceOrderRequested",),
+        satisfied_by=("ServiceProviderArrived",),
+        cancelled_by=("ServiceOrderCancelled",),
+        duration=1,
+        unit=DurationUnit.HOURS,
+        counting=CountingMethod.EXACT,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Company service promise missed: the driver arrived late.",
+        ),
+    ),
+    SlaRule(
+        rule_id="VAS-ARRIVE-PREVENTION-3WD",
+        title="Risk-prevention visit (防灾防损) within 3 working days of the request",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY, duration_set_by="company policy", confidence=Confidence.COMPANY_POLICY
+        ),
+        applies_to=Aggregate.SERVICE_ORDER,
+        applies_if=only_if(service_kind="risk_prevention"),
+        starts_on=("ServiceOrderRequested",),
+        satisfied_by=("ServiceProviderArrived",),
+        cancelled_by=("ServiceOrderCancelled",),
+        duration=3,
+        unit=_WORKING_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Company service promise missed: the risk engineer's visit is late.",
+        ),
+    ),
+    SlaRule(
+        rule_id="CO-VAS-CALLBACK-3WD",
+        title="Callback (回访) within 3 working days of a done value-added service",
+        legal_basis=LegalBasis(
+            instrument=_COMPANY, duration_set_by="company policy", confidence=Confidence.COMPANY_POLICY
+        ),
+        applies_to=Aggregate.SERVICE_ORDER,
+        starts_on=("ServiceOrderCompleted",),
+        met_on_callback=CallbackType.VALUE_ADDED_SERVICE,
+        satisfied_by=("CallbackCompleted",),
+        cancelled_by=("CallbackCancelled",),
+        duration=3,
+        unit=_WORKING_DAYS,
+        counting=_CIVIL,
+        on_breach=BreachConsequence(
+            escalate_to=Role.SUPERVISOR,
+            regulator_reportable=False,
+            consequence="Company service promise missed: no callback after the service.",
         ),
     ),
 )

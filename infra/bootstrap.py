@@ -13,8 +13,10 @@ from infra.migrations import prepare
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
+from infra.services.inquiries import Inquiries
 from infra.services.policies import Policies
 from infra.services.privacy import CustomerCases, Privacy
+from infra.services.service_orders import ServiceOrders
 from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.settings import Settings
@@ -44,6 +46,9 @@ class System:
     keys: KeyStore
     privacy: Privacy
     service_requests: ServiceRequests
+    # 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5).
+    inquiries: Inquiries
+    service_orders: ServiceOrders
     embedded_postgres: EmbeddedPostgres | None = field(default=None, repr=False)
 
     def applications(self) -> list[CaseApplication[Any]]:
@@ -56,6 +61,8 @@ class System:
             self.timers,
             self.privacy,
             self.service_requests,
+            self.inquiries,
+            self.service_orders,
         ]
 
     def close(self) -> None:
@@ -138,6 +145,9 @@ def _build(settings: Settings, database: Database, clock: Clock, embedded: Embed
         privacy=Privacy(env(Privacy), clock, keys, cases, interval),
         # 保全 requests read the policy's cover and apply their done change to it.
         service_requests=ServiceRequests(env(ServiceRequests), clock, policies, interval),
+        # Inquiries check that the complaint or claim they are transferred to is on record.
+        inquiries=Inquiries(env(Inquiries), clock, complaints, claims, interval),
+        service_orders=ServiceOrders(env(ServiceOrders), clock, interval),
         embedded_postgres=embedded,
     )
     # Personal fields are sealed per customer in every context, and opened the same way by every reader.

@@ -27,8 +27,10 @@ from infra.messaging import contract
 from infra.services.callbacks import Callbacks
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
+from infra.services.inquiries import Inquiries
 from infra.services.policies import Policies
 from infra.services.privacy import Privacy
+from infra.services.service_orders import ServiceOrders
 from infra.services.service_requests import ServiceRequests
 from infra.services.timers import Timers
 from infra.store.eventstore import CaseApplication
@@ -45,6 +47,8 @@ APPLICATIONS: tuple[type[CaseApplication[Any]], ...] = (
     Timers,
     Privacy,
     ServiceRequests,
+    Inquiries,
+    ServiceOrders,
 )
 """Every application whose events are published: each names its context (topic) and its aggregate."""
 CONTEXTS: tuple[str, ...] = tuple(app.bounded_context for app in APPLICATIONS)
@@ -167,7 +171,8 @@ def asyncapi_document(prefix: str, *, bootstrap_servers: str = DEFAULT_BOOTSTRAP
         title="caseledger events",
         version=_package_version(),
         description=(
-            "Events of policies, claims, complaints, callbacks and data subjects as committed to the event "
+            "Events of policies, claims, complaints, callbacks, data subjects, inquiries and service orders "
+            "as committed to the event "
             "store. "
             "Headers follow the CloudEvents 1.0 Kafka binary binding; values are UTF-8 text."
         ),

@@ -10,8 +10,11 @@ from __future__ import annotations
 from projections.base import Projection, Rollup
 from projections.claims import ClaimsView
 from projections.complaints import ComplaintStatsView, ComplaintsView
+from projections.contact_history import ContactHistoryView
 from projections.customers import CustomersView
+from projections.inquiries import InquiriesView, InquiryStatsView
 from projections.policies import PoliciesView
+from projections.service_orders import ServiceOrdersView
 from projections.service_requests import ServiceRequestsView
 from projections.worklist import WorklistView
 
@@ -45,6 +48,11 @@ ALL_PROJECTIONS: tuple[Projection, ...] = (
     _checked(Projection("customers", (CustomersView(),))),
     _checked(Projection("worklist", (WorklistView(),))),
     _checked(Projection("service_requests", (ServiceRequestsView(),))),
+    # 咨询 inquiries, 其他 value-added service orders, and the customer's contact history across them
+    # and the cases (issue #14 points 1, 5, 6).
+    _checked(Projection("inquiries", (InquiriesView(), InquiryStatsView()))),
+    _checked(Projection("service_orders", (ServiceOrdersView(),))),
+    _checked(Projection("contact_history", (ContactHistoryView(),))),
 )
 """Every projection, in the order a full rebuild runs them."""
 

@@ -48,6 +48,9 @@ PERSONAL_FIELDS: dict[str, PersonalKind] = {
     "bank_account_no": PersonalKind.BANK_ACCOUNT,
     "account_holder_name": PersonalKind.NAME,
     "beneficiary_id_numbers": PersonalKind.IDENTITY_NUMBER,
+    # 其他 value-added service orders (issue #14): where the provider goes and whom it calls.
+    "contact_phone": PersonalKind.PHONE,
+    "location": PersonalKind.FREE_TEXT,
 }
 """Every personal field of the domain's events and the read models, by name, with its kind."""
 

@@ -62,6 +62,18 @@ Callback (回访)
       CallbackFailed, CallbackCancelled [the task's due_by]
   remedy mis-selling (callback_agent) — CallbackTaskCreated remediation → MisSellingRemedied,
       CallbackCancelled [the task's due_by]
+  (make callback also opens for a done value-added service order's task [CO-VAS-CALLBACK-3WD])
+Inquiry (咨询)
+  answer inquiry (callback_agent) — InquiryLogged → InquiryAnswered, InquiryDeferred, InquiryTransferred
+  reply to inquiry (callback_agent) — InquiryDeferred → InquiryAnswered, InquiryTransferred [INQ-REPLY-1WD]
+  close inquiry (callback_agent) — InquiryAnswered, InquiryTransferred → InquiryClosed
+Service order (其他)
+  dispatch service order (callback_agent) — ServiceOrderRequested → ServiceOrderDispatched,
+      ServiceOrderCancelled
+  provider arrival (callback_agent) — ServiceOrderRequested → ServiceProviderArrived, ServiceOrderCancelled
+      [VAS-ARRIVE-RESCUE-1H | VAS-ARRIVE-DRIVER-1H | VAS-ARRIVE-PREVENTION-3WD, by the order's kind]
+  complete service order (callback_agent) — ServiceProviderArrived → ServiceOrderCompleted,
+      ServiceOrderCancelled
 
 Assignee: the actor of the opening event when they hold the item's role (the handler who asked for the
 documents collects them); a complaint's handler from ComplaintAssigned; a callback's agent from the last
@@ -90,6 +102,7 @@ from domain.callback import (
 from domain.claim import ClaimDecided, ClaimOutcome, ClaimReported, RejectionNoticeSent
 from domain.complaint import ComplaintAssigned
 from domain.policy import UnderwritingDecided, UnderwritingDecision
+from domain.service_order import ServiceOrderRequested
 from domain.service_request import ServiceRequestChecked, ServiceRequested
 from domain.sla import FactValue, SlaRule, rule_by_id
 from domain.timer import TimerBreached, TimerCancelled, TimerDeadlineRecomputed, TimerSatisfied
@@ -127,6 +140,7 @@ _CALLBACK_RULE = {
     CallbackType.SURVEY: "CO-SURVEY-CALLBACK-2WD",
     CallbackType.CLAIM_CLOSURE: "CO-CLOSURE-CALLBACK-7D",
     CallbackType.MIS_SELLING_REMEDIATION: "LIFE-MISSELL-15WD",
+    CallbackType.VALUE_ADDED_SERVICE: "CO-VAS-CALLBACK-3WD",
 }
 """The rule a callback task's ``due_by`` was set for, named on its item."""
 
@@ -188,7 +202,12 @@ def _callback_of(*types: CallbackType) -> Callable[[DomainEvent], bool]:
 
 _CLAIM_ENDS = ("ClaimDecided", "ClaimWithdrawn")
 _CALLBACK_STAFF = ("CallbackScheduled", "CallbackAttempted")
-_CALL_TYPES = (CallbackType.NEW_POLICY, CallbackType.SURVEY, CallbackType.CLAIM_CLOSURE)
+_CALL_TYPES = (
+    CallbackType.NEW_POLICY,
+    CallbackType.SURVEY,
+    CallbackType.CLAIM_CLOSURE,
+    CallbackType.VALUE_ADDED_SERVICE,
+)
 
 KINDS: tuple[WorkItemKind, ...] = (
     WorkItemKind(
@@ -410,6 +429,55 @@ KINDS: tuple[WorkItemKind, ...] = (
         rules=("CO-SVC-NOTICE-1WD",),
         assign_opener=True,
     ),
+    # ---- 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5)
+    WorkItemKind(
+        "answer inquiry",
+        "inquiry",
+        Role.CALLBACK_AGENT,
+        opened_by=("InquiryLogged",),
+        closed_by=("InquiryAnswered", "InquiryDeferred", "InquiryTransferred"),
+        assign_opener=True,
+    ),
+    WorkItemKind(
+        "reply to inquiry",
+        "inquiry",
+        Role.CALLBACK_AGENT,
+        opened_by=("InquiryDeferred",),
+        rules=("INQ-REPLY-1WD",),
+        assign_opener=True,
+    ),
+    WorkItemKind(
+        "close inquiry",
+        "inquiry",
+        Role.CALLBACK_AGENT,
+        opened_by=("InquiryAnswered", "InquiryTransferred"),
+        closed_by=("InquiryClosed",),
+        assign_opener=True,
+    ),
+    WorkItemKind(
+        "dispatch service order",
+        "service_order",
+        Role.CALLBACK_AGENT,
+        opened_by=("ServiceOrderRequested",),
+        closed_by=("ServiceOrderDispatched", "ServiceOrderCancelled"),
+        assign_opener=True,
+    ),
+    WorkItemKind(
+        "provider arrival",
+        "service_order",
+        Role.CALLBACK_AGENT,
+        opened_by=("ServiceOrderRequested",),
+        rules=("VAS-ARRIVE-RESCUE-1H", "VAS-ARRIVE-DRIVER-1H", "VAS-ARRIVE-PREVENTION-3WD"),
+        assign_opener=True,
+    ),
+    WorkItemKind(
+        "complete service order",
+        "service_order",
+        Role.CALLBACK_AGENT,
+        opened_by=("ServiceProviderArrived",),
+        closed_by=("ServiceOrderCompleted", "ServiceOrderCancelled"),
+        assign_opener=True,
+    ),
 )
 """Every kind of work item, as in the table of the module docstring."""
 
@@ -571,6 +639,8 @@ def _facts(event: DomainEvent) -> dict[str, FactValue]:
         return {"claim_outcome": event.outcome.value}
     if isinstance(event, ServiceRequested):
         return {"service_item": event.item.value}
+    if isinstance(event, ServiceOrderRequested):
+        return {"service_kind": event.kind.value}
     return {}
 
 

@@ -27,6 +27,8 @@ CASE_TYPES: dict[str, str] = {
     "service_request": "保全 Policy service",
     "timer": "时限 Timer",
     "privacy": "个人信息 Data subject",
+    "inquiry": "咨询 Inquiry",
+    "service_order": "增值服务 Service order",
 }
 
 COLOURS: dict[str, str] = {

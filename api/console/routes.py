@@ -470,6 +470,7 @@ def sla_page(
             [Bar(s.label, s.lodged, rate(s)) for s in figures.by_channel],
         ),
         callbacks=console.views.callback_completion(),
+        inquiries=console.views.inquiry_figures(month_from or None, month_to or None),
     )
 
 

@@ -9,7 +9,7 @@ writes; the console's commands go through the API's own routes (``commands.py``)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 from pydantic import BaseModel
 
+from api.routes.inquiries import CONTACT_READERS
 from api.system import ApiSystem
 from domain.base import SHANGHAI, Role
 from domain.sla import UnknownSlaRuleError, rule_by_id
@@ -35,14 +36,17 @@ from infra.services.timers import (
 )
 from infra.store.database import Database
 from infra.store.eventstore import CaseNotFoundError
-from projections import queries, service_request_queries
+from projections import contact_queries, queries, service_request_queries
+from projections.contact_queries import InquiryStatistics
 from projections.masking import mask_fields
 from projections.queries import ComplaintStatistics, WorkItem
 from projections.schema import read_schema
 from projections.scopes import Reader, Resource, callback_visible, visible, visible_ids
 from projections.worklist import KINDS
 
-CASE_TYPES = ("policy", "claim", "complaint", "callback", "service_request")
+CASE_TYPES = ("policy", "claim", "complaint", "callback", "service_request", "inquiry", "service_order")
+_CONTACT_CONTEXTS = ("inquiry", "service_order")
+"""Inquiries and service orders: read by the staff who serve customers (``CONTACT_READERS``)."""
 TEAMS: tuple[Role, ...] = (*dict.fromkeys(kind.role for kind in KINDS), Role.SUPERVISOR, Role.SENIOR_MANAGER)
 """The teams work is routed to: the roles of the worklist's items, and those escalations go to."""
 WORKLIST_LIMIT = 200
@@ -310,6 +314,8 @@ class ConsoleViews:
                     # 保全: whoever may read the policy may read its requests (as the API's reads).
                     policy_id = self._system.service_requests.load(case_id).policy_id
                     return visible(conn, self._read, Resource.POLICY, policy_id, reader)
+                if context in _CONTACT_CONTEXTS:
+                    return reader.role in CONTACT_READERS
         except psycopg.errors.UndefinedTable:
             return False
         # Timers and data subjects: for those who read every case only.
@@ -325,6 +331,8 @@ class ConsoleViews:
                 shown = bool(visible_ids(conn, self._read, resource, [link.case_id], reader))
             elif link.context == "callback":
                 shown = callback_visible(conn, self._read, link.case_id, reader)
+            elif link.context in _CONTACT_CONTEXTS:
+                shown = reader.role in CONTACT_READERS
             else:
                 shown = all(reader.sees_all(r) for r in Resource)
             if shown:
@@ -332,11 +340,13 @@ class ConsoleViews:
         return kept
 
     def _summary(self, context: str, case_id: UUID) -> tuple[dict[str, Any], str]:
-        getters = {
+        getters: dict[str, Callable[[psycopg.Connection[Any], str, UUID], BaseModel | None]] = {
             "policy": queries.get_policy,
             "claim": queries.get_claim,
             "complaint": queries.get_complaint,
             "service_request": service_request_queries.get_service_request,
+            "inquiry": contact_queries.get_inquiry,
+            "service_order": contact_queries.get_service_order,
         }
         getter = getters.get(context)
         if getter is not None:
@@ -373,6 +383,7 @@ class ConsoleViews:
         if context == "callback" and summary.get("source_case_id"):
             source = UUID(str(summary["source_case_id"]))
             links.append(CaseLink("回访来源 called back about", self._context_of(source), source))
+        links += self._inquiry_links(conn, context, case_id, summary)
         customer = summary.get("customer_id")
         if isinstance(customer, str) and customer:
             try:
@@ -394,6 +405,24 @@ class ConsoleViews:
         for link in links:
             unique.setdefault(link.case_id, link)
         return list(unique.values())
+
+    def _inquiry_links(
+        self, conn: psycopg.Connection[Any], context: str, case_id: UUID, summary: dict[str, Any]
+    ) -> list[CaseLink]:
+        """An inquiry links to the case it was transferred to; that case links back to the inquiry."""
+        target = summary.get("transferred_to")
+        if context == "inquiry" and target:
+            kind = {"claim_report": "claim", "service_request": "service_request"}.get(
+                str(summary.get("transferred_kind")), str(summary.get("transferred_kind"))
+            )
+            return [CaseLink("转办 transferred to", kind, UUID(str(target)))]
+        try:
+            origin = contact_queries.inquiry_origin(conn, self._read, case_id)
+        except psycopg.errors.UndefinedTable:
+            return []
+        if origin is None:
+            return []
+        return [CaseLink("来源咨询 from inquiry", "inquiry", origin.inquiry_id)]
 
     def _tasks_of(self, conn: psycopg.Connection[Any], case_id: UUID) -> list[UUID]:
         table = chained_table(self._system.callbacks)
@@ -459,6 +488,25 @@ class ConsoleViews:
             ),
         )
 
+    def inquiry_figures(self, month_from: str | None, month_to: str | None) -> InquiryFigures:
+        """咨询 statistics: volume by category and channel, and the first-contact resolution rate."""
+        try:
+            with self._connection() as conn:
+                rows = contact_queries.inquiry_statistics(
+                    conn, self._read, month_from=month_from, month_to=month_to
+                )
+        except psycopg.errors.UndefinedTable:
+            rows = []
+        logged = sum(r.logged for r in rows)
+        resolved = sum(r.first_contact_resolved for r in rows)
+        return InquiryFigures(
+            rows=rows,
+            logged=logged,
+            first_contact_resolved=resolved,
+            transferred=sum(r.transferred for r in rows),
+            rate=resolved / logged if logged else None,
+        )
+
     def callback_completion(self) -> list[CallbackCompletion]:
         with self._connection() as conn:
             return callback_completion(conn, self._base)
@@ -494,6 +542,17 @@ class ConsoleViews:
             lateness_p50_seconds=None if p50 is None else float(p50),
             lateness_max_seconds=None if worst is None else float(worst),
         )
+
+
+@dataclass(frozen=True)
+class InquiryFigures:
+    """The inquiry card of the SLA page: the rows and their totals (issue #14 point 1)."""
+
+    rows: list[InquiryStatistics]
+    logged: int
+    first_contact_resolved: int
+    transferred: int
+    rate: float | None
 
 
 def _shares(rows: list[ComplaintStatistics], by: str) -> list[Share]:

@@ -17,11 +17,15 @@ from api.app import create_app
 from api.auth import issue_token
 from api.console.commands import CommandCatalogue
 from cli.operations_page import ConsumerOperations
-from cli.scenarios import OFFICER, by, lodge_sample_complaint
+from cli.scenarios import CALLBACK_AGENT, OFFICER, by, lodge_sample_complaint
+from consumers.read_models import projection_handler
 from domain.base import Role
+from domain.inquiry import InquiryCategory, InquiryChannel, TransferTarget
 from infra.bootstrap import System
 from infra.clock import ControlledClock
+from infra.services.inquiries import LogInquiry, TransferInquiry
 from tests.api.conftest import token
+from tests.feed import begin, project
 
 pytestmark = pytest.mark.integration
 
@@ -180,6 +184,16 @@ def test_an_auditor_may_not_run_a_command_by_posting_the_form_anyway(
     assert refused.status_code == 403
 
 
+def test_the_sla_page_shows_the_inquiry_first_contact_resolution_card(client: TestClient) -> None:
+    sign_in(client, Role.SUPERVISOR)
+
+    page = client.get("/console/sla")
+
+    assert page.status_code == 200, page.text
+    assert 'data-testid="fcr-rate"' in page.text
+    assert 'id="inquiry-stats"' in page.text
+
+
 def test_pages_admit_the_roles_their_api_admits(client: TestClient) -> None:
     sign_in(client, Role.CALLBACK_AGENT)
 
@@ -194,7 +208,15 @@ def test_every_case_command_route_has_a_form(client: TestClient) -> None:
     commands = list(catalogue)
 
     assert len(commands) >= 63
-    assert {c.context for c in commands} == {"policy", "claim", "complaint", "callback", "service_request"}
+    assert {c.context for c in commands} == {
+        "policy",
+        "claim",
+        "complaint",
+        "callback",
+        "service_request",
+        "inquiry",
+        "service_order",
+    }
 
 
 @pytest.fixture
@@ -237,3 +259,36 @@ def test_a_supervisor_skips_a_dead_letter_from_the_operations_page_recording_who
             (row[0],),
         ).fetchone()
     assert status == ("skipped", "li.ming.supervisor", "a test message, never a real event")
+
+
+def test_an_inquiry_s_case_file_links_the_complaint_it_went_to_and_the_complaint_links_back(
+    client: TestClient, system: System, clock: ControlledClock, complaint_id: UUID
+) -> None:
+    with system.database.connection() as conn:
+        projection_handler(system, conn)  # the read models' tables (the bootstrap made the others)
+    begin(system)
+    inquiry_id = system.inquiries.log_inquiry(
+        LogInquiry(
+            contacted_at=clock.now(),
+            channel=InquiryChannel.COUNTER,
+            category=InquiryCategory.CLAIM_PROGRESS,
+            question="why is my claim late?",
+            customer_id="CUST-demo",
+        ),
+        by(CALLBACK_AGENT),
+    ).case_id
+    system.inquiries.transfer(
+        inquiry_id,
+        TransferInquiry(target_kind=TransferTarget.COMPLAINT, target_id=complaint_id),
+        by(CALLBACK_AGENT),
+    )
+    project(system)
+    sign_in(client, Role.SUPERVISOR)
+
+    inquiry_page = client.get(f"/console/cases/{inquiry_id}")
+    complaint_page = client.get(f"/console/cases/{complaint_id}")
+
+    assert inquiry_page.status_code == 200, inquiry_page.text
+    assert str(complaint_id) in inquiry_page.text
+    assert complaint_page.status_code == 200, complaint_page.text
+    assert str(inquiry_id) in complaint_page.text

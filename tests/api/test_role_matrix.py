@@ -42,7 +42,9 @@ def test_every_route_admits_exactly_its_declared_roles(client: TestClient, read_
     # and its documents request's delivery + a senior manager's extension approval
     # + three personal-data reveals and the access log + nine surrender and renewal premium steps
     # + eleven 保全 routes (seven steps, three reads and the request's personal-data reveal)
-    assert len(routes) == 110
+    # + inquiries (five commands, four queries) and service orders (five commands, one query, its
+    # personal data)
+    assert len(routes) == 126
     wrong = []
     for method, path, allowed in routes:
         for role in Role:

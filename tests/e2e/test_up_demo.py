@@ -64,6 +64,15 @@ LIFECYCLES = {
         "ServiceRequestCompleted",
         "ServiceCustomerNotified",
     ],
+    # 咨询 and 其他 (issue #14): an inquiry answered at once, one deferred and answered, a roadside rescue.
+    "inquiry answered at once": ["InquiryLogged", "InquiryAnswered"],
+    "inquiry deferred": ["InquiryLogged", "InquiryDeferred", "InquiryAnswered"],
+    "service order": [
+        "ServiceOrderRequested",
+        "ServiceOrderDispatched",
+        "ServiceProviderArrived",
+        "ServiceOrderCompleted",
+    ],
 }
 
 
@@ -107,7 +116,9 @@ def test_demo_prints_every_lifecycle_event_by_event_when_a_database_is_configure
     done = up_demo({"CASELEDGER_DATABASE_URL": database_url, "CASELEDGER_DB_SCHEMA": schema}, tmp_path)
 
     assert done.returncode == 0, done.stderr
-    life, callback, motor, claim, complaint, address, beneficiary = sections(done.stdout)
+    life, callback, motor, claim, complaint, address, beneficiary, inquiry, deferred, rescue = sections(
+        done.stdout
+    )
     assert_in_order(life, LIFECYCLES["life policy"])
     assert_in_order(callback, LIFECYCLES["callback"])
     assert motor[-1] == "PolicyIssued"
@@ -115,6 +126,9 @@ def test_demo_prints_every_lifecycle_event_by_event_when_a_database_is_configure
     assert_in_order(complaint, LIFECYCLES["complaint"])
     assert address == beneficiary == LIFECYCLES["policy service"]
     assert life.count("EndorsementApplied") == 2
+    assert inquiry == LIFECYCLES["inquiry answered at once"]
+    assert deferred == LIFECYCLES["inquiry deferred"]
+    assert rescue == LIFECYCLES["service order"]
     # Relayed through the embedded broker and applied by the projections consumer:
     assert re.search(
         r"Read models caught up: claim \S+ in the read model: status=closed, paid_fen=600000", done.stdout

@@ -95,10 +95,11 @@ def a_motor_policy(system: System) -> UUID:
     return a_policy(system)
 
 
-def test_the_group_is_registered_on_the_policy_claim_and_callback_topics() -> None:
+def test_the_group_is_registered_on_the_policy_claim_callback_and_service_order_topics() -> None:
     group = default_groups()[CALLBACKS_GROUP]
-    # The callback topic: an issue found on a callback opens the remediation task.
-    assert group.contexts == CALLBACKS_CONTEXTS == ("policy", "claim", "callback")
+    # The callback topic: an issue found on a callback opens the remediation task; a done service order
+    # opens its callback.
+    assert group.contexts == CALLBACKS_CONTEXTS == ("policy", "claim", "callback", "service_order")
     assert group.build_handler is callbacks_handler
 
 

@@ -26,9 +26,11 @@ from cli.scenarios import (
     by,
     claim_story,
     complaint_story,
+    inquiry_story,
     life_policy_story,
     lodge_sample_complaint,
     register_demo_seller,
+    service_order_story,
 )
 from domain.base import SHANGHAI, event_id_for
 from domain.complaint import Complaint, ComplaintCategory, ComplaintChannel, SubjectKind, SubjectRef
@@ -99,6 +101,8 @@ def tell_stories(system: System, clock: ControlledClock) -> UUID:
     motor_policy_id = a_policy(system)
     claim_story(system, clock, motor_policy_id)
     complaint_story(system, clock, motor_policy_id)
+    inquiry_story(system, clock, motor_policy_id)
+    service_order_story(system, clock, motor_policy_id)
     return motor_policy_id
 
 

@@ -23,9 +23,18 @@ import domain
 from domain.base import PERSONAL, DomainError, DomainEvent
 from domain.sla import ALL_RULES, SlaRule
 
-AGGREGATE_MODULES = ("policy", "claim", "complaint", "callback", "service_request")
+AGGREGATE_MODULES = (
+    "policy",
+    "claim",
+    "complaint",
+    "callback",
+    "service_request",
+    "inquiry",
+    "service_order",
+)
 TOPIC_PATTERN = re.compile(
-    r"^(policy|claim|complaint|callback|timer|privacy|service_request)\.[a-z0-9-]+\.v[0-9]+$"
+    r"^(policy|claim|complaint|callback|timer|privacy|service_request|inquiry|service_order)"
+    r"\.[a-z0-9-]+\.v[0-9]+$"
 )
 
 # The SlaRule fields that name events (by class name), and where on_breach names the one it records.

@@ -20,8 +20,10 @@ from jsonschema import Draft202012Validator
 import domain.callback
 import domain.claim
 import domain.complaint
+import domain.inquiry
 import domain.policy
 import domain.privacy
+import domain.service_order
 import domain.service_request
 import domain.timer
 from cli import runtime
@@ -37,8 +39,10 @@ from tests.gwt import ctx
 from tests.keys import EphemeralKeys
 from tests.unit import test_callback_rules as callbacks
 from tests.unit import test_complaint_rules as complaints
+from tests.unit import test_inquiry_rules as inquiries
 from tests.unit import test_policy_rules as policies
 from tests.unit import test_retention_rules as privacy
+from tests.unit import test_service_order_rules as service_orders
 from tests.unit import test_service_request_rules as service_requests
 from tests.unit import test_timer_rules as timers
 
@@ -117,9 +121,34 @@ def real_events() -> Iterator[DomainEvent]:
         a_closed_cooling_off_window(),
         service_requests.notified(ServiceItem.BENEFICIARY_CHANGE),
         service_requests.refused_and_withdrawn_bank_change(),
+        an_answered_and_a_transferred_inquiry()[0],
+        an_answered_and_a_transferred_inquiry()[1],
+        a_done_and_a_cancelled_service_order()[0],
+        a_done_and_a_cancelled_service_order()[1],
     ]
     for aggregate in aggregates:
         yield from (e for e in aggregate.collect_events() if isinstance(e, DomainEvent))
+
+
+def an_answered_and_a_transferred_inquiry() -> tuple[CaseAggregate, CaseAggregate]:
+    """An inquiry deferred, answered and closed; another transferred to a complaint."""
+    answered = inquiries.deferred()
+    answered.answer(inquiries.agent(), answer="paid on Friday")
+    answered.close(inquiries.agent())
+    transferred = inquiries.logged()
+    transferred.transfer(
+        inquiries.agent(), target_kind=domain.inquiry.TransferTarget.COMPLAINT, target_id=uuid4()
+    )
+    return answered, transferred
+
+
+def a_done_and_a_cancelled_service_order() -> tuple[CaseAggregate, CaseAggregate]:
+    """A rescue dispatched, arrived and done; another cancelled."""
+    done = service_orders.arrived()
+    done.complete(service_orders.agent(), summary="battery jump-started")
+    cancelled = service_orders.requested()
+    cancelled.cancel(service_orders.agent(), reason="no longer needed")
+    return done, cancelled
 
 
 def a_breached_then_late_timer() -> SlaTimer:
@@ -168,6 +197,8 @@ def test_event_classes_are_every_concrete_event_of_the_aggregates_in_wire_name_o
         domain.timer,
         domain.privacy,
         domain.service_request,
+        domain.inquiry,
+        domain.service_order,
     )
     declared = {
         obj

@@ -119,6 +119,17 @@ EVENT_NAMES = frozenset(
         "ServiceRequestRefused",
         "ServiceRequestWithdrawn",
         "ServiceCustomerNotified",
+        # 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5)
+        "InquiryLogged",
+        "InquiryDeferred",
+        "InquiryAnswered",
+        "InquiryTransferred",
+        "InquiryClosed",
+        "ServiceOrderRequested",
+        "ServiceOrderDispatched",
+        "ServiceProviderArrived",
+        "ServiceOrderCompleted",
+        "ServiceOrderCancelled",
     ]
 )
 
@@ -172,6 +183,12 @@ def test_table_holds_every_rule_of_the_brief_when_loaded() -> None:
         "CO-SVC-MONEY-3WD",
         "CO-SVC-CHANGE-5WD",
         "CO-SVC-NOTICE-1WD",
+        # 咨询 inquiries and 其他 value-added service orders (issue #14 points 1 and 5)
+        "INQ-REPLY-1WD",
+        "VAS-ARRIVE-RESCUE-1H",
+        "VAS-ARRIVE-DRIVER-1H",
+        "VAS-ARRIVE-PREVENTION-3WD",
+        "CO-VAS-CALLBACK-3WD",
     }
 
 
