@@ -23,6 +23,7 @@ from psycopg import sql
 from cli.scenarios import (
     OFFICER,
     a_policy,
+    address_change_story,
     by,
     claim_story,
     complaint_story,
@@ -96,8 +97,10 @@ def case_applications(system: System) -> list[Any]:
 
 
 def tell_stories(system: System, clock: ControlledClock) -> UUID:
-    """A life policy with its callback, a motor policy, a claim and a complaint; returns the motor policy."""
-    life_policy_story(system, clock)
+    """A life policy with its callback and a 保全 address change, a motor policy, a claim, a complaint, two
+    inquiries and a service order; returns the motor policy."""
+    life_policy_id, _ = life_policy_story(system, clock)
+    address_change_story(system, clock, life_policy_id)
     motor_policy_id = a_policy(system)
     claim_story(system, clock, motor_policy_id)
     complaint_story(system, clock, motor_policy_id)
