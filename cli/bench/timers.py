@@ -26,7 +26,9 @@ at least a day after D: they never fall due within the run (the section checks t
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import os
+import pstats
 import signal
 import subprocess
 import sys
@@ -44,7 +46,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from cli.bench.figures import Figure
-from consumers.scheduler import DEFAULT_LOOKAHEAD_S, run_scheduler
+from consumers.scheduler import DEFAULT_LOOKAHEAD_S, Scheduler, run_scheduler
 from domain.calendar import Deadline, HolidayCalendar, compute_deadline, default_calendar
 from domain.sla import rule_by_id
 from domain.timer import TimerBreached, TimerState
@@ -645,7 +647,67 @@ def _scheduler_main(offset_seconds: float) -> int:
     return 0
 
 
+def _backend_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds the PostgreSQL backends have used (a server on this machine; 0 for one out of sight)."""
+    with contextlib.suppress(OSError):
+        return sum(map(_proc_cpu_seconds, pids))
+    return 0.0
+
+
+def _profile_main(due: int, workers: int, top: int) -> int:
+    """One scheduler pass over ``due`` staged timers falling due at once, in this process: wall time, this
+    process's CPU and its PostgreSQL backends' CPU per breach; with ``top``, cProfile's heaviest functions.
+
+    Where a breach's time goes, without the bench's processes and watcher (issue #17's profile):
+    ``python -m cli.bench.timers profile 3000 [WORKERS [TOP]]`` (with TOP, WORKERS 1: cProfile sees one
+    thread).
+    """
+    settings = Settings()
+    schema = f"{settings.db_schema}_bp{uuid4().hex[:6]}"
+    system = bootstrap(settings.model_copy(update={"db_schema": schema, "db_pool_size": 4}))
+    try:
+        with psycopg.connect(system.database_url, autocommit=True) as conn:
+            create_due_table(conn, schema)
+        deadline, _ = _start_due_timers(system, TimerSizes(due, due, 0.0), _burst_starts(1)[0])
+        clock = ShiftedClock((deadline - datetime.now(UTC)).total_seconds() - 4.0)
+        scheduler = Scheduler(system.timers, system.database, schema, clock, workers=workers)
+        staged = scheduler.stage()
+        with contextlib.ExitStack() as held:
+            pids = [held.enter_context(system.database.connection()).info.backend_pid for _ in range(4)]
+        time.sleep(max(0.0, (deadline - clock.now()).total_seconds()))
+        profile = cProfile.Profile() if top else None
+        backend_before, cpu_before, started = (
+            _backend_cpu_seconds(pids),
+            time.process_time(),
+            time.perf_counter(),
+        )
+        if profile is not None:
+            profile.enable()
+        fired = len(scheduler.tick().taken)
+        if profile is not None:
+            profile.disable()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
+        backend = _backend_cpu_seconds(pids) - backend_before
+        print(
+            f"{fired} breaches ({staged} staged), {workers} worker(s): {wall:.3f} s wall; per breach "
+            f"{wall / fired * 1e6:.0f} us wall, {cpu / fired * 1e6:.0f} us CPU of this process, "
+            f"{backend / fired * 1e6:.0f} us CPU of its PostgreSQL backends; load {os.getloadavg()[0]:.1f}"
+        )
+        if profile is not None:
+            pstats.Stats(profile).sort_stats("tottime").print_stats(top)
+    finally:
+        system.close()
+        drop_schemas(system.database_url, schema)
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "profile":
+        given = [int(a) for a in sys.argv[2:5]]
+        due, workers, top = given + [2, 0][len(given) - 1 :]
+        raise SystemExit(_profile_main(due, workers, top))
     if len(sys.argv) != 3 or sys.argv[1] != "scheduler":
-        raise SystemExit("usage: python -m cli.bench.timers scheduler OFFSET_SECONDS")
+        raise SystemExit(
+            "usage: python -m cli.bench.timers scheduler OFFSET_SECONDS | profile DUE [WORKERS [TOP]]"
+        )
     raise SystemExit(_scheduler_main(float(sys.argv[2])))
