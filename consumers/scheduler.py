@@ -12,11 +12,15 @@ staged timer is a cache, never a decision: what it records is decided at the ins
 then, and a timer that changed in between (satisfied, paused, extended) is stale, so its write meets the
 store's unique (id, version) and the batch is fired timer by timer from what is stored.
 
-Exactly once: if a scheduler dies after recording and before committing the row, the row is still due and
-unlocked; the next scheduler takes it, loads the timer, finds the breach already recorded and records
-nothing (the timer refuses a second breach, and two writers of one version meet at the store's unique
-constraint). Between due instants it sleeps until the next one or until a NOTIFY on the due channel (a
-consumer moved a deadline, or a controlled clock was moved): it never polls the table while nothing is due.
+Exactly once: a batch's events are written in the transaction that holds its rows (``Timers.fire_many``
+with the connection), so a scheduler that dies before the commit leaves the rows due and nothing recorded.
+Where the events went the library's way (a stale staged copy fired again timer by timer, a snapshot due)
+and the scheduler dies before committing the row, the row is still due and unlocked; the next scheduler
+takes it, loads the timer, finds the breach already recorded and records nothing (the timer refuses a
+second breach, and two writers of one version meet at the store's unique constraint).
+
+Between due instants it sleeps until the next one or until a NOTIFY on the due channel (a consumer moved a
+deadline, or a controlled clock was moved): it never polls the table while nothing is due.
 """
 
 from __future__ import annotations
