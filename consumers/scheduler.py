@@ -12,11 +12,15 @@ staged timer is a cache, never a decision: what it records is decided at the ins
 then, and a timer that changed in between (satisfied, paused, extended) is stale, so its write meets the
 store's unique (id, version) and the batch is fired timer by timer from what is stored.
 
-Exactly once: if a scheduler dies after recording and before committing the row, the row is still due and
-unlocked; the next scheduler takes it, loads the timer, finds the breach already recorded and records
-nothing (the timer refuses a second breach, and two writers of one version meet at the store's unique
-constraint). Between due instants it sleeps until the next one or until a NOTIFY on the due channel (a
-consumer moved a deadline, or a controlled clock was moved): it never polls the table while nothing is due.
+Exactly once: a batch's events are written in the transaction that holds its rows (``Timers.fire_many``
+with the connection), so a scheduler that dies before the commit leaves the rows due and nothing recorded.
+Where the events went the library's way (a stale staged copy fired again timer by timer, a snapshot due)
+and the scheduler dies before committing the row, the row is still due and unlocked; the next scheduler
+takes it, loads the timer, finds the breach already recorded and records nothing (the timer refuses a
+second breach, and two writers of one version meet at the store's unique constraint).
+
+Between due instants it sleeps until the next one or until a NOTIFY on the due channel (a consumer moved a
+deadline, or a controlled clock was moved): it never polls the table while nothing is due.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.database import DATABASE_UNAVAILABLE, Database, ProcessKind
 from infra.tracing import work_span
-from projections.due import DueRow, due_channel, due_table, upsert_due_rows
+from projections.due import DueRow, due_channel, due_table, rewrite_fired_rows, upsert_due_rows
 
 log = logging.getLogger(__name__)
 
@@ -155,31 +159,48 @@ class Scheduler:
                        WHERE next_fire_at <= %s ORDER BY next_fire_at LIMIT %s FOR UPDATE SKIP LOCKED"""
                 ).format(t=due_table(self.base_schema)),
                 (now, self.batch_size),
+                # Binary: a burst's rows are parsed faster (uuid, timestamptz) than from their text.
+                binary=True,
             ).fetchall()
             taken = [row[0] for row in rows]
             loaded: dict[UUID, SlaTimer] = {}
+            # The version each row stands at where the staged copy is at that version too: such a row
+            # needs only what firing moves rewritten (``rewrite_fired_rows``).
+            row_at_copy: set[UUID] = set()
             for timer_id, version, _, _ in rows:
                 # Taken once, whatever happens next: a staged copy is never used twice.
                 staged = self._staged.pop(timer_id, None)
                 if staged is not None and staged.version >= version:
                     loaded[timer_id] = staged
+                    if staged.version == version:
+                        row_at_copy.add(timer_id)
             # A batch of timers falling due starts a trace of its own (no request caused it): the events
             # it records carry it on to the relay and the consumers.
             with work_span("fire due timers") if taken else nullcontext():
-                timers = self.timers.fire_many(taken, caller, now, loaded=loaded) if taken else []
+                # The events are written in this transaction: they commit with the rows, or neither does.
+                timers = self.timers.fire_many(taken, caller, now, loaded=loaded, conn=conn) if taken else []
                 for timer in timers:
                     if self.after_record is not None:
                         self.after_record(timer.id)
+                # A timer fired from its staged copy (the same object comes back; one fired again from
+                # what is stored after a conflict does not) whose row stood at that copy's version.
+                fired_from_row = [t for t in timers if t.id in row_at_copy and t is loaded[t.id]]
+                rest = [t for t in timers if not (t.id in row_at_copy and t is loaded[t.id])]
+                rewrite_fired_rows(conn, self.base_schema, fired_from_row)
                 # Rewrite even at an equal version: the row must stop naming an instant already handled.
-                upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in timers], same_version=True)
+                upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in rest], same_version=True)
         # Counted once committed; ``fire_many`` answers in the order of ``taken``. Only a running timer has
         # a due row, so one breached now was breached by this batch, even when its row named a warning
         # (a late tick records the warnings and the breach at once): its lateness runs from the deadline.
-        for (_, _, due, action), timer in zip(rows, timers, strict=True):
-            if timer.state is TimerState.BREACHED:
-                metrics.timer_fired(TimerAction.BREACH, timer.due_at or due, now, timer.rule_id)
-            else:
-                metrics.timer_fired(action, due, now, None)
+        metrics.timers_fired(
+            (
+                (TimerAction.BREACH, timer.due_at or due, timer.rule_id)
+                if timer.state is TimerState.BREACHED
+                else (action, due, None)
+                for (_, _, due, action), timer in zip(rows, timers, strict=True)
+            ),
+            now,
+        )
         return taken
 
     @property

@@ -117,6 +117,48 @@ def upsert_due_rows(
         conn.execute("SELECT pg_notify(%s, %s)", (due_channel(base_schema), "batch"))
 
 
+def rewrite_fired_rows(conn: Connection[Any], base_schema: str, timers: Sequence[SlaTimer]) -> None:
+    """Rewrite the rows of timers the scheduler has just fired, each from the row's own version: only
+    the columns firing moves (state, next instant and action, breach instant, version), one statement.
+
+    Firing records warnings, a breach or a window's end, none of which moves a deadline, a warning
+    instant or the provisional flag: a row that stood at the version the timer was fired from holds the
+    rest already. The caller sends any other row (one behind its timer) through ``upsert_due_rows``. At
+    a burst of breaches the whole-row upsert (fifteen columns) was a fifth of the scheduler's Python time.
+    """
+    if not timers:
+        return
+    ids: list[UUID] = []
+    states: list[str] = []
+    next_at: list[datetime | None] = []
+    actions: list[str | None] = []
+    breached: list[datetime | None] = []
+    versions: list[int] = []
+    for timer in timers:
+        fire = timer.next_fire()
+        ids.append(timer.id)
+        states.append(timer.state.value)
+        next_at.append(None if fire is None else fire[0])
+        actions.append(None if fire is None else fire[1].value)
+        breached.append(timer.breached_at)
+        versions.append(timer.version)
+    conn.execute(
+        sql.SQL(
+            """UPDATE {t} AS t SET state = v.state, next_fire_at = v.next_fire_at,
+                   next_action = v.next_action, breached_at = v.breached_at,
+                   timer_version = v.timer_version, updated_at = now()
+               FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::text[], %b::timestamptz[],
+                           %b::bigint[]) AS v(timer_id, state, next_fire_at, next_action, breached_at,
+                                              timer_version)
+               WHERE t.timer_id = v.timer_id AND t.timer_version <= v.timer_version"""
+        ).format(t=due_table(base_schema)),
+        (ids, states, next_at, actions, breached, versions),
+    )
+    if any(at is not None for at in next_at):
+        # A warning fired: the timer is due again (its breach), and a sleeping scheduler should know.
+        conn.execute("SELECT pg_notify(%s, %s)", (due_channel(base_schema), "batch"))
+
+
 _COLUMN_TYPES = (
     "uuid[]",
     "text[]",

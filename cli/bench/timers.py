@@ -26,7 +26,9 @@ at least a day after D: they never fall due within the run (the section checks t
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import os
+import pstats
 import signal
 import subprocess
 import sys
@@ -44,7 +46,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from cli.bench.figures import Figure
-from consumers.scheduler import DEFAULT_LOOKAHEAD_S, run_scheduler
+from consumers.scheduler import DEFAULT_LOOKAHEAD_S, Scheduler, run_scheduler
 from domain.calendar import Deadline, HolidayCalendar, compute_deadline, default_calendar
 from domain.sla import rule_by_id
 from domain.timer import TimerBreached, TimerState
@@ -60,6 +62,8 @@ BARE_TABLE = "sla_due_bare"
 WATCH_POLL_S = 0.02
 WATCH_LOOKBACK = 2_000
 REPO = Path(__file__).resolve().parent.parent
+GOAL_P99_MS = 500.0
+"""Issue #17: one scheduler process records 10,000 breaches due at once with a lateness p99 below this."""
 
 
 @dataclass(frozen=True)
@@ -605,7 +609,25 @@ def timers_table(figures: Sequence[Figure], sizes: TimerSizes) -> str:
             )
         if extra.checks:
             lines.append(f"  checks: {extra.checks}")
+        versus = _versus_bare(extra, figures)
+        if versus is not None:
+            lines.append(versus)
     return "\n".join(lines)
+
+
+def _versus_bare(figure: TimerFigure, figures: Sequence[Figure]) -> str | None:
+    """A scheduler row beside the bare loop of the same run: rate ratio, lateness p99 ratio, the goal."""
+    bare = next((f for f in figures if isinstance(f, TimerFigure) and f.name.startswith("bare ")), None)
+    if figure.ratio is None or figure.p99_ms is None or bare is None or not bare.p99_ms:
+        return None
+    versus = (
+        f"  vs the bare loop: {figure.ratio:.2f}x its rate, p99 lateness {figure.p99_ms:.0f} ms = "
+        f"{figure.p99_ms / bare.p99_ms:.2f}x its {bare.p99_ms:.0f} ms"
+    )
+    if figure.writers != 1:
+        return versus
+    # The goal is one process's (at the full size: a quick run only shows the trend).
+    return versus + f"; goal p99 < {GOAL_P99_MS:.0f} ms: {'met' if figure.p99_ms < GOAL_P99_MS else 'missed'}"
 
 
 def _scheduler_main(offset_seconds: float) -> int:
@@ -623,7 +645,65 @@ def _scheduler_main(offset_seconds: float) -> int:
     return 0
 
 
+def _backend_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds the PostgreSQL backends have used (a server on this machine; 0 for one out of sight)."""
+    with contextlib.suppress(OSError):
+        return sum(map(_proc_cpu_seconds, pids))
+    return 0.0
+
+
+def _profile_main(due: int, workers: int, top: int) -> int:
+    """One scheduler pass over ``due`` staged timers falling due at once, in this process: wall time, this
+    process's CPU and its PostgreSQL backends' CPU per breach; with ``top``, cProfile's heaviest functions.
+
+    Where a breach's time goes, without the bench's processes and watcher (issue #17's profile):
+    ``python -m cli.bench.timers profile 3000 [WORKERS [TOP]]`` (with TOP, WORKERS 1: cProfile sees one
+    thread).
+    """
+    settings = Settings()
+    schema = f"{settings.db_schema}_bp{uuid4().hex[:6]}"
+    system = bootstrap(settings.model_copy(update={"db_schema": schema, "db_pool_size": 4}))
+    try:
+        deadline, _ = _start_due_timers(system, TimerSizes(due, due, 0.0), _burst_starts(1)[0])
+        clock = ShiftedClock((deadline - datetime.now(UTC)).total_seconds() - 4.0)
+        scheduler = Scheduler(system.timers, system.database, schema, clock, workers=workers)
+        staged = scheduler.stage()
+        with contextlib.ExitStack() as held:
+            pids = [held.enter_context(system.database.connection()).info.backend_pid for _ in range(4)]
+        time.sleep(max(0.0, (deadline - clock.now()).total_seconds()))
+        profile = cProfile.Profile() if top else None
+        backend_before, cpu_before, started = (
+            _backend_cpu_seconds(pids),
+            time.process_time(),
+            time.perf_counter(),
+        )
+        if profile is not None:
+            profile.enable()
+        fired = len(scheduler.tick().taken)
+        if profile is not None:
+            profile.disable()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
+        backend = _backend_cpu_seconds(pids) - backend_before
+        print(
+            f"{fired} breaches ({staged} staged), {workers} worker(s): {wall:.3f} s wall; per breach "
+            f"{wall / fired * 1e6:.0f} us wall, {cpu / fired * 1e6:.0f} us CPU of this process, "
+            f"{backend / fired * 1e6:.0f} us CPU of its PostgreSQL backends; load {os.getloadavg()[0]:.1f}"
+        )
+        if profile is not None:
+            pstats.Stats(profile).sort_stats("tottime").print_stats(top)
+    finally:
+        system.close()
+        drop_schemas(system.database_url, schema)
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "profile":
+        given = [int(a) for a in sys.argv[2:5]]
+        due, workers, top = given + [2, 0][len(given) - 1 :]
+        raise SystemExit(_profile_main(due, workers, top))
     if len(sys.argv) != 3 or sys.argv[1] != "scheduler":
-        raise SystemExit("usage: python -m cli.bench.timers scheduler OFFSET_SECONDS")
+        raise SystemExit(
+            "usage: python -m cli.bench.timers scheduler OFFSET_SECONDS | profile DUE [WORKERS [TOP]]"
+        )
     raise SystemExit(_scheduler_main(float(sys.argv[2])))

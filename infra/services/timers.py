@@ -26,6 +26,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg import Connection, sql
+from psycopg.errors import UniqueViolation
 
 from domain.base import Actor, Context, Role
 from domain.calendar import HolidayCalendar, default_calendar
@@ -137,6 +138,7 @@ class Timers(CaseApplication[SlaTimer]):
         now: datetime,
         *,
         loaded: Mapping[UUID, SlaTimer] | None = None,
+        conn: Connection[Any] | None = None,
     ) -> list[SlaTimer]:
         """``fire`` for a batch of timers: one read of their events and one write of what they record.
 
@@ -149,6 +151,9 @@ class Timers(CaseApplication[SlaTimer]):
         due), used instead of reading them again. One that changed since is stale, and its write meets the
         store's unique (id, version) like any other writer that lost: the batch goes the per-timer way.
         The decision is still taken here, at ``now``: staging never records anything early.
+
+        ``conn``: a connection in a transaction (the scheduler's, which holds the timers' due rows): the
+        events are written in it (``write_in``), so they commit with the rewritten rows or not at all.
         """
         known = loaded or {}
         missing = [timer_id for timer_id in timer_ids if timer_id not in known]
@@ -162,10 +167,53 @@ class Timers(CaseApplication[SlaTimer]):
         if not changed:
             return timers
         try:
-            self._save_all(changed)
+            if conn is not None and not _snapshot_due(changed, self.snapshotting_intervals.get(SlaTimer)):
+                self.write_in(conn, changed)
+            else:
+                self._save_all(changed)
         except ConcurrencyConflictError:
             return [self.fire(timer_id, caller, now) for timer_id in timer_ids]
         return timers
+
+    def write_in(self, conn: Connection[Any], timers: Sequence[SlaTimer]) -> None:
+        """Store the timers' pending events in ``conn``'s transaction: one insert, binary arrays.
+
+        What the library's insert function does (the same rows, the same NOTIFY on its channel, the hash
+        chain's trigger fires on each row), but on the caller's connection, so a burst of breaches costs
+        one transaction per batch instead of two; and in binary, where the library's composite array goes
+        as text and escapes every payload byte (a third of a breach's Python time). In a savepoint: a
+        timer written meanwhile meets the store's unique (id, version), raised as a conflict, and the
+        caller's transaction goes on. No snapshot is taken here (``fire_many`` leaves a batch that reaches
+        a snapshot interval to the library's path): a snapshot would be stored before this commits.
+        """
+        ids: list[UUID] = []
+        versions: list[int] = []
+        topics: list[str] = []
+        states: list[bytes] = []
+        to_stored = self.mapper.to_stored_event
+        # As ``_save_all``: a timer holds no personal data of a customer of its own.
+        with personal_data_of(None):
+            for timer in timers:
+                for event in timer.collect_events():
+                    stored = to_stored(event)
+                    ids.append(timer.id)
+                    versions.append(stored.originator_version)
+                    topics.append(stored.topic)
+                    states.append(stored.state)
+        try:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL(
+                        """WITH stored AS (
+                               INSERT INTO {} (originator_id, originator_version, topic, state)
+                               SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])
+                               RETURNING notification_id)
+                           SELECT pg_notify(%s, ''), count(*) FROM stored"""
+                    ).format(self.events_table()),
+                    (ids, versions, topics, states, self.notification_channel),
+                )
+        except UniqueViolation:
+            raise ConcurrencyConflictError(timers[0].id, None, self._current_version(timers[0].id)) from None
 
     def load_many(self, timer_ids: Sequence[UUID]) -> list[SlaTimer]:
         """The timers with these ids as they stand, in that order, from one query of their events.
@@ -283,6 +331,13 @@ class Timers(CaseApplication[SlaTimer]):
             return self.load(timer_id)
         except CaseNotFoundError:
             return None
+
+
+def _snapshot_due(timers: Sequence[SlaTimer], interval: int | None) -> bool:
+    """Whether any of the timers' pending events reaches a snapshot interval (the library takes one then)."""
+    if not interval:
+        return False
+    return any(event.originator_version % interval == 0 for timer in timers for event in timer.pending_events)
 
 
 def _recompute_with(calendar: HolidayCalendar) -> TimerCommand:

@@ -64,5 +64,9 @@ def test_timers_section_breaches_every_due_timer_once_and_no_pending_one_beside_
     assert idle.rss_mib > 0
     assert idle.cpu_seconds is not None
     assert idle.cpu_seconds >= 0
-    assert "COPY'd rows (no aggregates) not due within the run" in timers_table(figures, TINY)
+    table = timers_table(figures, TINY)
+    assert "COPY'd rows (no aggregates) not due within the run" in table
+    # Each scheduler row beside the bare loop of the same run; the one-process row against the goal.
+    assert table.count("vs the bare loop:") == 2
+    assert table.count("goal p99 < 500 ms:") == 1
     assert leftover_schemas(database_url, settings.db_schema) == []

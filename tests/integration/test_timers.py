@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from cli.scenarios import (
     HANDLER,
@@ -48,6 +49,7 @@ from domain.timer import (
     TimerWarningRaised,
     TimerWindowClosed,
 )
+from infra.audit.verify import chain_hash
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.messaging.contract import ReceivedEvent
@@ -70,7 +72,7 @@ from infra.services.complaints import (
     SubjectRefBody,
 )
 from infra.services.policies import AcknowledgeReceipt
-from infra.services.timers import Timers, due_table
+from infra.services.timers import DueRow, Timers, due_table
 from infra.settings import Settings
 from infra.store.database import Database
 from infra.store.eventstore import ensure_schema, store_env
@@ -486,6 +488,44 @@ def test_a_scheduler_killed_between_recording_and_committing_leaves_exactly_one_
     assert next_due is None or next_due > clock.now()
 
 
+def test_a_breach_cut_off_before_its_commit_is_stored_with_its_row_or_not_at_all(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (timer,), deadline = warned_timers(system, clock, timers, consumer, 1)
+    clock.set(deadline + timedelta(seconds=1))
+
+    def crash(_: UUID) -> None:
+        raise SimulatedCrashError
+
+    dying = scheduler(system, timers, clock, after_record=crash)
+    with pytest.raises(SimulatedCrashError):
+        dying.tick()
+    after_crash = history_types(timers, timer.id)
+    still_due = due_row(system, timer.id)["next_fire_at"]
+    restarted = scheduler(system, timers, clock)
+    taken = restarted.tick().taken
+
+    assert TimerBreached not in after_crash
+    assert still_due == deadline
+    assert timer.id in taken
+    assert history_types(timers, timer.id).count(TimerBreached) == 1
+    assert due_row(system, timer.id)["next_fire_at"] is None
+
+
+def due_row(system: System, timer_id: UUID) -> dict[str, Any]:
+    with psycopg.connect(system.database_url, row_factory=dict_row) as conn:
+        row = conn.execute(
+            sql.SQL(
+                """SELECT rule_id, case_id, case_context, cycle, state, due_at, warn_50_at, warn_80_at,
+                          next_fire_at, next_action, timer_version, breached_at, provisional
+                   FROM {} WHERE timer_id = %s"""
+            ).format(due_table(system.settings.db_schema)),
+            (timer_id,),
+        ).fetchone()
+    assert row is not None
+    return row
+
+
 def test_the_running_scheduler_wakes_on_a_notification_and_breaches_when_the_clock_moves(
     system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
 ) -> None:
@@ -591,6 +631,53 @@ def test_a_staged_timer_satisfied_before_its_instant_is_not_breached_and_the_res
     assert history_types(timers, met.id)[-1] is TimerSatisfied
     assert TimerBreached not in history_types(timers, met.id)
     assert history_types(timers, missed.id).count(TimerBreached) == 1
+
+
+def test_the_row_of_a_timer_breached_from_its_staged_copy_is_the_breached_timer_s_row(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (timer,), deadline = warned_timers(system, clock, timers, consumer, 1)
+    one = scheduler(system, timers, clock, lookahead=5.0)
+    try:
+        clock.set(deadline - timedelta(seconds=1))
+        staged = one.stage()
+        clock.set(deadline + timedelta(seconds=2))
+        taken = one.tick().taken
+    finally:
+        one.close()
+    breached = timers.load(timer.id)
+    expected = DueRow.of(breached)
+    stored = timers.read_events(
+        sql.SQL(
+            """SELECT originator_version, topic, state, chain_hash FROM {}
+               WHERE originator_id = %s ORDER BY originator_version"""
+        ).format(timers.events_table()),
+        (timer.id,),
+    )
+    chained = bytes(32)
+    for row in stored:
+        chained = chain_hash(chained, timer.id, row["originator_version"], row["topic"], bytes(row["state"]))
+        # The scheduler's own insert is chained by the trigger like the library's.
+        assert bytes(row["chain_hash"]) == chained
+
+    assert staged == 1
+    assert taken == (timer.id,)
+    assert breached.state is TimerState.BREACHED
+    assert due_row(system, timer.id) == {
+        "rule_id": expected.rule_id,
+        "case_id": expected.case_id,
+        "case_context": expected.case_context,
+        "cycle": expected.cycle,
+        "state": "breached",
+        "due_at": deadline,
+        "warn_50_at": expected.warn_50_at,
+        "warn_80_at": expected.warn_80_at,
+        "next_fire_at": None,
+        "next_action": None,
+        "timer_version": breached.version,
+        "breached_at": deadline + timedelta(seconds=2),
+        "provisional": expected.provisional,
+    }
 
 
 def test_a_burst_drained_by_several_workers_breaches_each_timer_once(

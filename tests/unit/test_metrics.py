@@ -163,3 +163,33 @@ def test_timer_lateness_runs_from_the_due_instant_and_a_breach_counts_under_its_
         )
         == within + 1
     )
+
+
+def test_a_fired_batch_counts_each_timer_by_action_and_each_breach_under_its_rule() -> None:
+    due = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    fired_before = {a: sample("caseledger_timers_fired_total", action=a) for a in ("breach", "warning")}
+    late_before = sample("caseledger_timer_lateness_seconds_count", action="breach")
+    slow_before = sample("caseledger_timer_lateness_seconds_bucket", action="breach", le="2.5")
+    rules_before = {r: sample("caseledger_timer_breaches_total", rule=r) for r in ("UNIT-A", "UNIT-B")}
+
+    metrics.timers_fired(
+        [
+            ("breach", due, "UNIT-A"),
+            ("breach", due - timedelta(seconds=5), "UNIT-A"),
+            ("breach", due, "UNIT-B"),
+            ("warning", due, None),
+        ],
+        due + timedelta(seconds=2),
+    )
+
+    assert sample("caseledger_timers_fired_total", action="breach") == fired_before["breach"] + 3
+    assert sample("caseledger_timers_fired_total", action="warning") == fired_before["warning"] + 1
+    assert sample("caseledger_timer_lateness_seconds_count", action="breach") == late_before + 3
+    # Two breaches 2 s late, one 7 s late: only the two fall within 2.5 s.
+    assert sample("caseledger_timer_lateness_seconds_bucket", action="breach", le="2.5") == slow_before + 2
+    assert sample("caseledger_timer_breaches_total", rule="UNIT-A") == rules_before["UNIT-A"] + 2
+    assert sample("caseledger_timer_breaches_total", rule="UNIT-B") == rules_before["UNIT-B"] + 1
