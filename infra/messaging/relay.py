@@ -209,6 +209,25 @@ def advisory_lock_key(base_schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def published_channel(base_schema: str) -> str:
+    """The NOTIFY channel on which the relay of one deployment (base schema) tells its consumer groups,
+    after each batch the broker acknowledged, which topic has new records (the payload; consumers/wakeup.py
+    LISTENs).
+
+    One channel per deployment: deployments sharing a database must not wake each other's groups (the event
+    store's own channels are named after the events table only, so those do wake every relay of the database).
+    A name too long for an identifier ends in a digest of the schema instead.
+    """
+    channel = f"caseledger_published.{base_schema}"
+    if len(channel.encode()) <= MAX_IDENTIFIER_BYTES:
+        return channel
+    return f"caseledger_published.{hashlib.sha256(base_schema.encode()).hexdigest()[:32]}"
+
+
+MAX_IDENTIFIER_BYTES = 63
+"""PostgreSQL cuts longer identifiers (channel names) to this."""
+
+
 def _positions_table(base_schema: str) -> sql.Composed:
     return sql.SQL("{}.relay_positions").format(sql.Identifier(base_schema))
 
@@ -394,6 +413,7 @@ class Relay:
         """Test seam: runs after the broker's ack and before the position write (a crash there)."""
         settings = system.settings
         self._base_schema = settings.db_schema
+        self._published_channel = published_channel(settings.db_schema)
         self._partitions = settings.topic_partitions
         self._prefix = settings.topic_prefix
         self._tails = [
@@ -825,14 +845,19 @@ class Relay:
 
     async def _store_position(self, conn: psycopg.AsyncConnection[Any], tail: _Tail) -> None:
         # Written on the lock's own connection: if that session died, the lock went with it and this fails.
+        # The same statement NOTIFYs the consumer groups that the topic has new records (delivered at commit,
+        # so after the broker's ack): an asleep group wakes at once instead of polling the broker.
         try:
             await conn.execute(
                 sql.SQL(
-                    "INSERT INTO {} (context, position, topic_id, updated_at) VALUES (%s, %s, %s, now())"
+                    "WITH stored AS ("
+                    " INSERT INTO {} (context, position, topic_id, updated_at) VALUES (%s, %s, %s, now())"
                     " ON CONFLICT (context) DO UPDATE"
                     " SET position = excluded.position, topic_id = excluded.topic_id, updated_at = now()"
+                    " RETURNING 1)"
+                    " SELECT pg_notify(%s, %s) FROM stored"
                 ).format(_positions_table(self._base_schema)),
-                (tail.context, tail.position, tail.topic_id),
+                (tail.context, tail.position, tail.topic_id, self._published_channel, tail.topic),
             )
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             raise LockLostError(f"the relay's database session is gone: {exc}") from exc
