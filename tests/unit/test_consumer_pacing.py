@@ -65,15 +65,15 @@ def fetching(subscriber: Subscriber) -> bool:
 def test_a_batch_switches_an_idle_group_to_the_short_waits_and_quiet_puts_it_to_sleep() -> None:
     async def scenario() -> list[tuple[int, int, bool]]:
         subscriber = Subscriber()
-        pacer = Pacer(subscriber, PACE)
+        pacer = Pacer(subscriber, Pace(idle_fetch_wait_ms=500, idle_after_s=0.2, safety_poll_s=5.0))
         seen = [(*waits(subscriber), fetching(subscriber))]
         pacer.batch_arrived()
         seen.append((*waits(subscriber), fetching(subscriber)))
-        await asyncio.sleep(0.02)
-        pacer.batch_arrived()  # still busy: the quiet spell starts again from here
-        await asyncio.sleep(0.04)
+        await asyncio.sleep(0.08)
+        pacer.batch_arrived()  # still busy: the quiet spell starts again from here, to end at 0.28 s
+        await asyncio.sleep(0.08)
         seen.append((*waits(subscriber), fetching(subscriber)))
-        await asyncio.sleep(0.03)
+        await asyncio.sleep(0.2)
         seen.append((*waits(subscriber), fetching(subscriber)))
         pacer.stop()
         return seen
@@ -112,14 +112,13 @@ def test_a_wake_that_brings_no_batch_lets_the_group_sleep_again_soon() -> None:
 def test_a_wake_just_before_the_group_falls_asleep_keeps_it_fetching_for_the_records_it_announced() -> None:
     async def scenario() -> list[bool]:
         subscriber = Subscriber()
-        pace = Pace(idle_after_s=0.03, woken_for_s=0.05, safety_poll_s=1.0)
-        pacer = Pacer(subscriber, pace)
+        pacer = Pacer(subscriber, Pace(idle_after_s=0.12, woken_for_s=0.2, safety_poll_s=5.0))
         pacer.batch_arrived()
-        await asyncio.sleep(0.02)
-        pacer.wake()  # the quiet spell would end in 0.01 s; the wake keeps it busy 0.05 s from now
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.08)
+        pacer.wake()  # the quiet spell would end at 0.12 s; the wake keeps it busy until 0.28 s
+        await asyncio.sleep(0.08)
         still = fetching(subscriber)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
         pacer.stop()
         return [still, fetching(subscriber)]
 
@@ -129,12 +128,12 @@ def test_a_wake_just_before_the_group_falls_asleep_keeps_it_fetching_for_the_rec
 def test_an_asleep_group_probes_the_broker_every_safety_poll_with_the_long_wait() -> None:
     async def scenario() -> list[tuple[State, bool, int]]:
         subscriber = Subscriber()
-        pacer = Pacer(subscriber, PACE)
+        pacer = Pacer(subscriber, Pace(safety_poll_s=0.2, probe_s=0.2))
         pacer.went_quiet()
         seen = [(pacer.state, fetching(subscriber), waits(subscriber)[0])]
-        await asyncio.sleep(0.11)  # safety_poll_s 0.1: probing now
+        await asyncio.sleep(0.3)  # probing from 0.2 s to 0.4 s
         seen.append((pacer.state, fetching(subscriber), waits(subscriber)[0]))
-        await asyncio.sleep(0.04)  # probe_s 0.03 later: asleep again
+        await asyncio.sleep(0.2)  # asleep again from 0.4 s to the next probe at 0.6 s
         seen.append((pacer.state, fetching(subscriber), waits(subscriber)[0]))
         pacer.stop()
         return seen
@@ -146,7 +145,7 @@ def test_an_asleep_group_probes_the_broker_every_safety_poll_with_the_long_wait(
     ]
 
 
-def test_partitions_assigned_while_asleep_are_paused_at_the_next_probe() -> None:
+def test_partitions_assigned_while_asleep_are_paused_when_the_probe_ends() -> None:
     async def scenario() -> tuple[set[str], set[str]]:
         subscriber = Subscriber()
         pacer = Pacer(subscriber, PACE)
@@ -154,7 +153,8 @@ def test_partitions_assigned_while_asleep_are_paused_at_the_next_probe() -> None
         subscriber.consumer.assigned = {"t-2", "t-3"}  # a rebalance: new partitions are not paused
         subscriber.consumer.paused_now = set()
         before = subscriber.consumer.paused()
-        await asyncio.sleep(0.15)  # a probe, then asleep again
+        pacer.probe()
+        pacer.went_quiet()  # the probe brought no batch
         pacer.stop()
         return before, subscriber.consumer.paused()
 
