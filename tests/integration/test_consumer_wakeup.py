@@ -141,3 +141,23 @@ def test_the_relay_notifies_its_deployments_channel_with_the_topic_after_each_pu
         topics = {n.payload for n in listener.notifies(timeout=2.0, stop_after=100)}
 
     assert f"{system.settings.topic_prefix}.policy" in topics
+
+
+def test_the_relay_wakes_the_groups_of_a_topic_at_most_once_per_notify_interval(
+    wake_system: System, kafka_bootstrap: str, database_url: str
+) -> None:
+    system = wake_system
+    channel = published_channel(system.settings.db_schema)
+    policy_topic = f"{system.settings.topic_prefix}.policy"
+    seldom = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=NEVER))
+    always = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=0.0))
+
+    def policy_wakes(relay: Relay) -> int:
+        with psycopg.connect(database_url, autocommit=True) as listener:
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            for _ in range(2):  # two batches: a policy, then another, each published before the next
+                a_policy(system)
+                asyncio.run(relay.run(until_idle=True))
+            return sum(n.payload == policy_topic for n in listener.notifies(timeout=1.0))
+
+    assert (policy_wakes(seldom), policy_wakes(always)) == (1, 2)
