@@ -273,10 +273,6 @@ def subscribe(
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=session_timeout_ms // 3,
-        # aiokafka's fetch routine also wakes on this timer (200 ms by default) when nothing happened; every
-        # fetch it owes (a response, records consumed, a resume, a seek, a new assignment) wakes it anyway.
-        # An idle `up`, alternating runs: its own CPU 0.23-0.27 s in 30 s with 1 s, 0.33-0.35 s with 200 ms.
-        consumer_timeout_ms=1_000,
         # Tansu holds every fetch for the full wait even when records are there; 500 ms (the default)
         # would be the floor of every command-to-read-model latency under load. Harmless on real Kafka.
         fetch_max_wait_ms=pace.idle_fetch_wait_ms,
