@@ -29,6 +29,7 @@ leaves a failed record unacknowledged, the commit of a LATER record moves the gr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -53,7 +54,9 @@ from consumers.processing import (
     RetryPolicy,
     event_stores,
 )
+from consumers.wakeup import Pacers, listen_for_published
 from infra.messaging.broker import ensure_topics
+from infra.messaging.relay import published_channel
 from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.keystore import sealed_customers
@@ -173,10 +176,20 @@ DEFAULT_SESSION_TIMEOUT_MS = 6_000
 partitions move on soonest. Tansu also holds a new member's join for half of it."""
 
 
-PACE = Pace(busy_fetch_wait_ms=5, busy_batch_timeout_ms=5, idle_fetch_wait_ms=500, idle_batch_timeout_ms=250)
+PACE = Pace(
+    busy_fetch_wait_ms=5,
+    busy_batch_timeout_ms=5,
+    idle_fetch_wait_ms=500,
+    idle_batch_timeout_ms=100,
+    idle_after_s=5.0,
+    woken_for_s=0.5,
+    safety_poll_s=10.0,
+    probe_s=0.75,
+)
 """Under load: Tansu answers a fetch only when its wait is over, records or not, so the busy fetch wait
 bounds every latency from below (measured: 20 ms gave p99 ~107 ms at 200 commands/s, 5 ms ~92–126 ms).
-Idle: the long waits, so an idle group polls a few times a second instead of 200 (consumers/pacing.py)."""
+Idle: asleep, no fetch at all until the relay's NOTIFY wakes the group, or a probe every 10 s
+(consumers/pacing.py, consumers/wakeup.py)."""
 
 MAX_BATCH = 200
 """The most records one call of a group's function records before their offsets are committed (once)."""
@@ -188,8 +201,12 @@ def build_broker(
     subscriptions: Sequence[Subscription],
     *,
     session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
+    pacers: Pacers | None = None,
+    pace: Pace = PACE,
 ) -> KafkaBroker:
-    """A Kafka broker with one subscriber per group; starting it starts consuming (the topics must exist)."""
+    """A Kafka broker with one subscriber per group; starting it starts consuming (the topics must exist).
+
+    Each group's pacer joins ``pacers`` (when given), which wakes and starts them."""
     broker = KafkaBroker(
         bootstrap,
         client_id=f"{settings.topic_prefix}-consumers",
@@ -200,13 +217,18 @@ def build_broker(
         security=KafkaSecurity.from_settings(settings).faststream(),
     )
     for subscription in subscriptions:
-        subscribe(broker, subscription, session_timeout_ms)
+        pacer = subscribe(broker, subscription, session_timeout_ms, pace)
+        if pacers is not None:
+            pacers.add(pacer, subscription.topics)
     return broker
 
 
 def subscribe(
-    broker: KafkaBroker, subscription: Subscription, session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS
-) -> None:
+    broker: KafkaBroker,
+    subscription: Subscription,
+    session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
+    pace: Pace = PACE,
+) -> Pacer:
     """Register the group's batch subscriber: its offsets are committed after every message is recorded."""
 
     async def on_batch(message: KafkaMessage) -> None:
@@ -242,8 +264,8 @@ def subscribe(
         batch=True,
         max_records=MAX_BATCH,
         # FastStream sleeps this long again after an empty poll. A group starts idle; its pacer shortens
-        # this and the fetch wait while batches arrive (consumers/pacing.py).
-        batch_timeout_ms=PACE.idle_batch_timeout_ms,
+        # this and the fetch wait while batches arrive, and pauses it when asleep (consumers/pacing.py).
+        batch_timeout_ms=pace.idle_batch_timeout_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         # A new group builds its read models from the start of the topics.
         auto_offset_reset="earliest",
@@ -251,13 +273,14 @@ def subscribe(
         heartbeat_interval_ms=session_timeout_ms // 3,
         # Tansu holds every fetch for the full wait even when records are there; 500 ms (the default)
         # would be the floor of every command-to-read-model latency under load. Harmless on real Kafka.
-        fetch_max_wait_ms=PACE.idle_fetch_wait_ms,
+        fetch_max_wait_ms=pace.idle_fetch_wait_ms,
         parser=_tolerant_parse,
         decoder=_raw_body,
         title=f"{subscription.group_id}:consume",
     )
     subscriber(on_batch)
-    pacer = Pacer(subscriber, PACE, idle=True)
+    pacer = Pacer(subscriber, pace)
+    return pacer
 
 
 def _consume_batch(subscription: Subscription, raws: Sequence[RawMessage]) -> tuple[int, Exception | None]:
@@ -325,8 +348,11 @@ async def running_consumers(
     *,
     retry: RetryPolicy | None = None,
     session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
+    pace: Pace = PACE,
 ) -> AsyncIterator[KafkaBroker]:
-    """Consume with these groups while inside the block; stop cleanly on the way out."""
+    """Consume with these groups while inside the block; stop cleanly on the way out.
+
+    The groups sleep when nothing comes; the relay's NOTIFY wakes them (one LISTEN connection for all)."""
     workers = [GroupWorker(system, settings, group, retry) for group in groups]
     topics = sorted({topic for worker in workers for topic in worker.topics})
     security = KafkaSecurity.from_settings(settings)
@@ -335,11 +361,23 @@ async def running_consumers(
         for worker in workers:
             stack.callback(worker.close)
             await anyio.to_thread.run_sync(worker.prepare)
-        broker = build_broker(settings, bootstrap, workers, session_timeout_ms=session_timeout_ms)
+        pacers = Pacers()
+        broker = build_broker(
+            settings, bootstrap, workers, session_timeout_ms=session_timeout_ms, pacers=pacers, pace=pace
+        )
+        listener: asyncio.Task[None] | None = None
         try:
             await broker.start()
+            pacers.start()
+            channel = published_channel(settings.db_schema)
+            listener = asyncio.create_task(listen_for_published(system.database, channel, pacers))
             yield broker
         finally:
+            pacers.stop()
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             for worker in workers:
                 worker.stopping.set()
             await broker.stop()

@@ -1,20 +1,34 @@
-"""How often an idle consumer asks the broker for records: rarely when nothing comes, at once under load.
+"""How often an idle consumer asks the broker for records: never while asleep, at once under load.
 
 Two waits bound a consumer's latency. The fetch wait: Tansu answers a fetch only when it is over, records
 or not, so under load it must be short (5 ms); real Kafka answers as soon as records are there and only
 idle fetches wait. And FastStream's batch timeout: after an empty poll the subscriber sleeps that long.
 Both short all the time made an idle ``caseledger up`` poll 200 times a second per group and burn about
-half a core between caseledger and the broker. So each group paces itself: the short waits while batches
-arrive, the long ones once none came for ``idle_after_s``; the first batch after a quiet spell switches
-back at once, so only that first batch can wait up to the idle fetch wait.
+half a core between caseledger and the broker; long waits while idle still kept the broker answering six
+fetches a second. So each group paces itself:
+
+- **busy** while batches arrive: the short waits.
+- **asleep** once none came for ``idle_after_s``: its partitions are paused (aiokafka then sends no fetch
+  at all) and FastStream's loop only looks at the empty buffer now and then.
+- **woken** by ``wake()``: the relay NOTIFYs after each batch the broker acknowledged (consumers/wakeup.py),
+  so the group resumes with the short waits and normally gets its batch within milliseconds; if none
+  comes within ``woken_for_s`` (another instance of the group owns those partitions) it sleeps again.
+- **probing** every ``safety_poll_s`` while asleep: resumed with the long fetch wait for ``probe_s``, so a
+  record that came without a wake (another producer, a NOTIFY lost while the database was away, a
+  partition newly assigned while asleep) is read within about that period.
+
+Pausing drops the records aiokafka fetched but did not hand out yet; their position did not move, so they
+are fetched again on resume (nothing is lost). A wake while busy keeps the group awake at least
+``woken_for_s`` more, so a batch whose NOTIFY came just before the group fell asleep is not left behind.
 
 aiokafka reads its fetch wait from ``Fetcher._fetch_max_wait_ms`` for every fetch request it builds and
-offers no public setter: this module is the one place that writes it (aiokafka is pinned below 0.13).
+offers no public setter: this module is the one place that writes it. Pause and resume are public.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,40 +46,111 @@ class PacedSubscriber(Protocol):
 class Pace:
     busy_fetch_wait_ms: int = 5
     busy_batch_timeout_ms: int = 5
-    idle_fetch_wait_ms: int = 250
-    idle_batch_timeout_ms: int = 250
+    idle_fetch_wait_ms: int = 500
+    """The fetch wait of a probe (and before the first batch)."""
+    idle_batch_timeout_ms: int = 100
+    """How long FastStream's loop sleeps after an empty poll while asleep: a wake waits up to this."""
     idle_after_s: float = 5.0
+    woken_for_s: float = 0.5
+    safety_poll_s: float = 10.0
+    probe_s: float = 0.75
+
+
+class State(enum.Enum):
+    BUSY = "busy"
+    ASLEEP = "asleep"
+    WOKEN = "woken"
+    PROBING = "probing"
 
 
 class Pacer:
-    """Switches one subscriber between its busy and its idle waits as batches come and stop coming."""
+    """Switches one subscriber between fetching with short waits, sleeping, and being woken."""
 
-    def __init__(self, subscriber: PacedSubscriber, pace: Pace | None = None, *, idle: bool = False) -> None:
-        """``idle``: the subscriber was built with the idle waits (nothing has come yet)."""
+    def __init__(self, subscriber: PacedSubscriber, pace: Pace | None = None) -> None:
+        """The subscriber is built with the idle waits; it fetches with them until ``start`` or a batch."""
         self.subscriber = subscriber
         self.pace = pace or Pace()
-        self.idle = idle
+        self.state = State.PROBING
         self._quiet: asyncio.TimerHandle | None = None
+        self._probe: asyncio.TimerHandle | None = None
+
+    @property
+    def idle(self) -> bool:
+        """Not fetching with the short waits."""
+        return self.state in (State.ASLEEP, State.PROBING)
+
+    def start(self) -> None:
+        """Call once the consumer runs (in the event loop): it falls asleep after ``idle_after_s`` without
+        a batch (a group catching up from the start of its topics gets its first batch long before)."""
+        self._quiet_in(self.pace.idle_after_s)
 
     def batch_arrived(self) -> None:
-        """Call on every batch (in the event loop): busy waits now, idle ones after a quiet spell."""
-        if self.idle:
-            self._set(self.pace.busy_fetch_wait_ms, self.pace.busy_batch_timeout_ms, idle=False)
-        if self._quiet is not None:
-            self._quiet.cancel()
-        self._quiet = asyncio.get_running_loop().call_later(self.pace.idle_after_s, self.went_quiet)
+        """Call on every batch (in the event loop): short waits now, asleep after a quiet spell."""
+        self._cancel_probe()
+        if self.state is not State.BUSY:
+            self._awake(State.BUSY)
+        self._quiet_in(self.pace.idle_after_s)
+
+    def wake(self) -> None:
+        """Records were published for this group (in the event loop): fetch with the short waits now."""
+        if self.state is State.BUSY:
+            self._quiet_in(self.pace.woken_for_s, sooner=False)
+            return
+        self._cancel_probe()
+        self._awake(State.WOKEN)
+        self._quiet_in(self.pace.woken_for_s, sooner=False)
 
     def went_quiet(self) -> None:
+        """No batch for a while: pause every assigned partition, and probe after ``safety_poll_s``."""
         self._quiet = None
-        self._set(self.pace.idle_fetch_wait_ms, self.pace.idle_batch_timeout_ms, idle=True)
+        self.state = State.ASLEEP
+        self._set(self.pace.idle_fetch_wait_ms, self.pace.idle_batch_timeout_ms)
+        consumer = self.subscriber.consumer
+        if consumer is not None:
+            consumer.pause(*consumer.assignment())
+        self._cancel_probe()
+        self._probe = asyncio.get_running_loop().call_later(self.pace.safety_poll_s, self.probe)
+
+    def probe(self) -> None:
+        """Fetch once with the long wait: for records that came without a wake."""
+        self._probe = None
+        if self.state is not State.ASLEEP:
+            return
+        self.state = State.PROBING
+        self._resume()
+        self._quiet_in(self.pace.probe_s)
 
     def stop(self) -> None:
-        if self._quiet is not None:
-            self._quiet.cancel()
-            self._quiet = None
+        for handle in (self._quiet, self._probe):
+            if handle is not None:
+                handle.cancel()
+        self._quiet = self._probe = None
 
-    def _set(self, fetch_wait_ms: int, batch_timeout_ms: int, *, idle: bool) -> None:
-        self.idle = idle
+    def _awake(self, state: State) -> None:
+        self.state = state
+        self._set(self.pace.busy_fetch_wait_ms, self.pace.busy_batch_timeout_ms)
+        self._resume()
+
+    def _resume(self) -> None:
+        consumer = self.subscriber.consumer
+        if consumer is not None:
+            consumer.resume(*consumer.paused())
+
+    def _quiet_in(self, seconds: float, *, sooner: bool = True) -> None:
+        """Fall asleep ``seconds`` from now (``sooner=False``: not before it would have anyway)."""
+        loop = asyncio.get_running_loop()
+        if self._quiet is not None:
+            if not sooner and self._quiet.when() >= loop.time() + seconds:
+                return
+            self._quiet.cancel()
+        self._quiet = loop.call_later(seconds, self.went_quiet)
+
+    def _cancel_probe(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            self._probe = None
+
+    def _set(self, fetch_wait_ms: int, batch_timeout_ms: int) -> None:
         self.subscriber.batch_timeout_ms = batch_timeout_ms
         fetcher = getattr(self.subscriber.consumer, "_fetcher", None)
         if fetcher is not None:

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
@@ -140,6 +141,10 @@ class RelayOptions:
     retry_backoff_s: float = 1.0
     """Pause before a new session after a broker or database failure."""
     kafka_request_timeout_ms: int = 15_000
+    notify_every_s: float = 0.25
+    """The least time between two wake-ups of the consumer groups for one topic. A woken group stays awake
+    longer than this (``Pace.woken_for_s``, 0.5 s), so it fetches the records of a batch whose NOTIFY was
+    left out; under load this spares a NOTIFY per batch."""
 
 
 # ------------------------------------------------------------------------------------------- lag
@@ -214,6 +219,25 @@ def advisory_lock_key(base_schema: str) -> int:
     """The advisory lock of the relay of one deployment (base schema) in its database, as a signed bigint."""
     digest = hashlib.sha256(f"caseledger.relay/{base_schema}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def published_channel(base_schema: str) -> str:
+    """The NOTIFY channel on which the relay of one deployment (base schema) tells its consumer groups,
+    after each batch the broker acknowledged, which topic has new records (the payload; consumers/wakeup.py
+    LISTENs).
+
+    One channel per deployment: deployments sharing a database must not wake each other's groups (the event
+    store's own channels are named after the events table only, so those do wake every relay of the database).
+    A name too long for an identifier ends in a digest of the schema instead.
+    """
+    channel = f"caseledger_published.{base_schema}"
+    if len(channel.encode()) <= MAX_IDENTIFIER_BYTES:
+        return channel
+    return f"caseledger_published.{hashlib.sha256(base_schema.encode()).hexdigest()[:32]}"
+
+
+MAX_IDENTIFIER_BYTES = 63
+"""PostgreSQL cuts longer identifiers (channel names) to this."""
 
 
 def _positions_table(base_schema: str) -> sql.Composed:
@@ -323,6 +347,8 @@ class _Tail:
     """The id of the topic instance that ``position`` was published to."""
     published: int = 0
     """Messages acknowledged in this relay's life (all sessions)."""
+    notified_at: float = -math.inf
+    """When (monotonic) the consumer groups were last told that this topic has new records."""
 
     @property
     def recorder(self) -> PostgresApplicationRecorder:
@@ -409,6 +435,7 @@ class Relay:
         """Test seam: runs after the broker's ack and before the position write (a crash there)."""
         settings = system.settings
         self._base_schema = settings.db_schema
+        self._published_channel = published_channel(settings.db_schema)
         self._partitions = settings.topic_partitions
         self._prefix = settings.topic_prefix
         self._tails = [
@@ -825,15 +852,22 @@ class Relay:
 
     async def _store_position(self, conn: psycopg.AsyncConnection[Any], tail: _Tail) -> None:
         # Written on the lock's own connection: if that session died, the lock went with it and this fails.
+        # The same statement NOTIFYs the consumer groups that the topic has new records (delivered at commit,
+        # so after the broker's ack): an asleep group wakes at once instead of polling the broker.
+        upsert = sql.SQL(
+            "INSERT INTO {} (context, position, topic_id, updated_at) VALUES (%s, %s, %s, now())"
+            " ON CONFLICT (context) DO UPDATE"
+            " SET position = excluded.position, topic_id = excluded.topic_id, updated_at = now()"
+        ).format(_positions_table(self._base_schema))
+        values: tuple[object, ...] = (tail.context, tail.position, tail.topic_id)
+        now = time.monotonic()
+        if now - tail.notified_at >= self.options.notify_every_s:
+            notify = "WITH stored AS ({} RETURNING 1) SELECT pg_notify(%s, %s) FROM stored"
+            upsert = sql.SQL(notify).format(upsert)
+            values += (self._published_channel, tail.topic)
+            tail.notified_at = now
         try:
-            await conn.execute(
-                sql.SQL(
-                    "INSERT INTO {} (context, position, topic_id, updated_at) VALUES (%s, %s, %s, now())"
-                    " ON CONFLICT (context) DO UPDATE"
-                    " SET position = excluded.position, topic_id = excluded.topic_id, updated_at = now()"
-                ).format(_positions_table(self._base_schema)),
-                (tail.context, tail.position, tail.topic_id),
-            )
+            await conn.execute(upsert, values)
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             raise LockLostError(f"the relay's database session is gone: {exc}") from exc
 

@@ -48,9 +48,10 @@ OVERFLOW = Settings.model_fields["db_max_overflow"].default
 DEDICATED = {
     "caseledger-api": 0,
     "caseledger-relay": 2,  # the advisory-lock session and LISTEN
-    "caseledger-consume": 0,
+    "caseledger-consume": 1,  # LISTEN: the relay's NOTIFY wakes its asleep group
     "caseledger-timers": 1,  # LISTEN
-    "caseledger-up": 3,  # its relay's lock session (a standby holds it too), LISTEN, the scheduler's LISTEN
+    # Its relay's lock session (a standby holds it too) and LISTEN; the scheduler's and the groups' LISTEN.
+    "caseledger-up": 4,
 }
 PROCESSES = {
     "caseledger-api": 1,

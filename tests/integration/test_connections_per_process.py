@@ -1,10 +1,11 @@
 """How many PostgreSQL connections a caseledger process holds, counted in ``pg_stat_activity``.
 
 One pool per process, shared by the six event-sourced applications and everything else: an idle process
-holds the pool's ``db_pool_size`` connections (plus the relay's lock and LISTEN sessions and the
-scheduler's LISTEN, where those run), a busy one never more than ``db_pool_size + db_max_overflow`` (plus
-the same dedicated ones). Every connection is named after its process (``application_name``). Each test
-runs in a database of its own, so that the counts are this process's and nothing else's.
+holds the pool's ``db_pool_size`` connections (plus the relay's lock and LISTEN sessions, the scheduler's
+LISTEN and the consumer groups' LISTEN, where those run), a busy one never more than ``db_pool_size +
+db_max_overflow`` (plus the same dedicated ones). Every connection is named after its process
+(``application_name``). Each test runs in a database of its own, so that the counts are this process's and
+nothing else's.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ pytestmark = [
 
 POOL_SIZE = 2
 MAX_OVERFLOW = 3
-DEDICATED_IN_UP = 3
-"""The relay's advisory-lock session and its LISTEN, and the scheduler's LISTEN."""
+DEDICATED_IN_UP = 4
+"""The relay's advisory-lock session and its LISTEN, the scheduler's LISTEN, and the consumer groups' LISTEN
+(the relay's NOTIFY wakes them, consumers/wakeup.py)."""
 
 
 @pytest.fixture

@@ -1,18 +1,22 @@
-"""A consumer group polls often only while batches arrive, and goes back to the long waits when quiet."""
+"""A consumer group polls often only while batches arrive, sleeps (no fetch) when quiet, and is woken."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 
-from consumers.pacing import Pace, Pacer
+from consumers.pacing import Pace, Pacer, State
+from consumers.wakeup import Pacers
 
 PACE = Pace(
     busy_fetch_wait_ms=5,
     busy_batch_timeout_ms=5,
     idle_fetch_wait_ms=500,
-    idle_batch_timeout_ms=250,
+    idle_batch_timeout_ms=100,
     idle_after_s=0.05,
+    woken_for_s=0.03,
+    safety_poll_s=0.1,
+    probe_s=0.03,
 )
 
 
@@ -23,7 +27,23 @@ class Fetcher:
 
 @dataclass
 class Consumer:
+    """aiokafka's consumer as far as pacing uses it: the fetch wait, and pausing its partitions."""
+
     _fetcher: Fetcher = field(default_factory=lambda: Fetcher(PACE.idle_fetch_wait_ms))
+    assigned: set[str] = field(default_factory=lambda: {"t-0", "t-1"})
+    paused_now: set[str] = field(default_factory=set)
+
+    def assignment(self) -> set[str]:
+        return set(self.assigned)
+
+    def paused(self) -> set[str]:
+        return set(self.paused_now)
+
+    def pause(self, *partitions: str) -> None:
+        self.paused_now |= set(partitions)
+
+    def resume(self, *partitions: str) -> None:
+        self.paused_now -= set(partitions)
 
 
 @dataclass
@@ -38,28 +58,113 @@ def waits(subscriber: Subscriber) -> tuple[int, int]:
     return subscriber.consumer._fetcher._fetch_max_wait_ms, subscriber.batch_timeout_ms
 
 
-def test_a_batch_switches_an_idle_group_to_the_short_waits_and_quiet_switches_it_back() -> None:
-    async def scenario() -> list[tuple[int, int]]:
+def fetching(subscriber: Subscriber) -> bool:
+    return not subscriber.consumer.paused_now
+
+
+def test_a_batch_switches_an_idle_group_to_the_short_waits_and_quiet_puts_it_to_sleep() -> None:
+    async def scenario() -> list[tuple[int, int, bool]]:
         subscriber = Subscriber()
-        pacer = Pacer(subscriber, PACE, idle=True)
-        seen = [waits(subscriber)]
+        pacer = Pacer(subscriber, Pace(idle_fetch_wait_ms=500, idle_after_s=0.2, safety_poll_s=5.0))
+        seen = [(*waits(subscriber), fetching(subscriber))]
         pacer.batch_arrived()
-        seen.append(waits(subscriber))
-        await asyncio.sleep(0.02)
-        pacer.batch_arrived()  # still busy: the quiet spell starts again from here
-        await asyncio.sleep(0.04)
-        seen.append(waits(subscriber))
-        await asyncio.sleep(0.05)
-        seen.append(waits(subscriber))
+        seen.append((*waits(subscriber), fetching(subscriber)))
+        await asyncio.sleep(0.08)
+        pacer.batch_arrived()  # still busy: the quiet spell starts again from here, to end at 0.28 s
+        await asyncio.sleep(0.08)
+        seen.append((*waits(subscriber), fetching(subscriber)))
+        await asyncio.sleep(0.2)
+        seen.append((*waits(subscriber), fetching(subscriber)))
+        pacer.stop()
         return seen
 
-    assert asyncio.run(scenario()) == [(500, 250), (5, 5), (5, 5), (500, 250)]
+    assert asyncio.run(scenario()) == [(500, 100, True), (5, 5, True), (5, 5, True), (500, 100, False)]
+
+
+def test_an_asleep_group_fetches_nothing_until_woken_then_fetches_with_the_short_waits_at_once() -> None:
+    async def scenario() -> tuple[State, bool, State, bool, tuple[int, int]]:
+        subscriber = Subscriber()
+        pacer = Pacer(subscriber, PACE)
+        pacer.start()
+        await asyncio.sleep(0.07)
+        asleep = (pacer.state, fetching(subscriber))
+        pacer.wake()
+        woken = (pacer.state, fetching(subscriber), waits(subscriber))
+        pacer.stop()
+        return (*asleep, *woken)
+
+    assert asyncio.run(scenario()) == (State.ASLEEP, False, State.WOKEN, True, (5, 5))
+
+
+def test_a_wake_that_brings_no_batch_lets_the_group_sleep_again_soon() -> None:
+    async def scenario() -> tuple[State, bool]:
+        subscriber = Subscriber()
+        pacer = Pacer(subscriber, PACE)
+        pacer.went_quiet()
+        pacer.wake()
+        await asyncio.sleep(0.05)  # woken_for_s is 0.03: no batch came
+        pacer.stop()
+        return pacer.state, fetching(subscriber)
+
+    assert asyncio.run(scenario()) == (State.ASLEEP, False)
+
+
+def test_a_wake_just_before_the_group_falls_asleep_keeps_it_fetching_for_the_records_it_announced() -> None:
+    async def scenario() -> list[bool]:
+        subscriber = Subscriber()
+        pacer = Pacer(subscriber, Pace(idle_after_s=0.12, woken_for_s=0.2, safety_poll_s=5.0))
+        pacer.batch_arrived()
+        await asyncio.sleep(0.08)
+        pacer.wake()  # the quiet spell would end at 0.12 s; the wake keeps it busy until 0.28 s
+        await asyncio.sleep(0.08)
+        still = fetching(subscriber)
+        await asyncio.sleep(0.2)
+        pacer.stop()
+        return [still, fetching(subscriber)]
+
+    assert asyncio.run(scenario()) == [True, False]
+
+
+def test_an_asleep_group_probes_the_broker_every_safety_poll_with_the_long_wait() -> None:
+    async def scenario() -> list[tuple[State, bool, int]]:
+        subscriber = Subscriber()
+        pacer = Pacer(subscriber, Pace(safety_poll_s=0.2, probe_s=0.2))
+        pacer.went_quiet()
+        seen = [(pacer.state, fetching(subscriber), waits(subscriber)[0])]
+        await asyncio.sleep(0.3)  # probing from 0.2 s to 0.4 s
+        seen.append((pacer.state, fetching(subscriber), waits(subscriber)[0]))
+        await asyncio.sleep(0.2)  # asleep again from 0.4 s to the next probe at 0.6 s
+        seen.append((pacer.state, fetching(subscriber), waits(subscriber)[0]))
+        pacer.stop()
+        return seen
+
+    assert asyncio.run(scenario()) == [
+        (State.ASLEEP, False, 500),
+        (State.PROBING, True, 500),
+        (State.ASLEEP, False, 500),
+    ]
+
+
+def test_partitions_assigned_while_asleep_are_paused_when_the_probe_ends() -> None:
+    async def scenario() -> tuple[set[str], set[str]]:
+        subscriber = Subscriber()
+        pacer = Pacer(subscriber, PACE)
+        pacer.went_quiet()
+        subscriber.consumer.assigned = {"t-2", "t-3"}  # a rebalance: new partitions are not paused
+        subscriber.consumer.paused_now = set()
+        before = subscriber.consumer.paused()
+        pacer.probe()
+        pacer.went_quiet()  # the probe brought no batch
+        pacer.stop()
+        return before, subscriber.consumer.paused()
+
+    assert asyncio.run(scenario()) == (set(), {"t-2", "t-3"})
 
 
 def test_a_group_that_is_stopped_leaves_no_timer_behind() -> None:
     async def scenario() -> tuple[int, int]:
         subscriber = Subscriber()
-        pacer = Pacer(subscriber, PACE, idle=True)
+        pacer = Pacer(subscriber, PACE)
         pacer.batch_arrived()
         pacer.stop()
         await asyncio.sleep(0.08)
@@ -71,7 +176,27 @@ def test_a_group_that_is_stopped_leaves_no_timer_behind() -> None:
 def test_a_subscriber_not_started_yet_only_gets_its_batch_timeout() -> None:
     async def scenario() -> int:
         subscriber = Subscriber(consumer=None)  # type: ignore[arg-type]
-        Pacer(subscriber, PACE, idle=True).batch_arrived()
+        pacer = Pacer(subscriber, PACE)
+        pacer.batch_arrived()
+        pacer.went_quiet()
+        pacer.wake()
+        pacer.stop()
         return subscriber.batch_timeout_ms
 
     assert asyncio.run(scenario()) == 5
+
+
+def test_a_publish_wakes_only_the_groups_that_read_its_topic() -> None:
+    async def scenario() -> tuple[State, State]:
+        reads_claims, reads_policies = Pacer(Subscriber(), PACE), Pacer(Subscriber(), PACE)
+        pacers = Pacers()
+        pacers.add(reads_claims, ["cl.claim", "cl.complaint"])
+        pacers.add(reads_policies, ["cl.policy"])
+        for pacer in (reads_claims, reads_policies):
+            pacer.went_quiet()
+        pacers.published("cl.claim")
+        states = reads_claims.state, reads_policies.state
+        pacers.stop()
+        return states
+
+    assert asyncio.run(scenario()) == (State.WOKEN, State.ASLEEP)

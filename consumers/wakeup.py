@@ -1,0 +1,80 @@
+"""Asleep consumer groups are woken by the relay, not by polling the broker.
+
+After each batch the broker acknowledged, the relay NOTIFYs ``published_channel(base schema)`` with the
+topic as payload (``infra.messaging.relay``). A process that runs consumer groups (`up`, or `consume
+--group`) LISTENs on ONE dedicated connection shared by all its groups and wakes the groups that read that
+topic (consumers/pacing.py). NOTIFY reaches every process on the database, so this works the same whether
+the relay runs in the same process as the groups or in another one, and whichever relay holds the lock.
+
+The listener is an optimisation: while its connection is away (a database restart) the groups still probe
+the broker every ``Pace.safety_poll_s``; when it is back it wakes every group once, for what was published
+meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+
+import psycopg
+from psycopg import sql
+
+from consumers.pacing import Pacer
+from infra.store.database import Database
+
+log = logging.getLogger(__name__)
+
+RECONNECT_DELAYS_S = (1.0, 30.0)
+"""First and longest pause before the listener connects again after losing its connection."""
+
+
+class Pacers:
+    """The pacers of this process's consumer groups, by the topics each reads."""
+
+    def __init__(self) -> None:
+        self._by_topic: dict[str, list[Pacer]] = defaultdict(list)
+        self._all: list[Pacer] = []
+
+    def add(self, pacer: Pacer, topics: Iterable[str]) -> None:
+        self._all.append(pacer)
+        for topic in topics:
+            self._by_topic[topic].append(pacer)
+
+    def start(self) -> None:
+        """Every group falls asleep once nothing came for a while (in the event loop)."""
+        for pacer in self._all:
+            pacer.start()
+
+    def published(self, topic: str) -> None:
+        """The relay published to ``topic``: wake the groups that read it."""
+        for pacer in self._by_topic.get(topic, ()):
+            pacer.wake()
+
+    def wake_all(self) -> None:
+        for pacer in self._all:
+            pacer.wake()
+
+    def stop(self) -> None:
+        for pacer in self._all:
+            pacer.stop()
+
+
+async def listen_for_published(database: Database, channel: str, pacers: Pacers) -> None:
+    """LISTEN on ``channel`` and wake the groups of each topic published, until cancelled."""
+    first, longest = RECONNECT_DELAYS_S
+    delay = first
+    while True:
+        try:
+            async with await database.dedicated_async() as conn:
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                delay = first
+                # What was published while the listener was away (or starting) woke nobody.
+                pacers.wake_all()
+                async for notify in conn.notifies():
+                    pacers.published(notify.payload)
+        except psycopg.Error as exc:
+            log.warning("LISTEN %s lost (%r): the groups probe the broker until it is back", channel, exc)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, longest)

@@ -1,0 +1,163 @@
+"""An asleep consumer group fetches nothing: the relay's NOTIFY wakes it, a probe finds foreign records."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from faststream.kafka import KafkaBroker
+from psycopg import Connection, sql
+
+from cli.scenarios import a_policy, register_demo_seller
+from consumers.app import running_consumers
+from consumers.groups import ALL_CONTEXTS, ConsumerGroup, ConsumerSystem
+from consumers.pacing import Pace
+from consumers.processing import RetryPolicy
+from domain.base import SHANGHAI, DomainEvent
+from infra.bootstrap import System, bootstrap
+from infra.clock import ControlledClock
+from infra.messaging.contract import ReceivedEvent, message_for
+from infra.messaging.relay import Relay, RelayOptions, published_channel
+from infra.settings import Settings
+from tests.integration.test_consumers import produce
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.anyio,
+    pytest.mark.isolated("runs the relay and a consumer group over its own schema and topics"),
+]
+
+SESSION_MS = 2_000
+"""Tansu holds a group join for half the session timeout; real Kafka would refuse one below 6 s."""
+
+NEVER = 3_600.0
+WAKE_ONLY = Pace(idle_after_s=0.5, woken_for_s=0.5, safety_poll_s=NEVER)
+"""No probe during the test: only a wake can bring a record to an asleep group."""
+PROBE_ONLY = Pace(idle_after_s=0.5, safety_poll_s=1.0, probe_s=0.75)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def wake_system(database_url: str, schema: str, clock: ControlledClock) -> Iterator[System]:
+    settings = Settings(
+        database_url=database_url, db_schema=schema, topic_prefix=f"t{uuid4().hex[:8]}", db_pool_size=4
+    )
+    built = bootstrap(settings, clock)
+    register_demo_seller(built, clock.now().astimezone(SHANGHAI).date())
+    yield built
+    built.close()
+
+
+class Seen:
+    """A handler that keeps the ids of the cases whose events it applied."""
+
+    def __init__(self) -> None:
+        self.cases: set[UUID] = set()
+
+    def handle(self, conn: Connection[Any], event: DomainEvent, received: ReceivedEvent) -> None:
+        self.cases.add(event.originator_id)
+
+    def group(self) -> ConsumerGroup:
+        return ConsumerGroup("wakeup", ALL_CONTEXTS, lambda system, conn: self)
+
+
+def asleep(broker: KafkaBroker) -> bool:
+    """Every partition of the group is paused: it sends the broker no fetch."""
+    (subscriber,) = broker.subscribers
+    consumer: Any = subscriber.consumer  # type: ignore[attr-defined]  # aiokafka ships no type information
+    return bool(consumer.assignment()) and consumer.paused() == consumer.assignment()
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        await asyncio.sleep(0.05)
+
+
+def consuming(system: ConsumerSystem, bootstrap: str, seen: Seen, pace: Pace) -> Any:
+    return running_consumers(
+        system,
+        system.settings,
+        bootstrap,
+        [seen.group()],
+        retry=RetryPolicy(delays=(0.01,)),
+        session_timeout_ms=SESSION_MS,
+        pace=pace,
+    )
+
+
+async def test_an_asleep_group_gets_the_event_the_relay_published_without_polling_the_broker(
+    wake_system: System, kafka_bootstrap: str
+) -> None:
+    system, seen = wake_system, Seen()
+    relay = Relay(system, kafka_bootstrap, options=RelayOptions(idle_poll_s=0.1, hole_poll_s=0.01))
+    await relay.run(until_idle=True)  # the topics exist and the seller's events are out
+
+    async with consuming(system, kafka_bootstrap, seen, WAKE_ONLY) as broker:
+        await eventually(lambda: asleep(broker))
+        policy_id = await asyncio.to_thread(a_policy, system)
+        await relay.run(until_idle=True)  # publishes, then NOTIFYs
+        await eventually(lambda: policy_id in seen.cases)
+
+
+async def test_an_asleep_group_finds_records_another_producer_wrote_at_its_next_probe(
+    wake_system: System, kafka_bootstrap: str
+) -> None:
+    system, seen = wake_system, Seen()
+    relay = Relay(system, kafka_bootstrap, options=RelayOptions(idle_poll_s=0.1, hole_poll_s=0.01))
+    await relay.run(until_idle=True)
+    policy_id = await asyncio.to_thread(a_policy, system)
+    (notification, *_) = [
+        n
+        for n in system.policies.recorder.select_notifications(start=None, limit=1_000)
+        if n.originator_id == policy_id
+    ]
+    foreign = message_for(system.settings.topic_prefix, "policy", notification, notification.state)
+
+    async with consuming(system, kafka_bootstrap, seen, PROBE_ONLY) as broker:
+        await eventually(lambda: asleep(broker))
+        await produce(kafka_bootstrap, [foreign])  # no relay, so no NOTIFY
+        await eventually(lambda: policy_id in seen.cases)
+
+
+def test_the_relay_notifies_its_deployments_channel_with_the_topic_after_each_publish(
+    wake_system: System, kafka_bootstrap: str, database_url: str
+) -> None:
+    system = wake_system
+    channel = published_channel(system.settings.db_schema)
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        asyncio.run(Relay(system, kafka_bootstrap).run(until_idle=True))
+        topics = {n.payload for n in listener.notifies(timeout=2.0, stop_after=100)}
+
+    assert f"{system.settings.topic_prefix}.policy" in topics
+
+
+def test_the_relay_wakes_the_groups_of_a_topic_at_most_once_per_notify_interval(
+    wake_system: System, kafka_bootstrap: str, database_url: str
+) -> None:
+    system = wake_system
+    channel = published_channel(system.settings.db_schema)
+    policy_topic = f"{system.settings.topic_prefix}.policy"
+    seldom = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=NEVER))
+    always = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=0.0))
+
+    def policy_wakes(relay: Relay) -> int:
+        with psycopg.connect(database_url, autocommit=True) as listener:
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            for _ in range(2):  # two batches: a policy, then another, each published before the next
+                a_policy(system)
+                asyncio.run(relay.run(until_idle=True))
+            return sum(n.payload == policy_topic for n in listener.notifies(timeout=1.0))
+
+    assert (policy_wakes(seldom), policy_wakes(always)) == (1, 2)
