@@ -406,3 +406,27 @@ def test_transfer_is_refused_when_the_service_request_was_opened_for_another_inq
             TransferInquiry(target_kind=TransferTarget.SERVICE_REQUEST, target_id=request_id),
             by(CALLBACK_AGENT),
         )
+
+
+def test_a_service_request_shows_the_inquiry_it_was_opened_for_before_the_inquiry_is_transferred(
+    system: System, clock: ControlledClock
+) -> None:
+    policy_id, customer = a_policy_holder(system)
+    inquiry_id = log(system, clock, customer, InquiryCategory.POLICY)
+    request_id = address_change(system, clock, policy_id, inquiry_id)
+    without_inquiry = address_change(system, clock, policy_id, None)
+
+    project(system)
+
+    schema = read_schema(system.settings.db_schema)
+    with psycopg.connect(system.database_url) as conn:
+        origin = inquiry_origin(conn, schema, request_id)
+        none = inquiry_origin(conn, schema, without_inquiry)
+    assert origin is not None
+    assert (origin.case_id, origin.case_kind, origin.inquiry_id) == (
+        request_id,
+        "service_request",
+        inquiry_id,
+    )
+    assert (origin.channel, origin.category) == ("hotline", "policy")
+    assert none is None
