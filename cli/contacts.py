@@ -22,7 +22,8 @@ def add_contact_commands(commands: argparse._SubParsersAction[Any]) -> None:
     stats.add_argument("--to", dest="month_to", metavar="YYYY-MM", help="to this month (inclusive)")
     stats.set_defaults(run="cli.contacts:inquiry_stats")
     contacts = commands.add_parser(
-        "contacts", help="a customer's contact history: inquiries, service orders, complaints, claims"
+        "contacts",
+        help="a customer's contact history: inquiries, service orders, 保全 requests, complaints, claims",
     )
     contacts.add_argument("customer_id", help="the customer id, e.g. CUST-0b8a4f2e")
     contacts.set_defaults(run="cli.contacts:contact_history")

@@ -3,9 +3,10 @@ case that handles it (a complaint, a claim report, a policy service request) →
 
 The rules an inquiry keeps, each a named error below: the contact's time is never after the server recorded
 it; a reply is promised only to a caller the insurer can reach again (a known customer, INQ-REPLY-NEEDS-
-CUSTOMER); a transfer names the case it opened (INQ-TRANSFER-TARGET); an inquiry is closed only once answered
-or transferred. First-contact resolution is a recorded fact: ``InquiryAnswered.first_contact`` is True when
-the answer was given during the contact that logged it, never promised for later; a transfer never counts.
+CUSTOMER); a transfer names the case it opened, on record, the caller's own and not opened for another
+inquiry (INQ-TRANSFER-TARGET); an inquiry is closed only once answered or transferred. First-contact
+resolution is a recorded fact: ``InquiryAnswered.first_contact`` is True when the answer was given during
+the contact that logged it, never promised for later; a transfer never counts.
 
 The service standard for an inquiry that could not be answered at once (reply within 1 working day) is a row
 of ``domain.sla`` (INQ-REPLY-1WD): the insurer changes the number there, not here. Its clock starts on
@@ -18,6 +19,7 @@ target's kind and id); the other direction (the case showing the inquiry it came
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -76,6 +78,15 @@ class TransferTarget(StrEnum):
     COMPLAINT = "complaint"  # 投诉
     CLAIM_REPORT = "claim_report"  # 报案
     SERVICE_REQUEST = "service_request"  # 保全申请
+
+
+@dataclass(frozen=True)
+class CaseOnRecord:
+    """What the store of the case an inquiry is transferred to says of it: whose case it is, and the
+    inquiry it says it was opened for (a service request names it; a complaint or claim does not)."""
+
+    customer_id: str | None
+    from_inquiry: UUID | None = None
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -269,9 +280,16 @@ class Inquiry(CaseAggregate):
 
     @taken_by("transfer inquiry", *_DESK)
     def transfer(
-        self, ctx: Context, *, target_kind: TransferTarget, target_id: UUID, note: str | None = None
+        self,
+        ctx: Context,
+        *,
+        target_kind: TransferTarget,
+        target_id: UUID,
+        note: str | None = None,
+        target: CaseOnRecord | None = None,
     ) -> None:
-        """Hand the inquiry to the case opened for it (complaint, claim report, service request)."""
+        """Hand the inquiry to the case opened for it (complaint, claim report, service request): the
+        case found on record (``target``) is the caller's own, and came from no other inquiry."""
         require_status("transfer inquiry", self.status, InquiryStatus.OPEN, InquiryStatus.PENDING)
         if target_id == self.id:
             raise InquiryTransferTargetError("an inquiry is not transferred to itself")
@@ -279,6 +297,17 @@ class Inquiry(CaseAggregate):
             raise InquiryTransferTargetError(
                 f"a {target_kind.value} is the customer's own case: identify the customer first"
             )
+        if target is not None:
+            if target.customer_id != self.customer_id:
+                raise InquiryTransferTargetError(
+                    f"{target_kind.value} {target_id} is customer {target.customer_id}'s case, "
+                    f"not the caller's ({self.customer_id})"
+                )
+            if target.from_inquiry is not None and target.from_inquiry != self.id:
+                raise InquiryTransferTargetError(
+                    f"{target_kind.value} {target_id} was opened for inquiry {target.from_inquiry}, "
+                    "not this one"
+                )
         self._record(InquiryTransferred, ctx, target_kind=target_kind, target_id=target_id, note=note)
 
     @taken_by("close inquiry", *_DESK, Role.SYSTEM)

@@ -347,6 +347,7 @@ class ServiceRequested(CaseCreated):
         request.item = self.item
         request.four_eyes = self.four_eyes
         request.received_at = self.received_at
+        request.inquiry_id = self.inquiry_id
 
 
 class ServiceRequestChecked(DomainEvent):
@@ -452,6 +453,8 @@ class ServiceRequest(CaseAggregate):
     handler_id: str | None
     reviewer_id: str | None
     outcome: ServiceOutcome | None
+    inquiry_id: UUID | None = None
+    """The inquiry (咨询) the request was opened for: only that inquiry is transferred to it."""
 
     def __init__(self) -> None:
         # Called by the library when ServiceRequested is replayed; its apply method then sets the facts.

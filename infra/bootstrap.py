@@ -130,6 +130,8 @@ def _build(settings: Settings, database: Database, clock: Clock, embedded: Embed
     # Complaints read the policies, claims and sellers complained about: who worked them may not handle it.
     complaints = Complaints(env(Complaints), clock, policies, claims, sellers, interval)
     cases = CustomerCases(policies, claims, complaints)
+    # 保全 requests read the policy's cover and apply their done change to it.
+    service_requests = ServiceRequests(env(ServiceRequests), clock, policies, interval)
     system = System(
         settings=settings,
         database_url=database.url,
@@ -143,10 +145,9 @@ def _build(settings: Settings, database: Database, clock: Clock, embedded: Embed
         timers=Timers(env(Timers), clock, interval),
         keys=keys,
         privacy=Privacy(env(Privacy), clock, keys, cases, interval),
-        # 保全 requests read the policy's cover and apply their done change to it.
-        service_requests=ServiceRequests(env(ServiceRequests), clock, policies, interval),
-        # Inquiries check that the complaint or claim they are transferred to is on record.
-        inquiries=Inquiries(env(Inquiries), clock, complaints, claims, interval),
+        service_requests=service_requests,
+        # Inquiries check that the complaint, claim or service request they are transferred to is on record.
+        inquiries=Inquiries(env(Inquiries), clock, complaints, claims, service_requests, interval),
         service_orders=ServiceOrders(env(ServiceOrders), clock, interval),
         embedded_postgres=embedded,
     )

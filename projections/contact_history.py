@@ -1,10 +1,11 @@
-"""The customer's contact history: every inquiry, value-added service and case of one customer, with its
-latest step, newest first (issue #14 point 6).
+"""The customer's contact history: every inquiry, value-added service, 保全 request and case of one
+customer, with its latest step, newest first (issue #14 point 6).
 
 One generic table, ``contact_history``, a row per contact (a case of any kind), fed by *sources*: each
 names the event that opens a contact of its kind (and carries the customer), and the events whose step is
-worth showing. A new kind of contact (the policy service requests of 保全) joins by adding a
-``ContactSource`` to ``CONTACT_SOURCES``; the table and its queries do not change.
+worth showing. The policy service requests of 保全 joined this way (``ServiceRequested`` carries the
+policy's customer); a new kind of contact joins by adding a ``ContactSource`` to ``CONTACT_SOURCES``: the
+table and its queries do not change.
 
 An inquiry logged without a customer is no one's history. Later events carry no customer: they change
 the row their case opened (per case, events arrive in order, so the opening comes first; a step of a
@@ -38,6 +39,15 @@ from domain.service_order import (
     ServiceOrderDispatched,
     ServiceOrderRequested,
     ServiceProviderArrived,
+)
+from domain.service_request import (
+    ServiceCustomerNotified,
+    ServiceRequestApproved,
+    ServiceRequestChecked,
+    ServiceRequestCompleted,
+    ServiceRequested,
+    ServiceRequestRefused,
+    ServiceRequestWithdrawn,
 )
 from projections.base import Column, Key, Row, Table
 from projections.columns import event_name, utc
@@ -89,6 +99,12 @@ def _service_order(event: DomainEvent) -> Opening:
     return Opening(event.customer_id, event.kind.value)
 
 
+def _service_request(event: DomainEvent) -> Opening:
+    assert isinstance(event, ServiceRequested)
+    # The customer is the policy's, read from its cover when the request was taken.
+    return Opening(event.customer_id, event.item.value, event.channel.value)
+
+
 def _complaint(event: DomainEvent) -> Opening:
     assert isinstance(event, ComplaintLodged)
     return Opening(event.customer_id, event.category.value, event.channel.value)
@@ -111,6 +127,19 @@ CONTACT_SOURCES: tuple[ContactSource, ...] = (
         ServiceOrderRequested,
         _service_order,
         (ServiceOrderDispatched, ServiceProviderArrived, ServiceOrderCompleted, ServiceOrderCancelled),
+    ),
+    ContactSource(
+        "service_request",
+        ServiceRequested,
+        _service_request,
+        (
+            ServiceRequestChecked,
+            ServiceRequestApproved,
+            ServiceRequestCompleted,
+            ServiceRequestRefused,
+            ServiceCustomerNotified,
+            ServiceRequestWithdrawn,
+        ),
     ),
     ContactSource(
         "complaint",

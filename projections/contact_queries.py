@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from projections.contact_history import CONTACT_HISTORY
 from projections.inquiries import INQUIRIES, INQUIRY_STATS
 from projections.service_orders import SERVICE_ORDERS
+from projections.service_requests import SERVICE_REQUESTS
 from projections.store import read_key
 
 _FROZEN = ConfigDict(frozen=True)
@@ -151,12 +152,19 @@ def get_inquiry(conn: psycopg.Connection[Any], schema: str, inquiry_id: UUID) ->
 
 
 def inquiry_origin(conn: psycopg.Connection[Any], schema: str, case_id: UUID) -> InquiryOrigin | None:
-    """The inquiry that was transferred to the case ``case_id`` (a complaint, claim or service request)."""
+    """The inquiry that was transferred to the case ``case_id`` (a complaint, claim or service request);
+    for a service request, else the inquiry it names as the one it was opened for (``inquiry_id``)."""
     query = sql.SQL(
         "SELECT transferred_to, transferred_kind, inquiry_id, channel, category, contacted_at FROM {} "
         "WHERE transferred_to = %s ORDER BY contacted_at, inquiry_id LIMIT 1"
     ).format(sql.Identifier(schema, INQUIRIES.name))
     found = conn.execute(query, (case_id,)).fetchone()
+    if found is None:
+        named = sql.SQL(
+            "SELECT s.request_id, 'service_request', i.inquiry_id, i.channel, i.category, i.contacted_at "
+            "FROM {} s JOIN {} i ON i.inquiry_id = s.inquiry_id WHERE s.request_id = %s"
+        ).format(sql.Identifier(schema, SERVICE_REQUESTS.name), sql.Identifier(schema, INQUIRIES.name))
+        found = conn.execute(named, (case_id,)).fetchone()
     if found is None:
         return None
     target, kind, inquiry_id, channel, category, contacted_at = found

@@ -3,7 +3,8 @@
 A row per inquiry: channel, category, customer and policy when known, status, first-contact resolution,
 the reply clock (INQ-REPLY-1WD) while a reply is owed, and the case it was transferred to. The link the
 other way (a complaint, claim or service request showing the inquiry it came from) is this table read by
-``transferred_to`` (indexed): the aggregates of those cases are not changed.
+``transferred_to`` (indexed): the aggregates of those cases are not changed (a service request's own
+``inquiry_id`` is read too, by ``contact_queries.inquiry_origin``, before any transfer).
 
 ``inquiry_stats`` totals the rows by category, channel and month of contact (Asia/Shanghai): logged,
 answered, answered at first contact, transferred. The first-contact resolution rate is answered at first

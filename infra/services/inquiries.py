@@ -1,9 +1,9 @@
 """Inquiries (咨询): the application service for inquiry tickets.
 
-A transfer links the inquiry to the case opened for it. A complaint or a claim report is looked up in its
-own store before the link is recorded, so an inquiry never points at a case that does not exist, nor at
-another customer's (``InquiryTransferTargetError``, INQ-TRANSFER-TARGET); a policy service request is
-recorded by its id (its context is built beside this one and joins the check when it lands). The other
+A transfer links the inquiry to the case opened for it. The complaint, claim report or policy service
+request (保全) is looked up in its own store before the link is recorded, so an inquiry never points at a
+case that does not exist, nor at another customer's, nor at a service request opened for another inquiry
+(``InquiryTransferTargetError``, INQ-TRANSFER-TARGET; the rule itself is ``Inquiry.transfer``'s). The other
 direction, the case showing the inquiry it came from, is the ``inquiries`` read model read by
 ``transferred_to`` (``projections.inquiries``, ``GET /cases/{id}/inquiry``).
 """
@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from pydantic import AwareDatetime
 
 from domain.inquiry import (
+    CaseOnRecord,
     Inquiry,
     InquiryCategory,
     InquiryChannel,
@@ -26,6 +27,7 @@ from infra.clock import Clock
 from infra.services.claims import Claims
 from infra.services.commands import Command, Name, Text, examples
 from infra.services.complaints import Complaints
+from infra.services.service_requests import ServiceRequests
 from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError, CommandResult
 
 # ------------------------------------------------------------------------------------------ commands
@@ -115,11 +117,13 @@ class Inquiries(CaseApplication[Inquiry]):
         clock: Clock,
         complaints: Complaints,
         claims: Claims,
+        service_requests: ServiceRequests,
         snapshot_interval: int = 50,
     ) -> None:
         super().__init__(env, clock, snapshot_interval)
         self.complaints = complaints
         self.claims = claims
+        self.service_requests = service_requests
 
     def log_inquiry(self, command: LogInquiry, by: Caller, inquiry_id: UUID | None = None) -> CommandResult:
         """Log an inquiry as received, with its channel and category."""
@@ -141,8 +145,10 @@ class Inquiries(CaseApplication[Inquiry]):
         self, inquiry_id: UUID, command: TransferInquiry, by: Caller, expected_version: int | None = None
     ) -> CommandResult:
         """Link the inquiry to the case opened for it, once that case is found in its own store."""
-        self._require_target(self.load(inquiry_id).customer_id, command.target_kind, command.target_id)
-        return self.run(inquiry_id, by, expected_version, Inquiry.transfer, **command.arguments())
+        target = self._case_on_record(command.target_kind, command.target_id)
+        return self.run(
+            inquiry_id, by, expected_version, Inquiry.transfer, target=target, **command.arguments()
+        )
 
     def close_inquiry(
         self, inquiry_id: UUID, command: CloseInquiry, by: Caller, expected_version: int | None = None
@@ -150,21 +156,19 @@ class Inquiries(CaseApplication[Inquiry]):
         """Close an answered or transferred inquiry."""
         return self.run(inquiry_id, by, expected_version, Inquiry.close)
 
-    def _require_target(self, customer_id: str | None, kind: TransferTarget, target_id: UUID) -> None:
-        """The complaint or claim named is on record and is the inquiring customer's own case."""
+    def _case_on_record(self, kind: TransferTarget, target_id: UUID) -> CaseOnRecord:
+        """The complaint, claim report or service request named, as its own store has it (whose case it
+        is, and for a service request the inquiry it was opened for); none on record is refused."""
         stores: dict[TransferTarget, CaseApplication[Any]] = {
             TransferTarget.COMPLAINT: self.complaints,
             TransferTarget.CLAIM_REPORT: self.claims,
+            TransferTarget.SERVICE_REQUEST: self.service_requests,
         }
-        store = stores.get(kind)
-        if store is None:
-            return
         try:
-            target = store.load(target_id)
+            target = stores[kind].load(target_id)
         except CaseNotFoundError:
             raise InquiryTransferTargetError(f"no {kind.value} with id {target_id} is on record") from None
-        owner = getattr(target, "customer_id", None)
-        if customer_id is not None and owner != customer_id:
-            raise InquiryTransferTargetError(
-                f"{kind.value} {target_id} is customer {owner}'s case, not the caller's ({customer_id})"
-            )
+        return CaseOnRecord(
+            customer_id=getattr(target, "customer_id", None),
+            from_inquiry=getattr(target, "inquiry_id", None),
+        )

@@ -1,17 +1,20 @@
 """Inquiries (咨询) and value-added service orders (其他) over HTTP: each command by its resource with the
 house conventions (ETag / If-Match, Idempotency-Key, problem+json naming the rule, roles), and their views,
-the inquiry a complaint came from, the statistics and the customer's contact history."""
+the inquiry a complaint or a 保全 service request came from, the statistics and the customer's contact
+history."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
-from domain.base import Role
+from cli.scenarios import a_policy, register_demo_seller
+from domain.base import SHANGHAI, Role
+from domain.policy import Line
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from tests.api.claim_driver import lodge_complaint, step
@@ -152,6 +155,72 @@ def test_the_complaint_an_inquiry_was_transferred_to_shows_the_inquiry_and_both_
     kinds = {c["case_id"]: c["contact_kind"] for c in history["contacts"]}
     assert kinds[logged["case_id"]] == "inquiry"
     assert kinds[complaint["case_id"]] == "complaint"
+
+
+def a_policy_holder(system: System, clock: ControlledClock) -> tuple[UUID, str]:
+    register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
+    policy_id = a_policy(system, Line.LIFE)
+    return policy_id, system.policies.load(policy_id).customer_id
+
+
+def address_change(
+    client: TestClient, clock: ControlledClock, policy_id: UUID, inquiry: str
+) -> dict[str, Any]:
+    body = {
+        "policy_id": str(policy_id),
+        "item": "address_change",
+        "channel": "hotline",
+        "requested_by": "applicant",
+        "requester_name": "张伟",
+        "received_at": (clock.now() - timedelta(minutes=1)).isoformat(),
+        "new_address": "上海市浦东新区世纪大道 100 号 8 楼",
+        "inquiry_id": inquiry,
+    }
+    return ok(client.post("/service-requests", json=body, headers=as_(Role.SELLER, "li.na.seller")))
+
+
+@pytest.mark.usefixtures("read_models")
+def test_the_service_request_an_inquiry_was_transferred_to_shows_the_inquiry_and_both_are_in_the_history(
+    client: TestClient, system: System, clock: ControlledClock
+) -> None:
+    begin(system)
+    policy_id, customer = a_policy_holder(system, clock)
+    logged = log(client, clock, customer)
+    request = address_change(client, clock, policy_id, logged["case_id"])
+    step(
+        client,
+        AGENT,
+        f"/inquiries/{logged['case_id']}/transfer",
+        {"target_kind": "service_request", "target_id": request["case_id"]},
+    )
+    project(system)
+
+    origin = ok(client.get(f"/cases/{request['case_id']}/inquiry", headers=as_(*SUPERVISOR)))
+    history = ok(client.get(f"/customers/{customer}/contacts", headers=as_(*AGENT)))
+
+    assert (origin["inquiry_id"], origin["case_kind"]) == (logged["case_id"], "service_request")
+    kinds = {c["case_id"]: c["contact_kind"] for c in history["contacts"]}
+    assert kinds[logged["case_id"]] == "inquiry"
+    assert kinds[request["case_id"]] == "service_request"
+
+
+def test_a_transfer_to_a_service_request_opened_for_another_inquiry_is_a_422_naming_its_rule(
+    client: TestClient, system: System, clock: ControlledClock
+) -> None:
+    policy_id, customer = a_policy_holder(system, clock)
+    first = log(client, clock, customer)
+    request = address_change(client, clock, policy_id, first["case_id"])
+    second = log(client, clock, customer)
+
+    refused = client.post(
+        f"/inquiries/{second['case_id']}/transfer",
+        json={"target_kind": "service_request", "target_id": request["case_id"]},
+        headers=as_(*AGENT),
+    )
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["rule"] == "INQ-TRANSFER-TARGET"
 
 
 @pytest.mark.usefixtures("read_models")

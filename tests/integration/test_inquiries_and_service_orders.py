@@ -13,14 +13,25 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cli.scenarios import CALLBACK_AGENT, OFFICER, by
+from cli.scenarios import (
+    CALLBACK_AGENT,
+    OFFICER,
+    SELLER,
+    ZHANG_WEI,
+    a_policy,
+    by,
+    register_demo_seller,
+    today,
+)
 from consumers.callbacks import CALLBACKS_GROUP, callbacks_handler
 from consumers.timers import TIMERS_GROUP, timers_handler
 from domain.base import SHANGHAI
 from domain.callback import CallbackTask, CallbackType
 from domain.complaint import ComplaintCategory, ComplaintChannel, SubjectKind
 from domain.inquiry import InquiryCategory, InquiryChannel, InquiryTransferTargetError, TransferTarget
+from domain.policy import Line
 from domain.service_order import ServiceKind
+from domain.service_request import Requester, ServiceChannel, ServiceItem
 from domain.timer import TimerState
 from infra.bootstrap import System
 from infra.clock import ControlledClock
@@ -33,6 +44,7 @@ from infra.services.service_orders import (
     RecordProviderArrival,
     RequestServiceOrder,
 )
+from infra.services.service_requests import RequestPolicyService
 from infra.services.timers import due_table
 from projections.contact_queries import (
     contact_history,
@@ -302,3 +314,119 @@ def test_transfer_is_refused_when_the_complaint_is_another_customer_s(
             TransferInquiry(target_kind=TransferTarget.COMPLAINT, target_id=someone_else_s),
             by(CALLBACK_AGENT),
         )
+
+
+def address_change(system: System, clock: ControlledClock, policy_id: UUID, inquiry_id: UUID | None) -> UUID:
+    return system.service_requests.request(
+        RequestPolicyService(
+            policy_id=policy_id,
+            item=ServiceItem.ADDRESS_CHANGE,
+            channel=ServiceChannel.HOTLINE,
+            requested_by=Requester.APPLICANT,
+            requester_name=ZHANG_WEI.name,
+            received_at=clock.now(),
+            new_address="上海市浦东新区世纪大道 100 号 8 楼",
+            inquiry_id=inquiry_id,
+        ),
+        by(SELLER),
+    ).case_id
+
+
+def a_policy_holder(system: System) -> tuple[UUID, str]:
+    register_demo_seller(system, today(system))
+    policy_id = a_policy(system, Line.LIFE)
+    return policy_id, system.policies.load(policy_id).customer_id
+
+
+def test_transferred_inquiry_is_shown_on_the_service_request_it_opened_and_both_are_in_the_history(
+    system: System, clock: ControlledClock
+) -> None:
+    policy_id, customer = a_policy_holder(system)
+    inquiry_id = log(system, clock, customer, InquiryCategory.POLICY)
+    request_id = address_change(system, clock, policy_id, inquiry_id)
+    system.inquiries.transfer(
+        inquiry_id,
+        TransferInquiry(target_kind=TransferTarget.SERVICE_REQUEST, target_id=request_id),
+        by(CALLBACK_AGENT),
+    )
+
+    project(system)
+
+    schema = read_schema(system.settings.db_schema)
+    with psycopg.connect(system.database_url) as conn:
+        origin = inquiry_origin(conn, schema, request_id)
+        history = contact_history(conn, schema, customer)
+    assert origin is not None
+    assert (origin.inquiry_id, origin.case_kind) == (inquiry_id, "service_request")
+    kinds = {contact.case_id: (contact.contact_kind, contact.topic) for contact in history.contacts}
+    assert kinds[inquiry_id] == ("inquiry", "policy")
+    assert kinds[request_id] == ("service_request", "address_change")
+
+
+def test_transfer_is_refused_when_the_service_request_named_is_not_on_record(
+    system: System, clock: ControlledClock, customer: str
+) -> None:
+    inquiry_id = log(system, clock, customer, InquiryCategory.POLICY)
+
+    with pytest.raises(InquiryTransferTargetError, match="is on record"):
+        system.inquiries.transfer(
+            inquiry_id,
+            TransferInquiry(target_kind=TransferTarget.SERVICE_REQUEST, target_id=uuid4()),
+            by(CALLBACK_AGENT),
+        )
+
+
+def test_transfer_is_refused_when_the_service_request_is_on_another_customer_s_policy(
+    system: System, clock: ControlledClock, customer: str
+) -> None:
+    policy_id, _ = a_policy_holder(system)
+    request_id = address_change(system, clock, policy_id, None)
+    inquiry_id = log(system, clock, customer, InquiryCategory.POLICY)
+
+    with pytest.raises(InquiryTransferTargetError, match="not the caller's"):
+        system.inquiries.transfer(
+            inquiry_id,
+            TransferInquiry(target_kind=TransferTarget.SERVICE_REQUEST, target_id=request_id),
+            by(CALLBACK_AGENT),
+        )
+    assert system.inquiries.load(inquiry_id).transferred_to is None
+
+
+def test_transfer_is_refused_when_the_service_request_was_opened_for_another_inquiry(
+    system: System, clock: ControlledClock
+) -> None:
+    policy_id, customer = a_policy_holder(system)
+    first = log(system, clock, customer, InquiryCategory.POLICY)
+    request_id = address_change(system, clock, policy_id, first)
+    second = log(system, clock, customer, InquiryCategory.POLICY)
+
+    with pytest.raises(InquiryTransferTargetError, match="not this one"):
+        system.inquiries.transfer(
+            second,
+            TransferInquiry(target_kind=TransferTarget.SERVICE_REQUEST, target_id=request_id),
+            by(CALLBACK_AGENT),
+        )
+
+
+def test_a_service_request_shows_the_inquiry_it_was_opened_for_before_the_inquiry_is_transferred(
+    system: System, clock: ControlledClock
+) -> None:
+    policy_id, customer = a_policy_holder(system)
+    inquiry_id = log(system, clock, customer, InquiryCategory.POLICY)
+    request_id = address_change(system, clock, policy_id, inquiry_id)
+    without_inquiry = address_change(system, clock, policy_id, None)
+
+    project(system)
+
+    schema = read_schema(system.settings.db_schema)
+    with psycopg.connect(system.database_url) as conn:
+        origin = inquiry_origin(conn, schema, request_id)
+        none = inquiry_origin(conn, schema, without_inquiry)
+    assert origin is not None
+    assert (origin.case_id, origin.case_kind, origin.inquiry_id) == (
+        request_id,
+        "service_request",
+        inquiry_id,
+    )
+    assert (origin.channel, origin.category) == ("hotline", "policy")
+    assert none is None

@@ -1,5 +1,6 @@
 """The counter's read models as pure folds: inquiries with first-contact resolution and their statistics,
-service orders with the arrival standard of their kind, and the contact history of one customer."""
+service orders with the arrival standard of their kind, and the contact history of one customer (保全
+requests included)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from projections.service_orders import SERVICE_ORDERS, ServiceOrdersView
 from tests.gwt import T0, ctx
 from tests.unit import test_inquiry_rules as inquiries
 from tests.unit import test_service_order_rules as orders
+from tests.unit import test_service_request_rules as requests
 
 
 def events_of(*aggregates: CaseAggregate) -> list[DomainEvent]:
@@ -94,3 +96,18 @@ def test_the_contact_history_lists_a_customer_s_inquiry_service_order_and_compla
         order.id: ("service_order", "ServiceOrderDispatched"),
         complaint.id: ("complaint", "ComplaintLodged"),
     }
+
+
+def test_the_contact_history_lists_a_policy_s_service_request_under_the_policy_s_customer() -> None:
+    request = requests.checked()  # an address change on a policy of CUST-1
+
+    rows = fold([ContactHistoryView()], events_of(request))[CONTACT_HISTORY.name]
+
+    row = rows[(request.id,)]
+    assert (row["customer_id"], row["contact_kind"], row["topic"], row["channel"], row["last_step"]) == (
+        "CUST-1",
+        "service_request",
+        "address_change",
+        "counter",
+        "ServiceRequestChecked",
+    )

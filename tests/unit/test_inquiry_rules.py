@@ -12,6 +12,7 @@ from domain.base import ActorRoleError, Context, InvalidTransitionError, Role
 from domain.calendar import Deadline, default_calendar
 from domain.inquiry import (
     REPLY_RULE_ID,
+    CaseOnRecord,
     Inquiry,
     InquiryAnswered,
     InquiryCategory,
@@ -212,6 +213,72 @@ def test_transfer_is_refused_when_it_names_the_inquiry_itself() -> None:
     given(logged(inquiry_id=inquiry_id)).when(
         lambda i: i.transfer(agent(), target_kind=TransferTarget.COMPLAINT, target_id=inquiry_id)
     ).refused(InquiryTransferTargetError)
+
+
+def test_transfer_to_the_customer_s_own_service_request_opened_for_this_inquiry_is_recorded() -> None:
+    inquiry_id, request_id = uuid4(), uuid4()
+    request = CaseOnRecord(customer_id=CUSTOMER, from_inquiry=inquiry_id)
+    then = given(logged(inquiry_id=inquiry_id)).when(
+        lambda i: i.transfer(
+            agent(), target_kind=TransferTarget.SERVICE_REQUEST, target_id=request_id, target=request
+        )
+    )
+    then.events(
+        expect(
+            InquiryTransferred, target_kind=TransferTarget.SERVICE_REQUEST, target_id=request_id, note=None
+        )
+    )
+    assert then.aggregate.transferred_to == (TransferTarget.SERVICE_REQUEST, request_id)
+
+
+def test_transfer_to_a_service_request_that_names_no_inquiry_is_recorded() -> None:
+    request_id = uuid4()
+    then = given(logged()).when(
+        lambda i: i.transfer(
+            agent(),
+            target_kind=TransferTarget.SERVICE_REQUEST,
+            target_id=request_id,
+            target=CaseOnRecord(customer_id=CUSTOMER),
+        )
+    )
+    then.events(
+        expect(
+            InquiryTransferred, target_kind=TransferTarget.SERVICE_REQUEST, target_id=request_id, note=None
+        )
+    )
+
+
+def test_transfer_is_refused_when_the_service_request_is_another_customer_s() -> None:
+    given(logged()).when(
+        lambda i: i.transfer(
+            agent(),
+            target_kind=TransferTarget.SERVICE_REQUEST,
+            target_id=uuid4(),
+            target=CaseOnRecord(customer_id="CUST-someone-else"),
+        )
+    ).refused(InquiryTransferTargetError, match="not the caller's")
+
+
+def test_transfer_is_refused_when_the_service_request_was_opened_for_another_inquiry() -> None:
+    given(logged()).when(
+        lambda i: i.transfer(
+            agent(),
+            target_kind=TransferTarget.SERVICE_REQUEST,
+            target_id=uuid4(),
+            target=CaseOnRecord(customer_id=CUSTOMER, from_inquiry=uuid4()),
+        )
+    ).refused(InquiryTransferTargetError, match="not this one")
+
+
+def test_transfer_is_refused_when_the_complaint_is_another_customer_s() -> None:
+    given(logged()).when(
+        lambda i: i.transfer(
+            agent(),
+            target_kind=TransferTarget.COMPLAINT,
+            target_id=uuid4(),
+            target=CaseOnRecord(customer_id="CUST-someone-else"),
+        )
+    ).refused(InquiryTransferTargetError, match="not the caller's")
 
 
 # ------------------------------------------------------------------------------------------ closure

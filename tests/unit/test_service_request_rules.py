@@ -463,3 +463,4 @@ def test_a_request_transferred_from_an_inquiry_records_the_link_back() -> None:
     (event,) = service.collect_events()
     assert isinstance(event, ServiceRequested)
     assert event.inquiry_id == inquiry
+    assert service.inquiry_id == inquiry
