@@ -127,8 +127,13 @@ def hole_is_settled(hole: Hole, writers_now: Collection[str]) -> bool:
 class RelayOptions:
     """Tuning of the relay; the defaults suit production, tests shorten the waits."""
 
-    batch_size: int = 1000
-    """The most notifications read per select, and published before waiting for the broker's acks."""
+    batch_size: int = 4000
+    """The most notifications read per select, and published before waiting for the broker's acks.
+
+    Each batch ends with a wait for the last acks and a position write, with nothing sent meanwhile: 4,000
+    rather than 1,000 cut that wait from about a third of a backlog's publishing time to under a tenth
+    (``caseledger bench --only relay``). A crash between the acks and the position write republishes one
+    batch (consumers deduplicate); reads of a relay that keeps up are far smaller than this."""
     idle_poll_s: float = 5.0
     """Longest sleep when caught up: NOTIFY wakes the relay sooner, this is the fallback."""
     hole_poll_s: float = 0.05
