@@ -141,6 +141,15 @@ def run_pipeline_bench(settings: Settings, quick: bool, out: TextIO | None = Non
     return figures
 
 
+def run_relay_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
+    """The relay rows of ``run_pipeline_bench`` alone, at its sizes (`caseledger bench --only relay`)."""
+    sizes = QUICK if quick else FULL
+    with _database(settings) as ready:
+        template = realistic_template(_section_settings(ready, "tpl"))
+        _say(out, f"bench: {RELAY} …")
+        return bench_relay(_section_settings(ready, RELAY), sizes.relay_events, sizes.rounds, template)
+
+
 def run_rebuild_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
     """The rebuild rows of ``run_pipeline_bench`` alone, at its sizes (`caseledger bench --only rebuild`)."""
     sizes = QUICK if quick else FULL

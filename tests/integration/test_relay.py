@@ -91,9 +91,10 @@ def relay_system(
 
 
 def case_applications(system: System) -> list[Any]:
-    """The applications the stories write to: all the relay reads but the timers' (no timer runs here) and
-    the data subjects' (no story erases anyone)."""
-    return [app for app in applications(system) if app not in (system.timers, system.privacy)]
+    """The applications the stories write to: all the relay reads but the timers' (no timer runs here), the
+    data subjects' (no story erases anyone) and the service requests' (no story asks for a 保全 change)."""
+    left_out = (system.timers, system.privacy, system.service_requests)
+    return [app for app in applications(system) if app not in left_out]
 
 
 def tell_stories(system: System, clock: ControlledClock) -> UUID:
@@ -242,6 +243,11 @@ def test_every_committed_event_is_published_once_in_order_with_the_contract(
             assert dict(record.headers).items() >= dict(message.headers).items()
             assert record.header("ce_subject") == record.key
             assert record.header("ce_specversion") == b"1.0"
+            # FastStream's own header, which its consumers read as the message's correlation id.
+            assert record.header("correlation_id") == (
+                message.header("ce_correlationid") or message.header("ce_id")
+            )
+            assert record.header("content-type") == b"application/json"
         versions: dict[bytes | None, list[int]] = {}
         partitions: dict[bytes | None, set[int]] = {}
         for record in got:  # partition then offset order
@@ -526,10 +532,10 @@ def test_lag_is_reported_in_positions_and_seconds(
     for entry in after:
         assert entry.positions_behind == 0
         assert entry.seconds_behind == 0.0
-        # The timers' and data subjects' logs are empty here (no timer ran, nobody was erased); every case
-        # context has events.
+        # The timers', data subjects' and service requests' logs are empty here (no timer ran, nobody was
+        # erased, no 保全 change was asked for); every other case context has events.
         assert entry.published_position == entry.store_position
-        assert entry.store_position > 0 or entry.context in ("timer", "privacy")
+        assert entry.store_position > 0 or entry.context in ("timer", "privacy", "service_request")
 
 
 def test_a_cloudevents_sdk_reads_version_order_partition_key_and_trace_parent_from_the_published_messages(

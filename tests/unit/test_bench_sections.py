@@ -27,12 +27,13 @@ def ran(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return called
 
 
-def test_a_run_of_every_section_leaves_out_the_rebuild_rows_the_pipeline_section_already_has(
+def test_a_run_of_every_section_leaves_out_the_relay_and_rebuild_rows_the_pipeline_section_already_has(
     ran: list[str],
 ) -> None:
     bench.run_bench(Settings(), quick=True, out=None)
 
     assert "pipeline" in ran
+    assert "relay" not in ran
     assert "rebuild" not in ran
     assert ran == [name for name in bench.SECTIONS if name not in bench.PART_OF]
 
@@ -41,3 +42,9 @@ def test_only_rebuild_runs_the_rebuild_rows_alone(ran: list[str]) -> None:
     bench.run_bench(Settings(), quick=True, out=None, only=["rebuild"])
 
     assert ran == ["rebuild"]
+
+
+def test_only_relay_runs_the_relay_rows_alone(ran: list[str]) -> None:
+    bench.run_bench(Settings(), quick=True, out=None, only=["relay"])
+
+    assert ran == ["relay"]
