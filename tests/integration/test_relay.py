@@ -91,10 +91,9 @@ def relay_system(
 
 
 def case_applications(system: System) -> list[Any]:
-    """The applications the stories write to: all the relay reads but the timers' (no timer runs here), the
-    data subjects' (no story erases anyone) and the service requests' (no story asks for a 保全 change)."""
-    left_out = (system.timers, system.privacy, system.service_requests)
-    return [app for app in applications(system) if app not in left_out]
+    """The applications the stories write to: all the relay reads but the timers' (no timer runs here) and
+    the data subjects' (no story erases anyone)."""
+    return [app for app in applications(system) if app not in (system.timers, system.privacy)]
 
 
 def tell_stories(system: System, clock: ControlledClock) -> UUID:
@@ -532,10 +531,10 @@ def test_lag_is_reported_in_positions_and_seconds(
     for entry in after:
         assert entry.positions_behind == 0
         assert entry.seconds_behind == 0.0
-        # The timers', data subjects' and service requests' logs are empty here (no timer ran, nobody was
-        # erased, no 保全 change was asked for); every other case context has events.
+        # The timers' and data subjects' logs are empty here (no timer ran, nobody was erased); every case
+        # context has events.
         assert entry.published_position == entry.store_position
-        assert entry.store_position > 0 or entry.context in ("timer", "privacy", "service_request")
+        assert entry.store_position > 0 or entry.context in ("timer", "privacy")
 
 
 def test_a_cloudevents_sdk_reads_version_order_partition_key_and_trace_parent_from_the_published_messages(
