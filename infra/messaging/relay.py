@@ -465,6 +465,9 @@ class Relay:
             )
             for app in applications(system)
         ]
+        # Reads of the contexts' logs (prefetches start for every context at once) take turns on the pool
+        # beside the position writes: the relay stays within its pool, however many contexts there are.
+        self._reading = threading.BoundedSemaphore(max(1, settings.db_pool_size - 1))
         self._stop_requested = threading.Event()
         self._rewinds: dict[str, int] = {}
         self._rewinds_lock = threading.Lock()
@@ -732,7 +735,8 @@ class Relay:
         # The library's recorder is synchronous (on the process's pool); building the messages here too keeps
         # that CPU work off the event loop while it waits for the broker's acks of the previous batch.
         limit = tail.read_size if stop is None else stop - after
-        rows = tail.recorder.select_notifications(after + 1, limit, stop) if limit > 0 else []
+        with self._reading:
+            rows = tail.recorder.select_notifications(after + 1, limit, stop) if limit > 0 else []
         count = len(rows) if whole else contiguous_prefix(after, [r.id for r in rows])
         ready = [_Outgoing.of(tail.topic, tail.context, row) for row in rows[:count]]
         return _Batch(
