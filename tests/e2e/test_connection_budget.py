@@ -215,7 +215,9 @@ def test_the_documented_deployment_stays_within_its_connection_budget_idle_and_u
         log.info("idle, by application_name: %s, total %d", dict(sorted(idle.items())), sum(idle.values()))
         assert sum(idle.values()) <= IDLE_BUDGET, idle
         for kind, count in PROCESSES.items():
-            assert idle[kind] <= count * (POOL + DEDICATED[kind] + 1), (kind, idle)  # +1: a start-up check
+            # +2: a start-up check, and one connection a start-up burst may open above the pool (the pool
+            # closes it after 10 idle minutes); the total above stays within the budget.
+            assert idle[kind] <= count * (POOL + DEDICATED[kind] + 2), (kind, idle)
 
         peak: Counter[str] = Counter()
         stop = threading.Event()
