@@ -38,7 +38,10 @@ def build_parser() -> Parser:
     """The whole command line; each subcommand's ``run`` names its handler as ``module:function``."""
     parser = Parser(
         prog=PROG,
-        description="Event-sourced case management: policies, claims, complaints, callbacks, their timers.",
+        description=(
+            "Event-sourced case management: policies, claims, complaints, callbacks, inquiries, 保全 service "
+            "requests and value-added service orders, their timers."
+        ),
     )
     parser.add_argument(
         "--debug", action="store_true", help="on an error, show the full traceback instead of one line"
