@@ -19,10 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import psycopg
-from psycopg import sql
 
 from consumers.pacing import Pacer
 from infra.store.database import Database
+from infra.store.listening import listen, notifications
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,11 @@ async def listen_for_published(database: Database, channel: str, pacers: Pacers)
     while True:
         try:
             async with await database.dedicated_async() as conn:
-                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                await listen(conn, [channel])
                 delay = first
                 # What was published while the listener was away (or starting) woke nobody.
                 pacers.wake_all()
-                async for notify in conn.notifies():
+                async for notify in notifications(conn):
                     pacers.published(notify.payload)
         except psycopg.Error as exc:
             log.warning("LISTEN %s lost (%r): the groups probe the broker until it is back", channel, exc)

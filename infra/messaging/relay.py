@@ -65,6 +65,7 @@ from infra.messaging.security import KafkaSecurity
 from infra.settings import Settings
 from infra.store.database import DATABASE_UNAVAILABLE, Database, ProcessKind
 from infra.store.eventstore import CaseApplication
+from infra.store.listening import listen, notifications
 from infra.tracing import H_TRACEPARENT, H_TRACESTATE, published_span, tracing_enabled
 
 log = logging.getLogger(__name__)
@@ -603,12 +604,11 @@ class Relay:
     async def _listening(self, database: Database) -> AsyncIterator[None]:
         """LISTEN on the store's channels: the library's insert function NOTIFYs on every commit."""
         async with await database.dedicated_async() as conn:
-            for tail in self._tails:
-                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(tail.app.notification_channel)))
+            await listen(conn, [tail.app.notification_channel for tail in self._tails])
 
             async def forward() -> None:
                 try:
-                    async for _ in conn.notifies():
+                    async for _ in notifications(conn):
                         self._poke()
                 except psycopg.Error as exc:
                     # Wake-ups are an optimisation: the relay still polls every idle_poll_s.
