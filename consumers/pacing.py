@@ -9,7 +9,7 @@ fetches a second. So each group paces itself:
 
 - **busy** while batches arrive: the short waits.
 - **asleep** once none came for ``idle_after_s``: its partitions are paused (aiokafka then sends no fetch
-  at all) and FastStream's loop only looks at the empty buffer now and then.
+  at all) and FastStream's loop waits in one long ``getmany`` that returns only with records (below).
 - **woken** by ``wake()``: the relay NOTIFYs after each batch the broker acknowledged (consumers/wakeup.py),
   so the group resumes with the short waits and normally gets its batch within milliseconds; if none
   comes within ``woken_for_s`` (another instance of the group owns those partitions) it sleeps again.
@@ -21,8 +21,21 @@ Pausing drops the records aiokafka fetched but did not hand out yet; their posit
 are fetched again on resume (nothing is lost). A wake while busy keeps the group awake at least
 ``woken_for_s`` more, so a batch whose NOTIFY came just before the group fell asleep is not left behind.
 
-aiokafka reads its fetch wait from ``Fetcher._fetch_max_wait_ms`` for every fetch request it builds and
-offers no public setter: this module is the one place that writes it. Pause and resume are public.
+aiokafka reads its fetch wait from ``Fetcher._fetch_max_wait_ms`` for every fetch request it builds, and
+its fetch routine's longest wait with nothing to do from ``Fetcher._fetcher_timeout``
+(``consumer_timeout_ms``) on every round, and offers no public setter for either: this module is the one
+place that writes them.
+That wait is aiokafka's 200 ms while busy (2 s made the p50 command → read model latency at 200 commands/s
+2.5 times longer, measured twice) and 2 s while asleep (200 ms woke each group's routine five times a second
+for nothing; a resume wakes it at once anyway). Pause and resume are public.
+
+FastStream's batch loop calls ``consumer.getmany(timeout_ms=batch_timeout_ms)`` and, when that comes back
+empty, sleeps ``batch_timeout_ms`` before the next call. Asleep, a short timeout woke every group ten times
+a second for an empty buffer, and a long one would leave the group deaf to a wake for that long whenever
+the wake fell in the sleep. So the pacer wraps the consumer's ``getmany`` (``hold_idle_polls``): while
+the group is not busy, one call waits up to ``idle_poll_ms`` and starts again instead of returning empty;
+records (after a wake or a probe) end it at once, as aiokafka wakes a waiting ``getmany`` when a fetch
+brings records. FastStream never gets an empty answer while asleep, so it never sleeps then.
 """
 
 from __future__ import annotations
@@ -46,6 +59,8 @@ class PacedSubscriber(Protocol):
 class Pace:
     busy_fetch_wait_ms: int = 5
     busy_batch_timeout_ms: int = 5
+    busy_fetcher_timeout_s: float = 0.2
+    idle_fetcher_timeout_s: float = 2.0
     idle_fetch_wait_ms: int = 500
     """The fetch wait of a probe (and before the first batch)."""
     idle_batch_timeout_ms: int = 100
@@ -54,6 +69,8 @@ class Pace:
     woken_for_s: float = 0.5
     safety_poll_s: float = 10.0
     probe_s: float = 0.75
+    idle_poll_ms: int = 30_000
+    """How long one ``getmany`` waits while the group is not busy, before it waits again."""
 
 
 class State(enum.Enum):
@@ -82,7 +99,24 @@ class Pacer:
     def start(self) -> None:
         """Call once the consumer runs (in the event loop): it falls asleep after ``idle_after_s`` without
         a batch (a group catching up from the start of its topics gets its first batch long before)."""
+        consumer = self.subscriber.consumer
+        if consumer is not None:
+            self.hold_idle_polls(consumer)
         self._quiet_in(self.pace.idle_after_s)
+
+    def hold_idle_polls(self, consumer: Any) -> None:
+        """Make ``consumer.getmany`` return only with records while the group is not busy."""
+        getmany = consumer.getmany
+
+        async def paced_getmany(*partitions: Any, timeout_ms: int = 0, max_records: int | None = None) -> Any:
+            while True:
+                idle = self.idle
+                wait_ms = self.pace.idle_poll_ms if idle else timeout_ms
+                records = await getmany(*partitions, timeout_ms=wait_ms, max_records=max_records)
+                if records or not (idle and self.idle):
+                    return records
+
+        consumer.getmany = paced_getmany
 
     def batch_arrived(self) -> None:
         """Call on every batch (in the event loop): short waits now, asleep after a quiet spell."""
@@ -104,7 +138,9 @@ class Pacer:
         """No batch for a while: pause every assigned partition, and probe after ``safety_poll_s``."""
         self._quiet = None
         self.state = State.ASLEEP
-        self._set(self.pace.idle_fetch_wait_ms, self.pace.idle_batch_timeout_ms)
+        self._set(
+            self.pace.idle_fetch_wait_ms, self.pace.idle_batch_timeout_ms, self.pace.idle_fetcher_timeout_s
+        )
         consumer = self.subscriber.consumer
         if consumer is not None:
             consumer.pause(*consumer.assignment())
@@ -128,7 +164,9 @@ class Pacer:
 
     def _awake(self, state: State) -> None:
         self.state = state
-        self._set(self.pace.busy_fetch_wait_ms, self.pace.busy_batch_timeout_ms)
+        self._set(
+            self.pace.busy_fetch_wait_ms, self.pace.busy_batch_timeout_ms, self.pace.busy_fetcher_timeout_s
+        )
         self._resume()
 
     def _resume(self) -> None:
@@ -150,8 +188,9 @@ class Pacer:
             self._probe.cancel()
             self._probe = None
 
-    def _set(self, fetch_wait_ms: int, batch_timeout_ms: int) -> None:
+    def _set(self, fetch_wait_ms: int, batch_timeout_ms: int, fetcher_timeout_s: float) -> None:
         self.subscriber.batch_timeout_ms = batch_timeout_ms
         fetcher = getattr(self.subscriber.consumer, "_fetcher", None)
         if fetcher is not None:
             fetcher._fetch_max_wait_ms = fetch_wait_ms
+            fetcher._fetcher_timeout = fetcher_timeout_s

@@ -56,6 +56,15 @@ def bench_relay_rows(settings: Settings, quick: bool) -> list[Figure]:
     return figures
 
 
+def bench_latency_rows(settings: Settings, quick: bool) -> list[Figure]:
+    """The pipeline section's command → read-model latency rows alone (``cli.bench.pipeline``)."""
+    from cli.bench.pipeline import pipeline_table, run_latency_bench
+
+    figures = run_latency_bench(settings, quick, out=sys.stderr)
+    print(pipeline_table(figures))
+    return figures
+
+
 def bench_audit(settings: Settings, quick: bool) -> list[Figure]:
     """Audit export and chain verification over many events, beside a bare SELECT (``cli.bench.audit``)."""
     from cli.bench.audit import audit_table, run_audit_bench
@@ -93,6 +102,7 @@ SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
     "write": bench_write,
     "pipeline": bench_pipeline,
     "relay": bench_relay_rows,
+    "latency": bench_latency_rows,
     "rebuild": bench_rebuild,
     "api": bench_api,
     "audit": bench_audit,
@@ -101,7 +111,7 @@ SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
 }
 """Every section of `caseledger bench`, in the order they run; each measures its own bare baseline."""
 
-PART_OF: dict[str, str] = {"relay": "pipeline", "rebuild": "pipeline"}
+PART_OF: dict[str, str] = {"relay": "pipeline", "latency": "pipeline", "rebuild": "pipeline"}
 """Sections that only repeat part of another (to measure it alone): a run of every section leaves them out."""
 
 

@@ -150,6 +150,24 @@ def run_relay_bench(settings: Settings, quick: bool, out: TextIO | None = None) 
         return bench_relay(_section_settings(ready, RELAY), sizes.relay_events, sizes.rounds, template)
 
 
+def run_latency_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
+    """The latency rows of ``run_pipeline_bench`` alone: in one process, then as separate processes
+    (`caseledger bench --only latency`)."""
+    sizes = QUICK if quick else FULL
+    with _database(settings) as ready:
+        figures: list[Figure] = []
+        for separate in (False, True):
+            _say(out, f"bench: {LATENCY} …")
+            figures += bench_latency(
+                _section_settings(ready, LATENCY),
+                sizes.rates,
+                sizes.latency_seconds,
+                sizes.baseline_seconds,
+                separate_processes=separate,
+            )
+        return figures
+
+
 def run_rebuild_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
     """The rebuild rows of ``run_pipeline_bench`` alone, at its sizes (`caseledger bench --only rebuild`)."""
     sizes = QUICK if quick else FULL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from consumers.pacing import Pace, Pacer, State
 from consumers.wakeup import Pacers
@@ -17,6 +18,7 @@ PACE = Pace(
     woken_for_s=0.03,
     safety_poll_s=0.1,
     probe_s=0.03,
+    idle_poll_ms=20,
 )
 
 
@@ -32,6 +34,17 @@ class Consumer:
     _fetcher: Fetcher = field(default_factory=lambda: Fetcher(PACE.idle_fetch_wait_ms))
     assigned: set[str] = field(default_factory=lambda: {"t-0", "t-1"})
     paused_now: set[str] = field(default_factory=set)
+    records: dict[str, list[int]] = field(default_factory=dict)
+    polls: list[int] = field(default_factory=list)
+
+    async def getmany(self, *partitions: str, timeout_ms: int = 0, max_records: int | None = None) -> Any:
+        """Like aiokafka: what the fetches brought, else nothing once ``timeout_ms`` has passed."""
+        self.polls.append(timeout_ms)
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        while not self.records and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.002)
+        records, self.records = self.records, {}
+        return records
 
     def assignment(self) -> set[str]:
         return set(self.assigned)
@@ -200,3 +213,38 @@ def test_a_publish_wakes_only_the_groups_that_read_its_topic() -> None:
         return states
 
     assert asyncio.run(scenario()) == (State.WOKEN, State.ASLEEP)
+
+
+def test_an_asleep_groups_poll_returns_only_with_records_so_faststream_never_sleeps_through_a_wake() -> None:
+    async def scenario() -> tuple[bool, list[int], dict[str, list[int]]]:
+        subscriber = Subscriber()
+        pacer = Pacer(subscriber, PACE)
+        pacer.start()
+        pacer.went_quiet()
+        poll = asyncio.create_task(subscriber.consumer.getmany(timeout_ms=5))
+        await asyncio.sleep(0.1)  # five idle polls of 20 ms came back empty: none reached the caller
+        still_waiting = not poll.done()
+        pacer.wake()
+        subscriber.consumer.records = {"t-0": [7]}
+        got = await asyncio.wait_for(poll, 1.0)
+        pacer.stop()
+        return still_waiting, subscriber.consumer.polls, got
+
+    still_waiting, polls, got = asyncio.run(scenario())
+    assert still_waiting
+    assert len(polls) >= 3
+    assert set(polls) == {PACE.idle_poll_ms}
+    assert got == {"t-0": [7]}
+
+
+def test_a_busy_groups_poll_comes_back_empty_after_its_short_timeout() -> None:
+    async def scenario() -> tuple[dict[str, list[int]], list[int]]:
+        subscriber = Subscriber()
+        pacer = Pacer(subscriber, PACE)
+        pacer.start()
+        pacer.batch_arrived()
+        got = await asyncio.wait_for(subscriber.consumer.getmany(timeout_ms=5), 1.0)
+        pacer.stop()
+        return got, subscriber.consumer.polls
+
+    assert asyncio.run(scenario()) == ({}, [5])
