@@ -21,13 +21,11 @@ Pausing drops the records aiokafka fetched but did not hand out yet; their posit
 are fetched again on resume (nothing is lost). A wake while busy keeps the group awake at least
 ``woken_for_s`` more, so a batch whose NOTIFY came just before the group fell asleep is not left behind.
 
-aiokafka reads its fetch wait from ``Fetcher._fetch_max_wait_ms`` for every fetch request it builds, and
-its fetch routine's longest wait with nothing to do from ``Fetcher._fetcher_timeout``
-(``consumer_timeout_ms``) on every round, and offers no public setter for either: this module is the one
-place that writes them.
-That wait is aiokafka's 200 ms while busy (2 s made the p50 command → read model latency at 200 commands/s
-2.5 times longer, measured twice) and 2 s while asleep (200 ms woke each group's routine five times a second
-for nothing; a resume wakes it at once anyway). Pause and resume are public.
+aiokafka reads its fetch wait from ``Fetcher._fetch_max_wait_ms`` for every fetch request it builds and
+offers no public setter: this module is the one place that writes it. Pause and resume are public. Its
+fetch routine's longest wait with nothing to do (``consumer_timeout_ms``, 200 ms) stays as it is: 2 s while
+asleep would spare five wake-ups a second per group, but made the command → read model latency at 200
+commands/s two to three times longer (p50 126 against 56 ms, measured back to back), for reasons not found.
 
 FastStream's batch loop calls ``consumer.getmany(timeout_ms=batch_timeout_ms)`` and, when that comes back
 empty, sleeps ``batch_timeout_ms`` before the next call. Asleep, a short timeout woke every group ten times
@@ -59,8 +57,6 @@ class PacedSubscriber(Protocol):
 class Pace:
     busy_fetch_wait_ms: int = 5
     busy_batch_timeout_ms: int = 5
-    busy_fetcher_timeout_s: float = 0.2
-    idle_fetcher_timeout_s: float = 2.0
     idle_fetch_wait_ms: int = 500
     """The fetch wait of a probe (and before the first batch)."""
     idle_batch_timeout_ms: int = 100
@@ -138,9 +134,7 @@ class Pacer:
         """No batch for a while: pause every assigned partition, and probe after ``safety_poll_s``."""
         self._quiet = None
         self.state = State.ASLEEP
-        self._set(
-            self.pace.idle_fetch_wait_ms, self.pace.idle_batch_timeout_ms, self.pace.idle_fetcher_timeout_s
-        )
+        self._set(self.pace.idle_fetch_wait_ms, self.pace.idle_batch_timeout_ms)
         consumer = self.subscriber.consumer
         if consumer is not None:
             consumer.pause(*consumer.assignment())
@@ -164,9 +158,7 @@ class Pacer:
 
     def _awake(self, state: State) -> None:
         self.state = state
-        self._set(
-            self.pace.busy_fetch_wait_ms, self.pace.busy_batch_timeout_ms, self.pace.busy_fetcher_timeout_s
-        )
+        self._set(self.pace.busy_fetch_wait_ms, self.pace.busy_batch_timeout_ms)
         self._resume()
 
     def _resume(self) -> None:
@@ -188,9 +180,8 @@ class Pacer:
             self._probe.cancel()
             self._probe = None
 
-    def _set(self, fetch_wait_ms: int, batch_timeout_ms: int, fetcher_timeout_s: float) -> None:
+    def _set(self, fetch_wait_ms: int, batch_timeout_ms: int) -> None:
         self.subscriber.batch_timeout_ms = batch_timeout_ms
         fetcher = getattr(self.subscriber.consumer, "_fetcher", None)
         if fetcher is not None:
             fetcher._fetch_max_wait_ms = fetch_wait_ms
-            fetcher._fetcher_timeout = fetcher_timeout_s
