@@ -25,7 +25,10 @@ aiokafka reads its fetch wait from ``Fetcher._fetch_max_wait_ms`` for every fetc
 offers no public setter: this module is the one place that writes it. Pause and resume are public. Its
 fetch routine's longest wait with nothing to do (``consumer_timeout_ms``, 200 ms) stays as it is: 2 s while
 asleep would spare five wake-ups a second per group, but made the command → read model latency at 200
-commands/s two to three times longer (p50 126 against 56 ms, measured back to back), for reasons not found.
+commands/s two to three times longer (p50 126 against 56 ms, measured back to back). Probably because the
+routine sees a resume at once only if that partition was already paused when it began its wait (it waits on
+the resume futures it collected then); a wake that resumes partitions paused during the wait is seen when
+the wait times out.
 
 FastStream's batch loop calls ``consumer.getmany(timeout_ms=batch_timeout_ms)`` and, when that comes back
 empty, sleeps ``batch_timeout_ms`` before the next call. Asleep, a short timeout woke every group ten times
