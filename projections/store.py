@@ -197,11 +197,18 @@ def read_key(
     conn: psycopg.Connection[Any], schema: str, table: Table, key: Key, suffix: str = ""
 ) -> Row | None:
     """The row of ``<table><suffix>`` with this key, in the same form as a fold's row, or None."""
-    query = sql.SQL("SELECT {} FROM {} WHERE {}").format(
-        _names(table.column_names()), sql.Identifier(schema, table.name + suffix), _where(table)
-    )
-    found = conn.execute(query, key).fetchone()
+    found = conn.execute(_read_key_sql(schema, table, suffix), key, prepare=True).fetchone()
     return None if found is None else _row(table, found)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_key_sql(schema: str, table: Table, suffix: str) -> bytes:
+    # Every case query of the API runs it: composed once, not per request.
+    return (
+        sql.SQL("SELECT {} FROM {} WHERE {}")
+        .format(_names(table.column_names()), sql.Identifier(schema, table.name + suffix), _where(table))
+        .as_bytes()
+    )
 
 
 def write_folded(
