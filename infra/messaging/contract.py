@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import orjson
@@ -96,7 +96,23 @@ def _fixed_headers(context: str) -> tuple[str, str]:
 _SPEC_VERSION_TEXT = SPEC_VERSION.decode()
 
 
-def text_headers(context: str, notification: Notification, payload: bytes) -> dict[str, str]:
+class StoredNotification(Protocol):
+    """What the headers are made of: the library's ``Notification``, or the relay's lighter row."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def originator_id(self) -> UUID | str: ...
+
+    @property
+    def originator_version(self) -> int: ...
+
+    @property
+    def topic(self) -> str: ...
+
+
+def text_headers(context: str, notification: StoredNotification, payload: bytes) -> dict[str, str]:
     """The headers of ``message_for`` as text, in the same order (every header value is UTF-8 text).
 
     For clients that take text headers and encode them themselves (FastStream): no bytes → text round trip.
