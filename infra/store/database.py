@@ -88,6 +88,18 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+"""TCP keepalives on every connection (libpq's settings): a server that vanished without closing the
+socket (a host lost, a network cut) is noticed within about a minute instead of the kernel's two hours. A
+LISTEN connection waits on its socket alone (``infra.store.listening``); without these it would wait on a
+dead peer for good."""
+
+
 def _connect_timeout(timeout: float) -> int:
     # libpq takes whole seconds, and treats 1 as 2.
     return max(2, round(timeout))
@@ -146,6 +158,7 @@ class Database:
                 "row_factory": dict_row,
                 "application_name": process.value,
                 "connect_timeout": self._connect_timeout,
+                **KEEPALIVES,
             },
             min_size=min_size,
             max_size=max_size,
@@ -230,6 +243,7 @@ class Database:
             autocommit=True,
             application_name=self._process.value,
             connect_timeout=self._connect_timeout,
+            **KEEPALIVES,
         )
 
     @contextmanager
@@ -254,4 +268,5 @@ class Database:
             autocommit=True,
             application_name=self._process.value,
             connect_timeout=self._connect_timeout,
+            **KEEPALIVES,
         )

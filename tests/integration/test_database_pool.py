@@ -12,6 +12,11 @@ from infra.store.database import CHECK_IDLE_AFTER_S, Database
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
 def test_a_connection_dropped_while_idle_is_replaced_before_it_is_lent_again(database_url: str) -> None:
     database = Database(database_url, min_size=1, max_size=1)
     database.open()
@@ -44,3 +49,20 @@ def test_a_connection_given_back_is_marked_with_the_instant_it_became_idle(datab
 
     assert again is conn
     assert given_back - 0.5 < marked <= given_back
+
+
+@pytest.mark.anyio
+async def test_every_connection_of_the_process_sends_tcp_keepalives(database_url: str) -> None:
+    database = Database(database_url, min_size=1, max_size=1)
+    database.open()
+    try:
+        with database.connection() as pooled:
+            seen = [pooled.info.get_parameters()]
+        with database.dedicated() as dedicated:
+            seen.append(dedicated.info.get_parameters())
+        async with await database.dedicated_async() as listening:
+            seen.append(listening.info.get_parameters())
+    finally:
+        database.close()
+
+    assert [(p.get("keepalives_idle"), p.get("keepalives_count")) for p in seen] == [("30", "3")] * 3
