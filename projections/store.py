@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import orjson
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -178,7 +179,7 @@ def write_rows(
     count = 0
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([Jsonb(row[n]) if n in jsonb else row[n] for n in names])
+            copy.write_row([Jsonb(row[n], _dumps) if n in jsonb else row[n] for n in names])
             count += 1
     return count
 
@@ -284,6 +285,12 @@ def _except(
     if not found:
         return RowSample(0, ())
     return RowSample(int(found[0][-1]), tuple(tuple(values[:-1]) for values in found))
+
+
+def _dumps(value: Any) -> bytes:
+    # orjson rather than psycopg's default ``json.dumps``: a few percent of a rebuild and of a live upsert.
+    # Non-string keys become strings, as ``json.dumps`` makes them.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _names(names: Iterable[str]) -> sql.Composed:
@@ -409,5 +416,6 @@ def _store(
         return
     jsonb = {c.name for c in table.columns if c.sql_type == "jsonb"}
     conn.execute(
-        _upsert_sql(schema, table), [Jsonb(new[n]) if n in jsonb else new[n] for n in table.column_names()]
+        _upsert_sql(schema, table),
+        [Jsonb(new[n], _dumps) if n in jsonb else new[n] for n in table.column_names()],
     )
