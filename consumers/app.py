@@ -247,7 +247,10 @@ def subscribe(
             for record in batch
         ]
         # One worker thread per batch, the messages in their order (each partition's records stay in order).
-        recorded, error = await anyio.to_thread.run_sync(_consume_batch, subscription, raws)
+        try:
+            recorded, error = await anyio.to_thread.run_sync(_consume_batch, subscription, raws)
+        finally:
+            pacer.batch_recorded()
         if error is not None:
             # Rewind every partition to its first record that is not recorded, then let the commit that
             # follows cover the recorded ones only: nothing at or after the failure is committed.

@@ -124,6 +124,11 @@ class Pacer:
             self._awake(State.BUSY)
         self._quiet_in(self.pace.idle_after_s)
 
+    def batch_recorded(self) -> None:
+        """Call when a batch is recorded (in the event loop): the quiet spell counts from now. A batch that
+        took longer than ``idle_after_s`` put the group to sleep while it ran, with records still to come."""
+        self.batch_arrived()
+
     def wake(self) -> None:
         """Records were published for this group (in the event loop): fetch with the short waits now."""
         if self.state is State.BUSY:

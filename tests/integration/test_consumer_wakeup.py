@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,14 +14,16 @@ from faststream.kafka import KafkaBroker
 from psycopg import Connection, sql
 
 from cli.scenarios import a_policy, register_demo_seller
-from consumers.app import running_consumers
+from consumers.app import build_broker, running_consumers
 from consumers.groups import ALL_CONTEXTS, ConsumerGroup, ConsumerSystem
 from consumers.pacing import Pace
-from consumers.processing import RetryPolicy
+from consumers.processing import RawMessage, RetryPolicy
+from consumers.wakeup import Pacers
 from domain.base import SHANGHAI, DomainEvent
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
-from infra.messaging.contract import ReceivedEvent, message_for
+from infra.messaging.broker import ensure_topics
+from infra.messaging.contract import EventMessage, ReceivedEvent, message_for
 from infra.messaging.relay import Relay, RelayOptions, published_channel
 from infra.settings import Settings
 from tests.integration.test_consumers import produce
@@ -161,3 +163,46 @@ def test_the_relay_wakes_the_groups_of_a_topic_at_most_once_per_notify_interval(
             return sum(n.payload == policy_topic for n in listener.notifies(timeout=1.0))
 
     assert (policy_wakes(seldom), policy_wakes(always)) == (1, 2)
+
+
+class Slow:
+    """A group whose every message takes longer to record than the group's quiet spell."""
+
+    def __init__(self, prefix: str, seconds: float) -> None:
+        self.group_id = f"{prefix}.slow"
+        self.topics = (f"{prefix}.claim",)
+        self.seconds = seconds
+        self.seen: list[int] = []
+
+    def consume(self, message: RawMessage) -> None:
+        time.sleep(self.seconds)
+        self.seen.append(message.offset)
+
+    def consume_together(self, messages: Sequence[RawMessage]) -> bool:
+        return False
+
+
+async def test_a_group_whose_batch_outlasts_its_quiet_spell_keeps_fetching_after_the_batch(
+    wake_system: System, kafka_bootstrap: str
+) -> None:
+    settings = wake_system.settings.model_copy(update={"topic_prefix": f"t{uuid4().hex[:10]}"})
+    slow = Slow(settings.topic_prefix, seconds=0.4)
+    ensure_topics(kafka_bootstrap, slow.topics, 1)
+    claim = EventMessage(slow.topics[0], b"k", b"{}", ())
+    pacers = Pacers()
+    # Asleep after 0.3 s without a batch and never probing: only a batch or a wake makes it fetch.
+    pace = Pace(idle_after_s=0.3, woken_for_s=5.0, safety_poll_s=NEVER)
+    broker = build_broker(
+        settings, kafka_bootstrap, [slow], session_timeout_ms=SESSION_MS, pacers=pacers, pace=pace
+    )
+    await broker.start()
+    try:
+        pacers.start()
+        await produce(kafka_bootstrap, [claim] * 3)
+        pacers.wake_all()  # as the relay's NOTIFY would
+        await eventually(lambda: len(slow.seen) == 3)  # one batch of 1.2 s: the quiet spell ended inside it
+        await produce(kafka_bootstrap, [claim])  # no wake this time
+        await eventually(lambda: len(slow.seen) == 4, timeout=5.0)
+    finally:
+        pacers.stop()
+        await broker.stop()

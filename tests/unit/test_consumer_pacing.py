@@ -248,3 +248,18 @@ def test_a_busy_groups_poll_comes_back_empty_after_its_short_timeout() -> None:
         return got, subscriber.consumer.polls
 
     assert asyncio.run(scenario()) == ({}, [5])
+
+
+def test_a_batch_recorded_after_the_group_fell_asleep_during_it_wakes_the_group_again() -> None:
+    async def scenario() -> tuple[State, bool, State, bool]:
+        subscriber = Subscriber()
+        pacer = Pacer(subscriber, PACE)
+        pacer.batch_arrived()
+        await asyncio.sleep(0.07)  # the batch runs past idle_after_s (0.05): asleep while it runs
+        during = (pacer.state, fetching(subscriber))
+        pacer.batch_recorded()
+        after = (pacer.state, fetching(subscriber))
+        pacer.stop()
+        return (*during, *after)
+
+    assert asyncio.run(scenario()) == (State.ASLEEP, False, State.BUSY, True)
