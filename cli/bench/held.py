@@ -18,6 +18,7 @@ either, and the time goes to the other sections). Baseline in the same run: the 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import signal
@@ -50,7 +51,7 @@ from infra.store.eventstore import drop_schemas
 from projections.schema import PROJECTIONS_GROUP, read_schema
 
 SECTION = "held"
-HELD = "held load over HTTP: keyed POST /complaints, open-loop"
+HELD = "held load over HTTP: keyed POST /complaints"
 GOAL_PER_SECOND = 500.0
 """Issue #17: the scale-out layout holds at least this many keyed commands a second over HTTP."""
 MIN_ACHIEVED_SHARE = 0.95
@@ -335,14 +336,36 @@ def _ladder(
 ) -> list[HeldStep]:
     token = issue_token(secret, "bench.held.officer", Role.COMPLAINTS_OFFICER, timedelta(hours=2))
     headers = {"Authorization": f"Bearer {token}"}
-    # Warm-up: every worker's pools and the relay's and group's start, before anything is timed.
-    warm = _offer(base_url, headers, 20.0, 1.0, size)
+    # httpx logs every request at INFO: hundreds of log lines a second would be the load generator's work.
+    quiet = logging.getLogger("httpx")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        with contextlib.ExitStack() as stack:
+            # The clients are made once, before anything is timed: making one (its SSL context, even for
+            # plain HTTP) takes tens of milliseconds of CPU, which would delay a step's first requests.
+            clients = [
+                stack.enter_context(
+                    httpx.Client(base_url=base_url, headers=headers, timeout=size.answer_timeout_s)
+                )
+                for _ in range(size.clients)
+            ]
+            return _climb(clients, database_url, schema, size, out)
+    finally:
+        quiet.setLevel(level)
+
+
+def _climb(
+    clients: Sequence[httpx.Client], database_url: str, schema: str, size: HeldSizes, out: TextIO | None
+) -> list[HeldStep]:
+    # Warm-up: every client's connection, the workers' pools, the relay's and group's start.
+    warm = _offer(clients, len(clients), 1.0)
     _drain(database_url, schema, warm.accepted, size.drain_seconds)
     steps: list[HeldStep] = []
     for rate in size.rates:
         _say(out, f"{SECTION}: offering {rate:g}/s for {size.step_seconds:.0f} s")
         cpu_before = time.process_time()
-        answers = _offer(base_url, headers, rate, size.step_seconds, size)
+        answers = _offer(clients, rate, size.step_seconds)
         answers.client_cpu_s = time.process_time() - cpu_before
         # A server that falls behind answers the last requests late: the step lasts until then.
         elapsed = max(size.step_seconds, answers.last_answer - answers.first_due)
@@ -387,7 +410,7 @@ def _step(
     return step
 
 
-def _offer(base_url: str, headers: dict[str, str], rate: float, seconds: float, size: HeldSizes) -> _Answers:
+def _offer(clients: Sequence[httpx.Client], rate: float, seconds: float) -> _Answers:
     """Send ``rate × seconds`` requests, each at its due instant (open-loop), and wait for every answer."""
     total = max(1, round(rate * seconds))
     answers = _Answers()
@@ -396,26 +419,25 @@ def _offer(base_url: str, headers: dict[str, str], rate: float, seconds: float, 
     start = time.perf_counter() + 0.2  # every client thread is up before the first instant
     answers.first_due = start
 
-    def client() -> None:
-        with httpx.Client(base_url=base_url, headers=headers, timeout=size.answer_timeout_s) as http:
-            while True:
-                with take:
-                    index = next(next_index, None)
-                if index is None:
-                    return
-                due = start + index / rate
-                time.sleep(max(0.0, due - time.perf_counter()))
-                case_id = _lodge(http)
-                answered = time.perf_counter()
-                with answers.lock:
-                    answers.latencies_s.append(answered - due)
-                    answers.last_answer = max(answers.last_answer, answered)
-                    if case_id is None:
-                        answers.errors += 1
-                    else:
-                        answers.accepted.append(case_id)
+    def client(http: httpx.Client) -> None:
+        while True:
+            with take:
+                index = next(next_index, None)
+            if index is None:
+                return
+            due = start + index / rate
+            time.sleep(max(0.0, due - time.perf_counter()))
+            case_id = _lodge(http)
+            answered = time.perf_counter()
+            with answers.lock:
+                answers.latencies_s.append(answered - due)
+                answers.last_answer = max(answers.last_answer, answered)
+                if case_id is None:
+                    answers.errors += 1
+                else:
+                    answers.accepted.append(case_id)
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(min(size.clients, total))]
+    threads = [threading.Thread(target=client, args=(http,), daemon=True) for http in clients[:total]]
     for thread in threads:
         thread.start()
     for thread in threads:

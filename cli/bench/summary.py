@@ -25,7 +25,7 @@ SCALE_OUT_200 = "commands at 200/s, relay + consumer processes"
 TIMERS, ONE_SCHEDULER = "timers", "scheduler process: TimerBreached via Timers, 200/tx"
 RELAY, RELAY_PUBLISH = "relay", "relay: store → Kafka, from position 0"
 REBUILD, REBUILD_ALL = "rebuild", "rebuild_projections (all projections)"
-HELD, HELD_LOAD = "held", "held load over HTTP: keyed POST /complaints, open-loop"
+HELD, HELD_LOAD = "held", "held load over HTTP: keyed POST /complaints"
 
 NOT_RUN = "not run"
 
