@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from cli.bench import api, held, pipeline, summary, timers, write
+from cli.bench import main as bench
 from cli.bench.api import QueryLatency
 from cli.bench.figures import Figure
 from cli.bench.held import HeldFigure
 from cli.bench.pipeline import LatencyFigure
 from cli.bench.summary import NOT_RUN, ROWS, issue17_rows, issue17_table
 from cli.bench.timers import TimerFigure
+from infra.settings import Settings
 
 
 def rate(section: str, name: str, per_second: float, baseline: float, writers: int = 1) -> Figure:
@@ -96,3 +101,22 @@ def test_the_summary_reads_the_names_the_sections_give_their_figures() -> None:
     assert summary.LATENCY == pipeline.LATENCY
     assert (summary.HELD, summary.HELD_LOAD) == (held.SECTION, held.HELD)
     assert summary.TIMERS == timers.SECTION
+
+
+def test_a_run_prints_the_issue_table_and_its_elapsed_time_and_writes_both_to_the_json(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def held_only(settings: Settings, quick: bool) -> list[Figure]:
+        return [f for f in every_row_measured() if f.section == summary.HELD]
+
+    monkeypatch.setattr(bench, "SECTIONS", {"held": held_only})
+    out = tmp_path / "bench.json"
+
+    bench.run_bench(Settings(), quick=True, out=out, only=["held"])
+
+    printed = capsys.readouterr().out
+    assert "issue #17" in printed
+    assert "bench --quick:" in printed
+    document = json.loads(out.read_text())
+    assert [row["verdict"] for row in document["issue17"]] == [NOT_RUN] * (len(ROWS) - 1) + ["met"]
+    assert document["elapsed_seconds"] >= 0
