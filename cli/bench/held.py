@@ -17,6 +17,7 @@ either, and the time goes to the other sections). Baseline in the same run: the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -41,11 +42,12 @@ from pydantic import SecretStr
 
 from api.auth import issue_token
 from cli.bench.figures import Figure, figure_table
-from cli.bench.pipeline import _broker, _database
+from cli.bench.pipeline import _broker, _database, _delete_topics
 from cli.bench.ports import free_port
 from cli.bench.write import BARE, bare_writer, create_bare_table, measure, stored_payload
 from domain.base import Role
 from infra.bootstrap import bootstrap
+from infra.messaging.relay import topics_for
 from infra.settings import Settings
 from infra.store.eventstore import drop_schemas
 from projections.schema import PROJECTIONS_GROUP, read_schema
@@ -193,8 +195,12 @@ def bench_held(
                 bare_writer(system.database_url, schema, payload),
             )
             env = _environment(system.database_url, schema, kafka, secret, size.clients)
-            with _processes(env) as base_url:
-                steps = _ladder(base_url, secret, system.database_url, schema, size, out)
+            try:
+                with _processes(env) as base_url:
+                    steps = _ladder(base_url, secret, system.database_url, schema, size, out)
+            finally:
+                # A broker shared with other runs (the tests') keeps every record in memory.
+                asyncio.run(_delete_topics(kafka, topics_for(system)))
         finally:
             system.close()
             drop_schemas(system.database_url, schema)
