@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -98,6 +99,15 @@ def bench_idle(settings: Settings, quick: bool) -> list[Figure]:
     return run_idle_section(settings, quick)
 
 
+def bench_held(settings: Settings, quick: bool) -> list[Figure]:
+    """Keyed commands over HTTP at rising rates against the scale-out processes (``cli.bench.held``)."""
+    from cli.bench.held import held_table, run_held_bench
+
+    figures = run_held_bench(settings, quick, out=sys.stderr)
+    print(held_table(figures))
+    return figures
+
+
 SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
     "write": bench_write,
     "pipeline": bench_pipeline,
@@ -108,6 +118,7 @@ SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
     "audit": bench_audit,
     "timers": bench_timers,
     "idle": bench_idle,
+    "held": bench_held,
 }
 """Every section of `caseledger bench`, in the order they run; each measures its own bare baseline."""
 
@@ -127,10 +138,17 @@ def run_bench(
     unknown = [name for name in chosen if name not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown bench sections {unknown}; known: {', '.join(SECTIONS)}")
+    from cli.bench.summary import issue17_rows, issue17_table
+
+    started = time.monotonic()
     figures: list[Figure] = []
     for name in chosen:
         print(f"\n== {name}", flush=True)
         figures += SECTIONS[name](settings, quick)
+    rows = issue17_rows(figures)
+    elapsed = time.monotonic() - started
+    print(f"\n{issue17_table(rows)}")
+    print(f"\nbench{' --quick' if quick else ''}: {elapsed / 60:.1f} min ({elapsed:.0f} s)", flush=True)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         document = {
@@ -138,6 +156,8 @@ def run_bench(
             "quick": quick,
             "sections": chosen,
             "figures": [asdict(f) | {"ratio": f.ratio} for f in figures],
+            "issue17": [asdict(row) for row in rows],
+            "elapsed_seconds": round(elapsed, 1),
         }
         out.write_text(json.dumps(document, indent=2))
         print(f"\nwritten: {out}")
