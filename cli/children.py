@@ -156,17 +156,18 @@ class Supervisor:
             if stop.is_set():
                 return
             ran = time.monotonic() - started
-            pause = RESTART_PAUSE_S if ran >= STABLE_AFTER_S else min(pause * 2, RESTART_PAUSE_MAX_S)
+            delay = RESTART_PAUSE_S if ran >= STABLE_AFTER_S else pause
+            pause = min(delay * 2, RESTART_PAUSE_MAX_S)
             log.warning(
                 "%s (pid %d) ended with status %s after %.1f s: starting it again in %.0f s",
                 child.name,
                 process.pid,
                 process.returncode,
                 ran,
-                pause,
+                delay,
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
+                await asyncio.wait_for(stop.wait(), delay)
 
     async def _stop(self, child: Child, process: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
