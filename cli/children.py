@@ -82,6 +82,8 @@ def child_environment(
     would fight over one port.
     """
     environment = {key: value for key, value in base.items() if key != "CASELEDGER_METRICS_PORT"}
+    if settings.master_key is not None:  # given to the parent other than by its environment (the benchmarks)
+        environment["CASELEDGER_MASTER_KEY"] = settings.master_key.get_secret_value()
     return environment | {
         "CASELEDGER_DATABASE_URL": database_url,
         "CASELEDGER_KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
