@@ -36,7 +36,13 @@ from pydantic import SecretStr
 
 from api.auth import demo_tokens
 from api.serve import api_server
-from cli.children import Supervisor, child_environment, end_with_parent, up_children
+from cli.children import (
+    CHILD_POOL_MAX_IDLE_S,
+    Supervisor,
+    child_environment,
+    end_with_parent,
+    up_children,
+)
 from cli.demo import next_morning, open_complaint, print_demo, run_demo
 from cli.errors import CliError
 from cli.metrics import expose_metrics
@@ -118,6 +124,13 @@ def up(args: argparse.Namespace) -> int:
         tansu_binary()
     else:
         require_kafka(settings.kafka_bootstrap_servers)
+    # The demo story tells its cases on a clock of this process (weeks back, then perhaps sped up): the
+    # consumers and the scheduler that record what follows must read that clock, so they run here.
+    in_process = args.single_process or args.demo
+    if not in_process and "db_pool_max_idle_seconds" not in settings.model_fields_set:
+        # This process now serves the API alone: what its start opened above the pool closes soon, as in
+        # its children, rather than sitting beside theirs for ten minutes.
+        settings = settings.model_copy(update={"db_pool_max_idle_seconds": CHILD_POOL_MAX_IDLE_S})
     clock: ControlledClock | None = None
     configure_tracing(settings, "caseledger")
     if args.demo:
@@ -137,9 +150,6 @@ def up(args: argparse.Namespace) -> int:
         print(
             f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)"
         )
-        # The demo story tells its cases on a clock of this process (weeks back, then perhaps sped up): the
-        # consumers and the scheduler that record what follows must read that clock, so they run here.
-        in_process = args.single_process or args.demo
         children = None
         if not in_process:
             environment = child_environment(
