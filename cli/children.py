@@ -137,9 +137,11 @@ class Supervisor:
                 *child.command,
                 env=dict(self.environment),
                 stdin=subprocess.DEVNULL,
-                # Its own session: a Ctrl-C at the terminal reaches `up` alone, which then stops the
-                # children in order, instead of each child ending (and being restarted) on its own.
-                start_new_session=True,
+                # Its own process group: a Ctrl-C at the terminal reaches `up` alone, which then stops the
+                # children in order, instead of each child ending (and being restarted) on its own. Not its
+                # own session: Linux shares the CPU between sessions (autogroups), and in sessions of their
+                # own the children took CPU from the writer's session on a busy box, unlike scale-out.
+                process_group=0,
             )
             started = time.monotonic()
             self.pids[child.name] = process.pid
