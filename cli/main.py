@@ -59,6 +59,12 @@ def build_parser() -> Parser:
         metavar="N",
         help="with --demo: then let the clock run N times faster (3600: an hour a second) and print timers",
     )
+    up.add_argument(
+        "--single-process",
+        action="store_true",
+        help="run the relay, consumers and timers in this process, not as child processes (debugging, "
+        "small machines; --demo always does)",
+    )
     up.set_defaults(run="cli.runtime:up")
 
     relay = commands.add_parser("relay", help="publish committed events to Kafka (one active per system)")

@@ -1,8 +1,11 @@
-"""The long-running processes: `caseledger up` (everything in one process), `relay`, `consume`, `api` and
-`timers` alone.
+"""The long-running processes: `caseledger up` (everything, with one command), `relay`, `consume`, `api`
+and `timers` alone.
 
 `up` is the embedded default: PostgreSQL (embedded unless configured), the Kafka-protocol broker (the
-embedded Tansu unless configured), the relay and every consumer group, as asyncio tasks of one process.
+embedded Tansu unless configured) and the API in its own process, and the relay, the consumer groups and the
+timer scheduler as supervised child processes running the scale-out commands (cli/children.py), so that they
+use the other cores. `up --single-process` (and the demo story, whose clock is this process's) runs them as
+asyncio tasks of its own process instead.
 For scale-out, each piece runs alone against a real PostgreSQL and Kafka: `caseledger relay` (one active,
 others wait on its advisory lock) and `caseledger consume --group NAME` (as many as partitions).
 
@@ -15,14 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import errno
 import logging
 import os
 import secrets
 import signal
 import socket
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -35,6 +36,13 @@ from pydantic import SecretStr
 
 from api.auth import demo_tokens
 from api.serve import api_server
+from cli.children import (
+    CHILD_POOL_MAX_IDLE_S,
+    Supervisor,
+    child_environment,
+    end_with_parent,
+    up_children,
+)
 from cli.demo import next_morning, open_complaint, print_demo, run_demo
 from cli.errors import CliError
 from cli.metrics import expose_metrics
@@ -103,7 +111,8 @@ class KafkaUnreachableError(CliError):
 
 
 def up(args: argparse.Namespace) -> int:
-    """`caseledger up`: PostgreSQL, broker, relay, consumers, timers and API in one process."""
+    """`caseledger up`: PostgreSQL, broker and API; the relay, consumers and timers as child processes
+    (``--single-process``: as tasks of this one)."""
     settings = Settings()
     if settings.jwt_secret is None:
         # No configured secret: sign this run's tokens with a fresh one (they die with the process).
@@ -115,6 +124,13 @@ def up(args: argparse.Namespace) -> int:
         tansu_binary()
     else:
         require_kafka(settings.kafka_bootstrap_servers)
+    # The demo story tells its cases on a clock of this process (weeks back, then perhaps sped up): the
+    # consumers and the scheduler that record what follows must read that clock, so they run here.
+    in_process = args.single_process or args.demo
+    if not in_process and "db_pool_max_idle_seconds" not in settings.model_fields_set:
+        # This process now serves the API alone: what its start opened above the pool closes soon, as in
+        # its children, rather than sitting beside theirs for ten minutes.
+        settings = settings.model_copy(update={"db_pool_max_idle_seconds": CHILD_POOL_MAX_IDLE_S})
     clock: ControlledClock | None = None
     configure_tracing(settings, "caseledger")
     if args.demo:
@@ -134,6 +150,12 @@ def up(args: argparse.Namespace) -> int:
         print(
             f"HTTP API: http://{settings.api_host}:{settings.api_port}  (OpenAPI at /docs and /openapi.json)"
         )
+        children = None
+        if not in_process:
+            environment = child_environment(
+                settings, system.database_url, broker.bootstrap_servers, os.environ
+            )
+            children = Supervisor(up_children(all_groups()), environment)
         asyncio.run(
             _serve_up(
                 system,
@@ -142,6 +164,7 @@ def up(args: argparse.Namespace) -> int:
                 demo=args.demo,
                 once=args.once,
                 time_scale=args.time_scale,
+                children=children,
             )
         )
     return 0
@@ -155,6 +178,7 @@ async def _serve_up(
     demo: bool,
     once: bool,
     time_scale: float | None,
+    children: Supervisor | None = None,
 ) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
@@ -196,21 +220,31 @@ async def _serve_up(
         if once:
             stop.set()
             return
-        print("\nRunning: API, relay, timer scheduler, consumer groups " + ", ".join(all_groups()) + ".")
+        pieces = "relay, timer scheduler, consumer groups " + ", ".join(all_groups())
+        if children is None:
+            print(f"\nRunning in one process: API, {pieces}.")
+        else:
+            await children.started()
+            pids = ", ".join(f"{name} {pid}" for name, pid in children.pids.items())
+            print(f"\nRunning: API; as child processes ({pids}): {pieces}.")
         print("Ctrl-C stops.", flush=True)
         if demo and time_scale:
             await watch_timers(system, stop)
 
+    if children is not None:
+        # Named before serve() would name it by what runs in this process (the API alone).
+        system.database.name_process(ProcessKind.UP)
     await serve(
         system,
         bootstrap_servers,
         stop,
-        relay=True,
-        groups=all_groups(),
+        relay=children is None,
+        groups=all_groups() if children is None else (),
         api=True,
         api_socket=api_socket,
-        scheduler=True,
+        scheduler=children is None,
         then=then,
+        children=children,
     )
 
 
@@ -321,16 +355,6 @@ class ApiWorkersFailingError(CliError):
         )
 
 
-def _end_with_parent(parent: int) -> None:
-    """Have the kernel send this worker SIGTERM when the process that forked it dies (even by kill -9), so
-    no orphan keeps serving the port; Linux only (elsewhere workers outlive a killed parent)."""
-    if sys.platform == "linux":
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before the request above was in place
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
 def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: int) -> None:
     """``workers`` processes forked from this one serve the socket it bound (the kernel spreads the
     connections); each opens its own system and pool. A worker that dies is replaced; SIGTERM or SIGINT
@@ -348,7 +372,7 @@ def _serve_api_workers(settings: Settings, api_socket: socket.socket, workers: i
             try:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     signal.signal(sig, signal.SIG_DFL)
-                _end_with_parent(parent)
+                end_with_parent(parent)
                 _serve_api(settings, api_socket, announce=False)
                 code = 0
             except BaseException as error:  # noqa: BLE001 (a worker's last word, then its exit status)
@@ -543,17 +567,28 @@ async def serve(
     scheduler: bool = False,
     api_socket: socket.socket | None = None,
     then: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    children: Supervisor | None = None,
 ) -> None:
-    """Run the relay, consumer groups, API and scheduler until ``stop``; ``then`` runs alongside them.
+    """Run the relay, consumer groups, API and scheduler until ``stop``; ``then`` runs alongside them, and
+    ``children`` (other pieces, as supervised processes) until ``stop`` too.
 
     The API serves on ``api_socket`` when given (bound by the caller, so a taken port is found before
     anything starts), else it binds the configured host and port itself.
     """
     system.database.name_process(process_kind(relay=relay, groups=groups, api=api, scheduler=scheduler))
     # The API serves /metrics itself; a process without it serves them on CASELEDGER_METRICS_PORT (first:
-    # a taken port starts nothing).
-    unexpose = expose_metrics(system, relay=relay, groups=groups, scheduler=scheduler, serve=not api)
+    # a taken port starts nothing). The gauges are read from the database at scrape time, so this process
+    # exports those of the pieces its children run as well.
+    unexpose = expose_metrics(
+        system,
+        relay=relay or (children is not None and children.relay),
+        groups=groups + (children.groups if children is not None else ()),
+        scheduler=scheduler or (children is not None and children.scheduler),
+        serve=not api,
+    )
     tasks = []
+    if children is not None:
+        tasks.append(asyncio.create_task(children.run(stop), name="children"))
     if api:
         server = api_server(system, operations=ConsumerOperations(system))
         sockets = None if api_socket is None else [api_socket]

@@ -97,6 +97,7 @@ def bootstrap(
         max_size=settings.db_pool_size + settings.db_max_overflow,
         process=process,
         timeout=settings.db_timeout_seconds,
+        max_idle=settings.db_pool_max_idle_seconds,
     )
     try:
         database.open()

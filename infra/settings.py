@@ -75,6 +75,14 @@ class Settings(BaseSettings):
         default=8,
         description="Connections the pool may open above db_pool_size under load (closed again when idle).",
     )
+    db_pool_max_idle_seconds: Annotated[float, Field(ge=1, le=86_400)] = Field(
+        default=600.0,
+        description=(
+            "How long a connection opened above db_pool_size may sit unused before the pool closes it (one "
+            "per such period); `caseledger up` gives its child processes 10 s, so that their start-up "
+            "bursts do not linger."
+        ),
+    )
     db_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
         default=2.0,
         description=(

@@ -2,10 +2,11 @@
 
 `caseledger up` is started as an operator would, on the configured PostgreSQL (or its embedded one) and its
 embedded broker; once it says "Ctrl-C stops" and has settled, the CPU seconds of the process and all its
-children (the broker, an embedded PostgreSQL) are counted over a window. The baseline is the same broker
-binary started alone with no client, counted over the same window in the same run: what no caseledger code
-can remove. The figure is the share of one core; the ratio says how many times the bare broker's share.
-Two more figures split it: the caseledger process alone, and its children (where each CPU millisecond goes).
+children are counted over a window. The baseline is the same broker binary started alone with no client,
+counted over the same window in the same run: what no caseledger code can remove. The figure is the share
+of one core; the ratio says how many times the bare broker's share. Two more figures split it: the
+caseledger process alone, and its children (the broker, the relay, consumer and scheduler processes, an
+embedded PostgreSQL: where each CPU millisecond goes).
 
 With a configured PostgreSQL its backends are not counted (they are not children). Run it on a database of
 its own: the event store NOTIFYs on channels named after the events table only, so other deployments or test
@@ -55,7 +56,14 @@ def bench_idle(settings: Settings, quick: bool) -> list[Figure]:
             baseline_per_second=bare,
         ),
         Figure(SECTION, "of which the caseledger process", 1, 1, window_s, own),
-        Figure(SECTION, "of which its children (broker, embedded PG)", 1, 1, window_s, children),
+        Figure(
+            SECTION,
+            "of which its children (broker, relay, consume, timers, embedded PG)",
+            1,
+            1,
+            window_s,
+            children,
+        ),
     ]
     print(figure_table(figures, _detail))
     return figures

@@ -8,9 +8,10 @@ baseline measured in the same run on the same server and broker.
   beside N single-row ``INSERT … ON CONFLICT DO UPDATE`` statements, one per transaction, into a table
   shaped like the claims row.
 - **latency**: commands from ``run_load`` at a target rate with the relay and the ``projections`` group
-  running for real (``serve``, on an embedded broker); the latency of a command is the time from its return
-  to the first poll (every 2 ms) that finds its version applied in ``consumer_applied``, which the consumer
-  commits in the same transaction as the read-model row. Baseline: the same commands at the same rate with
+  running for real (as `up`'s supervised children, then as processes started alone; on an embedded
+  broker); the latency of a command is the time from its return to the first poll (every 2 ms) that finds
+  its version applied in ``consumer_applied``, which the consumer commits in the same transaction as the
+  read-model row. Baseline: the same commands at the same rate with
   no pipeline running (the achieved command rate with and without).
 - **rebuild**: ``rebuild_projections`` over N stored events, beside a bare SELECT of the same notification
   pages (no decoding).
@@ -53,6 +54,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from psycopg import sql
 
 from cli.bench.figures import Figure, figure_table
+from cli.children import Supervisor, child_environment, up_children
 from cli.load import run_load
 from cli.runtime import serve
 from consumers.processing import Outcome, Processor, RawMessage, event_stores
@@ -151,7 +153,7 @@ def run_relay_bench(settings: Settings, quick: bool, out: TextIO | None = None) 
 
 
 def run_latency_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
-    """The latency rows of ``run_pipeline_bench`` alone: in one process, then as separate processes
+    """The latency rows of ``run_pipeline_bench`` alone: as `up`'s children, then as separate processes
     (`caseledger bench --only latency`)."""
     sizes = QUICK if quick else FULL
     with _database(settings) as ready:
@@ -735,7 +737,8 @@ class _Watcher:
 
 
 class _Pipeline:
-    """The relay and the ``projections`` group as tasks of one event loop, as ``caseledger up`` runs them."""
+    """The relay and the ``projections`` group as child processes of this one, started and supervised by
+    the code ``caseledger up`` runs them with (cli/children.py, from ``serve``)."""
 
     def __init__(self, system: System, kafka: str) -> None:
         self.system = system
@@ -776,7 +779,11 @@ class _Pipeline:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._ready.set()
-        await serve(self.system, self.kafka, self._stop, relay=True, groups=(PROJECTIONS_GROUP,))
+        environment = child_environment(
+            self.system.settings, self.system.database_url, self.kafka, os.environ
+        )
+        children = Supervisor(up_children((PROJECTIONS_GROUP,), scheduler=False), environment)
+        await serve(self.system, self.kafka, self._stop, relay=False, groups=(), children=children)
 
 
 class _ProcessPipeline:
@@ -830,8 +837,9 @@ def bench_latency(
 ) -> list[Figure]:
     """Command → read-model latency at each rate with the pipeline running, beside the rate without it.
 
-    By default the relay and consumer run in this process, as `caseledger up` runs them; with
-    ``separate_processes`` they run as `caseledger relay` and `caseledger consume`, as in scale-out.
+    By default the relay and consumer run as child processes of this one, started by `caseledger up`'s
+    supervisor as `up` runs them; with ``separate_processes`` they run as `caseledger relay` and
+    `caseledger consume` started on their own, as in scale-out.
     """
     baselines = []
     bare_settings = settings.model_copy(update={"db_schema": f"{settings.db_schema}_np"})
@@ -886,7 +894,7 @@ def _latency_figure(
 
     return LatencyFigure(
         LATENCY,
-        f"commands at {rate:g}/s, relay + projections on",
+        f"commands at {rate:g}/s, relay + projections as `up`'s children",
         1,
         commands,
         round(elapsed, 3),

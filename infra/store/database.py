@@ -53,6 +53,9 @@ class ProcessKind(StrEnum):
 DEFAULT_TIMEOUT_S = 2.0
 """How long a checkout waits for a connection, and a new connection for the server, by default."""
 
+DEFAULT_MAX_IDLE_S = 600.0
+"""How long a connection above ``min_size`` may sit idle before the pool closes it (psycopg's default)."""
+
 CHECK_IDLE_AFTER_S = 1.0
 """A pooled connection idle for longer than this is checked (one round trip) before it is lent again.
 
@@ -142,6 +145,7 @@ class Database:
         max_size: int,
         process: ProcessKind = ProcessKind.CLI,
         timeout: float = DEFAULT_TIMEOUT_S,
+        max_idle: float = DEFAULT_MAX_IDLE_S,
     ) -> None:
         if max_size < min_size:
             raise ValueError(f"the pool's max_size {max_size} is below its min_size {min_size}")
@@ -169,6 +173,7 @@ class Database:
             check=_check_if_idle,
             timeout=timeout,
             reconnect_timeout=RECONNECT_GIVE_UP_S,
+            max_idle=max_idle,
             name="caseledger",
         )
 
