@@ -36,7 +36,7 @@ from infra.store.eventstore import (
     CaseApplication,
     CaseNotFoundError,
     ConcurrencyConflictError,
-    EventRows,
+    event_params,
     insert_and_notify,
 )
 from infra.store.mapper import personal_data_of
@@ -198,8 +198,8 @@ class Timers(CaseApplication[SlaTimer]):
         try:
             with conn.transaction():
                 conn.execute(
-                    insert_and_notify(self.events_table()),
-                    (*EventRows.of(stored).params(), self.notification_channel),
+                    insert_and_notify(self.events_table(), len(stored)),
+                    (*event_params(stored), self.notification_channel),
                 )
         except UniqueViolation:
             raise ConcurrencyConflictError(timers[0].id, None, self._current_version(timers[0].id)) from None

@@ -132,50 +132,49 @@ def committed_with(
         _alongside.reset(token)
 
 
-def insert_and_notify(table: sql.Composable, alongside: sql.Composable | None = None) -> sql.Composed:
-    """One statement that does what the library's insert function does, with the rows in binary arrays.
+def insert_and_notify(
+    table: sql.Composable, rows: int, alongside: sql.Composable | None = None
+) -> sql.Composed:
+    """One statement that does what the library's insert function does, with binary parameters.
 
-    The rows (``EventRows.params``) go as four binary arrays, where the library's composite array goes as
-    text with every payload byte escaped, then parsed back by the server and its PL/pgSQL function: that
-    cost a command more than the insert itself. The same rows in the same order, so the hash chain's trigger
-    chains them as it does the library's; the same NOTIFY on the channel (``pg_notify`` is ``NOTIFY``);
-    the notification ids in ascending order. ``alongside`` (a data-modifying statement that may read
-    ``stored(notification_id)``) is committed in the same statement; its parameters go between the rows'
-    and the channel's. Parameters: the rows, the alongside statement's, the channel.
+    The library's function takes a composite array as text, every payload byte escaped, then parsed back
+    by the server and run through PL/pgSQL: that cost a command more than the insert itself. Here the
+    events (``event_params``) go in binary: one event as four values, more as four arrays (psycopg's array
+    dumper costs a single event 60 µs). The same rows in the same order, so the hash chain's trigger chains
+    them as it does the library's; the same NOTIFY on the channel (``pg_notify`` is ``NOTIFY``); the
+    notification ids in ascending order. ``alongside`` (a data-modifying statement that may read
+    ``stored(notification_id)``) is committed in the same statement. Parameters: the events', the
+    alongside statement's, the channel.
     """
+    source = (
+        "VALUES (%b, %b::bigint, %b, %b)"
+        if rows == 1
+        else "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
+    )
     return sql.SQL(
         "WITH stored AS MATERIALIZED ("
-        "INSERT INTO {table} (originator_id, originator_version, topic, state) "
-        "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
+        "INSERT INTO {table} (originator_id, originator_version, topic, state) {source} "
         "RETURNING notification_id){alongside} "
         "SELECT pg_notify(%b, '') AS notified, "
         "array_agg(notification_id ORDER BY notification_id) AS notification_ids FROM stored"
     ).format(
         table=table,
+        source=sql.SQL(source),
         alongside=sql.SQL("") if alongside is None else sql.SQL(", alongside AS ({})").format(alongside),
     )
 
 
-@dataclass(frozen=True)
-class EventRows:
-    """Stored events as the four arrays ``insert_and_notify`` takes, in the order they are to be chained."""
-
-    originator_ids: list[UUID]
-    versions: list[int]
-    topics: list[str]
-    states: list[bytes]
-
-    @classmethod
-    def of(cls, stored_events: Sequence[StoredEvent]) -> EventRows:
-        return cls(
-            [_as_uuid(e.originator_id) for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events],
-        )
-
-    def params(self) -> tuple[list[UUID], list[int], list[str], list[bytes]]:
-        return self.originator_ids, self.versions, self.topics, self.states
+def event_params(stored_events: Sequence[StoredEvent]) -> tuple[Any, Any, Any, Any]:
+    """The events' parameters of ``insert_and_notify``, in the order they are to be chained."""
+    if len(stored_events) == 1:
+        (event,) = stored_events
+        return _as_uuid(event.originator_id), event.originator_version, event.topic, event.state
+    return (
+        [_as_uuid(e.originator_id) for e in stored_events],
+        [e.originator_version for e in stored_events],
+        [e.topic for e in stored_events],
+        [e.state for e in stored_events],
+    )
 
 
 def _as_uuid(value: UUID | str) -> UUID:
@@ -195,9 +194,13 @@ class CaseRecorder(PostgresApplicationRecorder):
     """
 
     @cached_property
-    def _insert_statement(self) -> bytes:
+    def _insert_one(self) -> bytes:
         # Composed once: psycopg would otherwise compose the query again on every command.
-        return insert_and_notify(self._events_table).as_bytes(None)
+        return insert_and_notify(self._events_table, 1).as_bytes(None)
+
+    @cached_property
+    def _insert_many(self) -> bytes:
+        return insert_and_notify(self._events_table, 2).as_bytes(None)
 
     @cached_property
     def _events_table(self) -> sql.Identifier:
@@ -218,17 +221,17 @@ class CaseRecorder(PostgresApplicationRecorder):
         along = _alongside.get()
         last = stored_events[-1]
         if along is None or along.stored is not None or last.originator_id != along.case_id:
-            inserted: list[int] = self._insert(EventRows.of(stored_events))
+            inserted: list[int] = self._insert(stored_events)
             return inserted
         alongside = along.statement(_as_uuid(last.originator_id), last.originator_version)
-        statement = insert_and_notify(self._events_table, alongside.statement)
+        statement = insert_and_notify(self._events_table, len(stored_events), alongside.statement)
         # Not retried like the library's insert: a lost connection may have lost the commit's answer only,
         # and the caller (the API's retry) finds out which from what the statement stored.
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             try:
                 curs.execute(
                     statement,
-                    (*EventRows.of(stored_events).params(), *alongside.params, self.channel_name),
+                    (*event_params(stored_events), *alongside.params, self.channel_name),
                     prepare=True,
                 )
             except psycopg.errors.UniqueViolation as refused:
@@ -242,9 +245,10 @@ class CaseRecorder(PostgresApplicationRecorder):
     # As the library retries its own insert: a statement that did commit before the connection was lost meets
     # the unique constraint when retried, a conflict, as with the library's.
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def _insert(self, rows: EventRows) -> list[int]:
+    def _insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        statement = self._insert_one if len(stored_events) == 1 else self._insert_many
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._insert_statement, (*rows.params(), self.channel_name), prepare=True)
+            curs.execute(statement, (*event_params(stored_events), self.channel_name), prepare=True)
             return _notification_ids(curs.fetchone())
 
 
