@@ -133,7 +133,7 @@ def committed_with(
 
 
 def insert_and_notify(
-    table: sql.Composable, rows: int, alongside: sql.Composable | None = None
+    table: sql.Composable, rows: int, alongside: sql.Composable | None = None, *, notify: bool = True
 ) -> sql.Composed:
     """One statement that does what the library's insert function does, with binary parameters.
 
@@ -144,7 +144,7 @@ def insert_and_notify(
     them as it does the library's; the same NOTIFY on the channel (``pg_notify`` is ``NOTIFY``); the
     notification ids in ascending order. ``alongside`` (a data-modifying statement that may read
     ``stored(notification_id)``) is committed in the same statement. Parameters: the events', the
-    alongside statement's, the channel.
+    alongside statement's, the channel (none with ``notify=False``: the caller NOTIFYs after the commit).
     """
     source = (
         "VALUES (%b, %b::bigint, %b, %b)"
@@ -155,11 +155,11 @@ def insert_and_notify(
         "WITH stored AS MATERIALIZED ("
         "INSERT INTO {table} (originator_id, originator_version, topic, state) {source} "
         "RETURNING notification_id){alongside} "
-        "SELECT pg_notify(%b, '') AS notified, "
-        "array_agg(notification_id ORDER BY notification_id) AS notification_ids FROM stored"
+        "SELECT {notified}array_agg(notification_id ORDER BY notification_id) AS notification_ids FROM stored"
     ).format(
         table=table,
         source=sql.SQL(source),
+        notified=sql.SQL("pg_notify(%b, '') AS notified, " if notify else ""),
         alongside=sql.SQL("") if alongside is None else sql.SQL(", alongside AS ({})").format(alongside),
     )
 
@@ -196,11 +196,11 @@ class CaseRecorder(PostgresApplicationRecorder):
     @cached_property
     def _insert_one(self) -> bytes:
         # Composed once: psycopg would otherwise compose the query again on every command.
-        return insert_and_notify(self._events_table, 1).as_bytes(None)
+        return insert_and_notify(self._events_table, 1, notify=False).as_bytes(None)
 
     @cached_property
     def _insert_many(self) -> bytes:
-        return insert_and_notify(self._events_table, 2).as_bytes(None)
+        return insert_and_notify(self._events_table, 2, notify=False).as_bytes(None)
 
     @cached_property
     def _events_table(self) -> sql.Identifier:
@@ -246,10 +246,26 @@ class CaseRecorder(PostgresApplicationRecorder):
     # the unique constraint when retried, a conflict, as with the library's.
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """The events in one transaction, then the NOTIFY in a transaction of its own, sent together.
+
+        A NOTIFY in the events' transaction holds PostgreSQL's cluster-wide notify lock (taken before the
+        commit) until its commit record is flushed, so every notifying commit of the cluster waits for the
+        previous one's flush: with 8 writers that cut the insert from about 2,900 to 900 a second. After
+        the commit, asynchronously committed (a NOTIFY is nothing to keep), it holds the lock for no flush.
+        Both statements go in one pipeline, one round trip; the NOTIFY still follows every insert, and
+        now only once its events are visible. A process that dies between the two leaves the relay to
+        find the events at its next poll (``RelayOptions.idle_poll_s``), as after any lost NOTIFY.
+        """
         statement = self._insert_one if len(stored_events) == 1 else self._insert_many
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, (*event_params(stored_events), self.channel_name), prepare=True)
+            with conn.pipeline():
+                curs.execute(statement, event_params(stored_events), prepare=True)
+                conn.execute(_NOTIFY_COMMITTED, (self.channel_name,), prepare=True)
             return _notification_ids(curs.fetchone())
+
+
+_NOTIFY_COMMITTED = b"SELECT set_config('synchronous_commit', 'off', true), pg_notify(%b, '')"
+"""The NOTIFY of committed events, in a transaction of its own that waits for no flush."""
 
 
 def _notification_ids(row: DictRow | None) -> list[int]:
