@@ -184,13 +184,14 @@ def _as_uuid(value: UUID | str) -> UUID:
 class CaseRecorder(PostgresApplicationRecorder):
     """The library's recorder, whose inserts are one prepared statement with binary parameters
     (``insert_and_notify``): the library's insert function's rows, NOTIFY and notification ids, without
-    its text-encoded composite array. A command's events are one round trip and one commit; two writers of
-    one case meet at the unique (originator_id, originator_version), raised as the library's
-    ``IntegrityError``, so the command is refused as a conflict and nothing of it is stored.
+    its text-encoded composite array. A command's events are one round trip and one commit, the NOTIFY
+    sent with them and committed just after (``_insert``); two writers of one case meet at the unique
+    (originator_id, originator_version), raised as the library's ``IntegrityError``, so the command is
+    refused as a conflict and nothing of it is stored.
 
-    When ``committed_with`` gives a statement, the same statement commits it with the events, or neither. A
-    statement refused rolls the events back and leaves a hole in the notification ids, as any failed insert
-    does (the relay passes holes).
+    When ``committed_with`` gives a statement, the same statement commits it with the events and the
+    NOTIFY, or none of them. A statement refused rolls the events back and leaves a hole in the
+    notification ids, as any failed insert does (the relay passes holes).
     """
 
     @cached_property
@@ -449,7 +450,7 @@ class CaseApplication(Application[UUID], Generic[A]):
 
     @property
     def notification_channel(self) -> str:
-        """The channel the library's insert function NOTIFYs on every commit (the relay LISTENs)."""
+        """The channel every insert of events NOTIFYs once it is committed (the relay LISTENs)."""
         return self._postgres.channel_name
 
     def read_events(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
