@@ -251,7 +251,7 @@ class CaseRecorder(PostgresApplicationRecorder):
 
         A NOTIFY in the events' transaction holds PostgreSQL's cluster-wide notify lock (taken before the
         commit) until its commit record is flushed, so every notifying commit of the cluster waits for the
-        previous one's flush: with 8 writers that cut the insert from about 2,900 to 900 a second. After
+        previous one's flush: with 8 writers that cut the inserts from 1,900-2,900 to 600-900 a second. After
         the commit, asynchronously committed (a NOTIFY is nothing to keep), it holds the lock for no flush.
         Both statements go in one pipeline, one round trip; the NOTIFY still follows every insert, and
         now only once its events are visible. A process that dies between the two leaves the relay to
