@@ -634,7 +634,7 @@ class Relay:
 
     @contextlib.asynccontextmanager
     async def _listening(self, database: Database) -> AsyncIterator[None]:
-        """LISTEN on the store's channels: the library's insert function NOTIFYs on every commit."""
+        """LISTEN on the store's channels: every insert of events is followed by a NOTIFY on its channel."""
         async with await database.dedicated_async() as conn:
             await listen(conn, [tail.app.notification_channel for tail in self._tails])
 

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg import Connection, sql
 from psycopg.errors import UniqueViolation
@@ -32,7 +31,14 @@ from domain.base import Actor, Context, Role
 from domain.calendar import HolidayCalendar, default_calendar
 from domain.sla import RuleKind, SlaRule
 from domain.timer import SlaTimer, TimerState, timer_id_for
-from infra.store.eventstore import Caller, CaseApplication, CaseNotFoundError, ConcurrencyConflictError
+from infra.store.eventstore import (
+    Caller,
+    CaseApplication,
+    CaseNotFoundError,
+    ConcurrencyConflictError,
+    event_params,
+    insert_and_notify,
+)
 from infra.store.mapper import personal_data_of
 
 # The due rows and the timer views are the read side's; these names are kept importable from here for the
@@ -178,39 +184,22 @@ class Timers(CaseApplication[SlaTimer]):
     def write_in(self, conn: Connection[Any], timers: Sequence[SlaTimer]) -> None:
         """Store the timers' pending events in ``conn``'s transaction: one insert, binary arrays.
 
-        What the library's insert function does (the same rows, the same NOTIFY on its channel, the hash
-        chain's trigger fires on each row), but on the caller's connection, so a burst of breaches costs
-        one transaction per batch instead of two; and in binary, where the library's composite array goes
-        as text and escapes every payload byte (a third of a breach's Python time). In a savepoint: a
+        The statement every command's events are stored with (``insert_and_notify``: binary arrays, the
+        NOTIFY, the hash chain's trigger on each row), but on the caller's connection, so a burst of
+        breaches costs one transaction per batch instead of two. In a savepoint: a
         timer written meanwhile meets the store's unique (id, version), raised as a conflict, and the
         caller's transaction goes on. No snapshot is taken here (``fire_many`` leaves a batch that reaches
         a snapshot interval to the library's path): a snapshot would be stored before this commits.
         """
-        ids: list[UUID] = []
-        versions: list[int] = []
-        topics: list[str] = []
-        states: list[bytes] = []
         to_stored = self.mapper.to_stored_event
         # As ``_save_all``: a timer holds no personal data of a customer of its own.
         with personal_data_of(None):
-            for timer in timers:
-                for event in timer.collect_events():
-                    stored = to_stored(event)
-                    ids.append(timer.id)
-                    versions.append(stored.originator_version)
-                    topics.append(stored.topic)
-                    states.append(stored.state)
+            stored = [to_stored(event) for timer in timers for event in timer.collect_events()]
         try:
             with conn.transaction():
                 conn.execute(
-                    sql.SQL(
-                        """WITH stored AS (
-                               INSERT INTO {} (originator_id, originator_version, topic, state)
-                               SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])
-                               RETURNING notification_id)
-                           SELECT pg_notify(%s, ''), count(*) FROM stored"""
-                    ).format(self.events_table()),
-                    (ids, versions, topics, states, self.notification_channel),
+                    insert_and_notify(self.events_table(), len(stored)),
+                    (*event_params(stored), self.notification_channel),
                 )
         except UniqueViolation:
             raise ConcurrencyConflictError(timers[0].id, None, self._current_version(timers[0].id)) from None
@@ -253,21 +242,12 @@ class Timers(CaseApplication[SlaTimer]):
         return timers
 
     def _save_all(self, timers: Sequence[SlaTimer]) -> None:
-        # ``Application.save`` without its two runtime-protocol ``isinstance`` checks per object, which on
-        # Python 3.11 walk the protocol's attributes every call: a sixth of a burst's Python time. The
-        # steps are the library's own (9.5): collect, record, snapshot, notify.
-        processing: ProcessingEvent[UUID] = ProcessingEvent()
-        for timer in timers:
-            processing.events.extend(timer.collect_events())
-            processing.aggregates[timer.id] = timer
         try:
             # As ``CaseApplication._save`` does: a timer holds no personal data of a customer of its own.
             with personal_data_of(None):
-                recordings = self._record(processing)
+                self.save_aggregates(timers)
         except IntegrityError:
             raise ConcurrencyConflictError(timers[0].id, None, self._current_version(timers[0].id)) from None
-        self._take_snapshots(processing)
-        self._notify(recordings)
 
     def change(self, timer_id: UUID, caller: Caller, decide: TimerCommand) -> SlaTimer:
         """Load the timer, let ``decide`` run its commands, save; on a concurrent write, decide again."""
