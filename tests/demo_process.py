@@ -13,10 +13,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from tests.kafka_fixtures import free_port
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def read_until(stream: IO[str], marker: str, wait_s: float) -> tuple[str, bool]:
+    """The lines a process printed up to the one starting with ``marker`` (read within about ``wait_s``),
+    and whether that line came (False: the process ended or the time ran out first)."""
+    lines: list[str] = []
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith(marker):
+            return "".join(lines), True
+    return "".join(lines), False
 
 
 @dataclass(frozen=True)
@@ -55,16 +71,8 @@ def demo_process(
     )
     try:
         assert process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Ctrl-C stops"):
-                break
-        yield DemoProcess(f"http://127.0.0.1:{api_port}", "".join(lines))
+        output, _ = read_until(process.stdout, "Ctrl-C stops", wait_s)
+        yield DemoProcess(f"http://127.0.0.1:{api_port}", output)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -23,6 +22,7 @@ import pytest
 from api.auth import issue_token
 from domain.base import Role
 from infra.store.eventstore import drop_schemas
+from tests.demo_process import read_until
 from tests.faults.harness import COMPLAINT, hours, wait_for
 from tests.kafka_fixtures import free_port
 
@@ -63,16 +63,10 @@ class Up:
 
     def _read_until(self, marker: str, wait_s: float) -> str:
         assert self.process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith(marker):
-                return "".join(lines)
-        raise AssertionError(f"`up` did not start: {''.join(lines)}\n{self.log.read_text()[-3000:]}")
+        output, found = read_until(self.process.stdout, marker, wait_s)
+        if not found:
+            raise AssertionError(f"`up` did not start: {output}\n{self.log.read_text()[-3000:]}")
+        return output
 
     @property
     def base_url(self) -> str:

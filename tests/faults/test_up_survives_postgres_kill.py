@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.demo_process import read_until
 from tests.faults.harness import (
     OUTAGE_ANSWER_S,
     CommandLoad,
@@ -77,17 +78,11 @@ class UpProcess:
 
     def _read_until(self, marker: str, wait_s: float) -> str:
         assert self.process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith(marker):
-                return "".join(lines)
-        log = (self.data_dir / "up.log").read_text()[-3000:]
-        raise AssertionError(f"`up` did not start: {''.join(lines)}\n{log}")
+        output, found = read_until(self.process.stdout, marker, wait_s)
+        if not found:
+            log = (self.data_dir / "up.log").read_text()[-3000:]
+            raise AssertionError(f"`up` did not start: {output}\n{log}")
+        return output
 
     def stop(self) -> None:
         self.process.terminate()
