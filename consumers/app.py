@@ -175,6 +175,9 @@ DEFAULT_SESSION_TIMEOUT_MS = 6_000
 """The lowest session timeout Kafka accepts by default (``group.min.session.timeout.ms``): a dead instance's
 partitions move on soonest. Tansu also holds a new member's join for half of it."""
 
+METADATA_MAX_AGE_MS = 30_000
+"""How long a group's view of the topics and partitions may grow old (aiokafka's default is 5 minutes)."""
+
 
 PACE = Pace(
     busy_fetch_wait_ms=5,
@@ -215,6 +218,11 @@ def build_broker(
         # A logger of ours, not FastStream's own colourful stdout handler: lines render like every other.
         logger=logging.getLogger("consumers.kafka"),
         security=KafkaSecurity.from_settings(settings).faststream(),
+        # aiokafka otherwise looks at the cluster again only every 5 minutes: a group whose metadata lacks a
+        # topic (it looked while a broker that came back empty had none) or shows the partitions a client's
+        # auto-creation gave it would leave the records of the missing partitions unread that long. The
+        # relay's ``recreated`` notice makes it look at once; this bounds the wait when that notice is lost.
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
     for subscription in subscriptions:
         pacer = subscribe(broker, subscription, session_timeout_ms, pace)
@@ -368,19 +376,19 @@ async def running_consumers(
         broker = build_broker(
             settings, bootstrap, workers, session_timeout_ms=session_timeout_ms, pacers=pacers, pace=pace
         )
-        listener: asyncio.Task[None] | None = None
+        # Listening before the groups join (a join takes seconds on Tansu): a topic that the relay recreates
+        # meanwhile is announced once, and a group that joined before it must hear it (``Pacer.rewind``).
+        channel = published_channel(settings.db_schema)
+        listener = asyncio.create_task(listen_for_published(system.database, channel, pacers))
         try:
             await broker.start()
             pacers.start()
-            channel = published_channel(settings.db_schema)
-            listener = asyncio.create_task(listen_for_published(system.database, channel, pacers))
             yield broker
         finally:
             pacers.stop()
-            if listener is not None:
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             for worker in workers:
                 worker.stopping.set()
             await broker.stop()

@@ -1,10 +1,12 @@
 """Asleep consumer groups are woken by the relay, not by polling the broker.
 
 After each batch the broker acknowledged, the relay NOTIFYs ``published_channel(base schema)`` with the
-topic as payload (``infra.messaging.relay``). A process that runs consumer groups (`up`, or `consume
---group`) LISTENs on ONE dedicated connection shared by all its groups and wakes the groups that read that
-topic (consumers/pacing.py). NOTIFY reaches every process on the database, so this works the same whether
-the relay runs in the same process as the groups or in another one, and whichever relay holds the lock.
+topic as payload (``infra.messaging.relay``); after it deleted and recreated a topic (a broker that came
+back empty), with ``recreated:<topic>``, and the groups that read it start it over (``Pacer.rewind``).
+A process that runs consumer groups (`up`, or `consume --group`) LISTENs on ONE dedicated connection shared
+by all its groups and wakes the groups that read that topic (consumers/pacing.py). NOTIFY reaches every
+process on the database, so this works the same whether the relay runs in the same process as the groups or
+in another one, and whichever relay holds the lock.
 
 The listener is an optimisation: while its connection is away (a database restart) the groups still probe
 the broker every ``Pace.safety_poll_s``; when it is back it wakes every group once, for what was published
@@ -21,6 +23,7 @@ from collections.abc import Iterable
 import psycopg
 
 from consumers.pacing import Pacer
+from infra.messaging.relay import RECREATED
 from infra.store.database import Database
 from infra.store.listening import listen, notifications
 
@@ -52,6 +55,11 @@ class Pacers:
         for pacer in self._by_topic.get(topic, ()):
             pacer.wake()
 
+    def recreated(self, topic: str) -> None:
+        """The relay emptied ``topic`` and is republishing it: the groups that read it start it over."""
+        for pacer in self._by_topic.get(topic, ()):
+            pacer.rewind(topic)
+
     def wake_all(self) -> None:
         for pacer in self._all:
             pacer.wake()
@@ -73,7 +81,10 @@ async def listen_for_published(database: Database, channel: str, pacers: Pacers)
                 # What was published while the listener was away (or starting) woke nobody.
                 pacers.wake_all()
                 async for notify in notifications(conn):
-                    pacers.published(notify.payload)
+                    if notify.payload.startswith(RECREATED):
+                        pacers.recreated(notify.payload.removeprefix(RECREATED))
+                    else:
+                        pacers.published(notify.payload)
         except psycopg.Error as exc:
             log.warning("LISTEN %s lost (%r): the groups probe the broker until it is back", channel, exc)
         await asyncio.sleep(delay)

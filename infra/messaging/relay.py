@@ -228,6 +228,16 @@ def advisory_lock_key(base_schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+RECREATED = "recreated:"
+"""Prefix of the payload on ``published_channel`` that names a topic the relay deleted and created again
+(``:`` is not allowed in a topic name, so no topic is mistaken for it)."""
+
+
+def recreated_notice(topic: str) -> str:
+    """What the relay NOTIFYs once ``topic`` is recreated empty, before it republishes its history."""
+    return f"{RECREATED}{topic}"
+
+
 def published_channel(base_schema: str) -> str:
     """The NOTIFY channel on which the relay of one deployment (base schema) tells its consumer groups,
     after each batch the broker acknowledged, which topic has new records (the payload; consumers/wakeup.py
@@ -888,6 +898,18 @@ class Relay:
             state = states.get(tail.topic)
             tail.topic_id = None if state is None else state.topic_id
             await self._store_position(lock_conn, tail)
+        # A consumer's positions in a deleted topic are void in the new one (the broker dropped the group's
+        # committed offsets with the topic, but not what a running consumer holds in memory), and its
+        # metadata may still show the old partitions or none: told before the republish, it reads again
+        # from offset 0 (consumers/wakeup.py).
+        notices = [recreated_notice(topic) for topic in topics]
+        try:
+            await lock_conn.execute(
+                "SELECT pg_notify(%s, notice) FROM unnest(%s::text[]) AS notice",
+                (self._published_channel, notices),
+            )
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise LockLostError(f"the relay's database session is gone: {exc}") from exc
 
     async def _apply_rewinds(self, session: _Session) -> None:
         with self._rewinds_lock:

@@ -22,9 +22,9 @@ from consumers.wakeup import Pacers
 from domain.base import SHANGHAI, DomainEvent
 from infra.bootstrap import System, bootstrap
 from infra.clock import ControlledClock
-from infra.messaging.broker import ensure_topics
+from infra.messaging.broker import ensure_topics, recreate_topics
 from infra.messaging.contract import EventMessage, ReceivedEvent, message_for
-from infra.messaging.relay import Relay, RelayOptions, published_channel
+from infra.messaging.relay import Relay, RelayOptions, published_channel, recreated_notice
 from infra.settings import Settings
 from tests.integration.test_consumers import produce
 
@@ -203,6 +203,72 @@ async def test_a_group_whose_batch_outlasts_its_quiet_spell_keeps_fetching_after
         await eventually(lambda: len(slow.seen) == 3)  # one batch of 1.2 s: the quiet spell ended inside it
         await produce(kafka_bootstrap, [claim])  # no wake this time
         await eventually(lambda: len(slow.seen) == 4, timeout=5.0)
+    finally:
+        pacers.stop()
+        await broker.stop()
+
+
+def test_the_relay_announces_a_topic_it_recreated_before_it_republishes_the_topic(
+    wake_system: System, kafka_bootstrap: str, database_url: str
+) -> None:
+    system = wake_system
+    channel = published_channel(system.settings.db_schema)
+    policy_topic = f"{system.settings.topic_prefix}.policy"
+    relay = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=0.0))
+    a_policy(system)
+    asyncio.run(relay.run(until_idle=True))  # the policy is out, the topics' ids are recorded
+    recreate_topics(kafka_bootstrap, [policy_topic], system.settings.topic_partitions)  # another id now
+
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        asyncio.run(relay.run(until_idle=True))
+        payloads = [n.payload for n in listener.notifies(timeout=2.0, stop_after=100)]
+
+    assert recreated_notice(policy_topic) in payloads
+    after_notice = payloads[payloads.index(recreated_notice(policy_topic)) :]
+    assert policy_topic in after_notice, "the republish's wake-up follows the notice"
+
+
+class Offsets:
+    """A group that keeps the offsets it read from one topic."""
+
+    def __init__(self, prefix: str) -> None:
+        self.group_id = f"{prefix}.offsets"
+        self.topics = (f"{prefix}.claim",)
+        self.seen: list[int] = []
+
+    def consume(self, message: RawMessage) -> None:
+        self.seen.append(message.offset)
+
+    def consume_together(self, messages: Sequence[RawMessage]) -> bool:
+        return False
+
+
+async def test_a_group_reads_a_recreated_topic_from_its_first_offset_when_the_relay_says_so(
+    wake_system: System, kafka_bootstrap: str
+) -> None:
+    settings = wake_system.settings.model_copy(update={"topic_prefix": f"t{uuid4().hex[:10]}"})
+    group = Offsets(settings.topic_prefix)
+    ensure_topics(kafka_bootstrap, group.topics, 1)
+    claim = EventMessage(group.topics[0], b"k", b"{}", ())
+    pacers = Pacers()
+    pace = Pace(idle_after_s=0.3, woken_for_s=1.0, safety_poll_s=NEVER)
+    broker = build_broker(
+        settings, kafka_bootstrap, [group], session_timeout_ms=SESSION_MS, pacers=pacers, pace=pace
+    )
+    await broker.start()
+    try:
+        pacers.start()
+        await produce(kafka_bootstrap, [claim] * 5)
+        pacers.wake_all()
+        await eventually(lambda: group.seen == [0, 1, 2, 3, 4])
+        await eventually(lambda: asleep(broker))  # paused: it fetches nothing, so it cannot notice the loss
+        await asyncio.to_thread(recreate_topics, kafka_bootstrap, list(group.topics), 1)
+        pacers.recreated(group.topics[0])  # as the relay's NOTIFY would, before it republishes
+        await produce(kafka_bootstrap, [claim] * 7)  # the history again, from offset 0 of the new topic
+        pacers.wake_all()
+        # Its position 5 from the old topic would have skipped offsets 0 to 4 of the new one.
+        await eventually(lambda: group.seen[5:] == list(range(7)), timeout=10.0)
     finally:
         pacers.stop()
         await broker.stop()
