@@ -44,8 +44,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class PacedSubscriber(Protocol):
@@ -147,8 +150,9 @@ class Pacer:
         its positions in memory, and they mean nothing in the new topic: read from there, the first records
         of the republished history would be skipped. Its metadata may also still show the old topic's
         partitions, or none if it looked while the topic was gone, and aiokafka looks again only every
-        ``metadata_max_age_ms`` (5 min): a refresh now makes it rejoin with the new partitions, whose
-        positions start from the reset policy (earliest). Records read twice are duplicates to the groups.
+        ``metadata_max_age_ms`` (30 s here, 5 min by default): a refresh now makes it rejoin with the new
+        partitions, whose positions start from the reset policy (earliest). Records read twice are
+        duplicates to the groups.
         """
         consumer = self.subscriber.consumer
         if consumer is None:
@@ -159,8 +163,15 @@ class Pacer:
         if partitions:
             task = asyncio.get_running_loop().create_task(consumer.seek_to_beginning(*partitions))
             self._rewinds.add(task)
-            task.add_done_callback(self._rewinds.discard)
+            task.add_done_callback(self._rewound)
         self.wake()
+
+    def _rewound(self, task: asyncio.Task[Any]) -> None:
+        self._rewinds.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A rebalance took the partitions meanwhile: their new owner starts from the committed offsets,
+            # which the broker dropped with the old topic, so it reads from the start anyway.
+            log.info("rewind of a recreated topic skipped: %s", task.exception())
 
     def went_quiet(self) -> None:
         """No batch for a while: pause every assigned partition, and probe after ``safety_poll_s``."""

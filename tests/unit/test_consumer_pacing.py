@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from consumers.pacing import Pace, Pacer, State
 from consumers.wakeup import Pacers
@@ -263,3 +268,44 @@ def test_a_batch_recorded_after_the_group_fell_asleep_during_it_wakes_the_group_
         return (*during, *after)
 
     assert asyncio.run(scenario()) == (State.ASLEEP, False, State.BUSY, True)
+
+
+@dataclass
+class Client:
+    refreshes: int = 0
+
+    def force_metadata_update(self) -> None:
+        self.refreshes += 1
+
+
+@dataclass
+class RebalancingConsumer(Consumer):
+    """A consumer whose partitions a rebalance takes between the rewind's call and its seek."""
+
+    _client: Client = field(default_factory=Client)
+
+    def assignment(self) -> set[Any]:
+        return {TopicPartition("t", 0)}
+
+    async def seek_to_beginning(self, *partitions: Any) -> None:
+        raise IllegalStateError("No partition assigned")  # what aiokafka raises for a revoked partition
+
+
+def test_a_rewind_whose_partitions_a_rebalance_took_meanwhile_is_skipped_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    consumer = RebalancingConsumer()
+    pacer = Pacer(Subscriber(consumer=consumer), PACE)
+
+    async def scenario() -> None:
+        pacer.rewind("t")
+        await asyncio.sleep(0.01)
+        pacer.stop()
+
+    with caplog.at_level(logging.INFO, logger="consumers.pacing"):
+        asyncio.run(scenario())
+
+    assert consumer._client.refreshes == 1
+    assert pacer.state is State.WOKEN
+    assert not pacer._rewinds
+    assert "rewind of a recreated topic skipped" in caplog.text
