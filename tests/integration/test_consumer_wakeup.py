@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -86,6 +87,18 @@ async def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
+def notified_while(
+    system: System, database_url: str, run: Callable[[], None], timeout: float = 2.0
+) -> list[str]:
+    """The payloads NOTIFYed on the deployment's published channel while ``run`` ran, in order."""
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(
+            sql.SQL("LISTEN {}").format(sql.Identifier(published_channel(system.settings.db_schema)))
+        )
+        run()
+        return [n.payload for n in listener.notifies(timeout=timeout, stop_after=100)]
+
+
 def consuming(system: ConsumerSystem, bootstrap: str, seen: Seen, pace: Pace) -> Any:
     return running_consumers(
         system,
@@ -136,11 +149,8 @@ def test_the_relay_notifies_its_deployments_channel_with_the_topic_after_each_pu
     wake_system: System, kafka_bootstrap: str, database_url: str
 ) -> None:
     system = wake_system
-    channel = published_channel(system.settings.db_schema)
-    with psycopg.connect(database_url, autocommit=True) as listener:
-        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-        asyncio.run(Relay(system, kafka_bootstrap).run(until_idle=True))
-        topics = {n.payload for n in listener.notifies(timeout=2.0, stop_after=100)}
+    relay = Relay(system, kafka_bootstrap)
+    topics = notified_while(system, database_url, lambda: asyncio.run(relay.run(until_idle=True)))
 
     assert f"{system.settings.topic_prefix}.policy" in topics
 
@@ -149,30 +159,30 @@ def test_the_relay_wakes_the_groups_of_a_topic_at_most_once_per_notify_interval(
     wake_system: System, kafka_bootstrap: str, database_url: str
 ) -> None:
     system = wake_system
-    channel = published_channel(system.settings.db_schema)
     policy_topic = f"{system.settings.topic_prefix}.policy"
     seldom = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=NEVER))
     always = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=0.0))
 
     def policy_wakes(relay: Relay) -> int:
-        with psycopg.connect(database_url, autocommit=True) as listener:
-            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-            for _ in range(2):  # two batches: a policy, then another, each published before the next
+        def two_batches() -> None:
+            for _ in range(2):  # a policy, then another, each published before the next
                 a_policy(system)
                 asyncio.run(relay.run(until_idle=True))
-            return sum(n.payload == policy_topic for n in listener.notifies(timeout=1.0))
+
+        return notified_while(system, database_url, two_batches, timeout=1.0).count(policy_topic)
 
     assert (policy_wakes(seldom), policy_wakes(always)) == (1, 2)
 
 
-class Slow:
-    """A group whose every message takes longer to record than the group's quiet spell."""
+class ClaimOffsets:
+    """A group of one claim topic that keeps the offsets it recorded, each after ``seconds``."""
 
-    def __init__(self, prefix: str, seconds: float) -> None:
-        self.group_id = f"{prefix}.slow"
+    def __init__(self, prefix: str, seconds: float = 0.0) -> None:
+        self.group_id = f"{prefix}.offsets"
         self.topics = (f"{prefix}.claim",)
         self.seconds = seconds
         self.seen: list[int] = []
+        self.claim = EventMessage(self.topics[0], b"k", b"{}", ())
 
     def consume(self, message: RawMessage) -> None:
         time.sleep(self.seconds)
@@ -182,93 +192,68 @@ class Slow:
         return False
 
 
-async def test_a_group_whose_batch_outlasts_its_quiet_spell_keeps_fetching_after_the_batch(
-    wake_system: System, kafka_bootstrap: str
-) -> None:
-    settings = wake_system.settings.model_copy(update={"topic_prefix": f"t{uuid4().hex[:10]}"})
-    slow = Slow(settings.topic_prefix, seconds=0.4)
-    ensure_topics(kafka_bootstrap, slow.topics, 1)
-    claim = EventMessage(slow.topics[0], b"k", b"{}", ())
-    pacers = Pacers()
-    # Asleep after 0.3 s without a batch and never probing: only a batch or a wake makes it fetch.
-    pace = Pace(idle_after_s=0.3, woken_for_s=5.0, safety_poll_s=NEVER)
-    broker = build_broker(
-        settings, kafka_bootstrap, [slow], session_timeout_ms=SESSION_MS, pacers=pacers, pace=pace
-    )
-    await broker.start()
-    try:
-        pacers.start()
-        await produce(kafka_bootstrap, [claim] * 3)
-        pacers.wake_all()  # as the relay's NOTIFY would
-        await eventually(lambda: len(slow.seen) == 3)  # one batch of 1.2 s: the quiet spell ended inside it
-        await produce(kafka_bootstrap, [claim])  # no wake this time
-        await eventually(lambda: len(slow.seen) == 4, timeout=5.0)
-    finally:
-        pacers.stop()
-        await broker.stop()
-
-
-def test_the_relay_announces_a_topic_it_recreated_before_it_republishes_the_topic(
-    wake_system: System, kafka_bootstrap: str, database_url: str
-) -> None:
-    system = wake_system
-    channel = published_channel(system.settings.db_schema)
-    policy_topic = f"{system.settings.topic_prefix}.policy"
-    relay = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=0.0))
-    a_policy(system)
-    asyncio.run(relay.run(until_idle=True))  # the policy is out, the topics' ids are recorded
-    recreate_topics(kafka_bootstrap, [policy_topic], system.settings.topic_partitions)  # another id now
-
-    with psycopg.connect(database_url, autocommit=True) as listener:
-        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-        asyncio.run(relay.run(until_idle=True))
-        payloads = [n.payload for n in listener.notifies(timeout=2.0, stop_after=100)]
-
-    assert recreated_notice(policy_topic) in payloads
-    after_notice = payloads[payloads.index(recreated_notice(policy_topic)) :]
-    assert policy_topic in after_notice, "the republish's wake-up follows the notice"
-
-
-class Offsets:
-    """A group that keeps the offsets it read from one topic."""
-
-    def __init__(self, prefix: str) -> None:
-        self.group_id = f"{prefix}.offsets"
-        self.topics = (f"{prefix}.claim",)
-        self.seen: list[int] = []
-
-    def consume(self, message: RawMessage) -> None:
-        self.seen.append(message.offset)
-
-    def consume_together(self, messages: Sequence[RawMessage]) -> bool:
-        return False
-
-
-async def test_a_group_reads_a_recreated_topic_from_its_first_offset_when_the_relay_says_so(
-    wake_system: System, kafka_bootstrap: str
-) -> None:
-    settings = wake_system.settings.model_copy(update={"topic_prefix": f"t{uuid4().hex[:10]}"})
-    group = Offsets(settings.topic_prefix)
+@asynccontextmanager
+async def paced(system: System, kafka_bootstrap: str, group: ClaimOffsets, pace: Pace) -> AsyncIterator[Any]:
+    """The group consuming on its own broker client, its topic of one partition; yields (pacers, broker)."""
+    settings = system.settings
     ensure_topics(kafka_bootstrap, group.topics, 1)
-    claim = EventMessage(group.topics[0], b"k", b"{}", ())
     pacers = Pacers()
-    pace = Pace(idle_after_s=0.3, woken_for_s=1.0, safety_poll_s=NEVER)
     broker = build_broker(
         settings, kafka_bootstrap, [group], session_timeout_ms=SESSION_MS, pacers=pacers, pace=pace
     )
     await broker.start()
     try:
         pacers.start()
-        await produce(kafka_bootstrap, [claim] * 5)
+        yield pacers, broker
+    finally:
+        pacers.stop()
+        await broker.stop()
+
+
+async def test_a_group_whose_batch_outlasts_its_quiet_spell_keeps_fetching_after_the_batch(
+    wake_system: System, kafka_bootstrap: str
+) -> None:
+    slow = ClaimOffsets(f"t{uuid4().hex[:10]}", seconds=0.4)  # each message outlasts the quiet spell
+    # Asleep after 0.3 s without a batch and never probing: only a batch or a wake makes it fetch.
+    pace = Pace(idle_after_s=0.3, woken_for_s=5.0, safety_poll_s=NEVER)
+    async with paced(wake_system, kafka_bootstrap, slow, pace) as (pacers, _):
+        await produce(kafka_bootstrap, [slow.claim] * 3)
+        pacers.wake_all()  # as the relay's NOTIFY would
+        await eventually(lambda: len(slow.seen) == 3)  # one batch of 1.2 s: the quiet spell ended inside it
+        await produce(kafka_bootstrap, [slow.claim])  # no wake this time
+        await eventually(lambda: len(slow.seen) == 4, timeout=5.0)
+
+
+def test_the_relay_announces_a_topic_it_recreated_before_it_republishes_the_topic(
+    wake_system: System, kafka_bootstrap: str, database_url: str
+) -> None:
+    system = wake_system
+    policy_topic = f"{system.settings.topic_prefix}.policy"
+    relay = Relay(system, kafka_bootstrap, options=RelayOptions(notify_every_s=0.0))
+    a_policy(system)
+    asyncio.run(relay.run(until_idle=True))  # the policy is out, the topics' ids are recorded
+    recreate_topics(kafka_bootstrap, [policy_topic], system.settings.topic_partitions)  # another id now
+
+    payloads = notified_while(system, database_url, lambda: asyncio.run(relay.run(until_idle=True)))
+
+    assert recreated_notice(policy_topic) in payloads
+    after_notice = payloads[payloads.index(recreated_notice(policy_topic)) :]
+    assert policy_topic in after_notice, "the republish's wake-up follows the notice"
+
+
+async def test_a_group_reads_a_recreated_topic_from_its_first_offset_when_the_relay_says_so(
+    wake_system: System, kafka_bootstrap: str
+) -> None:
+    group = ClaimOffsets(f"t{uuid4().hex[:10]}")
+    pace = Pace(idle_after_s=0.3, woken_for_s=1.0, safety_poll_s=NEVER)
+    async with paced(wake_system, kafka_bootstrap, group, pace) as (pacers, broker):
+        await produce(kafka_bootstrap, [group.claim] * 5)
         pacers.wake_all()
         await eventually(lambda: group.seen == [0, 1, 2, 3, 4])
         await eventually(lambda: asleep(broker))  # paused: it fetches nothing, so it cannot notice the loss
         await asyncio.to_thread(recreate_topics, kafka_bootstrap, list(group.topics), 1)
         pacers.recreated(group.topics[0])  # as the relay's NOTIFY would, before it republishes
-        await produce(kafka_bootstrap, [claim] * 7)  # the history again, from offset 0 of the new topic
+        await produce(kafka_bootstrap, [group.claim] * 7)  # the history again, from offset 0 of the new topic
         pacers.wake_all()
         # Its position 5 from the old topic would have skipped offsets 0 to 4 of the new one.
         await eventually(lambda: group.seen[5:] == list(range(7)), timeout=10.0)
-    finally:
-        pacers.stop()
-        await broker.stop()
