@@ -8,9 +8,12 @@ by all its groups and wakes the groups that read that topic (consumers/pacing.py
 process on the database, so this works the same whether the relay runs in the same process as the groups or
 in another one, and whichever relay holds the lock.
 
-The listener is an optimisation: while its connection is away (a database restart) the groups still probe
-the broker every ``Pace.safety_poll_s``; when it is back it wakes every group once, for what was published
-meanwhile.
+For wake-ups the listener is an optimisation: while its connection is away (a database restart) the groups
+still probe the broker every ``Pace.safety_poll_s``; when it is back it wakes every group once, for what was
+published meanwhile. A ``recreated`` notice sent while it is away is lost: the group still sees the new
+topic's partitions within ``METADATA_MAX_AGE_MS``, but may keep positions from the old topic and skip the
+start of the new one until its process restarts. That takes the broker emptied and this connection away at
+the same moment.
 """
 
 from __future__ import annotations
