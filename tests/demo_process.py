@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -33,6 +32,16 @@ def read_until(stream: IO[str], marker: str, wait_s: float) -> tuple[str, bool]:
         if line.startswith(marker):
             return "".join(lines), True
     return "".join(lines), False
+
+
+def stop_process(process: subprocess.Popen[str], wait_s: float) -> None:
+    """SIGTERM, as a service manager would send; killed if it has not ended within ``wait_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,4 @@ def demo_process(
         output, _ = read_until(process.stdout, "Ctrl-C stops", wait_s)
         yield DemoProcess(f"http://127.0.0.1:{api_port}", output)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, 30)

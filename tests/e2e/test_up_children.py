@@ -22,7 +22,7 @@ import pytest
 from api.auth import issue_token
 from domain.base import Role
 from infra.store.eventstore import drop_schemas
-from tests.demo_process import read_until
+from tests.demo_process import read_until, stop_process
 from tests.faults.harness import COMPLAINT, hours, wait_for
 from tests.kafka_fixtures import free_port
 
@@ -86,12 +86,7 @@ class Up:
         return found
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, 60)
 
     def reap(self) -> None:
         """Kill whatever the test left running (the embedded broker after a kill -9 of `up`)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo_process import read_until
+from tests.demo_process import read_until, stop_process
 from tests.faults.harness import (
     OUTAGE_ANSWER_S,
     CommandLoad,
@@ -85,12 +85,7 @@ class UpProcess:
         return output
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, 30)
 
 
 @pytest.fixture
