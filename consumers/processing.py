@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import Token
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import orjson
@@ -34,7 +34,7 @@ from infra import metrics
 from infra.messaging.contract import Headers, ReceivedEvent
 from infra.store.database import DATABASE_UNAVAILABLE
 from infra.store.eventstore import CaseApplication
-from infra.tracing import consumed_span
+from infra.tracing import consumed_batch_span, consumed_span
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,15 @@ class Handler(Protocol):
 
     def handle(self, conn: Connection[Any], event: DomainEvent, received: ReceivedEvent) -> None:
         """Apply the event's effect through ``conn``; raise to refuse it (it is retried, then parked)."""
+        ...
+
+
+@runtime_checkable
+class BatchHandler(Handler, Protocol):
+    """A handler that can also apply a batch's events in one go, with the effect of applying them in turn."""
+
+    def handle_many(self, conn: Connection[Any], events: Sequence[tuple[DomainEvent, ReceivedEvent]]) -> None:
+        """Apply the events' effects in their order through ``conn``; raise to refuse the whole batch."""
         ...
 
 
@@ -255,29 +264,101 @@ class Processor:
     def process_together(self, conn: Connection[Any], messages: Sequence[RawMessage]) -> list[Outcome]:
         """Record a batch in ONE transaction: one commit (and one WAL flush) instead of one per message.
 
+        The cases are locked, and what was applied and read recorded, with one statement each for the whole
+        batch; a handler that can apply many events at once (``BatchHandler``) gets them all in one call.
+
         Only for the path where every message applies, is a duplicate or is held: if one is unreadable or
         its effect fails, the whole transaction is rolled back and ``BatchRefusedError`` raised, so that
         nothing of the batch is recorded and the caller can take the messages one at a time through
         ``process`` (retries, then parking). Savepoints per message would cost two round trips each.
         """
         outcomes: list[Outcome] = []
+        together = isinstance(self.handler, BatchHandler)
         with conn.transaction():
-            for message in messages:
+            received = [self._read_for_batch(message) for message in messages]
+            cases = self._lock_cases(conn, {(r.context, r.case_id) for r in received})
+            applied: dict[tuple[str, UUID], int] = {}
+            effects: list[tuple[DomainEvent, ReceivedEvent]] = []
+            for message, event in zip(messages, received, strict=True):
+                handling = self._handling(event)
                 try:
-                    received = ReceivedEvent.from_message(message.key, message.value, message.headers)
-                    handling = self._handling(received)
-                    try:
-                        with consumed_span(message.topic, self.group_id, message.headers):
-                            outcomes.append(self._deliver(conn, received, message))
-                    finally:
-                        HANDLING.reset(handling)
-                except (ValueError, EffectFailedError) as exc:
+                    with consumed_span(message.topic, self.group_id, message.headers):
+                        outcome, due = self._decide_in_batch(conn, event, message, cases)
+                        for missing in due:
+                            if together:
+                                effects.append((self._decoded(missing), missing))
+                            else:
+                                self._effect(conn, missing)
+                except EffectFailedError as exc:
                     if conn.broken:
                         raise
                     raise BatchRefusedError(message.where) from exc
+                finally:
+                    HANDLING.reset(handling)
+                if outcome is Outcome.APPLIED:
+                    applied[(event.context, event.case_id)] = event.version
+                outcomes.append(outcome)
+            if effects:
+                self._effects_together(conn, effects, messages)
+            self._record_batch(conn, applied, messages)
         # Counted once committed, per batch: a refused batch is counted by ``process``, message by message.
         metrics.events_recorded(self.group_id, outcomes)
         return outcomes
+
+    def _read_for_batch(self, message: RawMessage) -> ReceivedEvent:
+        try:
+            return ReceivedEvent.from_message(message.key, message.value, message.headers)
+        except ValueError as exc:
+            raise BatchRefusedError(message.where) from exc
+
+    def _decide_in_batch(
+        self,
+        conn: Connection[Any],
+        received: ReceivedEvent,
+        message: RawMessage,
+        cases: dict[tuple[str, UUID], tuple[int, bool]],
+    ) -> tuple[Outcome, list[ReceivedEvent]]:
+        """The message's outcome against its case's version so far in the batch, and the events to apply."""
+        case = (received.context, received.case_id)
+        last, blocked = cases[case]
+        if decide(received.version, last) is Decision.DUPLICATE:
+            return Outcome.DUPLICATE, []
+        if blocked:
+            self._insert_letter(conn, received, message, status="held", error=None, attempts=0)
+            return Outcome.HELD, []
+        due = self._missing(received, last) if decide(received.version, last) is Decision.FILL_GAP else []
+        cases[case] = (received.version, blocked)
+        return Outcome.APPLIED, [*due, received]
+
+    def _decoded(self, received: ReceivedEvent) -> DomainEvent:
+        store = self.stores.get(received.context)
+        if store is None:
+            raise EffectFailedError(received, f"no event store for context {received.context!r}")
+        try:
+            return received.event(store.mapper)
+        except Exception as exc:
+            raise EffectFailedError(received, f"{type(exc).__name__}: {exc}", exc) from exc
+
+    def _effects_together(
+        self,
+        conn: Connection[Any],
+        effects: Sequence[tuple[DomainEvent, ReceivedEvent]],
+        messages: Sequence[RawMessage],
+    ) -> None:
+        assert isinstance(self.handler, BatchHandler)
+        try:
+            # The batch's writes belong to no single message: their span is the batch's, linked to each.
+            topics = ", ".join(sorted({m.topic for m in messages}))
+            with consumed_batch_span(topics, self.group_id, [m.headers for m in messages]):
+                self.handler.handle_many(conn, effects)
+            if conn.info.transaction_status is TransactionStatus.INERROR:
+                raise RuntimeError("the handler swallowed a database error: its transaction is aborted")
+        except DATABASE_UNAVAILABLE:
+            raise
+        except Exception as exc:
+            if conn.broken:
+                raise
+            raise BatchRefusedError(f"{len(effects)} events from {messages[0].where}") from exc
 
     def _deliver(self, conn: Connection[Any], received: ReceivedEvent, message: RawMessage) -> Outcome:
         last, blocked = self._lock_case(conn, received.context, received.case_id)
@@ -397,6 +478,55 @@ class Processor:
         ).fetchone()
         assert row is not None
         return int(row[0]), bool(row[1])
+
+    def _lock_cases(
+        self, conn: Connection[Any], cases: set[tuple[str, UUID]]
+    ) -> dict[tuple[str, UUID], tuple[int, bool]]:
+        """``_lock_case`` for every case of a batch in one round trip, locked in (context, case) order."""
+        contexts, ids = zip(*sorted(cases), strict=True) if cases else ((), ())
+        found = conn.execute(
+            self._sql(
+                """INSERT INTO {s}.consumer_applied AS a (group_id, context, case_id, last_version)
+                   SELECT %(g)s, k.context, k.case_id, 0
+                   FROM unnest(%(c)s::text[], %(id)s::uuid[]) AS k(context, case_id)
+                   ORDER BY k.context, k.case_id
+                   ON CONFLICT (group_id, context, case_id) DO UPDATE SET last_version = a.last_version
+                   RETURNING a.context, a.case_id, a.last_version,
+                       EXISTS (SELECT 1 FROM {s}.dead_letters d
+                               WHERE d.group_id = %(g)s AND d.context = a.context
+                                 AND d.case_id = a.case_id AND d.status IN ('parked', 'held'))"""
+            ),
+            {"g": self.group_id, "c": list(contexts), "id": list(ids)},
+        ).fetchall()
+        return {(row[0], row[1]): (int(row[2]), bool(row[3])) for row in found}
+
+    def _record_batch(
+        self, conn: Connection[Any], applied: Mapping[tuple[str, UUID], int], messages: Sequence[RawMessage]
+    ) -> None:
+        """The batch's last applied version per case and last offset per partition: one statement each."""
+        if applied:
+            contexts, ids = zip(*applied, strict=True)
+            conn.execute(
+                self._sql(
+                    """UPDATE {s}.consumer_applied AS a SET last_version = v.version, updated_at = now()
+                       FROM unnest(%s::text[], %s::uuid[], %s::bigint[]) AS v(context, case_id, version)
+                       WHERE a.group_id = %s AND a.context = v.context AND a.case_id = v.case_id"""
+                ),
+                (list(contexts), list(ids), list(applied.values()), self.group_id),
+            )
+        # The last offset processed per partition, in the order the broker delivered them.
+        last = {(m.topic, m.partition): m.offset for m in messages}
+        topics, partitions = zip(*last, strict=True)
+        conn.execute(
+            self._sql(
+                """INSERT INTO {s}.consumer_offsets (group_id, topic, partition, last_offset)
+                   SELECT %s, o.topic, o.partition, o.last_offset
+                   FROM unnest(%s::text[], %s::integer[], %s::bigint[]) AS o(topic, partition, last_offset)
+                   ON CONFLICT (group_id, topic, partition)
+                   DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()"""
+            ),
+            (self.group_id, list(topics), list(partitions), list(last.values())),
+        )
 
     def _record_applied(self, conn: Connection[Any], received: ReceivedEvent, message: RawMessage) -> None:
         conn.execute(

@@ -71,6 +71,18 @@ class ProjectionHandler:
                 self._fold_complaint_first(conn, projection, event)
             store.apply(conn, self.schema, projection, event)
 
+    def handle_many(self, conn: Connection[Any], events: Sequence[tuple[DomainEvent, ReceivedEvent]]) -> None:
+        """Apply a batch's events to every projection, reading and writing each row once (``apply_many``)."""
+        domain_events = [event for event, _ in events]
+        if self.complaint_history is not None and any(complaint_needed_by(e) for e in domain_events):
+            # Rare (a decision timer's outcome): the complaint may have to be folded from its store first.
+            for event, received in events:
+                self.handle(conn, event, received)
+            return
+        conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (PAUSE_LOCK,))
+        for projection in self.projections:
+            store.apply_many(conn, self.schema, projection, domain_events)
+
     def _fold_complaint_first(
         self, conn: Connection[Any], projection: Projection, event: DomainEvent
     ) -> None:

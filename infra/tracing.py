@@ -274,6 +274,36 @@ def consumed_span(
     return _consumed(_tracer, topic, group, dict(headers))
 
 
+def consumed_batch_span(
+    topic: str, group: str, headers: Sequence[Sequence[tuple[str, bytes]]]
+) -> AbstractContextManager[object]:
+    """The span of work done for a batch of messages at once: a new trace, linked to each message's
+    ``ce_traceparent`` (OpenTelemetry's messaging convention for batch processing)."""
+    if _tracer is None:
+        return _NOTHING
+    links = []
+    for each in headers:
+        found = dict(each)
+        raw, state = found.get(H_TRACEPARENT), found.get(H_TRACESTATE)
+        parent = _parent(
+            raw.decode(errors="replace") if raw else None, state.decode(errors="replace") if state else None
+        )
+        if parent is not None:
+            links.append(Link(trace.get_current_span(parent).get_span_context()))
+    return _tracer.start_as_current_span(
+        f"process {topic}",
+        kind=SpanKind.CONSUMER,
+        links=links,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": group,
+            "messaging.batch.message_count": len(headers),
+        },
+    )
+
+
 def work_span(name: str) -> AbstractContextManager[object]:
     """A span of work that no request or message started (a timer falling due): a new trace."""
     if _tracer is None:

@@ -48,6 +48,15 @@ def bench_rebuild(settings: Settings, quick: bool) -> list[Figure]:
     return figures
 
 
+def bench_projection_rows(settings: Settings, quick: bool) -> list[Figure]:
+    """The pipeline section's projection rows alone, beside the raw upsert (``cli.bench.pipeline``)."""
+    from cli.bench.pipeline import pipeline_table, run_projection_bench
+
+    figures = run_projection_bench(settings, quick, out=sys.stderr)
+    print(pipeline_table(figures))
+    return figures
+
+
 def bench_relay_rows(settings: Settings, quick: bool) -> list[Figure]:
     """The pipeline section's relay rows alone, beside the raw aiokafka produce (``cli.bench.pipeline``)."""
     from cli.bench.pipeline import pipeline_table, run_relay_bench
@@ -112,6 +121,7 @@ SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
     "write": bench_write,
     "pipeline": bench_pipeline,
     "relay": bench_relay_rows,
+    "projection": bench_projection_rows,
     "latency": bench_latency_rows,
     "rebuild": bench_rebuild,
     "api": bench_api,
@@ -122,7 +132,12 @@ SECTIONS: dict[str, Callable[[Settings, bool], list[Figure]]] = {
 }
 """Every section of `caseledger bench`, in the order they run; each measures its own bare baseline."""
 
-PART_OF: dict[str, str] = {"relay": "pipeline", "latency": "pipeline", "rebuild": "pipeline"}
+PART_OF: dict[str, str] = {
+    "relay": "pipeline",
+    "projection": "pipeline",
+    "latency": "pipeline",
+    "rebuild": "pipeline",
+}
 """Sections that only repeat part of another (to measure it alone): a run of every section leaves them out."""
 
 

@@ -57,6 +57,7 @@ from cli.bench.figures import Figure, figure_table
 from cli.children import Supervisor, child_environment, up_children
 from cli.load import run_load
 from cli.runtime import serve
+from consumers.app import MAX_BATCH
 from consumers.processing import Outcome, Processor, RawMessage, event_stores
 from consumers.read_models import projection_handler
 from consumers.rebuild import PAGE, rebuild_projections
@@ -146,10 +147,15 @@ def run_pipeline_bench(settings: Settings, quick: bool, out: TextIO | None = Non
 def run_relay_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
     """The relay rows of ``run_pipeline_bench`` alone, at its sizes (`caseledger bench --only relay`)."""
     sizes = QUICK if quick else FULL
-    with _database(settings) as ready:
-        template = realistic_template(_section_settings(ready, "tpl"))
-        _say(out, f"bench: {RELAY} …")
-        return bench_relay(_section_settings(ready, RELAY), sizes.relay_events, sizes.rounds, template)
+    return _run_alone(settings, RELAY, out, lambda s, t: bench_relay(s, sizes.relay_events, sizes.rounds, t))
+
+
+def run_projection_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
+    """The projection rows of ``run_pipeline_bench`` alone (`caseledger bench --only projection`)."""
+    sizes = QUICK if quick else FULL
+    return _run_alone(
+        settings, PROJECTION, out, lambda s, t: bench_projection(s, sizes.projection_events, sizes.rounds, t)
+    )
 
 
 def run_latency_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
@@ -173,10 +179,19 @@ def run_latency_bench(settings: Settings, quick: bool, out: TextIO | None = None
 def run_rebuild_bench(settings: Settings, quick: bool, out: TextIO | None = None) -> list[Figure]:
     """The rebuild rows of ``run_pipeline_bench`` alone, at its sizes (`caseledger bench --only rebuild`)."""
     sizes = QUICK if quick else FULL
+    return _run_alone(
+        settings, REBUILD, out, lambda s, t: bench_rebuild(s, sizes.rebuild_events, sizes.rounds, t)
+    )
+
+
+def _run_alone(
+    settings: Settings, name: str, out: TextIO | None, measure: Callable[[Settings, Template], list[Figure]]
+) -> list[Figure]:
+    """One throughput section of ``run_pipeline_bench`` on its own database, from the same template."""
     with _database(settings) as ready:
         template = realistic_template(_section_settings(ready, "tpl"))
-        _say(out, f"bench: {REBUILD} …")
-        return bench_rebuild(_section_settings(ready, REBUILD), sizes.rebuild_events, sizes.rounds, template)
+        _say(out, f"bench: {name} …")
+        return measure(_section_settings(ready, name), template)
 
 
 @contextlib.contextmanager
@@ -478,6 +493,7 @@ def _forget_positions(system: System) -> None:
 
 RAW_UPSERT = "raw upsert, 1 row/tx (claims-shaped + jsonb)"
 PROCESS = "projections consumer core (Processor.process)"
+PROCESS_TOGETHER = f"projections consumer core, batches of {MAX_BATCH} (Processor.process_together)"
 UPSERT_TABLE = "bench_claims_upsert"
 
 
@@ -500,12 +516,16 @@ def bench_projection(
             _create_upsert_table(conn, schema)
             upsert_runs: list[Figure] = []
             process_runs: list[Figure] = []
+            together_runs: list[Figure] = []
             for _ in range(rounds):
                 upsert_runs.append(_upsert_round(conn, schema, rows))
                 _reset_projections(conn, system)
                 handler.create_tables(conn)
                 process_runs.append(_process_round(conn, processor, messages))
-        return _paired(upsert_runs, process_runs)
+                _reset_projections(conn, system)
+                handler.create_tables(conn)
+                together_runs.append(_process_together_round(conn, processor, messages))
+        return [*_paired(upsert_runs, process_runs), _paired(upsert_runs, together_runs)[1]]
 
 
 def _uuid(value: UUID | str) -> UUID:
@@ -567,6 +587,18 @@ def _process_round(
     started = time.perf_counter()
     applied = sum(processor.process(conn, m) is Outcome.APPLIED for m in messages)
     return _figure(PROJECTION, PROCESS, applied, time.perf_counter() - started)
+
+
+def _process_together_round(
+    conn: psycopg.Connection[Any], processor: Processor, messages: Sequence[RawMessage]
+) -> Figure:
+    """The same messages in the batches the live group records together (``consumers.app.MAX_BATCH``)."""
+    started = time.perf_counter()
+    applied = 0
+    for first in range(0, len(messages), MAX_BATCH):
+        outcomes = processor.process_together(conn, messages[first : first + MAX_BATCH])
+        applied += sum(outcome is Outcome.APPLIED for outcome in outcomes)
+    return _figure(PROJECTION, PROCESS_TOGETHER, applied, time.perf_counter() - started)
 
 
 # ------------------------------------------------------------------------------------------- latency

@@ -60,12 +60,14 @@ def test_relay_section_publishes_exactly_the_stored_events_beside_a_raw_produce_
     assert leftover_schemas(database_url, settings.db_schema) == []
 
 
-def test_projection_section_applies_every_event_once_beside_as_many_raw_upserts(
+def test_projection_section_applies_every_event_once_one_at_a_time_and_in_batches_beside_raw_upserts(
     settings: Settings, database_url: str
 ) -> None:
-    figures = bench_projection(settings, EVENTS, rounds=1)
+    baseline, one_at_a_time, batched = bench_projection(settings, EVENTS, rounds=1)
 
-    assert_paired(figures, "projection", EVENTS)
+    assert_paired([baseline, one_at_a_time], "projection", EVENTS)
+    assert_paired([baseline, batched], "projection", EVENTS)
+    assert "process_together" in batched.name
     assert leftover_schemas(database_url, settings.db_schema) == []
 
 

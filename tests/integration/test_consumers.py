@@ -125,6 +125,19 @@ class EffectLog:
         return ConsumerGroup(name, ALL_CONTEXTS, build)
 
 
+class BatchEffectLog(EffectLog):
+    """The same effects, taken a batch at a time (``BatchHandler``): it counts the batches it was given."""
+
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema, instance="batch")
+        self.batches: list[int] = []
+
+    def handle_many(self, conn: Connection[Any], events: Sequence[tuple[DomainEvent, ReceivedEvent]]) -> None:
+        self.batches.append(len(events))
+        for event, received in events:
+            self.handle(conn, event, received)
+
+
 def effects(conn: Connection[Any], schema: str) -> list[tuple[str, UUID, int]]:
     """(instance, case id, version) of every effect, in the order they were applied."""
     rows = conn.execute(
@@ -256,6 +269,84 @@ def test_a_batch_is_recorded_in_one_transaction_when_every_message_applies(
         (processor.group_id,),
     ).fetchall()
     assert len(stamps) == 1
+
+
+def test_a_batch_applies_each_version_once_and_in_order_when_it_holds_duplicates_and_gaps(
+    system: System, cases: dict[str, UUID], log: EffectLog, conn: Connection[Any]
+) -> None:
+    complaint = of_case(raw(published(system, "caseledger")), cases["complaint"])
+    shuffled = complaint[3::2] + complaint[::-1]
+
+    outcomes = processor_for(system, log).process_together(conn, shuffled)
+
+    assert versions_of(conn, system.settings.db_schema, cases["complaint"]) == list(
+        range(1, len(complaint) + 1)
+    )
+    # The first message fills the gap before it; every later one of a version already applied is a duplicate.
+    assert outcomes[0] is Outcome.APPLIED
+    assert outcomes.count(Outcome.APPLIED) == len(shuffled) - outcomes.count(Outcome.DUPLICATE)
+    assert tracked_version(conn, system, log, cases["complaint"]) == len(complaint)
+
+
+def test_a_batch_gives_a_batch_handler_every_event_in_one_call_in_version_order(
+    system: System, cases: dict[str, UUID], conn: Connection[Any]
+) -> None:
+    handler = BatchEffectLog(system.settings.db_schema)
+    handler.create_table(conn)
+    claim = of_case(raw(published(system, "caseledger")), cases["claim"])
+    batch = [claim[-1], *claim]  # the last first: the versions before it are fetched to fill the gap
+
+    outcomes = processor_for(system, handler).process_together(conn, batch)
+
+    assert handler.batches == [len(claim)]
+    assert versions_of(conn, system.settings.db_schema, cases["claim"]) == list(range(1, len(claim) + 1))
+    assert outcomes == [Outcome.APPLIED] + [Outcome.DUPLICATE] * len(claim)
+
+
+def test_a_batch_a_batch_handler_refuses_records_nothing(
+    system: System, cases: dict[str, UUID], conn: Connection[Any]
+) -> None:
+    handler = BatchEffectLog(system.settings.db_schema)
+    handler.create_table(conn)
+    handler.refused.add((cases["complaint"], 2))
+    messages = raw(published(system, "caseledger"))
+
+    with pytest.raises(BatchRefusedError):
+        processor_for(system, handler).process_together(conn, messages)
+
+    assert effects(conn, system.settings.db_schema) == []
+    assert tracked_version(conn, system, handler, cases["complaint"]) is None
+
+
+def test_a_batch_holds_the_later_events_of_a_case_whose_event_is_parked(
+    system: System, cases: dict[str, UUID], log: EffectLog, conn: Connection[Any]
+) -> None:
+    messages = raw(published(system, "caseledger"))
+    claim = of_case(messages, cases["claim"])
+    log.refused.add((cases["claim"], 3))
+    processor = processor_for(system, log)
+    assert [processor.process(conn, m) for m in claim[:3]] == [Outcome.APPLIED] * 2 + [Outcome.PARKED]
+
+    outcomes = processor.process_together(conn, [m for m in messages if m not in claim[:3]])
+
+    assert outcomes.count(Outcome.HELD) == len(claim) - 3
+    assert versions_of(conn, system.settings.db_schema, cases["claim"]) == [1, 2]
+    held = sorted(letter.version or 0 for letter in dlq_list(system, GROUP) if letter.status == "held")
+    assert held == list(range(4, len(claim) + 1))
+    assert versions_of(conn, system.settings.db_schema, cases["complaint"]) == list(
+        range(1, len(system.complaints.history(cases["complaint"])) + 1)
+    )
+
+
+def tracked_version(conn: Connection[Any], system: System, handler: EffectLog, case_id: UUID) -> int | None:
+    """The version of the case the handler's group recorded as applied (None: nothing recorded)."""
+    found = conn.execute(
+        sql.SQL("SELECT last_version FROM {}.consumer_applied WHERE group_id = %s AND case_id = %s").format(
+            sql.Identifier(system.settings.db_schema)
+        ),
+        (processor_for(system, handler).group_id, case_id),
+    ).fetchone()
+    return None if found is None else int(found[0])
 
 
 def test_a_batch_records_nothing_when_one_of_its_messages_is_refused(

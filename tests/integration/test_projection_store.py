@@ -4,7 +4,7 @@ a verify finds an edited row, a swap puts a rebuild live, and the queries answer
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -184,6 +184,19 @@ def apply_live(conn: psycopg.Connection[Any], schema: str, events: Sequence[Doma
                 store.apply(conn, schema, projection, event)
 
 
+def apply_in_batches(
+    conn: psycopg.Connection[Any], schema: str, events: Sequence[DomainEvent], size: int
+) -> None:
+    """What the consumer does with a batch: one transaction per ``size`` events, each row written once."""
+    for projection in ALL_PROJECTIONS:
+        store.create_tables(conn, schema, projection)
+    conn.commit()
+    for first in range(0, len(events), size):
+        with conn.transaction():
+            for projection in ALL_PROJECTIONS:
+                store.apply_many(conn, schema, projection, events[first : first + size])
+
+
 def rebuild_shadow(conn: psycopg.Connection[Any], schema: str, events: Sequence[DomainEvent]) -> None:
     """What a rebuild does: fold everything in memory, then COPY into the shadow tables."""
     with conn.transaction():
@@ -219,6 +232,32 @@ def test_rows_applied_one_event_at_a_time_equal_the_rebuilt_rows_when_a_realisti
     events = history(system, [*report.policies, *report.claims, *report.complaints])
 
     apply_live(conn, read_schema, events)
+    rebuild_shadow(conn, read_schema, events)
+
+    assert len(events) > 200
+    for projection in ALL_PROJECTIONS:
+        assert differences(conn, read_schema, projection) == {}, projection.name
+
+
+@pytest.mark.parametrize("size", [1, 7, 200])
+def test_rows_applied_in_batches_equal_the_rebuilt_rows(
+    conn: psycopg.Connection[Any], read_schema: str, cases: Cases, size: int
+) -> None:
+    apply_in_batches(conn, read_schema, cases.events, size)
+    rebuild_shadow(conn, read_schema, cases.events)
+
+    assert len(cases.events) > 7
+    for projection in ALL_PROJECTIONS:
+        assert differences(conn, read_schema, projection) == {}, projection.name
+
+
+def test_rows_applied_in_batches_equal_the_rebuilt_rows_when_a_realistic_load_ran(
+    conn: psycopg.Connection[Any], read_schema: str, system: System
+) -> None:
+    report = run_load(system, cases=40, rate=0, seed=7)
+    events = history(system, [*report.policies, *report.claims, *report.complaints])
+
+    apply_in_batches(conn, read_schema, events, 50)
     rebuild_shadow(conn, read_schema, events)
 
     assert len(events) > 200
@@ -299,8 +338,37 @@ def test_swap_changes_nothing_when_it_fails_part_way(
     assert store.read_rows(conn, read_schema, complaints.views[0].table) != {}
 
 
+Apply = Callable[[psycopg.Connection[Any], str, Projection, DomainEvent], None]
+
+
+def apply_one(conn: psycopg.Connection[Any], schema: str, projection: Projection, event: DomainEvent) -> None:
+    store.apply(conn, schema, projection, event)
+
+
+def apply_as_batch(
+    conn: psycopg.Connection[Any], schema: str, projection: Projection, event: DomainEvent
+) -> None:
+    store.apply_many(conn, schema, projection, [event])
+
+
+@pytest.mark.parametrize(
+    ("first_apply", "second_apply"),
+    [
+        (apply_one, apply_one),
+        (apply_as_batch, apply_one),
+        (apply_one, apply_as_batch),
+        (apply_as_batch, apply_as_batch),
+    ],
+    ids=["event-event", "batch-event", "event-batch", "batch-batch"],
+)
 def test_a_shared_row_keeps_both_cases_when_two_transactions_create_it_at_once(
-    database_url: str, conn: psycopg.Connection[Any], read_schema: str, system: System, clock: ControlledClock
+    database_url: str,
+    conn: psycopg.Connection[Any],
+    read_schema: str,
+    system: System,
+    clock: ControlledClock,
+    first_apply: Apply,
+    second_apply: Apply,
 ) -> None:
     register_demo_seller(system, clock.now().astimezone(SHANGHAI).date())
     policy_id = a_policy(system)
@@ -313,8 +381,10 @@ def test_a_shared_row_keeps_both_cases_when_two_transactions_create_it_at_once(
     store.create_tables(conn, read_schema, customers)
     conn.commit()
 
-    store.apply(conn, read_schema, customers, lodged_first)  # its insert is not committed yet
-    other = threading.Thread(target=apply_in_own_transaction, args=(database_url, read_schema, lodged_second))
+    first_apply(conn, read_schema, customers, lodged_first)  # its insert is not committed yet
+    other = threading.Thread(
+        target=apply_in_own_transaction, args=(database_url, read_schema, lodged_second, second_apply)
+    )
     other.start()
     other.join(timeout=0.5)
     assert other.is_alive()  # waiting for the first transaction's claim on the new row
@@ -325,9 +395,9 @@ def test_a_shared_row_keeps_both_cases_when_two_transactions_create_it_at_once(
     assert sorted(row["complaint_ids"]) == sorted([str(first), str(second)])
 
 
-def apply_in_own_transaction(database_url: str, schema: str, event: DomainEvent) -> None:
+def apply_in_own_transaction(database_url: str, schema: str, event: DomainEvent, apply: Apply) -> None:
     with psycopg.connect(database_url) as other, other.transaction():
-        store.apply(other, schema, projection_by_name("customers"), event)
+        apply(other, schema, projection_by_name("customers"), event)
 
 
 # -------------------------------------------------------------------------------------------- queries
@@ -439,8 +509,9 @@ def test_complaint_statistics_give_the_on_time_rate_by_category_channel_and_mont
     assert queries.complaint_statistics(conn, read_schema, category="sales") == []
 
 
+@pytest.mark.parametrize("batch", [1, 50], ids=["one-at-a-time", "in-batches"])
 def test_a_decision_timers_outcome_arriving_before_its_complaint_is_kept_and_the_rows_equal_a_rebuild(
-    system: System, cases: Cases, conn: psycopg.Connection[Any], read_schema: str
+    system: System, cases: Cases, conn: psycopg.Connection[Any], read_schema: str, batch: int
 ) -> None:
     # After a broker wipe the topics are republished side by side: the timer's outcome can come first.
     outcome_first = sorted(cases.events, key=lambda e: 0 if complaint_needed_by(e) is not None else 1)
@@ -450,9 +521,9 @@ def test_a_decision_timers_outcome_arriving_before_its_complaint_is_kept_and_the
     conn.commit()
     received = ReceivedEvent.__new__(ReceivedEvent)  # the handler does not read the message's envelope
 
-    for event in outcome_first:
+    for first in range(0, len(outcome_first), batch):
         with conn.transaction():
-            handler.handle(conn, event, received)
+            handler.handle_many(conn, [(e, received) for e in outcome_first[first : first + batch]])
     rebuild_shadow(conn, read_schema, cases.events)
 
     row = store.read_key(conn, read_schema, COMPLAINTS, (cases.closed_complaint_id,))
