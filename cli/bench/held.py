@@ -128,6 +128,11 @@ class HeldStep(Figure):
     """From the step's last answer until every accepted complaint was in the read model (or gave up)."""
     client_cpu_s: float = 0.0
     """CPU the load generator (this process) used in the step: near a core's worth, the client limits it."""
+    commit_p99_ms: float = 0.0
+    commit_max_ms: float = 0.0
+    """A bare one-row commit, every 20 ms on a connection of its own while the step's requests ran: when
+    the server's disk stalls its WAL flush, every command of the step waits as long (seen here: 0.6 s
+    on an idle box), and a p99 near the 1 s bound is the disk's, not caseledger's."""
     held: bool = False
 
 
@@ -239,7 +244,8 @@ def _verdict(step: HeldStep) -> str:
         f"offered {step.offered_per_second:g}/s: achieved {step.per_second:.1f}/s, "
         f"p50 {step.p50_ms:.1f} / p99 {step.p99_ms:.1f} ms (max {step.max_ms:.0f}), "
         f"{step.errors} errors, {step.unapplied} not in the read model after {step.drain_s:.1f} s "
-        f"(client CPU {step.client_cpu_s:.1f} s): " + ("held" if step.held else "not held")
+        f"(client CPU {step.client_cpu_s:.1f} s; a bare commit beside it: p99 {step.commit_p99_ms:.1f} / "
+        f"max {step.commit_max_ms:.0f} ms): " + ("held" if step.held else "not held")
     )
 
 
@@ -336,6 +342,7 @@ class _Answers:
     first_due: float = 0.0
     client_cpu_s: float = 0.0
     last_answer: float = 0.0
+    commit_latencies_s: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -373,8 +380,10 @@ def _climb(
     for rate in size.rates:
         _say(out, f"{SECTION}: offering {rate:g}/s for {size.step_seconds:.0f} s")
         cpu_before = time.process_time()
-        answers = _offer(clients, rate, size.step_seconds)
+        with _commit_probe(database_url, schema) as commits:
+            answers = _offer(clients, rate, size.step_seconds)
         answers.client_cpu_s = time.process_time() - cpu_before
+        answers.commit_latencies_s = commits
         # A server that falls behind answers the last requests late: the step lasts until then.
         elapsed = max(size.step_seconds, answers.last_answer - answers.first_due)
         unapplied, drain_s = _drain(database_url, schema, answers.accepted, size.drain_seconds)
@@ -390,12 +399,13 @@ def _step(
     rate: float, size: HeldSizes, answers: _Answers, elapsed: float, unapplied: int, drain_s: float
 ) -> HeldStep:
     ordered = sorted(answers.latencies_s)
+    commits = sorted(answers.commit_latencies_s)
 
-    def percentile(q: float) -> float:
+    def percentile(q: float, of: Sequence[float] = ordered) -> float:
         # Nearest rank: a latency that some request really had.
-        if not ordered:
+        if not of:
             return 0.0
-        return round(1000 * ordered[max(0, math.ceil(q * len(ordered)) - 1)], 1)
+        return round(1000 * of[max(0, math.ceil(q * len(of)) - 1)], 1)
 
     step = HeldStep(
         SECTION,
@@ -413,6 +423,8 @@ def _step(
         unapplied=unapplied,
         drain_s=round(drain_s, 2),
         client_cpu_s=round(answers.client_cpu_s, 2),
+        commit_p99_ms=percentile(0.99, commits),
+        commit_max_ms=percentile(1.0, commits),
     )
     step.held = is_held(step)
     return step
@@ -463,6 +475,34 @@ def _lodge(http: httpx.Client) -> UUID | None:
         return None
     body: dict[str, Any] = response.json()
     return UUID(str(body["case_id"]))
+
+
+PROBE_EVERY_S = 0.02
+
+
+@contextlib.contextmanager
+def _commit_probe(database_url: str, schema: str) -> Iterator[list[float]]:
+    """Time a bare one-row commit every ``PROBE_EVERY_S`` until the block ends; the list fills meanwhile."""
+    latencies: list[float] = []
+    done = threading.Event()
+    table = sql.Identifier(schema, "bench_commit_probe")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (at timestamptz NOT NULL)").format(table))
+        insert = sql.SQL("INSERT INTO {} VALUES (now())").format(table).as_bytes(conn)
+
+        def probe() -> None:
+            while not done.wait(PROBE_EVERY_S):
+                started = time.perf_counter()
+                conn.execute(insert)
+                latencies.append(time.perf_counter() - started)
+
+        thread = threading.Thread(target=probe, name="commit-probe", daemon=True)
+        thread.start()
+        try:
+            yield latencies
+        finally:
+            done.set()
+            thread.join()
 
 
 def _drain(database_url: str, schema: str, accepted: Sequence[UUID], timeout: float) -> tuple[int, float]:

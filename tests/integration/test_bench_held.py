@@ -53,9 +53,12 @@ def test_held_section_offers_each_rate_open_loop_and_reports_the_highest_one_hel
         assert s.held == is_held(s)
         assert s.baseline_per_second == bare.per_second
         assert 0 < s.p50_ms <= s.p99_ms <= s.max_ms
+        # A bare commit was timed beside the requests, to tell the disk's stalls from caseledger's.
+        assert 0 < s.commit_p99_ms <= s.commit_max_ms
     assert figure.per_second == held_rate(held_steps)
     assert figure.baseline_per_second == bare.per_second
     assert figure.operations == sum(s.sent for s in held_steps)
     assert "goal ≥ 500/s" in held_table(figures)
+    assert "a bare commit beside it: p99" in held_table(figures)
     # Only this run's schema counts: another run on the same server may create or drop its own meanwhile.
     assert set(leftover_schemas(database_url)) - set(before) == set()
