@@ -161,7 +161,13 @@ class GroupWorker:
             with self.system.database.connection() as conn:
                 processor.process_together(conn, messages)
             return True
-        except BatchRefusedError:
+        except BatchRefusedError as refused:
+            log.info(
+                "%s: a batch of %d is taken one message at a time: %s",
+                self.group_id,
+                len(messages),
+                refused.__cause__ or refused,
+            )
             return False
         except Exception:  # noqa: BLE001 - not lost: ``consume`` takes the messages and reports the outage
             log.warning("%s: a batch of %d was not recorded together", self.group_id, len(messages))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Connection
 
-from consumers.processing import Handler
+from consumers.processing import BatchHandler
 from domain.base import DomainEvent
 from domain.privacy import PersonalDataErased
 from infra.messaging.contract import ReceivedEvent
@@ -16,7 +17,7 @@ from infra.store.keystore import KeyStore
 class ForgetErasedKeys:
     """A group's handler that, on ``PersonalDataErased``, first drops the customer's cached key."""
 
-    def __init__(self, keys: KeyStore, handler: Handler) -> None:
+    def __init__(self, keys: KeyStore, handler: BatchHandler) -> None:
         self.keys = keys
         self.handler = handler
 
@@ -25,3 +26,18 @@ class ForgetErasedKeys:
             # Before the effect: whatever this process decodes next for the customer reads as erased.
             self.keys.forget(event.customer_id)
         self.handler.handle(conn, event, received)
+
+    def handle_many(self, conn: Connection[Any], events: Sequence[tuple[DomainEvent, ReceivedEvent]]) -> None:
+        erasures = [n for n, (event, _) in enumerate(events) if isinstance(event, PersonalDataErased)]
+        if erasures and erasures[-1] < len(events) - 1:
+            # The batch's later events were decoded with the key still cached: one at a time, each is decoded
+            # after the erasure before it dropped the key.
+            raise ErasureInBatchError("an erasure with events after it in the batch")
+        for event, _ in events[erasures[0] :] if erasures else ():
+            if isinstance(event, PersonalDataErased):
+                self.keys.forget(event.customer_id)
+        self.handler.handle_many(conn, events)
+
+
+class ErasureInBatchError(Exception):
+    """A batch holds events after an erasure: they must be taken one at a time (``Processor.process``)."""
