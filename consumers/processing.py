@@ -336,6 +336,8 @@ class Processor:
             raise EffectFailedError(received, f"no event store for context {received.context!r}")
         try:
             return received.event(store.mapper)
+        except DATABASE_UNAVAILABLE:
+            raise  # the key store is away, not the event at fault: see ``_effect``
         except Exception as exc:
             raise EffectFailedError(received, f"{type(exc).__name__}: {exc}", exc) from exc
 
@@ -424,11 +426,8 @@ class Processor:
         self._effect(conn, received)
 
     def _effect(self, conn: Connection[Any], received: ReceivedEvent) -> None:
-        store = self.stores.get(received.context)
-        if store is None:
-            raise EffectFailedError(received, f"no event store for context {received.context!r}")
+        event = self._decoded(received)
         try:
-            event = received.event(store.mapper)
             self.handler.handle(conn, event, received)
             if conn.info.transaction_status is TransactionStatus.INERROR:
                 raise RuntimeError("the handler swallowed a database error: its transaction is aborted")
@@ -462,27 +461,16 @@ class Processor:
         The row lock makes two instances of the group (a rebalance in progress, or ``dlq retry`` beside
         a live consumer) take their turns on one case instead of interleaving it.
         """
-        # One round trip: the row is created if missing and locked either way (ON CONFLICT DO UPDATE waits
-        # for a concurrent holder, then returns the version it committed), open letters looked up with it.
-        row = conn.execute(
-            self._sql(
-                """INSERT INTO {s}.consumer_applied AS a (group_id, context, case_id, last_version)
-                   VALUES (%(g)s, %(c)s, %(id)s, 0)
-                   ON CONFLICT (group_id, context, case_id) DO UPDATE SET last_version = a.last_version
-                   RETURNING a.last_version,
-                       EXISTS (SELECT 1 FROM {s}.dead_letters d
-                               WHERE d.group_id = %(g)s AND d.context = %(c)s
-                                 AND d.case_id = %(id)s AND d.status IN ('parked', 'held'))"""
-            ),
-            {"g": self.group_id, "c": context, "id": case_id},
-        ).fetchone()
-        assert row is not None
-        return int(row[0]), bool(row[1])
+        return self._lock_cases(conn, {(context, case_id)})[(context, case_id)]
 
     def _lock_cases(
         self, conn: Connection[Any], cases: set[tuple[str, UUID]]
     ) -> dict[tuple[str, UUID], tuple[int, bool]]:
-        """``_lock_case`` for every case of a batch in one round trip, locked in (context, case) order."""
+        """``_lock_case`` for every case of a batch in one round trip, locked in (context, case) order.
+
+        The rows are created if missing and locked either way (ON CONFLICT DO UPDATE waits for a concurrent
+        holder, then returns the version it committed), their open dead letters looked up with them.
+        """
         contexts, ids = zip(*sorted(cases), strict=True) if cases else ((), ())
         found = conn.execute(
             self._sql(

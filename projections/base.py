@@ -122,9 +122,17 @@ class Rollup:
         return {**dict(zip(self.table.key, key, strict=True)), **counts}
 
 
-def fold(views: Sequence[View], events: Iterable[DomainEvent]) -> Mapping[str, dict[Key, Row]]:
-    """Fold events, in order, into rows held in memory: table name → key → row (events are read once)."""
-    state: dict[str, dict[Key, Row]] = {v.table.name: {} for v in views}
+def fold(
+    views: Sequence[View],
+    events: Iterable[DomainEvent],
+    start: Mapping[str, Mapping[Key, Row]] | None = None,
+) -> Mapping[str, dict[Key, Row]]:
+    """Fold events, in order, into rows held in memory: table name → key → row (events are read once).
+
+    From no rows (a rebuild), or from copies of ``start``'s (a consumer's batch, from the rows it read).
+    """
+    start = start or {}
+    state: dict[str, dict[Key, Row]] = {v.table.name: dict(start.get(v.table.name, {})) for v in views}
     rollups = [v for v in views if isinstance(v, Rollup)]
     # Worked out once rather than per event: each view's rows and the totals kept from them.
     plan = [

@@ -27,7 +27,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from domain.base import DomainEvent
-from projections.base import Key, Projection, Rollup, Row, Table, View
+from projections.base import Key, Projection, Rollup, Row, Table, View, fold
 
 SAMPLE_KEYS = 5
 """How many differing keys ``diff`` names per table and direction."""
@@ -183,7 +183,7 @@ def apply_many(
     start = {
         view.table.name: _select_many(conn, schema, view.table, named[view.table.name]) for view in views
     }
-    final = _fold_from(views, events, start)
+    final = fold(views, events, start)
     to_create = {
         view.table: [
             k
@@ -201,7 +201,7 @@ def apply_many(
         if any(found.values()):
             for name, rows in found.items():
                 start[name].update(rows)
-            final = _fold_from(views, events, start)
+            final = fold(views, events, start)
     for view in views:
         _write_changes(conn, schema, view.table, start[view.table.name], final[view.table.name])
     for rollup in (v for v in projection.views if isinstance(v, Rollup)):
@@ -213,23 +213,6 @@ def apply_many(
 def _keys_named(view: View, events: Sequence[DomainEvent]) -> list[Key]:
     """Every key the events name for this view, once each (the statements lock them in key order)."""
     return list(dict.fromkeys(key for event in events for key in view.keys(event)))
-
-
-def _fold_from(
-    views: Sequence[View], events: Sequence[DomainEvent], start: Mapping[str, Mapping[Key, Row]]
-) -> dict[str, dict[Key, Row]]:
-    """``fold`` without rollups, from the rows as they are (copied: ``start`` stays as read)."""
-    state = {view.table.name: dict(start[view.table.name]) for view in views}
-    for event in events:
-        for view in views:
-            rows = state[view.table.name]
-            for key in view.keys(event):
-                new = view.evolve(key, rows.get(key), event)
-                if new is None:
-                    rows.pop(key, None)
-                else:
-                    rows[key] = new
-    return state
 
 
 def _net_changes(
