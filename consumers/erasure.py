@@ -28,12 +28,13 @@ class ForgetErasedKeys:
         self.handler.handle(conn, event, received)
 
     def handle_many(self, conn: Connection[Any], events: Sequence[tuple[DomainEvent, ReceivedEvent]]) -> None:
-        erasures = [n for n, (event, _) in enumerate(events) if isinstance(event, PersonalDataErased)]
-        if erasures and erasures[-1] < len(events) - 1:
-            # The batch's later events were decoded with the key still cached: one at a time, each is decoded
-            # after the erasure before it dropped the key.
-            raise ErasureInBatchError("an erasure with events after it in the batch")
-        for event, _ in events[erasures[0] :] if erasures else ():
+        first = next((n for n, (e, _) in enumerate(events) if isinstance(e, PersonalDataErased)), len(events))
+        erasures = [event for event, _ in events[first:]]
+        if not all(isinstance(event, PersonalDataErased) for event in erasures):
+            # The events after the first erasure were decoded with its key still cached: one at a time, each
+            # is decoded after the erasures before it dropped their keys.
+            raise ErasureInBatchError("an erasure with other events after it in the batch")
+        for event in erasures:
             if isinstance(event, PersonalDataErased):
                 self.keys.forget(event.customer_id)
         self.handler.handle_many(conn, events)

@@ -65,9 +65,15 @@ def test_a_batch_ending_with_an_erasure_drops_the_key_and_is_applied_together() 
     assert inner.given == [events]
 
 
-def test_a_batch_with_events_after_an_erasure_is_refused_before_anything_is_applied() -> None:
+@pytest.mark.parametrize(
+    "events",
+    [[lodged(), erased("CUST-1"), lodged()], [erased("CUST-1"), lodged(), erased("CUST-2")]],
+    ids=["event-last", "erasure-last"],
+)
+def test_a_batch_with_events_after_an_erasure_is_refused_before_anything_is_applied(
+    events: list[DomainEvent],
+) -> None:
     handler, keys, inner = wrapper()
-    events = [lodged(), erased("CUST-1"), lodged()]
 
     with pytest.raises(ErasureInBatchError):
         handler.handle_many(CONN, [(e, RECEIVED) for e in events])
