@@ -11,8 +11,10 @@ baseline measured in the same run on the same server and broker.
   running for real (as `up`'s supervised children, then as processes started alone; on an embedded
   broker); the latency of a command is the time from its return to the first poll (every 2 ms) that finds
   its version applied in ``consumer_applied``, which the consumer commits in the same transaction as the
-  read-model row. Baseline: the same commands at the same rate with
-  no pipeline running (the achieved command rate with and without).
+  read-model row. Each row also splits that time at the relay's hand-off to its producer (the Kafka
+  record's create timestamp, read back from the topics after the run): command → relay, then relay →
+  read model (broker, fetch, the group's batch and its commit). Baseline: the same commands at the same
+  rate with no pipeline running (the achieved command rate with and without).
 - **rebuild**: ``rebuild_projections`` over N stored events, beside a bare SELECT of the same notification
   pages (no decoding).
 
@@ -48,7 +50,7 @@ import orjson
 import psycopg
 
 # aiokafka ships no type information.
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import Notification, StoredEvent
 from psycopg import sql
@@ -63,7 +65,7 @@ from consumers.read_models import projection_handler
 from consumers.rebuild import PAGE, rebuild_projections
 from infra.bootstrap import System, bootstrap
 from infra.messaging.broker import EmbeddedBroker, ensure_topics
-from infra.messaging.contract import EventMessage, message_for
+from infra.messaging.contract import H_VERSION, EventMessage, message_for
 from infra.messaging.relay import Relay, applications, topics_for
 from infra.migrations import upgrade
 from infra.services.claims import Claims
@@ -94,11 +96,16 @@ class LatencyFigure(Figure):
     max_ms: float = 0.0
     unresolved: int = 0
     """Commands whose version was still not applied when the drain timeout ran out (not in the latencies)."""
+    relay_p50_ms: float | None = None
+    relay_p99_ms: float | None = None
+    """Command return → the relay's hand-off of its event to the producer (None: not split)."""
 
     def latencies(self) -> str:
-        """``p50 … / p95 … / p99 … ms`` for a report line."""
+        """``p50 … / p95 … / p99 … ms`` for a report line, and the relay's share when it was split."""
         text = f"p50 {self.p50_ms:.1f} / p95 {self.p95_ms:.1f} / p99 {self.p99_ms:.1f} ms"
         text += f" (max {self.max_ms:.1f})"
+        if self.relay_p50_ms is not None and self.relay_p99_ms is not None:
+            text += f"; command → relay p50 {self.relay_p50_ms:.1f} / p99 {self.relay_p99_ms:.1f} ms"
         return text + (f", {self.unresolved} never applied" if self.unresolved else "")
 
 
@@ -672,6 +679,10 @@ def _ignore(result: CommandResult, at: float) -> None:
     """No latency is measured without the pipeline."""
 
 
+_WALL = time.time() - time.perf_counter()
+"""Added to a ``perf_counter`` instant, the wall-clock time that Kafka's record timestamps are in."""
+
+
 class _Watcher:
     """Times each command from its return to the first poll that finds its version applied."""
 
@@ -690,6 +701,8 @@ class _Watcher:
         self._pending: dict[UUID, list[tuple[int, float, int]]] = {}
         """Case → (version, return time, window) of its commands not yet seen applied."""
         self._latencies: dict[int, list[float]] = {}
+        self._applied: dict[int, list[tuple[UUID, int, float]]] = {}
+        """Window → (case, version, return time) of its commands seen applied."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="bench-latency-watcher", daemon=True)
@@ -727,6 +740,7 @@ class _Watcher:
     def take(self, window: int) -> tuple[list[float], int]:
         """The latencies (s) of a window, and how many of its commands are still not applied (dropped)."""
         with self._lock:
+            self._applied.pop(window, None)
             latencies = self._latencies.pop(window, [])
             unresolved = 0
             for case_id in list(self._pending):
@@ -737,6 +751,11 @@ class _Watcher:
                 else:
                     del self._pending[case_id]
         return latencies, unresolved
+
+    def applied(self, window: int) -> list[tuple[UUID, int, float]]:
+        """(case, version, return time on the wall clock) of each command of a window seen applied."""
+        with self._lock:
+            return list(self._applied.get(window, []))
 
     def _main(self) -> None:
         try:
@@ -760,6 +779,7 @@ class _Watcher:
             # A command that returned after this poll began waits for the next poll: never a negative time.
             if version <= last_version and returned_at <= looked_at:
                 self._latencies.setdefault(window, []).append(looked_at - returned_at)
+                self._applied.setdefault(window, []).append((case_id, version, returned_at + _WALL))
             else:
                 kept.append((version, returned_at, window))
         if kept:
@@ -900,8 +920,9 @@ def bench_latency(
                     watcher.window = number
                     count, elapsed = _paced(system, rate, seconds, int(rate), watcher.expect)
                     watcher.drain(DRAIN_TIMEOUT_S, pipeline.check)
+                    handed = relay_delays(kafka, topics_for(system), watcher.applied(number))
                     latencies, _ = watcher.take(number)
-                    figure = _latency_figure(rate, count, elapsed, latencies, base)
+                    figure = _latency_figure(rate, count, elapsed, latencies, base, handed)
                     if separate_processes:
                         figure.name = f"commands at {rate:g}/s, relay + consumer processes"
                     figures += [base, figure]
@@ -913,17 +934,60 @@ def bench_latency(
     return figures
 
 
+def relay_delays(
+    kafka: str, topics: Sequence[str], applied: Sequence[tuple[UUID, int, float]]
+) -> list[float]:
+    """Each applied command's time (s) from its return to the relay's hand-off of its event to Kafka."""
+    handed_off = asyncio.run(_handed_off(kafka, topics))
+    return relay_shares(applied, handed_off)
+
+
+def relay_shares(
+    applied: Sequence[tuple[UUID, int, float]], handed_off: dict[tuple[UUID, int], float]
+) -> list[float]:
+    """From return (wall clock) to hand-off, for the commands whose event was found on the topics."""
+    return [
+        handed_off[(case, version)] - returned
+        for case, version, returned in applied
+        if (case, version) in handed_off
+    ]
+
+
+async def _handed_off(kafka: str, topics: Sequence[str]) -> dict[tuple[UUID, int], float]:
+    """(case, version) → the record's create timestamp (s): when the relay handed the event to its producer
+    (aiokafka stamps a record as it is appended; millisecond resolution)."""
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=kafka, auto_offset_reset="earliest")
+    await consumer.start()
+    found: dict[tuple[UUID, int], float] = {}
+    try:
+        while batches := await consumer.getmany(timeout_ms=2_000):
+            for records in batches.values():
+                for record in records:
+                    version = dict(record.headers).get(H_VERSION)
+                    if record.key is not None and version is not None:
+                        found[(UUID(record.key.decode()), int(version))] = record.timestamp / 1000
+    finally:
+        await consumer.stop()
+    return found
+
+
+def _percentile(ordered: Sequence[float], q: float) -> float:
+    """Nearest rank, in ms: a latency that some command really had (0 when there is none)."""
+    if not ordered:
+        return 0.0
+    return round(1000 * ordered[max(0, math.ceil(q * len(ordered)) - 1)], 2)
+
+
 def _latency_figure(
-    rate: float, commands: int, elapsed: float, latencies: list[float], base: Figure
+    rate: float,
+    commands: int,
+    elapsed: float,
+    latencies: list[float],
+    base: Figure,
+    relayed: list[float] | None = None,
 ) -> LatencyFigure:
     ordered = sorted(latencies)
-
-    def percentile(q: float) -> float:
-        # Nearest rank: a latency that some command really had.
-        if not ordered:
-            return 0.0
-        return round(1000 * ordered[max(0, math.ceil(q * len(ordered)) - 1)], 2)
-
+    handed = sorted(relayed) if relayed else None
     return LatencyFigure(
         LATENCY,
         f"commands at {rate:g}/s, relay + projections as `up`'s children",
@@ -933,11 +997,13 @@ def _latency_figure(
         round(commands / elapsed, 1),
         baseline_per_second=base.per_second,
         target_per_second=rate,
-        p50_ms=percentile(0.50),
-        p95_ms=percentile(0.95),
-        p99_ms=percentile(0.99),
-        max_ms=percentile(1.0),
+        p50_ms=_percentile(ordered, 0.50),
+        p95_ms=_percentile(ordered, 0.95),
+        p99_ms=_percentile(ordered, 0.99),
+        max_ms=_percentile(ordered, 1.0),
         unresolved=commands - len(ordered),
+        relay_p50_ms=_percentile(handed, 0.50) if handed else None,
+        relay_p99_ms=_percentile(handed, 0.99) if handed else None,
     )
 
 
