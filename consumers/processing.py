@@ -491,7 +491,14 @@ class Processor:
     def _record_batch(
         self, conn: Connection[Any], applied: Mapping[tuple[str, UUID], int], messages: Sequence[RawMessage]
     ) -> None:
-        """The batch's last applied version per case and last offset per partition: one statement each."""
+        """The batch's last applied version per case and last offset per partition: one statement each, sent
+        together (one round trip)."""
+        with conn.pipeline():
+            self._record_versions_and_offsets(conn, applied, messages)
+
+    def _record_versions_and_offsets(
+        self, conn: Connection[Any], applied: Mapping[tuple[str, UUID], int], messages: Sequence[RawMessage]
+    ) -> None:
         if applied:
             contexts, ids = zip(*applied, strict=True)
             conn.execute(

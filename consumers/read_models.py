@@ -79,9 +79,9 @@ class ProjectionHandler:
             for event, received in events:
                 self.handle(conn, event, received)
             return
-        conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (PAUSE_LOCK,))
-        for projection in self.projections:
-            store.apply_many(conn, self.schema, projection, domain_events)
+        with conn.pipeline():  # the lock goes with the batch's first reads, in their round trip
+            conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (PAUSE_LOCK,))
+            store.apply_many(conn, self.schema, self.projections, domain_events)
 
     def _fold_complaint_first(
         self, conn: Connection[Any], projection: Projection, event: DomainEvent

@@ -168,46 +168,83 @@ def apply(conn: psycopg.Connection[Any], schema: str, projection: Projection, ev
 
 
 def apply_many(
-    conn: psycopg.Connection[Any], schema: str, projection: Projection, events: Sequence[DomainEvent]
+    conn: psycopg.Connection[Any],
+    schema: str,
+    projections: Sequence[Projection],
+    events: Sequence[DomainEvent],
 ) -> None:
-    """Apply events in order, with the rows ``apply`` would leave, reading and writing each row once.
+    """Apply events in order to every projection, with the rows ``apply`` would leave, reading and writing
+    each row once.
 
-    A consumer's batch then costs a few round trips per table instead of several per event: the rows the
-    events name are locked in one ``SELECT … FOR UPDATE`` per table, folded in memory (``fold``'s loop, from
-    those rows), the rows to be created claimed with their advisory locks in one statement, and the changes
-    written with one ``executemany`` per table. Totals change by the difference between their source rows
-    before and after the batch: sums, so the steps in between do not matter.
+    A consumer's batch then costs a few round trips whatever its size and however many projections it
+    touches: the rows the events name are locked with one ``SELECT … FOR UPDATE`` per table, all sent in one
+    pipeline (one round trip), folded in memory (``fold``'s loop, from those rows), the rows to be created
+    claimed with their advisory locks and looked for again in one more, and the changes written with one
+    ``executemany`` per table, all in a last pipeline. Totals change by the difference between their source
+    rows before and after the batch: sums, so the steps in between do not matter.
     """
-    views = [v for v in projection.views if not isinstance(v, Rollup)]
-    named = {view.table.name: _keys_named(view, events) for view in views}
-    start = {
-        view.table.name: _select_many(conn, schema, view.table, named[view.table.name]) for view in views
-    }
+    views = [v for p in projections for v in p.views if not isinstance(v, Rollup)]
+    named = {view.table: _keys_named(view, events) for view in views}
+    start = _select_all(conn, schema, named)
     final = fold(views, events, start)
     to_create = {
-        view.table: [
-            k
-            for k in named[view.table.name]
-            if k in final[view.table.name] and k not in start[view.table.name]
-        ]
-        for view in views
+        table: [k for k in keys if k in final[table.name] and k not in start[table.name]]
+        for table, keys in named.items()
     }
     if any(to_create.values()):
         # Another transaction may have created some of them since: claim the keys, then look again.
-        _claim(conn, schema, to_create)
-        found = {
-            table.name: _select_many(conn, schema, table, keys) for table, keys in to_create.items() if keys
-        }
+        found = _select_all(conn, schema, to_create, claim=True)
         if any(found.values()):
             for name, rows in found.items():
                 start[name].update(rows)
             final = fold(views, events, start)
-    for view in views:
-        _write_changes(conn, schema, view.table, start[view.table.name], final[view.table.name])
-    for rollup in (v for v in projection.views if isinstance(v, Rollup)):
-        changes = _net_changes(rollup, start[rollup.source], final[rollup.source])
-        if changes:
-            _apply_totals(conn, schema, rollup, changes)
+    totals = _totals(
+        conn, schema, [v for p in projections for v in p.views if isinstance(v, Rollup)], start, final
+    )
+    with conn.pipeline():
+        for view in views:
+            _write_changes(conn, schema, view.table, start[view.table.name], final[view.table.name])
+        for table, (before, after) in totals.items():
+            _write_changes(conn, schema, table, before, after)
+
+
+def _totals(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    rollups: Sequence[Rollup],
+    start: Mapping[str, Mapping[Key, Row]],
+    final: Mapping[str, Mapping[Key, Row]],
+) -> dict[Table, tuple[dict[Key, Row], dict[Key, Row]]]:
+    """Each rollup's totals that the batch changes: as they are (locked), and as they become."""
+    changed = [
+        (rollup, changes)
+        for rollup in rollups
+        if (changes := _net_changes(rollup, start[rollup.source], final[rollup.source]))
+    ]
+    if not changed:
+        return {}
+    found = _select_all(conn, schema, {rollup.table: list(changes) for rollup, changes in changed})
+    absent = {
+        rollup.table: [
+            key
+            for key in changes
+            if key not in found[rollup.table.name] and rollup.combine(key, None, changes[key]) is not None
+        ]
+        for rollup, changes in changed
+    }
+    if any(absent.values()):
+        for name, rows in _select_all(conn, schema, absent, claim=True).items():
+            found[name].update(rows)
+    result: dict[Table, tuple[dict[Key, Row], dict[Key, Row]]] = {}
+    for rollup, changes in changed:
+        current = found[rollup.table.name]
+        combined: dict[Key, Row] = {}
+        for key in changes:
+            total = rollup.combine(key, current.get(key), changes[key])
+            if total is not None:
+                combined[key] = total
+        result[rollup.table] = ({k: current[k] for k in changes if k in current}, combined)
+    return result
 
 
 def _keys_named(view: View, events: Sequence[DomainEvent]) -> list[Key]:
@@ -231,35 +268,41 @@ def _net_changes(
     return {key: change for key, change in changes.items() if any(change.values())}
 
 
-def _apply_totals(
-    conn: psycopg.Connection[Any], schema: str, rollup: Rollup, changes: Mapping[Key, Mapping[str, int]]
-) -> None:
-    keys = list(changes)
-    totals = _select_many(conn, schema, rollup.table, keys)
-    absent = [
-        key for key in keys if key not in totals and rollup.combine(key, None, changes[key]) is not None
-    ]
-    if absent:
-        _claim(conn, schema, {rollup.table: absent})
-        totals.update(_select_many(conn, schema, rollup.table, absent))
-    combined: dict[Key, Row] = {}
-    for key in keys:
-        total = rollup.combine(key, totals.get(key), changes[key])
-        if total is not None:
-            combined[key] = total
-    _write_changes(conn, schema, rollup.table, {k: totals[k] for k in keys if k in totals}, combined)
+_CLAIM = "SELECT pg_advisory_xact_lock(id) FROM (SELECT id FROM unnest(%s::bigint[]) AS id ORDER BY id) AS i"
 
 
-def _select_many(
-    conn: psycopg.Connection[Any], schema: str, table: Table, keys: Sequence[Key]
-) -> dict[Key, Row]:
-    """The rows with these keys that exist, locked (``FOR UPDATE``) in key order, by key: one statement."""
-    if not keys:
-        return {}
-    columns = list(zip(*keys, strict=True))
-    found = conn.execute(_select_many_sql(schema, table), [list(c) for c in columns], prepare=True)
-    rows = (_row(table, values) for values in found)
-    return {tuple(row[k] for k in table.key): row for row in rows}
+def _select_all(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    keys: Mapping[Table, Sequence[Key]],
+    *,
+    claim: bool = False,
+) -> dict[str, dict[Key, Row]]:
+    """Table name → the rows with these keys that exist, locked (``FOR UPDATE``) in key order, by key.
+
+    One statement per table, all sent in one pipeline: one round trip. With ``claim``, the advisory locks
+    of rows about to be created (as ``_evolve_locked`` takes them, in one order) are taken first, in the
+    same round trip.
+    """
+    with conn.pipeline():
+        if claim:
+            ids = sorted({_lock_id(schema, table, key) for table, named in keys.items() for key in named})
+            conn.execute(_CLAIM, (ids,))
+        sent = [
+            (
+                table,
+                conn.execute(
+                    _select_many_sql(schema, table), [list(c) for c in zip(*named, strict=True)], prepare=True
+                ),
+            )
+            for table, named in keys.items()
+            if named
+        ]
+    found: dict[str, dict[Key, Row]] = {table.name: {} for table in keys}
+    for table, cursor in sent:
+        rows = (_row(table, values) for values in cursor.fetchall())
+        found[table.name] = {tuple(row[k] for k in table.key): row for row in rows}
+    return found
 
 
 @functools.lru_cache(maxsize=256)
@@ -278,15 +321,6 @@ def _select_many_sql(schema: str, table: Table) -> bytes:
             sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(k)) for k in table.key),
         )
         .as_bytes()
-    )
-
-
-def _claim(conn: psycopg.Connection[Any], schema: str, keys: Mapping[Table, Sequence[Key]]) -> None:
-    """The advisory locks of rows about to be created (as ``_evolve_locked`` takes them), in one order."""
-    ids = sorted({_lock_id(schema, table, key) for table, named in keys.items() for key in named})
-    conn.execute(
-        "SELECT pg_advisory_xact_lock(id) FROM (SELECT id FROM unnest(%s::bigint[]) AS id ORDER BY id) AS i",
-        (ids,),
     )
 
 

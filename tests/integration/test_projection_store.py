@@ -193,8 +193,7 @@ def apply_in_batches(
     conn.commit()
     for first in range(0, len(events), size):
         with conn.transaction():
-            for projection in ALL_PROJECTIONS:
-                store.apply_many(conn, schema, projection, events[first : first + size])
+            store.apply_many(conn, schema, ALL_PROJECTIONS, events[first : first + size])
 
 
 def rebuild_shadow(conn: psycopg.Connection[Any], schema: str, events: Sequence[DomainEvent]) -> None:
@@ -348,7 +347,7 @@ def apply_one(conn: psycopg.Connection[Any], schema: str, projection: Projection
 def apply_as_batch(
     conn: psycopg.Connection[Any], schema: str, projection: Projection, event: DomainEvent
 ) -> None:
-    store.apply_many(conn, schema, projection, [event])
+    store.apply_many(conn, schema, [projection], [event])
 
 
 @pytest.mark.parametrize(
