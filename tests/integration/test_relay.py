@@ -417,6 +417,50 @@ def test_a_second_relay_stands_by_while_the_first_holds_the_lock_and_takes_over_
         assert set(got.values()) == {1}
 
 
+# ------------------------------------------------------------------------------------------ wake-ups
+
+
+class ReadCountingRelay(Relay):
+    """A relay that notes which context's log each of its reads was of."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reads: list[str] = []
+
+    def _read(self, tail: Any, after: int, stop: int | None = None, whole: bool = False) -> Any:
+        self.reads.append(tail.context)
+        return super()._read(tail, after, stop, whole)
+
+
+def test_a_notify_makes_the_relay_read_only_the_log_of_the_context_that_stored_events(
+    relay_system: System, clock: ControlledClock, kafka_bootstrap: str
+) -> None:
+    system = relay_system
+    policy_id = tell_stories(system, clock)
+    # A poll reads every log: none may fall inside the measured part, so only the NOTIFY can wake the relay.
+    relay = ReadCountingRelay(system, kafka_bootstrap, options=replace(FAST, idle_poll_s=60.0))
+    running = RelayThread(relay).start()
+    try:
+        wait_until(caught_up(relay, system), what="the relay to catch up")
+        time.sleep(0.5)  # the round after the last publish, which reads that context again
+        before = {app.bounded_context: app.recorder.max_notification_id() for app in applications(system)}
+        relay.reads.clear()
+
+        lodge_complaint(system, policy_id)
+        wait_until(caught_up(relay, system), what="the relay to publish the new complaint")
+        time.sleep(0.5)
+        grown = {
+            app.bounded_context
+            for app in applications(system)
+            if app.recorder.max_notification_id() != before[app.bounded_context]
+        }
+    finally:
+        running.stop()
+
+    assert "complaint" in relay.reads
+    assert set(relay.reads) <= grown
+
+
 # ------------------------------------------------------------------------------------------ republishing
 
 
