@@ -426,10 +426,15 @@ class ReadCountingRelay(Relay):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reads: list[str] = []
+        self.last_read = time.monotonic()
 
     def _read(self, tail: Any, after: int, stop: int | None = None, whole: bool = False) -> Any:
         self.reads.append(tail.context)
+        self.last_read = time.monotonic()
         return super()._read(tail, after, stop, whole)
+
+    def quiet_for(self, seconds: float) -> Callable[[], bool]:
+        return lambda: time.monotonic() - self.last_read > seconds
 
 
 def test_a_notify_makes_the_relay_read_only_the_log_of_the_context_that_stored_events(
@@ -442,13 +447,14 @@ def test_a_notify_makes_the_relay_read_only_the_log_of_the_context_that_stored_e
     running = RelayThread(relay).start()
     try:
         wait_until(caught_up(relay, system), what="the relay to catch up")
-        time.sleep(0.5)  # the round after the last publish, which reads that context again
+        # The round after the last publish reads that context again: only then is the relay at rest.
+        wait_until(relay.quiet_for(0.5), timeout=20.0, what="the relay to stop reading")
         before = {app.bounded_context: app.recorder.max_notification_id() for app in applications(system)}
         relay.reads.clear()
 
         lodge_complaint(system, policy_id)
         wait_until(caught_up(relay, system), what="the relay to publish the new complaint")
-        time.sleep(0.5)
+        wait_until(relay.quiet_for(0.5), timeout=20.0, what="the relay to stop reading")
         grown = {
             app.bounded_context
             for app in applications(system)
