@@ -494,34 +494,30 @@ class Processor:
         """The batch's last applied version per case and last offset per partition: one statement each, sent
         together (one round trip)."""
         with conn.pipeline():
-            self._record_versions_and_offsets(conn, applied, messages)
-
-    def _record_versions_and_offsets(
-        self, conn: Connection[Any], applied: Mapping[tuple[str, UUID], int], messages: Sequence[RawMessage]
-    ) -> None:
-        if applied:
-            contexts, ids = zip(*applied, strict=True)
+            if applied:
+                contexts, ids = zip(*applied, strict=True)
+                conn.execute(
+                    self._sql(
+                        """UPDATE {s}.consumer_applied AS a SET last_version = v.version, updated_at = now()
+                           FROM unnest(%s::text[], %s::uuid[], %s::bigint[]) AS v(context, case_id, version)
+                           WHERE a.group_id = %s AND a.context = v.context AND a.case_id = v.case_id"""
+                    ),
+                    (list(contexts), list(ids), list(applied.values()), self.group_id),
+                )
+            # The last offset processed per partition, in the order the broker delivered them.
+            last = {(m.topic, m.partition): m.offset for m in messages}
+            topics, partitions = zip(*last, strict=True)
             conn.execute(
                 self._sql(
-                    """UPDATE {s}.consumer_applied AS a SET last_version = v.version, updated_at = now()
-                       FROM unnest(%s::text[], %s::uuid[], %s::bigint[]) AS v(context, case_id, version)
-                       WHERE a.group_id = %s AND a.context = v.context AND a.case_id = v.case_id"""
+                    """INSERT INTO {s}.consumer_offsets (group_id, topic, partition, last_offset)
+                       SELECT %s, o.topic, o.partition, o.last_offset
+                       FROM unnest(%s::text[], %s::integer[], %s::bigint[])
+                           AS o(topic, partition, last_offset)
+                       ON CONFLICT (group_id, topic, partition)
+                       DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()"""
                 ),
-                (list(contexts), list(ids), list(applied.values()), self.group_id),
+                (self.group_id, list(topics), list(partitions), list(last.values())),
             )
-        # The last offset processed per partition, in the order the broker delivered them.
-        last = {(m.topic, m.partition): m.offset for m in messages}
-        topics, partitions = zip(*last, strict=True)
-        conn.execute(
-            self._sql(
-                """INSERT INTO {s}.consumer_offsets (group_id, topic, partition, last_offset)
-                   SELECT %s, o.topic, o.partition, o.last_offset
-                   FROM unnest(%s::text[], %s::integer[], %s::bigint[]) AS o(topic, partition, last_offset)
-                   ON CONFLICT (group_id, topic, partition)
-                   DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()"""
-            ),
-            (self.group_id, list(topics), list(partitions), list(last.values())),
-        )
 
     def _record_applied(self, conn: Connection[Any], received: ReceivedEvent, message: RawMessage) -> None:
         conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,14 @@ class Figure:
         if not self.baseline_per_second:
             return None
         return self.per_second / self.baseline_per_second
+
+
+def nearest_rank_ms(ordered: Sequence[float], share: float, digits: int = 2) -> float:
+    """The ``share`` percentile of sorted latencies in seconds, in ms: by nearest rank, a latency that some
+    operation really had (0 when there is none)."""
+    if not ordered:
+        return 0.0
+    return round(1000 * ordered[max(0, math.ceil(share * len(ordered)) - 1)], digits)
 
 
 def figure_table(figures: Sequence[Figure], detail: Callable[[Figure], str | None]) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import signal
 import subprocess
@@ -41,7 +40,7 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from api.auth import issue_token
-from cli.bench.figures import Figure, figure_table
+from cli.bench.figures import Figure, figure_table, nearest_rank_ms
 from cli.bench.pipeline import _broker, _database, _delete_topics
 from cli.bench.ports import free_port
 from cli.bench.write import BARE, bare_writer, create_bare_table, measure, stored_payload
@@ -406,10 +405,7 @@ def _step(
     commits = sorted(answers.commit_latencies_s)
 
     def percentile(q: float, of: Sequence[float] = ordered) -> float:
-        # Nearest rank: a latency that some request really had.
-        if not of:
-            return 0.0
-        return round(1000 * of[max(0, math.ceil(q * len(of)) - 1)], 1)
+        return nearest_rank_ms(of, q, digits=1)
 
     step = HeldStep(
         SECTION,

@@ -31,7 +31,6 @@ import contextlib
 import dataclasses
 import functools
 import heapq
-import math
 import os
 import re
 import signal
@@ -55,7 +54,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import Notification, StoredEvent
 from psycopg import sql
 
-from cli.bench.figures import Figure, figure_table
+from cli.bench.figures import Figure, figure_table, nearest_rank_ms
 from cli.children import Supervisor, child_environment, up_children
 from cli.load import run_load
 from cli.runtime import serve
@@ -971,13 +970,6 @@ async def _handed_off(kafka: str, topics: Sequence[str]) -> dict[tuple[UUID, int
     return found
 
 
-def _percentile(ordered: Sequence[float], q: float) -> float:
-    """Nearest rank, in ms: a latency that some command really had (0 when there is none)."""
-    if not ordered:
-        return 0.0
-    return round(1000 * ordered[max(0, math.ceil(q * len(ordered)) - 1)], 2)
-
-
 def _latency_figure(
     rate: float,
     commands: int,
@@ -997,13 +989,13 @@ def _latency_figure(
         round(commands / elapsed, 1),
         baseline_per_second=base.per_second,
         target_per_second=rate,
-        p50_ms=_percentile(ordered, 0.50),
-        p95_ms=_percentile(ordered, 0.95),
-        p99_ms=_percentile(ordered, 0.99),
-        max_ms=_percentile(ordered, 1.0),
+        p50_ms=nearest_rank_ms(ordered, 0.50),
+        p95_ms=nearest_rank_ms(ordered, 0.95),
+        p99_ms=nearest_rank_ms(ordered, 0.99),
+        max_ms=nearest_rank_ms(ordered, 1.0),
         unresolved=commands - len(ordered),
-        relay_p50_ms=_percentile(handed, 0.50) if handed else None,
-        relay_p99_ms=_percentile(handed, 0.99) if handed else None,
+        relay_p50_ms=nearest_rank_ms(handed, 0.50) if handed else None,
+        relay_p99_ms=nearest_rank_ms(handed, 0.99) if handed else None,
     )
 
 

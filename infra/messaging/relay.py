@@ -722,9 +722,8 @@ class Relay:
         while not self._stop_requested.is_set():
             await self._apply_rewinds(session)
             progressed = False
-            # Only the logs that may have grown: at 200 commands a second, reading all nine contexts' logs
-            # on every NOTIFY (twice: the round that publishes, then the one that finds nothing) cost the
-            # relay half a core and PostgreSQL a third of one, on a box whose two cores were the bound.
+            # Only the logs that may have grown: reading all nine contexts' logs on every NOTIFY put the read
+            # of the one that NOTIFYed behind eight others (command → relay at 200/s: p50 4.3 ms, now 0.4).
             due = [t for t in session.tails if t.due or t.hole is not None]
             for index, tail in enumerate(due):
                 if index + 1 < len(due):
