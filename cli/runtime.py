@@ -48,7 +48,7 @@ from cli.errors import CliError
 from cli.metrics import expose_metrics
 from cli.operations_page import ConsumerOperations
 from cli.scenarios import SELLER
-from cli.system import open_system
+from cli.system import open_system, settle_heap
 from cli.tables import print_table
 from consumers.app import run_consumers
 from consumers.groups import default_groups
@@ -140,6 +140,7 @@ def up(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as running:
         api_socket = running.enter_context(api_listener(settings))
         system = open_system(settings, clock)
+        settle_heap()
         running.callback(system.close)
         where = "embedded" if system.embedded_postgres else "configured"
         print(f"PostgreSQL ({where}): {system.database_url}  schema prefix: {settings.db_schema}")
@@ -274,6 +275,8 @@ def relay(args: argparse.Namespace) -> int:
             )
             return 0
 
+        settle_heap()
+
         async def main() -> None:
             stop = asyncio.Event()
             stop_on_signals(stop)
@@ -292,6 +295,7 @@ def consume(args: argparse.Namespace) -> int:
     require_kafka(broker_address(settings))
     configure_tracing(settings, "caseledger-consumers")
     system = open_system(settings)
+    settle_heap()
     try:
 
         async def main() -> None:
@@ -336,7 +340,9 @@ def _serve_api(settings: Settings, api_socket: socket.socket, announce: bool) ->
                 flush=True,
             )
         running.callback(expose_metrics(system, relay=False, groups=(), scheduler=False, serve=False))
-        api_server(system, operations=ConsumerOperations(system)).run(sockets=[api_socket])
+        server = api_server(system, operations=ConsumerOperations(system))
+        settle_heap()
+        server.run(sockets=[api_socket])
 
 
 WORKER_START_GRACE_S = 10.0
@@ -426,6 +432,7 @@ def timers(args: argparse.Namespace) -> int:
     settings = Settings()
     configure_tracing(settings, "caseledger-timers")
     system = open_system(settings)
+    settle_heap()
     try:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,6 +6,8 @@ waits for the kernel's TCP timeout); with it, the command stops within seconds a
 
 from __future__ import annotations
 
+import gc
+
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
@@ -32,6 +34,18 @@ def open_system(settings: Settings, clock: Clock | None = None) -> System:
     if settings.database_url is not None:
         check_database(settings.database_url)
     return bootstrap(settings, clock)
+
+
+def settle_heap() -> None:
+    """Freeze what a long-running process holds once started (modules, the system), after one collection.
+
+    Why: the collector's full passes walk every tracked object. In the relay they took a quarter of its
+    time (two passes over the startup heap per 20,000 events); frozen, those objects are skipped and only
+    what the work allocates since is walked. Nothing is leaked that refcounting frees: only a reference
+    cycle among the frozen objects would stay, and the collection first clears what was garbage then.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def check_database(url: str) -> None:

@@ -58,6 +58,7 @@ from cli.bench.figures import Figure, figure_table, nearest_rank_ms
 from cli.children import Supervisor, child_environment, up_children
 from cli.load import run_load
 from cli.runtime import serve
+from cli.system import settle_heap
 from consumers.app import MAX_BATCH
 from consumers.processing import Outcome, Processor, RawMessage, event_stores
 from consumers.read_models import projection_handler
@@ -65,7 +66,7 @@ from consumers.rebuild import PAGE, rebuild_projections
 from infra.bootstrap import System, bootstrap
 from infra.messaging.broker import EmbeddedBroker, ensure_topics
 from infra.messaging.contract import H_VERSION, EventMessage, message_for
-from infra.messaging.relay import Relay, applications, topics_for
+from infra.messaging.relay import Relay, RelayOptions, applications, topics_for
 from infra.migrations import upgrade
 from infra.services.claims import Claims
 from infra.services.complaints import Complaints
@@ -80,8 +81,8 @@ POLL_S = 0.002
 """How often the latency watcher looks for applied versions: small beside the figures it measures."""
 DRAIN_TIMEOUT_S = 60.0
 """How long a latency run waits, after its last command, for the pipeline to apply the rest."""
-RELAY_BATCH_BYTES = 256 * 1024
-"""The relay's producer batch size (``Relay._kafka``), given to the raw produce too: only the work differs."""
+RELAY_BATCH_BYTES = RelayOptions().record_batch_bytes
+"""The relay's record batch size, given to the raw produce too: only the work differs."""
 
 
 @dataclass
@@ -411,6 +412,9 @@ def bench_relay(
     template = template or realistic_template(_scratch(settings))
     with _broker(bootstrap_servers) as kafka, _system(settings) as system:
         fill(system, template, events)
+        # As `caseledger relay` does once started; both rows run on the frozen heap (the template, the
+        # store's rows), so that the collector walks in each only what its own round allocates.
+        settle_heap()
         raw_runs: list[Figure] = []
         relay_runs: list[Figure] = []
         for number in range(rounds):

@@ -273,6 +273,33 @@ def test_the_messages_the_broker_acknowledged_are_those_of_the_contract_in_store
         assert acked.get(app.bounded_context, []) == expected_messages(system, app)
 
 
+def test_messages_that_fill_several_record_batches_arrive_once_in_log_order_in_the_key_s_partition(
+    relay_system: System, clock: ControlledClock, kafka_bootstrap: str
+) -> None:
+    system = relay_system
+    tell_stories(system, clock)
+
+    # Batches of 2 KB hold one or two messages: each partition's messages span many record batches.
+    relay_until_idle(system, kafka_bootstrap, options=replace(FAST, record_batch_bytes=2048))
+
+    partitions = list(range(system.settings.topic_partitions))
+    default = DefaultPartitioner()
+    cases = 0
+    for app in case_applications(system):
+        expected = expected_messages(system, app)
+        got = records(kafka_bootstrap, system, app)
+        assert ce_ids(got) == ce_ids(expected)
+        assert set(ce_ids(got).values()) == {1}
+        positions: dict[bytes | None, list[int]] = {}
+        for record in got:  # partition then offset order
+            assert record.partition == default(record.key, partitions, partitions)
+            positions.setdefault(record.key, []).append(int(record.header("ce_storeposition") or 0))
+        cases += len(positions)
+        for key, case_positions in positions.items():
+            assert case_positions == sorted(case_positions), key
+    assert cases > len(case_applications(system))  # several cases share a partition's batches somewhere
+
+
 def test_event_ids_on_the_wire_are_the_domain_event_ids() -> None:
     for version in [*range(1, 40), 1_000, 123_456_789]:
         case_id = uuid4()
