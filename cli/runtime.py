@@ -140,7 +140,6 @@ def up(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as running:
         api_socket = running.enter_context(api_listener(settings))
         system = open_system(settings, clock)
-        settle_heap()
         running.callback(system.close)
         where = "embedded" if system.embedded_postgres else "configured"
         print(f"PostgreSQL ({where}): {system.database_url}  schema prefix: {settings.db_schema}")
@@ -295,7 +294,6 @@ def consume(args: argparse.Namespace) -> int:
     require_kafka(broker_address(settings))
     configure_tracing(settings, "caseledger-consumers")
     system = open_system(settings)
-    settle_heap()
     try:
 
         async def main() -> None:
@@ -340,9 +338,7 @@ def _serve_api(settings: Settings, api_socket: socket.socket, announce: bool) ->
                 flush=True,
             )
         running.callback(expose_metrics(system, relay=False, groups=(), scheduler=False, serve=False))
-        server = api_server(system, operations=ConsumerOperations(system))
-        settle_heap()
-        server.run(sockets=[api_socket])
+        api_server(system, operations=ConsumerOperations(system)).run(sockets=[api_socket])
 
 
 WORKER_START_GRACE_S = 10.0
@@ -432,7 +428,6 @@ def timers(args: argparse.Namespace) -> int:
     settings = Settings()
     configure_tracing(settings, "caseledger-timers")
     system = open_system(settings)
-    settle_heap()
     try:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

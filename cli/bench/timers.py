@@ -46,7 +46,6 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from cli.bench.figures import Figure
-from cli.system import settle_heap
 from consumers.scheduler import DEFAULT_LOOKAHEAD_S, Scheduler, run_scheduler
 from domain.calendar import Deadline, HolidayCalendar, compute_deadline, default_calendar
 from domain.sla import rule_by_id
@@ -635,7 +634,6 @@ def _scheduler_main(offset_seconds: float) -> int:
     """The bench's scheduler process: ``caseledger timers`` on a clock shifted by ``offset_seconds``."""
     clock = ShiftedClock(offset_seconds)
     system = bootstrap(Settings(), clock)
-    settle_heap()  # as `caseledger timers` does
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
