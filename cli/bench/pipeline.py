@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import gc
 import heapq
 import os
 import re
@@ -413,14 +414,18 @@ def bench_relay(
     with _broker(bootstrap_servers) as kafka, _system(settings) as system:
         fill(system, template, events)
         # As `caseledger relay` does once started; both rows run on the frozen heap (the template, the
-        # store's rows), so that the collector walks in each only what its own round allocates.
+        # store's rows), so that the collector walks in each only what its own round allocates. Thawed
+        # after: the sections that follow in this process (and a test session) run as they did.
         settle_heap()
-        raw_runs: list[Figure] = []
-        relay_runs: list[Figure] = []
-        for number in range(rounds):
-            # Fresh topics every round: both start from empty topics, and the relay from position 0.
-            raw_runs.append(_raw_round(system, kafka, f"{settings.topic_prefix}.raw{number}"))
-            relay_runs.append(_relay_round(system, kafka, f"{settings.topic_prefix}.relay{number}"))
+        try:
+            raw_runs: list[Figure] = []
+            relay_runs: list[Figure] = []
+            for number in range(rounds):
+                # Fresh topics every round: both start from empty topics, and the relay from position 0.
+                raw_runs.append(_raw_round(system, kafka, f"{settings.topic_prefix}.raw{number}"))
+                relay_runs.append(_relay_round(system, kafka, f"{settings.topic_prefix}.relay{number}"))
+        finally:
+            gc.unfreeze()
         return _paired(raw_runs, relay_runs)
 
 

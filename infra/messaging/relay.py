@@ -389,11 +389,12 @@ _NO_STOP = 2**63 - 1
 @functools.lru_cache(maxsize=64)
 def _log_query(schema: str, table: str) -> bytes:
     # The case id as text and bytes, from the server: a uuid.UUID per row, and its str(), cost the reading
-    # thread more than both columns' transfer.
+    # thread more than both columns' transfer. Cast to uuid first (a no-op for the default uuid column) so
+    # that a store with text ids (the library's ORIGINATOR_ID_TYPE=text) gives the same canonical text.
     return (
         sql.SQL(
-            "SELECT notification_id, originator_id::text, uuid_send(originator_id), originator_version,"
-            " topic, state FROM {} WHERE notification_id > %s AND notification_id <= %s"
+            "SELECT notification_id, originator_id::uuid::text, uuid_send(originator_id::uuid),"
+            " originator_version, topic, state FROM {} WHERE notification_id > %s AND notification_id <= %s"
             " ORDER BY notification_id LIMIT %s"
         )
         .format(sql.Identifier(schema, table))
@@ -441,6 +442,11 @@ class _Outgoing(NamedTuple):
     def message(self) -> EventMessage:
         """The message as ``message_for`` builds it (only the test seam ``after_ack`` needs it)."""
         return EventMessage(self.topic, self.key, self.value, tuple(with_content_type(self.wire[2:])))
+
+
+def _ignore_outcome(ack: asyncio.Future[Any]) -> None:
+    if not ack.cancelled():
+        ack.exception()
 
 
 def _traced(topic: str, subject: str, headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -882,20 +888,27 @@ class Relay:
         partitions = sorted(await producer.partitions_for(topic))
         builders: dict[int, BatchBuilder] = {}
         acks: list[asyncio.Future[Any]] = []
-        for o in outgoing:
-            partition = self._partitioner(o.key, partitions, partitions)
-            builder = builders.get(partition)
-            if builder is None:
-                builder = builders[partition] = producer.create_batch()
-            if builder.append(timestamp=None, key=o.key, value=o.value, headers=o.wire) is None:
-                # Full: enqueue it (this waits while the partition's previous batch is not yet taken by the
-                # sender, which lets the loop ship it) and go on in a new one, which takes any one message
-                # (the broker judges its size, as it would ``send``'s).
+        try:
+            for o in outgoing:
+                partition = self._partitioner(o.key, partitions, partitions)
+                builder = builders.get(partition)
+                if builder is None:
+                    builder = builders[partition] = producer.create_batch()
+                if builder.append(timestamp=None, key=o.key, value=o.value, headers=o.wire) is None:
+                    # Full: enqueue it (this waits while the partition's previous batch is not yet taken by
+                    # the sender, which lets the loop ship it) and go on in a new one, which takes any one
+                    # message (the broker judges its size, as it would ``send``'s).
+                    acks.append(await producer.send_batch(builder, topic, partition=partition))
+                    builder = builders[partition] = producer.create_batch()
+                    builder.append(timestamp=None, key=o.key, value=o.value, headers=o.wire)
+            for partition, builder in builders.items():
                 acks.append(await producer.send_batch(builder, topic, partition=partition))
-                builder = builders[partition] = producer.create_batch()
-                builder.append(timestamp=None, key=o.key, value=o.value, headers=o.wire)
-        for partition, builder in builders.items():
-            acks.append(await producer.send_batch(builder, topic, partition=partition))
+        except BaseException:
+            # The session ends on this error: the batches already enqueued still complete, and their
+            # outcome is not wanted (without this asyncio logs each failed one as never retrieved).
+            for ack in acks:
+                ack.add_done_callback(_ignore_outcome)
+            raise
         return acks
 
     async def _verify(self, session: _Session) -> None:
