@@ -91,11 +91,8 @@ class EventMessage:
         return next((v for k, v in self.headers if k == name), None)
 
 
-_SPEC_VERSION_TEXT = SPEC_VERSION.decode()
-
-
 class StoredNotification(Protocol):
-    """What the headers are made of: the library's ``Notification``, or the relay's lighter row."""
+    """What ``text_headers`` reads of a stored event: the fields of the library's ``Notification``."""
 
     @property
     def id(self) -> int: ...
@@ -128,14 +125,15 @@ def text_headers(context: str, notification: StoredNotification, payload: bytes)
     return {name: value.decode() for name, value in with_content_type(headers)}
 
 
-_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE)
+CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE)
+"""The one header every message carries alike."""
 _BEFORE_CONTENT_TYPE = 6
 """``content-type`` follows the six required attributes, ``ce_specversion`` … ``ce_subject``."""
 
 
 def with_content_type(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """``header_bytes`` with ``content-type`` in its place: every header of a message, in order."""
-    return [*headers[:_BEFORE_CONTENT_TYPE], _CONTENT_TYPE_HEADER, *headers[_BEFORE_CONTENT_TYPE:]]
+    return [*headers[:_BEFORE_CONTENT_TYPE], CONTENT_TYPE_HEADER, *headers[_BEFORE_CONTENT_TYPE:]]
 
 
 @lru_cache(maxsize=64)

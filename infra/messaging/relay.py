@@ -56,7 +56,7 @@ from infra import metrics
 from infra.clock import Clock
 from infra.messaging.broker import describe_topics, ensure_topics, recreate_topics
 from infra.messaging.contract import (
-    CONTENT_TYPE,
+    CONTENT_TYPE_HEADER,
     EventMessage,
     header_bytes,
     topic_name,
@@ -402,7 +402,6 @@ def _log_query(schema: str, table: str) -> bytes:
     )
 
 
-_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE)
 _FASTSTREAM_CORRELATION = "correlation_id"
 """FastStream's own correlation header, which its consumers read: the event's correlation id."""
 
@@ -432,7 +431,7 @@ class _Outgoing(NamedTuple):
         # see a meaningful one (and a republished message carries the same). ``ce_id`` is the second header.
         correlation = state.get("correlation_id")
         wire = [
-            _CONTENT_TYPE_HEADER,
+            CONTENT_TYPE_HEADER,
             (_FASTSTREAM_CORRELATION, str(correlation).encode() if correlation else headers[1][1]),
             *headers,
         ]
