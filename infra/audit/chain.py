@@ -5,6 +5,12 @@ from the chain hash of the same case's previous version. A BEFORE ROW trigger se
 rows of the same INSERT wrote, so the library's one-statement insert of a command's several events chains
 them in order. Snapshot tables are not chained: a snapshot is derived data, and the events it summarises
 are.
+
+A writer that already holds the case's previous chain hash may store the new one itself (the SLA scheduler
+does, for a burst of breaches: it read the timers' hashes with their events when it staged them); the
+trigger runs only for rows stored without one (``WHEN (NEW.chain_hash IS NULL)``: no call, no look-up).
+Such a hash is not checked at insert: a wrong one is a broken link that ``caseledger audit verify`` names,
+as it names a tampered row, and the writer's hashes are tested to equal the trigger's.
 """
 
 from __future__ import annotations
@@ -89,19 +95,27 @@ def _install(conn: psycopg.Connection[Any], table: ChainedTable) -> None:
         )
     )
     installed = conn.execute(
-        "SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
+        # Whether it is there, and whether it is this release's (only for rows stored without a hash).
+        "SELECT tgqual IS NOT NULL FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
         (f"{_quoted(table.schema)}.{_quoted(table.table)}", TRIGGER),
     ).fetchone()
-    if installed is not None:
+    if installed is not None and installed[0]:
         # Checked first, so that an ordinary start takes no table lock: ALTER and CREATE TRIGGER would.
         return
     conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table.identifier))
-    conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS chain_hash bytea").format(table.identifier))
-    _backfill(conn, table)
+    if installed is not None:
+        # A trigger of an earlier release, which ran for every row: replaced by one that lets a writer's
+        # own hash stand. Every row is chained already.
+        conn.execute(sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(TRIGGER), table.identifier))
+    else:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS chain_hash bytea").format(table.identifier)
+        )
+        _backfill(conn, table)
     conn.execute(
         sql.SQL(
             "CREATE TRIGGER {trigger} BEFORE INSERT ON {table}"
-            " FOR EACH ROW EXECUTE FUNCTION {schema}.{function}()"
+            " FOR EACH ROW WHEN (NEW.chain_hash IS NULL) EXECUTE FUNCTION {schema}.{function}()"
         ).format(
             trigger=sql.Identifier(TRIGGER),
             table=table.identifier,

@@ -44,12 +44,16 @@ def chain_hash(previous: bytes, case_id: UUID, version: int, topic: str, state: 
     """The chain hash of one stored event, given the chain hash of the case's event before it."""
     topic_bytes = topic.encode("utf-8")
     return hashlib.sha256(
-        previous
-        + case_id.bytes
-        + version.to_bytes(8, "big", signed=True)
-        + len(topic_bytes).to_bytes(4, "big")
-        + topic_bytes
-        + state
+        b"".join(
+            (
+                previous,
+                case_id.bytes,
+                version.to_bytes(8, "big", signed=True),
+                len(topic_bytes).to_bytes(4, "big"),
+                topic_bytes,
+                state,
+            )
+        )
     ).digest()
 
 

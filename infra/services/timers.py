@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -31,12 +32,12 @@ from domain.base import Actor, Context, Role
 from domain.calendar import HolidayCalendar, default_calendar
 from domain.sla import RuleKind, SlaRule
 from domain.timer import SlaTimer, TimerState, timer_id_for
+from infra.audit.verify import chain_hash
 from infra.store.eventstore import (
     Caller,
     CaseApplication,
     CaseNotFoundError,
     ConcurrencyConflictError,
-    event_params,
     insert_and_notify,
 )
 from infra.store.mapper import personal_data_of
@@ -59,6 +60,9 @@ TIMERS_ACTOR = Actor(id="sla-timers", role=Role.SYSTEM)
 """Who records every timer event: the system's timers, on behalf of the rule."""
 
 _CONFLICT_RETRIES = 5
+
+ChainHeads = Mapping[tuple[UUID, int], bytes]
+"""The chain hash (``infra.audit.chain``) of a timer's event at a version, read with the timer's events."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ class Timers(CaseApplication[SlaTimer]):
         now: datetime,
         *,
         loaded: Mapping[UUID, SlaTimer] | None = None,
+        chain_heads: ChainHeads | None = None,
         conn: Connection[Any] | None = None,
     ) -> list[SlaTimer]:
         """``fire`` for a batch of timers: one read of their events and one write of what they record.
@@ -157,14 +162,19 @@ class Timers(CaseApplication[SlaTimer]):
         due), used instead of reading them again. One that changed since is stale, and its write meets the
         store's unique (id, version) like any other writer that lost: the batch goes the per-timer way.
         The decision is still taken here, at ``now``: staging never records anything early.
+        ``chain_heads``: the loaded timers' last chain hashes (``load_with_heads``), so that their new events
+        are stored with their hashes and the chain's trigger has nothing to do (``write_in``).
 
         ``conn``: a connection in a transaction (the scheduler's, which holds the timers' due rows): the
         events are written in it (``write_in``), so they commit with the rewritten rows or not at all.
         """
         known = loaded or {}
-        missing = [timer_id for timer_id in timer_ids if timer_id not in known]
-        fresh = dict(zip(missing, self.load_many(missing), strict=True)) if missing else {}
-        timers = [known[timer_id] if timer_id in known else fresh[timer_id] for timer_id in timer_ids]
+        found = [known.get(timer_id) for timer_id in timer_ids]
+        missing = [timer_id for timer_id, timer in zip(timer_ids, found, strict=True) if timer is None]
+        if missing:
+            fresh = iter(self.load_many(missing))
+            found = [next(fresh) if timer is None else timer for timer in found]
+        timers = [timer for timer in found if timer is not None]
         decide = _due_at(now)
         ctx = self.context(caller)
         for timer in timers:
@@ -174,14 +184,24 @@ class Timers(CaseApplication[SlaTimer]):
             return timers
         try:
             if conn is not None and not _snapshot_due(changed, self.snapshotting_intervals.get(SlaTimer)):
-                self.write_in(conn, changed)
+                self.write_in(conn, changed, chain_heads)
             else:
                 self._save_all(changed)
         except ConcurrencyConflictError:
             return [self.fire(timer_id, caller, now) for timer_id in timer_ids]
         return timers
 
-    def write_in(self, conn: Connection[Any], timers: Sequence[SlaTimer]) -> None:
+    @cached_property
+    def _chained_insert(self) -> dict[bool, bytes]:
+        """``write_in``'s statement for several events and for one, composed once."""
+        return {
+            one: insert_and_notify(self.events_table(), 1 if one else 2, chain_hashes=True).as_bytes(None)
+            for one in (False, True)
+        }
+
+    def write_in(
+        self, conn: Connection[Any], timers: Sequence[SlaTimer], chain_heads: ChainHeads | None = None
+    ) -> None:
         """Store the timers' pending events in ``conn``'s transaction: one insert, binary arrays.
 
         The statement every command's events are stored with (``insert_and_notify``: binary arrays, the
@@ -190,17 +210,44 @@ class Timers(CaseApplication[SlaTimer]):
         timer written meanwhile meets the store's unique (id, version), raised as a conflict, and the
         caller's transaction goes on. No snapshot is taken here (``fire_many`` leaves a batch that reaches
         a snapshot interval to the library's path): a snapshot would be stored before this commits.
+
+        Where ``chain_heads`` holds a timer's hash at the version its new events follow, they are stored
+        with their chain hashes, computed here as the trigger would (the trigger's look-up and PL/pgSQL call
+        were a third of a breach's database time); the others are left to the trigger. A stale head cannot
+        be used: the version it names is taken, so the insert meets the unique (id, version).
         """
         to_stored = self.mapper.to_stored_event
+        heads = chain_heads or {}
+        # ``insert_and_notify``'s parameters, built in one pass (a burst writes thousands).
+        ids: list[UUID] = []
+        versions: list[int] = []
+        topics: list[str] = []
+        states: list[bytes] = []
+        hashes: list[bytes | None] = []
         # As ``_save_all``: a timer holds no personal data of a customer of its own.
         with personal_data_of(None):
-            stored = [to_stored(event) for timer in timers for event in timer.collect_events()]
+            for timer in timers:
+                events = timer.collect_events()
+                previous = heads.get((timer.id, events[0].originator_version - 1)) if events else None
+                for event in events:
+                    row = to_stored(event)
+                    if previous is not None:
+                        previous = chain_hash(
+                            previous, timer.id, row.originator_version, row.topic, row.state
+                        )
+                    ids.append(timer.id)
+                    versions.append(row.originator_version)
+                    topics.append(row.topic)
+                    states.append(row.state)
+                    hashes.append(previous)
+        params: tuple[Any, ...] = (
+            (ids[0], versions[0], topics[0], states[0], hashes[0])
+            if len(ids) == 1
+            else (ids, versions, topics, states, hashes)
+        )
         try:
             with conn.transaction():
-                conn.execute(
-                    insert_and_notify(self.events_table(), len(stored)),
-                    (*event_params(stored), self.notification_channel),
-                )
+                conn.execute(self._chained_insert[len(ids) == 1], (*params, self.notification_channel))
         except UniqueViolation:
             raise ConcurrencyConflictError(timers[0].id, None, self._current_version(timers[0].id)) from None
 
@@ -217,15 +264,24 @@ class Timers(CaseApplication[SlaTimer]):
 
     def load_found(self, timer_ids: Sequence[UUID]) -> dict[UUID, SlaTimer]:
         """``load_many`` without the ids that name no timer (they are left out, not an error)."""
+        return self.load_with_heads(timer_ids)[0]
+
+    def load_with_heads(
+        self, timer_ids: Sequence[UUID]
+    ) -> tuple[dict[UUID, SlaTimer], dict[tuple[UUID, int], bytes]]:
+        """``load_found``, with each timer's chain hash at the version loaded (for ``fire_many``)."""
         rows = self.read_events(
             sql.SQL(
-                """SELECT originator_id, originator_version, topic, state FROM {}
+                """SELECT originator_id, originator_version, topic, state, chain_hash FROM {}
                    WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"""
             ).format(self.events_table()),
             (list(timer_ids),),
         )
         events: dict[UUID, list[Any]] = {}
+        # Rows come in version order: each timer's last one is its head.
+        last: dict[UUID, tuple[int, bytes | None]] = {}
         for row in rows:
+            last[row["originator_id"]] = (row["originator_version"], row["chain_hash"])
             stored = StoredEvent(
                 row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
             )
@@ -239,7 +295,12 @@ class Timers(CaseApplication[SlaTimer]):
                 timer = event.mutate(timer)
             if isinstance(timer, SlaTimer):
                 timers[timer_id] = timer
-        return timers
+        heads = {
+            (timer_id, version): bytes(head)
+            for timer_id, (version, head) in last.items()
+            if head is not None and timer_id in timers
+        }
+        return timers, heads
 
     def _save_all(self, timers: Sequence[SlaTimer]) -> None:
         try:

@@ -133,7 +133,12 @@ def committed_with(
 
 
 def insert_and_notify(
-    table: sql.Composable, rows: int, alongside: sql.Composable | None = None, *, notify: bool = True
+    table: sql.Composable,
+    rows: int,
+    alongside: sql.Composable | None = None,
+    *,
+    notify: bool = True,
+    chain_hashes: bool = False,
 ) -> sql.Composed:
     """One statement that does what the library's insert function does, with binary parameters.
 
@@ -145,23 +150,32 @@ def insert_and_notify(
     notification ids in ascending order. ``alongside`` (a data-modifying statement that may read
     ``stored(notification_id)``) is committed in the same statement. Parameters: the events', the
     alongside statement's, the channel (none with ``notify=False``: the caller NOTIFYs after the commit).
+    ``chain_hashes``: the events' own chain hashes are one more parameter after ``event_params``' (a value,
+    or an array for several events; a NULL one is left to the chain's trigger, ``infra.audit.chain``).
     """
-    source = (
-        "VALUES (%b, %b::bigint, %b, %b)"
-        if rows == 1
-        else "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
-    )
+    columns = ", chain_hash" if chain_hashes else ""
+    source = _SOURCES[(rows == 1, chain_hashes)]
     return sql.SQL(
         "WITH stored AS MATERIALIZED ("
-        "INSERT INTO {table} (originator_id, originator_version, topic, state) {source} "
+        "INSERT INTO {table} (originator_id, originator_version, topic, state{columns}) {source} "
         "RETURNING notification_id){alongside} "
         "SELECT {notified}array_agg(notification_id ORDER BY notification_id) AS notification_ids FROM stored"
     ).format(
         table=table,
+        columns=sql.SQL(columns),
         source=sql.SQL(source),
         notified=sql.SQL("pg_notify(%b, '') AS notified, " if notify else ""),
         alongside=sql.SQL("") if alongside is None else sql.SQL(", alongside AS ({})").format(alongside),
     )
+
+
+_SOURCES = {
+    (True, False): "VALUES (%b, %b::bigint, %b, %b)",
+    (True, True): "VALUES (%b, %b::bigint, %b, %b, %b::bytea)",
+    (False, False): "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])",
+    (False, True): "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea[])",
+}
+"""``insert_and_notify``'s rows, by (one event, with their chain hashes)."""
 
 
 def event_params(stored_events: Sequence[StoredEvent]) -> tuple[Any, Any, Any, Any]:

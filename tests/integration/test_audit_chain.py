@@ -182,3 +182,67 @@ def test_installing_again_chains_rows_stored_before_the_chain_existed_and_later_
 
     report = AuditTrail(system).verify(case_id)
     assert (report.events, report.broken) == (4, [])
+
+
+def a_fourth_row(system: System, case_id: UUID, chain: bytes) -> None:
+    """Version 4 of a case (version 3 again), stored directly with ``chain`` as its hash, as the SLA
+    scheduler stores its own."""
+    tamper(
+        system,
+        "INSERT INTO {t} (originator_id, originator_version, topic, state, chain_hash)"
+        " SELECT originator_id, 4, topic, state, %s FROM {t}"
+        " WHERE originator_id = %s AND originator_version = 3",
+        chain,
+        case_id,
+    )
+
+
+def the_right_fourth_hash(system: System, case_id: UUID) -> bytes:
+    *_, (_, topic, state, third) = stored_hashes(system, case_id)
+    return chain_hash(third, case_id, 4, topic, state)
+
+
+def test_a_writer_s_own_chain_hash_is_stored_as_given_and_verify_holds_when_it_is_the_right_one(
+    system: System,
+) -> None:
+    case_id = a_complaint(system)
+    right = the_right_fourth_hash(system, case_id)
+
+    a_fourth_row(system, case_id, right)
+
+    assert stored_hashes(system, case_id)[-1][3] == right
+    assert AuditTrail(system).verify(case_id).broken == []
+
+
+def test_a_wrong_chain_hash_given_by_a_writer_is_a_broken_link_that_verify_names(system: System) -> None:
+    case_id = a_complaint(system)
+
+    a_fourth_row(system, case_id, bytes(32))
+
+    assert stored_hashes(system, case_id)[-1][3] == bytes(32)
+    report = AuditTrail(system).verify(case_id)
+    assert [(b.version, b.problem) for b in report.broken] == [(4, "chain hash mismatch")]
+
+
+def test_installing_replaces_an_earlier_release_s_trigger_so_that_a_writer_s_own_hash_stands(
+    system: System,
+) -> None:
+    # The trigger as releases before this one created it: for every row, whatever the row carried.
+    table = chained_table(system.complaints)
+    tamper(system, "DROP TRIGGER caseledger_chain_hash ON {t}")
+    tamper(
+        system,
+        "CREATE TRIGGER caseledger_chain_hash BEFORE INSERT ON {t} FOR EACH ROW EXECUTE FUNCTION "
+        + f'"{table.schema}".caseledger_chain_hash()',
+    )
+    case_id = a_complaint(system)
+    right = the_right_fourth_hash(system, case_id)
+
+    install_chains(system.database, [system.complaints])
+    a_fourth_row(system, case_id, bytes(32))
+
+    # Left as given: the old trigger would have overwritten it with the right one.
+    assert stored_hashes(system, case_id)[-1][3] == bytes(32) != right
+    assert [(b.version, b.problem) for b in AuditTrail(system).verify(case_id).broken] == [
+        (4, "chain hash mismatch")
+    ]

@@ -49,6 +49,7 @@ from domain.timer import (
     TimerWarningRaised,
     TimerWindowClosed,
 )
+from infra.audit.history import AuditTrail
 from infra.audit.verify import chain_hash
 from infra.bootstrap import System
 from infra.clock import ControlledClock
@@ -657,7 +658,7 @@ def test_the_row_of_a_timer_breached_from_its_staged_copy_is_the_breached_timer_
     chained = bytes(32)
     for row in stored:
         chained = chain_hash(chained, timer.id, row["originator_version"], row["topic"], bytes(row["state"]))
-        # The scheduler's own insert is chained by the trigger like the library's.
+        # The scheduler chains its own insert exactly as the trigger chains the library's.
         assert bytes(row["chain_hash"]) == chained
 
     assert staged == 1
@@ -678,6 +679,48 @@ def test_the_row_of_a_timer_breached_from_its_staged_copy_is_the_breached_timer_
         "breached_at": deadline + timedelta(seconds=2),
         "provisional": expected.provisional,
     }
+
+
+def test_a_staged_burst_is_stored_with_the_scheduler_s_own_chain_hashes_and_a_fresh_timer_by_the_trigger(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (staged_one, fresh_one), deadline = warned_timers(system, clock, timers, consumer, 2)
+    one = scheduler(system, timers, clock, lookahead=5.0)
+    table = sql.SQL("{}.{}").format(
+        sql.Identifier(timers.events_schema), sql.Identifier(timers.events_table_name)
+    )
+    try:
+        clock.set(deadline - timedelta(seconds=1))
+        one.stage()
+        # Unstage one: it is loaded at the instant, without its head, and left to the trigger.
+        one._staged.pop(fresh_one.id)
+        with psycopg.connect(system.database_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL(
+                    """CREATE FUNCTION {s}.counted_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+                       BEGIN PERFORM pg_notify('chained', NEW.originator_id::text); RETURN NEW; END $$"""
+                ).format(s=sql.Identifier(timers.events_schema))
+            )
+            # A second trigger with the chain's condition, named to run before it (triggers run in name
+            # order): it runs for exactly the rows the chain's does.
+            conn.execute(
+                sql.SQL(
+                    """CREATE TRIGGER a_counted_chain BEFORE INSERT ON {t} FOR EACH ROW
+                       WHEN (NEW.chain_hash IS NULL) EXECUTE FUNCTION {s}.counted_chain()"""
+                ).format(t=table, s=sql.Identifier(timers.events_schema))
+            )
+            conn.execute("LISTEN chained")
+            clock.set(deadline + timedelta(seconds=1))
+            taken = one.tick().taken
+            chained_by_trigger = [note.payload for note in conn.notifies(timeout=0.5)]
+    finally:
+        one.close()
+
+    assert sorted(taken) == sorted([staged_one.id, fresh_one.id])
+    assert chained_by_trigger == [str(fresh_one.id)]
+    for timer in (staged_one, fresh_one):
+        assert history_types(timers, timer.id)[-1] is TimerBreached
+        assert AuditTrail(system).verify(timer.id).broken == []
 
 
 def test_a_burst_drained_by_several_workers_breaches_each_timer_once(
