@@ -247,20 +247,14 @@ def timer_fired(action: str, due: datetime, fired: datetime, breached_rule: str 
 def timers_fired(fired: Iterable[tuple[str, datetime, str | None]], at: datetime) -> None:
     """``timer_fired`` for a batch fired at ``at``: each (action, due instant, breached rule or None).
 
-    One label lookup per distinct action and rule, not per timer (a burst of breaches is one batch).
+    One label lookup and one lateness per distinct (action, due instant, rule), not per timer: a burst of
+    breaches is one batch of timers due at one instant (the observations stay one per timer).
     """
-    counts: collections.Counter[str] = collections.Counter()
-    breaches: collections.Counter[str] = collections.Counter()
-    lateness: dict[str, Histogram] = {}
-    for action, due, breached_rule in fired:
-        counts[action] += 1
-        histogram = lateness.get(action)
-        if histogram is None:
-            histogram = lateness[action] = TIMER_LATENESS.labels(action)
-        histogram.observe(max(0.0, (at - due).total_seconds()))
-        if breached_rule is not None:
-            breaches[breached_rule] += 1
-    for action, count in counts.items():
+    for (action, due, breached_rule), count in collections.Counter(fired).items():
         TIMERS_FIRED.labels(action).inc(count)
-    for rule, count in breaches.items():
-        TIMER_BREACHES.labels(rule).inc(count)
+        histogram = TIMER_LATENESS.labels(action)
+        lateness = max(0.0, (at - due).total_seconds())
+        for _ in range(count):
+            histogram.observe(lateness)
+        if breached_rule is not None:
+            TIMER_BREACHES.labels(breached_rule).inc(count)

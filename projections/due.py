@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -142,8 +143,30 @@ def rewrite_fired_rows(conn: Connection[Any], base_schema: str, timers: Sequence
         actions.append(None if fire is None else fire[1].value)
         breached.append(timer.breached_at)
         versions.append(timer.version)
-    conn.execute(
-        sql.SQL(
+    moved = (states, next_at, actions, breached)
+    if all(len(set(column)) == 1 for column in moved):
+        # A burst: every row moved alike (breached at the same instant), so what it moved is sent once.
+        conn.execute(_rewrite_sql(base_schema, True), (*(column[0] for column in moved), ids, versions))
+    else:
+        conn.execute(_rewrite_sql(base_schema, False), (ids, states, next_at, actions, breached, versions))
+    if any(at is not None for at in next_at):
+        # A warning fired: the timer is due again (its breach), and a sleeping scheduler should know.
+        conn.execute("SELECT pg_notify(%s, %s)", (due_channel(base_schema), "batch"))
+
+
+@cache
+def _rewrite_sql(base_schema: str, alike: bool) -> bytes:
+    """``rewrite_fired_rows``' statement, composed once: what firing moved as values when the rows moved
+    ``alike``, else as columns."""
+    if alike:
+        statement = sql.SQL(
+            """UPDATE {t} AS t SET state = %s, next_fire_at = %s, next_action = %s, breached_at = %s,
+                   timer_version = v.timer_version, updated_at = now()
+               FROM unnest(%b::uuid[], %b::bigint[]) AS v(timer_id, timer_version)
+               WHERE t.timer_id = v.timer_id AND t.timer_version <= v.timer_version"""
+        )
+    else:
+        statement = sql.SQL(
             """UPDATE {t} AS t SET state = v.state, next_fire_at = v.next_fire_at,
                    next_action = v.next_action, breached_at = v.breached_at,
                    timer_version = v.timer_version, updated_at = now()
@@ -151,12 +174,8 @@ def rewrite_fired_rows(conn: Connection[Any], base_schema: str, timers: Sequence
                            %b::bigint[]) AS v(timer_id, state, next_fire_at, next_action, breached_at,
                                               timer_version)
                WHERE t.timer_id = v.timer_id AND t.timer_version <= v.timer_version"""
-        ).format(t=due_table(base_schema)),
-        (ids, states, next_at, actions, breached, versions),
-    )
-    if any(at is not None for at in next_at):
-        # A warning fired: the timer is due again (its breach), and a sleeping scheduler should know.
-        conn.execute("SELECT pg_notify(%s, %s)", (due_channel(base_schema), "batch"))
+        )
+    return statement.format(t=due_table(base_schema)).as_bytes(None)
 
 
 _COLUMN_TYPES = (
