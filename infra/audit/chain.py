@@ -103,18 +103,18 @@ def _install(conn: psycopg.Connection[Any], table: ChainedTable) -> None:
         # Checked first, so that an ordinary start takes no table lock: ALTER and CREATE TRIGGER would.
         return
     conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table.identifier))
-    if installed is not None:
-        # A trigger of an earlier release, which ran for every row: replaced by one that lets a writer's
-        # own hash stand. Every row is chained already.
-        conn.execute(sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(TRIGGER), table.identifier))
-    else:
+    if installed is None:
         conn.execute(
             sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS chain_hash bytea").format(table.identifier)
         )
         _backfill(conn, table)
+    # Or replace an earlier release's trigger, which ran for every row, with one that lets a writer's own
+    # hash stand (every row is chained already). CREATE OR REPLACE needs no lock stronger than the one held:
+    # DROP TRIGGER would upgrade it to ACCESS EXCLUSIVE behind any open reader, and deadlock with a reader
+    # that then writes.
     conn.execute(
         sql.SQL(
-            "CREATE TRIGGER {trigger} BEFORE INSERT ON {table}"
+            "CREATE OR REPLACE TRIGGER {trigger} BEFORE INSERT ON {table}"
             " FOR EACH ROW WHEN (NEW.chain_hash IS NULL) EXECUTE FUNCTION {schema}.{function}()"
         ).format(
             trigger=sql.Identifier(TRIGGER),

@@ -213,7 +213,7 @@ class Timers(CaseApplication[SlaTimer]):
 
         Where ``chain_heads`` holds a timer's hash at the version its new events follow, they are stored
         with their chain hashes, computed here as the trigger would (the trigger's look-up and PL/pgSQL call
-        were a third of a breach's database time); the others are left to the trigger. A stale head cannot
+        were a quarter of a breach's database time); the others are left to the trigger. A stale head cannot
         be used: the version it names is taken, so the insert meets the unique (id, version).
         """
         to_stored = self.mapper.to_stored_event
