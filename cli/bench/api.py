@@ -40,7 +40,7 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from api.auth import issue_token
-from cli.bench.figures import Figure, figure_table
+from cli.bench.figures import Figure, figure_table, nearest_rank_ms
 from cli.bench.ports import free_port
 from cli.bench.write import BARE, bare_writer, create_bare_table, measure, median, stored_payload
 from consumers.read_models import ProjectionHandler
@@ -339,17 +339,13 @@ def _worklist_filters(system: System, count: int, seed: int) -> list[tuple[str, 
     return random.Random(seed).choices([(str(r), str(a)) for r, a in rows], k=count)
 
 
-def _percentile(ordered: Sequence[float], share: float) -> float:
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def _timed(name: str, operations: Sequence[Callable[[], None]], cases: int) -> QueryLatency:
     latencies: list[float] = []
     started = time.perf_counter()
     for operation in operations:
         before = time.perf_counter()
         operation()
-        latencies.append((time.perf_counter() - before) * 1000)
+        latencies.append(time.perf_counter() - before)
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
     return QueryLatency(
@@ -359,10 +355,10 @@ def _timed(name: str, operations: Sequence[Callable[[], None]], cases: int) -> Q
         len(ordered),
         round(elapsed, 3),
         round(len(ordered) / elapsed, 1),
-        p50_ms=round(_percentile(ordered, 0.50), 3),
-        p95_ms=round(_percentile(ordered, 0.95), 3),
-        p99_ms=round(_percentile(ordered, 0.99), 3),
-        max_ms=round(ordered[-1], 3),
+        p50_ms=nearest_rank_ms(ordered, 0.50, digits=3),
+        p95_ms=nearest_rank_ms(ordered, 0.95, digits=3),
+        p99_ms=nearest_rank_ms(ordered, 0.99, digits=3),
+        max_ms=round(ordered[-1] * 1000, 3),
         cases=cases,
     )
 

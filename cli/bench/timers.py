@@ -45,7 +45,7 @@ import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
-from cli.bench.figures import Figure
+from cli.bench.figures import Figure, nearest_rank_ms
 from consumers.scheduler import DEFAULT_LOOKAHEAD_S, Scheduler, run_scheduler
 from domain.calendar import Deadline, HolidayCalendar, compute_deadline, default_calendar
 from domain.sla import rule_by_id
@@ -111,11 +111,6 @@ class ShiftedClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
-
-
-def _percentile(values: Sequence[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -284,8 +279,8 @@ def _bare_loop(database_url: str, schema: str, deadline: datetime, sizes: TimerS
         fired,
         round(seconds, 3),
         round(fired / seconds, 1) if seconds else 0.0,
-        p50_ms=round(_percentile(lateness, 0.5) * 1000, 1),
-        p99_ms=round(_percentile(lateness, 0.99) * 1000, 1),
+        p50_ms=nearest_rank_ms(sorted(lateness), 0.5, digits=1),
+        p99_ms=nearest_rank_ms(sorted(lateness), 0.99, digits=1),
         max_ms=round(max(lateness) * 1000, 1),
         checks={"fired": fired, "pending_touched": touched},
     )
@@ -460,11 +455,11 @@ def _run_scheduler_phase(
             round(seconds, 3),
             round(len(timers) / seconds, 1) if seconds else 0.0,
             baseline_per_second=bare.per_second,
-            p50_ms=round(_percentile(visible, 0.5) * 1000, 1) if visible else None,
-            p99_ms=round(_percentile(visible, 0.99) * 1000, 1) if visible else None,
+            p50_ms=nearest_rank_ms(sorted(visible), 0.5, digits=1) if visible else None,
+            p99_ms=nearest_rank_ms(sorted(visible), 0.99, digits=1) if visible else None,
             max_ms=round(max(visible) * 1000, 1) if visible else None,
-            recorded_p50_ms=round(_percentile(recorded, 0.5) * 1000, 1) if recorded else None,
-            recorded_p99_ms=round(_percentile(recorded, 0.99) * 1000, 1) if recorded else None,
+            recorded_p50_ms=nearest_rank_ms(sorted(recorded), 0.5, digits=1) if recorded else None,
+            recorded_p99_ms=nearest_rank_ms(sorted(recorded), 0.99, digits=1) if recorded else None,
             # The firing row shows the peak (VmHWM, the largest process); the idle row the size at rest.
             rss_mib=peak,
             peak_rss_mib=peak,
