@@ -205,7 +205,7 @@ class Timers(CaseApplication[SlaTimer]):
         """Store the timers' pending events in ``conn``'s transaction: one insert, binary arrays.
 
         The statement every command's events are stored with (``insert_and_notify``: binary arrays, the
-        NOTIFY, the hash chain's trigger on each row), but on the caller's connection, so a burst of
+        NOTIFY, the hash chain), but on the caller's connection, so a burst of
         breaches costs one transaction per batch instead of two. In a savepoint: a
         timer written meanwhile meets the store's unique (id, version), raised as a conflict, and the
         caller's transaction goes on. No snapshot is taken here (``fire_many`` leaves a batch that reaches
