@@ -87,11 +87,7 @@ class CaseEventMapper(Mapper[UUID]):
                 state=self.protect(domain_event, payload),
             )
         if isinstance(domain_event, DomainEvent):
-            state = domain_event.model_dump(mode="json", exclude={"originator_id", "originator_version"})
-            # An untraced command's events store no trace context at all: their bytes stay as before.
-            for name in _TRACE_CONTEXT:
-                if state[name] is None:
-                    del state[name]
+            state = domain_event.model_dump(mode="json", exclude=_excluded(domain_event))
             personal = _personal_fields(event_class)
             if personal:
                 self._seal(domain_event, state, personal)
@@ -190,8 +186,6 @@ class CaseEventMapper(Mapper[UUID]):
         return payload
 
 
-_TRACE_CONTEXT = ("traceparent", "tracestate")
-
 _EXCLUDED: dict[tuple[bool, bool], set[str]] = {
     (parent, state): (
         {"originator_id", "originator_version"}
@@ -203,11 +197,15 @@ _EXCLUDED: dict[tuple[bool, bool], set[str]] = {
 }
 
 
+def _excluded(event: DomainEvent) -> set[str]:
+    """What an event's payload leaves out: the row's own columns, and a trace context it does not have (an
+    untraced command's events store none at all: their bytes stay as before tracing)."""
+    return _EXCLUDED[(event.traceparent is None, event.tracestate is None)]
+
+
 def _json(event: DomainEvent) -> bytes:
-    """The payload of an event with nothing to seal: without the row's own columns, or a trace context it
-    does not have."""
-    excluded = _EXCLUDED[(event.traceparent is None, event.tracestate is None)]
-    return event.__pydantic_serializer__.to_json(event, exclude=excluded)
+    """The payload of an event with nothing to seal, as the serializer writes it."""
+    return event.__pydantic_serializer__.to_json(event, exclude=_excluded(event))
 
 
 _SNAPSHOT_ADAPTER: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
