@@ -43,6 +43,7 @@ from infra.clock import Clock
 from infra.services.timers import Timers
 from infra.settings import Settings
 from infra.store.database import DATABASE_UNAVAILABLE, Database, ProcessKind
+from infra.store.eventstore import ConcurrencyConflictError
 from infra.tracing import work_span
 from projections.due import DueRow, due_channel, due_table, rewrite_fired_rows, upsert_due_rows
 
@@ -162,6 +163,22 @@ class Scheduler:
                 return taken
 
     def _fire_batch(self, conn: Connection[Any], now: datetime) -> list[UUID]:
+        try:
+            return self._fire_taken(conn, now, in_transaction=True)
+        except ConcurrencyConflictError as conflict:
+            # A timer was written after it was loaded (a stale staged copy, another writer): the batch's
+            # transaction rolled back whole, nothing recorded, its rows due again. Fired again the
+            # library's way, which decides each timer from what is stored.
+            log.info("a due timer changed while firing (%s); firing the batch again", conflict)
+            return self._fire_taken(conn, now, in_transaction=False)
+
+    def _fire_taken(self, conn: Connection[Any], now: datetime, *, in_transaction: bool) -> list[UUID]:
+        """Take a batch of due rows and fire their timers in one transaction.
+
+        ``in_transaction``: the events are written in the rows' transaction, from the staged copies where
+        there are some; otherwise each timer is loaded and stored the library's way (its own transaction,
+        timer by timer where one meets a writer) and only the rows are rewritten in this one.
+        """
         caller = self.timers.caller(uuid4(), None)
         with conn.transaction():
             rows = conn.execute(
@@ -182,9 +199,9 @@ class Scheduler:
             for timer_id, version, _, _ in rows:
                 # Taken once, whatever happens next: a staged copy is never used twice.
                 staged = staged_copies.pop(timer_id, None)
-                if staged is None:
-                    continue
                 head = staged_heads.pop(timer_id, None)
+                if staged is None or not in_transaction:
+                    continue
                 if staged.version >= version:
                     loaded[timer_id] = staged
                     if head is not None:
@@ -196,7 +213,14 @@ class Scheduler:
             with work_span("fire due timers") if taken else nullcontext():
                 # The events are written in this transaction: they commit with the rows, or neither does.
                 timers = (
-                    self.timers.fire_many(taken, caller, now, loaded=loaded, chain_heads=heads, conn=conn)
+                    self.timers.fire_many(
+                        taken,
+                        caller,
+                        now,
+                        loaded=loaded,
+                        chain_heads=heads,
+                        conn=conn if in_transaction else None,
+                    )
                     if taken
                     else []
                 )

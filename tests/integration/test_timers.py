@@ -632,6 +632,16 @@ def test_a_staged_timer_satisfied_before_its_instant_is_not_breached_and_the_res
     assert history_types(timers, met.id)[-1] is TimerSatisfied
     assert TimerBreached not in history_types(timers, met.id)
     assert history_types(timers, missed.id).count(TimerBreached) == 1
+    # The batch met the satisfaction's version, rolled back whole and was fired again from what is
+    # stored: both rows stand at their timers' versions and neither is due any more.
+    for timer_id, state in ((met.id, "satisfied"), (missed.id, "breached")):
+        row = due_row(system, timer_id)
+        assert (row["state"], row["next_fire_at"], row["timer_version"]) == (
+            state,
+            None,
+            timers.load(timer_id).version,
+        )
+        assert AuditTrail(system).verify(timer_id).broken == []
 
 
 def test_the_row_of_a_timer_breached_from_its_staged_copy_is_the_breached_timer_s_row(
