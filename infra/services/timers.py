@@ -212,7 +212,7 @@ class Timers(CaseApplication[SlaTimer]):
         transaction per batch instead of two. A timer written meanwhile meets the store's unique (id,
         version), raised as a conflict that leaves the caller's transaction failed: it must roll back. Not
         in a savepoint: its two more round trips a batch (each waiting for the GIL again in a burst) cost a
-        fifth of a burst's time, and a conflict is rare. No snapshot is taken here (``fire_many`` leaves a
+        tenth of a burst's time, and a conflict is rare. No snapshot is taken here (``fire_many`` leaves a
         batch that reaches a snapshot interval to the library's path): a snapshot would be stored before
         this commits.
 
