@@ -15,7 +15,7 @@ what is stored, the library's way (timer by timer where a timer meets another wr
 
 Exactly once: a batch's events are written in the transaction that holds its rows (``Timers.fire_many``
 with the connection), so a scheduler that dies before the commit leaves the rows due and nothing recorded.
-Where the events went the library's way (a stale staged copy fired again timer by timer, a snapshot due)
+Where the events went the library's way (a batch fired again after a conflict, a snapshot due)
 and the scheduler dies before committing the row, the row is still due and unlocked; the next scheduler
 takes it, loads the timer, finds the breach already recorded and records nothing (the timer refuses a
 second breach, and two writers of one version meet at the store's unique constraint).
@@ -168,17 +168,19 @@ class Scheduler:
             return self._fire_taken(conn, now, in_transaction=True)
         except ConcurrencyConflictError as conflict:
             # A timer was written after it was loaded (a stale staged copy, another writer): the batch's
-            # transaction rolled back whole, nothing recorded, its rows due again. Fired again the
-            # library's way, which decides each timer from what is stored.
-            log.info("a due timer changed while firing (%s); firing the batch again", conflict)
+            # transaction rolled back whole, nothing of it recorded, its rows due again. They are taken
+            # again (another worker may have some by now) and fired the library's way, which decides each
+            # timer from what is stored.
+            log.info("a due timer changed while firing (%s); taking the batch again", conflict)
             return self._fire_taken(conn, now, in_transaction=False)
 
     def _fire_taken(self, conn: Connection[Any], now: datetime, *, in_transaction: bool) -> list[UUID]:
         """Take a batch of due rows and fire their timers in one transaction.
 
         ``in_transaction``: the events are written in the rows' transaction, from the staged copies where
-        there are some; otherwise each timer is loaded and stored the library's way (its own transaction,
-        timer by timer where one meets a writer) and only the rows are rewritten in this one.
+        there are some; otherwise the timers are loaded and stored the library's way (a transaction of its
+        own for the batch, then timer by timer where one meets a writer) and only the rows are rewritten in
+        this one.
         """
         caller = self.timers.caller(uuid4(), None)
         with conn.transaction():

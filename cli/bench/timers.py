@@ -378,36 +378,35 @@ class IdFloor:
     """The highest notification id up to which every one has been seen, so that a poll reads only above it.
 
     Concurrent transactions commit their ids out of order (the library's function mode takes no table
-    lock), so an id above the floor may still be missing: the floor waits for it. An id that never comes (a
-    rolled-back insert takes a sequence value too) is stepped over once it has been missing for ``gap_s``.
+    lock), so an id above the floor may still be missing: the floor waits for it. A hole below an id seen
+    ``gap_s`` ago is taken for ids never committed (a rolled-back insert takes its sequence values too, one
+    per event it tried) and stepped over whole.
     """
 
     def __init__(self, start: int, gap_s: float = WATCH_GAP_S) -> None:
         self.floor = start
         self.gap_s = gap_s
-        self._above: set[int] = set()
-        self._gap_since: float | None = None
+        self._above: dict[int, float] = {}
+        """The ids seen above the floor, with when each was first seen."""
 
-    def saw(self, notification_id: int) -> None:
+    def saw(self, notification_id: int, now: float) -> None:
         if notification_id > self.floor:
-            self._above.add(notification_id)
+            self._above.setdefault(notification_id, now)
 
     def advance(self, now: float) -> int:
-        """Move over the ids seen without a hole below them (and over a hole older than ``gap_s``)."""
+        """Move over the ids seen without a hole below them, and over a hole below one seen ``gap_s`` ago."""
         above = self._above
-        while True:
+        while above:
             while self.floor + 1 in above:
                 self.floor += 1
-                above.discard(self.floor)
+                del above[self.floor]
             if not above:
-                self._gap_since = None
-                return self.floor
-            if self._gap_since is None:
-                self._gap_since = now
-            if now - self._gap_since < self.gap_s:
-                return self.floor
-            self.floor += 1
-            self._gap_since = None
+                break
+            lowest = min(above)
+            if now - above[lowest] < self.gap_s:
+                break
+            self.floor = lowest - 1
+        return self.floor
 
 
 class _BreachWatcher:
@@ -450,12 +449,12 @@ class _BreachWatcher:
         with psycopg.connect(self.database_url, autocommit=True) as conn:
             while not self._stop.is_set():
                 rows = conn.execute(self.query, (TimerBreached.TOPIC, self._floor.floor)).fetchall()
-                now = datetime.now(UTC)
+                now, monotonic = datetime.now(UTC), time.monotonic()
                 for notification_id, breach in rows:
-                    self._floor.saw(notification_id)
+                    self._floor.saw(notification_id, monotonic)
                     if breach:
                         self.seen.setdefault(notification_id, now)
-                self._floor.advance(time.monotonic())
+                self._floor.advance(monotonic)
                 time.sleep(WATCH_POLL_S)
 
 

@@ -155,12 +155,12 @@ class Timers(CaseApplication[SlaTimer]):
 
         Why: a scheduler woken by thousands of deadlines falling at once spends its time on round trips
         (two reads and a write per timer). The write is one transaction, so it stores every timer's events
-        or none: when another writer got to any of them first, each timer is fired on its own instead, and
-        decides again from what is stored.
+        or none: without ``conn``, when another writer got to any of them first, each timer is fired on its
+        own instead, and decides again from what is stored (with ``conn``, see below).
 
         ``loaded``: timers the caller loaded before ``now`` (the scheduler stages the ones about to fall
         due), used instead of reading them again. One that changed since is stale, and its write meets the
-        store's unique (id, version) like any other writer that lost: the batch goes the per-timer way.
+        store's unique (id, version) like any other writer that lost.
         The decision is still taken here, at ``now``: staging never records anything early.
         ``chain_heads``: the loaded timers' last chain hashes (``load_with_heads``), so that their new events
         are stored with their hashes and the chain's trigger has nothing to do (``write_in``).

@@ -644,6 +644,50 @@ def test_a_staged_timer_satisfied_before_its_instant_is_not_breached_and_the_res
         assert AuditTrail(system).verify(timer_id).broken == []
 
 
+def test_a_scheduler_killed_while_firing_a_batch_again_after_a_conflict_leaves_exactly_one_breach(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (met, missed), deadline = warned_timers(system, clock, timers, consumer, 2)
+    calls: list[UUID] = []
+
+    def crash(timer_id: UUID) -> None:
+        calls.append(timer_id)
+        if timer_id == missed.id:
+            raise SimulatedCrashError
+
+    dying = scheduler(system, timers, clock, lookahead=5.0, after_record=crash)
+    clock.set(deadline - timedelta(seconds=2))
+    dying.stage()
+    # Satisfied behind the staged copy: the batch's own write meets a conflict and rolls back, and the
+    # batch is taken again and stored the library's way, whose events commit before the rows do.
+    timers.apply_case_event(
+        met.id,
+        timers.caller(uuid4(), None),
+        uuid4(),
+        lambda timer, ctx: timer.satisfy(
+            ctx, at=clock.now(), by_event="ComplaintDecided", cause_event_id=uuid4()
+        ),
+    )
+    clock.set(deadline + timedelta(seconds=1))
+    with pytest.raises(SimulatedCrashError):
+        dying.tick()
+    after_crash = history_types(timers, missed.id)
+    still_due = due_row(system, missed.id)["next_fire_at"]
+    restarted = scheduler(system, timers, clock)
+    taken = restarted.tick().taken
+
+    # The crash came in the second pass: the first one, in the rows' transaction, recorded nothing.
+    assert missed.id in calls
+    assert after_crash.count(TimerBreached) == 1
+    assert still_due == deadline
+    assert set(taken) == {met.id, missed.id}
+    assert history_types(timers, missed.id).count(TimerBreached) == 1
+    assert TimerBreached not in history_types(timers, met.id)
+    for timer_id in (met.id, missed.id):
+        assert due_row(system, timer_id)["next_fire_at"] is None
+        assert AuditTrail(system).verify(timer_id).broken == []
+
+
 def test_the_row_of_a_timer_breached_from_its_staged_copy_is_the_breached_timer_s_row(
     system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
 ) -> None:
