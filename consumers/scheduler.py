@@ -345,7 +345,14 @@ class Scheduler:
             changed = True
             while not stop.is_set():
                 if changed or (next_due is not None and self.clock.now() >= next_due):
-                    tick = self.tick()
+                    try:
+                        tick = self.tick()
+                    except ConcurrencyConflictError as exc:
+                        # Other writers kept winning over a due timer (``Timers.change`` gave up): its row
+                        # is still due, so a pass shortly after decides again from what is stored.
+                        log.warning("a scheduler pass gave up on a contended timer (%s); retrying", exc)
+                        stop.wait(RECONNECT_DELAYS_S[0])
+                        continue
                     if tick.taken:
                         log.info("fired %d timer(s) at %s", len(tick.taken), tick.now.isoformat())
                     next_due = self.next_due()

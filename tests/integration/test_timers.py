@@ -76,7 +76,7 @@ from infra.services.policies import AcknowledgeReceipt
 from infra.services.timers import DueRow, Timers, due_table
 from infra.settings import Settings
 from infra.store.database import Database
-from infra.store.eventstore import ensure_schema, store_env
+from infra.store.eventstore import ConcurrencyConflictError, ensure_schema, store_env
 from tests.feed import deliver
 
 pytestmark = pytest.mark.integration
@@ -552,6 +552,38 @@ def test_the_running_scheduler_wakes_on_a_notification_and_breaches_when_the_clo
 
     assert not runner.is_alive()
     assert history_types(timers, timer.id).count(TimerBreached) == 1
+
+
+def test_a_pass_that_gives_up_on_a_contended_timer_does_not_stop_the_scheduler(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (timer,), deadline = warned_timers(system, clock, timers, consumer, 1)
+    contended: list[UUID] = []
+
+    def lose_twice(timer_id: UUID) -> None:
+        # As when another writer keeps winning: the batch's own write, then the library's, give up.
+        if len(contended) < 2:
+            contended.append(timer_id)
+            raise ConcurrencyConflictError(timer_id, None, timers.load(timer_id).version)
+
+    one = scheduler(system, timers, clock, after_record=lose_twice)
+    stop = threading.Event()
+    runner = threading.Thread(target=one.run, args=(stop,))
+    clock.set(deadline + timedelta(seconds=1))
+    runner.start()
+    try:
+        limit = time.monotonic() + 10
+        while due_row(system, timer.id)["next_fire_at"] is not None and time.monotonic() < limit:
+            time.sleep(0.05)
+        alive = runner.is_alive()
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+
+    assert contended == [timer.id, timer.id]
+    assert alive
+    assert history_types(timers, timer.id).count(TimerBreached) == 1
+    assert due_row(system, timer.id)["next_fire_at"] is None
 
 
 def warned_timers(
