@@ -10,8 +10,8 @@ Staging: in the seconds before a due instant (``lookahead``) the scheduler loads
 then (at most ``stage_limit`` of them), so that at the instant only the decision and the writes remain. A
 staged timer is a cache, never a decision: what it records is decided at the instant from the clock read
 then, and a timer that changed in between (satisfied, paused, extended) is stale, so its write meets the
-store's unique (id, version): the batch's transaction rolls back whole and the batch is fired again from
-what is stored, the library's way (timer by timer where a timer meets another writer).
+store's unique (id, version): the batch's transaction rolls back whole, and its rows are taken again and
+fired from what is stored, the library's way (timer by timer where a timer meets another writer).
 
 Exactly once: a batch's events are written in the transaction that holds its rows (``Timers.fire_many``
 with the connection), so a scheduler that dies before the commit leaves the rows due and nothing recorded.

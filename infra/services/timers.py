@@ -169,7 +169,7 @@ class Timers(CaseApplication[SlaTimer]):
         events are written in it (``write_in``), so they commit with the rewritten rows or not at all. There
         a stale timer is not fired again here: the conflict (``ConcurrencyConflictError``) has spoiled that
         transaction, so it goes to the caller, which rolls it back whole (nothing recorded, the rows due
-        again) and fires the batch again without ``conn``.
+        again) and takes the rows again to fire them without ``conn``.
         """
         known = loaded or {}
         found = [known.get(timer_id) for timer_id in timer_ids]
