@@ -116,6 +116,8 @@ class Scheduler:
         self._heads: dict[UUID, bytes] = {}
         """The staged timers' chain hashes at the staged version: their breaches are stored hashed."""
         self._staged_until: datetime | None = None
+        self._fired: list[tuple[datetime, list[Any], list[SlaTimer]]] = []
+        """The pass's committed batches (instant, rows taken, timers fired), counted at its end."""
         self._take = (
             sql.SQL(
                 """SELECT timer_id, timer_version, next_fire_at, next_action FROM {t}
@@ -137,7 +139,12 @@ class Scheduler:
 
     def tick(self) -> Tick:
         """Fire every timer due at the clock's now (in batches), each once; returns what it took."""
-        now = self.clock.now()
+        try:
+            return self._pass(self.clock.now())
+        finally:
+            self._count_fired()
+
+    def _pass(self, now: datetime) -> Tick:
         with self._connection() as conn:
             taken = self._fire_batch(conn, now)
         if len(taken) < self.batch_size:
@@ -151,6 +158,14 @@ class Scheduler:
         for batch in drained:
             taken.extend(batch)
         return Tick(now, tuple(taken))
+
+    def _count_fired(self) -> None:
+        """Count what the pass's committed batches recorded (``_recorded``), and let their timers go."""
+        fired, self._fired = self._fired, []
+        for now, rows, timers in fired:
+            # ``fire_many`` answers in the order of the rows taken.
+            recorded = (_recorded(row[2], row[3], timer) for row, timer in zip(rows, timers, strict=True))
+            metrics.timers_fired((what for what in recorded if what is not None), now)
 
     def _drain(self, worker: int) -> list[UUID]:
         """Fire batches, each in its own transaction on a pooled connection, until one comes back short."""
@@ -241,18 +256,9 @@ class Scheduler:
                 rewrite_fired_rows(conn, self.base_schema, fired_from_row)
                 # Rewrite even at an equal version: the row must stop naming an instant already handled.
                 upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in rest], same_version=True)
-        # Counted once committed; ``fire_many`` answers in the order of ``taken``. Only a running timer has
-        # a due row, so one breached now was breached by this batch, even when its row named a warning
-        # (a late tick records the warnings and the breach at once): its lateness runs from the deadline.
-        metrics.timers_fired(
-            (
-                (TimerAction.BREACH, timer.due_at or due, timer.rule_id)
-                if timer.state is TimerState.BREACHED
-                else (action, due, None)
-                for (_, _, due, action), timer in zip(rows, timers, strict=True)
-            ),
-            now,
-        )
+        # Counted when the pass ends (``_count_fired``), not here: in a burst this batch's counting, and
+        # freeing its timers, would hold the GIL while the batches after it wait to be written.
+        self._fired.append((now, rows, timers))
         return taken
 
     @property
@@ -375,6 +381,24 @@ class Scheduler:
         if not self.lookahead or now >= next_due or next_due > now + self.lookahead:
             return False
         return self._staged_until is None or now + self.lookahead - self._staged_until >= timedelta(seconds=1)
+
+
+def _recorded(due: datetime, action: str, timer: SlaTimer) -> tuple[str, datetime, str | None] | None:
+    """What firing a timer whose row named (``due``, ``action``) recorded, for the metrics: the action,
+    the instant its lateness runs from and the breached rule; None when it recorded nothing.
+
+    Only a running timer has a due row, so one breached or closed now was so by this batch, even when its
+    row named a warning (a late pass records the warnings and the end at once): its lateness runs from the
+    deadline. One still running recorded the warning its row named. One satisfied, cancelled or paused
+    since its row was written recorded nothing.
+    """
+    if timer.state is TimerState.BREACHED:
+        return TimerAction.BREACH, timer.due_at or due, timer.rule_id
+    if timer.state is TimerState.WINDOW_CLOSED:
+        return TimerAction.CLOSE_WINDOW, timer.due_at or due, None
+    if timer.state is TimerState.RUNNING and action == TimerAction.WARNING:
+        return TimerAction.WARNING, due, None
+    return None
 
 
 def nudge(conn: Connection[Any], base_schema: str) -> None:

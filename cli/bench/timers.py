@@ -714,13 +714,23 @@ def _profile_main(due: int, workers: int, top: int) -> int:
         )
         if profile is not None:
             profile.enable()
+        written: list[float] = []
+        count_fired = scheduler._count_fired
+
+        def note_written() -> None:
+            # The pass's last batch has committed: what is counted and freed after it delays no breach.
+            written.append(time.perf_counter() - started)
+            count_fired()
+
+        scheduler._count_fired = note_written  # type: ignore[method-assign]
         fired = len(scheduler.tick().taken)
         if profile is not None:
             profile.disable()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
         backend = _backend_cpu_seconds(pids) - backend_before
         print(
-            f"{fired} breaches ({staged} staged), {workers} worker(s): {wall:.3f} s wall; per breach "
+            f"{fired} breaches ({staged} staged), {workers} worker(s): written in {written[0]:.3f} s, "
+            f"pass {wall:.3f} s wall; per breach "
             f"{wall / fired * 1e6:.0f} us wall, {cpu / fired * 1e6:.0f} us CPU of this process, "
             f"{backend / fired * 1e6:.0f} us CPU of its PostgreSQL backends; load {os.getloadavg()[0]:.1f}"
         )
