@@ -65,7 +65,7 @@ API_WORKERS = os.cpu_count() or 1
 """The API runs as deployed on this machine: one worker process per core (``caseledger api --workers``)."""
 HANDLERS = 200
 """Complaint handlers the filled complaints are assigned to: the worklist filter picks one of them."""
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass

@@ -62,7 +62,7 @@ BARE_TABLE = "sla_due_bare"
 WATCH_POLL_S = 0.02
 WATCH_GAP_S = 2.0
 """How long the watcher waits for a missing notification id before it takes it for one never committed."""
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 GOAL_P99_MS = 500.0
 """Issue #17: one scheduler process records 10,000 breaches due at once with a lateness p99 below this."""
 
