@@ -17,6 +17,7 @@ consumer's or scheduler's own transaction on ``sla_due``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -252,8 +253,9 @@ class Timers(CaseApplication[SlaTimer]):
         )
         try:
             conn.execute(self._chained_insert[len(ids) == 1], (*params, self.notification_channel))
-        except UniqueViolation:
-            raise ConcurrencyConflictError(timers[0].id, None, self._current_version(timers[0].id)) from None
+        except UniqueViolation as taken:
+            timer_id, expected = _stored_key(taken, timers[0].id)
+            raise ConcurrencyConflictError(timer_id, expected, self._current_version(timer_id)) from None
 
     def load_many(self, timer_ids: Sequence[UUID]) -> list[SlaTimer]:
         """The timers with these ids as they stand, in that order, from one query of their events.
@@ -376,6 +378,19 @@ class Timers(CaseApplication[SlaTimer]):
             return self.load(timer_id)
         except CaseNotFoundError:
             return None
+
+
+_KEY_TAKEN = re.compile(r"=\(([0-9a-fA-F-]{36}), (\d+)\) already exists")
+"""The key a unique violation of the events table names: ``Key (originator_id, originator_version)=(…)``."""
+
+
+def _stored_key(violation: UniqueViolation, otherwise: UUID) -> tuple[UUID, int | None]:
+    """The timer whose version was taken by another writer, and the version this write followed; the batch's
+    first timer and no version when the server did not say (a detail it may leave out)."""
+    match = _KEY_TAKEN.search(violation.diag.message_detail or "")
+    if match is None:
+        return otherwise, None
+    return UUID(match[1]), int(match[2]) - 1
 
 
 def _snapshot_due(timers: Sequence[SlaTimer], interval: int | None) -> bool:

@@ -676,6 +676,47 @@ def test_a_staged_timer_satisfied_before_its_instant_is_not_breached_and_the_res
         assert AuditTrail(system).verify(timer_id).broken == []
 
 
+def test_a_batch_written_over_a_timer_another_writer_changed_names_that_timer_in_its_conflict(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (met, missed), deadline = warned_timers(system, clock, timers, consumer, 2)
+    loaded, heads = timers.load_with_heads([missed.id, met.id])
+    stale_version = loaded[met.id].version
+    timers.apply_case_event(
+        met.id,
+        timers.caller(uuid4(), None),
+        uuid4(),
+        lambda timer, ctx: timer.satisfy(
+            ctx, at=deadline - timedelta(seconds=1), by_event="ComplaintDecided", cause_event_id=uuid4()
+        ),
+    )
+
+    with (
+        system.database.connection() as conn,
+        pytest.raises(ConcurrencyConflictError) as conflict,
+        conn.transaction(),
+    ):
+        # The stale copy is the batch's second timer: the conflict must name it, not the first.
+        timers.fire_many(
+            [missed.id, met.id],
+            timers.caller(uuid4(), None),
+            deadline + timedelta(seconds=1),
+            loaded=loaded,
+            chain_heads=heads,
+            conn=conn,
+        )
+
+    assert conflict.value.case_id == met.id
+    assert conflict.value.expected_version == stale_version
+    assert conflict.value.current_version == timers.load(met.id).version == stale_version + 1
+    # Rolled back whole: the first timer's breach went with it, and both rows are still due.
+    assert TimerBreached not in history_types(timers, missed.id)
+    clock.set(deadline + timedelta(seconds=1))
+    assert set(scheduler(system, timers, clock).tick().taken) == {met.id, missed.id}
+    assert history_types(timers, missed.id).count(TimerBreached) == 1
+    assert TimerBreached not in history_types(timers, met.id)
+
+
 def test_a_scheduler_killed_while_firing_a_batch_again_after_a_conflict_leaves_exactly_one_breach(
     system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
 ) -> None:
