@@ -56,6 +56,10 @@ RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
 DEFAULT_LOOKAHEAD_S = 5.0
 """How far ahead of a due instant the scheduler loads the timers due then (seconds)."""
 
+HELD_BATCHES = 100
+"""How many committed batches a pass holds for counting at its end (20,000 timers at 200 a batch, the
+staging limit): a larger backlog is counted every so many batches."""
+
 AfterRecord = Callable[[UUID], None]
 """Called after a timer's events are recorded and before its row is committed (tests simulate a crash)."""
 
@@ -117,6 +121,7 @@ class Scheduler:
         """The staged timers' chain hashes at the staged version: their breaches are stored hashed."""
         self._staged_until: datetime | None = None
         self._fired: list[tuple[datetime, list[Any], list[SlaTimer]]] = []
+        self._fired_lock = threading.Lock()
         """The pass's committed batches (instant, rows taken, timers fired), counted at its end."""
         self._take = (
             sql.SQL(
@@ -142,7 +147,11 @@ class Scheduler:
         try:
             return self._pass(self.clock.now())
         finally:
-            self._count_fired()
+            try:
+                self._count_fired()
+            except Exception:
+                # Metrics must not hide why the pass ended (``run`` reconnects on a lost database).
+                log.exception("counting the timers a pass fired failed")
 
     def _pass(self, now: datetime) -> Tick:
         with self._connection() as conn:
@@ -161,7 +170,8 @@ class Scheduler:
 
     def _count_fired(self) -> None:
         """Count what the pass's committed batches recorded (``_recorded``), and let their timers go."""
-        fired, self._fired = self._fired, []
+        with self._fired_lock:
+            fired, self._fired = self._fired, []
         for now, rows, timers in fired:
             # ``fire_many`` answers in the order of the rows taken.
             recorded = (_recorded(row[2], row[3], timer) for row, timer in zip(rows, timers, strict=True))
@@ -258,7 +268,13 @@ class Scheduler:
                 upsert_due_rows(conn, self.base_schema, [DueRow.of(t) for t in rest], same_version=True)
         # Counted when the pass ends (``_count_fired``), not here: in a burst this batch's counting, and
         # freeing its timers, would hold the GIL while the batches after it wait to be written.
-        self._fired.append((now, rows, timers))
+        with self._fired_lock:
+            self._fired.append((now, rows, timers))
+            held = len(self._fired)
+        if held >= HELD_BATCHES:
+            # A backlog far larger than a burst (the first pass after an outage): counted as it goes, so
+            # that what waits to be counted stays bounded.
+            self._count_fired()
         return taken
 
     @property
@@ -387,16 +403,22 @@ def _recorded(due: datetime, action: str, timer: SlaTimer) -> tuple[str, datetim
     """What firing a timer whose row named (``due``, ``action``) recorded, for the metrics: the action,
     the instant its lateness runs from and the breached rule; None when it recorded nothing.
 
-    Only a running timer has a due row, so one breached or closed now was so by this batch, even when its
+    Only a running timer has a due row, so one breached or closed now was so by this pass, even when its
     row named a warning (a late pass records the warnings and the end at once): its lateness runs from the
-    deadline. One still running recorded the warning its row named. One satisfied, cancelled or paused
-    since its row was written recorded nothing.
+    deadline. (A breach the library's path stored before a scheduler died, its row still due, is counted
+    once, by the pass that finds it.) One still running is counted when it has raised the warning its row
+    named; one whose warning moved since its row was written (extended, resumed) raised nothing, and one
+    satisfied, cancelled or paused since recorded nothing.
     """
     if timer.state is TimerState.BREACHED:
         return TimerAction.BREACH, timer.due_at or due, timer.rule_id
     if timer.state is TimerState.WINDOW_CLOSED:
         return TimerAction.CLOSE_WINDOW, timer.due_at or due, None
-    if timer.state is TimerState.RUNNING and action == TimerAction.WARNING:
+    if (
+        timer.state is TimerState.RUNNING
+        and action == TimerAction.WARNING
+        and any(warning.at == due and warning.fraction in timer.warned for warning in timer.warnings)
+    ):
         return TimerAction.WARNING, due, None
     return None
 

@@ -380,8 +380,9 @@ class Timers(CaseApplication[SlaTimer]):
             return None
 
 
-_KEY_TAKEN = re.compile(r"=\(([0-9a-fA-F-]{36}), (\d+)\) already exists")
-"""The key a unique violation of the events table names: ``Key (originator_id, originator_version)=(…)``."""
+_KEY_TAKEN = re.compile(r"\(originator_id, originator_version\)=\(([0-9a-fA-F-]{36}), (\d+)\)")
+"""The key a unique violation of the events table's primary key names, in any of the server's languages:
+``Key (originator_id, originator_version)=(…, 5) already exists``."""
 
 
 def _stored_key(violation: UniqueViolation, otherwise: UUID) -> tuple[UUID, int | None]:

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -29,7 +30,7 @@ from cli.scenarios import (
     register_demo_seller,
 )
 from consumers.processing import Outcome, Processor, event_stores
-from consumers.scheduler import Scheduler, nudge, run_scheduler
+from consumers.scheduler import HELD_BATCHES, Scheduler, nudge, run_scheduler
 from consumers.timers import TIMERS_GROUP, TimerHandler, timers_handler
 from domain.base import SHANGHAI, Role
 from domain.calendar import Deadline, Pause, compute_deadline, default_calendar
@@ -606,6 +607,59 @@ def warned_timers(
     finally:
         warner.close()
     return found, deadline
+
+
+def breaches_counted() -> float:
+    return REGISTRY.get_sample_value("caseledger_timers_fired_total", {"action": "breach"}) or 0.0
+
+
+def test_a_pass_cut_short_still_counts_the_breaches_it_committed(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    found, deadline = warned_timers(system, clock, timers, consumer, 3)
+    recorded: list[UUID] = []
+
+    def crash_on_the_third(timer_id: UUID) -> None:
+        recorded.append(timer_id)
+        if len(recorded) == 3:
+            raise SimulatedCrashError
+
+    before = breaches_counted()
+    dying = scheduler(system, timers, clock, batch_size=1, workers=1, after_record=crash_on_the_third)
+    clock.set(deadline + timedelta(seconds=1))
+    with pytest.raises(SimulatedCrashError):
+        dying.tick()
+
+    # Two batches committed before the third died: counted, though the pass never ended normally.
+    assert breaches_counted() - before == 2
+    assert sum(history_types(timers, t.id).count(TimerBreached) for t in found) == 2
+    scheduler(system, timers, clock).tick()
+    assert breaches_counted() - before == 3
+
+
+def test_a_backlog_larger_than_a_burst_is_counted_every_hundred_batches_not_held_to_the_end(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    found, deadline = warned_timers(system, clock, timers, consumer, HELD_BATCHES + 1)
+    before = breaches_counted()
+    counted_while_recording: list[float] = []
+    one = scheduler(
+        system,
+        timers,
+        clock,
+        batch_size=1,
+        workers=1,
+        after_record=lambda _: counted_while_recording.append(breaches_counted() - before),
+    )
+    clock.set(deadline + timedelta(seconds=1))
+
+    taken = one.tick().taken
+
+    assert len(taken) == len(found)
+    # The first hundred batches were held; the hundredth's commit counted them before the next was written.
+    assert counted_while_recording[:HELD_BATCHES] == [0.0] * HELD_BATCHES
+    assert counted_while_recording[HELD_BATCHES] == HELD_BATCHES
+    assert breaches_counted() - before == len(found)
 
 
 def test_staging_ahead_of_the_deadline_records_nothing_before_it(

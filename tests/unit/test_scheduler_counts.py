@@ -1,4 +1,4 @@
-"""What the scheduler counts after a batch: what each timer recorded, not what its row said it would."""
+"""What the scheduler counts after a pass: what each timer recorded, not what its row said it would."""
 
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ def test_a_running_timer_whose_row_named_a_warning_is_counted_as_that_warning() 
     timer.raise_warning(SYSTEM, threshold=0.5, at=warn_at)
 
     assert _recorded(warn_at, TimerAction.WARNING.value, timer) == (TimerAction.WARNING, warn_at, None)
+
+
+def test_a_running_timer_whose_row_named_a_warning_it_has_not_raised_is_not_counted() -> None:
+    # Extended or resumed since its row was written: the warning moved, and the pass raised nothing.
+    timer = started()
+    warn_at = timer.warning_at(0.5)
+    assert warn_at is not None
+
+    assert _recorded(warn_at, TimerAction.WARNING.value, timer) is None
 
 
 def test_a_timer_satisfied_after_its_row_named_a_breach_is_not_counted() -> None:
