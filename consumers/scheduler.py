@@ -121,8 +121,8 @@ class Scheduler:
         """The staged timers' chain hashes at the staged version: their breaches are stored hashed."""
         self._staged_until: datetime | None = None
         self._fired: list[tuple[datetime, list[Any], list[SlaTimer]]] = []
-        self._fired_lock = threading.Lock()
         """The pass's committed batches (instant, rows taken, timers fired), counted at its end."""
+        self._fired_lock = threading.Lock()
         self._take = (
             sql.SQL(
                 """SELECT timer_id, timer_version, next_fire_at, next_action FROM {t}
