@@ -689,6 +689,58 @@ def test_staging_ahead_of_the_deadline_records_nothing_before_it(
     assert breach.lateness_seconds == 0
 
 
+def test_a_re_stage_that_would_still_be_reading_at_the_instant_is_not_started(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    # A re-stage reads its whole window before it looks at the clock again: started just before the
+    # instant, it would make every timer due then wait for it.
+    (timer,), deadline = warned_timers(system, clock, timers, consumer, 1)
+    one = scheduler(system, timers, clock, lookahead=5.0)
+    try:
+        clock.set(deadline - timedelta(seconds=4))
+        never_staged = one._should_stage(deadline)
+        one.stage()
+        clock.set(deadline - timedelta(seconds=2))
+        a_second_later = one._should_stage(deadline)
+        clock.set(deadline - timedelta(milliseconds=50))
+        at_the_instant = one._should_stage(deadline)
+        clock.set(deadline)
+        on_time = one.tick().taken
+    finally:
+        one.close()
+
+    assert never_staged is True
+    assert a_second_later is True
+    assert at_the_instant is False
+    # What the first stage loaded fires at the instant.
+    assert on_time == (timer.id,)
+
+
+def test_a_timer_chunk_that_would_still_be_loading_at_its_instant_is_left_to_the_instant(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (timer,), deadline = warned_timers(system, clock, timers, consumer, 1)
+    slow = scheduler(system, timers, clock, lookahead=5.0)
+    quick = scheduler(system, timers, clock, lookahead=5.0)
+    try:
+        clock.set(deadline - timedelta(seconds=3))
+        # Loading its last chunk took longer than the time left before this one's instant.
+        slow._chunk_seconds = 3.5
+        left = slow.stage()
+        staged = quick.stage()
+        clock.set(deadline)
+        fired = slow.tick().taken
+    finally:
+        slow.close()
+        quick.close()
+
+    assert left == 0
+    assert staged == 1
+    # What was not staged is read at the instant, as before.
+    assert fired == (timer.id,)
+    assert isinstance(timers.history(timer.id)[-1], TimerBreached)
+
+
 def test_a_staged_timer_satisfied_before_its_instant_is_not_breached_and_the_rest_of_its_batch_is(
     system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
 ) -> None:
