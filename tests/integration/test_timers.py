@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -974,6 +975,101 @@ def test_a_burst_drained_by_several_workers_breaches_each_timer_once(
     for timer in found:
         assert history_types(timers, timer.id).count(TimerBreached) == 1
     assert next_due is None or next_due > clock.now()
+
+
+def test_a_staged_burst_leaves_a_row_another_scheduler_holds_to_it_and_fires_it_once_released(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (held, *others), deadline = warned_timers(system, clock, timers, consumer, 5)
+    one = scheduler(system, timers, clock, batch_size=2, workers=1, lookahead=5.0)
+    before = breaches_counted()
+    try:
+        clock.set(deadline - timedelta(seconds=1))
+        staged = one.stage()
+        clock.set(deadline + timedelta(seconds=1))
+        with psycopg.connect(system.database_url) as other:
+            # Another scheduler's transaction holds one row, as a pass of its own would.
+            other.execute(
+                sql.SQL("SELECT 1 FROM {} WHERE timer_id = %s FOR UPDATE").format(
+                    due_table(system.settings.db_schema)
+                ),
+                (held.id,),
+            )
+            first = one.tick().taken
+            held_meanwhile = history_types(timers, held.id)
+            other.rollback()
+        second = one.tick().taken
+    finally:
+        one.close()
+
+    assert staged == 5
+    # Every timer but the held one was fired in the first pass; the held one in the next.
+    assert sorted(first) == sorted(timer.id for timer in others)
+    # Nothing is written for a timer whose row the pass could not lock.
+    assert TimerBreached not in held_meanwhile
+    assert second == (held.id,)
+    for timer in (held, *others):
+        assert history_types(timers, timer.id).count(TimerBreached) == 1
+        assert due_row(system, timer.id)["next_fire_at"] is None
+        assert AuditTrail(system).verify(timer.id).broken == []
+    assert breaches_counted() - before == 5
+
+
+def test_a_staged_timer_whose_row_is_behind_its_copy_gets_its_whole_row_written(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    (behind, ahead), deadline = warned_timers(system, clock, timers, consumer, 2)
+    one = scheduler(system, timers, clock, lookahead=5.0)
+    try:
+        clock.set(deadline - timedelta(seconds=1))
+        one.stage()
+        # The row stands a version behind the copy (a consumer's rewrite not applied yet), without what
+        # that version wrote: only a whole row written from the timer puts it back.
+        with psycopg.connect(system.database_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET timer_version = timer_version - 1, warn_50_at = NULL WHERE timer_id = %s"
+                ).format(due_table(system.settings.db_schema)),
+                (behind.id,),
+            )
+        clock.set(deadline + timedelta(seconds=1))
+        taken = one.tick().taken
+    finally:
+        one.close()
+
+    assert sorted(taken) == sorted([behind.id, ahead.id])
+    for timer in (behind, ahead):
+        breached = timers.load(timer.id)
+        row = due_row(system, timer.id)
+        assert history_types(timers, timer.id).count(TimerBreached) == 1
+        assert row["timer_version"] == breached.version
+        assert (row["state"], row["next_fire_at"]) == ("breached", None)
+        assert row["warn_50_at"] == breached.warning_at(0.5) is not None
+
+
+def test_two_schedulers_staged_for_one_burst_breach_each_timer_once(
+    system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
+) -> None:
+    found, deadline = warned_timers(system, clock, timers, consumer, 12)
+    pair = [scheduler(system, timers, clock, batch_size=2, workers=2, lookahead=5.0) for _ in range(2)]
+    before = breaches_counted()
+    try:
+        clock.set(deadline - timedelta(seconds=1))
+        for one in pair:
+            assert one.stage() == 12
+        clock.set(deadline + timedelta(seconds=1))
+        with ThreadPoolExecutor(2) as both:
+            passes = list(both.map(lambda one: one.tick().taken, pair))
+    finally:
+        for one in pair:
+            one.close()
+
+    fired = [timer_id for taken in passes for timer_id in taken]
+    assert sorted(fired) == sorted(timer.id for timer in found)
+    for timer in found:
+        assert history_types(timers, timer.id).count(TimerBreached) == 1
+        assert AuditTrail(system).verify(timer.id).broken == []
+    assert breaches_counted() - before == 12
 
 
 def test_the_running_scheduler_stages_a_timer_before_its_deadline_and_breaches_it_once_after(
