@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -57,9 +56,9 @@ RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
 DEFAULT_LOOKAHEAD_S = 5.0
 """How far ahead of a due instant the scheduler loads the timers due then (seconds)."""
 
-RESTAGE_GUARD_S = 0.1
-"""The least time before a due instant that a re-stage may still start at (seconds); more when the last
-one's read of its window took longer (twice that)."""
+STAGE_GUARD = timedelta(seconds=0.1)
+"""The least time before a due instant that staging may start at, or start loading a chunk of timers at;
+more when the last read of the window took longer (twice that), or the last chunk (that), by the clock."""
 
 HELD_BATCHES = 100
 """How many committed batches a pass holds for counting at its end (20,000 timers at 200 a batch, the
@@ -125,11 +124,11 @@ class Scheduler:
         self._heads: dict[UUID, bytes] = {}
         """The staged timers' chain hashes at the staged version: their breaches are stored hashed."""
         self._staged_until: datetime | None = None
-        self._stage_seconds = 0.0
-        """How long the last ``stage`` took to read its window (real time): a re-stage that would still be
-        reading at the instant is not started."""
-        self._chunk_seconds = 0.0
-        """How long loading the last staged chunk took (real time)."""
+        self._stage_read = timedelta(0)
+        """How long the last ``stage`` took to read its window, by the scheduler's clock."""
+        self._chunk_load = timedelta(0)
+        """How long loading the last staged chunk took, by the scheduler's clock (at most half the lookahead:
+        one stalled load must not keep staging off for good)."""
         self._fired: list[tuple[datetime, list[Any], list[SlaTimer]]] = []
         """The pass's committed batches (instant, rows taken, timers fired), counted at its end."""
         self._fired_lock = threading.Lock()
@@ -295,11 +294,10 @@ class Scheduler:
     def stage(self) -> int:
         """Load the timers due within ``lookahead`` of now that are not loaded yet; returns how many are.
 
-        Only reads: no row is locked and nothing is recorded. It stops early when the first due instant
-        comes, or would come while a chunk of timers is still loading (the instant's writes matter more than
+        Only reads: no row is locked and nothing is recorded. It stops loading before the window's first due
+        instant could come while a chunk of timers is still loading (the instant's writes matter more than
         the cache), and what it does not stage is read at the instant as before.
         """
-        started = time.perf_counter()
         now = self.clock.now()
         until = now + self.lookahead
         with self._connection() as conn:
@@ -319,15 +317,16 @@ class Scheduler:
         self._staged = kept
         self._heads = {timer_id: self._heads[timer_id] for timer_id in kept if timer_id in self._heads}
         wanted = [(timer_id, version, at) for timer_id, version, at in rows if timer_id not in kept]
-        self._stage_seconds = time.perf_counter() - started
+        self._stage_read = self.clock.now() - now
+        # The window's first instant, staged or not: a load still running then would delay its pass.
+        first = rows[0][2] if rows else None
         for start in range(0, len(wanted), self.batch_size):
             chunk = wanted[start : start + self.batch_size]
-            # A chunk that would still be loading when its instant comes is left to the instant.
-            if self.clock.now() + timedelta(seconds=self._chunk_seconds) >= chunk[0][2]:
+            if first is not None and self.clock.now() + max(STAGE_GUARD, self._chunk_load) >= first:
                 break
-            loading = time.perf_counter()
+            loading = self.clock.now()
             found, heads = self.timers.load_with_heads([timer_id for timer_id, _, _ in chunk])
-            self._chunk_seconds = time.perf_counter() - loading
+            self._chunk_load = min(self.clock.now() - loading, self.lookahead / 2)
             for timer_id, version, _ in chunk:
                 timer = found.get(timer_id)
                 if timer is not None and timer.version >= version:
@@ -370,6 +369,7 @@ class Scheduler:
                 self._staged.clear()
                 self._heads.clear()
                 self._staged_until = None
+                self._stage_read = self._chunk_load = timedelta(0)
                 stop.wait(delay)
 
     def _session(self, stop: threading.Event) -> None:
@@ -411,15 +411,12 @@ class Scheduler:
         now = self.clock.now()
         if not self.lookahead or now >= next_due or next_due > now + self.lookahead:
             return False
-        if self._staged_until is None:
-            return True
-        # A re-stage is not interrupted by the instant it prepares for (its read of the window runs to the
-        # end): one started just before would make every timer due then wait for it, which it exists to
-        # spare them. What is staged already fires; anything else is read at the instant.
-        guard = timedelta(seconds=max(RESTAGE_GUARD_S, 2 * self._stage_seconds))
-        if next_due - now < guard:
+        # Staging reads its whole window before it looks at the clock again: started just before the
+        # instant, it would make every timer due then wait for it, which it exists to spare them. What is
+        # staged already fires; anything else is read at the instant.
+        if next_due - now < max(STAGE_GUARD, 2 * self._stage_read):
             return False
-        return now + self.lookahead - self._staged_until >= timedelta(seconds=1)
+        return self._staged_until is None or now + self.lookahead - self._staged_until >= timedelta(seconds=1)
 
 
 def _recorded(due: datetime, action: str, timer: SlaTimer) -> tuple[str, datetime, str | None] | None:

@@ -690,29 +690,40 @@ def test_staging_ahead_of_the_deadline_records_nothing_before_it(
     assert breach.lateness_seconds == 0
 
 
-def test_a_re_stage_that_would_still_be_reading_at_the_instant_is_not_started(
+def test_staging_that_would_still_be_reading_at_the_instant_is_not_started(
     system: System, clock: ControlledClock, timers: Timers, consumer: Consumer
 ) -> None:
-    # A re-stage reads its whole window before it looks at the clock again: started just before the
+    # Staging reads its whole window before it looks at the clock again: started just before the
     # instant, it would make every timer due then wait for it.
     (timer,), deadline = warned_timers(system, clock, timers, consumer, 1)
     one = scheduler(system, timers, clock, lookahead=5.0)
+    late = scheduler(system, timers, clock, lookahead=5.0)
     try:
         clock.set(deadline - timedelta(seconds=4))
-        never_staged = one._should_stage(deadline)
+        first = one._should_stage(deadline)
         one.stage()
+        staged = one.staged
         clock.set(deadline - timedelta(seconds=2))
         a_second_later = one._should_stage(deadline)
+        # Had the last read of the window taken 1.5 s, a re-stage would need twice that before the instant.
+        one._stage_read = timedelta(seconds=1.5)
+        slow_read = one._should_stage(deadline)
         clock.set(deadline - timedelta(milliseconds=50))
         at_the_instant = one._should_stage(deadline)
+        # Nothing staged yet (a start, a reconnect): the first staging is held off the instant too.
+        first_at_the_instant = late._should_stage(deadline)
         clock.set(deadline)
         on_time = one.tick().taken
     finally:
         one.close()
+        late.close()
 
-    assert never_staged is True
+    assert first is True
+    assert staged == 1
     assert a_second_later is True
+    assert slow_read is False
     assert at_the_instant is False
+    assert first_at_the_instant is False
     # What the first stage loaded fires at the instant.
     assert on_time == (timer.id,)
 
@@ -725,8 +736,8 @@ def test_a_timer_chunk_that_would_still_be_loading_at_its_instant_is_left_to_the
     quick = scheduler(system, timers, clock, lookahead=5.0)
     try:
         clock.set(deadline - timedelta(seconds=3))
-        # Loading its last chunk took longer than the time left before this one's instant.
-        slow._chunk_seconds = 3.5
+        # Loading its last chunk took longer than the time left before the window's first instant.
+        slow._chunk_load = timedelta(seconds=3.5)
         left = slow.stage()
         staged = quick.stage()
         clock.set(deadline)
