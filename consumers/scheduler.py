@@ -58,7 +58,9 @@ DEFAULT_LOOKAHEAD_S = 5.0
 
 STAGE_GUARD = timedelta(seconds=0.1)
 """The least time before a due instant that staging may start at, or start loading a chunk of timers at;
-more when the last read of the window took longer (twice that), or the last chunk (that), by the clock."""
+more when the last read of the window took longer (twice that), or the last chunk (that), by the clock.
+Where instants follow one another closer than that, staging waits for a gap between them (what it has not
+staged by an instant is read then)."""
 
 HELD_BATCHES = 100
 """How many committed batches a pass holds for counting at its end (20,000 timers at 200 a batch, the
