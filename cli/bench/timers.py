@@ -100,8 +100,31 @@ class TimerFigure(Figure):
     rss_mib: float | None = None
     peak_rss_mib: float | None = None
     cpu_seconds: float | None = None
+    burst_cpu: BurstCpu | None = None
     checks: dict[str, int] = field(default_factory=dict)
     """Exact counts the run verified (breach events, distinct timers, pending rows touched)."""
+
+
+@dataclass(frozen=True)
+class BurstCpu:
+    """The CPU a burst cost, from its due instant until its last breach was seen (the bare loop's: committed),
+    beside the cores there are.
+
+    Lateness on a machine whose cores both sides of the burst share is bounded below by the CPU it needs:
+    ``floor_s`` is the burst's time had the scheduler and the database kept every core busy throughout.
+    """
+
+    scheduler_s: float
+    """The scheduler process(es), or the bare loop's own."""
+    database_s: float | None
+    """The PostgreSQL server's processes (None when the server is not on this machine)."""
+    cores: int
+
+    @property
+    def floor_s(self) -> float | None:
+        if self.database_s is None:
+            return None
+        return (self.scheduler_s + self.database_s) / self.cores
 
 
 class ShiftedClock:
@@ -248,7 +271,9 @@ def _bare_loop(database_url: str, schema: str, deadline: datetime, sizes: TimerS
         row = conn.execute(sql.SQL("SELECT min(next_fire_at) FROM {}").format(table)).fetchone()
         assert row is not None
         assert row[0] == deadline
+        server = _server_pids(database_url)
         time.sleep(max(0.0, (row[0] - clock.now()).total_seconds()))
+        at_instant = time.process_time(), _cpu_of(server or [])
         while True:
             now = clock.now()
             with conn.transaction():
@@ -271,6 +296,11 @@ def _bare_loop(database_url: str, schema: str, deadline: datetime, sizes: TimerS
             lateness += [(committed - r[1]).total_seconds() for r in rows]
             if len(rows) < 200:
                 break
+        burst_cpu = BurstCpu(
+            round(time.process_time() - at_instant[0], 2),
+            None if server is None else round(_cpu_between(at_instant[1], _cpu_of(server)), 2),
+            os.cpu_count() or 1,
+        )
         fired, touched = _bare_counts(conn, table, deadline)
     seconds = max(lateness) if lateness else 0.0
     return TimerFigure(
@@ -283,6 +313,7 @@ def _bare_loop(database_url: str, schema: str, deadline: datetime, sizes: TimerS
         p50_ms=nearest_rank_ms(sorted(lateness), 0.5, digits=1),
         p99_ms=nearest_rank_ms(sorted(lateness), 0.99, digits=1),
         max_ms=round(max(lateness) * 1000, 1),
+        burst_cpu=burst_cpu,
         checks={"fired": fired, "pending_touched": touched},
     )
 
@@ -310,10 +341,52 @@ def _proc_rss_mib(pid: int, key: str = "VmRSS") -> float:
     raise RuntimeError(f"no {key} for process {pid}")
 
 
+def _proc_stat(pid: int) -> list[str]:
+    # The fields after the command name (which may hold spaces): the 3rd field of stat is the first here.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _proc_cpu_seconds(pid: int) -> float:
-    # Fields after the command name (which may hold spaces): utime and stime are the 14th and 15th.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _proc_stat(pid)
+    # utime and stime are the 14th and 15th fields.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(database_url: str) -> list[int] | None:
+    """The PostgreSQL server's processes (the postmaster and its children: backends, WAL writer,
+    checkpointer…) when the server runs on this machine, by the parent of a backend of ours; else None."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        try:
+            # Read while the backend lives: it ends with this connection.
+            postmaster = int(_proc_stat(int(row[0]))[1])
+            if Path(f"/proc/{postmaster}/comm").read_text().strip() != "postgres":
+                return None
+        except (OSError, ValueError, IndexError):
+            return None  # a server elsewhere (or in a container): this machine cannot see its processes
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(_proc_stat(int(entry.name))[1]) == postmaster:
+                    children.append(int(entry.name))
+    return [postmaster, *children]
+
+
+def _cpu_of(pids: Sequence[int]) -> dict[int, float]:
+    """CPU seconds of each of the processes still running."""
+    seconds = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            seconds[pid] = _proc_cpu_seconds(pid)
+    return seconds
+
+
+def _cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """The CPU the processes running at both samples used between them (one that ended in between, such as
+    a backend whose client disconnected, is left out: its last figure is gone with it)."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
 @contextlib.contextmanager
@@ -477,9 +550,20 @@ def _run_scheduler_phase(
         if datetime.now(UTC) + timedelta(seconds=offset + DEFAULT_LOOKAHEAD_S) >= deadline:
             raise RuntimeError("the scheduler started too late: the idle interval overlapped the staging")
         watcher.start()
+        # The server's processes are listed before the instant: a backend that starts in the burst (a
+        # pool growing) is not counted, so the floor below errs low, never high.
+        server = _server_pids(system.database_url)
+        time.sleep(max(0.0, (deadline - timedelta(seconds=offset) - datetime.now(UTC)).total_seconds()))
+        at_instant = _cpu_of(pids), _cpu_of(server or [])
         watcher.wait_for(sizes.due, sizes.drain_timeout_s, running)
+        after_burst = _cpu_of(pids), _cpu_of(server or [])
         peak = max(_proc_rss_mib(pid, "VmHWM") for pid in pids)
         cpu_firing = sum(map(_proc_cpu_seconds, pids)) - cpu_after_idle
+    burst_cpu = BurstCpu(
+        round(_cpu_between(at_instant[0], after_burst[0]), 2),
+        None if server is None else round(_cpu_between(at_instant[1], after_burst[1]), 2),
+        os.cpu_count() or 1,
+    )
     visible = [
         (seen + timedelta(seconds=offset) - deadline).total_seconds() for seen in watcher.seen.values()
     ]
@@ -504,6 +588,7 @@ def _run_scheduler_phase(
             rss_mib=peak,
             peak_rss_mib=peak,
             cpu_seconds=round(cpu_firing, 2),
+            burst_cpu=burst_cpu,
             checks={"breach_events": len(recorded), "breached_timers": len(timers)},
         )
     ]
@@ -644,10 +729,29 @@ def timers_table(figures: Sequence[Figure], sizes: TimerSizes) -> str:
             )
         if extra.checks:
             lines.append(f"  checks: {extra.checks}")
+        if extra.burst_cpu is not None:
+            firing = "bare loop" if f.name.startswith("bare ") else "scheduler"
+            lines.append(_burst_cpu_line(extra.burst_cpu, extra.p99_ms, firing))
         versus = _versus_bare(extra, figures)
         if versus is not None:
             lines.append(versus)
     return "\n".join(lines)
+
+
+def _burst_cpu_line(cpu: BurstCpu, p99_ms: float | None, firing: str = "scheduler") -> str:
+    """What the burst cost in CPU (``firing``: what fired it), and the least time that CPU takes on the
+    machine's cores."""
+    line = f"  burst CPU: {firing} {cpu.scheduler_s:.2f} s"
+    floor = cpu.floor_s
+    if cpu.database_s is None or floor is None:
+        return line + ", PostgreSQL not on this machine (not measured)"
+    line += (
+        f" + PostgreSQL {cpu.database_s:.2f} s on {cpu.cores} core(s): "
+        f"{floor * 1000:.0f} ms with every core busy throughout"
+    )
+    if p99_ms is not None and floor > 0:
+        line += f" (p99 = {p99_ms / (floor * 1000):.1f}x that)"
+    return line
 
 
 def _versus_bare(figure: TimerFigure, figures: Sequence[Figure]) -> str | None:

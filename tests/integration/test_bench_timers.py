@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from cli.bench.timers import TimerFigure, TimerSizes, run_timers_bench, timers_table
+from cli.bench.timers import TimerFigure, TimerSizes, _server_pids, run_timers_bench, timers_table
 from infra.settings import Settings
 
 pytestmark = [
@@ -57,6 +57,13 @@ def test_timers_section_breaches_every_due_timer_once_and_no_pending_one_beside_
         assert fired.p99_ms is not None
         assert 0 <= fired.p50_ms <= fired.p99_ms
     assert (scheduler.writers, two_schedulers.writers) == (1, 2)
+    # The server runs on this machine: each burst's CPU is counted on both sides of it (at this size it may
+    # take less than a clock tick, 10 ms).
+    for fired in (scheduler, two_schedulers):
+        assert fired.burst_cpu is not None
+        assert fired.burst_cpu.scheduler_s >= 0
+        assert fired.burst_cpu.database_s is not None
+        assert fired.burst_cpu.database_s >= 0
     assert bare.p50_ms is not None
     assert bare.p99_ms is not None
     assert 0 <= bare.p50_ms <= bare.p99_ms
@@ -69,4 +76,19 @@ def test_timers_section_breaches_every_due_timer_once_and_no_pending_one_beside_
     # Each scheduler row beside the bare loop of the same run; the one-process row against the goal.
     assert table.count("vs the bare loop:") == 2
     assert table.count("goal p99 < 500 ms:") == 1
+    assert table.count("with every core busy throughout") == 3
+    assert bare.burst_cpu is not None
+    assert bare.burst_cpu.database_s is not None
     assert leftover_schemas(database_url, settings.db_schema) == []
+
+
+def test_the_servers_processes_are_found_on_this_machine_a_live_backend_among_them(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        server = _server_pids(database_url)
+
+    assert server is not None
+    assert row[0] in server
+    # The postmaster first, then its children: no process of this test's own.
+    assert len(server) == len(set(server)) > 1
