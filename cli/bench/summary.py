@@ -135,11 +135,14 @@ def _timers_p99(figures: Sequence[Figure]) -> SummaryRow | None:
     p99 = _extra(f, "p99_ms") if f is not None else None
     if f is None or p99 is None:
         return None
+    # Beside the least time the burst's CPU (the scheduler's and the server's) takes on the machine's cores.
+    cpu = _extra(f, "burst_cpu")
+    floor_s = getattr(cpu, "floor_s", None)
     return SummaryRow(
         ROWS_BY_PATH["timers"],
         f"p99 {p99:,.0f} ms ({f.operations:,} due)",
-        "-",
-        "-",
+        f"CPU floor {floor_s * 1000:,.0f} ms" if floor_s else "-",
+        f"{p99 / (floor_s * 1000):.1f}x" if floor_s else "-",
         "< 0.5 s",
         _verdict(p99 < 500.0),
     )

@@ -14,7 +14,7 @@ from cli.bench.figures import Figure
 from cli.bench.held import HeldFigure
 from cli.bench.pipeline import LatencyFigure
 from cli.bench.summary import NOT_RUN, ROWS, issue17_rows, issue17_table
-from cli.bench.timers import TimerFigure
+from cli.bench.timers import BurstCpu, TimerFigure
 from infra.settings import Settings
 
 
@@ -120,3 +120,29 @@ def test_a_run_prints_the_issue_table_and_its_elapsed_time_and_writes_both_to_th
     document = json.loads(out.read_text())
     assert [row["verdict"] for row in document["issue17"]] == [NOT_RUN] * (len(ROWS) - 1) + ["met"]
     assert document["elapsed_seconds"] >= 0
+
+
+def test_the_timers_row_stands_beside_the_floor_its_bursts_cpu_sets_on_the_cores() -> None:
+    figures = every_row_measured()
+    one_scheduler = next(f for f in figures if isinstance(f, TimerFigure))
+    one_scheduler.p99_ms = 900.0
+    one_scheduler.burst_cpu = BurstCpu(scheduler_s=0.75, database_s=0.45, cores=2)
+
+    row = next(r for r in issue17_rows(figures) if r.path == summary.ROWS_BY_PATH["timers"])
+
+    assert (row.measured, row.baseline, row.ratio, row.verdict) == (
+        "p99 900 ms (10,000 due)",
+        "CPU floor 600 ms",
+        "1.5x",
+        "missed",
+    )
+
+
+def test_a_timers_row_without_the_servers_cpu_has_no_floor_to_stand_beside() -> None:
+    figures = every_row_measured()
+    one_scheduler = next(f for f in figures if isinstance(f, TimerFigure))
+    one_scheduler.burst_cpu = BurstCpu(scheduler_s=0.75, database_s=None, cores=2)
+
+    row = next(r for r in issue17_rows(figures) if r.path == summary.ROWS_BY_PATH["timers"])
+
+    assert (row.baseline, row.ratio, row.verdict) == ("-", "-", "met")
