@@ -5,7 +5,8 @@ Two layers, because uvicorn answers some malformed requests before the applicati
 - ``RequestHygiene`` (ASGI middleware): a NUL byte in the path, the query string (raw or percent-encoded)
   or a header value is refused with 400 (PostgreSQL cannot store NUL in text, so it would otherwise fail
   deep in a query as a 500); a request line over ``MAX_URL_BYTES`` with 414; headers over
-  ``MAX_HEADER_BYTES`` with 431.
+  ``MAX_HEADER_BYTES`` with 431; a body over ``MAX_BODY_BYTES`` (``MAX_UPLOAD_BYTES`` where a file is
+  uploaded) with 413, before any of it is read, and without a length where one is needed with 411.
 - ``ProblemHttpToolsProtocol`` (uvicorn's httptools protocol): what the HTTP parser itself rejects (a raw NUL
   or control character in the request line or a header, a malformed request line, a URL that httptools
   cannot parse: over 64 KiB) is answered with the same problem+json instead of uvicorn's plain-text
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.problems import PROBLEM_JSON, PROBLEM_TYPE
@@ -33,6 +34,13 @@ MAX_URL_BYTES = 8 * 1024
 """The longest path plus query string served (nginx's and most proxies' default request-line limit)."""
 MAX_HEADER_BYTES = 32 * 1024
 """The most header bytes (names and values) served; a bearer token and cookies fit many times over."""
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body served: a command's JSON is a few KiB (its free texts end at 4,000 characters,
+its lists at 100 names), so anything near this is not a command, and parsing it would only cost memory."""
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+"""The largest file the console takes (an audit export to verify); a larger one is for the command line."""
+UPLOAD_PATHS = frozenset({"/console/audit/verify-export"})
+"""Where a request body is an uploaded file rather than a command."""
 
 
 def problem_body(status: HTTPStatus, slug: str, detail: str, instance: str | None = None) -> bytes:
@@ -69,7 +77,32 @@ def malformed(scope: Scope) -> tuple[HTTPStatus, str, str] | None:
         return HTTPStatus.BAD_REQUEST, "nul-byte", "the path or query string holds a NUL byte (%00)"
     if any(b"\x00" in value for _, value in scope.get("headers", ())):
         return HTTPStatus.BAD_REQUEST, "nul-byte", "a header holds a NUL byte"
+    return _oversized(scope)
+
+
+def body_limit(path: str) -> int:
+    """The largest body served at ``path``."""
+    return MAX_UPLOAD_BYTES if path in UPLOAD_PATHS else MAX_BODY_BYTES
+
+
+def _oversized(scope: Scope) -> tuple[HTTPStatus, str, str] | None:
+    """Why the body the request declares is not served (too large, or a file of no stated length)."""
+    headers = dict(scope.get("headers", ()))
+    limit = body_limit(scope["path"])
+    declared = headers.get(b"content-length")
+    if declared is None:
+        if b"transfer-encoding" in headers and limit > MAX_BODY_BYTES:
+            # A file streamed without its length could only be refused once its bytes were read.
+            return HTTPStatus.LENGTH_REQUIRED, "length-required", "an upload must state its Content-Length"
+        return None  # no body, or a chunked one: counted as it comes (``RequestHygiene``)
+    # The server has checked that it is a number (it frames the request by it).
+    if int(declared) > limit:
+        return _too_large(limit)
     return None
+
+
+def _too_large(limit: int) -> tuple[HTTPStatus, str, str]:
+    return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body-too-large", f"the request body is over {limit:,} bytes"
 
 
 class RequestHygiene:
@@ -79,25 +112,77 @@ class RequestHygiene:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (refused := malformed(scope)) is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status, slug, detail = refused
-        # The path itself may be the malformed part: it is named only when it is short and printable.
-        path = scope["path"]
-        instance = path if len(path) <= 256 and path.isprintable() else None
-        body = problem_body(status, slug, detail, instance)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": int(status),
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        refused = malformed(scope)
+        if refused is None and _chunked(scope):
+            # A body of no stated length (at most ``MAX_BODY_BYTES`` here): read whole before the app sees it,
+            # so that one over the limit is refused before the app has parsed any of it.
+            body, over = await _read_body(receive, MAX_BODY_BYTES)
+            if over:
+                refused = _too_large(MAX_BODY_BYTES)
+            else:
+                receive = _replay(body, receive)
+        if refused is None:
+            await self.app(scope, receive, send)
+            return
+        await _refuse(scope, send, refused)
+
+
+def _chunked(scope: Scope) -> bool:
+    headers = dict(scope.get("headers", ()))
+    return b"content-length" not in headers and b"transfer-encoding" in headers
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The request's body, or whether it went over ``limit`` (then what came is dropped)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", False  # the client went away: the app hears of it by its own receive
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts), False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body read ahead once, then whatever the connection says next."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _refuse(scope: Scope, send: Send, refused: tuple[HTTPStatus, str, str]) -> None:
+    status, slug, detail = refused
+    # The path itself may be the malformed part: it is named only when it is short and printable.
+    path = scope["path"]
+    instance = path if len(path) <= 256 and path.isprintable() else None
+    body = problem_body(status, slug, detail, instance)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": int(status),
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class ProblemHttpToolsProtocol(HttpToolsProtocol):

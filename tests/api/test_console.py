@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import psycopg
@@ -21,6 +22,7 @@ from cli.scenarios import CALLBACK_AGENT, OFFICER, by, lodge_sample_complaint
 from consumers.read_models import projection_handler
 from domain.base import Role
 from domain.inquiry import InquiryCategory, InquiryChannel, TransferTarget
+from infra.audit.history import AuditTrail
 from infra.bootstrap import System
 from infra.clock import ControlledClock
 from infra.services.inquiries import LogInquiry, TransferInquiry
@@ -292,3 +294,28 @@ def test_an_inquiry_s_case_file_links_the_complaint_it_went_to_and_the_complaint
     assert str(complaint_id) in inquiry_page.text
     assert complaint_page.status_code == 200, complaint_page.text
     assert str(inquiry_id) in complaint_page.text
+
+
+def test_an_auditor_uploads_an_export_and_reads_whether_it_verifies(
+    client: TestClient, system: System, complaint_id: UUID, tmp_path: Path
+) -> None:
+    key = "the-auditors-key"
+    export = tmp_path / "export.jsonl"
+    AuditTrail(system).export(export, key.encode(), complaint_id)
+    csrf = sign_in(client, Role.AUDITOR)
+
+    def verdict(content: bytes) -> str:
+        page = client.post(
+            "/console/audit/verify-export",
+            data={"csrf_token": csrf, "key": key},
+            files={"export": ("export.jsonl", content, "application/jsonl")},
+        )
+        assert page.status_code == 200, page.text
+        text: str = page.text
+        return text
+
+    assert "VERIFIED: signature valid" in verdict(export.read_bytes())
+    # The signature's last hex digit changed: a file altered after it was signed.
+    signed = export.read_bytes().rstrip(b"\n")
+    tampered = signed[:-2] + (b"0" if signed[-2:-1] != b"0" else b"1") + signed[-1:] + b"\n"
+    assert "NOT VERIFIED" in verdict(tampered)

@@ -18,11 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.hygiene import MAX_BODY_BYTES, MAX_UPLOAD_BYTES
 from api.serve import api_server
 from domain.base import Role
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from tests.api.claim_driver import lodge_complaint
+from tests.api.claim_driver import OFFICER, lodge_complaint
 from tests.api.conftest import as_
 from tests.kafka_fixtures import free_port
 
@@ -63,6 +64,26 @@ def test_a_query_string_over_the_url_limit_is_refused_with_414(client: TestClien
 def test_headers_over_the_limit_are_refused_with_431(client: TestClient, read_models: None) -> None:
     headers = {**SUPERVISOR, "X-Padding": "x" * 40_000}
     is_problem(client.get("/worklist", headers=headers), 431)
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_anything_reads_it(client: TestClient) -> None:
+    # Not even the caller is checked first: a stranger cannot make the API parse megabytes of JSON.
+    body = b'{"facts": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    for headers in ({}, as_(*OFFICER)):
+        response = client.post(
+            "/complaints", content=body, headers={**headers, "content-type": "application/json"}
+        )
+        document = is_problem(response, 413)
+        assert document["type"] == "urn:caseledger:problem:body-too-large"
+
+
+def test_a_command_just_under_the_body_limit_still_reaches_its_route(client: TestClient) -> None:
+    # Its text is far over the field's 4,000 characters: the route's own validation answers (422), not 413.
+    body = b'{"facts": "' + b"x" * (MAX_BODY_BYTES - 100) + b'"}'
+    response = client.post(
+        "/complaints", content=body, headers={**as_(*OFFICER), "content-type": "application/json"}
+    )
+    is_problem(response, 422)
 
 
 # ------------------------------------------------------------------------------- read-your-writes bounds
@@ -193,3 +214,72 @@ def test_a_header_over_the_limit_is_answered_431_problem_json_by_the_server(serv
     request = b"GET /worklist HTTP/1.1\r\nHost: t\r\nX-Padding: " + b"x" * 100_000 + b"\r\n\r\n"
     status, headers, _ = raw_exchange(server, request)
     assert (status, headers["content-type"]) == (431, PROBLEM)
+
+
+def chunked(body: bytes, size: int = 64 * 1024) -> bytes:
+    """``body`` in HTTP/1.1 chunks (a body of no stated length)."""
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n" for part in parts) + b"0\r\n\r\n"
+
+
+def post_head(path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: t", *(f"{name}: {value}" for name, value in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_a_declared_body_over_the_limit_is_answered_413_without_waiting_for_its_bytes(
+    server: tuple[str, int],
+) -> None:
+    # Only the head is sent: a server that read the body first would wait for 50 MB that never come.
+    head = post_head("/complaints", {"Content-Type": "application/json", "Content-Length": "50000000"})
+    status, headers, body = raw_exchange(server, head)
+    assert (status, headers["content-type"]) == (413, PROBLEM)
+    assert orjson.loads(body)["type"] == "urn:caseledger:problem:body-too-large"
+
+
+def test_a_chunked_body_over_the_limit_is_answered_413_by_the_server(server: tuple[str, int]) -> None:
+    head = post_head("/complaints", {"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    status, headers, _ = raw_exchange(
+        server, head + chunked(b'{"facts": "' + b"x" * 2 * MAX_BODY_BYTES + b'"}')
+    )
+    assert (status, headers["content-type"]) == (413, PROBLEM)
+
+
+def test_a_chunked_command_within_the_limit_is_lodged(
+    server: tuple[str, int], clock: ControlledClock
+) -> None:
+    command = {
+        "received_at": clock.now().isoformat(),
+        "category": "claims",
+        "channel": "hotline",
+        "subject_ref": {"kind": "policy", "ref": "P-1"},
+        "customer_id": "CUST-chunked",
+        "complainant_name": "张伟",
+        "complainant_phone": "13800138000",
+        "facts": "the repair estimate left out the paint work",
+        "demands": "pay the paint work",
+    }
+    head = post_head(
+        "/complaints",
+        {"Content-Type": "application/json", "Transfer-Encoding": "chunked", **as_(*OFFICER)},
+    )
+    status, _, body = raw_exchange(server, head + chunked(orjson.dumps(command), size=50))
+    assert status == 201, body
+    assert orjson.loads(body)["case_id"]
+
+
+def test_an_upload_takes_more_than_a_command_but_must_state_its_length(server: tuple[str, int]) -> None:
+    upload = "/console/audit/verify-export"
+    form = {"Content-Type": "multipart/form-data; boundary=b"}
+    # Over the command limit, within the upload limit: past the hygiene (the console then wants a session).
+    status, _, _ = raw_exchange(
+        server,
+        post_head(upload, {**form, "Content-Length": str(2 * MAX_BODY_BYTES)}) + b"x" * 2 * MAX_BODY_BYTES,
+    )
+    assert status not in (411, 413)
+    status, headers, _ = raw_exchange(
+        server, post_head(upload, {**form, "Content-Length": str(MAX_UPLOAD_BYTES + 1)})
+    )
+    assert (status, headers["content-type"]) == (413, PROBLEM)
+    status, headers, _ = raw_exchange(server, post_head(upload, {**form, "Transfer-Encoding": "chunked"}))
+    assert (status, headers["content-type"]) == (411, PROBLEM)
