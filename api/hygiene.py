@@ -6,7 +6,7 @@ Two layers, because uvicorn answers some malformed requests before the applicati
   or a header value is refused with 400 (PostgreSQL cannot store NUL in text, so it would otherwise fail
   deep in a query as a 500); a request line over ``MAX_URL_BYTES`` with 414; headers over
   ``MAX_HEADER_BYTES`` with 431; a body over ``MAX_BODY_BYTES`` (``MAX_UPLOAD_BYTES`` where a file is
-  uploaded) with 413, before any of it is read, and without a length where one is needed with 411.
+  uploaded) with 413, before the app reads any of it, and without a length where one is needed with 411.
 - ``ProblemHttpToolsProtocol`` (uvicorn's httptools protocol): what the HTTP parser itself rejects (a raw NUL
   or control character in the request line or a header, a malformed request line, a URL that httptools
   cannot parse: over 64 KiB) is answered with the same problem+json instead of uvicorn's plain-text
@@ -95,8 +95,12 @@ def _oversized(scope: Scope) -> tuple[HTTPStatus, str, str] | None:
             # A file streamed without its length could only be refused once its bytes were read.
             return HTTPStatus.LENGTH_REQUIRED, "length-required", "an upload must state its Content-Length"
         return None  # no body, or a chunked one: counted as it comes (``RequestHygiene``)
-    # The server has checked that it is a number (it frames the request by it).
-    if int(declared) > limit:
+    try:
+        length = int(declared)
+    except ValueError:
+        # uvicorn's parser refuses such a request itself; another server might pass it on.
+        return HTTPStatus.BAD_REQUEST, "malformed-request", "the Content-Length is not a number"
+    if length > limit:
         return _too_large(limit)
     return None
 
@@ -119,11 +123,11 @@ class RequestHygiene:
         if refused is None and _chunked(scope):
             # A body of no stated length (at most ``MAX_BODY_BYTES`` here): read whole before the app sees it,
             # so that one over the limit is refused before the app has parsed any of it.
-            body, over = await _read_body(receive, MAX_BODY_BYTES)
+            read, over = await _read_body(receive, MAX_BODY_BYTES)
             if over:
                 refused = _too_large(MAX_BODY_BYTES)
             else:
-                receive = _replay(body, receive)
+                receive = _replay(read, receive)
         if refused is None:
             await self.app(scope, receive, send)
             return
@@ -135,25 +139,29 @@ def _chunked(scope: Scope) -> bool:
     return b"content-length" not in headers and b"transfer-encoding" in headers
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    """The request's body, or whether it went over ``limit`` (then what came is dropped)."""
+async def _read_body(receive: Receive, limit: int) -> tuple[Message, bool]:
+    """The request's body as one message, or whether it went over ``limit`` (then what came is dropped).
+
+    A client that went away mid-body gives the disconnect itself, so that the app hears of it as it would
+    have: not a complete, shorter body.
+    """
     parts: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"", False  # the client went away: the app hears of it by its own receive
+            return message, False
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return b"", True
+            return message, True
         parts.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(parts), False
+            return {"type": "http.request", "body": b"".join(parts), "more_body": False}, False
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body read ahead once, then whatever the connection says next."""
+def _replay(read: Message, receive: Receive) -> Receive:
+    """A ``receive`` that gives what was read ahead once, then whatever the connection says next."""
     given = False
 
     async def replay() -> Message:
@@ -161,7 +169,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         if given:
             return await receive()
         given = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        return read
 
     return replay
 
