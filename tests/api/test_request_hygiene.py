@@ -66,7 +66,9 @@ def test_headers_over_the_limit_are_refused_with_431(client: TestClient, read_mo
     is_problem(client.get("/worklist", headers=headers), 431)
 
 
-def test_a_body_over_the_limit_is_refused_with_413_before_the_caller_is_even_checked(client: TestClient) -> None:
+def test_a_body_over_the_limit_is_refused_with_413_before_the_caller_is_even_checked(
+    client: TestClient,
+) -> None:
     # Not even the caller is checked first: a stranger cannot make the API parse megabytes of JSON.
     body = b'{"facts": "' + b"x" * MAX_BODY_BYTES + b'"}'
     for headers in ({}, as_(*OFFICER)):
