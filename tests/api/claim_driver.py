@@ -42,25 +42,25 @@ def step(
     return ok(client.post(path, json=body, headers=as_(*who)))
 
 
+def complaint_body(received_at: datetime, subject: dict[str, str] | None = None) -> dict[str, Any]:
+    """The body of ``POST /complaints``: a claims complaint about ``subject`` (by default a policy number
+    caseledger does not hold: such a complaint is lodged, but not assigned), received five minutes earlier."""
+    return {
+        "received_at": (received_at - timedelta(minutes=5)).isoformat(),
+        "category": "claims",
+        "channel": "hotline",
+        "subject_ref": subject or {"kind": "policy", "ref": "P-1"},
+        "customer_id": "CUST-api",
+        "complainant_name": "张伟",
+        "complainant_phone": "13800138000",
+        "facts": "the repair estimate left out the paint work",
+        "demands": "pay the paint work",
+    }
+
+
 def lodge_complaint(
     client: TestClient, received_at: datetime, subject: dict[str, str] | None = None, **headers: str
 ) -> dict[str, Any]:
-    """A claims complaint about ``subject`` (by default a policy number caseledger does not hold: such a
-    complaint is lodged, but not assigned)."""
-    return ok(
-        client.post(
-            "/complaints",
-            json={
-                "received_at": (received_at - timedelta(minutes=5)).isoformat(),
-                "category": "claims",
-                "channel": "hotline",
-                "subject_ref": subject or {"kind": "policy", "ref": "P-1"},
-                "customer_id": "CUST-api",
-                "complainant_name": "张伟",
-                "complainant_phone": "13800138000",
-                "facts": "the repair estimate left out the paint work",
-                "demands": "pay the paint work",
-            },
-            headers=as_(*OFFICER, **headers),
-        )
-    )
+    """A claims complaint about ``subject`` (``complaint_body``), lodged by a complaints officer."""
+    body = complaint_body(received_at, subject)
+    return ok(client.post("/complaints", json=body, headers=as_(*OFFICER, **headers)))

@@ -23,7 +23,7 @@ from api.serve import api_server
 from domain.base import Role
 from infra.bootstrap import System
 from infra.clock import ControlledClock
-from tests.api.claim_driver import OFFICER, lodge_complaint
+from tests.api.claim_driver import OFFICER, complaint_body, lodge_complaint
 from tests.api.conftest import as_
 from tests.kafka_fixtures import free_port
 
@@ -250,17 +250,7 @@ def test_a_chunked_body_over_the_limit_is_answered_413_by_the_server(server: tup
 def test_a_chunked_command_within_the_limit_is_lodged(
     server: tuple[str, int], clock: ControlledClock
 ) -> None:
-    command = {
-        "received_at": clock.now().isoformat(),
-        "category": "claims",
-        "channel": "hotline",
-        "subject_ref": {"kind": "policy", "ref": "P-1"},
-        "customer_id": "CUST-chunked",
-        "complainant_name": "张伟",
-        "complainant_phone": "13800138000",
-        "facts": "the repair estimate left out the paint work",
-        "demands": "pay the paint work",
-    }
+    command = complaint_body(clock.now())
     head = post_head(
         "/complaints",
         {"Content-Type": "application/json", "Transfer-Encoding": "chunked", **as_(*OFFICER)},
