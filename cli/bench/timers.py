@@ -503,9 +503,9 @@ class _BreachWatcher:
             system.timers.events_table()
         )
         self.seen: dict[int, datetime] = {}
+        """The breach events' ids, with when each was first seen."""
         self.backend_pid: int | None = None
         """The server process that answers the watcher's polls: not the burst's work."""
-        """The breach events' ids, with when each was first seen."""
         self._stop = threading.Event()
         self._floor = IdFloor(recorder.max_notification_id() or 0)
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -796,13 +796,6 @@ def _scheduler_main(offset_seconds: float) -> int:
     return 0
 
 
-def _backend_cpu_seconds(pids: Sequence[int]) -> float:
-    """CPU seconds the PostgreSQL backends have used (a server on this machine; 0 for one out of sight)."""
-    with contextlib.suppress(OSError):
-        return sum(map(_proc_cpu_seconds, pids))
-    return 0.0
-
-
 def _profile_main(due: int, workers: int, top: int) -> int:
     """One scheduler pass over ``due`` staged timers falling due at once, in this process: wall time, this
     process's CPU and its PostgreSQL backends' CPU per breach; with ``top``, cProfile's heaviest functions.
@@ -824,7 +817,7 @@ def _profile_main(due: int, workers: int, top: int) -> int:
         time.sleep(max(0.0, (deadline - clock.now()).total_seconds()))
         profile = cProfile.Profile() if top else None
         backend_before, cpu_before, started = (
-            _backend_cpu_seconds(pids),
+            _cpu_of(pids),
             time.process_time(),
             time.perf_counter(),
         )
@@ -843,7 +836,7 @@ def _profile_main(due: int, workers: int, top: int) -> int:
         if profile is not None:
             profile.disable()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
-        backend = _backend_cpu_seconds(pids) - backend_before
+        backend = _cpu_between(backend_before, _cpu_of(pids))
         print(
             f"{fired} breaches ({staged} staged), {workers} worker(s): written in {written[0]:.3f} s, "
             f"pass {wall:.3f} s wall; per breach "
